@@ -1,0 +1,88 @@
+# keyward: build, run, test, install.
+#   make           build build/keyward
+#   make run       install missing Debian packages, build, serve the console at http://127.0.0.1:8080/
+#   make test      install what the tests need, build with sanitizers, run every test
+#   make bench     benchmarks (see tests/bench/)
+#   make install   PREFIX=/usr/local DESTDIR=
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+PORT       ?= 8080
+VARDIR     ?= $(CURDIR)/var
+SHARED_DIR ?= $(CURDIR)/../shared
+
+PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libjansson-dev zlib1g-dev
+PACKAGES_RUN   := lighttpd
+PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3
+
+PKGS    := fcgi sqlite3 libsodium zlib
+CC      ?= cc
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DKEYWARD_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) -Isrc \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TEST_CFLAGS := -O1 -g $(SAN)
+
+SOURCES     := $(sort $(wildcard src/*/*.c))
+MAIN_SOURCE := src/main.c
+SCHEMA      := $(sort $(wildcard src/store/schema/*.sql))
+UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
+
+OBJECTS      := $(SOURCES:src/%.c=build/release/%.o)
+TEST_OBJECTS := $(SOURCES:src/%.c=build/test/%.o)
+
+.PHONY: all run test unit-tests http-tests bench install uninstall clean deps deps-test check-deps
+all: build/keyward
+
+# ---- build -------------------------------------------------------------------------------------
+build/release/%.o: src/%.c $(wildcard src/*/*.h) build/schema.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ibuild -c $< -o $@
+
+build/test/%.o: src/%.c $(wildcard src/*/*.h) build/schema.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild -c $< -o $@
+
+# The schema migrations, embedded as C strings in order (src/store/schema/NNN_name.sql).
+build/schema.h: $(SCHEMA) Makefile
+	@mkdir -p build
+	@{ echo '/* generated from the files in src/store/schema by the Makefile; do not edit */'; \
+	   echo 'static const char *const store_migrations[] = {'; \
+	   for f in $(SCHEMA); do \
+	     echo "	/* $$f */"; \
+	     sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/	"/' -e 's/$$/\\n"/' "$$f"; \
+	     echo '	,'; \
+	   done; \
+	   echo '};'; } > $@.tmp && mv $@.tmp $@
+
+build/keyward: $(OBJECTS) build/release/main.o
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LIBS)
+
+build/test/keyward: $(TEST_OBJECTS) build/test/main.o
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $^ -o $@ $(LIBS)
+
+build/test/unit/%: tests/unit/%.c $(TEST_OBJECTS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild $< $(TEST_OBJECTS) -o $@ $(LIBS) -lcmocka -ljansson
+
+# ---- run ---------------------------------------------------------------------------------------
+run: deps build/keyward
+	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-lighttpd.sh
+
+# ---- test --------------------------------------------------------------------------------------
+test: deps-test
+	@$(MAKE) --no-print-directory build/test/keyward $(UNIT_TESTS:%=build/test/unit/%)
+	@SHARED_DIR=$(SHARED_DIR) sh tests/run-all.sh $(UNIT_TESTS)
+
+# ---- dependencies (Debian) ---------------------------------------------------------------------
+deps:
+	@sh tests/install-packages.sh $(PACKAGES_BUILD) $(PACKAGES_RUN)
+deps-test:
+	@sh tests/install-packages.sh $(PACKAGES_BUILD) $(PACKAGES_RUN) $(PACKAGES_TEST)
+
+clean:
+	rm -rf build

@@ -1,0 +1,150 @@
+/* config.c: settings from the environment, and the server key file beside the database. */
+#include "core/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool copy_setting(char *target, size_t size, const char *value, const char *what, char *error,
+			 size_t error_size)
+{
+	if (strlen(value) >= size) {
+		snprintf(error, error_size, "%s is too long (at most %zu bytes)", what, size - 1);
+		return false;
+	}
+	memcpy(target, value, strlen(value) + 1);
+	return true;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *value = getenv(name);
+	return value != NULL && value[0] != '\0' ? value : fallback;
+}
+
+bool config_load(struct config *config, const char *database_path, char *error, size_t error_size)
+{
+	memset(config, 0, sizeof *config);
+	const char *database = database_path ? database_path : env_or("KEYWARD_DB", "var/keyward.db");
+	if (!copy_setting(config->database_path, sizeof config->database_path, database, "the database path",
+			  error, error_size))
+		return false;
+	snprintf(config->server_key_path, sizeof config->server_key_path, "%s.key", config->database_path);
+	if (!copy_setting(config->template_dir, sizeof config->template_dir,
+			  env_or("KEYWARD_TEMPLATES", KEYWARD_DATADIR "/templates"), "KEYWARD_TEMPLATES", error,
+			  error_size))
+		return false;
+	const char *base = env_or("KEYWARD_BASE_PATH", "");
+	if (!copy_setting(config->base_path, sizeof config->base_path, base, "KEYWARD_BASE_PATH", error, error_size))
+		return false;
+	size_t base_length = strlen(config->base_path);
+	if (base_length > 0 && (config->base_path[0] != '/' || config->base_path[base_length - 1] == '/')) {
+		snprintf(error, error_size, "KEYWARD_BASE_PATH must start with '/' and not end with one (got \"%s\")",
+			 config->base_path);
+		return false;
+	}
+	const char *prefix = env_or("KEYWARD_TOKEN_PREFIX", "kw_");
+	if (!token_prefix_valid(prefix)) {
+		snprintf(error, error_size,
+			 "KEYWARD_TOKEN_PREFIX must be 1 to %d characters of a-z, 0-9 and _, ending in _ (got \"%.40s\")",
+			 TOKEN_PREFIX_MAX, prefix);
+		return false;
+	}
+	memcpy(config->token_prefix, prefix, strlen(prefix) + 1);
+	return true;
+}
+
+/* Make the folder that holds `path`, if missing (one level, mode 0750). */
+static bool make_parent_folder(const char *path, char *error, size_t error_size)
+{
+	char folder[1024];
+	snprintf(folder, sizeof folder, "%s", path);
+	char *slash = strrchr(folder, '/');
+	if (slash == NULL || slash == folder)
+		return true;
+	*slash = '\0';
+	if (mkdir(folder, 0750) != 0 && errno != EEXIST) {
+		snprintf(error, error_size, "cannot make folder %s: %s", folder, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static bool read_key_file(struct config *config, int fd, char *error, size_t error_size)
+{
+	struct stat info;
+	if (fstat(fd, &info) != 0 || info.st_size != TOKEN_SERVER_KEY_BYTES) {
+		snprintf(error, error_size, "server key %s must be exactly %d bytes", config->server_key_path,
+			 TOKEN_SERVER_KEY_BYTES);
+		return false;
+	}
+	if ((info.st_mode & 077) != 0)
+		fprintf(stderr, "keyward: warning: server key %s is readable by others; chmod 600 it\n",
+			config->server_key_path);
+	ssize_t got = read(fd, config->server_key, TOKEN_SERVER_KEY_BYTES);
+	if (got != TOKEN_SERVER_KEY_BYTES) {
+		snprintf(error, error_size, "cannot read server key %s", config->server_key_path);
+		return false;
+	}
+	return true;
+}
+
+/* Write a fresh key to a private temporary file, then link() it into place: first one wins. */
+static bool create_key_file(struct config *config, char *error, size_t error_size)
+{
+	char temporary[1100];
+	snprintf(temporary, sizeof temporary, "%s.%ld.tmp", config->server_key_path, (long)getpid());
+	int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(error, error_size, "cannot create server key %s: %s", temporary, strerror(errno));
+		return false;
+	}
+	unsigned char key[TOKEN_SERVER_KEY_BYTES];
+	randombytes_buf(key, sizeof key);
+	bool written = write(fd, key, sizeof key) == (ssize_t)sizeof key && fsync(fd) == 0;
+	sodium_memzero(key, sizeof key);
+	close(fd);
+	if (!written) {
+		unlink(temporary);
+		snprintf(error, error_size, "cannot write server key %s", temporary);
+		return false;
+	}
+	int linked = link(temporary, config->server_key_path);
+	int saved = errno;
+	unlink(temporary);
+	if (linked != 0 && saved != EEXIST) {
+		snprintf(error, error_size, "cannot create server key %s: %s", config->server_key_path, strerror(saved));
+		return false;
+	}
+	return true;
+}
+
+bool config_load_server_key(struct config *config, char *error, size_t error_size)
+{
+	if (!make_parent_folder(config->database_path, error, error_size))
+		return false;
+	int fd = open(config->server_key_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (!create_key_file(config, error, error_size))
+			return false;
+		fd = open(config->server_key_path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		snprintf(error, error_size, "cannot open server key %s: %s", config->server_key_path, strerror(errno));
+		return false;
+	}
+	bool ok = read_key_file(config, fd, error, error_size);
+	close(fd);
+	return ok;
+}
+
+void config_wipe(struct config *config)
+{
+	sodium_memzero(config->server_key, sizeof config->server_key);
+}

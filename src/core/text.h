@@ -1,0 +1,33 @@
+/* text.h: small UTF-8 text helpers shared by the layers (no I/O, no allocation but the arena's). */
+#ifndef KEYWARD_CORE_TEXT_H
+#define KEYWARD_CORE_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct arena;
+
+/* True when `length` bytes at `bytes` are valid UTF-8 (no overlongs, surrogates, or > U+10FFFF). */
+bool utf8_valid(const char *bytes, size_t length);
+
+/* Number of code points in valid UTF-8 text (a byte outside any well-formed sequence counts as one). */
+size_t utf8_length(const char *text, size_t length);
+
+/* A copy of `text` without leading and trailing ASCII white space (space, tab, CR, LF, FF, VT). */
+char *text_trim(struct arena *arena, const char *text);
+
+/*
+ * True when valid UTF-8 `text` holds a control character (C0 or DEL or C1), other than those in
+ * `allowed` (a UTF-8 string of the permitted ones, e.g. "\t\n"; NULL permits none).
+ */
+bool text_has_control(const char *text, const char *allowed);
+
+/*
+ * A case-folded copy of valid UTF-8 `text`, for case-insensitive substring search: each code
+ * point is lowered with towlower() under the C.UTF-8 locale (so "ÄBC" folds to "äbc").
+ * Bytes that are not valid UTF-8 are copied through unchanged; the folded length may differ
+ * from the input's. Without a C.UTF-8 locale only A-Z are lowered. Thread-safe.
+ */
+char *text_fold(struct arena *arena, const char *text);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * key_input.h: the rules for a key's editable fields, as typed into the create and edit forms
+ * (or given on the command line). Checks everything, keeps what was typed, and says what is
+ * wrong next to each field; nothing is saved unless every field is right.
+ */
+#ifndef KEYWARD_DOMAIN_KEY_INPUT_H
+#define KEYWARD_DOMAIN_KEY_INPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct arena;
+
+#define KEY_NAME_MAX 100          /* characters */
+#define KEY_POSTBACK_URL_MAX 2048 /* bytes */
+#define KEY_CIDRS_MAX 100
+#define KEY_CIDR_LABEL_MAX 100 /* characters */
+
+struct key_cidr_input {
+	const char *cidr;        /* as typed */
+	const char *label;       /* as typed */
+	const char *cidr_error;  /* NULL when fine */
+	const char *label_error; /* NULL when fine */
+};
+
+struct key_input {
+	/* As typed. A field whose bytes could not be decoded arrives as "" with its *_error set. */
+	const char *name;
+	const char *postback_url;
+	bool off_record;
+	bool enabled;
+	const char *role_id; /* decimal role id, as sent by the select */
+	struct key_cidr_input *cidrs;
+	size_t cidr_count;
+
+	/* Messages next to the fields; NULL when fine. */
+	const char *name_error;
+	const char *postback_url_error;
+	const char *role_error;
+	const char *cidrs_error; /* about the list as a whole (too many rows) */
+
+	/* The checked values, valid when key_input_check() returned true. */
+	struct store_key_fields fields;
+};
+
+/*
+ * Check every field of `input` against the rules and the workspace's roles, fill the *_error
+ * messages (keeping any already set by the decoder) and, when all is well, input->fields.
+ * Returns true when the input can be saved. Strings are allocated from `arena`.
+ */
+bool key_input_check(struct arena *arena, struct store *store, int64_t workspace_id, struct key_input *input);
+
+/* Check a POSTback URL alone. Returns NULL when fine, else the message. */
+const char *key_input_check_url(const char *url);
+
+#endif

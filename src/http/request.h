@@ -1,0 +1,70 @@
+/*
+ * request.h: one HTTP request as the web server handed it over (CGI/FastCGI variables and body).
+ *
+ * The server layer supplies a `struct http_io` (FastCGI stream or plain CGI stdio); http_request_read()
+ * turns it into a parsed request with its limits applied. Handlers read only this struct.
+ */
+#ifndef KEYWARD_HTTP_REQUEST_H
+#define KEYWARD_HTTP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http/form.h"
+
+struct arena;
+
+#define HTTP_BODY_MAX ((size_t)64 * 1024)
+#define HTTP_PATH_MAX 2048
+#define HTTP_PATH_PARAMS_MAX 4
+
+/* The bridge to the web server: how to read a variable, read the body, write the response. */
+struct http_io {
+	const char *(*getenv)(void *context, const char *name); /* NULL when unset */
+	size_t (*read)(void *context, char *buffer, size_t size); /* 0 at end or on error */
+	void (*write)(void *context, const char *bytes, size_t length);
+	void *context;
+};
+
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER };
+
+enum http_body_status {
+	HTTP_BODY_NONE,        /* no body expected or none sent */
+	HTTP_BODY_FORM,        /* urlencoded body parsed into `form` */
+	HTTP_BODY_TOO_LARGE,   /* CONTENT_LENGTH above HTTP_BODY_MAX: nothing was read */
+	HTTP_BODY_WRONG_TYPE,  /* a body that is not application/x-www-form-urlencoded */
+	HTTP_BODY_INCOMPLETE,  /* fewer bytes arrived than CONTENT_LENGTH promised */
+};
+
+struct http_request {
+	struct arena *arena;
+	const struct http_io *io;
+	enum http_method method;
+	const char *method_name;
+	const char *path;  /* request path below the base path, starting with '/', not decoded */
+	bool path_valid;   /* false when the path is too long or holds bytes outside printable ASCII */
+	struct form query;
+	struct form form;  /* the POST body, when body_status is HTTP_BODY_FORM */
+	enum http_body_status body_status;
+	const char *remote_addr;
+	const char *cookies; /* raw Cookie header, "" when none */
+	bool https;
+	const char *path_params[HTTP_PATH_PARAMS_MAX]; /* filled by the router: "{…}" segments */
+	size_t path_param_count;
+};
+
+/*
+ * Read the variables and, for POST, the body (at most HTTP_BODY_MAX bytes: a larger
+ * CONTENT_LENGTH is refused without reading). `base_path` ("" or "/console") is stripped from
+ * the front of the path. Never fails: problems are recorded in the struct for the router.
+ */
+void http_request_read(struct http_request *request, struct arena *arena, const struct http_io *io,
+		       const char *base_path);
+
+/* A request variable (CGI meta-variable or HTTP_* header), or NULL. */
+const char *http_request_env(const struct http_request *request, const char *name);
+
+/* The value of cookie `name` from the Cookie header, or NULL. */
+const char *http_request_cookie(const struct http_request *request, const char *name);
+
+#endif

@@ -1,0 +1,87 @@
+/* response.c: status, headers and body of a response, and the CGI-style header block. */
+#include "http/response.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+void http_response_init(struct http_response *response)
+{
+	memset(response, 0, sizeof *response);
+	response->status = 200;
+	response->content_type = "text/html; charset=utf-8";
+}
+
+void http_response_free(struct http_response *response)
+{
+	if (response->no_store && response->body.data != NULL)
+		sodium_memzero(response->body.data, response->body.capacity);
+	buf_free(&response->body);
+}
+
+void http_response_header(struct http_response *response, const char *name, const char *value)
+{
+	if (response->header_count == HTTP_HEADERS_MAX)
+		return;
+	response->headers[response->header_count].name = name;
+	response->headers[response->header_count].value = value;
+	response->header_count++;
+}
+
+void http_response_redirect(struct http_response *response, const char *location)
+{
+	response->status = 303;
+	http_response_header(response, "Location", location);
+	buf_clear(&response->body);
+}
+
+const char *http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 303: return "See Other";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+/*
+ * The policy every console page carries: no inline script, no framing, no referrer leaks across
+ * origins, no MIME sniffing.
+ */
+static const char security_headers[] =
+	"Content-Security-Policy: default-src 'none'; style-src 'self'; img-src 'self' data:; "
+	"script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n"
+	"X-Content-Type-Options: nosniff\r\n"
+	"X-Frame-Options: DENY\r\n"
+	"Referrer-Policy: same-origin\r\n";
+
+void http_response_send(const struct http_response *response, const struct http_request *request)
+{
+	struct buf head = BUF_INIT;
+	buf_printf(&head, "Status: %d %s\r\n", response->status, http_status_text(response->status));
+	if (response->body.length > 0 || response->status != 303)
+		buf_printf(&head, "Content-Type: %s\r\n", response->content_type);
+	buf_printf(&head, "Content-Length: %zu\r\n", response->body.length);
+	buf_puts(&head, response->no_store ? "Cache-Control: no-store\r\n" : "Cache-Control: no-cache\r\n");
+	buf_puts(&head, security_headers);
+	for (size_t i = 0; i < response->header_count; i++)
+		buf_printf(&head, "%s: %s\r\n", response->headers[i].name, response->headers[i].value);
+	buf_puts(&head, "\r\n");
+	request->io->write(request->io->context, head.data, head.length);
+	if (request->method != HTTP_HEAD && response->body.length > 0)
+		request->io->write(request->io->context, response->body.data, response->body.length);
+	buf_free(&head);
+}

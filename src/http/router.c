@@ -1,0 +1,78 @@
+/* router.c: match a request path against the route table. */
+#include "http/router.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+/* Characters a captured "{…}" segment may hold (key IDs and the like). */
+static bool is_capture_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/*
+ * Match `path` against `pattern`; on success store the captures (pointers into an arena copy of
+ * the segment) in request->path_params.
+ */
+static bool path_matches(const char *pattern, const char *path, struct http_request *request)
+{
+	size_t captured = 0;
+	const char *captures[HTTP_PATH_PARAMS_MAX];
+	size_t capture_lengths[HTTP_PATH_PARAMS_MAX];
+	while (*pattern != '\0') {
+		if (*pattern == '{') {
+			const char *start = path;
+			while (is_capture_char(*path))
+				path++;
+			if (path == start || captured == HTTP_PATH_PARAMS_MAX)
+				return false;
+			captures[captured] = start;
+			capture_lengths[captured] = (size_t)(path - start);
+			captured++;
+			pattern = strchr(pattern, '}');
+			if (pattern == NULL)
+				return false;
+			pattern++;
+		} else if (*pattern++ != *path++) {
+			return false;
+		}
+	}
+	if (*path != '\0')
+		return false;
+	for (size_t i = 0; i < captured; i++) {
+		request->path_params[i] = arena_strndup(request->arena, captures[i], capture_lengths[i]);
+	}
+	request->path_param_count = captured;
+	return true;
+}
+
+static bool method_serves(enum http_method route_method, enum http_method method)
+{
+	return route_method == method || (route_method == HTTP_GET && method == HTTP_HEAD);
+}
+
+enum http_route_result http_route(const struct http_route *routes, size_t count, struct http_request *request,
+				  http_handler *handler, char *allow, size_t allow_size)
+{
+	bool path_known = false;
+	bool allows[3] = { false, false, false };
+	for (size_t i = 0; i < count; i++) {
+		if (!path_matches(routes[i].pattern, request->path, request))
+			continue;
+		path_known = true;
+		if (method_serves(routes[i].method, request->method)) {
+			*handler = routes[i].handler;
+			return HTTP_ROUTE_FOUND;
+		}
+		if (routes[i].method <= HTTP_POST)
+			allows[routes[i].method] = true;
+	}
+	if (!path_known)
+		return HTTP_ROUTE_NOT_FOUND;
+	snprintf(allow, allow_size, "%s%s%s", allows[HTTP_GET] ? "GET, HEAD" : "",
+		 allows[HTTP_GET] && allows[HTTP_POST] ? ", " : "", allows[HTTP_POST] ? "POST" : "");
+	return HTTP_ROUTE_WRONG_METHOD;
+}

@@ -1,0 +1,35 @@
+/*
+ * router.h: the route table: method, path pattern, handler.
+ *
+ * Patterns are literal segments and "{name}" segments that capture one path segment of
+ * [A-Za-z0-9_-] characters into request->path_params in order. An unknown path is 404; a known
+ * path with another method is 405 with an Allow header. HEAD is served by GET routes.
+ */
+#ifndef KEYWARD_HTTP_ROUTER_H
+#define KEYWARD_HTTP_ROUTER_H
+
+#include <stddef.h>
+
+#include "http/request.h"
+#include "http/response.h"
+
+struct app;
+
+typedef void (*http_handler)(struct app *app, struct http_request *request, struct http_response *response);
+
+struct http_route {
+	enum http_method method;
+	const char *pattern;
+	http_handler handler;
+};
+
+enum http_route_result { HTTP_ROUTE_FOUND, HTTP_ROUTE_NOT_FOUND, HTTP_ROUTE_WRONG_METHOD };
+
+/*
+ * Find the route for `request`. On FOUND, returns its handler and fills path_params; on
+ * WRONG_METHOD, writes the allowed methods ("GET, HEAD, POST") into allow[allow_size].
+ */
+enum http_route_result http_route(const struct http_route *routes, size_t count, struct http_request *request,
+				  http_handler *handler, char *allow, size_t allow_size);
+
+#endif

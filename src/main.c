@@ -1,0 +1,321 @@
+/* main.c: the keyward command: serve (FastCGI spawned, standalone or CGI) and admin subcommands. */
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/config.h"
+#include "core/text.h"
+#include "domain/key_input.h"
+#include "domain/keys.h"
+#include "server/server.h"
+#include "store/store.h"
+#include "view/view.h"
+
+static const char usage[] =
+	"usage: keyward [--db PATH] [COMMAND]\n"
+	"\n"
+	"With no command, keyward serves the request(s) a web server hands it: FastCGI when its\n"
+	"standard input is a listening socket (lighttpd bin-path, mod_fcgid), CGI otherwise.\n"
+	"\n"
+	"commands:\n"
+	"  serve --listen ADDRESS [--threads N]   FastCGI server on HOST:PORT or a unix socket path\n"
+	"  init                                   create the database and the server key\n"
+	"  key create --name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--off-record] [--disabled]\n"
+	"                                         make a key and print its secret, once\n"
+	"  key list                               list the active keys\n"
+	"\n"
+	"options:\n"
+	"  --db PATH      database file (default $KEYWARD_DB or var/keyward.db); the server key is PATH.key\n"
+	"  -h, --help     this text\n"
+	"  -V, --version  the version\n"
+	"\n"
+	"environment: KEYWARD_DB, KEYWARD_TEMPLATES, KEYWARD_BASE_PATH, KEYWARD_TOKEN_PREFIX\n";
+
+static int fail(const char *message)
+{
+	fprintf(stderr, "keyward: %s\n", message);
+	return 1;
+}
+
+/* Settings and the server key, which every command needs. */
+static bool prepare(struct config *config, const char *database)
+{
+	char error[512];
+	if (!config_load(config, database, error, sizeof error) || !config_load_server_key(config, error, sizeof error)) {
+		fail(error);
+		return false;
+	}
+	return true;
+}
+
+static struct store *open_store(const struct config *config)
+{
+	char error[512];
+	struct store *store = store_open(config->database_path, error, sizeof error);
+	if (store == NULL)
+		fail(error);
+	return store;
+}
+
+static struct view *load_view(const struct config *config)
+{
+	char error[1024];
+	struct view *view = view_load(config->template_dir, error, sizeof error);
+	if (view == NULL)
+		fail(error);
+	return view;
+}
+
+static int command_init(const struct config *config)
+{
+	struct store *store = open_store(config);
+	if (store == NULL)
+		return 1;
+	store_close(store);
+	printf("database %s is ready; server key %s\n", config->database_path, config->server_key_path);
+	return 0;
+}
+
+static int command_serve(const struct config *config, int argc, char **argv)
+{
+	const char *listen = NULL;
+	int threads = SERVER_THREADS_DEFAULT;
+	static const struct option options[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "threads", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int option;
+	optind = 1;
+	while ((option = getopt_long(argc, argv, "l:t:", options, NULL)) != -1) {
+		if (option == 'l') {
+			listen = optarg;
+		} else if (option == 't') {
+			char *end = NULL;
+			long value = strtol(optarg, &end, 10);
+			if (*end != '\0' || value < 1 || value > SERVER_THREADS_MAX)
+				return fail("--threads takes a number from 1 to 64");
+			threads = (int)value;
+		} else {
+			return fail("usage: keyward serve --listen ADDRESS [--threads N]");
+		}
+	}
+	if (listen == NULL)
+		return fail("serve needs --listen HOST:PORT or --listen /path/to.sock");
+	struct store *check = open_store(config); /* migrate once, before the workers start */
+	if (check == NULL)
+		return 1;
+	store_close(check);
+	struct view *view = load_view(config);
+	if (view == NULL)
+		return 1;
+	int fd = server_listen(listen);
+	if (fd < 0) {
+		view_free(view);
+		return fail("cannot listen on that address");
+	}
+	fprintf(stderr, "keyward: serving FastCGI on %s with %d threads\n", listen, threads);
+	int status = server_run_fastcgi(config, view, fd, threads);
+	view_free(view);
+	return status;
+}
+
+/* "10.0.0.0/8=Office" into a CIDR row. */
+static void parse_cidr_argument(char *argument, struct key_cidr_input *row)
+{
+	char *equals = strchr(argument, '=');
+	if (equals != NULL)
+		*equals = '\0';
+	row->cidr = argument;
+	row->label = equals ? equals + 1 : "";
+}
+
+static void print_input_errors(const struct key_input *input)
+{
+	const char *messages[] = { input->name_error, input->postback_url_error, input->role_error, input->cidrs_error };
+	for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++)
+		if (messages[i] != NULL)
+			fprintf(stderr, "keyward: %s\n", messages[i]);
+	for (size_t i = 0; i < input->cidr_count; i++) {
+		if (input->cidrs[i].cidr_error)
+			fprintf(stderr, "keyward: --cidr %s: %s\n", input->cidrs[i].cidr, input->cidrs[i].cidr_error);
+		if (input->cidrs[i].label_error)
+			fprintf(stderr, "keyward: --cidr %s: %s\n", input->cidrs[i].cidr, input->cidrs[i].label_error);
+	}
+}
+
+static int command_key_create(const struct config *config, int argc, char **argv)
+{
+	struct arena *arena = arena_new();
+	struct key_input input;
+	memset(&input, 0, sizeof input);
+	input.enabled = true;
+	input.cidrs = arena_alloc(arena, (size_t)argc * sizeof *input.cidrs);
+	const char *role = "read-only";
+	static const struct option options[] = {
+		{ "name", required_argument, NULL, 'n' },     { "role", required_argument, NULL, 'r' },
+		{ "cidr", required_argument, NULL, 'c' },     { "postback-url", required_argument, NULL, 'p' },
+		{ "off-record", no_argument, NULL, 'o' },     { "disabled", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int option;
+	optind = 1;
+	while ((option = getopt_long(argc, argv, "n:r:c:p:od", options, NULL)) != -1) {
+		switch (option) {
+		case 'n': input.name = optarg; break;
+		case 'r': role = optarg; break;
+		case 'c': parse_cidr_argument(optarg, &input.cidrs[input.cidr_count++]); break;
+		case 'p': input.postback_url = optarg; break;
+		case 'o': input.off_record = true; break;
+		case 'd': input.enabled = false; break;
+		default: arena_free(arena); return fail("usage: keyward key create --name NAME [--role ROLE] ...");
+		}
+	}
+	struct store *store = open_store(config);
+	if (store == NULL) {
+		arena_free(arena);
+		return 1;
+	}
+	int status = 1;
+	struct store_role found;
+	if (store_role_find_by_name(store, arena, STORE_DEFAULT_WORKSPACE, role, &found) == STORE_OK)
+		input.role_id = arena_printf(arena, "%lld", (long long)found.id);
+	else
+		input.role_error = arena_printf(arena, "there is no role named \"%s\"", role);
+	for (size_t i = 0; i < input.cidr_count; i++)
+		if (!utf8_valid(input.cidrs[i].label, strlen(input.cidrs[i].label)))
+			input.cidrs[i].label_error = "the label is not valid UTF-8";
+	if (input.name != NULL && !utf8_valid(input.name, strlen(input.name)))
+		input.name_error = "the name is not valid UTF-8";
+	if (!key_input_check(arena, store, STORE_DEFAULT_WORKSPACE, &input)) {
+		print_input_errors(&input);
+	} else {
+		char key_id[TOKEN_KEY_ID_LENGTH + 1];
+		char token[TOKEN_MAX_LENGTH + 1];
+		int64_t row_id = 0;
+		if (keys_create(store, config, STORE_DEFAULT_WORKSPACE, &input.fields, (int64_t)time(NULL), key_id, token,
+				&row_id) == STORE_OK) {
+			fprintf(stderr, "keyward: created %s; the secret below is shown once, copy it now\n", key_id);
+			printf("%s\n", token);
+			sodium_memzero(token, sizeof token);
+			status = 0;
+		} else {
+			fail("could not save the key");
+		}
+	}
+	store_close(store);
+	arena_free(arena);
+	return status;
+}
+
+static int command_key_list(const struct config *config)
+{
+	struct store *store = open_store(config);
+	if (store == NULL)
+		return 1;
+	struct arena *arena = arena_new();
+	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 500 };
+	struct store_key *keys = NULL;
+	size_t count = 0, total = 0;
+	int status = 0;
+	printf("%-20s  %-8s  %-10s  %s\n", "KEY ID", "STATE", "ROLE", "NAME");
+	do {
+		if (store_key_list(store, arena, STORE_DEFAULT_WORKSPACE, &filter, &keys, &count, &total) != STORE_OK) {
+			status = fail("could not read the keys");
+			break;
+		}
+		for (size_t i = 0; i < count; i++)
+			printf("%-20s  %-8s  %-10s  %s\n", keys[i].key_id, keys[i].enabled ? "enabled" : "disabled",
+			       keys[i].role_name, keys[i].name);
+		filter.offset += count;
+		arena_reset(arena);
+	} while (count == filter.limit);
+	arena_free(arena);
+	store_close(store);
+	return status;
+}
+
+/* No command: answer the web server that started us. */
+static int serve_web_server(const struct config *config)
+{
+	bool fastcgi = !FCGX_IsCGI();
+	struct view *view = load_view(config);
+	if (view == NULL)
+		return 1;
+	int status;
+	if (fastcgi) {
+		struct store *check = open_store(config);
+		if (check == NULL) {
+			view_free(view);
+			return 1;
+		}
+		store_close(check);
+		status = server_run_fastcgi(config, view, 0, 1);
+	} else {
+		status = server_run_cgi(config, view);
+	}
+	view_free(view);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *database = NULL;
+	int first = 1;
+	while (first < argc && argv[first][0] == '-') {
+		const char *option = argv[first];
+		if (strcmp(option, "-h") == 0 || strcmp(option, "--help") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (strcmp(option, "-V") == 0 || strcmp(option, "--version") == 0) {
+			printf("keyward %s\n", KEYWARD_VERSION);
+			return 0;
+		}
+		if (strcmp(option, "--db") == 0 && first + 1 < argc) {
+			database = argv[first + 1];
+			first += 2;
+			continue;
+		}
+		if (strncmp(option, "--db=", 5) == 0) {
+			database = option + 5;
+			first++;
+			continue;
+		}
+		fprintf(stderr, "keyward: unknown option %s\n\n%s", option, usage);
+		return 2;
+	}
+	const char *command = first < argc ? argv[first] : NULL;
+	const char *sub = first + 1 < argc ? argv[first + 1] : NULL;
+	if (command == NULL && FCGX_IsCGI() && getenv("GATEWAY_INTERFACE") == NULL) {
+		fputs(usage, stderr); /* run by hand with no command */
+		return 2;
+	}
+	if (sodium_init() < 0)
+		return fail("cannot initialise libsodium");
+	struct config config;
+	if (!prepare(&config, database))
+		return 1;
+	int status;
+	if (command == NULL)
+		status = serve_web_server(&config);
+	else if (strcmp(command, "serve") == 0)
+		status = command_serve(&config, argc - first, argv + first);
+	else if (strcmp(command, "init") == 0)
+		status = command_init(&config);
+	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "create") == 0)
+		status = command_key_create(&config, argc - first - 1, argv + first + 1);
+	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "list") == 0)
+		status = command_key_list(&config);
+	else {
+		fprintf(stderr, "keyward: unknown command \"%s\"\n\n%s", command, usage);
+		status = 2;
+	}
+	config_wipe(&config);
+	return status;
+}

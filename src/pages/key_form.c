@@ -1,0 +1,276 @@
+/* key_form.c: the create and edit forms of a key: read what was typed, check it, save it or show it again. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/config.h"
+#include "domain/key_input.h"
+#include "domain/keys.h"
+#include "pages/pages_private.h"
+#include "view/view.h"
+
+#define KEY_FORM_ROWS_MAX (KEY_CIDRS_MAX + 20) /* rows accepted before the list itself is refused */
+
+/* The value of one decoded pair, or "" with *error set when it could not be decoded. */
+static const char *pair_value(const struct form_pair *pair, const char **error)
+{
+	if (pair == NULL)
+		return NULL;
+	if (pair->status != FORM_VALUE_OK) {
+		if (*error == NULL)
+			*error = form_value_status_message(pair->status);
+		return "";
+	}
+	return pair->value;
+}
+
+/* Read the posted form into *input: the fields as typed, with decoding problems as field errors. */
+static void read_input(struct http_request *request, struct key_input *input)
+{
+	struct arena *arena = request->arena;
+	const struct form *form = &request->form;
+	memset(input, 0, sizeof *input);
+	input->name = pair_value(form_find(form, "name"), &input->name_error);
+	input->postback_url = pair_value(form_find(form, "postback_url"), &input->postback_url_error);
+	input->role_id = pair_value(form_find(form, "role"), &input->role_error);
+	input->off_record = form_find(form, "off_record") != NULL;
+	input->enabled = form_find(form, "enabled") != NULL;
+
+	size_t cidrs = 0, labels = 0;
+	for (const struct form_pair *pair = form->first; pair != NULL; pair = pair->next) {
+		cidrs += strcmp(pair->name, "cidr") == 0;
+		labels += strcmp(pair->name, "cidr_label") == 0;
+	}
+	size_t rows = cidrs > labels ? cidrs : labels;
+	if (rows > KEY_FORM_ROWS_MAX) {
+		input->cidrs_error = "Too many network rows: at most 100 networks per key.";
+		rows = KEY_FORM_ROWS_MAX;
+	}
+	input->cidrs = arena_alloc(arena, (rows + 1) * sizeof *input->cidrs);
+	input->cidr_count = rows;
+	size_t cidr_index = 0, label_index = 0;
+	for (const struct form_pair *pair = form->first; pair != NULL; pair = pair->next) {
+		if (strcmp(pair->name, "cidr") == 0 && cidr_index < rows) {
+			struct key_cidr_input *row = &input->cidrs[cidr_index++];
+			row->cidr = pair_value(pair, &row->cidr_error);
+		} else if (strcmp(pair->name, "cidr_label") == 0 && label_index < rows) {
+			struct key_cidr_input *row = &input->cidrs[label_index++];
+			row->label = pair_value(pair, &row->label_error);
+		}
+	}
+}
+
+/* The form's data: what was typed, the messages, the role choices, the network rows. */
+static struct mustache_value *form_value(struct app *app, struct http_request *request,
+					 const struct key_input *input, size_t extra_rows, bool show_errors)
+{
+	struct arena *arena = request->arena;
+	struct mustache_value *form = view_map(arena);
+	view_set_string(arena, form, "name", input->name);
+	view_set_string(arena, form, "postback_url", input->postback_url);
+	view_set_bool(arena, form, "off_record", input->off_record);
+	view_set_bool(arena, form, "enabled", input->enabled);
+	size_t errors = 0;
+	if (show_errors) {
+		const struct {
+			const char *field;
+			const char *message;
+		} fields[] = {
+			{ "name_error", input->name_error },
+			{ "postback_url_error", input->postback_url_error },
+			{ "role_error", input->role_error },
+			{ "cidrs_error", input->cidrs_error },
+		};
+		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+			if (fields[i].message != NULL) {
+				view_set_string(arena, form, fields[i].field, fields[i].message);
+				errors++;
+			}
+	}
+
+	struct store_role *roles = NULL;
+	size_t role_count = 0;
+	store_role_list(app->store, arena, STORE_DEFAULT_WORKSPACE, &roles, &role_count);
+	struct mustache_value *options = view_set(form, "roles", view_list(arena));
+	for (size_t i = 0; i < role_count; i++) {
+		struct mustache_value *option = view_push_map(arena, options);
+		const char *id = arena_printf(arena, "%lld", (long long)roles[i].id);
+		view_set_string(arena, option, "value", id);
+		view_set_string(arena, option, "label", roles[i].name);
+		view_set_string(arena, option, "description", roles[i].description);
+		view_set_bool(arena, option, "selected", input->role_id != NULL && strcmp(input->role_id, id) == 0);
+	}
+
+	struct mustache_value *rows = view_set(form, "cidrs", view_list(arena));
+	size_t total_rows = input->cidr_count + extra_rows;
+	if (total_rows == 0)
+		total_rows = 1;
+	for (size_t i = 0; i < total_rows; i++) {
+		const struct key_cidr_input *row = i < input->cidr_count ? &input->cidrs[i] : NULL;
+		struct mustache_value *item = view_push_map(arena, rows);
+		view_set_int(arena, item, "index", (int64_t)i);
+		view_set_int(arena, item, "number", (int64_t)i + 1);
+		view_set_string(arena, item, "cidr", row ? row->cidr : "");
+		view_set_string(arena, item, "label", row ? row->label : "");
+		if (show_errors && row && row->cidr_error) {
+			view_set_string(arena, item, "cidr_error", row->cidr_error);
+			errors++;
+		}
+		if (show_errors && row && row->label_error) {
+			view_set_string(arena, item, "label_error", row->label_error);
+			errors++;
+		}
+	}
+	view_set_bool(arena, form, "can_add_row", total_rows < KEY_CIDRS_MAX);
+	if (errors > 0) {
+		view_set_int(arena, form, "error_count", (int64_t)errors);
+		view_set_bool(arena, form, "error_one", errors == 1);
+	}
+	return form;
+}
+
+/* Render the create form (key NULL) or the edit form of `key`. */
+static void render_form(struct app *app, struct http_request *request, struct http_response *response,
+			const struct store_key *key, const struct key_input *input, size_t extra_rows,
+			bool show_errors)
+{
+	struct arena *arena = request->arena;
+	struct mustache_value *data = page_data(app, request, key ? arena_printf(arena, "Edit %s", key->name) : "New API key");
+	struct mustache_value *form = view_set(data, "form", form_value(app, request, input, extra_rows, show_errors));
+	if (key != NULL) {
+		view_set_string(arena, form, "action_url",
+				page_url(app, request, arena_printf(arena, "/keys/%s/edit", key->key_id)));
+		view_set_string(arena, form, "cancel_url",
+				page_url(app, request, arena_printf(arena, "/keys/%s", key->key_id)));
+		view_set_string(arena, form, "submit_label", "Save changes");
+		view_set_string(arena, data, "key_id", key->key_id);
+		view_set_string(arena, data, "key_name", key->name);
+		view_set_bool(arena, data, "editing", true);
+	} else {
+		view_set_string(arena, form, "action_url", page_url(app, request, "/keys/new"));
+		view_set_string(arena, form, "cancel_url", page_url(app, request, "/keys"));
+		view_set_string(arena, form, "submit_label", "Create key");
+	}
+	page_render(app, request, response, "key_form", data);
+}
+
+/* The "read-only" role, preselected on a new key: the least a key can do. */
+static const char *default_role(struct app *app, struct http_request *request)
+{
+	struct store_role role;
+	if (store_role_find_by_name(app->store, request->arena, STORE_DEFAULT_WORKSPACE, "read-only", &role) == STORE_OK)
+		return arena_printf(request->arena, "%lld", (long long)role.id);
+	return "";
+}
+
+void page_key_form_new(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct key_input input;
+	memset(&input, 0, sizeof input);
+	input.name = "";
+	input.postback_url = "";
+	input.enabled = true;
+	input.role_id = default_role(app, request);
+	render_form(app, request, response, NULL, &input, 1, false);
+}
+
+/* True when the form asked for one more network row rather than to be saved. */
+static bool wants_row(struct http_request *request)
+{
+	const char *action = form_get(&request->form, "action");
+	return action != NULL && strcmp(action, "add_cidr") == 0;
+}
+
+void page_key_form_create(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct key_input input;
+	read_input(request, &input);
+	if (wants_row(request)) {
+		render_form(app, request, response, NULL, &input, 1, false);
+		return;
+	}
+	if (!key_input_check(request->arena, app->store, STORE_DEFAULT_WORKSPACE, &input)) {
+		response->status = 422;
+		render_form(app, request, response, NULL, &input, 0, true);
+		return;
+	}
+	struct store_key key;
+	memset(&key, 0, sizeof key);
+	char key_id[TOKEN_KEY_ID_LENGTH + 1];
+	char token[TOKEN_MAX_LENGTH + 1];
+	enum store_status status = keys_create(app->store, app->config, STORE_DEFAULT_WORKSPACE, &input.fields,
+					       page_now(), key_id, token, &key.id);
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+	key.key_id = key_id;
+	page_keys_send_to_secret(app, request, response, &key, token, "created");
+}
+
+/* The edit form's starting values: the key as stored. */
+static void input_from_key(struct http_request *request, const struct store_key *key, struct key_input *input)
+{
+	memset(input, 0, sizeof *input);
+	input->name = key->name;
+	input->postback_url = key->postback_url;
+	input->off_record = key->off_record;
+	input->enabled = key->enabled;
+	input->role_id = arena_printf(request->arena, "%lld", (long long)key->role_id);
+	input->cidrs = arena_alloc(request->arena, (key->cidr_count + 1) * sizeof *input->cidrs);
+	input->cidr_count = key->cidr_count;
+	for (size_t i = 0; i < key->cidr_count; i++) {
+		input->cidrs[i].cidr = key->cidrs[i].cidr;
+		input->cidrs[i].label = key->cidrs[i].label;
+	}
+}
+
+static bool load_editable_key(struct app *app, struct http_request *request, struct http_response *response,
+			      struct store_key *key)
+{
+	if (!page_load_key(app, request, response, key))
+		return false;
+	if (key->revoked_at) {
+		page_error(app, request, response, 409, "Key revoked",
+			   "This key was revoked and can no longer be changed. Create a new key instead.");
+		return false;
+	}
+	return true;
+}
+
+void page_key_form_edit(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct store_key key;
+	if (!load_editable_key(app, request, response, &key))
+		return;
+	struct key_input input;
+	input_from_key(request, &key, &input);
+	render_form(app, request, response, &key, &input, 1, false);
+}
+
+void page_key_form_update(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct store_key key;
+	if (!load_editable_key(app, request, response, &key))
+		return;
+	struct key_input input;
+	read_input(request, &input);
+	if (wants_row(request)) {
+		render_form(app, request, response, &key, &input, 1, false);
+		return;
+	}
+	if (!key_input_check(request->arena, app->store, STORE_DEFAULT_WORKSPACE, &input)) {
+		response->status = 422;
+		render_form(app, request, response, &key, &input, 0, true);
+		return;
+	}
+	enum store_status status =
+		store_key_update(app->store, STORE_DEFAULT_WORKSPACE, key.key_id, &input.fields, page_now());
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+	http_response_redirect(response,
+			       page_url(app, request, arena_printf(request->arena, "/keys/%s?done=updated", key.key_id)));
+}

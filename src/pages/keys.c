@@ -1,0 +1,399 @@
+/* keys.c: the key pages: list with filters, overview, enable/disable, regenerate, revoke, secret shown once. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/config.h"
+#include "core/text.h"
+#include "domain/keys.h"
+#include "http/url.h"
+#include "pages/pages_private.h"
+#include "view/view.h"
+
+#define KEYS_PAGE_SIZE 50
+#define KEYS_FILTER_MAX 100 /* characters in the Filter box */
+#define REVEAL_COOKIE "kw_reveal"
+
+static const char *state_word(const struct store_key *key)
+{
+	return key->revoked_at ? "revoked" : key->enabled ? "enabled" : "disabled";
+}
+
+/* The fields every key view shows, as a map. */
+static struct mustache_value *key_value(struct app *app, struct http_request *request, const struct store_key *key)
+{
+	struct arena *arena = request->arena;
+	struct mustache_value *map = view_map(arena);
+	const char *state = state_word(key);
+	view_set_string(arena, map, "key_id", key->key_id);
+	view_set_string(arena, map, "name", key->name);
+	view_set_string(arena, map, "url", page_url(app, request, arena_printf(arena, "/keys/%s", key->key_id)));
+	view_set_string(arena, map, "role", key->role_name);
+	view_set_string(arena, map, "hint", key->secret_hint);
+	view_set_string(arena, map, "postback_url", key->postback_url);
+	view_set_bool(arena, map, "off_record", key->off_record);
+	view_set_bool(arena, map, "enabled", key->enabled && !key->revoked_at);
+	view_set_bool(arena, map, "revoked", key->revoked_at != 0);
+	view_set_string(arena, map, "state", state);
+	view_set_string(arena, map, "state_label",
+			key->revoked_at ? "Revoked" : key->enabled ? "Enabled" : "Disabled");
+	view_set_time(arena, map, "created", key->created_at, "");
+	view_set_time(arena, map, "updated", key->updated_at, "");
+	view_set_time(arena, map, "last_used", key->last_used_at, "Never");
+	view_set_time(arena, map, "revoked_on", key->revoked_at, "");
+	view_set_bool(arena, map, "has_cidrs", key->cidr_count > 0);
+	struct mustache_value *cidrs = view_set(map, "cidrs", view_list(arena));
+	for (size_t i = 0; i < key->cidr_count; i++) {
+		struct mustache_value *row = view_push_map(arena, cidrs);
+		view_set_string(arena, row, "cidr", key->cidrs[i].cidr);
+		view_set_string(arena, row, "label", key->cidrs[i].label);
+	}
+	return map;
+}
+
+/* ---- list --------------------------------------------------------------------------------------- */
+
+struct list_query {
+	const char *q;      /* as typed, trimmed */
+	const char *status; /* "", enabled, disabled, revoked */
+	int64_t role_id;    /* 0 for any */
+	size_t page;        /* 1-based */
+	const char *q_error;
+};
+
+static void read_list_query(struct http_request *request, struct list_query *query)
+{
+	memset(query, 0, sizeof *query);
+	query->q = "";
+	query->status = "";
+	query->page = 1;
+	const struct form_pair *q = form_find(&request->query, "q");
+	if (q != NULL && q->status != FORM_VALUE_OK)
+		query->q_error = form_value_status_message(q->status);
+	else if (q != NULL)
+		query->q = text_trim(request->arena, q->value);
+	if (utf8_length(query->q, strlen(query->q)) > KEYS_FILTER_MAX) {
+		query->q_error = "The filter is too long: at most 100 characters.";
+		query->q = "";
+	}
+	const char *status = form_get(&request->query, "status");
+	if (status && (!strcmp(status, "enabled") || !strcmp(status, "disabled") || !strcmp(status, "revoked")))
+		query->status = status;
+	const char *role = form_get(&request->query, "role");
+	if (role != NULL && role[0] != '\0' && strspn(role, "0123456789") == strlen(role) && strlen(role) < 18)
+		query->role_id = strtoll(role, NULL, 10);
+	const char *page = form_get(&request->query, "page");
+	if (page != NULL && page[0] != '\0' && strspn(page, "0123456789") == strlen(page) && strlen(page) < 9)
+		query->page = (size_t)strtoul(page, NULL, 10);
+	if (query->page < 1)
+		query->page = 1;
+}
+
+/* /keys?q=…&status=…&role=…&page=N with the filters kept. */
+static const char *list_url(struct app *app, struct http_request *request, const struct list_query *query,
+			    size_t page)
+{
+	struct arena *arena = request->arena;
+	char *url = arena_printf(arena, "/keys?q=%s&status=%s&role=%s&page=%zu", url_query_escape(arena, query->q),
+				 query->status, query->role_id ? arena_printf(arena, "%lld", (long long)query->role_id) : "",
+				 page);
+	return page_url(app, request, url);
+}
+
+static void add_option(struct arena *arena, struct mustache_value *list, const char *value, const char *label,
+		       bool selected)
+{
+	struct mustache_value *option = view_push_map(arena, list);
+	view_set_string(arena, option, "value", value);
+	view_set_string(arena, option, "label", label);
+	view_set_bool(arena, option, "selected", selected);
+}
+
+static enum store_key_filter_state filter_state(const char *status)
+{
+	if (strcmp(status, "enabled") == 0)
+		return STORE_FILTER_ENABLED;
+	if (strcmp(status, "disabled") == 0)
+		return STORE_FILTER_DISABLED;
+	if (strcmp(status, "revoked") == 0)
+		return STORE_FILTER_REVOKED;
+	return STORE_FILTER_ACTIVE;
+}
+
+void page_keys_list(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct arena *arena = request->arena;
+	struct list_query query;
+	read_list_query(request, &query);
+
+	struct store_role *roles = NULL;
+	size_t role_count = 0;
+	enum store_status status = store_role_list(app->store, arena, STORE_DEFAULT_WORKSPACE, &roles, &role_count);
+	struct store_key_filter filter = {
+		.name_folded = text_fold(arena, query.q),
+		.state = filter_state(query.status),
+		.role_id = query.role_id,
+		.limit = KEYS_PAGE_SIZE,
+		.offset = (query.page - 1) * KEYS_PAGE_SIZE,
+	};
+	struct store_key *keys = NULL;
+	size_t count = 0, total = 0;
+	if (status == STORE_OK)
+		status = store_key_list(app->store, arena, STORE_DEFAULT_WORKSPACE, &filter, &keys, &count, &total);
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+
+	struct mustache_value *data = page_data(app, request, "API keys");
+	view_set_string(arena, data, "q", query.q);
+	if (query.q_error)
+		view_set_string(arena, data, "q_error", query.q_error);
+	struct mustache_value *statuses = view_set(data, "status_options", view_list(arena));
+	add_option(arena, statuses, "", "Active (enabled and disabled)", query.status[0] == '\0');
+	add_option(arena, statuses, "enabled", "Enabled", strcmp(query.status, "enabled") == 0);
+	add_option(arena, statuses, "disabled", "Disabled", strcmp(query.status, "disabled") == 0);
+	add_option(arena, statuses, "revoked", "Revoked", strcmp(query.status, "revoked") == 0);
+	struct mustache_value *role_options = view_set(data, "role_options", view_list(arena));
+	add_option(arena, role_options, "", "Any role", query.role_id == 0);
+	for (size_t i = 0; i < role_count; i++)
+		add_option(arena, role_options, arena_printf(arena, "%lld", (long long)roles[i].id), roles[i].name,
+			   roles[i].id == query.role_id);
+
+	bool filtered = query.q[0] != '\0' || query.status[0] != '\0' || query.role_id != 0;
+	view_set_bool(arena, data, "filtered", filtered);
+	view_set_bool(arena, data, "has_keys", count > 0);
+	view_set_bool(arena, data, "empty_all", total == 0 && !filtered);
+	view_set_bool(arena, data, "empty_filtered", count == 0 && (filtered || total > 0));
+	struct mustache_value *list = view_set(data, "keys", view_list(arena));
+	for (size_t i = 0; i < count; i++)
+		view_push(list, key_value(app, request, &keys[i]));
+	size_t pages = (total + KEYS_PAGE_SIZE - 1) / KEYS_PAGE_SIZE;
+	view_set_int(arena, data, "total", (int64_t)total);
+	view_set_bool(arena, data, "total_one", total == 1);
+	if (pages > 1) {
+		struct mustache_value *pagination = view_set(data, "pagination", view_map(arena));
+		view_set_int(arena, pagination, "page", (int64_t)query.page);
+		view_set_int(arena, pagination, "pages", (int64_t)pages);
+		view_set_int(arena, pagination, "from", count ? (int64_t)filter.offset + 1 : 0);
+		view_set_int(arena, pagination, "to", (int64_t)(filter.offset + count));
+		if (query.page > 1)
+			view_set_string(arena, pagination, "prev_url",
+					list_url(app, request, &query, query.page - 1 < pages ? query.page - 1 : pages));
+		if (query.page < pages)
+			view_set_string(arena, pagination, "next_url", list_url(app, request, &query, query.page + 1));
+	}
+	page_render(app, request, response, "keys", data);
+}
+
+/* ---- overview ----------------------------------------------------------------------------------- */
+
+/* Sentences for ?done=… after a redirect; unknown values show nothing. */
+static const char *done_message(const char *done)
+{
+	static const struct {
+		const char *done;
+		const char *message;
+	} messages[] = {
+		{ "created", "Key created. Its secret was shown once and cannot be shown again." },
+		{ "regenerated", "Secret regenerated. The old secret no longer works." },
+		{ "updated", "Changes saved." },
+		{ "enabled", "Key enabled. It works again." },
+		{ "disabled", "Key disabled. It stops working until you enable it again." },
+		{ "revoked", "Key revoked. It no longer works, for good." },
+	};
+	for (size_t i = 0; done != NULL && i < sizeof messages / sizeof messages[0]; i++)
+		if (strcmp(done, messages[i].done) == 0)
+			return messages[i].message;
+	return NULL;
+}
+
+void page_keys_show(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct store_key key;
+	if (!page_load_key(app, request, response, &key))
+		return;
+	struct mustache_value *data = page_data(app, request, key.name);
+	view_set(data, "key", key_value(app, request, &key));
+	const char *notice = done_message(form_get(&request->query, "done"));
+	if (notice != NULL)
+		view_set_string(request->arena, data, "notice", notice);
+	page_render(app, request, response, "key", data);
+}
+
+/* ---- enable / disable / revoke ------------------------------------------------------------------ */
+
+/* Redirect to the key page with a ?done= word. */
+static void back_to_key(struct app *app, struct http_request *request, struct http_response *response,
+			const char *key_id, const char *done)
+{
+	http_response_redirect(response, page_url(app, request,
+						  arena_printf(request->arena, "/keys/%s?done=%s", key_id, done)));
+}
+
+/* Refuse a change to a revoked key with a page that says why. */
+static bool refuse_if_revoked(struct app *app, struct http_request *request, struct http_response *response,
+			      const struct store_key *key)
+{
+	if (!key->revoked_at)
+		return false;
+	page_error(app, request, response, 409, "Key revoked",
+		   "This key was revoked and can no longer be changed. Create a new key instead.");
+	return true;
+}
+
+static void set_enabled(struct app *app, struct http_request *request, struct http_response *response, bool enabled)
+{
+	struct store_key key;
+	if (!page_load_key(app, request, response, &key) || refuse_if_revoked(app, request, response, &key))
+		return;
+	enum store_status status =
+		store_key_set_enabled(app->store, STORE_DEFAULT_WORKSPACE, key.key_id, enabled, page_now());
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+	back_to_key(app, request, response, key.key_id, enabled ? "enabled" : "disabled");
+}
+
+void page_keys_enable(struct app *app, struct http_request *request, struct http_response *response)
+{
+	set_enabled(app, request, response, true);
+}
+
+void page_keys_disable(struct app *app, struct http_request *request, struct http_response *response)
+{
+	set_enabled(app, request, response, false);
+}
+
+static void confirm_page(struct app *app, struct http_request *request, struct http_response *response,
+			 const char *template_name, const char *title)
+{
+	struct store_key key;
+	if (!page_load_key(app, request, response, &key) || refuse_if_revoked(app, request, response, &key))
+		return;
+	struct mustache_value *data = page_data(app, request, title);
+	view_set(data, "key", key_value(app, request, &key));
+	page_render(app, request, response, template_name, data);
+}
+
+void page_keys_revoke_confirm(struct app *app, struct http_request *request, struct http_response *response)
+{
+	confirm_page(app, request, response, "key_revoke", "Revoke key");
+}
+
+void page_keys_revoke(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct store_key key;
+	if (!page_load_key(app, request, response, &key) || refuse_if_revoked(app, request, response, &key))
+		return;
+	enum store_status status = store_key_revoke(app->store, STORE_DEFAULT_WORKSPACE, key.key_id, page_now());
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+	back_to_key(app, request, response, key.key_id, "revoked");
+}
+
+/* ---- secrets ------------------------------------------------------------------------------------- */
+
+void page_keys_regenerate_confirm(struct app *app, struct http_request *request, struct http_response *response)
+{
+	confirm_page(app, request, response, "key_regenerate", "Regenerate secret");
+}
+
+void page_keys_send_to_secret(struct app *app, struct http_request *request, struct http_response *response,
+			 const struct store_key *key, char *token, const char *done)
+{
+	char cookie[KEYS_REVEAL_COOKIE_LENGTH];
+	enum store_status status =
+		keys_reveal_seal(app->store, STORE_DEFAULT_WORKSPACE, key->id, token, page_now(), cookie);
+	sodium_memzero(token, TOKEN_MAX_LENGTH + 1);
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+	const char *secret_path = page_url(app, request, arena_printf(request->arena, "/keys/%s/secret", key->key_id));
+	http_response_header(response, "Set-Cookie",
+			     arena_printf(request->arena, "%s=%s; Path=%s; Max-Age=%d; HttpOnly; SameSite=Strict%s",
+					  REVEAL_COOKIE, cookie, secret_path, KEYS_REVEAL_MAX_AGE,
+					  request->https ? "; Secure" : ""));
+	sodium_memzero(cookie, sizeof cookie);
+	http_response_redirect(response, arena_printf(request->arena, "%s?done=%s", secret_path, done));
+}
+
+void page_keys_regenerate(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct store_key key;
+	if (!page_load_key(app, request, response, &key) || refuse_if_revoked(app, request, response, &key))
+		return;
+	char token[TOKEN_MAX_LENGTH + 1];
+	enum store_status status =
+		keys_regenerate(app->store, app->config, STORE_DEFAULT_WORKSPACE, key.key_id, page_now(), token);
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+	page_keys_send_to_secret(app, request, response, &key, token, "regenerated");
+}
+
+static const char *done_word(struct http_request *request, const struct form *form)
+{
+	const char *done = form_get(form, "done");
+	(void)request;
+	return done != NULL && strcmp(done, "regenerated") == 0 ? "regenerated" : "created";
+}
+
+void page_keys_secret_show(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct store_key key;
+	if (!page_load_key(app, request, response, &key))
+		return;
+	response->no_store = true;
+	const char *secret_path = page_url(app, request, arena_printf(request->arena, "/keys/%s/secret", key.key_id));
+	http_response_header(response, "Set-Cookie",
+			     arena_printf(request->arena, "%s=; Path=%s; Max-Age=0; HttpOnly; SameSite=Strict",
+					  REVEAL_COOKIE, secret_path));
+	char token[TOKEN_MAX_LENGTH + 1];
+	enum store_status status = keys_reveal_open(app->store, request->arena, STORE_DEFAULT_WORKSPACE, key.id,
+						    http_request_cookie(request, REVEAL_COOKIE), page_now(), token);
+	if (status == STORE_NOT_FOUND) {
+		struct mustache_value *data = page_data(app, request, "Secret already shown");
+		view_set(data, "key", key_value(app, request, &key));
+		response->status = 410;
+		page_render(app, request, response, "key_secret_gone", data);
+		return;
+	}
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+	const char *done = done_word(request, &request->query);
+	struct mustache_value *data = page_data(app, request, "Copy your secret");
+	view_set(data, "key", key_value(app, request, &key));
+	view_set_string(request->arena, data, "secret", token);
+	view_set_string(request->arena, data, "done", done);
+	view_set_bool(request->arena, data, "regenerated", strcmp(done, "regenerated") == 0);
+	sodium_memzero(token, sizeof token);
+	page_render(app, request, response, "key_secret", data);
+	/* The rendered page is the only copy left; it is wiped with the response body after sending. */
+}
+
+void page_keys_secret_close(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct store_key key;
+	if (!page_load_key(app, request, response, &key))
+		return;
+	const char *done = done_word(request, &request->form);
+	if (form_get(&request->form, "copied") == NULL) {
+		struct mustache_value *data = page_data(app, request, "Did you copy the secret?");
+		view_set(data, "key", key_value(app, request, &key));
+		view_set_string(request->arena, data, "done", done);
+		response->status = 422;
+		page_render(app, request, response, "key_secret_unconfirmed", data);
+		return;
+	}
+	back_to_key(app, request, response, key.key_id, done);
+}

@@ -1,0 +1,161 @@
+/* pages.c: the route table, request checks before any handler runs, and the shared page helpers. */
+#include "pages/pages.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/config.h"
+#include "http/router.h"
+#include "pages/pages_private.h"
+#include "view/view.h"
+
+static void home(struct app *app, struct http_request *request, struct http_response *response)
+{
+	http_response_redirect(response, page_url(app, request, "/keys"));
+}
+
+static const struct http_route routes[] = {
+	{ HTTP_GET, "/", home },
+	{ HTTP_GET, "/keys", page_keys_list },
+	{ HTTP_GET, "/keys/new", page_key_form_new },
+	{ HTTP_POST, "/keys/new", page_key_form_create },
+	{ HTTP_GET, "/keys/{key}", page_keys_show },
+	{ HTTP_GET, "/keys/{key}/edit", page_key_form_edit },
+	{ HTTP_POST, "/keys/{key}/edit", page_key_form_update },
+	{ HTTP_POST, "/keys/{key}/enable", page_keys_enable },
+	{ HTTP_POST, "/keys/{key}/disable", page_keys_disable },
+	{ HTTP_GET, "/keys/{key}/regenerate", page_keys_regenerate_confirm },
+	{ HTTP_POST, "/keys/{key}/regenerate", page_keys_regenerate },
+	{ HTTP_GET, "/keys/{key}/revoke", page_keys_revoke_confirm },
+	{ HTTP_POST, "/keys/{key}/revoke", page_keys_revoke },
+	{ HTTP_GET, "/keys/{key}/secret", page_keys_secret_show },
+	{ HTTP_POST, "/keys/{key}/secret", page_keys_secret_close },
+};
+
+/* Refuse what no handler should see: bad paths, oversize or foreign bodies. True when refused. */
+static bool refuse_early(struct app *app, struct http_request *request, struct http_response *response)
+{
+	if (!request->path_valid) {
+		page_error(app, request, response, strlen(request->path) > HTTP_PATH_MAX ? 414 : 404, "Page not found",
+			   "There is no page at this address.");
+		return true;
+	}
+	switch (request->body_status) {
+	case HTTP_BODY_TOO_LARGE:
+		page_error(app, request, response, 413, "Form too large",
+			   "The form sent more than 64 KiB, which is more than any keyward form needs. Nothing was saved.");
+		return true;
+	case HTTP_BODY_WRONG_TYPE:
+		page_error(app, request, response, 415, "Unsupported form encoding",
+			   "keyward accepts forms sent as application/x-www-form-urlencoded. Nothing was saved.");
+		return true;
+	case HTTP_BODY_INCOMPLETE:
+		page_error(app, request, response, 400, "Form incomplete",
+			   "The form arrived incomplete. Nothing was saved; please send it again.");
+		return true;
+	default:
+		break;
+	}
+	if (request->form.truncated) {
+		page_error(app, request, response, 413, "Form too large",
+			   "The form has more fields than keyward accepts. Nothing was saved.");
+		return true;
+	}
+	return false;
+}
+
+void pages_handle(struct app *app, struct http_request *request)
+{
+	struct http_response response;
+	http_response_init(&response);
+	if (!refuse_early(app, request, &response)) {
+		http_handler handler = NULL;
+		char allow[32] = "";
+		switch (http_route(routes, sizeof routes / sizeof routes[0], request, &handler, allow, sizeof allow)) {
+		case HTTP_ROUTE_FOUND:
+			handler(app, request, &response);
+			break;
+		case HTTP_ROUTE_WRONG_METHOD:
+			http_response_header(&response, "Allow", arena_strdup(request->arena, allow));
+			page_error(app, request, &response, 405, "Method not allowed",
+				   arena_printf(request->arena, "This address accepts %s requests only.", allow));
+			break;
+		case HTTP_ROUTE_NOT_FOUND:
+			page_error(app, request, &response, 404, "Page not found", "There is no page at this address.");
+			break;
+		}
+	}
+	http_response_send(&response, request);
+	http_response_free(&response);
+}
+
+const char *page_url(struct app *app, struct http_request *request, const char *path)
+{
+	return arena_printf(request->arena, "%s%s", app->config->base_path, path);
+}
+
+int64_t page_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+struct mustache_value *page_data(struct app *app, struct http_request *request, const char *title)
+{
+	struct mustache_value *data = view_map(request->arena);
+	view_set_string(request->arena, data, "base", app->config->base_path);
+	view_set_string(request->arena, data, "title", title);
+	view_set_string(request->arena, data, "version", KEYWARD_VERSION);
+	return data;
+}
+
+void page_render(struct app *app, struct http_request *request, struct http_response *response, const char *name,
+		 struct mustache_value *data)
+{
+	(void)request;
+	buf_clear(&response->body);
+	if (!view_render(app->view, name, data, &response->body)) {
+		buf_clear(&response->body);
+		response->status = 500;
+		response->content_type = "text/plain; charset=utf-8";
+		buf_puts(&response->body, "keyward: a page template is missing; see the server's error log.\n");
+	}
+}
+
+void page_error(struct app *app, struct http_request *request, struct http_response *response, int status,
+		const char *title, const char *message)
+{
+	response->status = status;
+	struct mustache_value *data = page_data(app, request, title);
+	view_set_int(request->arena, data, "status", status);
+	view_set_string(request->arena, data, "status_text", http_status_text(status));
+	view_set_string(request->arena, data, "message", message);
+	page_render(app, request, response, "error", data);
+}
+
+void page_store_error(struct app *app, struct http_request *request, struct http_response *response,
+		      enum store_status status)
+{
+	if (status == STORE_BUSY)
+		page_error(app, request, response, 503, "Busy",
+			   "The database is busy. Nothing was changed; please try again in a moment.");
+	else
+		page_error(app, request, response, 500, "Something went wrong",
+			   "keyward could not read or write its database. Nothing was changed. The server's error log says more.");
+}
+
+bool page_load_key(struct app *app, struct http_request *request, struct http_response *response,
+		   struct store_key *key)
+{
+	enum store_status status =
+		store_key_get(app->store, request->arena, STORE_DEFAULT_WORKSPACE, request->path_params[0], key);
+	if (status == STORE_OK)
+		return true;
+	if (status == STORE_NOT_FOUND)
+		page_error(app, request, response, 404, "Key not found",
+			   "There is no key with this ID in this workspace.");
+	else
+		page_store_error(app, request, response, status);
+	return false;
+}

@@ -1,0 +1,64 @@
+/* pages_private.h: what the page files share: handlers for the route table, and page helpers. */
+#ifndef KEYWARD_PAGES_PRIVATE_H
+#define KEYWARD_PAGES_PRIVATE_H
+
+#include <stdint.h>
+
+#include "core/app.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "mustache/mustache.h"
+#include "store/store.h"
+
+/* keys.c */
+void page_keys_list(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_show(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_enable(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_disable(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_regenerate_confirm(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_regenerate(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_revoke_confirm(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_revoke(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_secret_show(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_secret_close(struct app *app, struct http_request *request, struct http_response *response);
+/*
+ * Seal a new `token` for its one showing, hand the browser the cookie that opens it, and
+ * redirect to the secret page with ?done=`done`. Wipes `token`.
+ */
+void page_keys_send_to_secret(struct app *app, struct http_request *request, struct http_response *response,
+			 const struct store_key *key, char *token, const char *done);
+
+/* key_form.c */
+void page_key_form_new(struct app *app, struct http_request *request, struct http_response *response);
+void page_key_form_create(struct app *app, struct http_request *request, struct http_response *response);
+void page_key_form_edit(struct app *app, struct http_request *request, struct http_response *response);
+void page_key_form_update(struct app *app, struct http_request *request, struct http_response *response);
+
+/* pages.c: helpers */
+
+/* The data every page starts from: base path, title, version. */
+struct mustache_value *page_data(struct app *app, struct http_request *request, const char *title);
+
+/* Render template `name` with `data` into the response (500 page when the template is missing). */
+void page_render(struct app *app, struct http_request *request, struct http_response *response, const char *name,
+		 struct mustache_value *data);
+
+/* Render the error page with `status`, a title and a sentence. */
+void page_error(struct app *app, struct http_request *request, struct http_response *response, int status,
+		const char *title, const char *message);
+
+/* The error page for a store failure: 503 when the database is busy, 500 otherwise. */
+void page_store_error(struct app *app, struct http_request *request, struct http_response *response,
+		      enum store_status status);
+
+/* base path + `path` (which starts with '/'), for links and redirects. */
+const char *page_url(struct app *app, struct http_request *request, const char *path);
+
+/* Seconds since the epoch. */
+int64_t page_now(void);
+
+/* Load key path_params[0] of the workspace into *key; renders 404 and returns false when unknown. */
+bool page_load_key(struct app *app, struct http_request *request, struct http_response *response,
+		   struct store_key *key);
+
+#endif

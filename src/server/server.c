@@ -1,0 +1,159 @@
+/* server.c: FastCGI accept loops (spawned or standalone, threaded) and plain CGI, around pages_handle(). */
+#include "server/server.h"
+
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/app.h"
+#include "core/config.h"
+#include "http/request.h"
+#include "pages/pages.h"
+#include "store/store.h"
+
+struct worker {
+	pthread_t thread;
+	const struct config *config;
+	const struct view *view;
+	int listen_fd;
+	int status;
+};
+
+/* libfcgi recommends serialising accept() across threads on some platforms. */
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *fcgi_getenv(void *context, const char *name)
+{
+	FCGX_Request *request = context;
+	return FCGX_GetParam(name, request->envp);
+}
+
+static size_t fcgi_read(void *context, char *buffer, size_t size)
+{
+	FCGX_Request *request = context;
+	int got = FCGX_GetStr(buffer, size > (size_t)INT32_MAX ? INT32_MAX : (int)size, request->in);
+	return got > 0 ? (size_t)got : 0;
+}
+
+static void fcgi_write(void *context, const char *bytes, size_t length)
+{
+	FCGX_Request *request = context;
+	FCGX_PutStr(bytes, (int)length, request->out);
+}
+
+/* Serve one request through the page layer, with a fresh arena turn. */
+static void serve_one(struct app *app, struct arena *arena, const struct http_io *io)
+{
+	struct http_request request;
+	http_request_read(&request, arena, io, app->config->base_path);
+	pages_handle(app, &request);
+	arena_reset(arena);
+}
+
+static void *worker_main(void *argument)
+{
+	struct worker *worker = argument;
+	char error[512];
+	struct store *store = store_open(worker->config->database_path, error, sizeof error);
+	if (store == NULL) {
+		fprintf(stderr, "keyward: %s\n", error);
+		worker->status = 1;
+		return NULL;
+	}
+	struct app app = { worker->config, store, worker->view };
+	struct arena *arena = arena_new();
+	FCGX_Request request;
+	FCGX_InitRequest(&request, worker->listen_fd, 0);
+	struct http_io io = { fcgi_getenv, fcgi_read, fcgi_write, &request };
+	for (;;) {
+		pthread_mutex_lock(&accept_lock);
+		int accepted = FCGX_Accept_r(&request);
+		pthread_mutex_unlock(&accept_lock);
+		if (accepted < 0)
+			break;
+		serve_one(&app, arena, &io);
+		FCGX_Finish_r(&request);
+	}
+	FCGX_Free(&request, 1);
+	arena_free(arena);
+	store_close(store);
+	return NULL;
+}
+
+int server_listen(const char *address)
+{
+	if (FCGX_Init() != 0)
+		return -1;
+	int fd = FCGX_OpenSocket(address, 128);
+	return fd;
+}
+
+int server_run_fastcgi(const struct config *config, const struct view *view, int listen_fd, int threads)
+{
+	if (FCGX_Init() != 0) {
+		fprintf(stderr, "keyward: cannot initialise libfcgi\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (threads < 1)
+		threads = 1;
+	struct worker *workers = xcalloc((size_t)threads, sizeof *workers);
+	for (int i = 0; i < threads; i++) {
+		workers[i] = (struct worker){ .config = config, .view = view, .listen_fd = listen_fd };
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+			fprintf(stderr, "keyward: cannot start worker thread %d\n", i);
+			threads = i;
+			break;
+		}
+	}
+	int status = 0;
+	for (int i = 0; i < threads; i++) {
+		pthread_join(workers[i].thread, NULL);
+		status |= workers[i].status;
+	}
+	free(workers);
+	return status;
+}
+
+static const char *cgi_getenv(void *context, const char *name)
+{
+	(void)context;
+	return getenv(name);
+}
+
+static size_t cgi_read(void *context, char *buffer, size_t size)
+{
+	(void)context;
+	return fread(buffer, 1, size, stdin);
+}
+
+static void cgi_write(void *context, const char *bytes, size_t length)
+{
+	(void)context;
+	fwrite(bytes, 1, length, stdout);
+}
+
+int server_run_cgi(const struct config *config, const struct view *view)
+{
+	char error[512];
+	struct store *store = store_open(config->database_path, error, sizeof error);
+	if (store == NULL) {
+		fprintf(stderr, "keyward: %s\n", error);
+		fputs("Status: 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nThe database is unavailable.\n",
+		      stdout);
+		return 1;
+	}
+	struct app app = { config, store, view };
+	struct arena *arena = arena_new();
+	struct http_io io = { cgi_getenv, cgi_read, cgi_write, NULL };
+	serve_one(&app, arena, &io);
+	fflush(stdout);
+	arena_free(arena);
+	store_close(store);
+	return 0;
+}

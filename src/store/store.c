@@ -1,0 +1,276 @@
+/* store.c: opening the database, migrations, the statement table, and the step helpers. */
+#include "store/store_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "schema.h" /* store_migrations[], generated from src/store/schema/NNN_*.sql */
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+#define KEY_COLUMNS                                                                              \
+	"k.id, k.workspace_id, k.key_id, k.name, k.secret_hint, k.postback_url, k.off_record, "   \
+	"k.enabled, k.role_id, r.name, k.created_at, k.updated_at, k.last_used_at, k.revoked_at "
+
+#define KEY_FILTER                                                                               \
+	"WHERE k.workspace_id = ?1 "                                                             \
+	"AND (?2 = '' OR instr(k.name_folded, ?2) > 0) "                                         \
+	"AND CASE ?3 WHEN 0 THEN k.revoked_at IS NULL "                                          \
+	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled "                            \
+	"            WHEN 2 THEN k.revoked_at IS NULL AND NOT k.enabled "                        \
+	"            ELSE k.revoked_at IS NOT NULL END "                                         \
+	"AND (?4 = 0 OR k.role_id = ?4) "
+
+static const struct {
+	const char *name;
+	const char *sql;
+} statement_table[STMT_COUNT] = {
+	[STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE" },
+	[STMT_COMMIT] = { "commit", "COMMIT" },
+	[STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
+	[STMT_ROLE_LIST] = { "role_list",
+		"SELECT id, name, description, permissions FROM role WHERE workspace_id = ?1 ORDER BY name, id" },
+	[STMT_ROLE_GET] = { "role_get",
+		"SELECT id, name, description, permissions FROM role WHERE workspace_id = ?1 AND id = ?2" },
+	[STMT_ROLE_FIND_BY_NAME] = { "role_find_by_name",
+		"SELECT id, name, description, permissions FROM role WHERE workspace_id = ?1 AND name = ?2" },
+	[STMT_KEY_INSERT] = { "key_insert",
+		"INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, secret_hint, "
+		"postback_url, off_record, enabled, role_id, created_at, updated_at) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)" },
+	[STMT_KEY_UPDATE] = { "key_update",
+		"UPDATE api_key SET name = ?3, name_folded = ?4, postback_url = ?5, off_record = ?6, "
+		"enabled = ?7, role_id = ?8, updated_at = ?9 "
+		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL RETURNING id" },
+	[STMT_KEY_GET] = { "key_get",
+		"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id "
+		"WHERE k.workspace_id = ?1 AND k.key_id = ?2" },
+	[STMT_KEY_LIST] = { "key_list",
+		"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id " KEY_FILTER
+		"ORDER BY k.created_at DESC, k.id DESC LIMIT ?5 OFFSET ?6" },
+	[STMT_KEY_COUNT] = { "key_count",
+		"SELECT count(*) FROM api_key k " KEY_FILTER },
+	[STMT_KEY_SET_ENABLED] = { "key_set_enabled",
+		"UPDATE api_key SET enabled = ?3, updated_at = ?4 "
+		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL" },
+	[STMT_KEY_REVOKE] = { "key_revoke",
+		"UPDATE api_key SET revoked_at = ?3, updated_at = ?3 "
+		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL RETURNING id" },
+	[STMT_KEY_SET_SECRET] = { "key_set_secret",
+		"UPDATE api_key SET secret_hash = ?3, secret_hint = ?4, updated_at = ?5 "
+		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL" },
+	[STMT_CIDR_INSERT] = { "cidr_insert",
+		"INSERT INTO api_key_cidr (workspace_id, api_key_id, position, cidr, label) VALUES (?1, ?2, ?3, ?4, ?5)" },
+	[STMT_CIDR_DELETE_FOR_KEY] = { "cidr_delete_for_key",
+		"DELETE FROM api_key_cidr WHERE workspace_id = ?1 AND api_key_id = ?2" },
+	[STMT_CIDR_LIST_FOR_KEY] = { "cidr_list_for_key",
+		"SELECT cidr, label FROM api_key_cidr WHERE workspace_id = ?1 AND api_key_id = ?2 ORDER BY position" },
+	[STMT_REVEAL_DELETE_FOR_KEY] = { "reveal_delete_for_key",
+		"DELETE FROM secret_reveal WHERE workspace_id = ?1 AND api_key_id = ?2" },
+	[STMT_REVEAL_DELETE_STALE] = { "reveal_delete_stale",
+		"DELETE FROM secret_reveal WHERE created_at < ?1" },
+	[STMT_REVEAL_INSERT] = { "reveal_insert",
+		"INSERT INTO secret_reveal (workspace_id, api_key_id, sealed, created_at) VALUES (?1, ?2, ?3, ?4)" },
+	[STMT_REVEAL_TAKE] = { "reveal_take",
+		"DELETE FROM secret_reveal WHERE workspace_id = ?1 AND api_key_id = ?2 AND created_at >= ?3 "
+		"RETURNING sealed" },
+};
+
+sqlite3_stmt *store_statement(struct store *store, enum store_statement which)
+{
+	sqlite3_stmt *statement = store->statements[which];
+	sqlite3_reset(statement);
+	sqlite3_clear_bindings(statement);
+	return statement;
+}
+
+int store_step(struct store *store, enum store_statement which)
+{
+	int code = sqlite3_step(store->statements[which]);
+	if (code != SQLITE_ROW && code != SQLITE_DONE)
+		fprintf(stderr, "keyward: store: %s: %s\n", statement_table[which].name, sqlite3_errmsg(store->db));
+	return code;
+}
+
+enum store_status store_status_from(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return STORE_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_BUSY;
+	case SQLITE_CONSTRAINT:
+		return STORE_CONFLICT;
+	default:
+		return STORE_ERROR;
+	}
+}
+
+enum store_status store_run(struct store *store, enum store_statement which)
+{
+	int code = store_step(store, which);
+	sqlite3_reset(store->statements[which]);
+	return store_status_from(code);
+}
+
+enum store_status store_begin(struct store *store)
+{
+	store_statement(store, STMT_BEGIN);
+	return store_run(store, STMT_BEGIN);
+}
+
+enum store_status store_commit(struct store *store)
+{
+	store_statement(store, STMT_COMMIT);
+	enum store_status status = store_run(store, STMT_COMMIT);
+	if (status != STORE_OK)
+		store_rollback(store);
+	return status;
+}
+
+void store_rollback(struct store *store)
+{
+	if (sqlite3_get_autocommit(store->db))
+		return;
+	store_statement(store, STMT_ROLLBACK);
+	store_run(store, STMT_ROLLBACK);
+}
+
+const char *store_column_text(struct arena *arena, sqlite3_stmt *statement, int column)
+{
+	const unsigned char *text = sqlite3_column_text(statement, column);
+	if (text == NULL)
+		return "";
+	return arena_strndup(arena, (const char *)text, (size_t)sqlite3_column_bytes(statement, column));
+}
+
+/* Run every statement in `sql` (several, separated by ';') in order. */
+static int run_script(sqlite3 *db, const char *sql)
+{
+	const char *rest = sql;
+	while (*rest != '\0') {
+		sqlite3_stmt *statement = NULL;
+		const char *tail = NULL;
+		int code = sqlite3_prepare_v2(db, rest, -1, &statement, &tail);
+		if (code != SQLITE_OK)
+			return code;
+		if (statement != NULL) {
+			while ((code = sqlite3_step(statement)) == SQLITE_ROW)
+				;
+			sqlite3_finalize(statement);
+			if (code != SQLITE_DONE)
+				return code;
+		}
+		rest = tail;
+	}
+	return SQLITE_OK;
+}
+
+static int read_user_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *statement = NULL;
+	int code = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &statement, NULL);
+	if (code != SQLITE_OK)
+		return code;
+	code = sqlite3_step(statement);
+	if (code == SQLITE_ROW) {
+		*version = sqlite3_column_int(statement, 0);
+		code = SQLITE_OK;
+	}
+	sqlite3_finalize(statement);
+	return code;
+}
+
+/*
+ * Apply the migrations past PRAGMA user_version in one IMMEDIATE transaction, so that several
+ * processes starting together migrate once. Each migration file sets user_version itself.
+ */
+static int migrate(sqlite3 *db, char *error, size_t error_size)
+{
+	int count = (int)(sizeof store_migrations / sizeof store_migrations[0]);
+	int code = run_script(db, "BEGIN IMMEDIATE");
+	if (code != SQLITE_OK) {
+		snprintf(error, error_size, "cannot lock the database to migrate it: %s", sqlite3_errmsg(db));
+		return code;
+	}
+	int version = 0;
+	code = read_user_version(db, &version);
+	if (code == SQLITE_OK && version > count) {
+		snprintf(error, error_size, "the database is at schema version %d, newer than this program (%d)",
+			 version, count);
+		run_script(db, "ROLLBACK");
+		return SQLITE_ERROR;
+	}
+	for (int next = version; code == SQLITE_OK && next < count; next++) {
+		code = run_script(db, store_migrations[next]);
+		int reached = 0;
+		if (code == SQLITE_OK && (code = read_user_version(db, &reached)) == SQLITE_OK && reached != next + 1) {
+			snprintf(error, error_size, "migration %d did not set user_version", next + 1);
+			run_script(db, "ROLLBACK");
+			return SQLITE_ERROR;
+		}
+		if (code != SQLITE_OK)
+			snprintf(error, error_size, "migration %d failed: %s", next + 1, sqlite3_errmsg(db));
+	}
+	if (code == SQLITE_OK)
+		code = run_script(db, "COMMIT");
+	if (code != SQLITE_OK) {
+		if (error[0] == '\0')
+			snprintf(error, error_size, "cannot migrate the database: %s", sqlite3_errmsg(db));
+		run_script(db, "ROLLBACK");
+	}
+	return code;
+}
+
+struct store *store_open(const char *path, char *error, size_t error_size)
+{
+	error[0] = '\0';
+	sqlite3 *db = NULL;
+	int code = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (code != SQLITE_OK) {
+		snprintf(error, error_size, "cannot open database %s: %s", path,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db, 1);
+	code = run_script(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL");
+	if (code != SQLITE_OK) {
+		snprintf(error, error_size, "cannot set up database %s: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
+	if (migrate(db, error, error_size) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	struct store *store = xcalloc(1, sizeof *store);
+	store->db = db;
+	for (int which = 0; which < STMT_COUNT; which++) {
+		code = sqlite3_prepare_v3(db, statement_table[which].sql, -1, SQLITE_PREPARE_PERSISTENT,
+					  &store->statements[which], NULL);
+		if (code != SQLITE_OK) {
+			snprintf(error, error_size, "cannot prepare statement %s: %s", statement_table[which].name,
+				 sqlite3_errmsg(db));
+			store_close(store);
+			return NULL;
+		}
+	}
+	return store;
+}
+
+void store_close(struct store *store)
+{
+	if (store == NULL)
+		return;
+	for (int which = 0; which < STMT_COUNT; which++)
+		sqlite3_finalize(store->statements[which]);
+	sqlite3_close(store->db);
+	free(store);
+}

@@ -1,0 +1,137 @@
+/*
+ * store.h: all persistent data, behind typed functions. The only file set that speaks SQL.
+ *
+ * One `struct store` is one SQLite connection with every statement prepared once at open; give
+ * each thread its own. Rows come back as plain structs whose strings live in the caller's arena.
+ * Functions return a `store_status`; on STORE_ERROR the reason went to stderr (never a secret).
+ */
+#ifndef KEYWARD_STORE_H
+#define KEYWARD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+struct store;
+
+enum store_status {
+	STORE_OK,
+	STORE_NOT_FOUND,
+	STORE_CONFLICT, /* a uniqueness rule refused the write */
+	STORE_BUSY,     /* the database stayed locked past the busy timeout */
+	STORE_ERROR,
+};
+
+#define STORE_DEFAULT_WORKSPACE 1
+
+struct store_role {
+	int64_t id;
+	const char *name;
+	const char *description;
+	const char *permissions; /* space-separated */
+};
+
+struct store_cidr {
+	const char *cidr;  /* canonical text */
+	const char *label; /* may be "" */
+};
+
+enum store_key_state { STORE_KEY_ENABLED, STORE_KEY_DISABLED, STORE_KEY_REVOKED };
+
+struct store_key {
+	int64_t id; /* internal row id */
+	int64_t workspace_id;
+	const char *key_id; /* public */
+	const char *name;
+	const char *secret_hint;
+	const char *postback_url; /* "" when none */
+	bool off_record;
+	bool enabled;
+	int64_t role_id;
+	const char *role_name;
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t last_used_at; /* 0: never */
+	int64_t revoked_at;   /* 0: not revoked */
+	struct store_cidr *cidrs;
+	size_t cidr_count;
+};
+
+/* The editable fields of a key, as written by insert and update. */
+struct store_key_fields {
+	const char *name;
+	const char *name_folded;
+	const char *postback_url;
+	bool off_record;
+	bool enabled;
+	int64_t role_id;
+	const struct store_cidr *cidrs;
+	size_t cidr_count;
+};
+
+enum store_key_filter_state { STORE_FILTER_ACTIVE, STORE_FILTER_ENABLED, STORE_FILTER_DISABLED, STORE_FILTER_REVOKED };
+
+struct store_key_filter {
+	const char *name_folded;        /* substring of the folded name; NULL or "" for any */
+	enum store_key_filter_state state; /* ACTIVE = enabled and disabled, not revoked */
+	int64_t role_id;                /* 0 for any */
+	size_t limit;
+	size_t offset;
+};
+
+/*
+ * Open (creating if needed) the database at `path`, in WAL mode with a busy timeout, apply
+ * pending migrations inside one transaction, and prepare every statement. Returns NULL and
+ * writes a sentence into error[error_size] on failure.
+ */
+struct store *store_open(const char *path, char *error, size_t error_size);
+void store_close(struct store *store);
+
+enum store_status store_role_list(struct store *store, struct arena *arena, int64_t workspace_id,
+				  struct store_role **roles, size_t *count);
+enum store_status store_role_get(struct store *store, struct arena *arena, int64_t workspace_id, int64_t role_id,
+				 struct store_role *role);
+enum store_status store_role_find_by_name(struct store *store, struct arena *arena, int64_t workspace_id,
+					  const char *name, struct store_role *role);
+
+/* Insert a key with its CIDRs in one transaction. *row_id gets the new internal id. */
+enum store_status store_key_insert(struct store *store, int64_t workspace_id, const char *key_id,
+				   const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
+				   const struct store_key_fields *fields, int64_t now, int64_t *row_id);
+
+/* Replace the editable fields and the CIDR list of a key that is not revoked, in one transaction. */
+enum store_status store_key_update(struct store *store, int64_t workspace_id, const char *key_id,
+				   const struct store_key_fields *fields, int64_t now);
+
+/* One key with its role name and CIDRs. */
+enum store_status store_key_get(struct store *store, struct arena *arena, int64_t workspace_id, const char *key_id,
+				struct store_key *key);
+
+/* A page of keys (without CIDRs), newest first, and the total count that matches the filter. */
+enum store_status store_key_list(struct store *store, struct arena *arena, int64_t workspace_id,
+				 const struct store_key_filter *filter, struct store_key **keys, size_t *count,
+				 size_t *total);
+
+/* Enable or disable a key that is not revoked (STORE_NOT_FOUND otherwise). */
+enum store_status store_key_set_enabled(struct store *store, int64_t workspace_id, const char *key_id, bool enabled,
+					int64_t now);
+
+/* Revoke a key for good (STORE_NOT_FOUND if unknown or already revoked); drops pending reveals. */
+enum store_status store_key_revoke(struct store *store, int64_t workspace_id, const char *key_id, int64_t now);
+
+/* Replace the secret hash and hint of a key that is not revoked. */
+enum store_status store_key_set_secret(struct store *store, int64_t workspace_id, const char *key_id,
+				       const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
+				       int64_t now);
+
+/* Keep a sealed secret for one showing, replacing any earlier one of that key, and drop stale ones. */
+enum store_status store_reveal_put(struct store *store, int64_t workspace_id, int64_t api_key_row_id,
+				   const unsigned char *sealed, size_t sealed_length, int64_t now, int64_t max_age);
+
+/* Take (read and delete, atomically) the sealed secret of a key, if one younger than max_age waits. */
+enum store_status store_reveal_take(struct store *store, struct arena *arena, int64_t workspace_id,
+				    int64_t api_key_row_id, int64_t now, int64_t max_age, unsigned char **sealed,
+				    size_t *sealed_length);
+
+#endif

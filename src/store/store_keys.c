@@ -1,0 +1,360 @@
+/* store_keys.c: typed access to roles, API keys, their CIDRs and pending secret reveals. */
+#include "store/store_private.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+
+static void read_role(struct arena *arena, sqlite3_stmt *statement, struct store_role *role)
+{
+	role->id = sqlite3_column_int64(statement, 0);
+	role->name = store_column_text(arena, statement, 1);
+	role->description = store_column_text(arena, statement, 2);
+	role->permissions = store_column_text(arena, statement, 3);
+}
+
+enum store_status store_role_list(struct store *store, struct arena *arena, int64_t workspace_id,
+				  struct store_role **roles, size_t *count)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_ROLE_LIST);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	size_t capacity = 8, used = 0;
+	struct store_role *list = arena_alloc(arena, capacity * sizeof *list);
+	int code;
+	while ((code = store_step(store, STMT_ROLE_LIST)) == SQLITE_ROW) {
+		if (used == capacity) {
+			struct store_role *grown = arena_alloc(arena, 2 * capacity * sizeof *grown);
+			memcpy(grown, list, used * sizeof *list);
+			list = grown;
+			capacity *= 2;
+		}
+		read_role(arena, statement, &list[used++]);
+	}
+	sqlite3_reset(statement);
+	*roles = list;
+	*count = used;
+	return store_status_from(code);
+}
+
+static enum store_status role_get_one(struct store *store, enum store_statement which, struct arena *arena,
+				      struct store_role *role)
+{
+	int code = store_step(store, which);
+	if (code == SQLITE_ROW)
+		read_role(arena, store->statements[which], role);
+	sqlite3_reset(store->statements[which]);
+	return code == SQLITE_ROW ? STORE_OK : code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+}
+
+enum store_status store_role_get(struct store *store, struct arena *arena, int64_t workspace_id, int64_t role_id,
+				 struct store_role *role)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_ROLE_GET);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_int64(statement, 2, role_id);
+	return role_get_one(store, STMT_ROLE_GET, arena, role);
+}
+
+enum store_status store_role_find_by_name(struct store *store, struct arena *arena, int64_t workspace_id,
+					  const char *name, struct store_role *role)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_ROLE_FIND_BY_NAME);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_text(statement, 2, name, -1, SQLITE_STATIC);
+	return role_get_one(store, STMT_ROLE_FIND_BY_NAME, arena, role);
+}
+
+/* Bind the editable fields at ?first.. in the order name, folded, url, off_record, enabled, role. */
+static void bind_fields(sqlite3_stmt *statement, int first, const struct store_key_fields *fields)
+{
+	sqlite3_bind_text(statement, first, fields->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, first + 1, fields->name_folded, -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, first + 2, fields->postback_url, -1, SQLITE_STATIC);
+	sqlite3_bind_int(statement, first + 3, fields->off_record);
+	sqlite3_bind_int(statement, first + 4, fields->enabled);
+	sqlite3_bind_int64(statement, first + 5, fields->role_id);
+}
+
+static enum store_status insert_cidrs(struct store *store, int64_t workspace_id, int64_t row_id,
+				      const struct store_key_fields *fields)
+{
+	for (size_t i = 0; i < fields->cidr_count; i++) {
+		sqlite3_stmt *statement = store_statement(store, STMT_CIDR_INSERT);
+		sqlite3_bind_int64(statement, 1, workspace_id);
+		sqlite3_bind_int64(statement, 2, row_id);
+		sqlite3_bind_int64(statement, 3, (int64_t)i);
+		sqlite3_bind_text(statement, 4, fields->cidrs[i].cidr, -1, SQLITE_STATIC);
+		sqlite3_bind_text(statement, 5, fields->cidrs[i].label, -1, SQLITE_STATIC);
+		enum store_status status = store_run(store, STMT_CIDR_INSERT);
+		if (status != STORE_OK)
+			return status;
+	}
+	return STORE_OK;
+}
+
+enum store_status store_key_insert(struct store *store, int64_t workspace_id, const char *key_id,
+				   const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
+				   const struct store_key_fields *fields, int64_t now, int64_t *row_id)
+{
+	enum store_status status = store_begin(store);
+	if (status != STORE_OK)
+		return status;
+	sqlite3_stmt *statement = store_statement(store, STMT_KEY_INSERT);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 3, fields->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 4, fields->name_folded, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(statement, 5, secret_hash, (int)hash_length, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 6, secret_hint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 7, fields->postback_url, -1, SQLITE_STATIC);
+	sqlite3_bind_int(statement, 8, fields->off_record);
+	sqlite3_bind_int(statement, 9, fields->enabled);
+	sqlite3_bind_int64(statement, 10, fields->role_id);
+	sqlite3_bind_int64(statement, 11, now);
+	status = store_run(store, STMT_KEY_INSERT);
+	if (status == STORE_OK) {
+		*row_id = sqlite3_last_insert_rowid(store->db);
+		status = insert_cidrs(store, workspace_id, *row_id, fields);
+	}
+	if (status != STORE_OK) {
+		store_rollback(store);
+		return status;
+	}
+	return store_commit(store);
+}
+
+enum store_status store_key_update(struct store *store, int64_t workspace_id, const char *key_id,
+				   const struct store_key_fields *fields, int64_t now)
+{
+	enum store_status status = store_begin(store);
+	if (status != STORE_OK)
+		return status;
+	sqlite3_stmt *statement = store_statement(store, STMT_KEY_UPDATE);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
+	bind_fields(statement, 3, fields);
+	sqlite3_bind_int64(statement, 9, now);
+	int code = store_step(store, STMT_KEY_UPDATE);
+	int64_t row_id = code == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
+	if (code == SQLITE_ROW)
+		code = store_step(store, STMT_KEY_UPDATE); /* RETURNING: finish the statement */
+	sqlite3_reset(statement);
+	status = row_id == 0 && code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	if (status == STORE_OK) {
+		statement = store_statement(store, STMT_CIDR_DELETE_FOR_KEY);
+		sqlite3_bind_int64(statement, 1, workspace_id);
+		sqlite3_bind_int64(statement, 2, row_id);
+		status = store_run(store, STMT_CIDR_DELETE_FOR_KEY);
+	}
+	if (status == STORE_OK)
+		status = insert_cidrs(store, workspace_id, row_id, fields);
+	if (status != STORE_OK) {
+		store_rollback(store);
+		return status;
+	}
+	return store_commit(store);
+}
+
+static void read_key(struct arena *arena, sqlite3_stmt *statement, struct store_key *key)
+{
+	memset(key, 0, sizeof *key);
+	key->id = sqlite3_column_int64(statement, 0);
+	key->workspace_id = sqlite3_column_int64(statement, 1);
+	key->key_id = store_column_text(arena, statement, 2);
+	key->name = store_column_text(arena, statement, 3);
+	key->secret_hint = store_column_text(arena, statement, 4);
+	key->postback_url = store_column_text(arena, statement, 5);
+	key->off_record = sqlite3_column_int(statement, 6) != 0;
+	key->enabled = sqlite3_column_int(statement, 7) != 0;
+	key->role_id = sqlite3_column_int64(statement, 8);
+	key->role_name = store_column_text(arena, statement, 9);
+	key->created_at = sqlite3_column_int64(statement, 10);
+	key->updated_at = sqlite3_column_int64(statement, 11);
+	key->last_used_at = sqlite3_column_int64(statement, 12);
+	key->revoked_at = sqlite3_column_int64(statement, 13);
+}
+
+static enum store_status read_cidrs(struct store *store, struct arena *arena, struct store_key *key)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_CIDR_LIST_FOR_KEY);
+	sqlite3_bind_int64(statement, 1, key->workspace_id);
+	sqlite3_bind_int64(statement, 2, key->id);
+	size_t capacity = 4;
+	key->cidrs = arena_alloc(arena, capacity * sizeof *key->cidrs);
+	int code;
+	while ((code = store_step(store, STMT_CIDR_LIST_FOR_KEY)) == SQLITE_ROW) {
+		if (key->cidr_count == capacity) {
+			struct store_cidr *grown = arena_alloc(arena, 2 * capacity * sizeof *grown);
+			memcpy(grown, key->cidrs, key->cidr_count * sizeof *grown);
+			key->cidrs = grown;
+			capacity *= 2;
+		}
+		key->cidrs[key->cidr_count].cidr = store_column_text(arena, statement, 0);
+		key->cidrs[key->cidr_count].label = store_column_text(arena, statement, 1);
+		key->cidr_count++;
+	}
+	sqlite3_reset(statement);
+	return store_status_from(code);
+}
+
+enum store_status store_key_get(struct store *store, struct arena *arena, int64_t workspace_id, const char *key_id,
+				struct store_key *key)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_KEY_GET);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
+	int code = store_step(store, STMT_KEY_GET);
+	if (code == SQLITE_ROW)
+		read_key(arena, statement, key);
+	sqlite3_reset(statement);
+	if (code != SQLITE_ROW)
+		return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	return read_cidrs(store, arena, key);
+}
+
+static void bind_filter(sqlite3_stmt *statement, int64_t workspace_id, const struct store_key_filter *filter)
+{
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_text(statement, 2, filter->name_folded ? filter->name_folded : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(statement, 3, (int)filter->state);
+	sqlite3_bind_int64(statement, 4, filter->role_id);
+}
+
+enum store_status store_key_list(struct store *store, struct arena *arena, int64_t workspace_id,
+				 const struct store_key_filter *filter, struct store_key **keys, size_t *count,
+				 size_t *total)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_KEY_COUNT);
+	bind_filter(statement, workspace_id, filter);
+	int code = store_step(store, STMT_KEY_COUNT);
+	*total = code == SQLITE_ROW ? (size_t)sqlite3_column_int64(statement, 0) : 0;
+	sqlite3_reset(statement);
+	if (code != SQLITE_ROW)
+		return store_status_from(code);
+
+	statement = store_statement(store, STMT_KEY_LIST);
+	bind_filter(statement, workspace_id, filter);
+	sqlite3_bind_int64(statement, 5, (int64_t)filter->limit);
+	sqlite3_bind_int64(statement, 6, (int64_t)filter->offset);
+	struct store_key *list = arena_alloc(arena, (filter->limit ? filter->limit : 1) * sizeof *list);
+	size_t used = 0;
+	while (used < filter->limit && (code = store_step(store, STMT_KEY_LIST)) == SQLITE_ROW)
+		read_key(arena, statement, &list[used++]);
+	sqlite3_reset(statement);
+	*keys = list;
+	*count = used;
+	return store_status_from(code);
+}
+
+enum store_status store_key_set_enabled(struct store *store, int64_t workspace_id, const char *key_id, bool enabled,
+					int64_t now)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_KEY_SET_ENABLED);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(statement, 3, enabled);
+	sqlite3_bind_int64(statement, 4, now);
+	enum store_status status = store_run(store, STMT_KEY_SET_ENABLED);
+	if (status == STORE_OK && sqlite3_changes(store->db) == 0)
+		return STORE_NOT_FOUND;
+	return status;
+}
+
+enum store_status store_key_revoke(struct store *store, int64_t workspace_id, const char *key_id, int64_t now)
+{
+	enum store_status status = store_begin(store);
+	if (status != STORE_OK)
+		return status;
+	sqlite3_stmt *statement = store_statement(store, STMT_KEY_REVOKE);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(statement, 3, now);
+	int code = store_step(store, STMT_KEY_REVOKE);
+	int64_t row_id = code == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
+	if (code == SQLITE_ROW)
+		code = store_step(store, STMT_KEY_REVOKE);
+	sqlite3_reset(statement);
+	status = row_id == 0 && code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	if (status == STORE_OK) {
+		statement = store_statement(store, STMT_REVEAL_DELETE_FOR_KEY);
+		sqlite3_bind_int64(statement, 1, workspace_id);
+		sqlite3_bind_int64(statement, 2, row_id);
+		status = store_run(store, STMT_REVEAL_DELETE_FOR_KEY);
+	}
+	if (status != STORE_OK) {
+		store_rollback(store);
+		return status;
+	}
+	return store_commit(store);
+}
+
+enum store_status store_key_set_secret(struct store *store, int64_t workspace_id, const char *key_id,
+				       const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
+				       int64_t now)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_KEY_SET_SECRET);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(statement, 3, secret_hash, (int)hash_length, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 4, secret_hint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(statement, 5, now);
+	enum store_status status = store_run(store, STMT_KEY_SET_SECRET);
+	if (status == STORE_OK && sqlite3_changes(store->db) == 0)
+		return STORE_NOT_FOUND;
+	return status;
+}
+
+enum store_status store_reveal_put(struct store *store, int64_t workspace_id, int64_t api_key_row_id,
+				   const unsigned char *sealed, size_t sealed_length, int64_t now, int64_t max_age)
+{
+	enum store_status status = store_begin(store);
+	if (status != STORE_OK)
+		return status;
+	sqlite3_stmt *statement = store_statement(store, STMT_REVEAL_DELETE_STALE);
+	sqlite3_bind_int64(statement, 1, now - max_age);
+	status = store_run(store, STMT_REVEAL_DELETE_STALE);
+	if (status == STORE_OK) {
+		statement = store_statement(store, STMT_REVEAL_DELETE_FOR_KEY);
+		sqlite3_bind_int64(statement, 1, workspace_id);
+		sqlite3_bind_int64(statement, 2, api_key_row_id);
+		status = store_run(store, STMT_REVEAL_DELETE_FOR_KEY);
+	}
+	if (status == STORE_OK) {
+		statement = store_statement(store, STMT_REVEAL_INSERT);
+		sqlite3_bind_int64(statement, 1, workspace_id);
+		sqlite3_bind_int64(statement, 2, api_key_row_id);
+		sqlite3_bind_blob(statement, 3, sealed, (int)sealed_length, SQLITE_STATIC);
+		sqlite3_bind_int64(statement, 4, now);
+		status = store_run(store, STMT_REVEAL_INSERT);
+	}
+	if (status != STORE_OK) {
+		store_rollback(store);
+		return status;
+	}
+	return store_commit(store);
+}
+
+enum store_status store_reveal_take(struct store *store, struct arena *arena, int64_t workspace_id,
+				    int64_t api_key_row_id, int64_t now, int64_t max_age, unsigned char **sealed,
+				    size_t *sealed_length)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_REVEAL_TAKE);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_int64(statement, 2, api_key_row_id);
+	sqlite3_bind_int64(statement, 3, now - max_age);
+	int code = store_step(store, STMT_REVEAL_TAKE);
+	*sealed = NULL;
+	*sealed_length = 0;
+	if (code == SQLITE_ROW) {
+		int length = sqlite3_column_bytes(statement, 0);
+		*sealed = arena_alloc(arena, (size_t)length + 1);
+		memcpy(*sealed, sqlite3_column_blob(statement, 0), (size_t)length);
+		*sealed_length = (size_t)length;
+		while ((code = store_step(store, STMT_REVEAL_TAKE)) == SQLITE_ROW)
+			;
+	}
+	sqlite3_reset(statement);
+	if (*sealed == NULL)
+		return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	return store_status_from(code);
+}

@@ -1,0 +1,62 @@
+/* store_private.h: what the store's own files share: the statement table and step helpers. */
+#ifndef KEYWARD_STORE_PRIVATE_H
+#define KEYWARD_STORE_PRIVATE_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* Every statement the program runs. Text is in store.c's statement table, in this order. */
+enum store_statement {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_ROLE_LIST,
+	STMT_ROLE_GET,
+	STMT_ROLE_FIND_BY_NAME,
+	STMT_KEY_INSERT,
+	STMT_KEY_UPDATE,
+	STMT_KEY_GET,
+	STMT_KEY_LIST,
+	STMT_KEY_COUNT,
+	STMT_KEY_SET_ENABLED,
+	STMT_KEY_REVOKE,
+	STMT_KEY_SET_SECRET,
+	STMT_CIDR_INSERT,
+	STMT_CIDR_DELETE_FOR_KEY,
+	STMT_CIDR_LIST_FOR_KEY,
+	STMT_REVEAL_DELETE_FOR_KEY,
+	STMT_REVEAL_DELETE_STALE,
+	STMT_REVEAL_INSERT,
+	STMT_REVEAL_TAKE,
+	STMT_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *statements[STMT_COUNT];
+};
+
+/* The prepared statement, reset and with bindings cleared, ready to bind. */
+sqlite3_stmt *store_statement(struct store *store, enum store_statement which);
+
+/*
+ * Step a statement once. Returns SQLITE_ROW, SQLITE_DONE, or an error code (logged with the
+ * statement's name; SQLITE_BUSY after the busy timeout). The caller resets via store_statement().
+ */
+int store_step(struct store *store, enum store_statement which);
+
+/* Run a statement that returns no rows, then reset it. */
+enum store_status store_run(struct store *store, enum store_statement which);
+
+/* Map an SQLite result code to a store status. */
+enum store_status store_status_from(int code);
+
+enum store_status store_begin(struct store *store);
+enum store_status store_commit(struct store *store);
+void store_rollback(struct store *store);
+
+/* A copy of column `column` as text in `arena` ("" for NULL). */
+const char *store_column_text(struct arena *arena, sqlite3_stmt *statement, int column);
+
+#endif

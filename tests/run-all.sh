@@ -1,0 +1,52 @@
+#!/bin/sh
+# Run every test suite and add up the results. Arguments: the unit test names (tests/unit/test_*.c).
+# Each suite prints its own lines; this script prints one total at the end and fails if anything failed.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export SHARED_DIR="${SHARED_DIR:-$root/../shared}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Count a suite's results from its output: cmocka's summary lines, or a closing "N passed, M failed".
+count() {
+  name=$1
+  status=$2
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\./\1/p' "$log" | tail -n 1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below:/\1/p' "$log" | tail -n 1)
+  if [ -z "$p" ]; then
+    p=$(sed -n 's/^[a-z-]*:* *\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1/p' "$log" | tail -n 1)
+    f=$(sed -n 's/^[a-z-]*:* *\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\2/p' "$log" | tail -n 1)
+  fi
+  p=${p:-0}
+  f=${f:-0}
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1
+    echo "!! $name exited with status $status"
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  echo "== $name: $p passed, $f failed"
+}
+
+for test in "$@"; do
+  echo "== unit: $test"
+  "build/test/unit/$test" >"$log" 2>&1
+  status=$?
+  cat "$log"
+  count "$test" "$status"
+done
+
+echo "== http: tests/http (real lighttpd, sanitized build)"
+python3 tests/http/run.py >"$log" 2>&1
+status=$?
+cat "$log"
+count "http" "$status"
+
+echo
+echo "keyward tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
