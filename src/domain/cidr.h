@@ -30,18 +30,26 @@ enum cidr_status {
 };
 
 /*
- * Parse `text` (NUL-terminated, surrounding spaces ignored, at most 100 bytes) into *out.
- * On CIDR_HOST_BITS_SET, *suggestion (when not NULL) gets the masked network. Safe on any input.
+ * Parse `text` (NUL-terminated, surrounding ASCII white space ignored, at most 100 bytes counting
+ * that white space; NULL counts as empty) into *out. Either pointer may be NULL; both are zeroed
+ * first, *out is filled only on CIDR_OK, and on CIDR_HOST_BITS_SET *suggestion gets the masked
+ * network. A mapped network (::ffff:a.b.c.d/96 and longer) comes back as IPv4. Safe on any input.
  */
 enum cidr_status cidr_parse(const char *text, struct cidr *out, struct cidr *suggestion);
 
 /* Canonical text: "10.0.0.0/8", "2001:db8::/32"; host routes keep their prefix ("192.0.2.1/32"). */
 void cidr_format(const struct cidr *cidr, char text[CIDR_TEXT_MAX]);
 
-/* Parse a client address as found in REMOTE_ADDR (no prefix). Returns false on garbage. */
+/*
+ * Parse a client address as found in REMOTE_ADDR (no prefix, no zone ID) into a host route
+ * (/32 or /128; a mapped ::ffff:a.b.c.d becomes IPv4). Returns false, *out zeroed, on garbage.
+ */
 bool cidr_parse_address(const char *text, struct cidr *out);
 
-/* True when `address` (as made by cidr_parse_address) lies inside `network`. */
+/*
+ * True when `address` (as made by cidr_parse_address) lies inside `network`. Families must match:
+ * an IPv4 address is never inside an IPv6 network, not even ::/0.
+ */
 bool cidr_contains(const struct cidr *network, const struct cidr *address);
 
 /* A short human sentence for a status, e.g. "Not an IPv4 or IPv6 network". */

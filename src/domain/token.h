@@ -48,7 +48,8 @@ void token_generate_key_id(char key_id[TOKEN_KEY_ID_LENGTH + 1]);
 
 /*
  * Make a full token for `key_id` into token[TOKEN_MAX_LENGTH + 1] (NUL-terminated), with fresh
- * secret randomness. `prefix` must satisfy token_prefix_valid(). The caller wipes the token
+ * secret randomness. `prefix` must satisfy token_prefix_valid() and `key_id` must be shaped like
+ * one from token_generate_key_id(); otherwise it aborts. The caller wipes the token
  * with sodium_memzero() once it has been shown and hashed.
  */
 void token_generate(const char *prefix, const char *key_id, char token[TOKEN_MAX_LENGTH + 1]);
@@ -56,6 +57,7 @@ void token_generate(const char *prefix, const char *key_id, char token[TOKEN_MAX
 /*
  * Check the shape and checksum of `length` bytes of `text` (not NUL-terminated; any bytes).
  * On TOKEN_OK and when key_id is not NULL, copies the key ID into key_id[TOKEN_KEY_ID_LENGTH + 1].
+ * An invalid `prefix` makes every non-empty text TOKEN_MALFORMED (or TOKEN_TOO_LONG).
  * Touches no database; constant work per byte; safe on any input.
  */
 enum token_status token_parse(const char *prefix, const char *text, size_t length,
