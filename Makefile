@@ -14,7 +14,7 @@ SHARED_DIR ?= $(CURDIR)/../shared
 
 PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libjansson-dev zlib1g-dev
 PACKAGES_RUN   := lighttpd
-PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3
+PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev
 
 PKGS    := fcgi sqlite3 libsodium zlib
 CC      ?= cc
@@ -31,11 +31,15 @@ SOURCES     := $(sort $(wildcard src/*/*.c))
 MAIN_SOURCE := src/main.c
 SCHEMA      := $(sort $(wildcard src/store/schema/*.sql))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -DKEYWARD_VERSION='"$(VERSION)"' -g -O1 -Isrc -Ibuild \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 OBJECTS      := $(SOURCES:src/%.c=build/release/%.o)
 TEST_OBJECTS := $(SOURCES:src/%.c=build/test/%.o)
 
-.PHONY: all run test unit-tests http-tests bench install uninstall clean deps deps-test check-deps
+.PHONY: all run test fuzz bench install uninstall clean deps deps-test
 all: build/keyward
 
 # ---- build -------------------------------------------------------------------------------------
@@ -69,14 +73,25 @@ build/test/unit/%: tests/unit/%.c $(TEST_OBJECTS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild $< $(TEST_OBJECTS) -o $@ $(LIBS) -lcmocka -ljansson
 
+# libFuzzer targets, one per parser of outside input, built with clang over every source.
+build/fuzz/%: tests/fuzz/%.c $(SOURCES) $(wildcard src/*/*.h) build/schema.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) $< $(SOURCES) -o $@ $(LIBS)
+
 # ---- run ---------------------------------------------------------------------------------------
 run: deps build/keyward
 	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-lighttpd.sh
 
 # ---- test --------------------------------------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory build/test/keyward $(UNIT_TESTS:%=build/test/unit/%)
-	@SHARED_DIR=$(SHARED_DIR) sh tests/run-all.sh $(UNIT_TESTS)
+	@$(MAKE) --no-print-directory build/test/keyward $(UNIT_TESTS:%=build/test/unit/%) $(FUZZ_TARGETS:%=build/fuzz/%)
+	@SHARED_DIR=$(SHARED_DIR) FUZZ_TARGETS="$(FUZZ_TARGETS)" sh tests/run-all.sh $(UNIT_TESTS)
+
+# Run each fuzz target for FUZZ_SECONDS (make test runs each for a few seconds only).
+fuzz: deps-test $(FUZZ_TARGETS:%=build/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus/$$t; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$t || exit 1; done
 
 # ---- dependencies (Debian) ---------------------------------------------------------------------
 deps:

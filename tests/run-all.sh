@@ -41,6 +41,17 @@ for test in "$@"; do
   count "$test" "$status"
 done
 
+# Each fuzz target runs briefly on its saved corpus: a smoke test; `make fuzz` runs them longer.
+for target in ${FUZZ_TARGETS:-}; do
+  mkdir -p "build/fuzz/corpus/$target"
+  echo "== fuzz: $target (${FUZZ_SMOKE_SECONDS:-10} s)"
+  "build/fuzz/$target" -max_total_time="${FUZZ_SMOKE_SECONDS:-10}" "build/fuzz/corpus/$target" >"$log" 2>&1
+  status=$?
+  tail -n 3 "$log"
+  if [ "$status" -eq 0 ]; then passed=$((passed + 1)); echo "== $target: 1 passed, 0 failed";
+  else failed=$((failed + 1)); cat "$log" | tail -n 60; echo "== $target: 0 passed, 1 failed"; fi
+done
+
 echo "== http: tests/http (real lighttpd, sanitized build)"
 python3 tests/http/run.py >"$log" 2>&1
 status=$?
