@@ -75,11 +75,14 @@ const char *key_input_check_url(const char *url)
 	return NULL;
 }
 
+/* Like the other checks, input->fields gets the URL only when it is fine. */
 static const char *check_url(struct arena *arena, struct key_input *input)
 {
 	char *url = text_trim(arena, input->postback_url ? input->postback_url : "");
-	input->fields.postback_url = url;
-	return url[0] == '\0' ? NULL : key_input_check_url(url);
+	const char *error = url[0] == '\0' ? NULL : key_input_check_url(url);
+	if (error == NULL)
+		input->fields.postback_url = url;
+	return error;
 }
 
 /* Check each CIDR row; keep rows that hold anything. Returns false when any row is wrong. */
@@ -144,7 +147,7 @@ static const char *check_role(struct arena *arena, struct store *store, int64_t 
 	char *end = NULL;
 	long long id = strtoll(text, &end, 10);
 	struct store_role role;
-	if (text[0] == '\0' || *end != '\0' || id <= 0 ||
+	if (text[0] == '\0' || strspn(text, "0123456789") != strlen(text) || *end != '\0' || id <= 0 ||
 	    store_role_get(store, arena, workspace_id, (int64_t)id, &role) != STORE_OK)
 		return "Choose one of the roles in the list.";
 	input->fields.role_id = role.id;

@@ -2,6 +2,7 @@
 #include "http/request.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -59,12 +60,16 @@ static bool is_form_type(const char *type)
 	return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
 
-/* Parse CONTENT_LENGTH strictly (digits only). Returns false when absent or malformed. */
+/*
+ * Parse CONTENT_LENGTH strictly (digits only). Returns false when absent or malformed. A number
+ * too long to hold (more than 18 significant digits) is SIZE_MAX: far above any limit, not "no body".
+ */
 static bool content_length(const char *text, size_t *length)
 {
-	if (text == NULL || text[0] == '\0' || strspn(text, "0123456789") != strlen(text) || strlen(text) > 18)
+	if (text == NULL || text[0] == '\0' || strspn(text, "0123456789") != strlen(text))
 		return false;
-	*length = (size_t)strtoull(text, NULL, 10);
+	text += strspn(text, "0");
+	*length = strlen(text) > 18 ? SIZE_MAX : (size_t)strtoull(text, NULL, 10);
 	return true;
 }
 
@@ -130,8 +135,13 @@ const char *http_request_cookie(const struct http_request *request, const char *
 	while (*cursor != '\0') {
 		cursor += strspn(cursor, " \t;");
 		size_t pair_length = strcspn(cursor, ";");
-		if (pair_length > name_length && strncmp(cursor, name, name_length) == 0 && cursor[name_length] == '=')
-			return arena_strndup(request->arena, cursor + name_length + 1, pair_length - name_length - 1);
+		if (pair_length > name_length && strncmp(cursor, name, name_length) == 0 && cursor[name_length] == '=') {
+			size_t value_length = pair_length - name_length - 1;
+			while (value_length > 0 && (cursor[name_length + value_length] == ' ' ||
+						    cursor[name_length + value_length] == '\t'))
+				value_length--;
+			return arena_strndup(request->arena, cursor + name_length + 1, value_length);
+		}
 		cursor += pair_length;
 	}
 	return NULL;

@@ -348,7 +348,8 @@ enum store_status store_reveal_take(struct store *store, struct arena *arena, in
 	if (code == SQLITE_ROW) {
 		int length = sqlite3_column_bytes(statement, 0);
 		*sealed = arena_alloc(arena, (size_t)length + 1);
-		memcpy(*sealed, sqlite3_column_blob(statement, 0), (size_t)length);
+		if (length > 0) /* an empty blob comes back as a NULL pointer */
+			memcpy(*sealed, sqlite3_column_blob(statement, 0), (size_t)length);
 		*sealed_length = (size_t)length;
 		while ((code = store_step(store, STMT_REVEAL_TAKE)) == SQLITE_ROW)
 			;

@@ -1,0 +1,1071 @@
+/* test_store.c: unit tests for the store (schema, migrations, roles, keys, CIDRs, reveals) on real SQLite files. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "schema.h" /* store_migrations[]: the number of migrations the program knows */
+#include "store/store.h"
+
+#define MIGRATION_COUNT ((long long)(sizeof store_migrations / sizeof store_migrations[0]))
+#define HASH_LENGTH 32
+
+/* One database file in its own mkdtemp() folder, opened, and an arena for the rows. */
+struct fixture {
+	char folder[64];
+	char path[128];
+	struct store *store;
+	struct arena *arena;
+	int64_t admin_role;
+	int64_t read_only_role;
+};
+
+static void remove_database(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		char name[160];
+		snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+		unlink(name);
+	}
+}
+
+static int setup(void **state)
+{
+	struct fixture *fixture = xcalloc(1, sizeof *fixture);
+	snprintf(fixture->folder, sizeof fixture->folder, "/tmp/keyward-test-store-XXXXXX");
+	if (mkdtemp(fixture->folder) == NULL) {
+		free(fixture);
+		return -1;
+	}
+	snprintf(fixture->path, sizeof fixture->path, "%s/keyward.db", fixture->folder);
+	char error[256];
+	fixture->store = store_open(fixture->path, error, sizeof error);
+	if (fixture->store == NULL) {
+		fprintf(stderr, "store_open: %s\n", error);
+		rmdir(fixture->folder);
+		free(fixture);
+		return -1;
+	}
+	fixture->arena = arena_new();
+	struct store_role role;
+	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "admin", &role) != STORE_OK)
+		return -1;
+	fixture->admin_role = role.id;
+	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "read-only", &role) !=
+	    STORE_OK)
+		return -1;
+	fixture->read_only_role = role.id;
+	*state = fixture;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fixture = *state;
+	store_close(fixture->store);
+	arena_free(fixture->arena);
+	/* Every file a test made in the folder goes, even when the test failed half-way. */
+	DIR *folder = opendir(fixture->folder);
+	if (folder != NULL) {
+		struct dirent *entry;
+		while ((entry = readdir(folder)) != NULL) {
+			char name[384];
+			snprintf(name, sizeof name, "%s/%s", fixture->folder, entry->d_name);
+			if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0)
+				unlink(name);
+		}
+		closedir(folder);
+	}
+	int removed = rmdir(fixture->folder);
+	free(fixture);
+	return removed;
+}
+
+/* The integer in the first column of the first row of `sql`, read through a connection of its own. */
+static long long query_integer(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *statement = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &statement, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
+	long long value = sqlite3_column_int64(statement, 0);
+	sqlite3_finalize(statement);
+	sqlite3_close(db);
+	return value;
+}
+
+/* The text in the first column of the first row of `sql` (a static copy), through its own connection. */
+static const char *query_text(const char *path, const char *sql)
+{
+	static char copy[256];
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *statement = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &statement, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
+	const unsigned char *text = sqlite3_column_text(statement, 0);
+	snprintf(copy, sizeof copy, "%s", text ? (const char *)text : "(null)");
+	sqlite3_finalize(statement);
+	sqlite3_close(db);
+	return copy;
+}
+
+/* Fails unless another connection can take the write lock at once: the store left no transaction open. */
+static void assert_no_transaction_left_open(const char *path)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 0);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A secret hash that differs per key ID (the store only needs it unique). */
+static void hash_for(const char *key_id, unsigned char hash[HASH_LENGTH])
+{
+	memset(hash, 0, HASH_LENGTH);
+	memcpy(hash, key_id, strnlen(key_id, HASH_LENGTH));
+}
+
+static struct store_key_fields fields_of(const char *name, const char *folded, int64_t role_id)
+{
+	struct store_key_fields fields = {
+		.name = name, .name_folded = folded, .postback_url = "", .enabled = true, .role_id = role_id,
+	};
+	return fields;
+}
+
+/* Insert a key with no CIDRs; fails the test unless the store says OK. Returns the row id. */
+static int64_t insert_key(struct fixture *fixture, const char *key_id, const struct store_key_fields *fields,
+			  int64_t now)
+{
+	unsigned char hash[HASH_LENGTH];
+	hash_for(key_id, hash);
+	int64_t row_id = 0;
+	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, key_id, hash, sizeof hash, "wxyz",
+					  fields, now, &row_id),
+			 STORE_OK);
+	assert_true(row_id > 0);
+	return row_id;
+}
+
+static int64_t insert_simple_key(struct fixture *fixture, const char *key_id, const char *name, int64_t now)
+{
+	struct store_key_fields fields = fields_of(name, name, fixture->admin_role);
+	return insert_key(fixture, key_id, &fields, now);
+}
+
+static void assert_cidrs(const struct store_key *key, const struct store_cidr *expected, size_t count)
+{
+	assert_int_equal(key->cidr_count, count);
+	for (size_t i = 0; i < count; i++) {
+		assert_string_equal(key->cidrs[i].cidr, expected[i].cidr);
+		assert_string_equal(key->cidrs[i].label, expected[i].label);
+	}
+}
+
+/* ---- opening, schema, migrations ----------------------------------------------------------- */
+
+static void test_open_creates_schema(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_true(MIGRATION_COUNT >= 1);
+	assert_int_equal(query_integer(fixture->path, "PRAGMA user_version"), MIGRATION_COUNT);
+	assert_string_equal(query_text(fixture->path, "PRAGMA journal_mode"), "wal");
+	assert_int_equal(query_integer(fixture->path,
+				       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+				       "('workspace', 'role', 'api_key', 'api_key_cidr', 'secret_reveal')"),
+			 5);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM workspace WHERE id = 1"), 1);
+}
+
+static void test_open_twice_is_idempotent(void **state)
+{
+	struct fixture *fixture = *state;
+	insert_simple_key(fixture, "key_survives", "survives", 100);
+	long long tables = query_integer(fixture->path, "SELECT count(*) FROM sqlite_master");
+	for (int round = 0; round < 2; round++) {
+		store_close(fixture->store);
+		char error[256] = "untouched";
+		fixture->store = store_open(fixture->path, error, sizeof error);
+		assert_non_null(fixture->store);
+		assert_string_equal(error, "");
+		assert_int_equal(query_integer(fixture->path, "PRAGMA user_version"), MIGRATION_COUNT);
+		assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM sqlite_master"), tables);
+		assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM role"), 2);
+		assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM workspace"), 1);
+	}
+	struct store_key key;
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_survives", &key),
+			 STORE_OK);
+	assert_string_equal(key.name, "survives");
+}
+
+static void test_open_refuses_newer_schema(void **state)
+{
+	struct fixture *fixture = *state;
+	char path[160];
+	snprintf(path, sizeof path, "%s/newer.db", fixture->folder);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", MIGRATION_COUNT + 1);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	char error[256] = "";
+	struct store *store = store_open(path, error, sizeof error);
+	assert_null(store);
+	char expected[128];
+	snprintf(expected, sizeof expected, "schema version %lld, newer than this program (%lld)", MIGRATION_COUNT + 1,
+		 MIGRATION_COUNT);
+	if (strstr(error, expected) == NULL)
+		fail_msg("error \"%s\" does not say \"%s\"", error, expected);
+	/* Nothing was migrated into it. */
+	assert_int_equal(query_integer(path, "PRAGMA user_version"), MIGRATION_COUNT + 1);
+	assert_int_equal(query_integer(path, "SELECT count(*) FROM sqlite_master"), 0);
+	remove_database(path);
+}
+
+static void test_open_reports_bad_files(void **state)
+{
+	struct fixture *fixture = *state;
+	char path[160];
+	char error[256] = "";
+	snprintf(path, sizeof path, "%s/no-such-folder/keyward.db", fixture->folder);
+	assert_null(store_open(path, error, sizeof error));
+	if (strstr(error, path) == NULL)
+		fail_msg("error \"%s\" does not name the path", error);
+
+	snprintf(path, sizeof path, "%s/garbage.db", fixture->folder);
+	FILE *file = fopen(path, "w");
+	assert_non_null(file);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database. ", file);
+	fclose(file);
+	error[0] = '\0';
+	assert_null(store_open(path, error, sizeof error));
+	assert_true(strlen(error) > 0);
+	remove_database(path);
+}
+
+/* ---- roles --------------------------------------------------------------------------------- */
+
+static void test_roles_admin_and_read_only(void **state)
+{
+	struct fixture *fixture = *state;
+	struct store_role *roles = NULL;
+	size_t count = 0;
+	assert_int_equal(store_role_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &roles, &count),
+			 STORE_OK);
+	assert_int_equal(count, 2);
+	assert_string_equal(roles[0].name, "admin");
+	assert_string_equal(roles[1].name, "read-only");
+	assert_int_equal(roles[0].id, fixture->admin_role);
+	assert_int_equal(roles[1].id, fixture->read_only_role);
+	assert_non_null(strstr(roles[0].permissions, "api.key.create"));
+	assert_non_null(strstr(roles[1].permissions, "api.key.view"));
+	assert_null(strstr(roles[1].permissions, "api.key.create"));
+	assert_true(strlen(roles[1].description) > 0);
+
+	struct store_role role;
+	assert_int_equal(store_role_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, fixture->read_only_role,
+					&role),
+			 STORE_OK);
+	assert_string_equal(role.name, "read-only");
+	assert_int_equal(store_role_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, 9999, &role),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_role_get(fixture->store, fixture->arena, 2, fixture->admin_role, &role), STORE_NOT_FOUND);
+	assert_int_equal(store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "Admin", &role),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_role_list(fixture->store, fixture->arena, 2, &roles, &count), STORE_OK);
+	assert_int_equal(count, 0);
+}
+
+/* ---- keys: insert and get ------------------------------------------------------------------ */
+
+static void test_key_insert_and_get(void **state)
+{
+	struct fixture *fixture = *state;
+	static const struct store_cidr cidrs[] = {
+		{ "192.168.0.0/16", "office" },
+		{ "10.0.0.0/8", "" },
+		{ "2001:db8::/32", "VPN \xc3\xa9t\xc3\xa9" },
+	};
+	struct store_key_fields fields = {
+		.name = "Billing \xc3\x84pi",
+		.name_folded = "billing \xc3\xa4pi",
+		.postback_url = "https://example.com/hooks/keyward",
+		.off_record = true,
+		.enabled = false,
+		.role_id = fixture->read_only_role,
+		.cidrs = cidrs,
+		.cidr_count = 3,
+	};
+	unsigned char hash[HASH_LENGTH];
+	hash_for("key_4fT9aZ0pQ2mX8bYc", hash);
+	int64_t row_id = 0;
+	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_4fT9aZ0pQ2mX8bYc", hash,
+					  sizeof hash, "bYc9", &fields, 1700000000, &row_id),
+			 STORE_OK);
+	assert_true(row_id > 0);
+
+	struct store_key key;
+	memset(&key, 0x5A, sizeof key);
+	assert_int_equal(
+		store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_4fT9aZ0pQ2mX8bYc", &key),
+		STORE_OK);
+	assert_int_equal(key.id, row_id);
+	assert_int_equal(key.workspace_id, STORE_DEFAULT_WORKSPACE);
+	assert_string_equal(key.key_id, "key_4fT9aZ0pQ2mX8bYc");
+	assert_string_equal(key.name, "Billing \xc3\x84pi");
+	assert_string_equal(key.secret_hint, "bYc9");
+	assert_string_equal(key.postback_url, "https://example.com/hooks/keyward");
+	assert_true(key.off_record);
+	assert_false(key.enabled);
+	assert_int_equal(key.role_id, fixture->read_only_role);
+	assert_string_equal(key.role_name, "read-only");
+	assert_int_equal(key.created_at, 1700000000);
+	assert_int_equal(key.updated_at, 1700000000);
+	assert_int_equal(key.last_used_at, 0);
+	assert_int_equal(key.revoked_at, 0);
+	assert_cidrs(&key, cidrs, 3);
+
+	/* The stored hash and folded name are what was given. */
+	assert_int_equal(query_integer(fixture->path, "SELECT length(secret_hash) FROM api_key"), HASH_LENGTH);
+	assert_string_equal(query_text(fixture->path, "SELECT name_folded FROM api_key"), "billing \xc3\xa4pi");
+}
+
+static void test_key_insert_without_cidrs_and_odd_text(void **state)
+{
+	struct fixture *fixture = *state;
+	struct store_key_fields fields = fields_of("Robert'); DROP TABLE api_key;--", "robert'); drop table api_key;--",
+						   fixture->admin_role);
+	insert_key(fixture, "key_plain", &fields, 5);
+	struct store_key key;
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_plain", &key),
+			 STORE_OK);
+	assert_string_equal(key.name, "Robert'); DROP TABLE api_key;--");
+	assert_string_equal(key.postback_url, "");
+	assert_true(key.enabled);
+	assert_false(key.off_record);
+	assert_string_equal(key.role_name, "admin");
+	assert_int_equal(key.cidr_count, 0);
+}
+
+static void test_key_get_unknown(void **state)
+{
+	struct fixture *fixture = *state;
+	insert_simple_key(fixture, "key_known", "known", 1);
+	struct store_key key;
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_unknown", &key),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "", &key),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, 2, "key_known", &key), STORE_NOT_FOUND);
+}
+
+static void test_key_many_cidrs_keep_their_order(void **state)
+{
+	struct fixture *fixture = *state;
+	enum { COUNT = 37 };
+	struct store_cidr cidrs[COUNT];
+	char texts[COUNT][32], labels[COUNT][32];
+	for (int i = 0; i < COUNT; i++) {
+		snprintf(texts[i], sizeof texts[i], "10.%d.0.0/16", (COUNT - i) * 3);
+		snprintf(labels[i], sizeof labels[i], "row %d", i);
+		cidrs[i].cidr = texts[i];
+		cidrs[i].label = labels[i];
+	}
+	struct store_key_fields fields = fields_of("many", "many", fixture->admin_role);
+	fields.cidrs = cidrs;
+	fields.cidr_count = COUNT;
+	insert_key(fixture, "key_many", &fields, 1);
+	struct store_key key;
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_many", &key),
+			 STORE_OK);
+	assert_cidrs(&key, cidrs, COUNT);
+}
+
+/* ---- keys: failed writes leave nothing behind ---------------------------------------------- */
+
+static void test_key_duplicate_id_conflicts(void **state)
+{
+	struct fixture *fixture = *state;
+	static const struct store_cidr first_cidrs[] = { { "10.0.0.0/8", "a" }, { "10.1.0.0/16", "b" } };
+	static const struct store_cidr second_cidrs[] = {
+		{ "192.0.2.0/24", "x" }, { "198.51.100.0/24", "y" }, { "203.0.113.0/24", "z" },
+	};
+	struct store_key_fields fields = fields_of("first", "first", fixture->admin_role);
+	fields.cidrs = first_cidrs;
+	fields.cidr_count = 2;
+	insert_key(fixture, "key_twice", &fields, 10);
+
+	struct store_key_fields second = fields_of("second", "second", fixture->read_only_role);
+	second.cidrs = second_cidrs;
+	second.cidr_count = 3;
+	unsigned char hash[HASH_LENGTH];
+	hash_for("another secret", hash);
+	int64_t row_id = 0;
+	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_twice", hash, sizeof hash,
+					  "zzzz", &second, 20, &row_id),
+			 STORE_CONFLICT);
+
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key"), 1);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr"), 2);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr WHERE label IN ('x','y','z')"),
+			 0);
+	struct store_key key;
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_twice", &key),
+			 STORE_OK);
+	assert_string_equal(key.name, "first");
+	assert_int_equal(key.created_at, 10);
+	assert_cidrs(&key, first_cidrs, 2);
+	assert_no_transaction_left_open(fixture->path);
+
+	/* The store still works afterwards. */
+	insert_simple_key(fixture, "key_after", "after", 30);
+}
+
+static void test_key_duplicate_secret_hash_conflicts(void **state)
+{
+	struct fixture *fixture = *state;
+	insert_simple_key(fixture, "key_same", "one", 1);
+	unsigned char hash[HASH_LENGTH];
+	hash_for("key_same", hash); /* the hash of the first key */
+	struct store_key_fields fields = fields_of("two", "two", fixture->admin_role);
+	int64_t row_id = 0;
+	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_other", hash, sizeof hash,
+					  "abcd", &fields, 2, &row_id),
+			 STORE_CONFLICT);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key"), 1);
+	assert_no_transaction_left_open(fixture->path);
+}
+
+/* A CIDR row that the database refuses (NULL text) after the key row was written: all of it is undone. */
+static void test_key_insert_failing_late_writes_nothing(void **state)
+{
+	struct fixture *fixture = *state;
+	static const struct store_cidr cidrs[] = { { "10.0.0.0/8", "ok" }, { "10.2.0.0/16", "ok too" }, { NULL, "" } };
+	struct store_key_fields fields = fields_of("half", "half", fixture->admin_role);
+	fields.cidrs = cidrs;
+	fields.cidr_count = 3;
+	unsigned char hash[HASH_LENGTH];
+	hash_for("key_half", hash);
+	int64_t row_id = 0;
+	enum store_status status = store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_half", hash,
+						    sizeof hash, "half", &fields, 1, &row_id);
+	assert_int_not_equal(status, STORE_OK);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key"), 0);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr"), 0);
+	struct store_key key;
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_half", &key),
+			 STORE_NOT_FOUND);
+	assert_no_transaction_left_open(fixture->path);
+
+	/* The same key ID and hash can be written afterwards: nothing of the failed attempt remains. */
+	fields.cidr_count = 2;
+	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_half", hash, sizeof hash, "half",
+					  &fields, 2, &row_id),
+			 STORE_OK);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr"), 2);
+}
+
+static void test_key_insert_unknown_role_refused(void **state)
+{
+	struct fixture *fixture = *state;
+	struct store_key_fields fields = fields_of("orphan", "orphan", 9999);
+	unsigned char hash[HASH_LENGTH];
+	hash_for("key_orphan", hash);
+	int64_t row_id = 0;
+	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_orphan", hash, sizeof hash,
+					  "abcd", &fields, 1, &row_id),
+			 STORE_CONFLICT);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key"), 0);
+}
+
+/* ---- keys: list ---------------------------------------------------------------------------- */
+
+/* List with `filter`; check the total and that the page holds exactly `expected` key IDs in order. */
+static void assert_list(struct fixture *fixture, const struct store_key_filter *filter, size_t expected_total,
+			const char *const *expected, size_t expected_count)
+{
+	struct store_key *keys = NULL;
+	size_t count = 99, total = 99;
+	assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, filter, &keys, &count,
+					&total),
+			 STORE_OK);
+	assert_int_equal(total, expected_total);
+	assert_int_equal(count, expected_count);
+	for (size_t i = 0; i < expected_count; i++)
+		assert_string_equal(keys[i].key_id, expected[i]);
+}
+
+/* A list of key IDs as the (array, count) pair assert_list() takes. */
+#define LIST(...)                                   \
+	((const char *const[]){ __VA_ARGS__ }),     \
+	(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
+static void test_key_list_filters(void **state)
+{
+	struct fixture *fixture = *state;
+	struct store_key_fields fields = fields_of("Billing Service", "billing service", fixture->admin_role);
+	insert_key(fixture, "key_billing", &fields, 100);
+	fields = fields_of("billing batch", "billing batch", fixture->read_only_role);
+	fields.enabled = false;
+	insert_key(fixture, "key_batch", &fields, 200);
+	fields = fields_of("Search", "search", fixture->admin_role);
+	insert_key(fixture, "key_search", &fields, 300);
+	fields = fields_of("\xc3\x84PFEL Import", "\xc3\xa4pfel import", fixture->read_only_role);
+	insert_key(fixture, "key_apfel", &fields, 400);
+	fields = fields_of("100% sure_thing", "100% sure_thing", fixture->admin_role);
+	insert_key(fixture, "key_percent", &fields, 500);
+	fields = fields_of("old billing", "old billing", fixture->admin_role);
+	fields.enabled = false;
+	insert_key(fixture, "key_old", &fields, 50);
+	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_search", 1000), STORE_OK);
+	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_old", 1000), STORE_OK);
+
+	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 50 };
+	assert_list(fixture, &filter, 4, LIST("key_percent", "key_apfel", "key_batch", "key_billing"));
+	filter.name_folded = "";
+	assert_list(fixture, &filter, 4, LIST("key_percent", "key_apfel", "key_batch", "key_billing"));
+
+	filter.state = STORE_FILTER_ENABLED;
+	assert_list(fixture, &filter, 3, LIST("key_percent", "key_apfel", "key_billing"));
+	filter.state = STORE_FILTER_DISABLED;
+	assert_list(fixture, &filter, 1, LIST("key_batch"));
+	filter.state = STORE_FILTER_REVOKED;
+	assert_list(fixture, &filter, 2, LIST("key_search", "key_old"));
+
+	/* Folded-name substring. */
+	filter.state = STORE_FILTER_ACTIVE;
+	filter.name_folded = "billing";
+	assert_list(fixture, &filter, 2, LIST("key_batch", "key_billing"));
+	filter.name_folded = "ing s";
+	assert_list(fixture, &filter, 1, LIST("key_billing"));
+	filter.name_folded = "\xc3\xa4pfel";
+	assert_list(fixture, &filter, 1, LIST("key_apfel"));
+	filter.name_folded = "Billing"; /* the filter is compared with the folded name as given */
+	assert_list(fixture, &filter, 0, NULL, 0);
+	filter.name_folded = "nothing like it";
+	assert_list(fixture, &filter, 0, NULL, 0);
+	/* No LIKE wildcards: '%' and '_' are plain characters. */
+	filter.name_folded = "%";
+	assert_list(fixture, &filter, 1, LIST("key_percent"));
+	filter.name_folded = "_";
+	assert_list(fixture, &filter, 1, LIST("key_percent"));
+	filter.name_folded = "billing";
+	filter.state = STORE_FILTER_REVOKED;
+	assert_list(fixture, &filter, 1, LIST("key_old"));
+
+	/* Role, alone and combined. */
+	filter.name_folded = NULL;
+	filter.state = STORE_FILTER_ACTIVE;
+	filter.role_id = fixture->admin_role;
+	assert_list(fixture, &filter, 2, LIST("key_percent", "key_billing"));
+	filter.role_id = fixture->read_only_role;
+	assert_list(fixture, &filter, 2, LIST("key_apfel", "key_batch"));
+	filter.state = STORE_FILTER_DISABLED;
+	assert_list(fixture, &filter, 1, LIST("key_batch"));
+	filter.name_folded = "billing";
+	filter.state = STORE_FILTER_ENABLED;
+	assert_list(fixture, &filter, 0, NULL, 0);
+	filter.role_id = 9999;
+	filter.name_folded = NULL;
+	filter.state = STORE_FILTER_ACTIVE;
+	assert_list(fixture, &filter, 0, NULL, 0);
+
+	/* Other workspaces see nothing. */
+	struct store_key *keys = NULL;
+	size_t count = 9, total = 9;
+	filter.role_id = 0;
+	assert_int_equal(store_key_list(fixture->store, fixture->arena, 2, &filter, &keys, &count, &total), STORE_OK);
+	assert_int_equal(count, 0);
+	assert_int_equal(total, 0);
+}
+
+static void test_key_list_rows_are_complete(void **state)
+{
+	struct fixture *fixture = *state;
+	static const struct store_cidr cidrs[] = { { "10.0.0.0/8", "x" } };
+	struct store_key_fields fields = fields_of("Full", "full", fixture->read_only_role);
+	fields.postback_url = "https://example.com/";
+	fields.off_record = true;
+	fields.cidrs = cidrs;
+	fields.cidr_count = 1;
+	int64_t row_id = insert_key(fixture, "key_full", &fields, 77);
+	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 10 };
+	struct store_key *keys = NULL;
+	size_t count = 0, total = 0;
+	assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &filter, &keys, &count,
+					&total),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(keys[0].id, row_id);
+	assert_string_equal(keys[0].name, "Full");
+	assert_string_equal(keys[0].secret_hint, "wxyz");
+	assert_string_equal(keys[0].postback_url, "https://example.com/");
+	assert_string_equal(keys[0].role_name, "read-only");
+	assert_true(keys[0].off_record);
+	assert_true(keys[0].enabled);
+	assert_int_equal(keys[0].created_at, 77);
+	assert_int_equal(keys[0].cidr_count, 0); /* lists carry no CIDRs */
+}
+
+static void test_key_list_pagination(void **state)
+{
+	struct fixture *fixture = *state;
+	enum { KEYS = 25, PAGE = 10 };
+	struct {
+		char key_id[32];
+		int64_t row_id;
+		int64_t created_at;
+	} made[KEYS];
+	/* Several keys share a created_at so that only the id breaks the tie; times are not in id order. */
+	static const int64_t times[KEYS] = { 50, 10, 50, 30, 50, 10, 20, 20, 40, 50, 30, 10, 60, 60, 5,
+					     50, 20, 40, 40, 10, 30, 50, 5,  60, 20 };
+	for (int i = 0; i < KEYS; i++) {
+		snprintf(made[i].key_id, sizeof made[i].key_id, "key_page_%02d", i);
+		made[i].created_at = times[i];
+		made[i].row_id = insert_simple_key(fixture, made[i].key_id, "paged", times[i]);
+	}
+	/* The expected order: created_at DESC, then id DESC. */
+	int order[KEYS];
+	for (int i = 0; i < KEYS; i++)
+		order[i] = i;
+	for (int i = 1; i < KEYS; i++)
+		for (int j = i; j > 0; j--) {
+			int a = order[j - 1], b = order[j];
+			bool swap = made[b].created_at > made[a].created_at ||
+				    (made[b].created_at == made[a].created_at && made[b].row_id > made[a].row_id);
+			if (!swap)
+				break;
+			order[j - 1] = b;
+			order[j] = a;
+		}
+
+	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = PAGE };
+	int seen = 0;
+	for (size_t offset = 0; offset < KEYS + PAGE; offset += PAGE) {
+		filter.offset = offset;
+		struct store_key *keys = NULL;
+		size_t count = 0, total = 0;
+		assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &filter, &keys,
+						&count, &total),
+				 STORE_OK);
+		assert_int_equal(total, KEYS);
+		size_t expected = offset >= KEYS ? 0 : (KEYS - offset < PAGE ? KEYS - offset : PAGE);
+		assert_int_equal(count, expected);
+		for (size_t i = 0; i < count; i++) {
+			assert_string_equal(keys[i].key_id, made[order[seen]].key_id);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, KEYS);
+
+	/* The same request twice gives the same page. */
+	filter.offset = 5;
+	struct store_key *first = NULL, *second = NULL;
+	size_t first_count = 0, second_count = 0, total = 0;
+	assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &filter, &first,
+					&first_count, &total),
+			 STORE_OK);
+	assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &filter, &second,
+					&second_count, &total),
+			 STORE_OK);
+	assert_int_equal(first_count, PAGE);
+	assert_int_equal(second_count, PAGE);
+	for (size_t i = 0; i < PAGE; i++)
+		assert_int_equal(first[i].id, second[i].id);
+
+	/* A zero limit gives no rows but still the total. */
+	filter.limit = 0;
+	filter.offset = 0;
+	size_t count = 9;
+	assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &filter, &first,
+					&count, &total),
+			 STORE_OK);
+	assert_int_equal(count, 0);
+	assert_int_equal(total, KEYS);
+}
+
+/* ---- keys: update, enable, secret, revoke -------------------------------------------------- */
+
+static void test_key_update_replaces_fields_and_cidrs(void **state)
+{
+	struct fixture *fixture = *state;
+	static const struct store_cidr old_cidrs[] = { { "10.0.0.0/8", "old a" }, { "10.1.0.0/16", "old b" },
+						       { "10.2.0.0/16", "old c" } };
+	static const struct store_cidr new_cidrs[] = { { "2001:db8::/32", "new v6" }, { "192.0.2.0/24", "" } };
+	static const struct store_cidr neighbour_cidrs[] = { { "198.51.100.0/24", "neighbour" } };
+	struct store_key_fields fields = fields_of("Before", "before", fixture->admin_role);
+	fields.cidrs = old_cidrs;
+	fields.cidr_count = 3;
+	int64_t row_id = insert_key(fixture, "key_update", &fields, 100);
+	struct store_key_fields neighbour = fields_of("Neighbour", "neighbour", fixture->admin_role);
+	neighbour.cidrs = neighbour_cidrs;
+	neighbour.cidr_count = 1;
+	insert_key(fixture, "key_neighbour", &neighbour, 100);
+
+	struct store_key_fields changed = {
+		.name = "After",
+		.name_folded = "after",
+		.postback_url = "http://example.com:8080/x",
+		.off_record = true,
+		.enabled = false,
+		.role_id = fixture->read_only_role,
+		.cidrs = new_cidrs,
+		.cidr_count = 2,
+	};
+	assert_int_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_update", &changed, 200),
+			 STORE_OK);
+	struct store_key key;
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_update", &key),
+			 STORE_OK);
+	assert_int_equal(key.id, row_id);
+	assert_string_equal(key.name, "After");
+	assert_string_equal(key.postback_url, "http://example.com:8080/x");
+	assert_true(key.off_record);
+	assert_false(key.enabled);
+	assert_int_equal(key.role_id, fixture->read_only_role);
+	assert_string_equal(key.role_name, "read-only");
+	assert_int_equal(key.created_at, 100);
+	assert_int_equal(key.updated_at, 200);
+	assert_string_equal(key.secret_hint, "wxyz");
+	assert_cidrs(&key, new_cidrs, 2);
+	assert_string_equal(query_text(fixture->path, "SELECT name_folded FROM api_key WHERE key_id = 'key_update'"),
+			    "after");
+
+	/* Old rows are gone from the table, the neighbour's rows stay. */
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr"), 3);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr WHERE label LIKE 'old%'"), 0);
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_neighbour", &key),
+			 STORE_OK);
+	assert_cidrs(&key, neighbour_cidrs, 1);
+
+	/* An update to no CIDRs at all empties the list. */
+	changed.cidr_count = 0;
+	assert_int_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_update", &changed, 300),
+			 STORE_OK);
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_update", &key),
+			 STORE_OK);
+	assert_int_equal(key.cidr_count, 0);
+
+	assert_int_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_nobody", &changed, 300),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_key_update(fixture->store, 2, "key_update", &changed, 300), STORE_NOT_FOUND);
+	assert_no_transaction_left_open(fixture->path);
+}
+
+/* An update whose new CIDR list the database refuses changes nothing at all. */
+static void test_key_update_is_atomic(void **state)
+{
+	struct fixture *fixture = *state;
+	static const struct store_cidr old_cidrs[] = { { "10.0.0.0/8", "one" }, { "10.1.0.0/16", "two" } };
+	static const struct store_cidr bad_cidrs[] = { { "192.0.2.0/24", "fine" }, { NULL, "refused" } };
+	struct store_key_fields fields = fields_of("Stays", "stays", fixture->admin_role);
+	fields.cidrs = old_cidrs;
+	fields.cidr_count = 2;
+	insert_key(fixture, "key_atomic", &fields, 100);
+
+	struct store_key_fields changed = fields_of("Changed", "changed", fixture->read_only_role);
+	changed.cidrs = bad_cidrs;
+	changed.cidr_count = 2;
+	assert_int_not_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_atomic", &changed, 200),
+			     STORE_OK);
+	struct store_key key;
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_atomic", &key),
+			 STORE_OK);
+	assert_string_equal(key.name, "Stays");
+	assert_int_equal(key.role_id, fixture->admin_role);
+	assert_int_equal(key.updated_at, 100);
+	assert_cidrs(&key, old_cidrs, 2);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr"), 2);
+	assert_no_transaction_left_open(fixture->path);
+
+	/* An unknown role is refused the same way. */
+	changed = fields_of("Changed", "changed", 9999);
+	assert_int_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_atomic", &changed, 200),
+			 STORE_CONFLICT);
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_atomic", &key),
+			 STORE_OK);
+	assert_string_equal(key.name, "Stays");
+	assert_cidrs(&key, old_cidrs, 2);
+}
+
+static void test_key_set_enabled(void **state)
+{
+	struct fixture *fixture = *state;
+	insert_simple_key(fixture, "key_toggle", "toggle", 100);
+	struct store_key key;
+	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_toggle", false, 150),
+			 STORE_OK);
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_toggle", &key),
+			 STORE_OK);
+	assert_false(key.enabled);
+	assert_int_equal(key.updated_at, 150);
+	/* Disabling twice is fine: the key exists and is not revoked. */
+	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_toggle", false, 160),
+			 STORE_OK);
+	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_toggle", true, 170),
+			 STORE_OK);
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_toggle", &key),
+			 STORE_OK);
+	assert_true(key.enabled);
+	assert_int_equal(key.updated_at, 170);
+	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_nobody", true, 180),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_key_set_enabled(fixture->store, 2, "key_toggle", false, 180), STORE_NOT_FOUND);
+}
+
+static void test_key_set_secret(void **state)
+{
+	struct fixture *fixture = *state;
+	insert_simple_key(fixture, "key_rotate", "rotate", 100);
+	insert_simple_key(fixture, "key_other", "other", 100);
+	unsigned char hash[HASH_LENGTH];
+	memset(hash, 0xAB, sizeof hash);
+	assert_int_equal(store_key_set_secret(fixture->store, STORE_DEFAULT_WORKSPACE, "key_rotate", hash, sizeof hash,
+					      "NEW1", 200),
+			 STORE_OK);
+	struct store_key key;
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_rotate", &key),
+			 STORE_OK);
+	assert_string_equal(key.secret_hint, "NEW1");
+	assert_int_equal(key.updated_at, 200);
+	assert_string_equal(query_text(fixture->path, "SELECT hex(secret_hash) FROM api_key WHERE key_id = 'key_rotate'"),
+			    "ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB");
+
+	/* Another key's hash is refused. */
+	hash_for("key_other", hash);
+	assert_int_equal(store_key_set_secret(fixture->store, STORE_DEFAULT_WORKSPACE, "key_rotate", hash, sizeof hash,
+					      "OOPS", 300),
+			 STORE_CONFLICT);
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_rotate", &key),
+			 STORE_OK);
+	assert_string_equal(key.secret_hint, "NEW1");
+	assert_int_equal(store_key_set_secret(fixture->store, STORE_DEFAULT_WORKSPACE, "key_nobody", hash, sizeof hash,
+					      "NONE", 300),
+			 STORE_NOT_FOUND);
+}
+
+static void test_key_revoke_is_final(void **state)
+{
+	struct fixture *fixture = *state;
+	static const struct store_cidr cidrs[] = { { "10.0.0.0/8", "kept" } };
+	struct store_key_fields fields = fields_of("Doomed", "doomed", fixture->admin_role);
+	fields.cidrs = cidrs;
+	fields.cidr_count = 1;
+	insert_key(fixture, "key_doomed", &fields, 100);
+
+	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", 500), STORE_OK);
+	struct store_key key;
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_doomed", &key),
+			 STORE_OK);
+	assert_int_equal(key.revoked_at, 500);
+	assert_int_equal(key.updated_at, 500);
+
+	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", 600), STORE_NOT_FOUND);
+
+	struct store_key_fields changed = fields_of("Revived", "revived", fixture->read_only_role);
+	assert_int_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", &changed, 700),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", false, 700),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", true, 700),
+			 STORE_NOT_FOUND);
+	unsigned char hash[HASH_LENGTH];
+	memset(hash, 0xCD, sizeof hash);
+	assert_int_equal(store_key_set_secret(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", hash, sizeof hash,
+					      "LATE", 700),
+			 STORE_NOT_FOUND);
+	assert_no_transaction_left_open(fixture->path);
+
+	/* None of the refused writes changed anything. */
+	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_doomed", &key),
+			 STORE_OK);
+	assert_string_equal(key.name, "Doomed");
+	assert_true(key.enabled);
+	assert_string_equal(key.secret_hint, "wxyz");
+	assert_int_equal(key.revoked_at, 500);
+	assert_int_equal(key.updated_at, 500);
+	assert_int_equal(key.role_id, fixture->admin_role);
+	assert_cidrs(&key, cidrs, 1);
+
+	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_nobody", 600), STORE_NOT_FOUND);
+	insert_simple_key(fixture, "key_elsewhere", "elsewhere", 100);
+	assert_int_equal(store_key_revoke(fixture->store, 2, "key_elsewhere", 600), STORE_NOT_FOUND);
+}
+
+/* ---- reveals ------------------------------------------------------------------------------- */
+
+#define MAX_AGE 600
+
+static void put_reveal(struct fixture *fixture, int64_t row_id, const char *sealed, int64_t now)
+{
+	assert_int_equal(store_reveal_put(fixture->store, STORE_DEFAULT_WORKSPACE, row_id, (const unsigned char *)sealed,
+					  strlen(sealed), now, MAX_AGE),
+			 STORE_OK);
+}
+
+/* Take a reveal and compare it with `expected` (NULL: expect STORE_NOT_FOUND). */
+static void take_reveal(struct fixture *fixture, int64_t workspace_id, int64_t row_id, int64_t now,
+			const char *expected)
+{
+	unsigned char *sealed = (unsigned char *)"untouched";
+	size_t length = 99;
+	enum store_status status =
+		store_reveal_take(fixture->store, fixture->arena, workspace_id, row_id, now, MAX_AGE, &sealed, &length);
+	if (expected == NULL) {
+		assert_int_equal(status, STORE_NOT_FOUND);
+		assert_null(sealed);
+		assert_int_equal(length, 0);
+		return;
+	}
+	assert_int_equal(status, STORE_OK);
+	assert_int_equal(length, strlen(expected));
+	assert_memory_equal(sealed, expected, length);
+}
+
+static void test_reveal_take_deletes(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t row_id = insert_simple_key(fixture, "key_reveal", "reveal", 1000);
+	static const unsigned char binary[] = { 0x00, 0xFF, 0x10, 0x00, 0x80, 0x7F };
+	assert_int_equal(store_reveal_put(fixture->store, STORE_DEFAULT_WORKSPACE, row_id, binary, sizeof binary, 1000,
+					  MAX_AGE),
+			 STORE_OK);
+	unsigned char *sealed = NULL;
+	size_t length = 0;
+	assert_int_equal(store_reveal_take(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, row_id, 1010, MAX_AGE,
+					   &sealed, &length),
+			 STORE_OK);
+	assert_int_equal(length, sizeof binary);
+	assert_memory_equal(sealed, binary, sizeof binary);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 0);
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1011, NULL);
+}
+
+/* The store takes any bytes, even none (SQLite hands back a NULL pointer for an empty blob). */
+static void test_reveal_empty_blob(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t row_id = insert_simple_key(fixture, "key_empty", "empty", 1000);
+	static const unsigned char nothing[1] = { 0 };
+	assert_int_equal(store_reveal_put(fixture->store, STORE_DEFAULT_WORKSPACE, row_id, nothing, 0, 1000, MAX_AGE),
+			 STORE_OK);
+	unsigned char *sealed = NULL;
+	size_t length = 99;
+	assert_int_equal(store_reveal_take(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, row_id, 1001, MAX_AGE,
+					   &sealed, &length),
+			 STORE_OK);
+	assert_non_null(sealed);
+	assert_int_equal(length, 0);
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1002, NULL);
+}
+
+static void test_reveal_expires(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t row_id = insert_simple_key(fixture, "key_expire", "expire", 1000);
+	put_reveal(fixture, row_id, "stale", 1000);
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1000 + MAX_AGE + 1, NULL);
+	/* Exactly max_age old is still in time. */
+	put_reveal(fixture, row_id, "just in time", 2000);
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 2000 + MAX_AGE, "just in time");
+}
+
+static void test_reveal_put_replaces_earlier(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t row_id = insert_simple_key(fixture, "key_replace", "replace", 1000);
+	put_reveal(fixture, row_id, "first secret", 1000);
+	put_reveal(fixture, row_id, "second secret", 1005);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 1);
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1010, "second secret");
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1010, NULL);
+}
+
+static void test_reveal_keys_and_workspaces_are_separate(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t one = insert_simple_key(fixture, "key_one", "one", 1000);
+	int64_t two = insert_simple_key(fixture, "key_two", "two", 1000);
+	put_reveal(fixture, one, "for one", 1000);
+	put_reveal(fixture, two, "for two", 1001);
+	take_reveal(fixture, 2, one, 1002, NULL); /* another workspace gets nothing, and takes nothing */
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, one, 1002, "for one");
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, two, 1002, "for two");
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, 9999, 1002, NULL);
+}
+
+static void test_reveal_put_drops_stale_ones(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t one = insert_simple_key(fixture, "key_one", "one", 1000);
+	int64_t two = insert_simple_key(fixture, "key_two", "two", 1000);
+	put_reveal(fixture, one, "forgotten", 1000);
+	put_reveal(fixture, two, "fresh", 1000 + MAX_AGE + 1);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 1);
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, two, 1000 + MAX_AGE + 2, "fresh");
+}
+
+static void test_revoke_drops_pending_reveal(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t row_id = insert_simple_key(fixture, "key_revoked", "revoked", 1000);
+	put_reveal(fixture, row_id, "never shown", 1000);
+	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_revoked", 1001), STORE_OK);
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 0);
+	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1002, NULL);
+}
+
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TEST(test_open_creates_schema),
+		TEST(test_open_twice_is_idempotent),
+		TEST(test_open_refuses_newer_schema),
+		TEST(test_open_reports_bad_files),
+		TEST(test_roles_admin_and_read_only),
+		TEST(test_key_insert_and_get),
+		TEST(test_key_insert_without_cidrs_and_odd_text),
+		TEST(test_key_get_unknown),
+		TEST(test_key_many_cidrs_keep_their_order),
+		TEST(test_key_duplicate_id_conflicts),
+		TEST(test_key_duplicate_secret_hash_conflicts),
+		TEST(test_key_insert_failing_late_writes_nothing),
+		TEST(test_key_insert_unknown_role_refused),
+		TEST(test_key_list_filters),
+		TEST(test_key_list_rows_are_complete),
+		TEST(test_key_list_pagination),
+		TEST(test_key_update_replaces_fields_and_cidrs),
+		TEST(test_key_update_is_atomic),
+		TEST(test_key_set_enabled),
+		TEST(test_key_set_secret),
+		TEST(test_key_revoke_is_final),
+		TEST(test_reveal_take_deletes),
+		TEST(test_reveal_empty_blob),
+		TEST(test_reveal_expires),
+		TEST(test_reveal_put_replaces_earlier),
+		TEST(test_reveal_keys_and_workspaces_are_separate),
+		TEST(test_reveal_put_drops_stale_ones),
+		TEST(test_revoke_drops_pending_reveal),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
