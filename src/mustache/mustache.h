@@ -6,6 +6,13 @@
  * tree of values that the caller builds; the engine never allocates or frees values.
  *
  * {{name}} escapes & < > " ' as &amp; &lt; &gt; &quot; &#39;; {{{name}}} and {{&name}} do not.
+ *
+ * Besides the required spec modules it implements the optional ~inheritance ({{<parent}},
+ * {{$block}}) and ~dynamic-names ({{>*name}}, {{<*name}}) modules; lambdas do not apply to a value
+ * tree. Limits: sections, blocks and parents nest at most 100 deep within one template (deeper is
+ * a compile error); while rendering, partials, parents and block overrides nest at most
+ * MUSTACHE_MAX_DEPTH deep and sections and partials together at most 1024 levels, which bounds the
+ * stack a render uses to a few hundred KiB.
  */
 #ifndef KEYWARD_MUSTACHE_H
 #define KEYWARD_MUSTACHE_H
@@ -71,6 +78,7 @@ struct mustache_partials {
  * Render `template_` with `data` as the root context. `partials` may be NULL (no partials).
  * Rendering never fails on data; it returns false only when partials nest deeper than
  * MUSTACHE_MAX_DEPTH (recursion guard), after writing what it had.
+ * (Likewise when sections and partials together nest deeper than 1024 levels; see above.)
  */
 #define MUSTACHE_MAX_DEPTH 64
 bool mustache_render(const struct mustache_template *template_, const struct mustache_value *data,
