@@ -45,11 +45,13 @@ all: build/keyward
 # ---- build -------------------------------------------------------------------------------------
 build/release/%.o: src/%.c $(wildcard src/*/*.h) build/schema.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ibuild -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -Ibuild -c $< -o $@
 
 build/test/%.o: src/%.c $(wildcard src/*/*.h) build/schema.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild -c $< -o $@
+	@echo "  CC+SAN  $<"
+	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild -c $< -o $@
 
 # The schema migrations, embedded as C strings in order (src/store/schema/NNN_name.sql).
 build/schema.h: $(SCHEMA) Makefile
@@ -64,19 +66,23 @@ build/schema.h: $(SCHEMA) Makefile
 	   echo '};'; } > $@.tmp && mv $@.tmp $@
 
 build/keyward: $(OBJECTS) build/release/main.o
-	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) $^ -o $@ $(LIBS)
 
 build/test/keyward: $(TEST_OBJECTS) build/test/main.o
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $^ -o $@ $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $^ -o $@ $(LIBS)
 
 build/test/unit/%: tests/unit/%.c $(TEST_OBJECTS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild $< $(TEST_OBJECTS) -o $@ $(LIBS) -lcmocka -ljansson
+	@echo "  TEST    $@"
+	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild $< $(TEST_OBJECTS) -o $@ $(LIBS) -lcmocka -ljansson
 
 # libFuzzer targets, one per parser of outside input, built with clang over every source.
 build/fuzz/%: tests/fuzz/%.c $(SOURCES) $(wildcard src/*/*.h) build/schema.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $< $(SOURCES) -o $@ $(LIBS)
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_FLAGS) $< $(SOURCES) -o $@ $(LIBS)
 
 # ---- run ---------------------------------------------------------------------------------------
 run: deps build/keyward

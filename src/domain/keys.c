@@ -65,10 +65,11 @@ enum store_status keys_reveal_seal(struct store *store, int64_t workspace_id, in
 enum store_status keys_reveal_open(struct store *store, struct arena *arena, int64_t workspace_id, int64_t row_id,
 				   const char *cookie, int64_t now, char token[TOKEN_MAX_LENGTH + 1])
 {
+	int64_t reveal_id = 0;
 	unsigned char *sealed = NULL;
 	size_t sealed_length = 0;
-	enum store_status status =
-		store_reveal_take(store, arena, workspace_id, row_id, now, KEYS_REVEAL_MAX_AGE, &sealed, &sealed_length);
+	enum store_status status = store_reveal_get(store, arena, workspace_id, row_id, now, KEYS_REVEAL_MAX_AGE,
+						    &reveal_id, &sealed, &sealed_length);
 	if (status != STORE_OK)
 		return status;
 	unsigned char key[crypto_secretbox_KEYBYTES];
@@ -81,9 +82,12 @@ enum store_status keys_reveal_open(struct store *store, struct arena *arena, int
 		      crypto_secretbox_open_easy((unsigned char *)token, sealed + crypto_secretbox_NONCEBYTES,
 						 sealed_length - crypto_secretbox_NONCEBYTES, sealed, key) == 0;
 	sodium_memzero(key, sizeof key);
-	if (!opened) {
+	/* Only the holder of the cookie uses the reveal up; deleting decides who showed it first. */
+	if (opened)
+		status = store_reveal_delete(store, workspace_id, reveal_id);
+	if (!opened || status != STORE_OK) {
 		sodium_memzero(token, TOKEN_MAX_LENGTH + 1);
-		return STORE_NOT_FOUND;
+		return opened ? status : STORE_NOT_FOUND;
 	}
 	token[sealed_length - overhead] = '\0';
 	return STORE_OK;

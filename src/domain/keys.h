@@ -39,8 +39,9 @@ enum store_status keys_reveal_seal(struct store *store, int64_t workspace_id, in
 				   int64_t now, char cookie[KEYS_REVEAL_COOKIE_LENGTH]);
 
 /*
- * Take the sealed secret of key row `row_id` (deleting it) and open it with `cookie`. Returns
- * STORE_NOT_FOUND when nothing waits (already shown, expired) or the cookie does not open it.
+ * Open the sealed secret of key row `row_id` with `cookie` and delete it, so that it is shown
+ * once. Returns STORE_NOT_FOUND when nothing waits (already shown, expired) or the cookie does
+ * not open it; a wrong or missing cookie leaves it waiting for the browser that holds the right one.
  */
 enum store_status keys_reveal_open(struct store *store, struct arena *arena, int64_t workspace_id, int64_t row_id,
 				   const char *cookie, int64_t now, char token[TOKEN_MAX_LENGTH + 1]);

@@ -99,6 +99,7 @@ static struct mustache_value *form_value(struct app *app, struct http_request *r
 		view_set_string(arena, option, "value", id);
 		view_set_string(arena, option, "label", roles[i].name);
 		view_set_string(arena, option, "description", roles[i].description);
+		view_set_bool(arena, option, "has_description", roles[i].description[0] != '\0');
 		view_set_bool(arena, option, "selected", input->role_id != NULL && strcmp(input->role_id, id) == 0);
 	}
 

@@ -33,6 +33,7 @@ static struct mustache_value *key_value(struct app *app, struct http_request *re
 	view_set_string(arena, map, "role", key->role_name);
 	view_set_string(arena, map, "hint", key->secret_hint);
 	view_set_string(arena, map, "postback_url", key->postback_url);
+	view_set_bool(arena, map, "has_postback_url", key->postback_url[0] != '\0');
 	view_set_bool(arena, map, "off_record", key->off_record);
 	view_set_bool(arena, map, "enabled", key->enabled && !key->revoked_at);
 	view_set_bool(arena, map, "revoked", key->revoked_at != 0);
@@ -152,7 +153,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 	if (query.q_error)
 		view_set_string(arena, data, "q_error", query.q_error);
 	struct mustache_value *statuses = view_set(data, "status_options", view_list(arena));
-	add_option(arena, statuses, "", "Active (enabled and disabled)", query.status[0] == '\0');
+	add_option(arena, statuses, "", "Active", query.status[0] == '\0');
 	add_option(arena, statuses, "enabled", "Enabled", strcmp(query.status, "enabled") == 0);
 	add_option(arena, statuses, "disabled", "Disabled", strcmp(query.status, "disabled") == 0);
 	add_option(arena, statuses, "revoked", "Revoked", strcmp(query.status, "revoked") == 0);
@@ -163,9 +164,23 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 			   roles[i].id == query.role_id);
 
 	bool filtered = query.q[0] != '\0' || query.status[0] != '\0' || query.role_id != 0;
+	/* No active key and no filter: "none yet" only when no key was ever made; else say they were revoked. */
+	size_t revoked = 0;
+	if (total == 0 && !filtered) {
+		struct store_key_filter revoked_filter = { .name_folded = "", .state = STORE_FILTER_REVOKED, .limit = 1 };
+		struct store_key *ignored = NULL;
+		size_t ignored_count = 0;
+		status = store_key_list(app->store, arena, STORE_DEFAULT_WORKSPACE, &revoked_filter, &ignored,
+					&ignored_count, &revoked);
+		if (status != STORE_OK) {
+			page_store_error(app, request, response, status);
+			return;
+		}
+	}
 	view_set_bool(arena, data, "filtered", filtered);
 	view_set_bool(arena, data, "has_keys", count > 0);
-	view_set_bool(arena, data, "empty_all", total == 0 && !filtered);
+	view_set_bool(arena, data, "empty_all", total == 0 && !filtered && revoked == 0);
+	view_set_bool(arena, data, "empty_revoked", total == 0 && !filtered && revoked > 0);
 	view_set_bool(arena, data, "empty_filtered", count == 0 && (filtered || total > 0));
 	struct mustache_value *list = view_set(data, "keys", view_list(arena));
 	for (size_t i = 0; i < count; i++)
@@ -352,6 +367,8 @@ void page_keys_secret_show(struct app *app, struct http_request *request, struct
 	if (!page_load_key(app, request, response, &key))
 		return;
 	response->no_store = true;
+	if (request->method == HTTP_HEAD)
+		return; /* a HEAD (a link checker, a prefetch) must not use the one showing up */
 	const char *secret_path = page_url(app, request, arena_printf(request->arena, "/keys/%s/secret", key.key_id));
 	http_response_header(response, "Set-Cookie",
 			     arena_printf(request->arena, "%s=; Path=%s; Max-Age=0; HttpOnly; SameSite=Strict",

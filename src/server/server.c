@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -63,6 +64,7 @@ static void *worker_main(void *argument)
 	if (store == NULL) {
 		fprintf(stderr, "keyward: %s\n", error);
 		worker->status = 1;
+		kill(getpid(), SIGTERM); /* wake the main thread: this process cannot serve */
 		return NULL;
 	}
 	struct app app = { worker->config, store, worker->view };
@@ -93,6 +95,11 @@ int server_listen(const char *address)
 	return fd;
 }
 
+/*
+ * Workers block the stop signals; the main thread waits for one with sigwait(), then lets each
+ * worker finish the request in hand: FCGX_ShutdownPending() and a shutdown() of the listening
+ * socket make the accept() they wait in fail, so they leave their loops and are joined.
+ */
 int server_run_fastcgi(const struct config *config, const struct view *view, int listen_fd, int threads)
 {
 	if (FCGX_Init() != 0) {
@@ -100,19 +107,30 @@ int server_run_fastcgi(const struct config *config, const struct view *view, int
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	if (threads < 1)
 		threads = 1;
 	struct worker *workers = xcalloc((size_t)threads, sizeof *workers);
-	for (int i = 0; i < threads; i++) {
-		workers[i] = (struct worker){ .config = config, .view = view, .listen_fd = listen_fd };
-		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
-			fprintf(stderr, "keyward: cannot start worker thread %d\n", i);
-			threads = i;
+	int started = 0;
+	for (; started < threads; started++) {
+		workers[started] = (struct worker){ .config = config, .view = view, .listen_fd = listen_fd };
+		if (pthread_create(&workers[started].thread, NULL, worker_main, &workers[started]) != 0) {
+			fprintf(stderr, "keyward: cannot start worker thread %d\n", started);
 			break;
 		}
 	}
-	int status = 0;
-	for (int i = 0; i < threads; i++) {
+	int signal_number = 0;
+	if (started > 0)
+		sigwait(&stop, &signal_number);
+	FCGX_ShutdownPending();
+	shutdown(listen_fd, SHUT_RDWR);
+	int status = started == threads ? 0 : 1;
+	for (int i = 0; i < started; i++) {
 		pthread_join(workers[i].thread, NULL);
 		status |= workers[i].status;
 	}

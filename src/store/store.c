@@ -73,9 +73,10 @@ static const struct {
 		"DELETE FROM secret_reveal WHERE created_at < ?1" },
 	[STMT_REVEAL_INSERT] = { "reveal_insert",
 		"INSERT INTO secret_reveal (workspace_id, api_key_id, sealed, created_at) VALUES (?1, ?2, ?3, ?4)" },
-	[STMT_REVEAL_TAKE] = { "reveal_take",
-		"DELETE FROM secret_reveal WHERE workspace_id = ?1 AND api_key_id = ?2 AND created_at >= ?3 "
-		"RETURNING sealed" },
+	[STMT_REVEAL_GET] = { "reveal_get",
+		"SELECT id, sealed FROM secret_reveal WHERE workspace_id = ?1 AND api_key_id = ?2 AND created_at >= ?3" },
+	[STMT_REVEAL_DELETE] = { "reveal_delete",
+		"DELETE FROM secret_reveal WHERE workspace_id = ?1 AND id = ?2" },
 };
 
 sqlite3_stmt *store_statement(struct store *store, enum store_statement which)

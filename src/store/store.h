@@ -129,9 +129,15 @@ enum store_status store_key_set_secret(struct store *store, int64_t workspace_id
 enum store_status store_reveal_put(struct store *store, int64_t workspace_id, int64_t api_key_row_id,
 				   const unsigned char *sealed, size_t sealed_length, int64_t now, int64_t max_age);
 
-/* Take (read and delete, atomically) the sealed secret of a key, if one younger than max_age waits. */
-enum store_status store_reveal_take(struct store *store, struct arena *arena, int64_t workspace_id,
-				    int64_t api_key_row_id, int64_t now, int64_t max_age, unsigned char **sealed,
-				    size_t *sealed_length);
+/*
+ * The sealed secret waiting for key row `api_key_row_id`, if one younger than max_age waits.
+ * Reading does not use it up: the caller deletes it with store_reveal_delete() once it opened.
+ */
+enum store_status store_reveal_get(struct store *store, struct arena *arena, int64_t workspace_id,
+				   int64_t api_key_row_id, int64_t now, int64_t max_age, int64_t *reveal_id,
+				   unsigned char **sealed, size_t *sealed_length);
+
+/* Delete reveal `reveal_id`; STORE_NOT_FOUND when it was already gone (someone else showed it). */
+enum store_status store_reveal_delete(struct store *store, int64_t workspace_id, int64_t reveal_id);
 
 #endif

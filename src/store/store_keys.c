@@ -334,28 +334,40 @@ enum store_status store_reveal_put(struct store *store, int64_t workspace_id, in
 	return store_commit(store);
 }
 
-enum store_status store_reveal_take(struct store *store, struct arena *arena, int64_t workspace_id,
-				    int64_t api_key_row_id, int64_t now, int64_t max_age, unsigned char **sealed,
-				    size_t *sealed_length)
+enum store_status store_reveal_get(struct store *store, struct arena *arena, int64_t workspace_id,
+				   int64_t api_key_row_id, int64_t now, int64_t max_age, int64_t *reveal_id,
+				   unsigned char **sealed, size_t *sealed_length)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_REVEAL_TAKE);
+	sqlite3_stmt *statement = store_statement(store, STMT_REVEAL_GET);
 	sqlite3_bind_int64(statement, 1, workspace_id);
 	sqlite3_bind_int64(statement, 2, api_key_row_id);
 	sqlite3_bind_int64(statement, 3, now - max_age);
-	int code = store_step(store, STMT_REVEAL_TAKE);
+	int code = store_step(store, STMT_REVEAL_GET);
+	*reveal_id = 0;
 	*sealed = NULL;
 	*sealed_length = 0;
 	if (code == SQLITE_ROW) {
-		int length = sqlite3_column_bytes(statement, 0);
+		int length = sqlite3_column_bytes(statement, 1);
+		*reveal_id = sqlite3_column_int64(statement, 0);
 		*sealed = arena_alloc(arena, (size_t)length + 1);
-		if (length > 0) /* an empty blob comes back as a NULL pointer */
-			memcpy(*sealed, sqlite3_column_blob(statement, 0), (size_t)length);
+		/* SQLite hands back NULL for an empty blob: copy only when there are bytes. */
+		if (length > 0)
+			memcpy(*sealed, sqlite3_column_blob(statement, 1), (size_t)length);
 		*sealed_length = (size_t)length;
-		while ((code = store_step(store, STMT_REVEAL_TAKE)) == SQLITE_ROW)
-			;
 	}
 	sqlite3_reset(statement);
-	if (*sealed == NULL)
-		return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
-	return store_status_from(code);
+	if (code == SQLITE_ROW)
+		return STORE_OK;
+	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+}
+
+enum store_status store_reveal_delete(struct store *store, int64_t workspace_id, int64_t reveal_id)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_REVEAL_DELETE);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_int64(statement, 2, reveal_id);
+	enum store_status status = store_run(store, STMT_REVEAL_DELETE);
+	if (status == STORE_OK && sqlite3_changes(store->db) == 0)
+		return STORE_NOT_FOUND;
+	return status;
 }

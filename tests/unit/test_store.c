@@ -921,14 +921,15 @@ static void put_reveal(struct fixture *fixture, int64_t row_id, const char *seal
 			 STORE_OK);
 }
 
-/* Take a reveal and compare it with `expected` (NULL: expect STORE_NOT_FOUND). */
+/* Get a reveal, compare it with `expected` (NULL: expect STORE_NOT_FOUND), and delete it. */
 static void take_reveal(struct fixture *fixture, int64_t workspace_id, int64_t row_id, int64_t now,
 			const char *expected)
 {
 	unsigned char *sealed = (unsigned char *)"untouched";
 	size_t length = 99;
-	enum store_status status =
-		store_reveal_take(fixture->store, fixture->arena, workspace_id, row_id, now, MAX_AGE, &sealed, &length);
+	int64_t reveal_id = -1;
+	enum store_status status = store_reveal_get(fixture->store, fixture->arena, workspace_id, row_id, now, MAX_AGE,
+						    &reveal_id, &sealed, &length);
 	if (expected == NULL) {
 		assert_int_equal(status, STORE_NOT_FOUND);
 		assert_null(sealed);
@@ -938,9 +939,10 @@ static void take_reveal(struct fixture *fixture, int64_t workspace_id, int64_t r
 	assert_int_equal(status, STORE_OK);
 	assert_int_equal(length, strlen(expected));
 	assert_memory_equal(sealed, expected, length);
+	assert_int_equal(store_reveal_delete(fixture->store, workspace_id, reveal_id), STORE_OK);
 }
 
-static void test_reveal_take_deletes(void **state)
+static void test_reveal_read_then_delete(void **state)
 {
 	struct fixture *fixture = *state;
 	int64_t row_id = insert_simple_key(fixture, "key_reveal", "reveal", 1000);
@@ -950,12 +952,17 @@ static void test_reveal_take_deletes(void **state)
 			 STORE_OK);
 	unsigned char *sealed = NULL;
 	size_t length = 0;
-	assert_int_equal(store_reveal_take(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, row_id, 1010, MAX_AGE,
-					   &sealed, &length),
+	int64_t reveal_id = 0;
+	assert_int_equal(store_reveal_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, row_id, 1010, MAX_AGE,
+					  &reveal_id, &sealed, &length),
 			 STORE_OK);
 	assert_int_equal(length, sizeof binary);
 	assert_memory_equal(sealed, binary, sizeof binary);
+	/* Reading leaves it waiting; deleting uses it up, once. */
+	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 1);
+	assert_int_equal(store_reveal_delete(fixture->store, STORE_DEFAULT_WORKSPACE, reveal_id), STORE_OK);
 	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 0);
+	assert_int_equal(store_reveal_delete(fixture->store, STORE_DEFAULT_WORKSPACE, reveal_id), STORE_NOT_FOUND);
 	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1011, NULL);
 }
 
@@ -969,11 +976,13 @@ static void test_reveal_empty_blob(void **state)
 			 STORE_OK);
 	unsigned char *sealed = NULL;
 	size_t length = 99;
-	assert_int_equal(store_reveal_take(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, row_id, 1001, MAX_AGE,
-					   &sealed, &length),
+	int64_t reveal_id = 0;
+	assert_int_equal(store_reveal_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, row_id, 1001, MAX_AGE,
+					  &reveal_id, &sealed, &length),
 			 STORE_OK);
 	assert_non_null(sealed);
 	assert_int_equal(length, 0);
+	assert_int_equal(store_reveal_delete(fixture->store, STORE_DEFAULT_WORKSPACE, reveal_id), STORE_OK);
 	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1002, NULL);
 }
 
@@ -1059,7 +1068,7 @@ int main(void)
 		TEST(test_key_set_enabled),
 		TEST(test_key_set_secret),
 		TEST(test_key_revoke_is_final),
-		TEST(test_reveal_take_deletes),
+		TEST(test_reveal_read_then_delete),
 		TEST(test_reveal_empty_blob),
 		TEST(test_reveal_expires),
 		TEST(test_reveal_put_replaces_earlier),
