@@ -12,6 +12,7 @@
 #include "core/text.h"
 #include "domain/key_input.h"
 #include "domain/keys.h"
+#include "domain/token.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "view/view.h"
@@ -46,7 +47,16 @@ static int fail(const char *message)
 static bool prepare(struct config *config, const char *database)
 {
 	char error[512];
-	if (!config_load(config, database, error, sizeof error) || !config_load_server_key(config, error, sizeof error)) {
+	if (!config_load(config, database, error, sizeof error)) {
+		fail(error);
+		return false;
+	}
+	if (!token_prefix_valid(config->token_prefix)) {
+		fprintf(stderr, "keyward: KEYWARD_TOKEN_PREFIX must be 1 to %d characters of a-z, 0-9 and _, ending in _ "
+				"(got \"%s\")\n", TOKEN_PREFIX_MAX, config->token_prefix);
+		return false;
+	}
+	if (!config_load_server_key(config, error, sizeof error)) {
 		fail(error);
 		return false;
 	}

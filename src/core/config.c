@@ -50,13 +50,9 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 		return false;
 	}
 	const char *prefix = env_or("KEYWARD_TOKEN_PREFIX", "kw_");
-	if (!token_prefix_valid(prefix)) {
-		snprintf(error, error_size,
-			 "KEYWARD_TOKEN_PREFIX must be 1 to %d characters of a-z, 0-9 and _, ending in _ (got \"%.40s\")",
-			 TOKEN_PREFIX_MAX, prefix);
+	if (!copy_setting(config->token_prefix, sizeof config->token_prefix, prefix, "KEYWARD_TOKEN_PREFIX", error,
+			  error_size))
 		return false;
-	}
-	memcpy(config->token_prefix, prefix, strlen(prefix) + 1);
 	return true;
 }
 
@@ -79,16 +75,16 @@ static bool make_parent_folder(const char *path, char *error, size_t error_size)
 static bool read_key_file(struct config *config, int fd, char *error, size_t error_size)
 {
 	struct stat info;
-	if (fstat(fd, &info) != 0 || info.st_size != TOKEN_SERVER_KEY_BYTES) {
+	if (fstat(fd, &info) != 0 || info.st_size != CONFIG_SERVER_KEY_BYTES) {
 		snprintf(error, error_size, "server key %s must be exactly %d bytes", config->server_key_path,
-			 TOKEN_SERVER_KEY_BYTES);
+			 CONFIG_SERVER_KEY_BYTES);
 		return false;
 	}
 	if ((info.st_mode & 077) != 0)
 		fprintf(stderr, "keyward: warning: server key %s is readable by others; chmod 600 it\n",
 			config->server_key_path);
-	ssize_t got = read(fd, config->server_key, TOKEN_SERVER_KEY_BYTES);
-	if (got != TOKEN_SERVER_KEY_BYTES) {
+	ssize_t got = read(fd, config->server_key, CONFIG_SERVER_KEY_BYTES);
+	if (got != CONFIG_SERVER_KEY_BYTES) {
 		snprintf(error, error_size, "cannot read server key %s", config->server_key_path);
 		return false;
 	}
@@ -105,7 +101,7 @@ static bool create_key_file(struct config *config, char *error, size_t error_siz
 		snprintf(error, error_size, "cannot create server key %s: %s", temporary, strerror(errno));
 		return false;
 	}
-	unsigned char key[TOKEN_SERVER_KEY_BYTES];
+	unsigned char key[CONFIG_SERVER_KEY_BYTES];
 	randombytes_buf(key, sizeof key);
 	bool written = write(fd, key, sizeof key) == (ssize_t)sizeof key && fsync(fd) == 0;
 	sodium_memzero(key, sizeof key);

@@ -13,22 +13,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "domain/token.h"
-
 #ifndef KEYWARD_DATADIR
 #define KEYWARD_DATADIR "/usr/local/share/keyward"
 #endif
+
+#define CONFIG_TOKEN_PREFIX_MAX 16
+#define CONFIG_SERVER_KEY_BYTES 32
 
 struct config {
 	char database_path[1024];
 	char server_key_path[1040];
 	char template_dir[1024];
 	char base_path[256];
-	char token_prefix[TOKEN_PREFIX_MAX + 1];
-	unsigned char server_key[TOKEN_SERVER_KEY_BYTES];
+	char token_prefix[CONFIG_TOKEN_PREFIX_MAX + 1]; /* its rules are token_prefix_valid()'s, checked by main */
+	unsigned char server_key[CONFIG_SERVER_KEY_BYTES];
 };
 
-/* Fill *config from the environment, then `database_path` if not NULL. False, with a sentence, on bad values. */
+/*
+ * Fill *config from the environment, then `database_path` if not NULL. False, with a sentence, on
+ * values that do not fit or are malformed. The token prefix is only copied; main checks its rules.
+ */
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size);
 
 /*

@@ -6,6 +6,9 @@
 
 #include "core/config.h"
 
+_Static_assert(CONFIG_TOKEN_PREFIX_MAX == TOKEN_PREFIX_MAX, "config holds a token prefix");
+_Static_assert(CONFIG_SERVER_KEY_BYTES == TOKEN_SERVER_KEY_BYTES, "config holds the token hashing key");
+
 #define KEYS_CREATE_ATTEMPTS 4 /* key ID collisions are astronomically rare; retry a few times */
 
 static void hash_token(const struct config *config, const char *token, unsigned char hash[TOKEN_HASH_BYTES],
