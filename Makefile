@@ -16,7 +16,7 @@ PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodiu
 PACKAGES_RUN   := lighttpd
 PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev
 
-PKGS    := fcgi sqlite3 libsodium zlib
+PKGS    := fcgi sqlite3 libsodium zlib jansson
 CC      ?= cc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS  ?= -O2 -g
@@ -76,7 +76,7 @@ build/test/keyward: $(TEST_OBJECTS) build/test/main.o
 build/test/unit/%: tests/unit/%.c $(TEST_OBJECTS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild $< $(TEST_OBJECTS) -o $@ $(LIBS) -lcmocka -ljansson
+	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild $< $(TEST_OBJECTS) -o $@ $(LIBS) -lcmocka
 
 # libFuzzer targets, one per parser of outside input, built with clang over every source.
 build/fuzz/%: tests/fuzz/%.c $(SOURCES) $(wildcard src/*/*.h) build/schema.h

@@ -28,6 +28,78 @@ static const char *env_or(const char *name, const char *fallback)
 	return value != NULL && value[0] != '\0' ? value : fallback;
 }
 
+/* Parse one line of the rules file into config->rules. False, with a sentence, when it is wrong. */
+static bool parse_rule(struct config *config, char *line, size_t number, char *error, size_t error_size)
+{
+	char *comment = strchr(line, '#');
+	if (comment != NULL)
+		*comment = '\0';
+	char *save = NULL;
+	char *word = strtok_r(line, " \t\r\n", &save);
+	if (word == NULL)
+		return true;
+	char *prefix = strtok_r(NULL, " \t\r\n", &save);
+	char *permission = strtok_r(NULL, " \t\r\n", &save);
+	char *extra = strtok_r(NULL, " \t\r\n", &save);
+	if (strcmp(word, "require") != 0 || prefix == NULL || permission == NULL || extra != NULL || prefix[0] != '/') {
+		snprintf(error, error_size, "%s, line %zu: expected \"require /path/prefix permission\"", config->rules_path,
+			 number);
+		return false;
+	}
+	if (strlen(prefix) >= CONFIG_RULE_TEXT_MAX || strlen(permission) >= CONFIG_RULE_TEXT_MAX) {
+		snprintf(error, error_size, "%s, line %zu: path or permission longer than %d bytes", config->rules_path,
+			 number, CONFIG_RULE_TEXT_MAX - 1);
+		return false;
+	}
+	if (config->rule_count == CONFIG_RULES_MAX) {
+		snprintf(error, error_size, "%s: more than %d rules", config->rules_path, CONFIG_RULES_MAX);
+		return false;
+	}
+	struct config_rule *rule = &config->rules[config->rule_count++];
+	memcpy(rule->path_prefix, prefix, strlen(prefix) + 1);
+	memcpy(rule->permission, permission, strlen(permission) + 1);
+	return true;
+}
+
+static bool load_rules(struct config *config, char *error, size_t error_size)
+{
+	FILE *file = fopen(config->rules_path, "r");
+	if (file == NULL) {
+		snprintf(error, error_size, "cannot read rules file %s: %s", config->rules_path, strerror(errno));
+		return false;
+	}
+	config->rules = calloc(CONFIG_RULES_MAX, sizeof *config->rules);
+	char line[1024];
+	size_t number = 0;
+	bool ok = config->rules != NULL;
+	while (ok && fgets(line, sizeof line, file) != NULL) {
+		number++;
+		if (strchr(line, '\n') == NULL && !feof(file)) {
+			snprintf(error, error_size, "%s, line %zu: longer than %zu bytes", config->rules_path, number,
+				 sizeof line - 2);
+			ok = false;
+			break;
+		}
+		ok = parse_rule(config, line, number, error, error_size);
+	}
+	fclose(file);
+	return ok;
+}
+
+const char *config_required_permission(const struct config *config, const char *path)
+{
+	const struct config_rule *best = NULL;
+	size_t best_length = 0;
+	for (size_t i = 0; i < config->rule_count; i++) {
+		size_t length = strlen(config->rules[i].path_prefix);
+		if (length >= best_length && strncmp(path, config->rules[i].path_prefix, length) == 0) {
+			best = &config->rules[i];
+			best_length = length;
+		}
+	}
+	return best ? best->permission : NULL;
+}
+
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size)
 {
 	memset(config, 0, sizeof *config);
@@ -53,7 +125,10 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 	if (!copy_setting(config->token_prefix, sizeof config->token_prefix, prefix, "KEYWARD_TOKEN_PREFIX", error,
 			  error_size))
 		return false;
-	return true;
+	if (!copy_setting(config->rules_path, sizeof config->rules_path, env_or("KEYWARD_CONFIG", ""), "KEYWARD_CONFIG",
+			  error, error_size))
+		return false;
+	return config->rules_path[0] == '\0' || load_rules(config, error, error_size);
 }
 
 /* Make the folder that holds `path`, if missing (one level, mode 0750). */
@@ -143,4 +218,7 @@ bool config_load_server_key(struct config *config, char *error, size_t error_siz
 void config_wipe(struct config *config)
 {
 	sodium_memzero(config->server_key, sizeof config->server_key);
+	free(config->rules);
+	config->rules = NULL;
+	config->rule_count = 0;
 }

@@ -5,6 +5,11 @@
  *   KEYWARD_TEMPLATES  folder of *.mustache templates        default <datadir>/templates
  *   KEYWARD_BASE_PATH  URL prefix the console is mounted at default "" (e.g. "/console")
  *   KEYWARD_TOKEN_PREFIX  token prefix                       default kw_
+ *   KEYWARD_CONFIG     the gatekeeper's rules file           default none
+ *
+ * The rules file holds lines "require PATH-PREFIX PERMISSION": a request whose path starts with
+ * PATH-PREFIX needs a key whose role holds PERMISSION (the longest matching prefix wins; no
+ * match: any valid key). '#' starts a comment.
  * The server key lives beside the database as <db>.key (0600), made at first start.
  */
 #ifndef KEYWARD_CORE_CONFIG_H
@@ -20,6 +25,14 @@
 #define CONFIG_TOKEN_PREFIX_MAX 16
 #define CONFIG_SERVER_KEY_BYTES 32
 
+#define CONFIG_RULES_MAX 256
+#define CONFIG_RULE_TEXT_MAX 256
+
+struct config_rule {
+	char path_prefix[CONFIG_RULE_TEXT_MAX];
+	char permission[CONFIG_RULE_TEXT_MAX];
+};
+
 struct config {
 	char database_path[1024];
 	char server_key_path[1040];
@@ -27,6 +40,9 @@ struct config {
 	char base_path[256];
 	char token_prefix[CONFIG_TOKEN_PREFIX_MAX + 1]; /* its rules are token_prefix_valid()'s, checked by main */
 	unsigned char server_key[CONFIG_SERVER_KEY_BYTES];
+	char rules_path[1024]; /* "" when no rules file */
+	struct config_rule *rules;
+	size_t rule_count;
 };
 
 /*
@@ -42,7 +58,10 @@ bool config_load(struct config *config, const char *database_path, char *error, 
  */
 bool config_load_server_key(struct config *config, char *error, size_t error_size);
 
-/* Wipe the server key from memory. */
+/* The permission a request for `path` needs under the rules, or NULL when none. */
+const char *config_required_permission(const struct config *config, const char *path);
+
+/* Wipe the server key from memory and free the rules. */
 void config_wipe(struct config *config);
 
 #endif

@@ -50,13 +50,13 @@ static void read_path(struct http_request *request, const char *base_path)
 			request->path_valid = false;
 }
 
-/* True when CONTENT_TYPE names urlencoded form data, parameters allowed. */
-static bool is_form_type(const char *type)
+/* True when CONTENT_TYPE is the media type `wanted`, parameters allowed. */
+static bool is_type(const char *type, const char *wanted)
 {
-	static const char form_type[] = "application/x-www-form-urlencoded";
-	if (type == NULL || strncasecmp(type, form_type, sizeof form_type - 1) != 0)
+	size_t length = strlen(wanted);
+	if (type == NULL || strncasecmp(type, wanted, length) != 0)
 		return false;
-	char next = type[sizeof form_type - 1];
+	char next = type[length];
 	return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
 
@@ -84,7 +84,9 @@ static void read_body(struct http_request *request)
 		request->body_status = HTTP_BODY_TOO_LARGE;
 		return;
 	}
-	if (!is_form_type(http_request_env(request, "CONTENT_TYPE"))) {
+	const char *type = http_request_env(request, "CONTENT_TYPE");
+	bool form = is_type(type, "application/x-www-form-urlencoded");
+	if (!form && !is_type(type, "application/json")) {
 		request->body_status = HTTP_BODY_WRONG_TYPE;
 		return;
 	}
@@ -100,8 +102,14 @@ static void read_body(struct http_request *request)
 		request->body_status = HTTP_BODY_INCOMPLETE;
 		return;
 	}
-	form_parse(request->arena, body, length, &request->form);
-	request->body_status = HTTP_BODY_FORM;
+	if (form) {
+		form_parse(request->arena, body, length, &request->form);
+		request->body_status = HTTP_BODY_FORM;
+	} else {
+		request->body = body;
+		request->body_length = length;
+		request->body_status = HTTP_BODY_JSON;
+	}
 }
 
 void http_request_read(struct http_request *request, struct arena *arena, const struct http_io *io,

@@ -31,8 +31,9 @@ enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER };
 enum http_body_status {
 	HTTP_BODY_NONE,        /* no body expected or none sent */
 	HTTP_BODY_FORM,        /* urlencoded body parsed into `form` */
+	HTTP_BODY_JSON,        /* application/json body kept as bytes in `body` */
 	HTTP_BODY_TOO_LARGE,   /* CONTENT_LENGTH above HTTP_BODY_MAX: nothing was read */
-	HTTP_BODY_WRONG_TYPE,  /* a body that is not application/x-www-form-urlencoded */
+	HTTP_BODY_WRONG_TYPE,  /* a body that is neither urlencoded form data nor JSON */
 	HTTP_BODY_INCOMPLETE,  /* fewer bytes arrived than CONTENT_LENGTH promised */
 };
 
@@ -45,6 +46,8 @@ struct http_request {
 	bool path_valid;   /* false when the path is too long or holds bytes outside printable ASCII */
 	struct form query;
 	struct form form;  /* the POST body, when body_status is HTTP_BODY_FORM */
+	const char *body;  /* the POST body, when body_status is HTTP_BODY_JSON (NUL-terminated copy) */
+	size_t body_length;
 	enum http_body_status body_status;
 	const char *remote_addr;
 	const char *cookies; /* raw Cookie header, "" when none */

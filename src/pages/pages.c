@@ -48,6 +48,7 @@ static bool refuse_early(struct app *app, struct http_request *request, struct h
 			   "The form sent more than 64 KiB, which is more than any keyward form needs. Nothing was saved.");
 		return true;
 	case HTTP_BODY_WRONG_TYPE:
+	case HTTP_BODY_JSON:
 		page_error(app, request, response, 415, "Unsupported form encoding",
 			   "keyward accepts forms sent as application/x-www-form-urlencoded. Nothing was saved.");
 		return true;

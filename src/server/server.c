@@ -10,9 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "core/alloc.h"
 #include "core/app.h"
 #include "core/config.h"
+#include "domain/usage.h"
 #include "http/request.h"
 #include "pages/pages.h"
 #include "store/store.h"
@@ -21,6 +23,7 @@ struct worker {
 	pthread_t thread;
 	const struct config *config;
 	const struct view *view;
+	struct usage *usage;
 	int listen_fd;
 	int status;
 };
@@ -47,12 +50,22 @@ static void fcgi_write(void *context, const char *bytes, size_t length)
 	FCGX_PutStr(bytes, (int)length, request->out);
 }
 
-/* Serve one request through the page layer, with a fresh arena turn. */
+/*
+ * Serve one request with a fresh arena turn: an authorizer request (any path) goes to the
+ * gatekeeper, /api/ to the JSON API, everything else to the console's pages.
+ */
 static void serve_one(struct app *app, struct arena *arena, const struct http_io *io)
 {
+	const char *role = io->getenv(io->context, "FCGI_ROLE");
+	bool authorizer = role != NULL && strcmp(role, "AUTHORIZER") == 0;
 	struct http_request request;
-	http_request_read(&request, arena, io, app->config->base_path);
-	pages_handle(app, &request);
+	http_request_read(&request, arena, io, authorizer ? "" : app->config->base_path);
+	if (authorizer)
+		api_authorize(app, &request);
+	else if (api_owns_path(request.path))
+		api_handle(app, &request);
+	else
+		pages_handle(app, &request);
 	arena_reset(arena);
 }
 
@@ -67,7 +80,7 @@ static void *worker_main(void *argument)
 		kill(getpid(), SIGTERM); /* wake the main thread: this process cannot serve */
 		return NULL;
 	}
-	struct app app = { worker->config, store, worker->view };
+	struct app app = { worker->config, store, worker->view, worker->usage };
 	struct arena *arena = arena_new();
 	FCGX_Request request;
 	FCGX_InitRequest(&request, worker->listen_fd, 0);
@@ -115,10 +128,16 @@ int server_run_fastcgi(const struct config *config, const struct view *view, int
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	if (threads < 1)
 		threads = 1;
+	char error[512];
+	struct usage *usage = usage_start(config, error, sizeof error);
+	if (usage == NULL) {
+		fprintf(stderr, "keyward: usage recording: %s\n", error);
+		return 1;
+	}
 	struct worker *workers = xcalloc((size_t)threads, sizeof *workers);
 	int started = 0;
 	for (; started < threads; started++) {
-		workers[started] = (struct worker){ .config = config, .view = view, .listen_fd = listen_fd };
+		workers[started] = (struct worker){ .config = config, .view = view, .usage = usage, .listen_fd = listen_fd };
 		if (pthread_create(&workers[started].thread, NULL, worker_main, &workers[started]) != 0) {
 			fprintf(stderr, "keyward: cannot start worker thread %d\n", started);
 			break;
@@ -135,6 +154,7 @@ int server_run_fastcgi(const struct config *config, const struct view *view, int
 		status |= workers[i].status;
 	}
 	free(workers);
+	usage_stop(usage); /* writes what the workers recorded */
 	return status;
 }
 
@@ -166,11 +186,16 @@ int server_run_cgi(const struct config *config, const struct view *view)
 		      stdout);
 		return 1;
 	}
-	struct app app = { config, store, view };
+	char error_usage[512];
+	struct usage *usage = usage_start(config, error_usage, sizeof error_usage);
+	if (usage == NULL)
+		fprintf(stderr, "keyward: usage recording: %s\n", error_usage);
+	struct app app = { config, store, view, usage };
 	struct arena *arena = arena_new();
 	struct http_io io = { cgi_getenv, cgi_read, cgi_write, NULL };
 	serve_one(&app, arena, &io);
 	fflush(stdout);
+	usage_stop(usage);
 	arena_free(arena);
 	store_close(store);
 	return 0;

@@ -77,6 +77,19 @@ static const struct {
 		"SELECT id, sealed FROM secret_reveal WHERE workspace_id = ?1 AND api_key_id = ?2 AND created_at >= ?3" },
 	[STMT_REVEAL_DELETE] = { "reveal_delete",
 		"DELETE FROM secret_reveal WHERE workspace_id = ?1 AND id = ?2" },
+	[STMT_KEY_FIND_BY_HASH] = { "key_find_by_hash",
+		"SELECT k.id, k.workspace_id, k.key_id, k.name, k.enabled, k.revoked_at IS NOT NULL, k.off_record, "
+		"r.name, r.permissions, "
+		"(SELECT group_concat(c.cidr, ' ') FROM api_key_cidr c WHERE c.api_key_id = k.id) "
+		"FROM api_key k JOIN role r ON r.id = k.role_id WHERE k.secret_hash = ?1" },
+	[STMT_USAGE_INSERT] = { "usage_insert",
+		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6)" },
+	[STMT_USAGE_ANONYMOUS_ADD] = { "usage_anonymous_add",
+		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) VALUES (?1, ?2, ?3, ?4) "
+		"ON CONFLICT (api_key_id, hour) DO UPDATE SET calls = calls + excluded.calls" },
+	[STMT_KEY_TOUCH] = { "key_touch",
+		"UPDATE api_key SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)" },
 };
 
 sqlite3_stmt *store_statement(struct store *store, enum store_statement which)

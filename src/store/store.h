@@ -140,4 +140,53 @@ enum store_status store_reveal_get(struct store *store, struct arena *arena, int
 /* Delete reveal `reveal_id`; STORE_NOT_FOUND when it was already gone (someone else showed it). */
 enum store_status store_reveal_delete(struct store *store, int64_t workspace_id, int64_t reveal_id);
 
+/* ---- the gatekeeper ---- */
+
+/* What verification needs to know of a key, found by its keyed hash. */
+struct store_key_auth {
+	int64_t id;
+	int64_t workspace_id;
+	const char *key_id;
+	const char *name;
+	bool enabled;
+	bool revoked;
+	bool off_record;
+	const char *role_name;
+	const char *permissions;
+	const char **cidrs; /* canonical texts */
+	size_t cidr_count;
+};
+
+enum store_status store_key_find_by_hash(struct store *store, struct arena *arena, const unsigned char *hash,
+					 size_t hash_length, struct store_key_auth *key);
+
+struct store_usage_event {
+	int64_t workspace_id;
+	int64_t api_key_id; /* 0: no key identified */
+	int64_t at;
+	const char *endpoint;
+	const char *client_address;
+	const char *outcome;
+};
+
+struct store_usage_count {
+	int64_t workspace_id;
+	int64_t api_key_id;
+	int64_t hour;
+	int64_t calls;
+};
+
+struct store_last_used {
+	int64_t api_key_id;
+	int64_t at;
+};
+
+/*
+ * Write a batch in one transaction: events, anonymous hourly counts (added to what is there),
+ * and last-used times (only ever moved forward). All or nothing.
+ */
+enum store_status store_usage_write(struct store *store, const struct store_usage_event *events, size_t event_count,
+				    const struct store_usage_count *counts, size_t count_count,
+				    const struct store_last_used *last_used, size_t last_used_count);
+
 #endif

@@ -1,0 +1,162 @@
+/* verify.c: POST /api/v1/keys/verify: applications that check keys themselves ask keyward, in JSON. */
+#include <string.h>
+#include <time.h>
+
+#include "api/api_private.h"
+#include "core/alloc.h"
+#include "domain/usage.h"
+#include "domain/verify.h"
+#include "http/credentials.h"
+
+#define VERIFY_FIELD_MAX 2048 /* bytes in "ip", "endpoint", "permission" */
+
+/* Refuse a body that is not a JSON object of the right size; true when refused. */
+static bool refuse_body(struct http_request *request, struct http_response *response)
+{
+	switch (request->body_status) {
+	case HTTP_BODY_JSON:
+		return false;
+	case HTTP_BODY_TOO_LARGE:
+		api_send_error(request, response, 413, "body_too_large", "The request body is larger than 64 KiB");
+		return true;
+	case HTTP_BODY_FORM:
+	case HTTP_BODY_WRONG_TYPE:
+		api_send_error(request, response, 415, "unsupported_media_type", "Send the request as application/json");
+		return true;
+	case HTTP_BODY_INCOMPLETE:
+		api_send_error(request, response, 400, "incomplete_body", "The request body arrived incomplete");
+		return true;
+	case HTTP_BODY_NONE:
+	default:
+		api_send_error(request, response, 400, "invalid_request",
+			       "Send a JSON object such as {\"key\": \"kw_...\", \"ip\": \"203.0.113.7\"}");
+		return true;
+	}
+}
+
+/*
+ * Read optional string member `name` of `object` into *value (NULL when absent or null).
+ * Returns an error sentence when present with another type or too long, else NULL.
+ */
+static const char *string_member(struct arena *arena, json_t *object, const char *name, const char **value,
+				 size_t *length)
+{
+	json_t *member = json_object_get(object, name);
+	*value = NULL;
+	if (length != NULL)
+		*length = 0;
+	if (member == NULL || json_is_null(member))
+		return NULL;
+	if (!json_is_string(member))
+		return arena_printf(arena, "\"%s\" must be a string", name);
+	size_t bytes = json_string_length(member);
+	if (length == NULL && bytes > VERIFY_FIELD_MAX)
+		return arena_printf(arena, "\"%s\" is longer than %d bytes", name, VERIFY_FIELD_MAX);
+	*value = arena_strndup(arena, json_string_value(member), bytes);
+	if (length != NULL)
+		*length = bytes;
+	return NULL;
+}
+
+/* The caller must present a key whose role holds api.key.verify. True when it may go on. */
+static bool authenticate_caller(struct app *app, struct http_request *request, struct http_response *response,
+				struct verify_result *caller)
+{
+	struct verify_request question = { 0 };
+	if (http_request_api_key(request, &question.key, &question.key_length) == HTTP_KEY_SEVERAL) {
+		question.several_keys = true;
+		question.key = "";
+		question.key_length = 1;
+	}
+	question.client_address = request->remote_addr;
+	question.endpoint = request->path;
+	question.permission = "api.key.verify";
+	verify_decide(app->store, app->config, request->arena, &question, caller);
+	if (app->usage != NULL && caller->code != VERIFY_UNAVAILABLE)
+		usage_record(app->usage, caller, question.endpoint, request->remote_addr, (int64_t)time(NULL));
+	if (caller->code == VERIFY_GRANTED)
+		return true;
+	if (verify_code_status(caller->code) == 401)
+		http_response_header(response, "WWW-Authenticate", "Bearer realm=\"api\"");
+	api_send_error(request, response, verify_code_status(caller->code), verify_code_name(caller->code),
+		       verify_code_message(caller->code));
+	return false;
+}
+
+static json_t *permissions_array(const char *permissions)
+{
+	json_t *array = json_array();
+	const char *cursor = permissions;
+	while (cursor != NULL && *cursor != '\0') {
+		cursor += strspn(cursor, " ");
+		size_t length = strcspn(cursor, " ");
+		if (length > 0)
+			json_array_append_new(array, json_stringn(cursor, length));
+		cursor += length;
+	}
+	return array;
+}
+
+void api_keys_verify(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct verify_result caller;
+	if (!authenticate_caller(app, request, response, &caller) || refuse_body(request, response))
+		return;
+	json_error_t problem;
+	json_t *body = json_loadb(request->body, request->body_length, JSON_REJECT_DUPLICATES, &problem);
+	if (body == NULL) {
+		api_send_error(request, response, 400, "invalid_json",
+			       arena_printf(request->arena, "The body is not valid JSON: %s (line %d, column %d)",
+					    problem.text, problem.line, problem.column));
+		return;
+	}
+	if (!json_is_object(body)) {
+		json_decref(body);
+		api_send_error(request, response, 400, "invalid_request", "The body must be a JSON object");
+		return;
+	}
+	struct verify_request question = { 0 };
+	const char *error = string_member(request->arena, body, "key", &question.key, &question.key_length);
+	if (error == NULL)
+		error = string_member(request->arena, body, "ip", &question.client_address, NULL);
+	if (error == NULL)
+		error = string_member(request->arena, body, "endpoint", &question.endpoint, NULL);
+	if (error == NULL)
+		error = string_member(request->arena, body, "permission", &question.permission, NULL);
+	json_decref(body);
+	if (error != NULL) {
+		api_send_error(request, response, 400, "invalid_request", error);
+		return;
+	}
+	/* A key with a NUL inside is not a key; strings from JSON may hold one. */
+	if (question.key != NULL && memchr(question.key, '\0', question.key_length) != NULL)
+		question.key_length = VERIFY_KEY_MAX + 1;
+
+	struct verify_result result;
+	verify_decide(app->store, app->config, request->arena, &question, &result);
+	/* A verifier sees only the keys of its own workspace. */
+	if (result.key_known && result.workspace_id != caller.workspace_id) {
+		memset(&result, 0, sizeof result);
+		result.code = VERIFY_INVALID_KEY;
+	}
+	if (result.code == VERIFY_UNAVAILABLE) {
+		api_send_error(request, response, 503, "unavailable", verify_code_message(result.code));
+		return;
+	}
+	if (app->usage != NULL)
+		usage_record(app->usage, &result, question.endpoint, question.client_address, (int64_t)time(NULL));
+	json_t *answer = json_pack("{s:b, s:s, s:s}", "valid", result.code == VERIFY_GRANTED, "code",
+				   verify_code_name(result.code), "message", verify_code_message(result.code));
+	if (result.key_known) {
+		json_object_set_new(answer, "key_id", json_string(result.key_id));
+		json_object_set_new(answer, "name", json_string(result.name));
+		json_object_set_new(answer, "role", json_string(result.role));
+		json_object_set_new(answer, "permissions", permissions_array(result.permissions));
+	} else {
+		json_object_set_new(answer, "key_id", json_null());
+		json_object_set_new(answer, "name", json_null());
+		json_object_set_new(answer, "role", json_null());
+		json_object_set_new(answer, "permissions", json_array());
+	}
+	api_send_json(request, response, 200, answer);
+}

@@ -1,0 +1,255 @@
+/* usage.c: buffering verification events in memory and writing them to the store in batches. */
+#include "domain/usage.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "domain/verify.h"
+#include "store/store.h"
+
+/* One buffered decision; its strings live in the batch's text pool. */
+struct usage_item {
+	int64_t workspace_id;
+	int64_t key_row_id; /* 0: no key identified */
+	int64_t at;
+	size_t endpoint;    /* offsets into the text pool */
+	size_t address;
+	const char *outcome; /* a static code word */
+	bool anonymous;      /* off the record: counted per hour, nothing kept */
+	bool granted;
+};
+
+struct usage_batch {
+	struct usage_item *items;
+	size_t count;
+	size_t capacity;
+	struct buf text;
+};
+
+struct usage {
+	pthread_mutex_t lock;   /* guards `pending`, `stopping`, `dropped` */
+	pthread_cond_t wake;
+	struct usage_batch pending;
+	bool stopping;
+	size_t dropped;
+
+	pthread_mutex_t write_lock; /* one writer at a time: guards `writing` and `store` */
+	struct usage_batch writing;
+	struct store *store;
+	pthread_t flusher;
+};
+
+static size_t pool_add(struct buf *pool, const char *text, size_t max)
+{
+	size_t offset = pool->length;
+	size_t length = text ? strnlen(text, max) : 0;
+	buf_append(pool, text ? text : "", length);
+	buf_append(pool, "", 1); /* keep the NUL as part of the pool */
+	return offset;
+}
+
+void usage_record(struct usage *usage, const struct verify_result *result, const char *endpoint,
+		  const char *address, int64_t now)
+{
+	pthread_mutex_lock(&usage->lock);
+	struct usage_batch *batch = &usage->pending;
+	if (batch->count >= USAGE_BUFFER_MAX) {
+		usage->dropped++;
+		pthread_mutex_unlock(&usage->lock);
+		return;
+	}
+	if (batch->count == batch->capacity) {
+		batch->capacity = batch->capacity ? 2 * batch->capacity : 256;
+		batch->items = xrealloc(batch->items, batch->capacity * sizeof *batch->items);
+	}
+	struct usage_item *item = &batch->items[batch->count++];
+	memset(item, 0, sizeof *item);
+	item->workspace_id = result->key_known ? result->workspace_id : STORE_DEFAULT_WORKSPACE;
+	item->key_row_id = result->key_known ? result->key_row_id : 0;
+	item->at = now;
+	item->outcome = verify_code_name(result->code);
+	item->granted = result->code == VERIFY_GRANTED;
+	item->anonymous = result->key_known && result->off_record;
+	if (!item->anonymous) {
+		item->endpoint = pool_add(&batch->text, endpoint, USAGE_ENDPOINT_MAX);
+		item->address = pool_add(&batch->text, address, USAGE_ADDRESS_MAX);
+	}
+	if (batch->count >= USAGE_BATCH)
+		pthread_cond_signal(&usage->wake);
+	pthread_mutex_unlock(&usage->lock);
+}
+
+static void batch_clear(struct usage_batch *batch)
+{
+	batch->count = 0;
+	buf_clear(&batch->text);
+}
+
+static void batch_free(struct usage_batch *batch)
+{
+	free(batch->items);
+	buf_free(&batch->text);
+}
+
+/* Add the anonymous call of `item` to its (key, hour) count. */
+static void count_anonymous(struct store_usage_count *counts, size_t *count, const struct usage_item *item)
+{
+	int64_t hour = item->at - item->at % 3600;
+	for (size_t i = 0; i < *count; i++)
+		if (counts[i].api_key_id == item->key_row_id && counts[i].hour == hour) {
+			counts[i].calls++;
+			return;
+		}
+	counts[*count] = (struct store_usage_count){ item->workspace_id, item->key_row_id, hour, 1 };
+	(*count)++;
+}
+
+/* Keep the latest granted use of each key. */
+static void note_last_used(struct store_last_used *last_used, size_t *count, const struct usage_item *item)
+{
+	for (size_t i = 0; i < *count; i++)
+		if (last_used[i].api_key_id == item->key_row_id) {
+			if (item->at > last_used[i].at)
+				last_used[i].at = item->at;
+			return;
+		}
+	last_used[*count] = (struct store_last_used){ item->key_row_id, item->at };
+	(*count)++;
+}
+
+/* Write usage->writing in one transaction. Needs write_lock. */
+static bool write_batch(struct usage *usage)
+{
+	struct usage_batch *batch = &usage->writing;
+	if (batch->count == 0)
+		return true;
+	struct store_usage_event *events = xcalloc(batch->count, sizeof *events);
+	struct store_usage_count *counts = xcalloc(batch->count, sizeof *counts);
+	struct store_last_used *last_used = xcalloc(batch->count, sizeof *last_used);
+	size_t event_count = 0, count_count = 0, last_used_count = 0;
+	for (size_t i = 0; i < batch->count; i++) {
+		const struct usage_item *item = &batch->items[i];
+		if (item->anonymous)
+			count_anonymous(counts, &count_count, item);
+		else
+			events[event_count++] = (struct store_usage_event){
+				item->workspace_id, item->key_row_id, item->at, batch->text.data + item->endpoint,
+				batch->text.data + item->address, item->outcome,
+			};
+		if (item->granted)
+			note_last_used(last_used, &last_used_count, item);
+	}
+	enum store_status status = store_usage_write(usage->store, events, event_count, counts, count_count, last_used,
+						     last_used_count);
+	free(events);
+	free(counts);
+	free(last_used);
+	if (status != STORE_OK) {
+		fprintf(stderr, "keyward: usage: could not write %zu events (%s); will retry\n", batch->count,
+			status == STORE_BUSY ? "database busy" : "database error");
+		return false;
+	}
+	batch_clear(batch);
+	return true;
+}
+
+/* Move what is pending to the writing batch (unless a failed batch still waits) and write it. */
+static bool flush_once(struct usage *usage)
+{
+	pthread_mutex_lock(&usage->write_lock);
+	pthread_mutex_lock(&usage->lock);
+	if (usage->writing.count == 0) {
+		struct usage_batch swap = usage->writing;
+		usage->writing = usage->pending;
+		usage->pending = swap;
+	}
+	size_t dropped = usage->dropped;
+	usage->dropped = 0;
+	pthread_mutex_unlock(&usage->lock);
+	if (dropped > 0)
+		fprintf(stderr, "keyward: usage: buffer full, %zu events were not recorded\n", dropped);
+	bool ok = write_batch(usage);
+	pthread_mutex_unlock(&usage->write_lock);
+	return ok;
+}
+
+bool usage_flush(struct usage *usage)
+{
+	return flush_once(usage);
+}
+
+static void *flusher_main(void *argument)
+{
+	struct usage *usage = argument;
+	pthread_mutex_lock(&usage->lock);
+	while (!usage->stopping) {
+		struct timespec deadline;
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += USAGE_FLUSH_MS / 1000;
+		deadline.tv_nsec += (long)(USAGE_FLUSH_MS % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		while (!usage->stopping && usage->pending.count < USAGE_BATCH &&
+		       pthread_cond_timedwait(&usage->wake, &usage->lock, &deadline) != ETIMEDOUT)
+			;
+		if (usage->stopping)
+			break;
+		pthread_mutex_unlock(&usage->lock);
+		flush_once(usage);
+		pthread_mutex_lock(&usage->lock);
+	}
+	pthread_mutex_unlock(&usage->lock);
+	return NULL;
+}
+
+struct usage *usage_start(const struct config *config, char *error, size_t error_size)
+{
+	struct store *store = store_open(config->database_path, error, error_size);
+	if (store == NULL)
+		return NULL;
+	struct usage *usage = xcalloc(1, sizeof *usage);
+	usage->store = store;
+	pthread_mutex_init(&usage->lock, NULL);
+	pthread_mutex_init(&usage->write_lock, NULL);
+	pthread_cond_init(&usage->wake, NULL);
+	if (pthread_create(&usage->flusher, NULL, flusher_main, usage) != 0) {
+		snprintf(error, error_size, "cannot start the usage writer thread");
+		store_close(store);
+		free(usage);
+		return NULL;
+	}
+	return usage;
+}
+
+void usage_stop(struct usage *usage)
+{
+	if (usage == NULL)
+		return;
+	pthread_mutex_lock(&usage->lock);
+	usage->stopping = true;
+	pthread_cond_signal(&usage->wake);
+	pthread_mutex_unlock(&usage->lock);
+	pthread_join(usage->flusher, NULL);
+	/* Two rounds: a batch that failed once gets one more try, then what was pending behind it. */
+	for (int round = 0; round < 3 && (usage->writing.count > 0 || usage->pending.count > 0); round++)
+		flush_once(usage);
+	if (usage->writing.count + usage->pending.count > 0)
+		fprintf(stderr, "keyward: usage: %zu events could not be written at shutdown\n",
+			usage->writing.count + usage->pending.count);
+	store_close(usage->store);
+	batch_free(&usage->pending);
+	batch_free(&usage->writing);
+	pthread_mutex_destroy(&usage->lock);
+	pthread_mutex_destroy(&usage->write_lock);
+	pthread_cond_destroy(&usage->wake);
+	free(usage);
+}

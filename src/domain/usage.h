@@ -1,0 +1,46 @@
+/*
+ * usage.h: recording verifications without making requests wait on SQLite.
+ *
+ * Request threads append events to an in-memory buffer (a mutex, no I/O). A flusher thread
+ * writes the buffer in one transaction every USAGE_FLUSH_MS, or sooner when USAGE_BATCH events
+ * wait, and usage_stop() writes what is left. So a crash loses at most what was buffered: one
+ * batch. Several processes may record into one database (each has its own buffer; SQLite's
+ * busy timeout serialises their writes).
+ *
+ * An off-the-record key's events keep nothing but an anonymous count per hour and its last use.
+ */
+#ifndef KEYWARD_DOMAIN_USAGE_H
+#define KEYWARD_DOMAIN_USAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct verify_result;
+
+#define USAGE_BATCH 512
+#define USAGE_FLUSH_MS 1000
+#define USAGE_BUFFER_MAX 65536 /* events held at most; past it new events are dropped and counted */
+#define USAGE_ENDPOINT_MAX 512
+#define USAGE_ADDRESS_MAX 64
+
+struct usage;
+
+/* Start a recorder writing to the database at config->database_path, with its own connection and thread. */
+struct usage *usage_start(const struct config *config, char *error, size_t error_size);
+
+/*
+ * Record one decision. Copies what it keeps; never blocks on I/O. `endpoint` and `address` may
+ * be NULL. Thread-safe.
+ */
+void usage_record(struct usage *usage, const struct verify_result *result, const char *endpoint,
+		  const char *address, int64_t now);
+
+/* Write everything buffered now, from the calling thread. Returns false if the write failed. */
+bool usage_flush(struct usage *usage);
+
+/* Stop the flusher, write what is left, close. NULL is fine. */
+void usage_stop(struct usage *usage);
+
+#endif

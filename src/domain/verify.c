@@ -1,0 +1,118 @@
+/* verify.c: the gatekeeper's decision, shared by the FastCGI authorizer and the JSON verify endpoint. */
+#include "domain/verify.h"
+
+#include <string.h>
+
+#include "core/config.h"
+#include "domain/cidr.h"
+#include "domain/token.h"
+#include "store/store.h"
+
+static const struct {
+	const char *name;
+	const char *message;
+	int status;
+} codes[] = {
+	[VERIFY_GRANTED] = { "granted", "Key is valid", 200 },
+	[VERIFY_MISSING_KEY] = { "missing_key", "No API key was sent: send it as \"Authorization: Bearer <key>\" or \"X-API-Key: <key>\"", 401 },
+	[VERIFY_INVALID_KEY] = { "invalid_key", "The API key is not valid", 401 },
+	[VERIFY_DISABLED] = { "disabled", "Key is disabled", 401 },
+	[VERIFY_REVOKED] = { "revoked", "Key was revoked", 401 },
+	[VERIFY_IP_NOT_ALLOWED] = { "ip_not_allowed", "Your IP address is not on this key's allowlist", 403 },
+	[VERIFY_INSUFFICIENT_PERMISSIONS] = { "insufficient_permissions", "This key's role does not allow this request", 403 },
+	[VERIFY_UNAVAILABLE] = { "unavailable", "The key service is busy; try again in a moment", 503 },
+};
+
+const char *verify_code_name(enum verify_code code)
+{
+	return codes[code].name;
+}
+
+const char *verify_code_message(enum verify_code code)
+{
+	return codes[code].message;
+}
+
+int verify_code_status(enum verify_code code)
+{
+	return codes[code].status;
+}
+
+bool verify_has_permission(const char *permissions, const char *permission)
+{
+	size_t length = strlen(permission);
+	const char *cursor = permissions;
+	while (*cursor != '\0') {
+		cursor += strspn(cursor, " ");
+		size_t word = strcspn(cursor, " ");
+		if (word == length && word > 0 && strncmp(cursor, permission, length) == 0)
+			return true;
+		cursor += word;
+	}
+	return false;
+}
+
+/*
+ * True when `address` is allowed by the key's allowlist. An empty list allows any address; an
+ * address that was given but is not one (garbage in REMOTE_ADDR) is never allowed; no address
+ * at all (NULL) passes only an empty list.
+ */
+static bool address_allowed(const struct store_key_auth *key, const char *address)
+{
+	struct cidr client;
+	bool parsed = address != NULL && cidr_parse_address(address, &client);
+	if (address != NULL && !parsed)
+		return false;
+	if (key->cidr_count == 0)
+		return true;
+	if (!parsed)
+		return false;
+	for (size_t i = 0; i < key->cidr_count; i++) {
+		struct cidr network;
+		if (cidr_parse(key->cidrs[i], &network, NULL) == CIDR_OK && cidr_contains(&network, &client))
+			return true;
+	}
+	return false;
+}
+
+void verify_decide(struct store *store, const struct config *config, struct arena *arena,
+		   const struct verify_request *request, struct verify_result *result)
+{
+	memset(result, 0, sizeof *result);
+	if (request->key == NULL || request->key_length == 0) {
+		result->code = VERIFY_MISSING_KEY;
+		return;
+	}
+	if (request->several_keys || request->key_length > VERIFY_KEY_MAX ||
+	    token_parse(config->token_prefix, request->key, request->key_length, NULL) != TOKEN_OK) {
+		result->code = VERIFY_INVALID_KEY;
+		return;
+	}
+	unsigned char hash[TOKEN_HASH_BYTES];
+	token_hash(config->server_key, request->key, request->key_length, hash);
+	struct store_key_auth key;
+	enum store_status status = store_key_find_by_hash(store, arena, hash, sizeof hash, &key);
+	if (status != STORE_OK) {
+		result->code = status == STORE_NOT_FOUND ? VERIFY_INVALID_KEY : VERIFY_UNAVAILABLE;
+		return;
+	}
+	result->key_known = true;
+	result->key_row_id = key.id;
+	result->workspace_id = key.workspace_id;
+	result->key_id = key.key_id;
+	result->name = key.name;
+	result->role = key.role_name;
+	result->permissions = key.permissions;
+	result->off_record = key.off_record;
+	if (key.revoked)
+		result->code = VERIFY_REVOKED;
+	else if (!key.enabled)
+		result->code = VERIFY_DISABLED;
+	else if (!address_allowed(&key, request->client_address))
+		result->code = VERIFY_IP_NOT_ALLOWED;
+	else if (request->permission != NULL && request->permission[0] != '\0' &&
+		 !verify_has_permission(key.permissions, request->permission))
+		result->code = VERIFY_INSUFFICIENT_PERMISSIONS;
+	else
+		result->code = VERIFY_GRANTED;
+}

@@ -1,0 +1,72 @@
+/*
+ * verify.h: the gatekeeper's decision: may this key make this request from this address?
+ *
+ * One code path for the FastCGI authorizer and the JSON verify endpoint. Checks, in order:
+ * a key was sent; its shape and checksum (no database access when they fail); a key with that
+ * keyed hash exists; it is not revoked; it is enabled; the client address is on its allowlist
+ * (no CIDRs: any address); its role holds the permission the request needs.
+ * Messages never say whether an unknown key exists elsewhere.
+ */
+#ifndef KEYWARD_DOMAIN_VERIFY_H
+#define KEYWARD_DOMAIN_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+struct config;
+struct store;
+
+#define VERIFY_KEY_MAX 512 /* bytes; longer keys are refused unread */
+
+enum verify_code {
+	VERIFY_GRANTED,
+	VERIFY_MISSING_KEY,
+	VERIFY_INVALID_KEY,
+	VERIFY_DISABLED,
+	VERIFY_REVOKED,
+	VERIFY_IP_NOT_ALLOWED,
+	VERIFY_INSUFFICIENT_PERMISSIONS,
+	VERIFY_UNAVAILABLE, /* the database could not be read: refuse, 503 */
+};
+
+struct verify_request {
+	const char *key;            /* the key as sent, NULL when none was sent */
+	size_t key_length;
+	bool several_keys;          /* two different keys, or a header holding more than one */
+	const char *client_address; /* NULL when not given: refused only if the key has an allowlist;
+				       given but not an address (garbage REMOTE_ADDR): always refused */
+	const char *endpoint;       /* request path, for usage */
+	const char *permission;     /* permission the request needs, NULL or "" for none */
+};
+
+struct verify_result {
+	enum verify_code code;
+	bool key_known;          /* the key was found; the fields below are set */
+	int64_t key_row_id;
+	int64_t workspace_id;
+	const char *key_id;
+	const char *name;
+	const char *role;
+	const char *permissions; /* space-separated */
+	bool off_record;
+};
+
+/* Decide. Strings in *result live in `arena`. */
+void verify_decide(struct store *store, const struct config *config, struct arena *arena,
+		   const struct verify_request *request, struct verify_result *result);
+
+/* The stable code word, e.g. "ip_not_allowed" ("granted" for VERIFY_GRANTED). */
+const char *verify_code_name(enum verify_code code);
+
+/* The plain human sentence, e.g. "Key was revoked". */
+const char *verify_code_message(enum verify_code code);
+
+/* The HTTP status for a code: 200, 401, 403 or 503. */
+int verify_code_status(enum verify_code code);
+
+/* True when space-separated `permissions` holds `permission` as a whole word. */
+bool verify_has_permission(const char *permissions, const char *permission);
+
+#endif

@@ -1,0 +1,113 @@
+/* store_gate.c: the gatekeeper's reads (a key by its hash) and its batched usage writes. */
+#include "store/store_private.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+
+/* Split the space-separated CIDR list of a key into an array in `arena`. */
+static void split_cidrs(struct arena *arena, const char *text, struct store_key_auth *key)
+{
+	key->cidrs = NULL;
+	key->cidr_count = 0;
+	if (text[0] == '\0')
+		return;
+	size_t count = 1;
+	for (const char *c = text; *c != '\0'; c++)
+		count += *c == ' ';
+	key->cidrs = arena_alloc(arena, count * sizeof *key->cidrs);
+	char *copy = arena_strdup(arena, text);
+	char *save = NULL;
+	for (char *part = strtok_r(copy, " ", &save); part != NULL; part = strtok_r(NULL, " ", &save))
+		key->cidrs[key->cidr_count++] = part;
+}
+
+enum store_status store_key_find_by_hash(struct store *store, struct arena *arena, const unsigned char *hash,
+					 size_t hash_length, struct store_key_auth *key)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_KEY_FIND_BY_HASH);
+	sqlite3_bind_blob(statement, 1, hash, (int)hash_length, SQLITE_STATIC);
+	int code = store_step(store, STMT_KEY_FIND_BY_HASH);
+	if (code == SQLITE_ROW) {
+		memset(key, 0, sizeof *key);
+		key->id = sqlite3_column_int64(statement, 0);
+		key->workspace_id = sqlite3_column_int64(statement, 1);
+		key->key_id = store_column_text(arena, statement, 2);
+		key->name = store_column_text(arena, statement, 3);
+		key->enabled = sqlite3_column_int(statement, 4) != 0;
+		key->revoked = sqlite3_column_int(statement, 5) != 0;
+		key->off_record = sqlite3_column_int(statement, 6) != 0;
+		key->role_name = store_column_text(arena, statement, 7);
+		key->permissions = store_column_text(arena, statement, 8);
+		split_cidrs(arena, store_column_text(arena, statement, 9), key);
+	}
+	sqlite3_reset(statement);
+	if (code == SQLITE_ROW)
+		return STORE_OK;
+	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+}
+
+static enum store_status write_events(struct store *store, const struct store_usage_event *events, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		sqlite3_stmt *statement = store_statement(store, STMT_USAGE_INSERT);
+		sqlite3_bind_int64(statement, 1, events[i].workspace_id);
+		if (events[i].api_key_id != 0)
+			sqlite3_bind_int64(statement, 2, events[i].api_key_id);
+		sqlite3_bind_int64(statement, 3, events[i].at);
+		sqlite3_bind_text(statement, 4, events[i].endpoint, -1, SQLITE_STATIC);
+		sqlite3_bind_text(statement, 5, events[i].client_address, -1, SQLITE_STATIC);
+		sqlite3_bind_text(statement, 6, events[i].outcome, -1, SQLITE_STATIC);
+		enum store_status status = store_run(store, STMT_USAGE_INSERT);
+		if (status != STORE_OK)
+			return status;
+	}
+	return STORE_OK;
+}
+
+static enum store_status write_counts(struct store *store, const struct store_usage_count *counts, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		sqlite3_stmt *statement = store_statement(store, STMT_USAGE_ANONYMOUS_ADD);
+		sqlite3_bind_int64(statement, 1, counts[i].workspace_id);
+		sqlite3_bind_int64(statement, 2, counts[i].api_key_id);
+		sqlite3_bind_int64(statement, 3, counts[i].hour);
+		sqlite3_bind_int64(statement, 4, counts[i].calls);
+		enum store_status status = store_run(store, STMT_USAGE_ANONYMOUS_ADD);
+		if (status != STORE_OK)
+			return status;
+	}
+	return STORE_OK;
+}
+
+static enum store_status write_last_used(struct store *store, const struct store_last_used *last_used, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		sqlite3_stmt *statement = store_statement(store, STMT_KEY_TOUCH);
+		sqlite3_bind_int64(statement, 1, last_used[i].api_key_id);
+		sqlite3_bind_int64(statement, 2, last_used[i].at);
+		enum store_status status = store_run(store, STMT_KEY_TOUCH);
+		if (status != STORE_OK)
+			return status;
+	}
+	return STORE_OK;
+}
+
+enum store_status store_usage_write(struct store *store, const struct store_usage_event *events, size_t event_count,
+				    const struct store_usage_count *counts, size_t count_count,
+				    const struct store_last_used *last_used, size_t last_used_count)
+{
+	enum store_status status = store_begin(store);
+	if (status != STORE_OK)
+		return status;
+	status = write_events(store, events, event_count);
+	if (status == STORE_OK)
+		status = write_counts(store, counts, count_count);
+	if (status == STORE_OK)
+		status = write_last_used(store, last_used, last_used_count);
+	if (status != STORE_OK) {
+		store_rollback(store);
+		return status;
+	}
+	return store_commit(store);
+}
