@@ -19,17 +19,7 @@ void api_authorize(struct app *app, struct http_request *request)
 {
 	struct verify_request question;
 	memset(&question, 0, sizeof question);
-	switch (http_request_api_key(request, &question.key, &question.key_length)) {
-	case HTTP_KEY_NONE:
-		break;
-	case HTTP_KEY_ONE:
-		break;
-	case HTTP_KEY_SEVERAL:
-		question.several_keys = true;
-		question.key = "";
-		question.key_length = 1; /* present, and refused as invalid */
-		break;
-	}
+	question.several_keys = http_request_api_key(request, &question.key, &question.key_length) == HTTP_KEY_SEVERAL;
 	/* The server always knows the client's address: an empty or garbage one is refused by the allowlist. */
 	question.client_address = request->remote_addr;
 	question.endpoint = endpoint_of(request);

@@ -79,11 +79,15 @@ void verify_decide(struct store *store, const struct config *config, struct aren
 		   const struct verify_request *request, struct verify_result *result)
 {
 	memset(result, 0, sizeof *result);
+	if (request->several_keys) {
+		result->code = VERIFY_INVALID_KEY;
+		return;
+	}
 	if (request->key == NULL || request->key_length == 0) {
 		result->code = VERIFY_MISSING_KEY;
 		return;
 	}
-	if (request->several_keys || request->key_length > VERIFY_KEY_MAX ||
+	if (request->key_length > VERIFY_KEY_MAX ||
 	    token_parse(config->token_prefix, request->key, request->key_length, NULL) != TOKEN_OK) {
 		result->code = VERIFY_INVALID_KEY;
 		return;

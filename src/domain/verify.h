@@ -2,7 +2,7 @@
  * verify.h: the gatekeeper's decision: may this key make this request from this address?
  *
  * One code path for the FastCGI authorizer and the JSON verify endpoint. Checks, in order:
- * a key was sent; its shape and checksum (no database access when they fail); a key with that
+ * not several keys at once; a key was sent; its shape and checksum (no database access when they fail); a key with that
  * keyed hash exists; it is not revoked; it is enabled; the client address is on its allowlist
  * (no CIDRs: any address); its role holds the permission the request needs.
  * Messages never say whether an unknown key exists elsewhere.
