@@ -54,10 +54,12 @@ static bool prepare(struct config *config, const char *database)
 	if (!token_prefix_valid(config->token_prefix)) {
 		fprintf(stderr, "keyward: KEYWARD_TOKEN_PREFIX must be 1 to %d characters of a-z, 0-9 and _, ending in _ "
 				"(got \"%s\")\n", TOKEN_PREFIX_MAX, config->token_prefix);
+		config_wipe(config);
 		return false;
 	}
 	if (!config_load_server_key(config, error, sizeof error)) {
 		fail(error);
+		config_wipe(config);
 		return false;
 	}
 	return true;

@@ -99,7 +99,9 @@ void api_keys_verify(struct app *app, struct http_request *request, struct http_
 	if (!authenticate_caller(app, request, response, &caller) || refuse_body(request, response))
 		return;
 	json_error_t problem;
-	json_t *body = json_loadb(request->body, request->body_length, JSON_REJECT_DUPLICATES, &problem);
+	/* Any JSON value parses, so that a valid non-object is told apart from invalid JSON. */
+	json_t *body = json_loadb(request->body, request->body_length, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+				  &problem);
 	if (body == NULL) {
 		api_send_error(request, response, 400, "invalid_json",
 			       arena_printf(request->arena, "The body is not valid JSON: %s (line %d, column %d)",

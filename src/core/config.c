@@ -83,6 +83,11 @@ static bool load_rules(struct config *config, char *error, size_t error_size)
 		ok = parse_rule(config, line, number, error, error_size);
 	}
 	fclose(file);
+	if (!ok) { /* no half-loaded rules, and nothing for the caller to free */
+		free(config->rules);
+		config->rules = NULL;
+		config->rule_count = 0;
+	}
 	return ok;
 }
 
@@ -91,8 +96,12 @@ const char *config_required_permission(const struct config *config, const char *
 	const struct config_rule *best = NULL;
 	size_t best_length = 0;
 	for (size_t i = 0; i < config->rule_count; i++) {
-		size_t length = strlen(config->rules[i].path_prefix);
-		if (length >= best_length && strncmp(path, config->rules[i].path_prefix, length) == 0) {
+		const char *prefix = config->rules[i].path_prefix;
+		size_t length = strlen(prefix);
+		/* Whole path segments only: "/admin" covers "/admin" and "/admin/x", not "/administrator". */
+		if (length < best_length || strncmp(path, prefix, length) != 0)
+			continue;
+		if (prefix[length - 1] == '/' || path[length] == '\0' || path[length] == '/') {
 			best = &config->rules[i];
 			best_length = length;
 		}

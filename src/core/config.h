@@ -8,8 +8,9 @@
  *   KEYWARD_CONFIG     the gatekeeper's rules file           default none
  *
  * The rules file holds lines "require PATH-PREFIX PERMISSION": a request whose path starts with
- * PATH-PREFIX needs a key whose role holds PERMISSION (the longest matching prefix wins; no
- * match: any valid key). '#' starts a comment.
+ * PATH-PREFIX, on a segment boundary ("/admin" covers /admin and /admin/x, not /administrator),
+ * needs a key whose role holds PERMISSION (the longest matching prefix wins; no match: any valid
+ * key). '#' starts a comment.
  * The server key lives beside the database as <db>.key (0600), made at first start.
  */
 #ifndef KEYWARD_CORE_CONFIG_H
@@ -47,7 +48,8 @@ struct config {
 
 /*
  * Fill *config from the environment, then `database_path` if not NULL. False, with a sentence, on
- * values that do not fit or are malformed. The token prefix is only copied; main checks its rules.
+ * values that do not fit or are malformed (then no rules are held). The token prefix is only
+ * copied; main checks its rules.
  */
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size);
 

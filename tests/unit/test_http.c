@@ -607,12 +607,31 @@ static void test_post_too_large_is_not_read(void **state)
 	}
 }
 
+/* A JSON body (for the API) is read whole and kept as bytes, NUL-terminated; no form is parsed from it. */
+static void test_post_json_is_kept_as_bytes(void **state)
+{
+	struct arena *arena = *state;
+	static const char body[] = "{\"key\":\"a=1&b=2\"}";
+	static const char *const types[] = { "application/json", "application/json; charset=utf-8", "Application/JSON" };
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		struct fake_server server = { .chunk = 5 };
+		struct http_request request;
+		char length[16];
+		snprintf(length, sizeof length, "%zu", strlen(body));
+		post(arena, &server, length, types[i], body, strlen(body), &request);
+		assert_int_equal(request.body_status, HTTP_BODY_JSON);
+		assert_int_equal(request.body_length, strlen(body));
+		assert_string_equal(request.body, body);
+		assert_int_equal(request.form.count, 0);
+	}
+}
+
 static void test_post_wrong_type_is_not_read(void **state)
 {
 	struct arena *arena = *state;
 	static const char body[] = "a=1";
 	static const char *const types[] = {
-		"text/plain", "multipart/form-data; boundary=xyz", "application/json",
+		"text/plain", "multipart/form-data; boundary=xyz", "application/jsonx", "text/json",
 		"application/x-www-form-urlencodedX", "application/x-www-form", "", " application/x-www-form-urlencoded",
 		NULL,
 	};
@@ -761,6 +780,7 @@ int main(void)
 		TEST(test_post_reads_only_content_length),
 		TEST(test_post_body_of_exactly_the_limit),
 		TEST(test_post_too_large_is_not_read),
+		TEST(test_post_json_is_kept_as_bytes),
 		TEST(test_post_wrong_type_is_not_read),
 		TEST(test_post_short_body_is_incomplete),
 		TEST(test_post_content_length_malformed_or_absent),

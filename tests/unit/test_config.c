@@ -1,0 +1,268 @@
+/* test_config.c: unit tests for the gatekeeper's rules file (KEYWARD_CONFIG): parsing, errors, longest prefix. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/config.h"
+
+struct fixture {
+	char folder[64];
+	char rules[128];
+	struct config config;
+	char error[512];
+};
+
+static int setup(void **state)
+{
+	struct fixture *fixture = xcalloc(1, sizeof *fixture);
+	snprintf(fixture->folder, sizeof fixture->folder, "/tmp/keyward-test-config-XXXXXX");
+	if (mkdtemp(fixture->folder) == NULL) {
+		free(fixture);
+		return -1;
+	}
+	snprintf(fixture->rules, sizeof fixture->rules, "%s/rules.conf", fixture->folder);
+	unsetenv("KEYWARD_DB");
+	unsetenv("KEYWARD_TEMPLATES");
+	unsetenv("KEYWARD_BASE_PATH");
+	unsetenv("KEYWARD_TOKEN_PREFIX");
+	unsetenv("KEYWARD_CONFIG");
+	*state = fixture;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fixture = *state;
+	config_wipe(&fixture->config);
+	unlink(fixture->rules);
+	unsetenv("KEYWARD_CONFIG");
+	int removed = rmdir(fixture->folder);
+	free(fixture);
+	return removed;
+}
+
+/* Write `text` as the rules file and load the config with it. */
+static bool load_rules(struct fixture *fixture, const char *text)
+{
+	FILE *file = fopen(fixture->rules, "w");
+	assert_non_null(file);
+	fputs(text, file);
+	fclose(file);
+	setenv("KEYWARD_CONFIG", fixture->rules, 1);
+	fixture->error[0] = '\0';
+	return config_load(&fixture->config, "/tmp/keyward-test.db", fixture->error, sizeof fixture->error);
+}
+
+/* Load must fail with an error naming the file and holding `words`; and nothing may stay loaded. */
+static void assert_refused(struct fixture *fixture, const char *text, const char *words)
+{
+	if (load_rules(fixture, text))
+		fail_msg("rules accepted but should be refused (%s):\n%s", words, text);
+	if (strstr(fixture->error, words) == NULL)
+		fail_msg("error \"%s\" does not say \"%s\"", fixture->error, words);
+	assert_non_null(strstr(fixture->error, fixture->rules));
+	/* A refused file leaves no half-loaded rules behind (and nothing for the caller to free). */
+	assert_int_equal(fixture->config.rule_count, 0);
+	assert_null(fixture->config.rules);
+}
+
+static const char *required(const struct fixture *fixture, const char *path)
+{
+	return config_required_permission(&fixture->config, path);
+}
+
+static void test_no_rules_file(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_true(config_load(&fixture->config, "/tmp/keyward-test.db", fixture->error, sizeof fixture->error));
+	assert_int_equal(fixture->config.rule_count, 0);
+	assert_string_equal(fixture->config.rules_path, "");
+	assert_null(required(fixture, "/"));
+	assert_null(required(fixture, "/api/anything"));
+}
+
+static void test_longest_prefix_wins(void **state)
+{
+	struct fixture *fixture = *state;
+	/* Listed longest first, shortest last, and one in between: order in the file does not matter. */
+	assert_true(load_rules(fixture, "require /api/admin/keys api.key.update\n"
+					"require / api.key.view\n"
+					"require /api/admin api.key.delete\n"
+					"require /api api.key.create\n"));
+	assert_int_equal(fixture->config.rule_count, 4);
+	assert_string_equal(required(fixture, "/api/admin/keys/1"), "api.key.update");
+	assert_string_equal(required(fixture, "/api/admin/keys"), "api.key.update");
+	assert_string_equal(required(fixture, "/api/admin/other"), "api.key.delete");
+	assert_string_equal(required(fixture, "/api/admin"), "api.key.delete");
+	/* Whole segments only: /api/admin does not cover /api/administrator. */
+	assert_string_equal(required(fixture, "/api/administrator"), "api.key.create");
+	assert_string_equal(required(fixture, "/api/admin/keysmith"), "api.key.delete");
+	assert_string_equal(required(fixture, "/api/v1"), "api.key.create");
+	assert_string_equal(required(fixture, "/api"), "api.key.create");
+	assert_string_equal(required(fixture, "/ap"), "api.key.view");
+	assert_string_equal(required(fixture, "/"), "api.key.view");
+	assert_string_equal(required(fixture, "/other"), "api.key.view");
+}
+
+static void test_no_match_needs_nothing(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_true(load_rules(fixture, "require /private/ api.key.view\n"));
+	assert_string_equal(required(fixture, "/private/x"), "api.key.view");
+	assert_string_equal(required(fixture, "/private/"), "api.key.view");
+	assert_null(required(fixture, "/private"));
+	assert_null(required(fixture, "/public/x"));
+	assert_null(required(fixture, "/PRIVATE/x")); /* paths are matched as they are */
+	assert_null(required(fixture, ""));
+}
+
+static void test_comments_blank_lines_and_spacing(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_true(load_rules(fixture, "# keyward rules\n"
+					"\n"
+					"   \n"
+					"\t# an indented comment\n"
+					"require /a perm.a # why: the a team\n"
+					"  require\t/b\t\tperm.b  \n"
+					"require /c perm.c\r\n"
+					"require /d perm.d#no space before the comment\n"
+					"require /e perm.e")); /* no newline at the end */
+	assert_int_equal(fixture->config.rule_count, 5);
+	assert_string_equal(required(fixture, "/a/1"), "perm.a");
+	assert_string_equal(required(fixture, "/b/1"), "perm.b");
+	assert_string_equal(required(fixture, "/c/1"), "perm.c");
+	assert_string_equal(required(fixture, "/d/1"), "perm.d");
+	assert_string_equal(required(fixture, "/e/1"), "perm.e");
+}
+
+static void test_only_comments(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_true(load_rules(fixture, "# nothing yet\n# require /x y\n"));
+	assert_int_equal(fixture->config.rule_count, 0);
+	assert_null(required(fixture, "/x"));
+	config_wipe(&fixture->config);
+	assert_true(load_rules(fixture, ""));
+	assert_int_equal(fixture->config.rule_count, 0);
+}
+
+static void test_malformed_lines_are_refused_with_their_number(void **state)
+{
+	struct fixture *fixture = *state;
+	static const struct {
+		const char *text;
+		const char *words;
+	} cases[] = {
+		{ "require /x\n", "line 1: expected \"require /path/prefix permission\"" },
+		{ "# comment\nrequire /x a\nrequire /y\n", "line 3:" },
+		{ "require /x a b\n", "line 1:" },
+		{ "\n\nallow /x a\n", "line 3:" },
+		{ "Require /x a\n", "line 1:" },
+		{ "require x a\n", "line 1:" },
+		{ "require\n", "line 1:" },
+		{ "require # /x a\n", "line 1:" },
+		{ "require /x a\nrequire /y b\n\n\n\nnonsense\n", "line 6:" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_refused(fixture, cases[i].text, cases[i].words);
+		config_wipe(&fixture->config);
+	}
+}
+
+static void test_overlong_values_and_lines(void **state)
+{
+	struct fixture *fixture = *state;
+	char text[4096];
+	char long_word[CONFIG_RULE_TEXT_MAX + 1];
+	memset(long_word, 'p', sizeof long_word - 1);
+	long_word[sizeof long_word - 1] = '\0';
+	/* A permission of CONFIG_RULE_TEXT_MAX bytes is one too many. */
+	snprintf(text, sizeof text, "require /ok fine\nrequire /x %s\n", long_word);
+	assert_refused(fixture, text, "line 2: path or permission longer than 255 bytes");
+	config_wipe(&fixture->config);
+	long_word[0] = '/';
+	snprintf(text, sizeof text, "require %s p\n", long_word);
+	assert_refused(fixture, text, "line 1: path or permission longer than");
+	config_wipe(&fixture->config);
+	/* One byte shorter fits. */
+	long_word[sizeof long_word - 2] = '\0';
+	snprintf(text, sizeof text, "require %s p\n", long_word);
+	assert_true(load_rules(fixture, text));
+	assert_string_equal(required(fixture, long_word), "p");
+	config_wipe(&fixture->config);
+	/* A line longer than the reader's buffer. */
+	char line[2000];
+	memset(line, ' ', sizeof line);
+	memcpy(line, "require /x y #", 14);
+	line[sizeof line - 2] = '\n';
+	line[sizeof line - 1] = '\0';
+	snprintf(text, sizeof text, "# first\n%s", line);
+	assert_refused(fixture, text, "line 2: longer than");
+}
+
+static void test_rule_count_limit(void **state)
+{
+	struct fixture *fixture = *state;
+	static char text[(CONFIG_RULES_MAX + 2) * 40];
+	size_t size = sizeof text;
+	size_t used = 0;
+	for (int i = 0; i < CONFIG_RULES_MAX; i++)
+		used += (size_t)snprintf(text + used, size - used, "require /r%d perm%d\n", i, i);
+	assert_true(load_rules(fixture, text));
+	assert_int_equal(fixture->config.rule_count, CONFIG_RULES_MAX);
+	assert_string_equal(required(fixture, "/r0/x"), "perm0");
+	assert_string_equal(required(fixture, "/r255"), "perm255");
+	assert_string_equal(required(fixture, "/r25/x"), "perm25");
+	config_wipe(&fixture->config);
+	/* Comments and blank lines do not count; one more rule does. */
+	snprintf(text + used, size - used, "# comment\n\nrequire /one-too-many p\n");
+	assert_refused(fixture, text, "more than 256 rules");
+}
+
+static void test_missing_rules_file(void **state)
+{
+	struct fixture *fixture = *state;
+	setenv("KEYWARD_CONFIG", "/nonexistent/keyward/rules.conf", 1);
+	assert_false(config_load(&fixture->config, "/tmp/keyward-test.db", fixture->error, sizeof fixture->error));
+	assert_non_null(strstr(fixture->error, "cannot read rules file /nonexistent/keyward/rules.conf"));
+	assert_int_equal(fixture->config.rule_count, 0);
+}
+
+/* Loading twice (a config reused) starts from nothing each time. */
+static void test_reload_replaces_rules(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_true(load_rules(fixture, "require /a one\n"));
+	config_wipe(&fixture->config);
+	assert_true(load_rules(fixture, "require /b two\n"));
+	assert_int_equal(fixture->config.rule_count, 1);
+	assert_null(required(fixture, "/a"));
+	assert_string_equal(required(fixture, "/b"), "two");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_no_rules_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_longest_prefix_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_match_needs_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_comments_blank_lines_and_spacing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_only_comments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_lines_are_refused_with_their_number, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlong_values_and_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rule_count_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_rules_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_replaces_rules, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

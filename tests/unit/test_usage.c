@@ -1,0 +1,607 @@
+/* test_usage.c: unit tests for the usage recorder (buffer, batches, flusher thread, shutdown) on real SQLite files. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/config.h"
+#include "domain/keys.h"
+#include "domain/token.h"
+#include "domain/usage.h"
+#include "domain/verify.h"
+#include "store/store.h"
+
+#define HOUR 3600
+#define BASE ((int64_t)1700000000 - (int64_t)1700000000 % HOUR) /* the start of an hour */
+
+struct test_key {
+	char key_id[TOKEN_KEY_ID_LENGTH + 1];
+	char token[TOKEN_MAX_LENGTH + 1];
+	int64_t row_id;
+};
+
+/*
+ * A database with keys of every kind, and a verify_result for each decision the tests record,
+ * made by verify_decide() on those real keys.
+ */
+struct fixture {
+	char folder[64];
+	struct config config;
+	struct store *store;
+	struct arena *arena;
+	struct test_key normal;     /* admin, enabled, no allowlist */
+	struct test_key revoked;    /* revoked */
+	struct test_key quiet;      /* off the record, enabled */
+	struct test_key quiet_off;  /* off the record, disabled */
+	struct test_key office;     /* allowlist 198.51.100.0/24 */
+	struct verify_result granted, refused_revoked, unknown, quiet_granted, quiet_refused, office_granted,
+		office_refused;
+};
+
+static struct test_key make_key(struct fixture *fixture, const char *name, bool enabled, bool off_record,
+				const char *cidr)
+{
+	struct store_role role;
+	assert_int_equal(store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "admin", &role),
+			 STORE_OK);
+	struct store_cidr list[1] = { { cidr, "" } };
+	struct store_key_fields fields = {
+		.name = name, .name_folded = name, .postback_url = "", .off_record = off_record, .enabled = enabled,
+		.role_id = role.id, .cidrs = list, .cidr_count = cidr ? 1 : 0,
+	};
+	struct test_key key;
+	memset(&key, 0, sizeof key);
+	assert_int_equal(keys_create(fixture->store, &fixture->config, STORE_DEFAULT_WORKSPACE, &fields, BASE - 100 * HOUR,
+				     key.key_id, key.token, &key.row_id),
+			 STORE_OK);
+	return key;
+}
+
+static void decide(struct fixture *fixture, const char *token, const char *address, struct verify_result *result,
+		   enum verify_code expected)
+{
+	struct verify_request request = {
+		.key = token, .key_length = strlen(token), .client_address = address, .endpoint = "/x"
+	};
+	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, result);
+	assert_int_equal(result->code, expected);
+}
+
+static int setup(void **state)
+{
+	struct fixture *fixture = xcalloc(1, sizeof *fixture);
+	snprintf(fixture->folder, sizeof fixture->folder, "/tmp/keyward-test-usage-XXXXXX");
+	if (mkdtemp(fixture->folder) == NULL) {
+		free(fixture);
+		return -1;
+	}
+	snprintf(fixture->config.database_path, sizeof fixture->config.database_path, "%s/keyward.db", fixture->folder);
+	snprintf(fixture->config.token_prefix, sizeof fixture->config.token_prefix, "kw_");
+	randombytes_buf(fixture->config.server_key, sizeof fixture->config.server_key);
+	char error[256];
+	fixture->store = store_open(fixture->config.database_path, error, sizeof error);
+	if (fixture->store == NULL) {
+		fprintf(stderr, "store_open: %s\n", error);
+		return -1;
+	}
+	fixture->arena = arena_new();
+	*state = fixture;
+
+	fixture->normal = make_key(fixture, "Normal", true, false, NULL);
+	fixture->revoked = make_key(fixture, "Revoked", true, false, NULL);
+	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, fixture->revoked.key_id, BASE - HOUR),
+			 STORE_OK);
+	fixture->quiet = make_key(fixture, "Quiet", true, true, NULL);
+	fixture->quiet_off = make_key(fixture, "Quiet, disabled", false, true, NULL);
+	fixture->office = make_key(fixture, "Office", true, false, "198.51.100.0/24");
+
+	char key_id[TOKEN_KEY_ID_LENGTH + 1], unknown[TOKEN_MAX_LENGTH + 1];
+	token_generate_key_id(key_id);
+	token_generate("kw_", key_id, unknown);
+	decide(fixture, fixture->normal.token, "192.0.2.1", &fixture->granted, VERIFY_GRANTED);
+	decide(fixture, fixture->revoked.token, "192.0.2.1", &fixture->refused_revoked, VERIFY_REVOKED);
+	decide(fixture, unknown, "192.0.2.1", &fixture->unknown, VERIFY_INVALID_KEY);
+	decide(fixture, fixture->quiet.token, "192.0.2.1", &fixture->quiet_granted, VERIFY_GRANTED);
+	decide(fixture, fixture->quiet_off.token, "192.0.2.1", &fixture->quiet_refused, VERIFY_DISABLED);
+	decide(fixture, fixture->office.token, "198.51.100.9", &fixture->office_granted, VERIFY_GRANTED);
+	decide(fixture, fixture->office.token, "192.0.2.1", &fixture->office_refused, VERIFY_IP_NOT_ALLOWED);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fixture = *state;
+	store_close(fixture->store);
+	arena_free(fixture->arena);
+	DIR *folder = opendir(fixture->folder);
+	if (folder != NULL) {
+		struct dirent *entry;
+		while ((entry = readdir(folder)) != NULL) {
+			char name[384];
+			snprintf(name, sizeof name, "%s/%s", fixture->folder, entry->d_name);
+			if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0)
+				unlink(name);
+		}
+		closedir(folder);
+	}
+	int removed = rmdir(fixture->folder);
+	free(fixture);
+	return removed;
+}
+
+static struct usage *start(struct fixture *fixture)
+{
+	char error[256] = "";
+	struct usage *usage = usage_start(&fixture->config, error, sizeof error);
+	if (usage == NULL)
+		fail_msg("usage_start: %s", error);
+	return usage;
+}
+
+/* The integer in the first column of the first row of `sql` (printf-style), through a read-only connection. */
+static long long query_integer(const struct fixture *fixture, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+static long long query_integer(const struct fixture *fixture, const char *format, ...)
+{
+	char sql[1024];
+	va_list arguments;
+	va_start(arguments, format);
+	vsnprintf(sql, sizeof sql, format, arguments);
+	va_end(arguments);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(fixture->config.database_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_stmt *statement = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
+	long long value = sqlite3_column_type(statement, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(statement, 0);
+	sqlite3_finalize(statement);
+	sqlite3_close(db);
+	return value;
+}
+
+static long long event_count(const struct fixture *fixture)
+{
+	return query_integer(fixture, "SELECT count(*) FROM usage_event");
+}
+
+/* last_used_at of a key row; -1 when NULL. */
+static long long last_used(const struct fixture *fixture, const struct test_key *key)
+{
+	return query_integer(fixture, "SELECT last_used_at FROM api_key WHERE id = %lld", (long long)key->row_id);
+}
+
+static long long anonymous_calls(const struct fixture *fixture, const struct test_key *key, int64_t hour)
+{
+	return query_integer(fixture,
+			     "SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = %lld AND hour = %lld",
+			     (long long)key->row_id, (long long)hour);
+}
+
+static double seconds_since(const struct timespec *start_time)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start_time->tv_sec) + (double)(now.tv_nsec - start_time->tv_nsec) / 1e9;
+}
+
+static void sleep_ms(long milliseconds)
+{
+	struct timespec pause = { milliseconds / 1000, (milliseconds % 1000) * 1000000L };
+	nanosleep(&pause, NULL);
+}
+
+/* Hold the database's write lock from a connection of our own until release_lock(). */
+static sqlite3 *hold_lock(const struct fixture *fixture)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(fixture->config.database_path, &db), SQLITE_OK);
+	char *message = NULL;
+	if (sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, &message) != SQLITE_OK)
+		fail_msg("BEGIN EXCLUSIVE: %s", message ? message : "?");
+	return db;
+}
+
+static void release_lock(sqlite3 *db)
+{
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* ---- what is written -------------------------------------------------------------------------- */
+
+#define THREADS 4
+#define PER_THREAD 400
+
+struct recorder {
+	struct usage *usage;
+	const struct fixture *fixture;
+	int number;
+};
+
+/*
+ * Each thread records, in turn: a grant, a revoked key, an unknown key, an off-the-record grant.
+ * Endpoint, address and time encode the thread and the turn, so that every row can be checked.
+ */
+static void *record_many(void *argument)
+{
+	struct recorder *recorder = argument;
+	const struct fixture *fixture = recorder->fixture;
+	for (int i = 0; i < PER_THREAD; i++) {
+		char endpoint[64], address[64];
+		snprintf(endpoint, sizeof endpoint, "/t%d/%d", recorder->number, i);
+		snprintf(address, sizeof address, "10.%d.%d.%d", recorder->number, i / 256, i % 256);
+		const struct verify_result *results[] = { &fixture->granted, &fixture->refused_revoked, &fixture->unknown,
+							  &fixture->quiet_granted };
+		usage_record(recorder->usage, results[i % 4], endpoint, address, BASE + recorder->number * 10000 + i);
+		/* What was handed over is copied: scribbling on it afterwards changes nothing. */
+		memset(endpoint, 'X', sizeof endpoint - 1);
+		memset(address, 'Y', sizeof address - 1);
+	}
+	return NULL;
+}
+
+static void test_every_event_from_several_threads_is_written(void **state)
+{
+	struct fixture *fixture = *state;
+	struct usage *usage = start(fixture);
+	pthread_t threads[THREADS];
+	struct recorder recorders[THREADS];
+	for (int t = 0; t < THREADS; t++) {
+		recorders[t] = (struct recorder){ usage, fixture, t };
+		assert_int_equal(pthread_create(&threads[t], NULL, record_many, &recorders[t]), 0);
+	}
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(threads[t], NULL);
+	assert_true(usage_flush(usage));
+
+	const long long per_kind = THREADS * PER_THREAD / 4;
+	assert_int_equal(event_count(fixture), 3 * per_kind);
+	assert_int_equal(query_integer(fixture,
+				       "SELECT count(*) FROM usage_event WHERE api_key_id = %lld AND outcome = 'granted'",
+				       (long long)fixture->normal.row_id),
+			 per_kind);
+	assert_int_equal(query_integer(fixture,
+				       "SELECT count(*) FROM usage_event WHERE api_key_id = %lld AND outcome = 'revoked'",
+				       (long long)fixture->revoked.row_id),
+			 per_kind);
+	assert_int_equal(query_integer(fixture,
+				       "SELECT count(*) FROM usage_event WHERE api_key_id IS NULL AND outcome = 'invalid_key' "
+				       "AND workspace_id = %d",
+				       STORE_DEFAULT_WORKSPACE),
+			 per_kind);
+	/* Off the record: no event row, only the count. */
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE api_key_id = %lld",
+				       (long long)fixture->quiet.row_id),
+			 0);
+	assert_int_equal(query_integer(fixture,
+				       "SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = %lld",
+				       (long long)fixture->quiet.row_id),
+			 per_kind);
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_anonymous_hourly WHERE api_key_id != %lld",
+				       (long long)fixture->quiet.row_id),
+			 0);
+	/* Every row holds the endpoint, address and time its thread gave it, each exactly once. */
+	assert_int_equal(query_integer(fixture, "SELECT count(DISTINCT endpoint) FROM usage_event"), 3 * per_kind);
+	assert_int_equal(query_integer(fixture,
+				       "SELECT count(*) FROM usage_event WHERE "
+				       "endpoint = '/t' || ((at - %lld) / 10000) || '/' || ((at - %lld) %% 10000) AND "
+				       "client_address = '10.' || ((at - %lld) / 10000) || '.' || (((at - %lld) %% 10000) / 256) "
+				       "|| '.' || (((at - %lld) %% 10000) %% 256)",
+				       (long long)BASE, (long long)BASE, (long long)BASE, (long long)BASE, (long long)BASE),
+			 3 * per_kind);
+	/* last_used: the latest grant, for granted keys only. */
+	long long latest = BASE + (THREADS - 1) * 10000 + (PER_THREAD - 4);          /* i % 4 == 0 */
+	long long latest_quiet = BASE + (THREADS - 1) * 10000 + (PER_THREAD - 1);    /* i % 4 == 3 */
+	assert_int_equal(last_used(fixture, &fixture->normal), latest);
+	assert_int_equal(last_used(fixture, &fixture->quiet), latest_quiet);
+	assert_int_equal(last_used(fixture, &fixture->revoked), -1);
+	usage_stop(usage);
+	/* Nothing was written twice. */
+	assert_int_equal(event_count(fixture), 3 * per_kind);
+}
+
+static void test_strings_are_kept_within_limits(void **state)
+{
+	struct fixture *fixture = *state;
+	struct usage *usage = start(fixture);
+	char endpoint[USAGE_ENDPOINT_MAX + 100];
+	memset(endpoint, 'e', sizeof endpoint - 1);
+	endpoint[0] = '/';
+	endpoint[sizeof endpoint - 1] = '\0';
+	char address[USAGE_ADDRESS_MAX + 40];
+	memset(address, 'a', sizeof address - 1);
+	address[sizeof address - 1] = '\0';
+	usage_record(usage, &fixture->granted, endpoint, address, BASE);
+	usage_record(usage, &fixture->granted, NULL, NULL, BASE + 1);
+	usage_record(usage, &fixture->unknown, "/caf\xc3\xa9?q='x\"", "2001:db8::1", BASE + 2);
+	assert_true(usage_flush(usage));
+	assert_int_equal(query_integer(fixture, "SELECT length(endpoint) FROM usage_event WHERE at = %lld", (long long)BASE),
+			 USAGE_ENDPOINT_MAX);
+	assert_int_equal(query_integer(fixture, "SELECT length(client_address) FROM usage_event WHERE at = %lld",
+				       (long long)BASE),
+			 USAGE_ADDRESS_MAX);
+	assert_int_equal(query_integer(fixture,
+				       "SELECT count(*) FROM usage_event WHERE at = %lld AND endpoint = '' AND client_address = ''",
+				       (long long)BASE + 1),
+			 1);
+	assert_int_equal(query_integer(fixture,
+				       "SELECT count(*) FROM usage_event WHERE at = %lld AND endpoint = '/caf\xc3\xa9?q=''x\"' "
+				       "AND client_address = '2001:db8::1'",
+				       (long long)BASE + 2),
+			 1);
+	/* An empty flush is fine. */
+	assert_true(usage_flush(usage));
+	usage_stop(usage);
+	usage_stop(NULL);
+}
+
+static void test_anonymous_hours(void **state)
+{
+	struct fixture *fixture = *state;
+	struct usage *usage = start(fixture);
+	const struct verify_result *quiet = &fixture->quiet_granted;
+	usage_record(usage, quiet, "/a", "192.0.2.1", BASE - 1);            /* the hour before */
+	usage_record(usage, quiet, "/a", "192.0.2.1", BASE);                /* first second of the hour */
+	usage_record(usage, quiet, "/a", "192.0.2.1", BASE + HOUR - 1);     /* its last second: 3599 */
+	usage_record(usage, quiet, "/a", "192.0.2.1", BASE + HOUR);         /* 3600: the next hour */
+	usage_record(usage, quiet, "/a", "192.0.2.1", BASE + HOUR + 1);
+	usage_record(usage, quiet, "/a", "192.0.2.1", BASE + 5 * HOUR + 7);
+	assert_true(usage_flush(usage));
+	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE - HOUR), 1);
+	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE), 2);
+	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE + HOUR), 2);
+	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE + 5 * HOUR), 1);
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_anonymous_hourly"), 4);
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_anonymous_hourly WHERE hour %% 3600 != 0"), 0);
+
+	/* A later batch adds to the hour already there. */
+	usage_record(usage, quiet, "/a", "192.0.2.1", BASE + 30);
+	usage_record(usage, quiet, "/b", "192.0.2.2", BASE + 31);
+	assert_true(usage_flush(usage));
+	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE), 4);
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_anonymous_hourly"), 4);
+
+	/* Nothing about the requests themselves was kept anywhere. */
+	assert_int_equal(event_count(fixture), 0);
+	assert_int_equal(last_used(fixture, &fixture->quiet), BASE + 5 * HOUR + 7);
+
+	/* A refused off-the-record key: no event row and no last use either. */
+	usage_record(usage, &fixture->quiet_refused, "/c", "192.0.2.3", BASE + 9 * HOUR);
+	usage_stop(usage);
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE api_key_id = %lld",
+				       (long long)fixture->quiet_off.row_id),
+			 0);
+	assert_int_equal(event_count(fixture), 0);
+	assert_int_equal(last_used(fixture, &fixture->quiet_off), -1);
+}
+
+static void test_last_used_moves_forward_only_for_grants(void **state)
+{
+	struct fixture *fixture = *state;
+	struct usage *usage = start(fixture);
+	assert_int_equal(last_used(fixture, &fixture->office), -1);
+	usage_record(usage, &fixture->office_refused, "/", "192.0.2.1", BASE + 500);
+	assert_true(usage_flush(usage));
+	assert_int_equal(last_used(fixture, &fixture->office), -1); /* a refusal is not a use */
+
+	usage_record(usage, &fixture->office_granted, "/", "198.51.100.9", BASE + 1000);
+	assert_true(usage_flush(usage));
+	assert_int_equal(last_used(fixture, &fixture->office), BASE + 1000);
+
+	usage_record(usage, &fixture->office_granted, "/", "198.51.100.9", BASE + 400); /* an older event, later */
+	assert_true(usage_flush(usage));
+	assert_int_equal(last_used(fixture, &fixture->office), BASE + 1000);
+
+	usage_record(usage, &fixture->office_refused, "/", "192.0.2.1", BASE + 3000);
+	assert_true(usage_flush(usage));
+	assert_int_equal(last_used(fixture, &fixture->office), BASE + 1000);
+
+	/* Within one batch, out of order: the latest grant wins, and a later refusal does not count. */
+	usage_record(usage, &fixture->office_granted, "/", "198.51.100.9", BASE + 4000);
+	usage_record(usage, &fixture->office_granted, "/", "198.51.100.9", BASE + 3500);
+	usage_record(usage, &fixture->office_refused, "/", "192.0.2.1", BASE + 4500);
+	assert_true(usage_flush(usage));
+	assert_int_equal(last_used(fixture, &fixture->office), BASE + 4000);
+
+	/* Another process wrote a later use meanwhile: an older batch does not move it back. */
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(fixture->config.database_path, &db), SQLITE_OK);
+	char sql[128];
+	snprintf(sql, sizeof sql, "UPDATE api_key SET last_used_at = %lld WHERE id = %lld", (long long)BASE + 9000,
+		 (long long)fixture->office.row_id);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	usage_record(usage, &fixture->office_granted, "/", "198.51.100.9", BASE + 8000);
+	usage_stop(usage);
+	assert_int_equal(last_used(fixture, &fixture->office), BASE + 9000);
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE api_key_id = %lld",
+				       (long long)fixture->office.row_id),
+			 8);
+	assert_int_equal(last_used(fixture, &fixture->normal), -1); /* untouched */
+}
+
+/* ---- when it is written ----------------------------------------------------------------------- */
+
+static void test_a_full_batch_is_written_without_waiting_for_the_timer(void **state)
+{
+	struct fixture *fixture = *state;
+	struct timespec started;
+	clock_gettime(CLOCK_MONOTONIC, &started);
+	struct usage *usage = start(fixture);
+	for (int i = 0; i < USAGE_BATCH; i++)
+		usage_record(usage, &fixture->granted, "/batch", "192.0.2.1", BASE + i);
+	/* The timer would write at USAGE_FLUSH_MS after the start; a full batch goes well before. */
+	long long written = 0;
+	while ((written = event_count(fixture)) < USAGE_BATCH && seconds_since(&started) < 0.9)
+		sleep_ms(10);
+	assert_int_equal(written, USAGE_BATCH);
+	assert_true(seconds_since(&started) < USAGE_FLUSH_MS / 1000.0);
+
+	/* A single event waits for the timer: not written at once (the request never waits on SQLite)... */
+	struct timespec single;
+	clock_gettime(CLOCK_MONOTONIC, &single);
+	usage_record(usage, &fixture->granted, "/single", "192.0.2.1", BASE + USAGE_BATCH);
+	sleep_ms(200);
+	if (seconds_since(&single) < 0.5)
+		assert_int_equal(event_count(fixture), USAGE_BATCH);
+	/* ...but by the timer, within about one interval. */
+	while ((written = event_count(fixture)) < USAGE_BATCH + 1 && seconds_since(&single) < 3.0)
+		sleep_ms(20);
+	assert_int_equal(written, USAGE_BATCH + 1);
+	usage_stop(usage);
+	assert_int_equal(event_count(fixture), USAGE_BATCH + 1);
+}
+
+static void test_stop_writes_what_is_left(void **state)
+{
+	struct fixture *fixture = *state;
+	struct usage *usage = start(fixture);
+	for (int i = 0; i < 37; i++)
+		usage_record(usage, i % 2 ? &fixture->granted : &fixture->quiet_granted, "/left", "192.0.2.1", BASE + i);
+	usage_stop(usage);
+	assert_int_equal(event_count(fixture), 18);
+	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE), 19);
+	assert_int_equal(last_used(fixture, &fixture->normal), BASE + 35);
+}
+
+static void test_start_fails_on_a_database_it_cannot_open(void **state)
+{
+	struct fixture *fixture = *state;
+	struct config config = fixture->config;
+	snprintf(config.database_path, sizeof config.database_path, "%s/no/such/folder/k.db", fixture->folder);
+	char error[256] = "";
+	assert_null(usage_start(&config, error, sizeof error));
+	assert_non_null(strstr(error, "no/such/folder"));
+}
+
+/*
+ * A batch whose transaction fails because another connection holds the write lock past the
+ * busy timeout is kept, and written once the lock is gone; events recorded meanwhile are kept
+ * too, and recording them does not wait.
+ */
+static void test_a_batch_refused_by_a_locked_database_is_written_later(void **state)
+{
+	struct fixture *fixture = *state;
+	struct usage *usage = start(fixture);
+	for (int i = 0; i < 40; i++)
+		usage_record(usage, &fixture->granted, "/first", "192.0.2.1", BASE + i);
+	sqlite3 *lock = hold_lock(fixture);
+	assert_false(usage_flush(usage)); /* waits out the busy timeout, then gives up for now */
+	assert_int_equal(event_count(fixture), 0);
+
+	struct timespec recording;
+	clock_gettime(CLOCK_MONOTONIC, &recording);
+	for (int i = 0; i < 60; i++)
+		usage_record(usage, &fixture->quiet_granted, "/second", "192.0.2.1", BASE + 100 + i);
+	for (int i = 0; i < 25; i++)
+		usage_record(usage, &fixture->refused_revoked, "/third", "192.0.2.1", BASE + 200 + i);
+	assert_true(seconds_since(&recording) < 1.0);
+	assert_int_equal(event_count(fixture), 0);
+
+	release_lock(lock);
+	usage_stop(usage);
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE endpoint = '/first'"), 40);
+	assert_int_equal(query_integer(fixture, "SELECT count(DISTINCT at) FROM usage_event WHERE endpoint = '/first'"), 40);
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE endpoint = '/third'"), 25);
+	assert_int_equal(event_count(fixture), 65);
+	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE), 60);
+	assert_int_equal(last_used(fixture, &fixture->normal), BASE + 39);
+	assert_int_equal(last_used(fixture, &fixture->quiet), BASE + 159);
+}
+
+/* Read what was written to stderr while it was redirected to `path`, and add up the "N events were not recorded". */
+static long long dropped_reported(const char *path)
+{
+	FILE *file = fopen(path, "r");
+	assert_non_null(file);
+	long long total = 0;
+	char line[512];
+	while (fgets(line, sizeof line, file) != NULL) {
+		const char *found = strstr(line, "buffer full, ");
+		unsigned long long count = 0;
+		if (found != NULL && sscanf(found, "buffer full, %llu events were not recorded", &count) == 1)
+			total += (long long)count;
+	}
+	fclose(file);
+	return total;
+}
+
+/*
+ * While the writer is stuck on a locked database, the buffer holds at most USAGE_BUFFER_MAX
+ * events besides the batch being written; later ones are dropped, and counted in the log.
+ */
+static void test_a_full_buffer_drops_and_counts(void **state)
+{
+	struct fixture *fixture = *state;
+	char log_path[128];
+	snprintf(log_path, sizeof log_path, "%s/stderr.log", fixture->folder);
+	fflush(stderr);
+	int saved_stderr = dup(2);
+	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved_stderr >= 0 && log >= 0);
+	dup2(log, 2);
+	close(log);
+
+	struct usage *usage = start(fixture);
+	sqlite3 *lock = hold_lock(fixture);
+	const long long sent = 2LL * USAGE_BUFFER_MAX + 1000;
+	struct timespec recording;
+	clock_gettime(CLOCK_MONOTONIC, &recording);
+	for (long long i = 0; i < sent; i++)
+		usage_record(usage, &fixture->granted, "/flood", "192.0.2.1", BASE + i);
+	double recording_took = seconds_since(&recording);
+	release_lock(lock);
+	usage_stop(usage);
+
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+
+	long long written = event_count(fixture);
+	long long dropped = dropped_reported(log_path);
+	assert_true(recording_took < 4.0); /* never waited on the locked database */
+	assert_true(dropped >= 1000);
+	assert_true(written >= USAGE_BUFFER_MAX);
+	assert_true(written <= 2LL * USAGE_BUFFER_MAX);
+	assert_int_equal(written + dropped, sent);
+	/* The buffer refuses new events, it does not overwrite old ones: the first USAGE_BUFFER_MAX all stay. */
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE at < %lld",
+				       (long long)BASE + USAGE_BUFFER_MAX),
+			 USAGE_BUFFER_MAX);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "test_usage: sodium_init failed\n");
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_every_event_from_several_threads_is_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_strings_are_kept_within_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anonymous_hours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_used_moves_forward_only_for_grants, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_full_batch_is_written_without_waiting_for_the_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_writes_what_is_left, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_fails_on_a_database_it_cannot_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_batch_refused_by_a_locked_database_is_written_later, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_full_buffer_drops_and_counts, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,596 @@
+/* test_verify.c: unit tests for verify_decide(), the gatekeeper's decision, against real SQLite files and real keys. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/config.h"
+#include "domain/keys.h"
+#include "domain/token.h"
+#include "domain/verify.h"
+#include "store/store.h"
+
+#define NOW 1700000000
+
+/* A database in its own mkdtemp() folder, a config whose server key is fresh randomness, and the two stock roles. */
+struct fixture {
+	char folder[64];
+	struct config config;
+	struct store *store;
+	struct arena *arena;
+	int64_t admin_role;
+	int64_t read_only_role;
+};
+
+/* A key made through keys_create(): its public ID, its row, and the token a client would send. */
+struct test_key {
+	char key_id[TOKEN_KEY_ID_LENGTH + 1];
+	char token[TOKEN_MAX_LENGTH + 1];
+	int64_t row_id;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fixture = xcalloc(1, sizeof *fixture);
+	snprintf(fixture->folder, sizeof fixture->folder, "/tmp/keyward-test-verify-XXXXXX");
+	if (mkdtemp(fixture->folder) == NULL) {
+		free(fixture);
+		return -1;
+	}
+	snprintf(fixture->config.database_path, sizeof fixture->config.database_path, "%s/keyward.db", fixture->folder);
+	snprintf(fixture->config.token_prefix, sizeof fixture->config.token_prefix, "kw_");
+	randombytes_buf(fixture->config.server_key, sizeof fixture->config.server_key);
+	char error[256];
+	fixture->store = store_open(fixture->config.database_path, error, sizeof error);
+	if (fixture->store == NULL) {
+		fprintf(stderr, "store_open: %s\n", error);
+		return -1;
+	}
+	fixture->arena = arena_new();
+	struct store_role role;
+	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "admin", &role) != STORE_OK)
+		return -1;
+	fixture->admin_role = role.id;
+	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "read-only", &role) !=
+	    STORE_OK)
+		return -1;
+	fixture->read_only_role = role.id;
+	*state = fixture;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fixture = *state;
+	store_close(fixture->store);
+	arena_free(fixture->arena);
+	DIR *folder = opendir(fixture->folder);
+	if (folder != NULL) {
+		struct dirent *entry;
+		while ((entry = readdir(folder)) != NULL) {
+			char name[384];
+			snprintf(name, sizeof name, "%s/%s", fixture->folder, entry->d_name);
+			if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0)
+				unlink(name);
+		}
+		closedir(folder);
+	}
+	int removed = rmdir(fixture->folder);
+	free(fixture);
+	return removed;
+}
+
+/* Make a key with these properties; `cidrs` is a NULL-terminated list of canonical networks (or NULL). */
+static struct test_key make_key(struct fixture *fixture, const char *name, int64_t role_id, bool enabled,
+				bool off_record, const char *const *cidrs)
+{
+	struct store_cidr list[8];
+	size_t count = 0;
+	for (; cidrs != NULL && cidrs[count] != NULL; count++)
+		list[count] = (struct store_cidr){ cidrs[count], "" };
+	struct store_key_fields fields = {
+		.name = name,
+		.name_folded = name,
+		.postback_url = "",
+		.off_record = off_record,
+		.enabled = enabled,
+		.role_id = role_id,
+		.cidrs = list,
+		.cidr_count = count,
+	};
+	struct test_key key;
+	memset(&key, 0, sizeof key);
+	assert_int_equal(keys_create(fixture->store, &fixture->config, STORE_DEFAULT_WORKSPACE, &fields, NOW, key.key_id,
+				     key.token, &key.row_id),
+			 STORE_OK);
+	assert_int_equal(token_parse("kw_", key.token, strlen(key.token), NULL), TOKEN_OK);
+	return key;
+}
+
+/* Ask about `key` (NUL-terminated; NULL for none) from `address` needing `permission`. */
+static enum verify_code decide(struct fixture *fixture, const char *key, const char *address, const char *permission,
+			       struct verify_result *result)
+{
+	struct verify_request request = {
+		.key = key,
+		.key_length = key ? strlen(key) : 0,
+		.client_address = address,
+		.endpoint = "/v1/things",
+		.permission = permission,
+	};
+	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, result);
+	return result->code;
+}
+
+static enum verify_code code_of(struct fixture *fixture, const char *key, const char *address, const char *permission)
+{
+	struct verify_result result;
+	return decide(fixture, key, address, permission, &result);
+}
+
+/* Run `sql` through a connection of its own (the keyward connection stays open). */
+static void execute(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	char *message = NULL;
+	int code = sqlite3_exec(db, sql, NULL, NULL, &message);
+	if (code != SQLITE_OK)
+		fail_msg("%s: %s", sql, message ? message : "?");
+	sqlite3_close(db);
+}
+
+/* A token for `key_id` whose checksum is wrong in its last character. */
+static void break_checksum(char *token)
+{
+	size_t length = strlen(token);
+	token[length - 1] = token[length - 1] == 'A' ? 'B' : 'A';
+}
+
+/* ---- codes, messages, statuses ------------------------------------------------------------------ */
+
+static void test_code_vocabulary(void **state)
+{
+	(void)state;
+	static const struct {
+		enum verify_code code;
+		const char *name;
+		int status;
+	} expected[] = {
+		{ VERIFY_GRANTED, "granted", 200 },
+		{ VERIFY_MISSING_KEY, "missing_key", 401 },
+		{ VERIFY_INVALID_KEY, "invalid_key", 401 },
+		{ VERIFY_DISABLED, "disabled", 401 },
+		{ VERIFY_REVOKED, "revoked", 401 },
+		{ VERIFY_IP_NOT_ALLOWED, "ip_not_allowed", 403 },
+		{ VERIFY_INSUFFICIENT_PERMISSIONS, "insufficient_permissions", 403 },
+		{ VERIFY_UNAVAILABLE, "unavailable", 503 },
+	};
+	for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+		assert_string_equal(verify_code_name(expected[i].code), expected[i].name);
+		assert_int_equal(verify_code_status(expected[i].code), expected[i].status);
+		assert_non_null(verify_code_message(expected[i].code));
+		assert_true(strlen(verify_code_message(expected[i].code)) > 5);
+	}
+	assert_string_equal(verify_code_message(VERIFY_REVOKED), "Key was revoked");
+	assert_string_equal(verify_code_message(VERIFY_IP_NOT_ALLOWED), "Your IP address is not on this key's allowlist");
+	/* The unknown-key sentence must not hint at existence elsewhere. */
+	const char *invalid = verify_code_message(VERIFY_INVALID_KEY);
+	assert_null(strstr(invalid, "exist"));
+	assert_null(strstr(invalid, "found"));
+	assert_null(strstr(invalid, "workspace"));
+}
+
+/* ---- the order of the checks -------------------------------------------------------------------- */
+
+static void test_missing_key(void **state)
+{
+	struct fixture *fixture = *state;
+	struct verify_result result;
+	assert_int_equal(decide(fixture, NULL, "192.0.2.1", NULL, &result), VERIFY_MISSING_KEY);
+	assert_false(result.key_known);
+	assert_int_equal(decide(fixture, "", "192.0.2.1", NULL, &result), VERIFY_MISSING_KEY);
+	/* A pointer with zero length is no key either. */
+	struct test_key key = make_key(fixture, "Present", fixture->admin_role, true, false, NULL);
+	struct verify_request request = { .key = key.token, .key_length = 0, .client_address = "192.0.2.1" };
+	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_MISSING_KEY);
+}
+
+static void test_several_keys_come_first(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_key key = make_key(fixture, "Good key", fixture->admin_role, true, false, NULL);
+	struct verify_result result;
+	/* Even a valid key, or no key at all, is refused as invalid when several were sent. */
+	struct verify_request request = {
+		.key = key.token, .key_length = strlen(key.token), .several_keys = true, .client_address = "192.0.2.1"
+	};
+	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_INVALID_KEY);
+	assert_false(result.key_known);
+	assert_null(result.key_id);
+	request.key = NULL;
+	request.key_length = 0;
+	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_INVALID_KEY);
+}
+
+/*
+ * A key that fails its shape or checksum is refused before any database access: with the key
+ * table gone, such keys still get invalid_key, whereas a well-formed key (which does reach the
+ * database) gets unavailable.
+ */
+static void test_malformed_keys_never_reach_the_database(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_key key = make_key(fixture, "Soon without a table", fixture->admin_role, true, false, NULL);
+	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_GRANTED);
+
+	execute(fixture->config.database_path,
+		"PRAGMA foreign_keys = OFF; DROP TABLE api_key_cidr; DROP TABLE secret_reveal; DROP TABLE usage_event; "
+		"DROP TABLE usage_anonymous_hourly; DROP TABLE api_key;");
+
+	/* A well-formed key now cannot be looked up: the database was consulted. */
+	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_UNAVAILABLE);
+
+	char bad_checksum[TOKEN_MAX_LENGTH + 1];
+	memcpy(bad_checksum, key.token, sizeof bad_checksum);
+	break_checksum(bad_checksum);
+	assert_int_equal(code_of(fixture, bad_checksum, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
+
+	/* Over 512 bytes: a valid token followed by filler. */
+	char long_key[VERIFY_KEY_MAX + 2];
+	memset(long_key, 'a', sizeof long_key - 1);
+	long_key[sizeof long_key - 1] = '\0';
+	memcpy(long_key, key.token, strlen(key.token));
+	assert_int_equal(strlen(long_key), VERIFY_KEY_MAX + 1);
+	assert_int_equal(code_of(fixture, long_key, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
+	/* Far over: a megabyte. */
+	size_t huge_length = 1 << 20;
+	char *huge = xmalloc(huge_length + 1);
+	memset(huge, 'A', huge_length);
+	huge[huge_length] = '\0';
+	assert_int_equal(code_of(fixture, huge, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
+	free(huge);
+
+	static const char *const malformed[] = {
+		"kw_",
+		"not a key at all",
+		"kw_key_AAAAAAAAAAAAAAAA",
+		"Bearer kw_key_AAAAAAAAAAAAAAAA_",
+		"\xff\xfe\xfd",
+		"kw_key_\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4",
+	};
+	for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+		assert_int_equal(code_of(fixture, malformed[i], "192.0.2.1", NULL), VERIFY_INVALID_KEY);
+
+	/* Another prefix than the configured one: malformed for this server. */
+	char other_prefix[TOKEN_MAX_LENGTH + 1];
+	token_generate("zz_", key.key_id, other_prefix);
+	assert_int_equal(code_of(fixture, other_prefix, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
+	/* Non-ASCII in place of one character of a valid token. */
+	char non_ascii[TOKEN_MAX_LENGTH + 1];
+	memcpy(non_ascii, key.token, sizeof non_ascii);
+	non_ascii[20] = (char)0xe9;
+	assert_int_equal(code_of(fixture, non_ascii, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
+	sodium_memzero(key.token, sizeof key.token);
+}
+
+/* Only key_length bytes count: a key handed over inside a longer header value is read exactly. */
+static void test_key_length_is_respected(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_key key = make_key(fixture, "Embedded", fixture->admin_role, true, false, NULL);
+	char header[256];
+	snprintf(header, sizeof header, "%s, and more", key.token);
+	struct verify_request request = { .key = header, .key_length = strlen(key.token), .client_address = "192.0.2.1" };
+	struct verify_result result;
+	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_GRANTED);
+	assert_string_equal(result.key_id, key.key_id);
+	/* One byte short, or one byte of the tail included: refused. */
+	request.key_length = strlen(key.token) - 1;
+	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_INVALID_KEY);
+	request.key_length = strlen(key.token) + 1;
+	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_INVALID_KEY);
+	/* A NUL inside the counted bytes. */
+	char with_nul[TOKEN_MAX_LENGTH + 2];
+	memcpy(with_nul, key.token, strlen(key.token));
+	with_nul[strlen(key.token)] = '\0';
+	request.key = with_nul;
+	request.key_length = strlen(key.token) + 1;
+	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_INVALID_KEY);
+}
+
+static void test_unknown_key(void **state)
+{
+	struct fixture *fixture = *state;
+	make_key(fixture, "Someone else", fixture->admin_role, true, false, NULL);
+	char key_id[TOKEN_KEY_ID_LENGTH + 1];
+	char token[TOKEN_MAX_LENGTH + 1];
+	token_generate_key_id(key_id);
+	token_generate("kw_", key_id, token);
+	struct verify_result result;
+	assert_int_equal(decide(fixture, token, "192.0.2.1", NULL, &result), VERIFY_INVALID_KEY);
+	assert_false(result.key_known);
+	assert_null(result.key_id);
+	assert_null(result.name);
+	assert_int_equal(result.key_row_id, 0);
+}
+
+/* A real key's ID with a fresh secret (what a regenerated or guessed secret looks like): unknown. */
+static void test_known_key_id_with_another_secret(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_key key = make_key(fixture, "Known ID", fixture->admin_role, true, false, NULL);
+	char guess[TOKEN_MAX_LENGTH + 1];
+	token_generate("kw_", key.key_id, guess);
+	assert_int_equal(code_of(fixture, guess, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
+	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_GRANTED);
+	/* After regeneration, the old secret is unknown and the new one works. */
+	char fresh[TOKEN_MAX_LENGTH + 1];
+	assert_int_equal(keys_regenerate(fixture->store, &fixture->config, STORE_DEFAULT_WORKSPACE, key.key_id, NOW + 1,
+					 fresh),
+			 STORE_OK);
+	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
+	assert_int_equal(code_of(fixture, fresh, "192.0.2.1", NULL), VERIFY_GRANTED);
+}
+
+static void test_wrong_server_key(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_key key = make_key(fixture, "Hashed with the first key", fixture->admin_role, true, false, NULL);
+	struct config other = fixture->config;
+	randombytes_buf(other.server_key, sizeof other.server_key);
+	struct verify_request request = { .key = key.token, .key_length = strlen(key.token), .client_address = "192.0.2.1" };
+	struct verify_result result;
+	verify_decide(fixture->store, &other, fixture->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_INVALID_KEY);
+	assert_false(result.key_known);
+	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_GRANTED);
+}
+
+static void test_granted_result_describes_the_key(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_key key = make_key(fixture, "Payments", fixture->admin_role, true, false, NULL);
+	struct verify_result result;
+	assert_int_equal(decide(fixture, key.token, "192.0.2.1", "api.key.verify", &result), VERIFY_GRANTED);
+	assert_true(result.key_known);
+	assert_int_equal(result.key_row_id, key.row_id);
+	assert_int_equal(result.workspace_id, STORE_DEFAULT_WORKSPACE);
+	assert_string_equal(result.key_id, key.key_id);
+	assert_string_equal(result.name, "Payments");
+	assert_string_equal(result.role, "admin");
+	assert_string_equal(result.permissions, "api.key.view api.key.create api.key.update api.key.delete api.key.verify");
+	assert_false(result.off_record);
+
+	struct test_key quiet = make_key(fixture, "Quiet", fixture->read_only_role, true, true, NULL);
+	assert_int_equal(decide(fixture, quiet.token, "192.0.2.1", NULL, &result), VERIFY_GRANTED);
+	assert_true(result.off_record);
+	assert_string_equal(result.role, "read-only");
+	assert_string_equal(result.permissions, "api.key.view");
+}
+
+static void test_revoked_beats_disabled_beats_the_rest(void **state)
+{
+	struct fixture *fixture = *state;
+	static const char *const office[] = { "198.51.100.0/24", NULL };
+
+	struct test_key disabled = make_key(fixture, "Disabled", fixture->read_only_role, false, false, office);
+	struct verify_result result;
+	/* Disabled, from the wrong address, lacking the permission: disabled is what it is told. */
+	assert_int_equal(decide(fixture, disabled.token, "192.0.2.1", "api.key.delete", &result), VERIFY_DISABLED);
+	assert_true(result.key_known);
+	assert_string_equal(result.key_id, disabled.key_id);
+	assert_int_equal(code_of(fixture, disabled.token, "198.51.100.7", NULL), VERIFY_DISABLED);
+
+	/* Revoke it while disabled: revoked wins. */
+	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, disabled.key_id, NOW + 5), STORE_OK);
+	assert_int_equal(decide(fixture, disabled.token, "192.0.2.1", "api.key.delete", &result), VERIFY_REVOKED);
+	assert_true(result.key_known);
+	assert_int_equal(code_of(fixture, disabled.token, "198.51.100.7", NULL), VERIFY_REVOKED);
+
+	/* An enabled key, revoked. */
+	struct test_key enabled = make_key(fixture, "Enabled then revoked", fixture->admin_role, true, false, NULL);
+	assert_int_equal(code_of(fixture, enabled.token, "192.0.2.1", NULL), VERIFY_GRANTED);
+	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, enabled.key_id, NOW + 6), STORE_OK);
+	assert_int_equal(code_of(fixture, enabled.token, "192.0.2.1", NULL), VERIFY_REVOKED);
+
+	/* Disable, then enable again. */
+	struct test_key toggled = make_key(fixture, "Toggled", fixture->admin_role, true, false, office);
+	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, toggled.key_id, false, NOW + 7),
+			 STORE_OK);
+	assert_int_equal(code_of(fixture, toggled.token, "198.51.100.7", NULL), VERIFY_DISABLED);
+	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, toggled.key_id, true, NOW + 8),
+			 STORE_OK);
+	assert_int_equal(code_of(fixture, toggled.token, "198.51.100.7", NULL), VERIFY_GRANTED);
+	/* Enabled, wrong address and lacking a permission: the address is named first. */
+	assert_int_equal(code_of(fixture, toggled.token, "192.0.2.1", "no.such.permission"), VERIFY_IP_NOT_ALLOWED);
+	assert_int_equal(code_of(fixture, toggled.token, "198.51.100.7", "no.such.permission"),
+			 VERIFY_INSUFFICIENT_PERMISSIONS);
+}
+
+/* ---- the client address ------------------------------------------------------------------------- */
+
+static void test_ipv4_allowlist(void **state)
+{
+	struct fixture *fixture = *state;
+	static const char *const networks[] = { "10.0.0.0/8", "192.0.2.17/32", NULL };
+	struct test_key key = make_key(fixture, "IPv4 only", fixture->admin_role, true, false, networks);
+	static const char *const inside[] = { "10.0.0.0", "10.1.2.3", "10.255.255.255", "192.0.2.17" };
+	static const char *const outside[] = { "11.0.0.0", "9.255.255.255", "192.0.2.16", "192.0.2.18", "127.0.0.1",
+					       "::1", "2001:db8::1", "::ffff:11.1.2.3", "::" };
+	for (size_t i = 0; i < sizeof inside / sizeof inside[0]; i++)
+		assert_int_equal(code_of(fixture, key.token, inside[i], NULL), VERIFY_GRANTED);
+	for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+		struct verify_result result;
+		assert_int_equal(decide(fixture, key.token, outside[i], NULL, &result), VERIFY_IP_NOT_ALLOWED);
+		assert_true(result.key_known); /* the caller may record which key tried */
+	}
+}
+
+static void test_ipv6_allowlist(void **state)
+{
+	struct fixture *fixture = *state;
+	static const char *const networks[] = { "2001:db8::/32", "fe80::1/128", NULL };
+	struct test_key key = make_key(fixture, "IPv6 only", fixture->admin_role, true, false, networks);
+	static const char *const inside[] = { "2001:db8::1", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "2001:DB8::abcd",
+					      "fe80::1", "2001:0db8:0000:0000:0000:0000:0000:0001" };
+	static const char *const outside[] = { "2001:db9::1", "2001:db7:ffff::1", "fe80::2", "::1", "10.1.2.3",
+					       "::ffff:10.1.2.3" };
+	for (size_t i = 0; i < sizeof inside / sizeof inside[0]; i++)
+		assert_int_equal(code_of(fixture, key.token, inside[i], NULL), VERIFY_GRANTED);
+	for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++)
+		assert_int_equal(code_of(fixture, key.token, outside[i], NULL), VERIFY_IP_NOT_ALLOWED);
+}
+
+/* An IPv4-mapped IPv6 client address (what a dual-stack socket reports) is matched as IPv4. */
+static void test_ipv4_mapped_clients(void **state)
+{
+	struct fixture *fixture = *state;
+	static const char *const networks[] = { "10.0.0.0/8", NULL };
+	struct test_key key = make_key(fixture, "Mapped", fixture->admin_role, true, false, networks);
+	assert_int_equal(code_of(fixture, key.token, "::ffff:10.1.2.3", NULL), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, key.token, "::FFFF:10.1.2.3", NULL), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, key.token, "::ffff:a01:203", NULL), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, key.token, "::ffff:11.1.2.3", NULL), VERIFY_IP_NOT_ALLOWED);
+	/* Not mapped: the IPv4-compatible form and NAT64 are other addresses. */
+	assert_int_equal(code_of(fixture, key.token, "64:ff9b::10.1.2.3", NULL), VERIFY_IP_NOT_ALLOWED);
+
+	/* An IPv6 network never holds an IPv4 client, not even ::/0. */
+	static const char *const everything_v6[] = { "::/0", NULL };
+	struct test_key v6 = make_key(fixture, "All of IPv6", fixture->admin_role, true, false, everything_v6);
+	assert_int_equal(code_of(fixture, v6.token, "2001:db8::1", NULL), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, v6.token, "10.1.2.3", NULL), VERIFY_IP_NOT_ALLOWED);
+	assert_int_equal(code_of(fixture, v6.token, "::ffff:10.1.2.3", NULL), VERIFY_IP_NOT_ALLOWED);
+
+	static const char *const everything_v4[] = { "0.0.0.0/0", NULL };
+	struct test_key v4 = make_key(fixture, "All of IPv4", fixture->admin_role, true, false, everything_v4);
+	assert_int_equal(code_of(fixture, v4.token, "::ffff:203.0.113.9", NULL), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, v4.token, "2001:db8::1", NULL), VERIFY_IP_NOT_ALLOWED);
+}
+
+/* A given address that is not one is always refused, with or without an allowlist. */
+static void test_garbage_address_is_always_refused(void **state)
+{
+	struct fixture *fixture = *state;
+	static const char *const networks[] = { "0.0.0.0/0", "::/0", NULL };
+	struct test_key open = make_key(fixture, "No allowlist", fixture->admin_role, true, false, NULL);
+	struct test_key wide = make_key(fixture, "Everything", fixture->admin_role, true, false, networks);
+	static const char *const garbage[] = {
+		"", " ", "garbage", "10.1.2.3/8", "10.1.2", "10.1.2.3.4", "256.1.1.1", "10.1.2.3\n10.1.2.4",
+		"fe80::1%eth0", "2001:db8::1::2", "::ffff:10.1.2", "[::1]", "10.1.2.3:8080", "\xff", "unix:/tmp/sock",
+	};
+	for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
+		assert_int_equal(code_of(fixture, open.token, garbage[i], NULL), VERIFY_IP_NOT_ALLOWED);
+		assert_int_equal(code_of(fixture, wide.token, garbage[i], NULL), VERIFY_IP_NOT_ALLOWED);
+	}
+	assert_int_equal(code_of(fixture, wide.token, "10.1.2.3", NULL), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, wide.token, "2001:db8::1", NULL), VERIFY_GRANTED);
+}
+
+/* No address at all passes a key without an allowlist, and no key with one. */
+static void test_no_address(void **state)
+{
+	struct fixture *fixture = *state;
+	static const char *const networks[] = { "0.0.0.0/0", "::/0", NULL };
+	struct test_key open = make_key(fixture, "No allowlist", fixture->admin_role, true, false, NULL);
+	struct test_key wide = make_key(fixture, "Everything", fixture->admin_role, true, false, networks);
+	assert_int_equal(code_of(fixture, open.token, NULL, NULL), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, wide.token, NULL, NULL), VERIFY_IP_NOT_ALLOWED);
+	assert_int_equal(code_of(fixture, open.token, "203.0.113.1", NULL), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, open.token, "2001:db8::5", NULL), VERIFY_GRANTED);
+}
+
+/* ---- permissions -------------------------------------------------------------------------------- */
+
+static void test_permission_is_a_whole_word(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_key reader = make_key(fixture, "Reader", fixture->read_only_role, true, false, NULL);
+	struct test_key admin = make_key(fixture, "Admin", fixture->admin_role, true, false, NULL);
+	assert_int_equal(code_of(fixture, reader.token, "192.0.2.1", "api.key.view"), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, reader.token, "192.0.2.1", NULL), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, reader.token, "192.0.2.1", ""), VERIFY_GRANTED);
+	static const char *const not_held[] = { "api.key", "api", "api.key.vie", "api.key.view2", "pi.key.view",
+						"API.KEY.VIEW", "api.key.view ", " api.key.view", "api.key.verify",
+						"api.key.view api.key.verify" };
+	for (size_t i = 0; i < sizeof not_held / sizeof not_held[0]; i++) {
+		struct verify_result result;
+		assert_int_equal(decide(fixture, reader.token, "192.0.2.1", not_held[i], &result),
+				 VERIFY_INSUFFICIENT_PERMISSIONS);
+		assert_true(result.key_known);
+		assert_string_equal(result.role, "read-only");
+	}
+	static const char *const admin_holds[] = { "api.key.view", "api.key.create", "api.key.update", "api.key.delete",
+						   "api.key.verify" };
+	for (size_t i = 0; i < sizeof admin_holds / sizeof admin_holds[0]; i++)
+		assert_int_equal(code_of(fixture, admin.token, "192.0.2.1", admin_holds[i]), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, admin.token, "192.0.2.1", "api.key"), VERIFY_INSUFFICIENT_PERMISSIONS);
+	assert_int_equal(code_of(fixture, admin.token, "192.0.2.1", "api.key.verif"), VERIFY_INSUFFICIENT_PERMISSIONS);
+}
+
+static void test_has_permission(void **state)
+{
+	(void)state;
+	assert_true(verify_has_permission("a", "a"));
+	assert_true(verify_has_permission("a b c", "b"));
+	assert_true(verify_has_permission("a b c", "c"));
+	assert_true(verify_has_permission("  a   b  ", "b"));
+	assert_true(verify_has_permission("api.key.view api.key.verify", "api.key.verify"));
+	assert_false(verify_has_permission("api.key.view", "api.key"));
+	assert_false(verify_has_permission("api.key", "api.key.view"));
+	assert_false(verify_has_permission("ab", "a"));
+	assert_false(verify_has_permission("ba", "a"));
+	assert_false(verify_has_permission("", "a"));
+	assert_false(verify_has_permission("   ", "a"));
+	assert_false(verify_has_permission("a b", ""));
+	assert_false(verify_has_permission("a b", "a b"));
+	assert_false(verify_has_permission("a b", " "));
+}
+
+int main(void)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "test_verify: sodium_init failed\n");
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_code_vocabulary),
+		cmocka_unit_test_setup_teardown(test_missing_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_several_keys_come_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_keys_never_reach_the_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_length_is_respected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_known_key_id_with_another_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_server_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_granted_result_describes_the_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoked_beats_disabled_beats_the_rest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv4_allowlist, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_allowlist, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv4_mapped_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_address_is_always_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_permission_is_a_whole_word, setup, teardown),
+		cmocka_unit_test(test_has_permission),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
