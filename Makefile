@@ -1,6 +1,7 @@
 # keyward: build, run, test, install.
 #   make           build build/keyward
 #   make run       install missing Debian packages, build, serve the console at http://127.0.0.1:8080/
+#   make run-apache  the same behind Apache instead of lighttpd
 #   make test      install what the tests need, build with sanitizers, run every test
 #   make bench     benchmarks (see tests/bench/)
 #   make install   PREFIX=/usr/local DESTDIR=
@@ -14,7 +15,8 @@ SHARED_DIR ?= $(CURDIR)/../shared
 
 PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libjansson-dev zlib1g-dev
 PACKAGES_RUN   := lighttpd
-PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev
+PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev apache2
+PACKAGES_BENCH := wrk python3
 
 PKGS    := fcgi sqlite3 libsodium zlib jansson
 CC      ?= cc
@@ -39,7 +41,7 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -DKEYWARD_VERSION='"$(VERSION)"' -g -O1 -
 OBJECTS      := $(SOURCES:src/%.c=build/release/%.o)
 TEST_OBJECTS := $(SOURCES:src/%.c=build/test/%.o)
 
-.PHONY: all run test fuzz bench install uninstall clean deps deps-test
+.PHONY: all run run-apache test fuzz bench install uninstall clean deps deps-test deps-bench
 all: build/keyward
 
 # ---- build -------------------------------------------------------------------------------------
@@ -88,6 +90,11 @@ build/fuzz/%: tests/fuzz/%.c $(SOURCES) $(wildcard src/*/*.h) build/schema.h
 run: deps build/keyward
 	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-lighttpd.sh
 
+# The same behind Apache: mod_authnz_fcgi and mod_proxy_fcgi to one `keyward serve` (www/run-apache.sh).
+run-apache: deps build/keyward
+	@sh tests/install-packages.sh apache2
+	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-apache.sh
+
 # ---- test --------------------------------------------------------------------------------------
 test: deps-test
 	@$(MAKE) --no-print-directory build/test/keyward $(UNIT_TESTS:%=build/test/unit/%) $(FUZZ_TARGETS:%=build/fuzz/%)
@@ -99,11 +106,30 @@ fuzz: deps-test $(FUZZ_TARGETS:%=build/fuzz/%)
 	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$t || exit 1; done
 
+# ---- bench -------------------------------------------------------------------------------------
+# The release build against a trivial FastCGI authorizer, both behind lighttpd, driven by wrk
+# (tests/bench/bench.py says what it measures and which BENCH_* settings it takes).
+build/bench/seed: tests/bench/seed.c $(OBJECTS)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) -Ibuild $^ -o $@ $(LIBS)
+
+build/bench/trivial_authorizer: tests/bench/trivial_authorizer.c
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) $< -o $@ $(LIBS)
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory build/keyward build/bench/seed build/bench/trivial_authorizer
+	@python3 tests/bench/bench.py
+
 # ---- dependencies (Debian) ---------------------------------------------------------------------
 deps:
 	@sh tests/install-packages.sh $(PACKAGES_BUILD) $(PACKAGES_RUN)
 deps-test:
 	@sh tests/install-packages.sh $(PACKAGES_BUILD) $(PACKAGES_RUN) $(PACKAGES_TEST)
+deps-bench:
+	@sh tests/install-packages.sh $(PACKAGES_BUILD) $(PACKAGES_RUN) $(PACKAGES_BENCH)
 
 clean:
 	rm -rf build

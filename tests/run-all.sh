@@ -52,7 +52,7 @@ for target in ${FUZZ_TARGETS:-}; do
   else failed=$((failed + 1)); cat "$log" | tail -n 60; echo "== $target: 0 passed, 1 failed"; fi
 done
 
-echo "== http: tests/http (real lighttpd, sanitized build)"
+echo "== http: tests/http (real lighttpd and Apache, sanitized build)"
 python3 tests/http/run.py >"$log" 2>&1
 status=$?
 cat "$log"

@@ -1,19 +1,37 @@
 #!/bin/sh
 # Fill in www/lighttpd.conf for this checkout and run lighttpd in the foreground.
-#   PORT     port on 127.0.0.1 (default 8080)
-#   VARDIR   data folder: database, server key, logs (default ./var)
-#   BIN      keyward binary (default ./build/keyward)
-#   DETACH   when set, start in the background and return once the port answers
+#   PORT        port on 127.0.0.1 (default 8080)
+#   VARDIR      data folder: database, server key, logs (default ./var)
+#   BIN         keyward binary (default ./build/keyward)
+#   DETACH      when set, start in the background and return once the port answers
+# The gatekeeper (www/lighttpd-gatekeeper.conf), when API_PREFIX is set:
+#   API_PREFIX  URL prefix keyward guards as a FastCGI authorizer, e.g. /protected/
+#   API_RULES   rules file for it (KEYWARD_CONFIG), default none
+#   API_CONF    a lighttpd file with your API's handler for that prefix, included last
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${PORT:-8080}
 VARDIR=${VARDIR:-$root/var}
 BIN=${BIN:-$root/build/keyward}
+API_PREFIX=${API_PREFIX:-}
+API_RULES=${API_RULES:-}
+API_CONF=${API_CONF:-}
 mkdir -p "$VARDIR"
 VARDIR=$(cd "$VARDIR" && pwd)
 conf="$VARDIR/lighttpd.conf"
-sed -e "s|@PORT@|$PORT|g" -e "s|@BIN@|$BIN|g" -e "s|@STATIC@|$root/static|g" \
-    -e "s|@TEMPLATES@|$root/templates|g" -e "s|@VARDIR@|$VARDIR|g" "$root/www/lighttpd.conf" > "$conf"
+fill() {
+  sed -e "s|@PORT@|$PORT|g" -e "s|@BIN@|$BIN|g" -e "s|@STATIC@|$root/static|g" \
+      -e "s|@TEMPLATES@|$root/templates|g" -e "s|@VARDIR@|$VARDIR|g" \
+      -e "s|@API_PREFIX@|$API_PREFIX|g" -e "s|@RULES@|$API_RULES|g" "$1"
+}
+fill "$root/www/lighttpd.conf" > "$conf"
+if [ -n "$API_PREFIX" ]; then
+  fill "$root/www/lighttpd-gatekeeper.conf" > "$VARDIR/lighttpd-gatekeeper.conf"
+  echo "include \"$VARDIR/lighttpd-gatekeeper.conf\"" >> "$conf"
+  if [ -n "$API_CONF" ]; then
+    echo "include \"$API_CONF\"" >> "$conf"
+  fi
+fi
 lighttpd=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 # The database and server key are made here, once, before lighttpd spawns its workers.
 KEYWARD_DB="$VARDIR/keyward.db" "$BIN" init >/dev/null
@@ -22,6 +40,9 @@ if [ -n "${DETACH:-}" ]; then
   exit 0
 fi
 echo "keyward console: http://127.0.0.1:$PORT/keys"
+if [ -n "$API_PREFIX" ]; then
+  echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"
+fi
 echo "data: $VARDIR (database keyward.db, server key keyward.db.key, log lighttpd-error.log)"
 echo "stop: Ctrl+C"
 exec "$lighttpd" -D -f "$conf"

@@ -4,15 +4,30 @@
 
 #include "api/api.h"
 #include "api/api_private.h"
+#include "core/alloc.h"
 #include "core/config.h"
 #include "domain/usage.h"
 #include "domain/verify.h"
 #include "http/credentials.h"
+#include "http/url.h"
 
-/* The request path for rules and usage: REQUEST_URI without its query. */
+/* The request path for usage: REQUEST_URI without its query, as the client sent it. */
 static const char *endpoint_of(const struct http_request *request)
 {
 	return request->path_valid ? request->path : "(invalid path)";
+}
+
+/*
+ * The path the rules are matched against. The web server sends REQUEST_URI as the client wrote
+ * it, but picks the handler after decoding and normalizing it: match what the API will serve,
+ * so that "/v1/%61dmin/", "/v1//admin/" or "/v1/x/../admin/" cannot slip past a rule for
+ * "/v1/admin/". A final '/' is added, so that the rule also covers "/v1/admin" itself.
+ */
+static const char *rules_path_of(const struct http_request *request)
+{
+	char *path = url_path_normalize(request->arena, request->path);
+	size_t length = strlen(path);
+	return path[length - 1] == '/' ? path : arena_printf(request->arena, "%s/", path);
 }
 
 void api_authorize(struct app *app, struct http_request *request)
@@ -23,7 +38,7 @@ void api_authorize(struct app *app, struct http_request *request)
 	/* The server always knows the client's address: an empty or garbage one is refused by the allowlist. */
 	question.client_address = request->remote_addr;
 	question.endpoint = endpoint_of(request);
-	question.permission = config_required_permission(app->config, question.endpoint);
+	question.permission = config_required_permission(app->config, rules_path_of(request));
 
 	struct verify_result result;
 	verify_decide(app->store, app->config, request->arena, &question, &result);
@@ -37,7 +52,9 @@ void api_authorize(struct app *app, struct http_request *request)
 		http_response_header(&response, "Variable-KEYWARD_KEY_NAME", result.name);
 		http_response_header(&response, "Variable-KEYWARD_ROLE", result.role);
 		http_response_header(&response, "Variable-KEYWARD_PERMISSIONS", result.permissions);
-		response.content_type = "text/plain; charset=utf-8";
+		/* Nothing else: lighttpd drops a grant's other headers, but Apache's mod_authnz_fcgi
+		   adds them to the response the protected backend sends. */
+		response.headers_only = true;
 	} else {
 		if (verify_code_status(result.code) == 401)
 			http_response_header(&response, "WWW-Authenticate", "Bearer realm=\"api\"");

@@ -72,6 +72,14 @@ void http_response_send(const struct http_response *response, const struct http_
 {
 	struct buf head = BUF_INIT;
 	buf_printf(&head, "Status: %d %s\r\n", response->status, http_status_text(response->status));
+	if (response->headers_only) {
+		for (size_t i = 0; i < response->header_count; i++)
+			buf_printf(&head, "%s: %s\r\n", response->headers[i].name, response->headers[i].value);
+		buf_puts(&head, "\r\n");
+		request->io->write(request->io->context, head.data, head.length);
+		buf_free(&head);
+		return;
+	}
 	if (response->body.length > 0 || response->status != 303)
 		buf_printf(&head, "Content-Type: %s\r\n", response->content_type);
 	buf_printf(&head, "Content-Length: %zu\r\n", response->body.length);

@@ -24,6 +24,8 @@ struct http_response {
 	int status;
 	const char *content_type;
 	bool no_store; /* Cache-Control: no-store (pages that show a secret) */
+	bool headers_only; /* only Status and the added headers: an authorizer's grant, whose other
+			      headers Apache would pass on to the client */
 	struct http_header headers[HTTP_HEADERS_MAX];
 	size_t header_count;
 	struct buf body;

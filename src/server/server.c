@@ -50,6 +50,15 @@ static void fcgi_write(void *context, const char *bytes, size_t length)
 	FCGX_PutStr(bytes, (int)length, request->out);
 }
 
+/* An authorizer never gets the request body (FastCGI spec, 6.3): reading one would wait forever. */
+static size_t no_body(void *context, char *buffer, size_t size)
+{
+	(void)context;
+	(void)buffer;
+	(void)size;
+	return 0;
+}
+
 /*
  * Serve one request with a fresh arena turn: an authorizer request (any path) goes to the
  * gatekeeper, /api/ to the JSON API, everything else to the console's pages.
@@ -58,8 +67,10 @@ static void serve_one(struct app *app, struct arena *arena, const struct http_io
 {
 	const char *role = io->getenv(io->context, "FCGI_ROLE");
 	bool authorizer = role != NULL && strcmp(role, "AUTHORIZER") == 0;
+	struct http_io authorizer_io = *io;
+	authorizer_io.read = no_body; /* even when a server passes CONTENT_LENGTH along */
 	struct http_request request;
-	http_request_read(&request, arena, io, authorizer ? "" : app->config->base_path);
+	http_request_read(&request, arena, authorizer ? &authorizer_io : io, authorizer ? "" : app->config->base_path);
 	if (authorizer)
 		api_authorize(app, &request);
 	else if (api_owns_path(request.path))

@@ -30,6 +30,9 @@ static const struct {
 	[STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE" },
 	[STMT_COMMIT] = { "commit", "COMMIT" },
 	[STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
+	[STMT_SAVEPOINT] = { "savepoint", "SAVEPOINT unit" },
+	[STMT_RELEASE] = { "release", "RELEASE unit" },
+	[STMT_ROLLBACK_TO] = { "rollback_to", "ROLLBACK TO unit" },
 	[STMT_ROLE_LIST] = { "role_list",
 		"SELECT id, name, description, permissions FROM role WHERE workspace_id = ?1 ORDER BY name, id" },
 	[STMT_ROLE_GET] = { "role_get",
@@ -134,14 +137,16 @@ enum store_status store_run(struct store *store, enum store_statement which)
 
 enum store_status store_begin(struct store *store)
 {
-	store_statement(store, STMT_BEGIN);
-	return store_run(store, STMT_BEGIN);
+	enum store_statement which = store->bulk ? STMT_SAVEPOINT : STMT_BEGIN;
+	store_statement(store, which);
+	return store_run(store, which);
 }
 
 enum store_status store_commit(struct store *store)
 {
-	store_statement(store, STMT_COMMIT);
-	enum store_status status = store_run(store, STMT_COMMIT);
+	enum store_statement which = store->bulk ? STMT_RELEASE : STMT_COMMIT;
+	store_statement(store, which);
+	enum store_status status = store_run(store, which);
 	if (status != STORE_OK)
 		store_rollback(store);
 	return status;
@@ -151,8 +156,29 @@ void store_rollback(struct store *store)
 {
 	if (sqlite3_get_autocommit(store->db))
 		return;
+	if (store->bulk) {
+		/* Undo the unit, then pop its savepoint; the bulk transaction stays open. */
+		store_statement(store, STMT_ROLLBACK_TO);
+		store_run(store, STMT_ROLLBACK_TO);
+		store_statement(store, STMT_RELEASE);
+		store_run(store, STMT_RELEASE);
+		return;
+	}
 	store_statement(store, STMT_ROLLBACK);
 	store_run(store, STMT_ROLLBACK);
+}
+
+enum store_status store_bulk_begin(struct store *store)
+{
+	enum store_status status = store_begin(store);
+	store->bulk = status == STORE_OK;
+	return status;
+}
+
+enum store_status store_bulk_commit(struct store *store)
+{
+	store->bulk = false;
+	return store_commit(store);
 }
 
 const char *store_column_text(struct arena *arena, sqlite3_stmt *statement, int column)

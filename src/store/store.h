@@ -88,6 +88,15 @@ struct store_key_filter {
 struct store *store_open(const char *path, char *error, size_t error_size);
 void store_close(struct store *store);
 
+/*
+ * Bulk loading (seeding a benchmark, imports): between these two calls every write function
+ * joins one IMMEDIATE transaction, each as a savepoint (a failed one undoes only itself), so
+ * thousands of writes cost one commit. Other connections cannot write meanwhile. Closing the
+ * store without store_bulk_commit() discards the lot. Not for request handling.
+ */
+enum store_status store_bulk_begin(struct store *store);
+enum store_status store_bulk_commit(struct store *store);
+
 enum store_status store_role_list(struct store *store, struct arena *arena, int64_t workspace_id,
 				  struct store_role **roles, size_t *count);
 enum store_status store_role_get(struct store *store, struct arena *arena, int64_t workspace_id, int64_t role_id,

@@ -11,6 +11,9 @@ enum store_statement {
 	STMT_BEGIN,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_RELEASE,
+	STMT_ROLLBACK_TO,
 	STMT_ROLE_LIST,
 	STMT_ROLE_GET,
 	STMT_ROLE_FIND_BY_NAME,
@@ -40,6 +43,7 @@ enum store_statement {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *statements[STMT_COUNT];
+	bool bulk; /* inside store_bulk_begin(): each unit of work is a savepoint of the one transaction */
 };
 
 /* The prepared statement, reset and with bindings cleared, ready to bind. */
@@ -57,6 +61,10 @@ enum store_status store_run(struct store *store, enum store_statement which);
 /* Map an SQLite result code to a store status. */
 enum store_status store_status_from(int code);
 
+/*
+ * One unit of work: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on failure. Inside a bulk load
+ * (store_bulk_begin) the unit is a savepoint instead, so a failed unit undoes only itself.
+ */
 enum store_status store_begin(struct store *store);
 enum store_status store_commit(struct store *store);
 void store_rollback(struct store *store);

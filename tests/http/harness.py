@@ -11,19 +11,28 @@ or was not, saved; run the same binary's command line against the same database;
 with html.parser so tests can look at attributes (value="", aria-describedby) rather than guess
 with regular expressions.
 
+The gatekeeper tests use LighttpdGatekeeper and ApacheGatekeeper: the same console, plus keyward as
+the FastCGI authorizer of a sample API (tests/http/backend.cgi, and a small HTTP service), with the
+configurations www/ ships (www/run-lighttpd.sh with API_PREFIX, www/run-apache.sh). The minimal
+FastCGI client at the end (fcgi_request) talks to a standalone `keyward serve` directly, in either role.
+
 Set KEYWARD_TEST_KEEP=1 to keep each class's data folder (its path is printed) for a post-mortem.
 """
 import html
 import html.parser
 import http.client
+import http.server
+import json
 import os
 import re
 import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -225,7 +234,16 @@ class Server:
         self.folder = tempfile.mkdtemp(prefix="keyward-test-")
         self.port = free_port()
         self.cookies = {}
+        self.start()
+
+    def prepare(self):
+        """Files a subclass needs in the data folder before the server starts; returns extra
+        environment for the start script."""
+        return {}
+
+    def start(self):
         env = dict(os.environ, PORT=str(self.port), VARDIR=self.folder, BIN=BIN, DETACH="1")
+        env.update(self.prepare())
         subprocess.run([os.path.join(ROOT, "www", "run-lighttpd.sh")], env=env, check=True,
                        stdout=subprocess.DEVNULL)
         if not wait_for_port(self.port):
@@ -441,10 +459,11 @@ class ServerTestCase(unittest.TestCase):
     """One lighttpd + keyward for the whole class; checks the error log for sanitizer reports at the end."""
 
     server = None
+    server_class = None  # Server when None; the gatekeeper tests name theirs
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        cls.server = (cls.server_class or Server)()
 
     @classmethod
     def tearDownClass(cls):
@@ -481,3 +500,365 @@ class ServerTestCase(unittest.TestCase):
         for phrase in phrases:
             self.assertIn(phrase, response.text)
         self.assertSecurityHeaders(response)
+
+
+# ---- a minimal FastCGI client (FastCGI 1.0 spec: records of version, type, id, length, padding) ----
+
+FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT, FCGI_STDERR = 1, 3, 4, 5, 6, 7
+FCGI_RESPONDER, FCGI_AUTHORIZER = 1, 2
+
+
+def fcgi_record(record_type, request_id, content):
+    padding = (-len(content)) % 8
+    return struct.pack("!BBHHBx", 1, record_type, request_id, len(content), padding) + content + b"\0" * padding
+
+
+def fcgi_length(length):
+    return struct.pack("!B", length) if length < 128 else struct.pack("!I", length | 0x80000000)
+
+
+def fcgi_params(params):
+    """Name-value pairs; names and values may be str or bytes (bytes are sent as they are)."""
+    out = b""
+    for name, value in params.items():
+        name = name.encode() if isinstance(name, str) else name
+        value = value.encode() if isinstance(value, str) else value
+        out += fcgi_length(len(name)) + fcgi_length(len(value)) + name + value
+    return out
+
+
+def fcgi_request(port, params, stdin=b"", request_id=1, role=FCGI_RESPONDER):
+    """Send one request in `role`; returns (stdout bytes, stderr bytes, app status).
+
+    An authorizer request gets no FCGI_STDIN records, as lighttpd and mod_authnz_fcgi send it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        data = fcgi_record(FCGI_BEGIN_REQUEST, request_id, struct.pack("!HB5x", role, 0))
+        encoded = fcgi_params(params)
+        for start in range(0, len(encoded), 65535):
+            data += fcgi_record(FCGI_PARAMS, request_id, encoded[start:start + 65535])
+        data += fcgi_record(FCGI_PARAMS, request_id, b"")
+        if role != FCGI_AUTHORIZER:
+            for start in range(0, len(stdin), 65535):
+                data += fcgi_record(FCGI_STDIN, request_id, stdin[start:start + 65535])
+            data += fcgi_record(FCGI_STDIN, request_id, b"")
+        sock.sendall(data)
+        stdout, stderr, buffer = b"", b"", b""
+
+        def read(count):
+            nonlocal buffer
+            while len(buffer) < count:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise AssertionError("FastCGI server closed the connection before FCGI_END_REQUEST")
+                buffer += chunk
+            taken, buffer = buffer[:count], buffer[count:]
+            return taken
+
+        while True:
+            version, record_type, rid, length, padding = struct.unpack("!BBHHBx", read(8))
+            content = read(length)
+            read(padding)
+            if version != 1 or rid != request_id:
+                raise AssertionError(f"bad record: version {version}, id {rid}")
+            if record_type == FCGI_STDOUT:
+                stdout += content
+            elif record_type == FCGI_STDERR:
+                stderr += content
+            elif record_type == FCGI_END_REQUEST:
+                app_status, protocol_status = struct.unpack("!IB3x", content)
+                if protocol_status != 0:
+                    raise AssertionError(f"FastCGI protocol status {protocol_status}")
+                return stdout, stderr, app_status
+
+
+def parse_cgi_output(output):
+    """A CGI response (bytes) into (status, [(name, value)], body bytes)."""
+    head, separator, body = output.partition(b"\r\n\r\n")
+    if not separator:
+        raise AssertionError(f"no header block in {output[:500]!r}")
+    headers = []
+    status = 200
+    for line in head.decode("latin-1").split("\r\n"):
+        name, _, value = line.partition(":")
+        value = value.strip()
+        if name.lower() == "status":
+            status = int(value.split()[0])
+        headers.append((name, value))
+    return status, headers, body
+
+
+def header(headers, name):
+    for key, value in headers:
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+class StandaloneKeyward:
+    """`keyward serve --listen 127.0.0.1:PORT` on its own database, its output in serve.log."""
+
+    def __init__(self, threads=2, env=None):
+        self.folder = tempfile.mkdtemp(prefix="keyward-serve-")
+        self.database = os.path.join(self.folder, "keyward.db")
+        self.port = free_port()
+        self.log_path = os.path.join(self.folder, "serve.log")
+        self._log = open(self.log_path, "wb")
+        full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
+        full_env.pop("GATEWAY_INTERFACE", None)
+        full_env.update(env or {})
+        self.process = subprocess.Popen([BIN, "--db", self.database, "serve", "--listen", f"127.0.0.1:{self.port}",
+                                         "--threads", str(threads)], env=full_env, stdin=subprocess.DEVNULL,
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+        if not wait_for_port(self.port):
+            self.stop()
+            raise RuntimeError("keyward serve did not start listening:\n" + self.log())
+
+    def cli(self, *args):
+        return subprocess.run([BIN, "--db", self.database, *args], env=dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES),
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after 5 s; returns the log (sanitizer reports included)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.log()
+
+    def cleanup(self):
+        if os.environ.get("KEYWARD_TEST_KEEP"):
+            print(f"\nkept test data folder: {self.folder}")
+            return
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# ---- the gatekeeper: keyward in front of a sample API, behind a real lighttpd or Apache ----------
+
+API_PREFIX = "/protected/"
+BACKEND_SCRIPT = os.path.join(ROOT, "tests", "http", "backend.cgi")
+# The rules file the gatekeeper tests run with (KEYWARD_CONFIG).
+GATEKEEPER_RULES = """# test rules: the admin part of the sample API needs a key that may create keys
+require /protected/admin/ api.key.create
+"""
+
+
+def apache_binary():
+    for name in ("apache2", "httpd"):
+        found = shutil.which(name) or (f"/usr/sbin/{name}" if os.access(f"/usr/sbin/{name}", os.X_OK) else None)
+        if found:
+            return found
+    return None
+
+
+def apache_modules_folder():
+    for folder in ("/usr/lib/apache2/modules", "/usr/lib64/httpd/modules", "/usr/lib/httpd/modules"):
+        if os.path.exists(os.path.join(folder, "mod_authnz_fcgi.so")):
+            return folder
+    return None
+
+
+class HttpApi:
+    """A tiny HTTP service standing for an operator's API behind a reverse proxy: it answers 200 to
+    anything and remembers each request (method, path, headers) in `requests`."""
+
+    def __init__(self):
+        self.requests = []
+        seen = self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def handle_any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                seen.append({"method": self.command, "path": self.path, "headers": dict(self.headers.items()),
+                             "body": body})
+                answer = json.dumps({"path": self.path}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class GatekeeperServer(Server):
+    """A web server with the console and keyward guarding API_PREFIX, whose handler is a copy of
+    tests/http/backend.cgi in <folder>/api (it logs to <folder>/api/backend.log), except for
+    API_PREFIX + "http/", which is reverse-proxied to an HttpApi. The rules are GATEKEEPER_RULES."""
+
+    kind = None  # "lighttpd" or "apache"
+
+    def prepare_api(self):
+        # Apache's workers run as www-data when the tests run as root: they must reach the script and its log.
+        os.chmod(self.folder, 0o755)
+        self.api_folder = os.path.join(self.folder, "api")
+        os.mkdir(self.api_folder)
+        os.chmod(self.api_folder, 0o755)
+        self.backend_script = os.path.join(self.api_folder, "backend.cgi")
+        shutil.copyfile(BACKEND_SCRIPT, self.backend_script)
+        os.chmod(self.backend_script, 0o755)
+        self.backend_log_path = os.path.join(self.api_folder, "backend.log")
+        with open(self.backend_log_path, "w"):
+            pass
+        os.chmod(self.backend_log_path, 0o666)
+        self.rules_path = os.path.join(self.folder, "rules")
+        with open(self.rules_path, "w") as f:
+            f.write(GATEKEEPER_RULES)
+        self.http_api = HttpApi()
+
+    def backend_requests(self):
+        """What backend.cgi logged: one dict per request it served."""
+        with open(self.backend_log_path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def stop(self, grace=0.5):
+        super().stop(grace)
+        self.http_api.stop()
+
+    def raw_request(self, method, path, header_lines=(), body=None):
+        """A request sent byte for byte as given: `path` and the (name, value) pairs of
+        `header_lines` may be str or bytes (any bytes), repeated names are kept."""
+        def raw(text):
+            return text if isinstance(text, bytes) else text.encode("latin-1")
+        data = raw(method) + b" " + raw(path) + b" HTTP/1.1\r\n"
+        data += f"Host: 127.0.0.1:{self.port}\r\nConnection: close\r\n".encode()
+        for name, value in header_lines:
+            data += raw(name) + b": " + raw(value) + b"\r\n"
+        if body is not None:
+            data += f"Content-Length: {len(body)}\r\n".encode()
+        data += b"\r\n" + (body or b"")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as sock:
+            sock.sendall(data)
+            response = http.client.HTTPResponse(sock, method=raw(method).decode("latin-1"))
+            response.begin()
+            result = Response(response.status, response.getheaders(), response.read())
+            response.close()
+        return result
+
+
+class LighttpdGatekeeper(GatekeeperServer):
+    """lighttpd from www/lighttpd.conf + www/lighttpd-gatekeeper.conf (run-lighttpd.sh, API_PREFIX)."""
+
+    kind = "lighttpd"
+
+    def prepare(self):
+        self.prepare_api()
+        api_conf = os.path.join(self.folder, "api.conf")
+        with open(api_conf, "w") as f:
+            f.write(f"""# the sample API behind the gatekeeper (what an operator would write)
+server.modules += ( "mod_cgi", "mod_proxy" )
+$HTTP["url"] =^ "{API_PREFIX}" {{
+  alias.url  = ( "{API_PREFIX}" => "{self.backend_script}/" )
+  cgi.assign = ( ".cgi" => "" )
+}}
+$HTTP["url"] =^ "{API_PREFIX}http/" {{
+  alias.url    = ( )
+  cgi.assign   = ( )
+  proxy.server = ( "" => (( "host" => "127.0.0.1", "port" => {self.http_api.port} )) )
+}}
+""")
+        return {"API_PREFIX": API_PREFIX, "API_RULES": self.rules_path, "API_CONF": api_conf}
+
+
+class ApacheGatekeeper(GatekeeperServer):
+    """Apache from www/apache.conf + www/apache-keyward.conf (run-apache.sh), with `keyward serve`
+    as the authorizer (mod_authnz_fcgi) and the console (mod_proxy_fcgi)."""
+
+    kind = "apache"
+
+    def prepare(self):
+        self.prepare_api()
+        modules = apache_modules_folder()
+        api_conf = os.path.join(self.folder, "api.conf")
+        with open(api_conf, "w") as f:
+            f.write(f"""# the sample API behind the gatekeeper (what an operator would write)
+LoadModule cgid_module "{modules}/mod_cgid.so"
+LoadModule proxy_http_module "{modules}/mod_proxy_http.so"
+ScriptAlias "{API_PREFIX}" "{self.backend_script}/"
+<Directory "{self.api_folder}">
+    Require all granted
+</Directory>
+<Location "{API_PREFIX}http/">
+    ProxyPass "http://127.0.0.1:{self.http_api.port}/"
+    RequestHeader set X-Keyward-Key-Id      "%{{KEYWARD_KEY_ID}}e"
+    RequestHeader set X-Keyward-Key-Name    "%{{KEYWARD_KEY_NAME}}e"
+    RequestHeader set X-Keyward-Role        "%{{KEYWARD_ROLE}}e"
+    RequestHeader set X-Keyward-Permissions "%{{KEYWARD_PERMISSIONS}}e"
+    RequestHeader unset Authorization
+</Location>
+""")
+        return {"API_PREFIX": API_PREFIX, "API_RULES": self.rules_path, "API_CONF": api_conf}
+
+    def start(self):
+        if apache_binary() is None or apache_modules_folder() is None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise unittest.SkipTest("Apache httpd 2.4 with mod_authnz_fcgi is not installed (Debian: apache2)")
+        self.keyward_port = free_port()
+        env = dict(os.environ, PORT=str(self.port), KEYWARD_PORT=str(self.keyward_port), VARDIR=self.folder,
+                   BIN=BIN, THREADS="4", DETACH="1")
+        env.update(self.prepare())
+        done = subprocess.run([os.path.join(ROOT, "www", "run-apache.sh")], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0 or not wait_for_port(self.port):
+            raise RuntimeError(f"Apache did not start: {done.stderr}\n{self.error_log()[-3000:]}")
+
+    def error_log_path(self):
+        return os.path.join(self.folder, "apache-error.log")
+
+    def _pid(self, name):
+        try:
+            with open(os.path.join(self.folder, name)) as f:
+                return int(f.read().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def apache_pid(self):
+        return self._pid("apache.pid")
+
+    def backend_pids(self):
+        """The standalone keyward process both Apache modules talk to."""
+        pid = self._pid("keyward-serve.pid")
+        return [pid] if pid is not None and alive(pid) else []
+
+    def lighttpd_pid(self):
+        return None
+
+    def stop(self, grace=0.5):
+        """Stop Apache, then keyward serve (SIGTERM: it writes its buffered usage and exits)."""
+        self.backends_killed = []
+        pid = self.apache_pid()
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            wait_for_exit([pid], 10)
+        for backend in self.backend_pids():
+            os.kill(backend, signal.SIGTERM)
+            wait_for_exit([backend], 5)
+            if alive(backend):
+                self.backends_killed.append(backend)
+                os.kill(backend, signal.SIGKILL)
+                wait_for_exit([backend], 5)
+        self.http_api.stop()
+        time.sleep(0.2)

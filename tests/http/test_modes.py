@@ -1,14 +1,12 @@
 """test_modes.py: the one binary in its other roles: the command line, plain CGI, and a standalone
-FastCGI server (reached both by a minimal FastCGI client written here, and through a lighttpd
+FastCGI server (reached both by the minimal FastCGI client in harness.py, and through a lighttpd
 configured with "host"/"port" and no bin-path, as the README describes)."""
 import http.client
 import os
 import re
 import shutil
 import signal
-import socket
 import stat
-import struct
 import subprocess
 import tempfile
 import threading
@@ -16,31 +14,8 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (BIN, ROOT, TEMPLATES, TOKEN_PATTERN, Document, Server, ServerTestCase, free_port,
-                     sanitizer_report, secret_from, wait_for_exit, wait_for_port)
-
-
-def parse_cgi_output(output):
-    """A CGI response (bytes) into (status, [(name, value)], body bytes)."""
-    head, separator, body = output.partition(b"\r\n\r\n")
-    if not separator:
-        raise AssertionError(f"no header block in {output[:500]!r}")
-    headers = []
-    status = 200
-    for line in head.decode("latin-1").split("\r\n"):
-        name, _, value = line.partition(":")
-        value = value.strip()
-        if name.lower() == "status":
-            status = int(value.split()[0])
-        headers.append((name, value))
-    return status, headers, body
-
-
-def header(headers, name):
-    for key, value in headers:
-        if key.lower() == name.lower():
-            return value
-    return None
+from harness import (BIN, ROOT, TEMPLATES, TOKEN_PATTERN, Document, Server, ServerTestCase, fcgi_request, free_port,
+                     header, parse_cgi_output, sanitizer_report, secret_from, wait_for_exit, wait_for_port)
 
 
 class CommandLineTest(ServerTestCase):
@@ -304,70 +279,6 @@ class CgiModeTest(ServerTestCase):
         self.assertEqual(status, 200)
         self.assertIn(b'href="/console/keys/new"', body)
         self.assertIn(b'href="/console/static/keyward.css"', body)
-
-
-# ---- a minimal FastCGI client (FastCGI 1.0 spec: records of version, type, id, length, padding) ----
-
-FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT, FCGI_STDERR = 1, 3, 4, 5, 6, 7
-FCGI_RESPONDER = 1
-
-
-def fcgi_record(record_type, request_id, content):
-    padding = (-len(content)) % 8
-    return struct.pack("!BBHHBx", 1, record_type, request_id, len(content), padding) + content + b"\0" * padding
-
-
-def fcgi_length(length):
-    return struct.pack("!B", length) if length < 128 else struct.pack("!I", length | 0x80000000)
-
-
-def fcgi_params(params):
-    out = b""
-    for name, value in params.items():
-        name, value = name.encode(), value.encode() if isinstance(value, str) else value
-        out += fcgi_length(len(name)) + fcgi_length(len(value)) + name + value
-    return out
-
-
-def fcgi_request(port, params, stdin=b"", request_id=1):
-    """Send one responder request; returns (stdout bytes, stderr bytes, app status)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        data = fcgi_record(FCGI_BEGIN_REQUEST, request_id, struct.pack("!HB5x", FCGI_RESPONDER, 0))
-        encoded = fcgi_params(params)
-        for start in range(0, len(encoded), 65535):
-            data += fcgi_record(FCGI_PARAMS, request_id, encoded[start:start + 65535])
-        data += fcgi_record(FCGI_PARAMS, request_id, b"")
-        for start in range(0, len(stdin), 65535):
-            data += fcgi_record(FCGI_STDIN, request_id, stdin[start:start + 65535])
-        data += fcgi_record(FCGI_STDIN, request_id, b"")
-        sock.sendall(data)
-        stdout, stderr, buffer = b"", b"", b""
-
-        def read(count):
-            nonlocal buffer
-            while len(buffer) < count:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise AssertionError("FastCGI server closed the connection before FCGI_END_REQUEST")
-                buffer += chunk
-            taken, buffer = buffer[:count], buffer[count:]
-            return taken
-
-        while True:
-            version, record_type, rid, length, padding = struct.unpack("!BBHHBx", read(8))
-            content = read(length)
-            read(padding)
-            if version != 1 or rid != request_id:
-                raise AssertionError(f"bad record: version {version}, id {rid}")
-            if record_type == FCGI_STDOUT:
-                stdout += content
-            elif record_type == FCGI_STDERR:
-                stderr += content
-            elif record_type == FCGI_END_REQUEST:
-                app_status, protocol_status = struct.unpack("!IB3x", content)
-                if protocol_status != 0:
-                    raise AssertionError(f"FastCGI protocol status {protocol_status}")
-                return stdout, stderr, app_status
 
 
 class StandaloneFastcgiTest(unittest.TestCase):

@@ -1,0 +1,87 @@
+#!/bin/sh
+# Fill in www/apache.conf and www/apache-keyward.conf for this checkout, start `keyward serve` and
+# Apache in front of it, and run until Ctrl+C.
+#   PORT          Apache's port on 127.0.0.1 (default 8080)
+#   KEYWARD_PORT  keyward serve's port on 127.0.0.1 (default 9000)
+#   VARDIR        data folder: database, server key, logs (default ./var)
+#   BIN           keyward binary (default ./build/keyward)
+#   THREADS       keyward serve --threads (default 8)
+#   API_PREFIX    URL prefix guarded by keyward (default /protected/)
+#   API_RULES     rules file for the gatekeeper (KEYWARD_CONFIG), default none
+#   API_CONF      an Apache file with your API's handler for that prefix, included last
+#   APACHE_USER, APACHE_GROUP  who Apache's workers run as when started as root (default www-data)
+#   DETACH        when set, start both in the background and return once both ports answer;
+#                 stop them with: kill $(cat VARDIR/apache.pid) $(cat VARDIR/keyward-serve.pid)
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+PORT=${PORT:-8080}
+KEYWARD_PORT=${KEYWARD_PORT:-9000}
+VARDIR=${VARDIR:-$root/var}
+BIN=${BIN:-$root/build/keyward}
+THREADS=${THREADS:-8}
+API_PREFIX=${API_PREFIX:-/protected/}
+API_RULES=${API_RULES:-}
+API_CONF=${API_CONF:-}
+mkdir -p "$VARDIR"
+VARDIR=$(cd "$VARDIR" && pwd)
+apache=$(command -v apache2 || command -v httpd || echo /usr/sbin/apache2)
+modules=${APACHE_MODULES:-}
+if [ -z "$modules" ]; then
+  for folder in /usr/lib/apache2/modules /usr/lib64/httpd/modules /usr/lib/httpd/modules /usr/libexec/apache2; do
+    if [ -f "$folder/mod_authnz_fcgi.so" ]; then modules=$folder; break; fi
+  done
+fi
+if [ -z "$modules" ]; then
+  echo "run-apache.sh: no Apache module folder with mod_authnz_fcgi.so; set APACHE_MODULES" >&2
+  exit 1
+fi
+user=${APACHE_USER:-www-data}
+group=${APACHE_GROUP:-$user}
+if [ "$(id -u)" -ne 0 ]; then  # Apache ignores User and Group unless it starts as root
+  user=$(id -un)
+  group=$(id -gn)
+fi
+fill() {
+  sed -e "s|@PORT@|$PORT|g" -e "s|@KEYWARD_ADDRESS@|127.0.0.1:$KEYWARD_PORT|g" -e "s|@STATIC@|$root/static|g" \
+      -e "s|@VARDIR@|$VARDIR|g" -e "s|@MODULES@|$modules|g" -e "s|@USER@|$user|g" -e "s|@GROUP@|$group|g" \
+      -e "s|@API_PREFIX@|$API_PREFIX|g" "$1"
+}
+fill "$root/www/apache.conf" > "$VARDIR/apache.conf"
+fill "$root/www/apache-keyward.conf" > "$VARDIR/apache-keyward.conf"
+if [ -n "$API_CONF" ]; then
+  echo "Include \"$API_CONF\"" >> "$VARDIR/apache.conf"
+fi
+"$apache" -t -f "$VARDIR/apache.conf" 2>"$VARDIR/apache-check.log" || { cat "$VARDIR/apache-check.log" >&2; exit 1; }
+
+# keyward first: the database and server key are made before anything asks for a key.
+export KEYWARD_DB="$VARDIR/keyward.db" KEYWARD_TEMPLATES="$root/templates" KEYWARD_CONFIG="$API_RULES"
+"$BIN" init >/dev/null
+"$BIN" serve --listen "127.0.0.1:$KEYWARD_PORT" --threads "$THREADS" </dev/null >>"$VARDIR/keyward.log" 2>&1 &
+echo $! > "$VARDIR/keyward-serve.pid"
+wait_for() {  # until something answers on 127.0.0.1:$1, 20 s at most
+  python3 -c "
+import socket, sys, time
+deadline = time.time() + 20
+while time.time() < deadline:
+    try:
+        socket.create_connection(('127.0.0.1', $1), 0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit('run-apache.sh: nothing answers on port $1')"
+}
+wait_for "$KEYWARD_PORT" || { kill "$(cat "$VARDIR/keyward-serve.pid")"; cat "$VARDIR/keyward.log" >&2; exit 1; }
+
+if [ -n "${DETACH:-}" ]; then
+  if "$apache" -f "$VARDIR/apache.conf" -k start && wait_for "$PORT"; then
+    exit 0
+  fi
+  kill "$(cat "$VARDIR/keyward-serve.pid")"
+  exit 1
+fi
+echo "keyward console: http://127.0.0.1:$PORT/keys"
+echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"
+echo "data: $VARDIR (database keyward.db, logs apache-error.log and keyward.log)"
+echo "stop: Ctrl+C"
+trap 'kill "$(cat "$VARDIR/keyward-serve.pid")" 2>/dev/null' EXIT INT TERM
+"$apache" -f "$VARDIR/apache.conf" -DFOREGROUND
