@@ -35,7 +35,12 @@ static const char usage[] =
 	"  -h, --help     this text\n"
 	"  -V, --version  the version\n"
 	"\n"
-	"environment: KEYWARD_DB, KEYWARD_TEMPLATES, KEYWARD_BASE_PATH, KEYWARD_TOKEN_PREFIX\n";
+	"environment:\n"
+	"  KEYWARD_DB            database file\n"
+	"  KEYWARD_TEMPLATES     folder of the console's templates\n"
+	"  KEYWARD_BASE_PATH     URL prefix the console is mounted at, e.g. /console\n"
+	"  KEYWARD_TOKEN_PREFIX  prefix of new tokens (default kw_)\n"
+	"  KEYWARD_CONFIG        the gatekeeper's rules file: lines \"require /path/prefix permission\"\n";
 
 static int fail(const char *message)
 {

@@ -757,6 +757,35 @@ static void test_url_query_escape(void **state)
 	assert_int_equal(strlen(escaped), kept + 3 * (255 - kept));
 }
 
+/* ---- url_path_normalize: what the rules are matched against ------------------------------ */
+
+static void test_url_path_normalize(void **state)
+{
+	struct arena *arena = *state;
+	static const struct {
+		const char *path;
+		const char *normal;
+	} cases[] = {
+		{ "/", "/" },
+		{ "", "/" },
+		{ "/v1/admin/x", "/v1/admin/x" },
+		{ "/v1/%61dmin/x", "/v1/admin/x" },     /* escaped letter */
+		{ "/v1/%2561dmin/x", "/v1/%61dmin/x" }, /* decoded once, as servers do */
+		{ "/v1//admin/x", "/v1/admin/x" },      /* empty segment */
+		{ "/v1/./admin/x", "/v1/admin/x" },     /* "." segment */
+		{ "/v1/y/../admin/x", "/v1/admin/x" },  /* ".." drops the segment before it */
+		{ "/../../etc", "/etc" },               /* never above the root */
+		{ "/v1/admin/.", "/v1/admin/" },        /* ends in a folder */
+		{ "/v1/admin/..", "/v1/" },
+		{ "/v1/%2e%2e/admin", "/admin" },       /* escaped dots count as dots */
+		{ "/a%00b", "/a%00b" },                 /* %00 stays as written */
+		{ "/a%zz", "/a%zz" },                   /* malformed escape stays as written */
+		{ "/a%4", "/a%4" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_string_equal(url_path_normalize(arena, cases[i].path), cases[i].normal);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -786,6 +815,7 @@ int main(void)
 		TEST(test_post_content_length_malformed_or_absent),
 		TEST(test_cookies),
 		TEST(test_url_query_escape),
+		TEST(test_url_path_normalize),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
