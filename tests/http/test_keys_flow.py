@@ -1,10 +1,11 @@
 """test_keys_flow.py: a key's life through the console (create, list, filter, edit, disable, enable,
 regenerate, revoke), the list's filters and pagination, and its empty states."""
+import os
 import re
 import secrets
 import urllib.parse
 
-from harness import ServerTestCase, TOKEN_PATTERN, secret_from
+from harness import ROOT, ServerTestCase, TOKEN_PATTERN, secret_from
 
 
 def unique(label):
@@ -167,7 +168,13 @@ class KeyLifecycleTest(ServerTestCase):
         self.assertEqual(row["enabled"], 0)
         page = self.server.get(f"/keys/{key_id}")
         self.assertIn("badge-disabled", page.text)
-        self.assertIn("Yes: requests made with this key are not logged", page.text)
+        # The same sentence on the key page, next to the form's checkbox, and in the README.
+        sentence = ("keyward stores nothing about requests made with this key except the time it was "
+                    "last used and an anonymous count of calls per hour.")
+        self.assertIn("Yes: " + sentence, page.text)
+        self.assertIn(sentence, self.server.get("/keys/new").text)
+        with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as readme:
+            self.assertIn(sentence, " ".join(readme.read().split()))
 
     def test_key_page_shows_networks_labels_url_and_role(self):
         key_id, _ = self.server.create_key(unique("Shown"), role="read-only",
