@@ -34,19 +34,24 @@ void buf_puts(struct buf *buf, const char *text)
 	buf_append(buf, text, strlen(text));
 }
 
+/* One vsnprintf when the text fits in the room left (the usual case); else grow and write again. */
 void buf_printf(struct buf *buf, const char *format, ...)
 {
 	va_list arguments;
 	va_start(arguments, format);
+	size_t room = buf->capacity - buf->length; /* buf_reserve keeps capacity > length once allocated */
 	va_list copy;
 	va_copy(copy, arguments);
-	int length = vsnprintf(NULL, 0, format, copy);
+	int length = vsnprintf(room > 0 ? buf->data + buf->length : NULL, room, format, copy);
 	va_end(copy);
-	if (length > 0) {
+	if (length > 0 && (size_t)length >= room) {
 		buf_reserve(buf, (size_t)length);
 		vsnprintf(buf->data + buf->length, (size_t)length + 1, format, arguments);
-		buf->length += (size_t)length;
 	}
+	if (length > 0)
+		buf->length += (size_t)length;
+	else if (room > 0)
+		buf->data[buf->length] = '\0'; /* an encoding error may have left a partial write */
 	va_end(arguments);
 }
 

@@ -20,11 +20,11 @@ struct config;
 struct verify_result;
 
 /*
- * Events per batch. Each batch costs about one page write per distinct key it holds (the per-key
- * index, last_used) plus a commit, and every commit empties the page cache of every other
- * connection (WAL), the request threads' included: so few, large batches. At 8192, a busy
- * process writes about once a second either way; make bench measured 512 here costing keyward
- * about a third of the trivial authorizer's throughput lost on 1,000 rotating keys.
+ * Events per batch. A batch costs a commit plus about one page write per distinct key in it (the
+ * per-key index, last_used), and each commit empties the page cache of every other connection
+ * (WAL), the request threads' included: so few, large batches. A busy process writes about once
+ * a second (the timer) rather than every 512 events as before; with 1,000 keys in turn that
+ * halved the writer's CPU per event (about 17 to 8.5 microseconds, measured on the writer alone).
  */
 #define USAGE_BATCH 8192
 #define USAGE_FLUSH_MS 1000

@@ -68,25 +68,35 @@ static const char security_headers[] =
 	"X-Frame-Options: DENY\r\n"
 	"Referrer-Policy: same-origin\r\n";
 
+/* "Name: value" and CRLF, without printf: the gatekeeper sends a few of these per request. */
+static void append_header(struct buf *head, const char *name, const char *value)
+{
+	buf_puts(head, name);
+	buf_append(head, ": ", 2);
+	buf_puts(head, value);
+	buf_append(head, "\r\n", 2);
+}
+
 void http_response_send(const struct http_response *response, const struct http_request *request)
 {
 	struct buf head = BUF_INIT;
-	buf_printf(&head, "Status: %d %s\r\n", response->status, http_status_text(response->status));
+	buf_puts(&head, "Status: "); /* allocates, so that each buf_printf below formats once */
+	buf_printf(&head, "%d %s\r\n", response->status, http_status_text(response->status));
 	if (response->headers_only) {
 		for (size_t i = 0; i < response->header_count; i++)
-			buf_printf(&head, "%s: %s\r\n", response->headers[i].name, response->headers[i].value);
+			append_header(&head, response->headers[i].name, response->headers[i].value);
 		buf_puts(&head, "\r\n");
 		request->io->write(request->io->context, head.data, head.length);
 		buf_free(&head);
 		return;
 	}
 	if (response->body.length > 0 || response->status != 303)
-		buf_printf(&head, "Content-Type: %s\r\n", response->content_type);
+		append_header(&head, "Content-Type", response->content_type);
 	buf_printf(&head, "Content-Length: %zu\r\n", response->body.length);
 	buf_puts(&head, response->no_store ? "Cache-Control: no-store\r\n" : "Cache-Control: no-cache\r\n");
 	buf_puts(&head, security_headers);
 	for (size_t i = 0; i < response->header_count; i++)
-		buf_printf(&head, "%s: %s\r\n", response->headers[i].name, response->headers[i].value);
+		append_header(&head, response->headers[i].name, response->headers[i].value);
 	buf_puts(&head, "\r\n");
 	request->io->write(request->io->context, head.data, head.length);
 	if (request->method != HTTP_HEAD && response->body.length > 0)

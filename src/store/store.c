@@ -1,6 +1,7 @@
 /* store.c: opening the database, migrations, the statement table, and the step helpers. */
 #include "store/store_private.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,8 +268,21 @@ static int migrate(sqlite3 *db, char *error, size_t error_size)
 	return code;
 }
 
+/*
+ * Process-wide SQLite settings, made once before the first connection. Memory statistics off:
+ * keyward never reads them, and with them on every SQLite allocation takes a global mutex
+ * (SQLite's own advice for speed; under callgrind it saved about 2,000 instructions of the
+ * 19,000 a key lookup took, and as many per usage row written).
+ */
+static void configure_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct store *store_open(const char *path, char *error, size_t error_size)
 {
+	static pthread_once_t configured = PTHREAD_ONCE_INIT;
+	pthread_once(&configured, configure_sqlite);
 	error[0] = '\0';
 	sqlite3 *db = NULL;
 	int code = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
