@@ -4,6 +4,7 @@
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,9 @@ struct worker {
 
 /* libfcgi recommends serialising accept() across threads on some platforms. */
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Set by the main thread before it makes the workers' accept() fail on purpose. */
+static atomic_bool stopping;
 
 static const char *fcgi_getenv(void *context, const char *name)
 {
@@ -105,6 +109,15 @@ static void *worker_main(void *argument)
 		serve_one(&app, arena, &io);
 		FCGX_Finish_r(&request);
 	}
+	if (!atomic_load(&stopping)) {
+		/*
+		 * The listening socket failed under us (say, the web server that spawned us went away
+		 * without a signal). Without this the process would linger forever, serving no one.
+		 */
+		fprintf(stderr, "keyward: the FastCGI socket stopped accepting connections; this process stops\n");
+		worker->status = 1;
+		kill(getpid(), SIGTERM);
+	}
 	FCGX_Free(&request, 1);
 	arena_free(arena);
 	store_close(store);
@@ -157,6 +170,7 @@ int server_run_fastcgi(const struct config *config, const struct view *view, int
 	int signal_number = 0;
 	if (started > 0)
 		sigwait(&stop, &signal_number);
+	atomic_store(&stopping, true);
 	FCGX_ShutdownPending();
 	shutdown(listen_fd, SHUT_RDWR);
 	int status = started == threads ? 0 : 1;

@@ -476,3 +476,36 @@ class ShutdownTest(unittest.TestCase):
             process.stderr.close()
             shutil.rmtree(folder, ignore_errors=True)
         self.assertIsNone(sanitizer_report(stderr), stderr[-4000:])
+
+    def test_spawned_process_ends_when_its_socket_stops_accepting(self):
+        """A web server that spawned keyward (listening socket on fd 0) and went away without a signal
+        must not leave it waiting forever: when accept() fails, keyward says so and exits."""
+        import socket
+        folder = tempfile.mkdtemp(prefix="keyward-orphan-")
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES, KEYWARD_DB=os.path.join(folder, "k.db"))
+        env.pop("GATEWAY_INTERFACE", None)
+        process = subprocess.Popen([BIN], env=env, stdin=listener.fileno(), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE)
+        try:
+            stdout, _, _ = fcgi_request(port, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/keys", "QUERY_STRING": ""})
+            self.assertTrue(stdout.startswith(b"Status: 200"), stdout[:200])
+            listener.shutdown(socket.SHUT_RDWR)  # what a dying parent's cleanup can do to the shared socket
+            try:
+                code = process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.fail("keyward was still running 10 s after its listening socket stopped accepting")
+            self.assertEqual(code, 1)
+        finally:
+            listener.close()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            stderr = process.stderr.read().decode("utf-8", "replace")
+            process.stderr.close()
+            shutil.rmtree(folder, ignore_errors=True)
+        self.assertIn("stopped accepting connections", stderr)
+        self.assertIsNone(sanitizer_report(stderr), stderr[-4000:])
