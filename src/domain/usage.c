@@ -98,30 +98,49 @@ static void batch_free(struct usage_batch *batch)
 	buf_free(&batch->text);
 }
 
-/* Add the anonymous call of `item` to its (key, hour) count. */
-static void count_anonymous(struct store_usage_count *counts, size_t *count, const struct usage_item *item)
+/* A key and a time: an anonymous call (time = its hour) or a grant. */
+struct key_time {
+	int64_t workspace_id;
+	int64_t key_row_id;
+	int64_t at;
+};
+
+static int compare_key_time(const void *left, const void *right)
 {
-	int64_t hour = item->at - item->at % 3600;
-	for (size_t i = 0; i < *count; i++)
-		if (counts[i].api_key_id == item->key_row_id && counts[i].hour == hour) {
-			counts[i].calls++;
-			return;
-		}
-	counts[*count] = (struct store_usage_count){ item->workspace_id, item->key_row_id, hour, 1 };
-	(*count)++;
+	const struct key_time *a = left, *b = right;
+	if (a->key_row_id != b->key_row_id)
+		return a->key_row_id < b->key_row_id ? -1 : 1;
+	return (a->at > b->at) - (a->at < b->at);
 }
 
-/* Keep the latest granted use of each key. */
-static void note_last_used(struct store_last_used *last_used, size_t *count, const struct usage_item *item)
+/* Sort the anonymous calls and count them per (key, hour) into `counts`; returns how many counts. */
+static size_t count_anonymous(struct key_time *calls, size_t call_count, struct store_usage_count *counts)
 {
-	for (size_t i = 0; i < *count; i++)
-		if (last_used[i].api_key_id == item->key_row_id) {
-			if (item->at > last_used[i].at)
-				last_used[i].at = item->at;
-			return;
-		}
-	last_used[*count] = (struct store_last_used){ item->key_row_id, item->at };
-	(*count)++;
+	qsort(calls, call_count, sizeof *calls, compare_key_time);
+	size_t count = 0;
+	for (size_t i = 0; i < call_count; i++) {
+		if (count > 0 && counts[count - 1].api_key_id == calls[i].key_row_id &&
+		    counts[count - 1].hour == calls[i].at)
+			counts[count - 1].calls++;
+		else
+			counts[count++] = (struct store_usage_count){ calls[i].workspace_id, calls[i].key_row_id,
+								      calls[i].at, 1 };
+	}
+	return count;
+}
+
+/* Sort the grants and keep the latest of each key in `last_used`; returns how many keys. */
+static size_t latest_grants(struct key_time *grants, size_t grant_count, struct store_last_used *last_used)
+{
+	qsort(grants, grant_count, sizeof *grants, compare_key_time);
+	size_t count = 0;
+	for (size_t i = 0; i < grant_count; i++) {
+		if (count > 0 && last_used[count - 1].api_key_id == grants[i].key_row_id)
+			last_used[count - 1].at = grants[i].at; /* sorted: the later one */
+		else
+			last_used[count++] = (struct store_last_used){ grants[i].key_row_id, grants[i].at };
+	}
+	return count;
 }
 
 /* Write usage->writing in one transaction. Needs write_lock. */
@@ -131,24 +150,31 @@ static bool write_batch(struct usage *usage)
 	if (batch->count == 0)
 		return true;
 	struct store_usage_event *events = xcalloc(batch->count, sizeof *events);
-	struct store_usage_count *counts = xcalloc(batch->count, sizeof *counts);
-	struct store_last_used *last_used = xcalloc(batch->count, sizeof *last_used);
-	size_t event_count = 0, count_count = 0, last_used_count = 0;
+	struct key_time *calls = xcalloc(batch->count, sizeof *calls);
+	struct key_time *grants = xcalloc(batch->count, sizeof *grants);
+	size_t event_count = 0, call_count = 0, grant_count = 0;
 	for (size_t i = 0; i < batch->count; i++) {
 		const struct usage_item *item = &batch->items[i];
 		if (item->anonymous)
-			count_anonymous(counts, &count_count, item);
+			calls[call_count++] = (struct key_time){ item->workspace_id, item->key_row_id,
+								  item->at - item->at % 3600 };
 		else
 			events[event_count++] = (struct store_usage_event){
 				item->workspace_id, item->key_row_id, item->at, batch->text.data + item->endpoint,
 				batch->text.data + item->address, item->outcome,
 			};
 		if (item->granted)
-			note_last_used(last_used, &last_used_count, item);
+			grants[grant_count++] = (struct key_time){ item->workspace_id, item->key_row_id, item->at };
 	}
+	struct store_usage_count *counts = xcalloc(call_count + 1, sizeof *counts);
+	struct store_last_used *last_used = xcalloc(grant_count + 1, sizeof *last_used);
+	size_t count_count = count_anonymous(calls, call_count, counts);
+	size_t last_used_count = latest_grants(grants, grant_count, last_used);
 	enum store_status status = store_usage_write(usage->store, events, event_count, counts, count_count, last_used,
 						     last_used_count);
 	free(events);
+	free(calls);
+	free(grants);
 	free(counts);
 	free(last_used);
 	if (status != STORE_OK) {
@@ -239,7 +265,10 @@ void usage_stop(struct usage *usage)
 	pthread_cond_signal(&usage->wake);
 	pthread_mutex_unlock(&usage->lock);
 	pthread_join(usage->flusher, NULL);
-	/* Two rounds: a batch that failed once gets one more try, then what was pending behind it. */
+	/*
+	 * Up to three rounds: a batch that failed once gets another try, then what was pending
+	 * behind it gets its own.
+	 */
 	for (int round = 0; round < 3 && (usage->writing.count > 0 || usage->pending.count > 0); round++)
 		flush_once(usage);
 	if (usage->writing.count + usage->pending.count > 0)
