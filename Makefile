@@ -75,10 +75,11 @@ build/test/keyward: $(TEST_OBJECTS) build/test/main.o
 	@echo "  LINK    $@"
 	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $^ -o $@ $(LIBS)
 
-build/test/unit/%: tests/unit/%.c $(TEST_OBJECTS)
+# Each unit test is one program, linked with the shared fixture (tests/unit/support.c).
+build/test/unit/%: tests/unit/%.c tests/unit/support.c tests/unit/support.h $(TEST_OBJECTS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild $< $(TEST_OBJECTS) -o $@ $(LIBS) -lcmocka
+	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild -Itests/unit $< tests/unit/support.c $(TEST_OBJECTS) -o $@ $(LIBS) -lcmocka
 
 # libFuzzer targets, one per parser of outside input, built with clang over every source.
 build/fuzz/%: tests/fuzz/%.c $(SOURCES) $(wildcard src/*/*.h) build/schema.h

@@ -79,7 +79,7 @@ void api_authorize(struct app *app, struct http_request *request)
 	question.permission = config_required_permission(app->config, rules_path_of(request));
 
 	struct verify_result result;
-	verify_decide(app->store, app->config, request->arena, &question, &result);
+	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, &result);
 	if (app->usage != NULL && result.code != VERIFY_UNAVAILABLE)
 		usage_record(app->usage, &result, question.endpoint, request->remote_addr, (int64_t)time(NULL));
 

@@ -67,7 +67,7 @@ static bool authenticate_caller(struct app *app, struct http_request *request, s
 	question.client_address = request->remote_addr;
 	question.endpoint = request->path;
 	question.permission = "api.key.verify";
-	verify_decide(app->store, app->config, request->arena, &question, caller);
+	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, caller);
 	if (app->usage != NULL && caller->code != VERIFY_UNAVAILABLE)
 		usage_record(app->usage, caller, question.endpoint, request->remote_addr, (int64_t)time(NULL));
 	if (caller->code == VERIFY_GRANTED)
@@ -128,7 +128,7 @@ void api_keys_verify(struct app *app, struct http_request *request, struct http_
 	}
 
 	struct verify_result result;
-	verify_decide(app->store, app->config, request->arena, &question, &result);
+	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, &result);
 	/* A verifier sees only the keys of its own workspace. */
 	if (result.key_known && result.workspace_id != caller.workspace_id) {
 		memset(&result, 0, sizeof result);

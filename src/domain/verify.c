@@ -5,6 +5,7 @@
 
 #include "core/config.h"
 #include "domain/cidr.h"
+#include "domain/key_cache.h"
 #include "domain/token.h"
 #include "store/store.h"
 
@@ -75,7 +76,7 @@ static bool address_allowed(const struct store_key_auth *key, const char *addres
 	return false;
 }
 
-void verify_decide(struct store *store, const struct config *config, struct arena *arena,
+void verify_decide(struct store *store, struct key_cache *cache, const struct config *config, struct arena *arena,
 		   const struct verify_request *request, struct verify_result *result)
 {
 	memset(result, 0, sizeof *result);
@@ -95,7 +96,7 @@ void verify_decide(struct store *store, const struct config *config, struct aren
 	unsigned char hash[TOKEN_HASH_BYTES];
 	token_hash(config->server_key, request->key, request->key_length, hash);
 	struct store_key_auth key;
-	enum store_status status = store_key_find_by_hash(store, arena, hash, sizeof hash, &key);
+	enum store_status status = key_cache_find(cache, store, arena, hash, &key);
 	if (status != STORE_OK) {
 		result->code = status == STORE_NOT_FOUND ? VERIFY_INVALID_KEY : VERIFY_UNAVAILABLE;
 		return;

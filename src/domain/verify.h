@@ -16,6 +16,7 @@
 
 struct arena;
 struct config;
+struct key_cache;
 struct store;
 
 #define VERIFY_KEY_MAX 512 /* bytes; longer keys are refused unread */
@@ -53,8 +54,11 @@ struct verify_result {
 	bool off_record;
 };
 
-/* Decide. Strings in *result live in `arena`. */
-void verify_decide(struct store *store, const struct config *config, struct arena *arena,
+/*
+ * Decide. Keys are looked up through `cache` (NULL: straight from the store; see key_cache.h).
+ * Strings in *result live in `arena`.
+ */
+void verify_decide(struct store *store, struct key_cache *cache, const struct config *config, struct arena *arena,
 		   const struct verify_request *request, struct verify_result *result);
 
 /* The stable code word, e.g. "ip_not_allowed" ("granted" for VERIFY_GRANTED). */

@@ -15,6 +15,7 @@
 #include "core/alloc.h"
 #include "core/app.h"
 #include "core/config.h"
+#include "domain/key_cache.h"
 #include "domain/usage.h"
 #include "http/request.h"
 #include "pages/pages.h"
@@ -95,7 +96,8 @@ static void *worker_main(void *argument)
 		kill(getpid(), SIGTERM); /* wake the main thread: this process cannot serve */
 		return NULL;
 	}
-	struct app app = { worker->config, store, worker->view, worker->usage };
+	struct key_cache *key_cache = key_cache_new();
+	struct app app = { worker->config, store, key_cache, worker->view, worker->usage };
 	struct arena *arena = arena_new();
 	FCGX_Request request;
 	FCGX_InitRequest(&request, worker->listen_fd, 0);
@@ -120,6 +122,7 @@ static void *worker_main(void *argument)
 	}
 	FCGX_Free(&request, 1);
 	arena_free(arena);
+	key_cache_free(key_cache);
 	store_close(store);
 	return NULL;
 }
@@ -215,7 +218,7 @@ int server_run_cgi(const struct config *config, const struct view *view)
 	struct usage *usage = usage_start(config, error_usage, sizeof error_usage);
 	if (usage == NULL)
 		fprintf(stderr, "keyward: usage recording: %s\n", error_usage);
-	struct app app = { config, store, view, usage };
+	struct app app = { config, store, NULL, view, usage }; /* one request: nothing to cache for */
 	struct arena *arena = arena_new();
 	struct http_io io = { cgi_getenv, cgi_read, cgi_write, NULL };
 	serve_one(&app, arena, &io);

@@ -13,7 +13,8 @@
 
 #define KEY_COLUMNS                                                                              \
 	"k.id, k.workspace_id, k.key_id, k.name, k.secret_hint, k.postback_url, k.off_record, "   \
-	"k.enabled, k.role_id, r.name, k.created_at, k.updated_at, k.last_used_at, k.revoked_at "
+	"k.enabled, k.role_id, r.name, k.created_at, k.updated_at, "                                   \
+	"(SELECT u.at FROM api_key_last_used u WHERE u.api_key_id = k.id), k.revoked_at "
 
 #define KEY_FILTER                                                                               \
 	"WHERE k.workspace_id = ?1 "                                                             \
@@ -93,7 +94,10 @@ static const struct {
 		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) VALUES (?1, ?2, ?3, ?4) "
 		"ON CONFLICT (api_key_id, hour) DO UPDATE SET calls = calls + excluded.calls" },
 	[STMT_KEY_TOUCH] = { "key_touch",
-		"UPDATE api_key SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)" },
+		"INSERT INTO api_key_last_used (api_key_id, at) VALUES (?1, ?2) "
+		"ON CONFLICT (api_key_id) DO UPDATE SET at = excluded.at WHERE excluded.at > at" },
+	[STMT_GATE_GENERATION] = { "gate_generation",
+		"SELECT generation FROM gate_state WHERE id = 1" },
 };
 
 sqlite3_stmt *store_statement(struct store *store, enum store_statement which)

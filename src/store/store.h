@@ -169,6 +169,13 @@ struct store_key_auth {
 enum store_status store_key_find_by_hash(struct store *store, struct arena *arena, const unsigned char *hash,
 					 size_t hash_length, struct store_key_auth *key);
 
+/*
+ * The gate generation: a number that changes with every change to keys, their allowlists or
+ * roles (triggers in schema/003_gate.sql), and not with usage. Copies of keys kept in memory are
+ * good while it stays the same.
+ */
+enum store_status store_gate_generation(struct store *store, int64_t *generation);
+
 struct store_usage_event {
 	int64_t workspace_id;
 	int64_t api_key_id; /* 0: no key identified */

@@ -47,6 +47,18 @@ enum store_status store_key_find_by_hash(struct store *store, struct arena *aren
 	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
+enum store_status store_gate_generation(struct store *store, int64_t *generation)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_GATE_GENERATION);
+	int code = store_step(store, STMT_GATE_GENERATION);
+	if (code == SQLITE_ROW)
+		*generation = sqlite3_column_int64(statement, 0);
+	sqlite3_reset(statement);
+	if (code == SQLITE_ROW)
+		return STORE_OK;
+	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+}
+
 static enum store_status write_events(struct store *store, const struct store_usage_event *events, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {

@@ -342,11 +342,13 @@ class Server:
         return self.query(f"SELECT count(*) FROM {table} WHERE {where}", params)[0][0]
 
     def key_row(self, key_id):
-        """The api_key row of `key_id` as a dict, or None."""
+        """The api_key row of `key_id` as a dict, or None; last_used_at from api_key_last_used."""
         connection = sqlite3.connect(f"file:{urllib.parse.quote(self.database)}?mode=ro", uri=True, timeout=10)
         connection.row_factory = sqlite3.Row
         try:
-            row = connection.execute("SELECT * FROM api_key WHERE key_id = ?", (key_id,)).fetchone()
+            row = connection.execute("SELECT k.*, u.at AS last_used_at FROM api_key k "
+                                     "LEFT JOIN api_key_last_used u ON u.api_key_id = k.id WHERE k.key_id = ?",
+                                     (key_id,)).fetchone()
             return dict(row) if row else None
         finally:
             connection.close()

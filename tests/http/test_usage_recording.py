@@ -184,7 +184,8 @@ class Keyward:
 
     def key_row(self, token):
         key_id = "key_" + token.split("_")[2]
-        return self.query("SELECT id, last_used_at FROM api_key WHERE key_id = ?", (key_id,))[0]
+        return self.query("SELECT k.id, u.at FROM api_key k LEFT JOIN api_key_last_used u ON u.api_key_id = k.id "
+                          "WHERE k.key_id = ?", (key_id,))[0]
 
     def revoke(self, port, token):
         """Revoke through the console, over FastCGI (responder role) to the running server."""

@@ -77,7 +77,7 @@ static void decide(struct fixture *fixture, const char *token, const char *addre
 	struct verify_request request = {
 		.key = token, .key_length = strlen(token), .client_address = address, .endpoint = "/x"
 	};
-	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, result);
+	verify_decide(fixture->store, NULL, &fixture->config, fixture->arena, &request, result);
 	assert_int_equal(result->code, expected);
 }
 
@@ -180,10 +180,11 @@ static long long event_count(const struct fixture *fixture)
 	return query_integer(fixture, "SELECT count(*) FROM usage_event");
 }
 
-/* last_used_at of a key row; -1 when NULL. */
+/* When a key was last used (api_key_last_used); -1 when never. */
 static long long last_used(const struct fixture *fixture, const struct test_key *key)
 {
-	return query_integer(fixture, "SELECT last_used_at FROM api_key WHERE id = %lld", (long long)key->row_id);
+	return query_integer(fixture, "SELECT (SELECT at FROM api_key_last_used WHERE api_key_id = %lld)",
+			     (long long)key->row_id);
 }
 
 static long long anonymous_calls(const struct fixture *fixture, const struct test_key *key, int64_t hour)
@@ -423,7 +424,7 @@ static void test_last_used_moves_forward_only_for_grants(void **state)
 	sqlite3 *db = NULL;
 	assert_int_equal(sqlite3_open(fixture->config.database_path, &db), SQLITE_OK);
 	char sql[128];
-	snprintf(sql, sizeof sql, "UPDATE api_key SET last_used_at = %lld WHERE id = %lld", (long long)BASE + 9000,
+	snprintf(sql, sizeof sql, "UPDATE api_key_last_used SET at = %lld WHERE api_key_id = %lld", (long long)BASE + 9000,
 		 (long long)fixture->office.row_id);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);

@@ -16,6 +16,7 @@
 
 #include "core/alloc.h"
 #include "core/config.h"
+#include "domain/key_cache.h"
 #include "domain/keys.h"
 #include "domain/token.h"
 #include "domain/verify.h"
@@ -28,6 +29,7 @@ struct fixture {
 	char folder[64];
 	struct config config;
 	struct store *store;
+	struct key_cache *cache; /* decisions go through it, as in the server */
 	struct arena *arena;
 	int64_t admin_role;
 	int64_t read_only_role;
@@ -58,6 +60,7 @@ static int setup(void **state)
 		return -1;
 	}
 	fixture->arena = arena_new();
+	fixture->cache = key_cache_new();
 	struct store_role role;
 	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "admin", &role) != STORE_OK)
 		return -1;
@@ -74,6 +77,7 @@ static int teardown(void **state)
 {
 	struct fixture *fixture = *state;
 	store_close(fixture->store);
+	key_cache_free(fixture->cache);
 	arena_free(fixture->arena);
 	DIR *folder = opendir(fixture->folder);
 	if (folder != NULL) {
@@ -129,7 +133,7 @@ static enum verify_code decide(struct fixture *fixture, const char *key, const c
 		.endpoint = "/v1/things",
 		.permission = permission,
 	};
-	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, result);
+	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, result);
 	return result->code;
 }
 
@@ -205,7 +209,7 @@ static void test_missing_key(void **state)
 	/* A pointer with zero length is no key either. */
 	struct test_key key = make_key(fixture, "Present", fixture->admin_role, true, false, NULL);
 	struct verify_request request = { .key = key.token, .key_length = 0, .client_address = "192.0.2.1" };
-	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_MISSING_KEY);
 }
 
@@ -218,13 +222,13 @@ static void test_several_keys_come_first(void **state)
 	struct verify_request request = {
 		.key = key.token, .key_length = strlen(key.token), .several_keys = true, .client_address = "192.0.2.1"
 	};
-	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 	assert_false(result.key_known);
 	assert_null(result.key_id);
 	request.key = NULL;
 	request.key_length = 0;
-	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 }
 
@@ -241,7 +245,7 @@ static void test_malformed_keys_never_reach_the_database(void **state)
 
 	execute(fixture->config.database_path,
 		"PRAGMA foreign_keys = OFF; DROP TABLE api_key_cidr; DROP TABLE secret_reveal; DROP TABLE usage_event; "
-		"DROP TABLE usage_anonymous_hourly; DROP TABLE api_key;");
+		"DROP TABLE usage_anonymous_hourly; DROP TABLE api_key_last_used; DROP TABLE api_key; DROP TABLE gate_state;");
 
 	/* A well-formed key now cannot be looked up: the database was consulted. */
 	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_UNAVAILABLE);
@@ -298,15 +302,15 @@ static void test_key_length_is_respected(void **state)
 	snprintf(header, sizeof header, "%s, and more", key.token);
 	struct verify_request request = { .key = header, .key_length = strlen(key.token), .client_address = "192.0.2.1" };
 	struct verify_result result;
-	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_GRANTED);
 	assert_string_equal(result.key_id, key.key_id);
 	/* One byte short, or one byte of the tail included: refused. */
 	request.key_length = strlen(key.token) - 1;
-	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 	request.key_length = strlen(key.token) + 1;
-	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 	/* A NUL inside the counted bytes. */
 	char with_nul[TOKEN_MAX_LENGTH + 2];
@@ -314,7 +318,7 @@ static void test_key_length_is_respected(void **state)
 	with_nul[strlen(key.token)] = '\0';
 	request.key = with_nul;
 	request.key_length = strlen(key.token) + 1;
-	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 }
 
@@ -360,10 +364,10 @@ static void test_wrong_server_key(void **state)
 	randombytes_buf(other.server_key, sizeof other.server_key);
 	struct verify_request request = { .key = key.token, .key_length = strlen(key.token), .client_address = "192.0.2.1" };
 	struct verify_result result;
-	verify_decide(fixture->store, &other, fixture->arena, &request, &result);
+	verify_decide(fixture->store, fixture->cache, &other, fixture->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 	assert_false(result.key_known);
-	verify_decide(fixture->store, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_GRANTED);
 }
 

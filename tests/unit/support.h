@@ -1,0 +1,38 @@
+/*
+ * support.h: what the unit tests share: a real SQLite database in a folder of its own, with a
+ * configuration pointing at it, and direct SQL for checking or breaking what the store wrote.
+ * Include after <cmocka.h>: failures are cmocka failures.
+ */
+#ifndef KEYWARD_TESTS_UNIT_SUPPORT_H
+#define KEYWARD_TESTS_UNIT_SUPPORT_H
+
+#include <stdint.h>
+
+#include "core/config.h"
+
+struct arena;
+struct store;
+
+/* A database file in a fresh mkdtemp() folder, migrated and opened, and an arena for its rows. */
+struct test_db {
+	char folder[64];
+	struct config config; /* database_path set, token prefix "kw_", a random server key */
+	struct store *store;
+	struct arena *arena;
+	int64_t admin_role;     /* the seeded roles of the default workspace */
+	int64_t read_only_role;
+};
+
+/* Make one under /tmp/keyward-test-`name`-XXXXXX; NULL (with a message on stderr) on failure. */
+struct test_db *test_db_open(const char *name);
+
+/* Close it and remove its folder; returns 0 when everything was removed (for cmocka teardowns). */
+int test_db_close(struct test_db *db);
+
+/* Run `sql` (several statements allowed) on a connection of its own, as another process would. */
+void test_db_execute(const struct test_db *db, const char *sql);
+
+/* The integer in the first column of the first row of `format` (printf-style); -1 for NULL. */
+long long test_db_integer(const struct test_db *db, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
