@@ -16,7 +16,7 @@ SHARED_DIR ?= $(CURDIR)/../shared
 PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libjansson-dev zlib1g-dev
 PACKAGES_RUN   := lighttpd
 PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev apache2
-PACKAGES_BENCH := wrk python3
+PACKAGES_BENCH := wrk python3 valgrind sqlite3
 
 PKGS    := fcgi sqlite3 libsodium zlib jansson
 CC      ?= cc
@@ -123,6 +123,7 @@ build/bench/trivial_authorizer: tests/bench/trivial_authorizer.c
 bench: deps-bench
 	@$(MAKE) --no-print-directory build/keyward build/bench/seed build/bench/trivial_authorizer
 	@python3 tests/bench/bench.py
+	@python3 tests/bench/instructions.py
 
 # ---- dependencies (Debian) ---------------------------------------------------------------------
 deps:

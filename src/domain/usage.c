@@ -143,6 +143,38 @@ static size_t latest_grants(struct key_time *grants, size_t grant_count, struct 
 	return count;
 }
 
+static int compare_events(const void *left, const void *right)
+{
+	const struct store_usage_event *a = left, *b = right;
+	if (a->api_key_id != b->api_key_id)
+		return a->api_key_id < b->api_key_id ? -1 : 1;
+	if (a->workspace_id != b->workspace_id)
+		return a->workspace_id < b->workspace_id ? -1 : 1;
+	if (a->at != b->at)
+		return a->at < b->at ? -1 : 1;
+	int order = strcmp(a->endpoint, b->endpoint);
+	if (order == 0)
+		order = strcmp(a->client_address, b->client_address);
+	return order != 0 ? order : strcmp(a->outcome, b->outcome);
+}
+
+/*
+ * Sort the events and fold identical ones (same key, second, endpoint, address and outcome)
+ * into one with their count; returns how many are left. Lossless: the store keeps the count.
+ */
+static size_t fold_events(struct store_usage_event *events, size_t count)
+{
+	qsort(events, count, sizeof *events, compare_events);
+	size_t kept = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (kept > 0 && compare_events(&events[kept - 1], &events[i]) == 0)
+			events[kept - 1].calls++;
+		else
+			events[kept++] = events[i];
+	}
+	return kept;
+}
+
 /* Write usage->writing in one transaction. Needs write_lock. */
 static bool write_batch(struct usage *usage)
 {
@@ -161,13 +193,14 @@ static bool write_batch(struct usage *usage)
 		else
 			events[event_count++] = (struct store_usage_event){
 				item->workspace_id, item->key_row_id, item->at, batch->text.data + item->endpoint,
-				batch->text.data + item->address, item->outcome,
+				batch->text.data + item->address, item->outcome, 1,
 			};
 		if (item->granted)
 			grants[grant_count++] = (struct key_time){ item->workspace_id, item->key_row_id, item->at };
 	}
 	struct store_usage_count *counts = xcalloc(call_count + 1, sizeof *counts);
 	struct store_last_used *last_used = xcalloc(grant_count + 1, sizeof *last_used);
+	event_count = fold_events(events, event_count);
 	size_t count_count = count_anonymous(calls, call_count, counts);
 	size_t last_used_count = latest_grants(grants, grant_count, last_used);
 	enum store_status status = store_usage_write(usage->store, events, event_count, counts, count_count, last_used,

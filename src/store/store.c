@@ -88,8 +88,8 @@ static const struct {
 		"(SELECT group_concat(c.cidr, ' ') FROM api_key_cidr c WHERE c.api_key_id = k.id) "
 		"FROM api_key k JOIN role r ON r.id = k.role_id WHERE k.secret_hash = ?1" },
 	[STMT_USAGE_INSERT] = { "usage_insert",
-		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6)" },
+		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
 	[STMT_USAGE_ANONYMOUS_ADD] = { "usage_anonymous_add",
 		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) VALUES (?1, ?2, ?3, ?4) "
 		"ON CONFLICT (api_key_id, hour) DO UPDATE SET calls = calls + excluded.calls" },

@@ -183,6 +183,7 @@ struct store_usage_event {
 	const char *endpoint;
 	const char *client_address;
 	const char *outcome;
+	int64_t calls; /* how many such decisions (same second, key, endpoint, address, outcome) */
 };
 
 struct store_usage_count {
@@ -198,7 +199,8 @@ struct store_last_used {
 };
 
 /*
- * Write a batch in one transaction: events, anonymous hourly counts (added to what is there),
+ * Write a batch in one transaction: events (one row each, with its count of decisions), anonymous
+ * hourly counts (added to what is there),
  * and last-used times (only ever moved forward). All or nothing.
  */
 enum store_status store_usage_write(struct store *store, const struct store_usage_event *events, size_t event_count,

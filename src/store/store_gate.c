@@ -70,6 +70,7 @@ static enum store_status write_events(struct store *store, const struct store_us
 		sqlite3_bind_text(statement, 4, events[i].endpoint, -1, SQLITE_STATIC);
 		sqlite3_bind_text(statement, 5, events[i].client_address, -1, SQLITE_STATIC);
 		sqlite3_bind_text(statement, 6, events[i].outcome, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(statement, 7, events[i].calls);
 		enum store_status status = store_run(store, STMT_USAGE_INSERT);
 		if (status != STORE_OK)
 			return status;

@@ -343,17 +343,18 @@ def main():
                 + ("met" if now_kb < RSS_TARGET_KB else "MISSED"))
 
     say()
-    say("== usage recording: usage_event rows, written by the last flush when lighttpd stopped keyward (SIGTERM)")
+    say("== usage recording: decisions in usage_event, the last batch written when lighttpd stopped keyward (SIGTERM)")
     database = sqlite3.connect(os.path.join(RUN, "keyward.db"))
-    rows = database.execute("SELECT count(*) FROM usage_event").fetchone()[0]
-    by_outcome = database.execute("SELECT outcome, count(*) FROM usage_event GROUP BY outcome ORDER BY 2 DESC"
+    rows, decisions = database.execute("SELECT count(*), coalesce(sum(calls), 0) FROM usage_event").fetchone()
+    by_outcome = database.execute("SELECT outcome, sum(calls) FROM usage_event GROUP BY outcome ORDER BY 2 DESC"
                                   ).fetchall()
     database.close()
     total_sent = sum(sent.values())
     say(f"  requests sent to keyward ({', '.join(CONTENDERS[1:])}): {total_sent:,}  "
         f"(wrk's completed responses + {len(SCENARIOS)} checks each)")
-    say(f"  usage_event rows:            {rows:,}  ({rows - total_sent:+,}; wrk does not count the requests "
-        f"still in flight when it stops: at most {CONNECTIONS} a run)")
+    say(f"  decisions recorded:          {decisions:,}  ({decisions - total_sent:+,}; wrk does not count the "
+        f"requests still in flight when it stops: at most {CONNECTIONS} a run)")
+    say(f"  usage_event rows:            {rows:,}  (identical decisions of one second share a row)")
     say("  by outcome: " + ", ".join(f"{outcome} {count:,}" for outcome, count in by_outcome))
     with open(os.path.join(RUN, "authorizers.log")) as file:
         log = [line.strip() for line in file if line.strip()]

@@ -339,7 +339,9 @@ class Server:
             connection.close()
 
     def count(self, table, where="1", params=()):
-        return self.query(f"SELECT count(*) FROM {table} WHERE {where}", params)[0][0]
+        """Rows of `table` matching `where`; for usage_event, the decisions they count (sum of calls)."""
+        what = "coalesce(sum(calls), 0)" if table == "usage_event" else "count(*)"
+        return self.query(f"SELECT {what} FROM {table} WHERE {where}", params)[0][0]
 
     def key_row(self, key_id):
         """The api_key row of `key_id` as a dict, or None; last_used_at from api_key_last_used."""

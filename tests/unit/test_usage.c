@@ -177,7 +177,7 @@ static long long query_integer(const struct fixture *fixture, const char *format
 
 static long long event_count(const struct fixture *fixture)
 {
-	return query_integer(fixture, "SELECT count(*) FROM usage_event");
+	return query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event");
 }
 
 /* When a key was last used (api_key_last_used); -1 when never. */
@@ -274,20 +274,20 @@ static void test_every_event_from_several_threads_is_written(void **state)
 	const long long per_kind = THREADS * PER_THREAD / 4;
 	assert_int_equal(event_count(fixture), 3 * per_kind);
 	assert_int_equal(query_integer(fixture,
-				       "SELECT count(*) FROM usage_event WHERE api_key_id = %lld AND outcome = 'granted'",
+				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld AND outcome = 'granted'",
 				       (long long)fixture->normal.row_id),
 			 per_kind);
 	assert_int_equal(query_integer(fixture,
-				       "SELECT count(*) FROM usage_event WHERE api_key_id = %lld AND outcome = 'revoked'",
+				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld AND outcome = 'revoked'",
 				       (long long)fixture->revoked.row_id),
 			 per_kind);
 	assert_int_equal(query_integer(fixture,
-				       "SELECT count(*) FROM usage_event WHERE api_key_id IS NULL AND outcome = 'invalid_key' "
+				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id IS NULL AND outcome = 'invalid_key' "
 				       "AND workspace_id = %d",
 				       STORE_DEFAULT_WORKSPACE),
 			 per_kind);
 	/* Off the record: no event row, only the count. */
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE api_key_id = %lld",
+	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld",
 				       (long long)fixture->quiet.row_id),
 			 0);
 	assert_int_equal(query_integer(fixture,
@@ -300,7 +300,7 @@ static void test_every_event_from_several_threads_is_written(void **state)
 	/* Every row holds the endpoint, address and time its thread gave it, each exactly once. */
 	assert_int_equal(query_integer(fixture, "SELECT count(DISTINCT endpoint) FROM usage_event"), 3 * per_kind);
 	assert_int_equal(query_integer(fixture,
-				       "SELECT count(*) FROM usage_event WHERE "
+				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE "
 				       "endpoint = '/t' || ((at - %lld) / 10000) || '/' || ((at - %lld) %% 10000) AND "
 				       "client_address = '10.' || ((at - %lld) / 10000) || '.' || (((at - %lld) %% 10000) / 256) "
 				       "|| '.' || (((at - %lld) %% 10000) %% 256)",
@@ -338,11 +338,11 @@ static void test_strings_are_kept_within_limits(void **state)
 				       (long long)BASE),
 			 USAGE_ADDRESS_MAX);
 	assert_int_equal(query_integer(fixture,
-				       "SELECT count(*) FROM usage_event WHERE at = %lld AND endpoint = '' AND client_address = ''",
+				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at = %lld AND endpoint = '' AND client_address = ''",
 				       (long long)BASE + 1),
 			 1);
 	assert_int_equal(query_integer(fixture,
-				       "SELECT count(*) FROM usage_event WHERE at = %lld AND endpoint = '/caf\xc3\xa9?q=''x\"' "
+				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at = %lld AND endpoint = '/caf\xc3\xa9?q=''x\"' "
 				       "AND client_address = '2001:db8::1'",
 				       (long long)BASE + 2),
 			 1);
@@ -350,6 +350,37 @@ static void test_strings_are_kept_within_limits(void **state)
 	assert_true(usage_flush(usage));
 	usage_stop(usage);
 	usage_stop(NULL);
+}
+
+/* Identical decisions of one second share a row with their count; any difference makes a new row. */
+static void test_identical_decisions_share_a_row(void **state)
+{
+	struct fixture *fixture = *state;
+	struct usage *usage = start(fixture);
+	for (int i = 0; i < 5; i++)
+		usage_record(usage, &fixture->granted, "/same", "192.0.2.1", BASE);
+	usage_record(usage, &fixture->granted, "/same", "192.0.2.1", BASE + 1);   /* another second */
+	usage_record(usage, &fixture->granted, "/same", "192.0.2.2", BASE);       /* another address */
+	usage_record(usage, &fixture->granted, "/other", "192.0.2.1", BASE);      /* another endpoint */
+	usage_record(usage, &fixture->office_refused, "/same", "192.0.2.1", BASE); /* another key and outcome */
+	usage_record(usage, &fixture->unknown, "/same", "192.0.2.1", BASE);
+	usage_record(usage, &fixture->unknown, "/same", "192.0.2.1", BASE);
+	assert_true(usage_flush(usage));
+	for (int i = 0; i < 3; i++) /* the same decision in a later batch: a row of its own */
+		usage_record(usage, &fixture->granted, "/same", "192.0.2.1", BASE);
+	usage_stop(usage);
+
+	assert_int_equal(event_count(fixture), 5 + 1 + 1 + 1 + 1 + 2 + 3);
+	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event"), 7);
+	assert_int_equal(query_integer(fixture,
+				       "SELECT calls FROM usage_event WHERE api_key_id = %lld AND at = %lld AND "
+				       "endpoint = '/same' AND client_address = '192.0.2.1' ORDER BY id LIMIT 1",
+				       (long long)fixture->normal.row_id, (long long)BASE),
+			 5);
+	assert_int_equal(query_integer(fixture,
+				       "SELECT calls FROM usage_event WHERE api_key_id IS NULL AND outcome = 'invalid_key'"),
+			 2);
+	assert_int_equal(query_integer(fixture, "SELECT min(calls) FROM usage_event"), 1);
 }
 
 static void test_anonymous_hours(void **state)
@@ -385,7 +416,7 @@ static void test_anonymous_hours(void **state)
 	/* A refused off-the-record key: no event row and no last use either. */
 	usage_record(usage, &fixture->quiet_refused, "/c", "192.0.2.3", BASE + 9 * HOUR);
 	usage_stop(usage);
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE api_key_id = %lld",
+	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld",
 				       (long long)fixture->quiet_off.row_id),
 			 0);
 	assert_int_equal(event_count(fixture), 0);
@@ -431,7 +462,7 @@ static void test_last_used_moves_forward_only_for_grants(void **state)
 	usage_record(usage, &fixture->office_granted, "/", "198.51.100.9", BASE + 8000);
 	usage_stop(usage);
 	assert_int_equal(last_used(fixture, &fixture->office), BASE + 9000);
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE api_key_id = %lld",
+	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld",
 				       (long long)fixture->office.row_id),
 			 8);
 	assert_int_equal(last_used(fixture, &fixture->normal), -1); /* untouched */
@@ -517,9 +548,9 @@ static void test_a_batch_refused_by_a_locked_database_is_written_later(void **st
 
 	release_lock(lock);
 	usage_stop(usage);
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE endpoint = '/first'"), 40);
+	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE endpoint = '/first'"), 40);
 	assert_int_equal(query_integer(fixture, "SELECT count(DISTINCT at) FROM usage_event WHERE endpoint = '/first'"), 40);
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE endpoint = '/third'"), 25);
+	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE endpoint = '/third'"), 25);
 	assert_int_equal(event_count(fixture), 65);
 	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE), 60);
 	assert_int_equal(last_used(fixture, &fixture->normal), BASE + 39);
@@ -582,7 +613,7 @@ static void test_a_full_buffer_drops_and_counts(void **state)
 	assert_true(written <= 2LL * USAGE_BUFFER_MAX);
 	assert_int_equal(written + dropped, sent);
 	/* The buffer refuses new events, it does not overwrite old ones: the first USAGE_BUFFER_MAX all stay. */
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event WHERE at < %lld",
+	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at < %lld",
 				       (long long)BASE + USAGE_BUFFER_MAX),
 			 USAGE_BUFFER_MAX);
 }
@@ -596,6 +627,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_every_event_from_several_threads_is_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_strings_are_kept_within_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identical_decisions_share_a_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anonymous_hours, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_last_used_moves_forward_only_for_grants, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_full_batch_is_written_without_waiting_for_the_timer, setup, teardown),

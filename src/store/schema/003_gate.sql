@@ -48,4 +48,10 @@ ALTER TABLE api_key DROP COLUMN last_used_at;
 -- key filter until insight keeps its own per-key summaries.
 DROP INDEX usage_event_key_time;
 
+-- Identical decisions of the same second (same key, endpoint, client address and outcome) share
+-- one row and are counted in `calls`: nothing is lost (times are whole seconds anyway), and an
+-- API client calling in a loop costs one row a second instead of thousands. Count decisions
+-- with sum(calls), not count(*).
+ALTER TABLE usage_event ADD COLUMN calls INTEGER NOT NULL DEFAULT 1 CHECK (calls > 0);
+
 PRAGMA user_version = 3;
