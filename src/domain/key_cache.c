@@ -8,7 +8,7 @@
 
 #include "core/alloc.h"
 
-#define WAYS 4 /* entries per set: a hash may sit in any of its set's ways */
+#define WAYS 8 /* entries per set: a hash may sit in any of its set's ways */
 
 struct entry {
 	unsigned char hash[TOKEN_HASH_BYTES];

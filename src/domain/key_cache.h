@@ -8,8 +8,9 @@
  * request reads that number, and any change to a key, its allowlist or a role changes it. So a
  * disabled, revoked or re-secreted key is refused on its very next request, from any process.
  *
- * Bounded: KEY_CACHE_KNOWN keys and KEY_CACHE_UNKNOWN unknown hashes, each in sets of a few
- * entries that evict the least recently used; unknown hashes sent in bulk evict only each other.
+ * Bounded: KEY_CACHE_KNOWN keys and KEY_CACHE_UNKNOWN unknown hashes, each in sets of eight
+ * entries that evict the least recently used (eight ways, so that a thousand keys called in turn
+ * rarely crowd one set past its size); unknown hashes sent in bulk evict only each other.
  * Not thread-safe: one cache per thread, next to that thread's store connection.
  */
 #ifndef KEYWARD_DOMAIN_KEY_CACHE_H
@@ -22,7 +23,7 @@ struct arena;
 struct key_cache;
 
 #define KEY_CACHE_KNOWN 4096
-#define KEY_CACHE_UNKNOWN 1024
+#define KEY_CACHE_UNKNOWN 4096
 
 struct key_cache *key_cache_new(void);
 void key_cache_free(struct key_cache *cache); /* NULL is fine */
