@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/config.h"
+#include "cli/cli.h"
 #include "core/text.h"
 #include "domain/key_input.h"
 #include "domain/keys.h"
@@ -29,6 +30,9 @@ static const char usage[] =
 	"  key create --name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--off-record] [--disabled]\n"
 	"                                         make a key and print its secret, once\n"
 	"  key list                               list the active keys\n"
+	"  user add --email EMAIL [--name NAME] [--role ROLE | --owner] [--workspace ID]\n"
+	"                                         make a console user (password from the terminal, or\n"
+	"                                         the first line of standard input)\n"
 	"\n"
 	"options:\n"
 	"  --db PATH      database file (default $KEYWARD_DB or var/keyward.db); the server key is PATH.key\n"
@@ -327,6 +331,8 @@ int main(int argc, char **argv)
 		status = command_init(&config);
 	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "create") == 0)
 		status = command_key_create(&config, argc - first - 1, argv + first + 1);
+	else if (strcmp(command, "user") == 0 && sub && strcmp(sub, "add") == 0)
+		status = cli_user_add(&config, argc - first - 1, argv + first + 1);
 	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "list") == 0)
 		status = command_key_list(&config);
 	else {

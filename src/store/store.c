@@ -98,6 +98,41 @@ static const struct {
 		"ON CONFLICT (api_key_id) DO UPDATE SET at = excluded.at WHERE excluded.at > at" },
 	[STMT_GATE_GENERATION] = { "gate_generation",
 		"SELECT generation FROM gate_state WHERE id = 1" },
+	[STMT_USER_INSERT] = { "user_insert",
+		"INSERT INTO user (email, email_folded, name, password_hash, created_at, updated_at) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?5)" },
+	[STMT_USER_FIND_BY_EMAIL] = { "user_find_by_email",
+		"SELECT id, email, name, password_hash FROM user WHERE email_folded = ?1" },
+	[STMT_USER_GET] = { "user_get",
+		"SELECT id, email, name, password_hash FROM user WHERE id = ?1" },
+	[STMT_USER_COUNT] = { "user_count",
+		"SELECT count(*) FROM user" },
+	[STMT_MEMBERSHIP_SET] = { "membership_set",
+		"INSERT INTO membership (workspace_id, user_id, console_role, created_at) VALUES (?1, ?2, ?3, ?4) "
+		"ON CONFLICT (workspace_id, user_id) DO UPDATE SET console_role = excluded.console_role" },
+	[STMT_MEMBERSHIP_LIST_FOR_USER] = { "membership_list_for_user",
+		"SELECT w.id, w.name, m.console_role FROM membership m JOIN workspace w ON w.id = m.workspace_id "
+		"WHERE m.user_id = ?1 ORDER BY w.name, w.id" },
+	[STMT_SESSION_INSERT] = { "session_insert",
+		"INSERT INTO session (token_hash, user_id, created_at, last_seen_at, expires_at, client_address) "
+		"VALUES (?1, ?2, ?3, ?3, ?4, ?5)" },
+	[STMT_SESSION_FIND] = { "session_find",
+		"SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, u.email, u.name "
+		"FROM session s JOIN user u ON u.id = s.user_id WHERE s.token_hash = ?1" },
+	[STMT_SESSION_TOUCH] = { "session_touch",
+		"UPDATE session SET last_seen_at = ?2 WHERE id = ?1 AND last_seen_at < ?2" },
+	[STMT_SESSION_DELETE] = { "session_delete",
+		"DELETE FROM session WHERE token_hash = ?1" },
+	[STMT_SESSION_DELETE_EXPIRED] = { "session_delete_expired",
+		"DELETE FROM session WHERE expires_at <= ?1 OR last_seen_at <= ?2" },
+	[STMT_SIGNIN_FAILURE_INSERT] = { "signin_failure_insert",
+		"INSERT INTO signin_failure (subject, at) VALUES (?1, ?2)" },
+	[STMT_SIGNIN_FAILURE_COUNT] = { "signin_failure_count",
+		"SELECT count(*), coalesce(max(at), 0) FROM signin_failure WHERE subject = ?1 AND at > ?2" },
+	[STMT_SIGNIN_FAILURE_CLEAR] = { "signin_failure_clear",
+		"DELETE FROM signin_failure WHERE subject = ?1" },
+	[STMT_SIGNIN_FAILURE_DELETE_OLD] = { "signin_failure_delete_old",
+		"DELETE FROM signin_failure WHERE at <= ?1" },
 };
 
 sqlite3_stmt *store_statement(struct store *store, enum store_statement which)

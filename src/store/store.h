@@ -207,4 +207,61 @@ enum store_status store_usage_write(struct store *store, const struct store_usag
 				    const struct store_usage_count *counts, size_t count_count,
 				    const struct store_last_used *last_used, size_t last_used_count);
 
+/* ---- accounts (store_accounts.c) ------------------------------------------------------------- */
+
+struct store_user {
+	int64_t id;
+	const char *email;         /* as typed */
+	const char *name;
+	const char *password_hash; /* "" when the account cannot sign in with a password */
+};
+
+struct store_membership {
+	int64_t workspace_id;
+	const char *workspace_name;
+	const char *console_role; /* owner, admin, developer, viewer */
+};
+
+struct store_session {
+	int64_t id;
+	int64_t user_id;
+	int64_t created_at;
+	int64_t last_seen_at;
+	int64_t expires_at;
+	const char *email;
+	const char *user_name;
+};
+
+/* STORE_CONFLICT when a user with that folded e-mail exists. */
+enum store_status store_user_insert(struct store *store, const char *email, const char *email_folded,
+				    const char *name, const char *password_hash, int64_t now, int64_t *user_id);
+enum store_status store_user_find_by_email(struct store *store, struct arena *arena, const char *email_folded,
+					   struct store_user *user);
+enum store_status store_user_get(struct store *store, struct arena *arena, int64_t user_id, struct store_user *user);
+enum store_status store_user_count(struct store *store, int64_t *count);
+
+/* Make `user_id` a member of `workspace_id` with `console_role`, or change the role it has. */
+enum store_status store_membership_set(struct store *store, int64_t workspace_id, int64_t user_id,
+				       const char *console_role, int64_t now);
+/* The workspaces of a user, by name. */
+enum store_status store_membership_list_for_user(struct store *store, struct arena *arena, int64_t user_id,
+						 struct store_membership **memberships, size_t *count);
+
+enum store_status store_session_insert(struct store *store, const unsigned char *token_hash, size_t hash_length,
+				       int64_t user_id, int64_t now, int64_t expires_at, const char *client_address);
+enum store_status store_session_find(struct store *store, struct arena *arena, const unsigned char *token_hash,
+				     size_t hash_length, struct store_session *session);
+enum store_status store_session_touch(struct store *store, int64_t session_id, int64_t now);
+enum store_status store_session_delete(struct store *store, const unsigned char *token_hash, size_t hash_length);
+/* Delete sessions past their absolute expiry (`now`) or idle since before `idle_since`. */
+enum store_status store_session_delete_expired(struct store *store, int64_t now, int64_t idle_since);
+
+/* Failed sign-ins per subject ("email:...", "address:..."), for throttling. */
+enum store_status store_signin_failure_add(struct store *store, const char *subject, int64_t now);
+/* How many failures `subject` had after `since`, and when the latest was (0: none). */
+enum store_status store_signin_failure_count(struct store *store, const char *subject, int64_t since, int64_t *count,
+					     int64_t *latest);
+enum store_status store_signin_failure_clear(struct store *store, const char *subject);
+enum store_status store_signin_failure_forget(struct store *store, int64_t before);
+
 #endif

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import tempfile
@@ -134,6 +135,57 @@ class CommandLineTest(ServerTestCase):
         self.assertNotEqual(done.returncode, 0)
         self.assertIn(b"not valid UTF-8", done.stderr)
         self.assertEqual(self.server.row_counts(), before)
+
+    def test_user_add_takes_the_password_from_standard_input_and_stores_only_a_hash(self):
+        folder = tempfile.mkdtemp(prefix="keyward-users-")
+        database = os.path.join(folder, "k.db")
+        password = "correct horse battery staple"
+
+        def add(*args, stdin=password + "\n"):
+            return subprocess.run([BIN, "--db", database, "user", "add", *args], input=stdin, capture_output=True,
+                                  text=True, timeout=60)
+        try:
+            done = add("--email", "Ada@Example.com", "--name", "Ada Lovelace", "--owner")
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertIn("added Ada@Example.com as owner of workspace 1", done.stderr)
+            self.assertNotIn(password, done.stdout + done.stderr)
+            connection = sqlite3.connect(database)
+            try:
+                rows = connection.execute("SELECT u.email, u.email_folded, u.name, u.password_hash, m.console_role "
+                                          "FROM user u JOIN membership m ON m.user_id = u.id").fetchall()
+            finally:
+                connection.close()
+            self.assertEqual(len(rows), 1)
+            email, folded, name, hashed, role = rows[0]
+            self.assertEqual((email, folded, name, role), ("Ada@Example.com", "ada@example.com", "Ada Lovelace", "owner"))
+            self.assertTrue(hashed.startswith("$argon2id$"), hashed)
+            self.assertNotIn(password, hashed)
+            with open(database, "rb") as file:
+                self.assertNotIn(password.encode(), file.read())
+
+            refusals = [
+                (["--email", "ADA@example.com"], password + "\n", "already a user"),
+                (["--email", "bob@example"], password + "\n", "domain name"),
+                (["--email", "bob@example.com"], "short\n", "at least 12 characters"),
+                (["--email", "bob@example.com"], "", "no password was given"),
+                (["--email", "bob@example.com", "--role", "root"], password + "\n", "owner, admin, developer, viewer"),
+                (["--email", "bob@example.com", "--workspace", "7"], password + "\n", "no workspace 7"),
+                (["--name", "No e-mail"], password + "\n", "needs --email"),
+            ]
+            for args, stdin, message in refusals:
+                done = add(*args, stdin=stdin)
+                self.assertEqual(done.returncode, 1, (args, done.stderr))
+                self.assertIn(message, done.stderr, args)
+                self.assertIsNone(sanitizer_report(done.stderr), done.stderr)
+            connection = sqlite3.connect(database)
+            try:
+                self.assertEqual(connection.execute("SELECT count(*) FROM user").fetchone()[0], 1)  # nothing saved
+            finally:
+                connection.close()
+            done = add("--email", "dev@example.com", "--role", "developer")
+            self.assertEqual(done.returncode, 0, done.stderr)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def test_init_makes_a_database_and_a_private_server_key(self):
         folder = tempfile.mkdtemp(prefix="keyward-init-")

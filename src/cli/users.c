@@ -1,0 +1,159 @@
+/* users.c: `keyward user add`: console users from the command line (the first owner, say). */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/config.h"
+#include "core/text.h"
+#include "domain/accounts.h"
+#include "store/store.h"
+
+static int fail(const char *message)
+{
+	fprintf(stderr, "keyward: %s\n", message);
+	return 1;
+}
+
+/*
+ * Read one line of at most `size` - 1 bytes into `line` (without its newline), echo off when
+ * standard input is a terminal. False at end of input or when the line is longer than fits.
+ */
+static bool read_secret_line(const char *prompt, char *line, size_t size)
+{
+	bool terminal = isatty(STDIN_FILENO);
+	struct termios saved, quiet;
+	if (terminal) {
+		fprintf(stderr, "%s", prompt);
+		tcgetattr(STDIN_FILENO, &saved);
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	bool ok = fgets(line, (int)size, stdin) != NULL;
+	if (terminal) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fputc('\n', stderr);
+	}
+	if (!ok)
+		return false;
+	size_t length = strlen(line);
+	if (length > 0 && line[length - 1] == '\n')
+		line[--length] = '\0';
+	else if (!feof(stdin))
+		return false; /* longer than the buffer */
+	if (length > 0 && line[length - 1] == '\r')
+		line[--length] = '\0';
+	return true;
+}
+
+/* The password, read and checked; false (with a message) when it will not do. */
+static bool read_password(char *password, size_t size)
+{
+	char again[ACCOUNT_PASSWORD_MAX + 2];
+	if (!read_secret_line("Password: ", password, size)) {
+		fail("no password was given (type it, or pipe it as the first line of standard input)");
+		return false;
+	}
+	const char *problem = account_password_problem(password, strlen(password));
+	if (problem != NULL) {
+		fprintf(stderr, "keyward: %s\n", problem);
+		return false;
+	}
+	if (isatty(STDIN_FILENO)) {
+		bool same = read_secret_line("Password again: ", again, sizeof again) && strcmp(again, password) == 0;
+		sodium_memzero(again, sizeof again);
+		if (!same) {
+			fail("the two passwords differ; nothing was saved");
+			return false;
+		}
+	}
+	return true;
+}
+
+int cli_user_add(const struct config *config, int argc, char **argv)
+{
+	const char *email = NULL, *name = "", *role_name = "viewer";
+	long long workspace_id = STORE_DEFAULT_WORKSPACE;
+	static const struct option options[] = {
+		{ "email", required_argument, NULL, 'e' }, { "name", required_argument, NULL, 'n' },
+		{ "role", required_argument, NULL, 'r' },  { "owner", no_argument, NULL, 'o' },
+		{ "workspace", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
+	};
+	int option;
+	optind = 1;
+	while ((option = getopt_long(argc, argv, "e:n:r:ow:", options, NULL)) != -1) {
+		char *end = NULL;
+		switch (option) {
+		case 'e': email = optarg; break;
+		case 'n': name = optarg; break;
+		case 'r': role_name = optarg; break;
+		case 'o': role_name = "owner"; break;
+		case 'w':
+			workspace_id = strtoll(optarg, &end, 10);
+			if (*end != '\0' || workspace_id < 1)
+				return fail("--workspace takes a workspace number");
+			break;
+		default: return fail("usage: keyward user add --email EMAIL [--name NAME] [--role ROLE | --owner]");
+		}
+	}
+	if (email == NULL)
+		return fail("user add needs --email EMAIL");
+	char folded[ACCOUNT_EMAIL_MAX + 1];
+	const char *problem = account_email_problem(email, folded);
+	if (problem != NULL)
+		return fail(problem);
+	if (!utf8_valid(name, strlen(name)) || utf8_length(name, strlen(name)) > ACCOUNT_NAME_MAX ||
+	    text_has_control(name, NULL))
+		return fail("--name must be text of at most 100 characters");
+	enum console_role role;
+	if (!console_role_parse(role_name, &role))
+		return fail("--role must be one of owner, admin, developer, viewer");
+
+	char password[ACCOUNT_PASSWORD_MAX + 2];
+	if (!read_password(password, sizeof password)) {
+		sodium_memzero(password, sizeof password);
+		return 1;
+	}
+	char hash[ACCOUNT_HASH_MAX];
+	bool hashed = account_password_hash(password, strlen(password), hash);
+	sodium_memzero(password, sizeof password);
+	if (!hashed)
+		return fail("not enough memory to hash the password (Argon2id needs 64 MiB)");
+
+	char error[512];
+	struct store *store = store_open(config->database_path, error, sizeof error);
+	if (store == NULL)
+		return fail(error);
+	int64_t now = (int64_t)time(NULL), user_id = 0;
+	int status = 1;
+	if (store_bulk_begin(store) != STORE_OK) {
+		fail("the database is busy; try again");
+	} else {
+		enum store_status saved = store_user_insert(store, email, folded, name, hash, now, &user_id);
+		if (saved == STORE_CONFLICT)
+			fprintf(stderr, "keyward: there is already a user with the e-mail address %s; nothing was saved\n",
+				email);
+		if (saved == STORE_OK) {
+			saved = store_membership_set(store, workspace_id, user_id, console_role_name(role), now);
+			if (saved == STORE_CONFLICT)
+				fprintf(stderr, "keyward: there is no workspace %lld; nothing was saved\n", workspace_id);
+		}
+		if (saved != STORE_OK && saved != STORE_CONFLICT)
+			fail("could not save the user; nothing was saved");
+		if (saved == STORE_OK && store_bulk_commit(store) == STORE_OK) {
+			fprintf(stderr, "keyward: added %s as %s of workspace %lld\n", email, console_role_name(role),
+				workspace_id);
+			status = 0;
+		}
+	}
+	store_close(store); /* without a commit, the bulk transaction is discarded */
+	return status;
+}
