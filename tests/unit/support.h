@@ -35,4 +35,14 @@ void test_db_execute(const struct test_db *db, const char *sql);
 /* The integer in the first column of the first row of `format` (printf-style); -1 for NULL. */
 long long test_db_integer(const struct test_db *db, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
+/* The text in the first column of the first row of `format` (printf-style), in db->arena; "(null)" for NULL. */
+const char *test_db_text(const struct test_db *db, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* Fails unless another connection can take the write lock at once: no transaction was left open. */
+void test_db_assert_no_transaction(const struct test_db *db);
+
+/* test_db_execute() and test_db_integer() on any database file, such as one a test made beside db->store's. */
+void test_file_execute(const char *path, const char *sql);
+long long test_file_integer(const char *path, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

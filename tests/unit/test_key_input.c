@@ -9,20 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "support.h"
 
 #include "core/alloc.h"
 #include "domain/key_input.h"
 #include "store/store.h"
 
-/* A real database in a mkdtemp() folder (for the roles), and an arena. */
+/* A real database (for the roles), and the role IDs as a form would send them. */
 struct fixture {
-	char folder[64];
-	char path[128];
-	struct store *store;
-	struct arena *arena;
-	int64_t admin_role;
-	int64_t read_only_role;
+	struct test_db *db;
 	char admin_text[24];
 	char read_only_text[24];
 };
@@ -30,27 +26,15 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *fixture = xcalloc(1, sizeof *fixture);
-	snprintf(fixture->folder, sizeof fixture->folder, "/tmp/keyward-test-key-input-XXXXXX");
-	if (mkdtemp(fixture->folder) == NULL)
-		return -1;
-	snprintf(fixture->path, sizeof fixture->path, "%s/keyward.db", fixture->folder);
-	char error[256];
-	fixture->store = store_open(fixture->path, error, sizeof error);
-	if (fixture->store == NULL) {
-		fprintf(stderr, "store_open: %s\n", error);
+	fixture->db = test_db_open("key-input");
+	if (fixture->db == NULL || fixture->db->admin_role == 0 || fixture->db->read_only_role == 0) {
+		test_db_close(fixture->db);
+		free(fixture);
 		return -1;
 	}
-	fixture->arena = arena_new();
-	struct store_role role;
-	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "admin", &role) != STORE_OK)
-		return -1;
-	fixture->admin_role = role.id;
-	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "read-only", &role) !=
-	    STORE_OK)
-		return -1;
-	fixture->read_only_role = role.id;
-	snprintf(fixture->admin_text, sizeof fixture->admin_text, "%lld", (long long)fixture->admin_role);
-	snprintf(fixture->read_only_text, sizeof fixture->read_only_text, "%lld", (long long)fixture->read_only_role);
+	snprintf(fixture->admin_text, sizeof fixture->admin_text, "%lld", (long long)fixture->db->admin_role);
+	snprintf(fixture->read_only_text, sizeof fixture->read_only_text, "%lld",
+		 (long long)fixture->db->read_only_role);
 	*state = fixture;
 	return 0;
 }
@@ -58,15 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *fixture = *state;
-	store_close(fixture->store);
-	arena_free(fixture->arena);
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		char name[160];
-		snprintf(name, sizeof name, "%s%s", fixture->path, suffixes[i]);
-		unlink(name);
-	}
-	int removed = rmdir(fixture->folder);
+	int removed = test_db_close(fixture->db);
 	free(fixture);
 	return removed;
 }
@@ -85,14 +61,14 @@ static struct key_input valid_input(struct fixture *fixture)
 
 static bool check(struct fixture *fixture, struct key_input *input)
 {
-	return key_input_check(fixture->arena, fixture->store, STORE_DEFAULT_WORKSPACE, input);
+	return key_input_check(fixture->db->arena, fixture->db->store, STORE_DEFAULT_WORKSPACE, input);
 }
 
 /* `count` copies of `piece`, surrounded by `around` on each side, in the arena. */
 static const char *repeat(struct fixture *fixture, const char *around, const char *piece, size_t count)
 {
 	size_t piece_length = strlen(piece), around_length = strlen(around);
-	char *text = arena_alloc(fixture->arena, count * piece_length + 2 * around_length + 1);
+	char *text = arena_alloc(fixture->db->arena, count * piece_length + 2 * around_length + 1);
 	char *out = text;
 	memcpy(out, around, around_length);
 	out += around_length;
@@ -159,7 +135,7 @@ static void test_valid_input_fills_fields(void **state)
 	assert_string_equal(input.fields.postback_url, "https://example.com/hooks/keyward");
 	assert_true(input.fields.off_record);
 	assert_false(input.fields.enabled);
-	assert_int_equal(input.fields.role_id, fixture->read_only_role);
+	assert_int_equal(input.fields.role_id, fixture->db->read_only_role);
 	assert_int_equal(input.fields.cidr_count, 1);
 	assert_string_equal(input.fields.cidrs[0].cidr, "10.0.0.0/8");
 	assert_string_equal(input.fields.cidrs[0].label, "office");
@@ -172,7 +148,7 @@ static void test_valid_input_fills_fields(void **state)
 	assert_false(input.fields.off_record);
 	assert_true(input.fields.enabled);
 	assert_string_equal(input.fields.postback_url, "");
-	assert_int_equal(input.fields.role_id, fixture->admin_role);
+	assert_int_equal(input.fields.role_id, fixture->db->admin_role);
 	assert_int_equal(input.fields.cidr_count, 0);
 }
 
@@ -371,7 +347,7 @@ static void test_url_length(void **state)
 	struct fixture *fixture = *state;
 	static const char prefix[] = "https://example.com/";
 	size_t fill = KEY_POSTBACK_URL_MAX - (sizeof prefix - 1);
-	char *url = arena_alloc(fixture->arena, KEY_POSTBACK_URL_MAX + 2);
+	char *url = arena_alloc(fixture->db->arena, KEY_POSTBACK_URL_MAX + 2);
 	memcpy(url, prefix, sizeof prefix - 1);
 	memset(url + sizeof prefix - 1, 'a', fill);
 	assert_int_equal(strlen(url), 2048);
@@ -383,11 +359,11 @@ static void test_url_length(void **state)
 	/* Through the whole check: the trimmed length counts. */
 	url[KEY_POSTBACK_URL_MAX] = '\0';
 	struct key_input input = valid_input(fixture);
-	input.postback_url = arena_printf(fixture->arena, "  %s  ", url);
+	input.postback_url = arena_printf(fixture->db->arena, "  %s  ", url);
 	assert_true(check(fixture, &input));
 	assert_string_equal(input.fields.postback_url, url);
 	input = valid_input(fixture);
-	input.postback_url = arena_printf(fixture->arena, "%sb", url);
+	input.postback_url = arena_printf(fixture->db->arena, "%sb", url);
 	assert_false(check(fixture, &input));
 	assert_contains(input.postback_url_error, "too long");
 	assert_null(input.fields.postback_url);
@@ -566,9 +542,9 @@ static void test_cidr_label_rules(void **state)
 static void test_cidr_row_count_limit(void **state)
 {
 	struct fixture *fixture = *state;
-	struct key_cidr_input *rows = arena_alloc(fixture->arena, (KEY_CIDRS_MAX + 1) * sizeof *rows);
+	struct key_cidr_input *rows = arena_alloc(fixture->db->arena, (KEY_CIDRS_MAX + 1) * sizeof *rows);
 	for (size_t i = 0; i <= KEY_CIDRS_MAX; i++) {
-		rows[i].cidr = arena_printf(fixture->arena, "10.%zu.0.0/16", i);
+		rows[i].cidr = arena_printf(fixture->db->arena, "10.%zu.0.0/16", i);
 		rows[i].label = "";
 	}
 	struct key_input input = valid_input(fixture);
@@ -585,7 +561,7 @@ static void test_cidr_row_count_limit(void **state)
 	assert_contains(input.cidrs_error, "At most 100");
 
 	/* Empty rows do not count towards the limit. */
-	struct key_cidr_input *padded = arena_alloc(fixture->arena, (KEY_CIDRS_MAX + 10) * sizeof *padded);
+	struct key_cidr_input *padded = arena_alloc(fixture->db->arena, (KEY_CIDRS_MAX + 10) * sizeof *padded);
 	memcpy(padded, rows, KEY_CIDRS_MAX * sizeof *rows);
 	for (size_t i = KEY_CIDRS_MAX; i < KEY_CIDRS_MAX + 10; i++)
 		padded[i].cidr = padded[i].label = "";
@@ -613,10 +589,10 @@ static void test_role(void **state)
 	struct key_input input = valid_input(fixture);
 	input.role_id = fixture->read_only_text;
 	assert_true(check(fixture, &input));
-	assert_int_equal(input.fields.role_id, fixture->read_only_role);
+	assert_int_equal(input.fields.role_id, fixture->db->read_only_role);
 	/* The roles belong to the workspace. */
 	input = valid_input(fixture);
-	assert_false(key_input_check(fixture->arena, fixture->store, 2, &input));
+	assert_false(key_input_check(fixture->db->arena, fixture->db->store, 2, &input));
 	assert_non_null(input.role_error);
 }
 

@@ -5,13 +5,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "support.h"
 
 #include "core/alloc.h"
 #include "schema.h" /* store_migrations[]: the number of migrations the program knows */
@@ -20,116 +19,31 @@
 #define MIGRATION_COUNT ((long long)(sizeof store_migrations / sizeof store_migrations[0]))
 #define HASH_LENGTH 32
 
-/* One database file in its own mkdtemp() folder, opened, and an arena for the rows. */
+/* A store on a database of its own, with both seeded roles found. */
 struct fixture {
-	char folder[64];
-	char path[128];
-	struct store *store;
-	struct arena *arena;
-	int64_t admin_role;
-	int64_t read_only_role;
+	struct test_db *db;
 };
-
-static void remove_database(const char *path)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		char name[160];
-		snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
-		unlink(name);
-	}
-}
 
 static int setup(void **state)
 {
 	struct fixture *fixture = xcalloc(1, sizeof *fixture);
-	snprintf(fixture->folder, sizeof fixture->folder, "/tmp/keyward-test-store-XXXXXX");
-	if (mkdtemp(fixture->folder) == NULL) {
+	fixture->db = test_db_open("store");
+	if (fixture->db == NULL || fixture->db->admin_role == 0 || fixture->db->read_only_role == 0) {
+		test_db_close(fixture->db);
 		free(fixture);
 		return -1;
 	}
-	snprintf(fixture->path, sizeof fixture->path, "%s/keyward.db", fixture->folder);
-	char error[256];
-	fixture->store = store_open(fixture->path, error, sizeof error);
-	if (fixture->store == NULL) {
-		fprintf(stderr, "store_open: %s\n", error);
-		rmdir(fixture->folder);
-		free(fixture);
-		return -1;
-	}
-	fixture->arena = arena_new();
-	struct store_role role;
-	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "admin", &role) != STORE_OK)
-		return -1;
-	fixture->admin_role = role.id;
-	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "read-only", &role) !=
-	    STORE_OK)
-		return -1;
-	fixture->read_only_role = role.id;
 	*state = fixture;
 	return 0;
 }
 
+/* test_db_close() removes every file a test made in the folder, even when the test failed half-way. */
 static int teardown(void **state)
 {
 	struct fixture *fixture = *state;
-	store_close(fixture->store);
-	arena_free(fixture->arena);
-	/* Every file a test made in the folder goes, even when the test failed half-way. */
-	DIR *folder = opendir(fixture->folder);
-	if (folder != NULL) {
-		struct dirent *entry;
-		while ((entry = readdir(folder)) != NULL) {
-			char name[384];
-			snprintf(name, sizeof name, "%s/%s", fixture->folder, entry->d_name);
-			if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0)
-				unlink(name);
-		}
-		closedir(folder);
-	}
-	int removed = rmdir(fixture->folder);
+	int removed = test_db_close(fixture->db);
 	free(fixture);
 	return removed;
-}
-
-/* The integer in the first column of the first row of `sql`, read through a connection of its own. */
-static long long query_integer(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_stmt *statement = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &statement, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
-	long long value = sqlite3_column_int64(statement, 0);
-	sqlite3_finalize(statement);
-	sqlite3_close(db);
-	return value;
-}
-
-/* The text in the first column of the first row of `sql` (a static copy), through its own connection. */
-static const char *query_text(const char *path, const char *sql)
-{
-	static char copy[256];
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_stmt *statement = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &statement, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
-	const unsigned char *text = sqlite3_column_text(statement, 0);
-	snprintf(copy, sizeof copy, "%s", text ? (const char *)text : "(null)");
-	sqlite3_finalize(statement);
-	sqlite3_close(db);
-	return copy;
-}
-
-/* Fails unless another connection can take the write lock at once: the store left no transaction open. */
-static void assert_no_transaction_left_open(const char *path)
-{
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 0);
-	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 /* A secret hash that differs per key ID (the store only needs it unique). */
@@ -154,8 +68,8 @@ static int64_t insert_key(struct fixture *fixture, const char *key_id, const str
 	unsigned char hash[HASH_LENGTH];
 	hash_for(key_id, hash);
 	int64_t row_id = 0;
-	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, key_id, hash, sizeof hash, "wxyz",
-					  fields, now, &row_id),
+	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, key_id, hash, sizeof hash,
+					  "wxyz", fields, now, &row_id),
 			 STORE_OK);
 	assert_true(row_id > 0);
 	return row_id;
@@ -163,7 +77,7 @@ static int64_t insert_key(struct fixture *fixture, const char *key_id, const str
 
 static int64_t insert_simple_key(struct fixture *fixture, const char *key_id, const char *name, int64_t now)
 {
-	struct store_key_fields fields = fields_of(name, name, fixture->admin_role);
+	struct store_key_fields fields = fields_of(name, name, fixture->db->admin_role);
 	return insert_key(fixture, key_id, &fields, now);
 }
 
@@ -182,34 +96,35 @@ static void test_open_creates_schema(void **state)
 {
 	struct fixture *fixture = *state;
 	assert_true(MIGRATION_COUNT >= 1);
-	assert_int_equal(query_integer(fixture->path, "PRAGMA user_version"), MIGRATION_COUNT);
-	assert_string_equal(query_text(fixture->path, "PRAGMA journal_mode"), "wal");
-	assert_int_equal(query_integer(fixture->path,
-				       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-				       "('workspace', 'role', 'api_key', 'api_key_cidr', 'secret_reveal')"),
+	assert_int_equal(test_db_integer(fixture->db, "PRAGMA user_version"), MIGRATION_COUNT);
+	assert_string_equal(test_db_text(fixture->db, "PRAGMA journal_mode"), "wal");
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+					 "('workspace', 'role', 'api_key', 'api_key_cidr', 'secret_reveal')"),
 			 5);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM workspace WHERE id = 1"), 1);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM workspace WHERE id = 1"), 1);
 }
 
 static void test_open_twice_is_idempotent(void **state)
 {
 	struct fixture *fixture = *state;
 	insert_simple_key(fixture, "key_survives", "survives", 100);
-	long long tables = query_integer(fixture->path, "SELECT count(*) FROM sqlite_master");
+	long long tables = test_db_integer(fixture->db, "SELECT count(*) FROM sqlite_master");
 	for (int round = 0; round < 2; round++) {
-		store_close(fixture->store);
+		store_close(fixture->db->store);
 		char error[256] = "untouched";
-		fixture->store = store_open(fixture->path, error, sizeof error);
-		assert_non_null(fixture->store);
+		fixture->db->store = store_open(fixture->db->config.database_path, error, sizeof error);
+		assert_non_null(fixture->db->store);
 		assert_string_equal(error, "");
-		assert_int_equal(query_integer(fixture->path, "PRAGMA user_version"), MIGRATION_COUNT);
-		assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM sqlite_master"), tables);
-		assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM role"), 2);
-		assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM workspace"), 1);
+		assert_int_equal(test_db_integer(fixture->db, "PRAGMA user_version"), MIGRATION_COUNT);
+		assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM sqlite_master"), tables);
+		assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM role"), 2);
+		assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM workspace"), 1);
 	}
 	struct store_key key;
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_survives", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_survives", &key),
+		STORE_OK);
 	assert_string_equal(key.name, "survives");
 }
 
@@ -217,13 +132,10 @@ static void test_open_refuses_newer_schema(void **state)
 {
 	struct fixture *fixture = *state;
 	char path[160];
-	snprintf(path, sizeof path, "%s/newer.db", fixture->folder);
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(path, sizeof path, "%s/newer.db", fixture->db->folder);
 	char sql[64];
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", MIGRATION_COUNT + 1);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	test_file_execute(path, sql);
 
 	char error[256] = "";
 	struct store *store = store_open(path, error, sizeof error);
@@ -234,9 +146,8 @@ static void test_open_refuses_newer_schema(void **state)
 	if (strstr(error, expected) == NULL)
 		fail_msg("error \"%s\" does not say \"%s\"", error, expected);
 	/* Nothing was migrated into it. */
-	assert_int_equal(query_integer(path, "PRAGMA user_version"), MIGRATION_COUNT + 1);
-	assert_int_equal(query_integer(path, "SELECT count(*) FROM sqlite_master"), 0);
-	remove_database(path);
+	assert_int_equal(test_file_integer(path, "PRAGMA user_version"), MIGRATION_COUNT + 1);
+	assert_int_equal(test_file_integer(path, "SELECT count(*) FROM sqlite_master"), 0);
 }
 
 static void test_open_reports_bad_files(void **state)
@@ -244,12 +155,12 @@ static void test_open_reports_bad_files(void **state)
 	struct fixture *fixture = *state;
 	char path[160];
 	char error[256] = "";
-	snprintf(path, sizeof path, "%s/no-such-folder/keyward.db", fixture->folder);
+	snprintf(path, sizeof path, "%s/no-such-folder/keyward.db", fixture->db->folder);
 	assert_null(store_open(path, error, sizeof error));
 	if (strstr(error, path) == NULL)
 		fail_msg("error \"%s\" does not name the path", error);
 
-	snprintf(path, sizeof path, "%s/garbage.db", fixture->folder);
+	snprintf(path, sizeof path, "%s/garbage.db", fixture->db->folder);
 	FILE *file = fopen(path, "w");
 	assert_non_null(file);
 	for (int i = 0; i < 200; i++)
@@ -258,7 +169,6 @@ static void test_open_reports_bad_files(void **state)
 	error[0] = '\0';
 	assert_null(store_open(path, error, sizeof error));
 	assert_true(strlen(error) > 0);
-	remove_database(path);
 }
 
 /* ---- roles --------------------------------------------------------------------------------- */
@@ -268,29 +178,32 @@ static void test_roles_admin_and_read_only(void **state)
 	struct fixture *fixture = *state;
 	struct store_role *roles = NULL;
 	size_t count = 0;
-	assert_int_equal(store_role_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &roles, &count),
-			 STORE_OK);
+	assert_int_equal(
+		store_role_list(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, &roles, &count),
+		STORE_OK);
 	assert_int_equal(count, 2);
 	assert_string_equal(roles[0].name, "admin");
 	assert_string_equal(roles[1].name, "read-only");
-	assert_int_equal(roles[0].id, fixture->admin_role);
-	assert_int_equal(roles[1].id, fixture->read_only_role);
+	assert_int_equal(roles[0].id, fixture->db->admin_role);
+	assert_int_equal(roles[1].id, fixture->db->read_only_role);
 	assert_non_null(strstr(roles[0].permissions, "api.key.create"));
 	assert_non_null(strstr(roles[1].permissions, "api.key.view"));
 	assert_null(strstr(roles[1].permissions, "api.key.create"));
 	assert_true(strlen(roles[1].description) > 0);
 
 	struct store_role role;
-	assert_int_equal(store_role_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, fixture->read_only_role,
-					&role),
+	assert_int_equal(store_role_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE,
+					fixture->db->read_only_role, &role),
 			 STORE_OK);
 	assert_string_equal(role.name, "read-only");
-	assert_int_equal(store_role_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, 9999, &role),
+	assert_int_equal(store_role_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, 9999, &role),
 			 STORE_NOT_FOUND);
-	assert_int_equal(store_role_get(fixture->store, fixture->arena, 2, fixture->admin_role, &role), STORE_NOT_FOUND);
-	assert_int_equal(store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "Admin", &role),
+	assert_int_equal(store_role_get(fixture->db->store, fixture->db->arena, 2, fixture->db->admin_role, &role),
 			 STORE_NOT_FOUND);
-	assert_int_equal(store_role_list(fixture->store, fixture->arena, 2, &roles, &count), STORE_OK);
+	assert_int_equal(store_role_find_by_name(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE,
+						 "Admin", &role),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_role_list(fixture->db->store, fixture->db->arena, 2, &roles, &count), STORE_OK);
 	assert_int_equal(count, 0);
 }
 
@@ -310,23 +223,23 @@ static void test_key_insert_and_get(void **state)
 		.postback_url = "https://example.com/hooks/keyward",
 		.off_record = true,
 		.enabled = false,
-		.role_id = fixture->read_only_role,
+		.role_id = fixture->db->read_only_role,
 		.cidrs = cidrs,
 		.cidr_count = 3,
 	};
 	unsigned char hash[HASH_LENGTH];
 	hash_for("key_4fT9aZ0pQ2mX8bYc", hash);
 	int64_t row_id = 0;
-	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_4fT9aZ0pQ2mX8bYc", hash,
+	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_4fT9aZ0pQ2mX8bYc", hash,
 					  sizeof hash, "bYc9", &fields, 1700000000, &row_id),
 			 STORE_OK);
 	assert_true(row_id > 0);
 
 	struct store_key key;
 	memset(&key, 0x5A, sizeof key);
-	assert_int_equal(
-		store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_4fT9aZ0pQ2mX8bYc", &key),
-		STORE_OK);
+	assert_int_equal(store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE,
+				       "key_4fT9aZ0pQ2mX8bYc", &key),
+			 STORE_OK);
 	assert_int_equal(key.id, row_id);
 	assert_int_equal(key.workspace_id, STORE_DEFAULT_WORKSPACE);
 	assert_string_equal(key.key_id, "key_4fT9aZ0pQ2mX8bYc");
@@ -335,7 +248,7 @@ static void test_key_insert_and_get(void **state)
 	assert_string_equal(key.postback_url, "https://example.com/hooks/keyward");
 	assert_true(key.off_record);
 	assert_false(key.enabled);
-	assert_int_equal(key.role_id, fixture->read_only_role);
+	assert_int_equal(key.role_id, fixture->db->read_only_role);
 	assert_string_equal(key.role_name, "read-only");
 	assert_int_equal(key.created_at, 1700000000);
 	assert_int_equal(key.updated_at, 1700000000);
@@ -344,19 +257,20 @@ static void test_key_insert_and_get(void **state)
 	assert_cidrs(&key, cidrs, 3);
 
 	/* The stored hash and folded name are what was given. */
-	assert_int_equal(query_integer(fixture->path, "SELECT length(secret_hash) FROM api_key"), HASH_LENGTH);
-	assert_string_equal(query_text(fixture->path, "SELECT name_folded FROM api_key"), "billing \xc3\xa4pi");
+	assert_int_equal(test_db_integer(fixture->db, "SELECT length(secret_hash) FROM api_key"), HASH_LENGTH);
+	assert_string_equal(test_db_text(fixture->db, "SELECT name_folded FROM api_key"), "billing \xc3\xa4pi");
 }
 
 static void test_key_insert_without_cidrs_and_odd_text(void **state)
 {
 	struct fixture *fixture = *state;
 	struct store_key_fields fields = fields_of("Robert'); DROP TABLE api_key;--", "robert'); drop table api_key;--",
-						   fixture->admin_role);
+						   fixture->db->admin_role);
 	insert_key(fixture, "key_plain", &fields, 5);
 	struct store_key key;
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_plain", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_plain", &key),
+		STORE_OK);
 	assert_string_equal(key.name, "Robert'); DROP TABLE api_key;--");
 	assert_string_equal(key.postback_url, "");
 	assert_true(key.enabled);
@@ -370,11 +284,12 @@ static void test_key_get_unknown(void **state)
 	struct fixture *fixture = *state;
 	insert_simple_key(fixture, "key_known", "known", 1);
 	struct store_key key;
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_unknown", &key),
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_unknown", &key),
+		STORE_NOT_FOUND);
+	assert_int_equal(store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "", &key),
 			 STORE_NOT_FOUND);
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "", &key),
-			 STORE_NOT_FOUND);
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, 2, "key_known", &key), STORE_NOT_FOUND);
+	assert_int_equal(store_key_get(fixture->db->store, fixture->db->arena, 2, "key_known", &key), STORE_NOT_FOUND);
 }
 
 static void test_key_many_cidrs_keep_their_order(void **state)
@@ -389,13 +304,14 @@ static void test_key_many_cidrs_keep_their_order(void **state)
 		cidrs[i].cidr = texts[i];
 		cidrs[i].label = labels[i];
 	}
-	struct store_key_fields fields = fields_of("many", "many", fixture->admin_role);
+	struct store_key_fields fields = fields_of("many", "many", fixture->db->admin_role);
 	fields.cidrs = cidrs;
 	fields.cidr_count = COUNT;
 	insert_key(fixture, "key_many", &fields, 1);
 	struct store_key key;
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_many", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_many", &key),
+		STORE_OK);
 	assert_cidrs(&key, cidrs, COUNT);
 }
 
@@ -408,32 +324,33 @@ static void test_key_duplicate_id_conflicts(void **state)
 	static const struct store_cidr second_cidrs[] = {
 		{ "192.0.2.0/24", "x" }, { "198.51.100.0/24", "y" }, { "203.0.113.0/24", "z" },
 	};
-	struct store_key_fields fields = fields_of("first", "first", fixture->admin_role);
+	struct store_key_fields fields = fields_of("first", "first", fixture->db->admin_role);
 	fields.cidrs = first_cidrs;
 	fields.cidr_count = 2;
 	insert_key(fixture, "key_twice", &fields, 10);
 
-	struct store_key_fields second = fields_of("second", "second", fixture->read_only_role);
+	struct store_key_fields second = fields_of("second", "second", fixture->db->read_only_role);
 	second.cidrs = second_cidrs;
 	second.cidr_count = 3;
 	unsigned char hash[HASH_LENGTH];
 	hash_for("another secret", hash);
 	int64_t row_id = 0;
-	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_twice", hash, sizeof hash,
+	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_twice", hash, sizeof hash,
 					  "zzzz", &second, 20, &row_id),
 			 STORE_CONFLICT);
 
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key"), 1);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr"), 2);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr WHERE label IN ('x','y','z')"),
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 1);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 2);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr WHERE label IN ('x','y','z')"),
 			 0);
 	struct store_key key;
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_twice", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_twice", &key),
+		STORE_OK);
 	assert_string_equal(key.name, "first");
 	assert_int_equal(key.created_at, 10);
 	assert_cidrs(&key, first_cidrs, 2);
-	assert_no_transaction_left_open(fixture->path);
+	test_db_assert_no_transaction(fixture->db);
 
 	/* The store still works afterwards. */
 	insert_simple_key(fixture, "key_after", "after", 30);
@@ -445,13 +362,13 @@ static void test_key_duplicate_secret_hash_conflicts(void **state)
 	insert_simple_key(fixture, "key_same", "one", 1);
 	unsigned char hash[HASH_LENGTH];
 	hash_for("key_same", hash); /* the hash of the first key */
-	struct store_key_fields fields = fields_of("two", "two", fixture->admin_role);
+	struct store_key_fields fields = fields_of("two", "two", fixture->db->admin_role);
 	int64_t row_id = 0;
-	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_other", hash, sizeof hash,
+	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_other", hash, sizeof hash,
 					  "abcd", &fields, 2, &row_id),
 			 STORE_CONFLICT);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key"), 1);
-	assert_no_transaction_left_open(fixture->path);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 1);
+	test_db_assert_no_transaction(fixture->db);
 }
 
 /* A CIDR row that the database refuses (NULL text) after the key row was written: all of it is undone. */
@@ -459,28 +376,29 @@ static void test_key_insert_failing_late_writes_nothing(void **state)
 {
 	struct fixture *fixture = *state;
 	static const struct store_cidr cidrs[] = { { "10.0.0.0/8", "ok" }, { "10.2.0.0/16", "ok too" }, { NULL, "" } };
-	struct store_key_fields fields = fields_of("half", "half", fixture->admin_role);
+	struct store_key_fields fields = fields_of("half", "half", fixture->db->admin_role);
 	fields.cidrs = cidrs;
 	fields.cidr_count = 3;
 	unsigned char hash[HASH_LENGTH];
 	hash_for("key_half", hash);
 	int64_t row_id = 0;
-	enum store_status status = store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_half", hash,
+	enum store_status status = store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_half", hash,
 						    sizeof hash, "half", &fields, 1, &row_id);
 	assert_int_not_equal(status, STORE_OK);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key"), 0);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr"), 0);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 0);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 0);
 	struct store_key key;
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_half", &key),
-			 STORE_NOT_FOUND);
-	assert_no_transaction_left_open(fixture->path);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_half", &key),
+		STORE_NOT_FOUND);
+	test_db_assert_no_transaction(fixture->db);
 
 	/* The same key ID and hash can be written afterwards: nothing of the failed attempt remains. */
 	fields.cidr_count = 2;
-	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_half", hash, sizeof hash, "half",
-					  &fields, 2, &row_id),
+	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_half", hash, sizeof hash,
+					  "half", &fields, 2, &row_id),
 			 STORE_OK);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr"), 2);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 2);
 }
 
 static void test_key_insert_unknown_role_refused(void **state)
@@ -490,10 +408,10 @@ static void test_key_insert_unknown_role_refused(void **state)
 	unsigned char hash[HASH_LENGTH];
 	hash_for("key_orphan", hash);
 	int64_t row_id = 0;
-	assert_int_equal(store_key_insert(fixture->store, STORE_DEFAULT_WORKSPACE, "key_orphan", hash, sizeof hash,
+	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_orphan", hash, sizeof hash,
 					  "abcd", &fields, 1, &row_id),
 			 STORE_CONFLICT);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key"), 0);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 0);
 }
 
 /* ---- keys: list ---------------------------------------------------------------------------- */
@@ -504,8 +422,8 @@ static void assert_list(struct fixture *fixture, const struct store_key_filter *
 {
 	struct store_key *keys = NULL;
 	size_t count = 99, total = 99;
-	assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, filter, &keys, &count,
-					&total),
+	assert_int_equal(store_key_list(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, filter, &keys,
+					&count, &total),
 			 STORE_OK);
 	assert_int_equal(total, expected_total);
 	assert_int_equal(count, expected_count);
@@ -521,22 +439,22 @@ static void assert_list(struct fixture *fixture, const struct store_key_filter *
 static void test_key_list_filters(void **state)
 {
 	struct fixture *fixture = *state;
-	struct store_key_fields fields = fields_of("Billing Service", "billing service", fixture->admin_role);
+	struct store_key_fields fields = fields_of("Billing Service", "billing service", fixture->db->admin_role);
 	insert_key(fixture, "key_billing", &fields, 100);
-	fields = fields_of("billing batch", "billing batch", fixture->read_only_role);
+	fields = fields_of("billing batch", "billing batch", fixture->db->read_only_role);
 	fields.enabled = false;
 	insert_key(fixture, "key_batch", &fields, 200);
-	fields = fields_of("Search", "search", fixture->admin_role);
+	fields = fields_of("Search", "search", fixture->db->admin_role);
 	insert_key(fixture, "key_search", &fields, 300);
-	fields = fields_of("\xc3\x84PFEL Import", "\xc3\xa4pfel import", fixture->read_only_role);
+	fields = fields_of("\xc3\x84PFEL Import", "\xc3\xa4pfel import", fixture->db->read_only_role);
 	insert_key(fixture, "key_apfel", &fields, 400);
-	fields = fields_of("100% sure_thing", "100% sure_thing", fixture->admin_role);
+	fields = fields_of("100% sure_thing", "100% sure_thing", fixture->db->admin_role);
 	insert_key(fixture, "key_percent", &fields, 500);
-	fields = fields_of("old billing", "old billing", fixture->admin_role);
+	fields = fields_of("old billing", "old billing", fixture->db->admin_role);
 	fields.enabled = false;
 	insert_key(fixture, "key_old", &fields, 50);
-	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_search", 1000), STORE_OK);
-	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_old", 1000), STORE_OK);
+	assert_int_equal(store_key_revoke(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_search", 1000), STORE_OK);
+	assert_int_equal(store_key_revoke(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_old", 1000), STORE_OK);
 
 	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 50 };
 	assert_list(fixture, &filter, 4, LIST("key_percent", "key_apfel", "key_batch", "key_billing"));
@@ -574,9 +492,9 @@ static void test_key_list_filters(void **state)
 	/* Role, alone and combined. */
 	filter.name_folded = NULL;
 	filter.state = STORE_FILTER_ACTIVE;
-	filter.role_id = fixture->admin_role;
+	filter.role_id = fixture->db->admin_role;
 	assert_list(fixture, &filter, 2, LIST("key_percent", "key_billing"));
-	filter.role_id = fixture->read_only_role;
+	filter.role_id = fixture->db->read_only_role;
 	assert_list(fixture, &filter, 2, LIST("key_apfel", "key_batch"));
 	filter.state = STORE_FILTER_DISABLED;
 	assert_list(fixture, &filter, 1, LIST("key_batch"));
@@ -592,7 +510,8 @@ static void test_key_list_filters(void **state)
 	struct store_key *keys = NULL;
 	size_t count = 9, total = 9;
 	filter.role_id = 0;
-	assert_int_equal(store_key_list(fixture->store, fixture->arena, 2, &filter, &keys, &count, &total), STORE_OK);
+	assert_int_equal(store_key_list(fixture->db->store, fixture->db->arena, 2, &filter, &keys, &count, &total),
+			 STORE_OK);
 	assert_int_equal(count, 0);
 	assert_int_equal(total, 0);
 }
@@ -601,7 +520,7 @@ static void test_key_list_rows_are_complete(void **state)
 {
 	struct fixture *fixture = *state;
 	static const struct store_cidr cidrs[] = { { "10.0.0.0/8", "x" } };
-	struct store_key_fields fields = fields_of("Full", "full", fixture->read_only_role);
+	struct store_key_fields fields = fields_of("Full", "full", fixture->db->read_only_role);
 	fields.postback_url = "https://example.com/";
 	fields.off_record = true;
 	fields.cidrs = cidrs;
@@ -610,8 +529,8 @@ static void test_key_list_rows_are_complete(void **state)
 	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 10 };
 	struct store_key *keys = NULL;
 	size_t count = 0, total = 0;
-	assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &filter, &keys, &count,
-					&total),
+	assert_int_equal(store_key_list(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, &filter, &keys,
+					&count, &total),
 			 STORE_OK);
 	assert_int_equal(count, 1);
 	assert_int_equal(keys[0].id, row_id);
@@ -663,8 +582,8 @@ static void test_key_list_pagination(void **state)
 		filter.offset = offset;
 		struct store_key *keys = NULL;
 		size_t count = 0, total = 0;
-		assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &filter, &keys,
-						&count, &total),
+		assert_int_equal(store_key_list(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE,
+						&filter, &keys, &count, &total),
 				 STORE_OK);
 		assert_int_equal(total, KEYS);
 		size_t expected = offset >= KEYS ? 0 : (KEYS - offset < PAGE ? KEYS - offset : PAGE);
@@ -680,11 +599,11 @@ static void test_key_list_pagination(void **state)
 	filter.offset = 5;
 	struct store_key *first = NULL, *second = NULL;
 	size_t first_count = 0, second_count = 0, total = 0;
-	assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &filter, &first,
-					&first_count, &total),
+	assert_int_equal(store_key_list(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, &filter,
+					&first, &first_count, &total),
 			 STORE_OK);
-	assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &filter, &second,
-					&second_count, &total),
+	assert_int_equal(store_key_list(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, &filter,
+					&second, &second_count, &total),
 			 STORE_OK);
 	assert_int_equal(first_count, PAGE);
 	assert_int_equal(second_count, PAGE);
@@ -695,8 +614,8 @@ static void test_key_list_pagination(void **state)
 	filter.limit = 0;
 	filter.offset = 0;
 	size_t count = 9;
-	assert_int_equal(store_key_list(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, &filter, &first,
-					&count, &total),
+	assert_int_equal(store_key_list(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, &filter,
+					&first, &count, &total),
 			 STORE_OK);
 	assert_int_equal(count, 0);
 	assert_int_equal(total, KEYS);
@@ -711,11 +630,11 @@ static void test_key_update_replaces_fields_and_cidrs(void **state)
 						       { "10.2.0.0/16", "old c" } };
 	static const struct store_cidr new_cidrs[] = { { "2001:db8::/32", "new v6" }, { "192.0.2.0/24", "" } };
 	static const struct store_cidr neighbour_cidrs[] = { { "198.51.100.0/24", "neighbour" } };
-	struct store_key_fields fields = fields_of("Before", "before", fixture->admin_role);
+	struct store_key_fields fields = fields_of("Before", "before", fixture->db->admin_role);
 	fields.cidrs = old_cidrs;
 	fields.cidr_count = 3;
 	int64_t row_id = insert_key(fixture, "key_update", &fields, 100);
-	struct store_key_fields neighbour = fields_of("Neighbour", "neighbour", fixture->admin_role);
+	struct store_key_fields neighbour = fields_of("Neighbour", "neighbour", fixture->db->admin_role);
 	neighbour.cidrs = neighbour_cidrs;
 	neighbour.cidr_count = 1;
 	insert_key(fixture, "key_neighbour", &neighbour, 100);
@@ -726,48 +645,51 @@ static void test_key_update_replaces_fields_and_cidrs(void **state)
 		.postback_url = "http://example.com:8080/x",
 		.off_record = true,
 		.enabled = false,
-		.role_id = fixture->read_only_role,
+		.role_id = fixture->db->read_only_role,
 		.cidrs = new_cidrs,
 		.cidr_count = 2,
 	};
-	assert_int_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_update", &changed, 200),
+	assert_int_equal(store_key_update(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_update", &changed, 200),
 			 STORE_OK);
 	struct store_key key;
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_update", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_update", &key),
+		STORE_OK);
 	assert_int_equal(key.id, row_id);
 	assert_string_equal(key.name, "After");
 	assert_string_equal(key.postback_url, "http://example.com:8080/x");
 	assert_true(key.off_record);
 	assert_false(key.enabled);
-	assert_int_equal(key.role_id, fixture->read_only_role);
+	assert_int_equal(key.role_id, fixture->db->read_only_role);
 	assert_string_equal(key.role_name, "read-only");
 	assert_int_equal(key.created_at, 100);
 	assert_int_equal(key.updated_at, 200);
 	assert_string_equal(key.secret_hint, "wxyz");
 	assert_cidrs(&key, new_cidrs, 2);
-	assert_string_equal(query_text(fixture->path, "SELECT name_folded FROM api_key WHERE key_id = 'key_update'"),
+	assert_string_equal(test_db_text(fixture->db, "SELECT name_folded FROM api_key WHERE key_id = 'key_update'"),
 			    "after");
 
 	/* Old rows are gone from the table, the neighbour's rows stay. */
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr"), 3);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr WHERE label LIKE 'old%'"), 0);
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_neighbour", &key),
-			 STORE_OK);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 3);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr WHERE label LIKE 'old%%'"), 0);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_neighbour", &key),
+		STORE_OK);
 	assert_cidrs(&key, neighbour_cidrs, 1);
 
 	/* An update to no CIDRs at all empties the list. */
 	changed.cidr_count = 0;
-	assert_int_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_update", &changed, 300),
+	assert_int_equal(store_key_update(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_update", &changed, 300),
 			 STORE_OK);
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_update", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_update", &key),
+		STORE_OK);
 	assert_int_equal(key.cidr_count, 0);
 
-	assert_int_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_nobody", &changed, 300),
+	assert_int_equal(store_key_update(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_nobody", &changed, 300),
 			 STORE_NOT_FOUND);
-	assert_int_equal(store_key_update(fixture->store, 2, "key_update", &changed, 300), STORE_NOT_FOUND);
-	assert_no_transaction_left_open(fixture->path);
+	assert_int_equal(store_key_update(fixture->db->store, 2, "key_update", &changed, 300), STORE_NOT_FOUND);
+	test_db_assert_no_transaction(fixture->db);
 }
 
 /* An update whose new CIDR list the database refuses changes nothing at all. */
@@ -776,32 +698,34 @@ static void test_key_update_is_atomic(void **state)
 	struct fixture *fixture = *state;
 	static const struct store_cidr old_cidrs[] = { { "10.0.0.0/8", "one" }, { "10.1.0.0/16", "two" } };
 	static const struct store_cidr bad_cidrs[] = { { "192.0.2.0/24", "fine" }, { NULL, "refused" } };
-	struct store_key_fields fields = fields_of("Stays", "stays", fixture->admin_role);
+	struct store_key_fields fields = fields_of("Stays", "stays", fixture->db->admin_role);
 	fields.cidrs = old_cidrs;
 	fields.cidr_count = 2;
 	insert_key(fixture, "key_atomic", &fields, 100);
 
-	struct store_key_fields changed = fields_of("Changed", "changed", fixture->read_only_role);
+	struct store_key_fields changed = fields_of("Changed", "changed", fixture->db->read_only_role);
 	changed.cidrs = bad_cidrs;
 	changed.cidr_count = 2;
-	assert_int_not_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_atomic", &changed, 200),
+	assert_int_not_equal(store_key_update(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_atomic", &changed, 200),
 			     STORE_OK);
 	struct store_key key;
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_atomic", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_atomic", &key),
+		STORE_OK);
 	assert_string_equal(key.name, "Stays");
-	assert_int_equal(key.role_id, fixture->admin_role);
+	assert_int_equal(key.role_id, fixture->db->admin_role);
 	assert_int_equal(key.updated_at, 100);
 	assert_cidrs(&key, old_cidrs, 2);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM api_key_cidr"), 2);
-	assert_no_transaction_left_open(fixture->path);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 2);
+	test_db_assert_no_transaction(fixture->db);
 
 	/* An unknown role is refused the same way. */
 	changed = fields_of("Changed", "changed", 9999);
-	assert_int_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_atomic", &changed, 200),
+	assert_int_equal(store_key_update(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_atomic", &changed, 200),
 			 STORE_CONFLICT);
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_atomic", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_atomic", &key),
+		STORE_OK);
 	assert_string_equal(key.name, "Stays");
 	assert_cidrs(&key, old_cidrs, 2);
 }
@@ -811,24 +735,26 @@ static void test_key_set_enabled(void **state)
 	struct fixture *fixture = *state;
 	insert_simple_key(fixture, "key_toggle", "toggle", 100);
 	struct store_key key;
-	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_toggle", false, 150),
+	assert_int_equal(store_key_set_enabled(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_toggle", false, 150),
 			 STORE_OK);
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_toggle", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_toggle", &key),
+		STORE_OK);
 	assert_false(key.enabled);
 	assert_int_equal(key.updated_at, 150);
 	/* Disabling twice is fine: the key exists and is not revoked. */
-	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_toggle", false, 160),
+	assert_int_equal(store_key_set_enabled(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_toggle", false, 160),
 			 STORE_OK);
-	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_toggle", true, 170),
+	assert_int_equal(store_key_set_enabled(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_toggle", true, 170),
 			 STORE_OK);
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_toggle", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_toggle", &key),
+		STORE_OK);
 	assert_true(key.enabled);
 	assert_int_equal(key.updated_at, 170);
-	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_nobody", true, 180),
+	assert_int_equal(store_key_set_enabled(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_nobody", true, 180),
 			 STORE_NOT_FOUND);
-	assert_int_equal(store_key_set_enabled(fixture->store, 2, "key_toggle", false, 180), STORE_NOT_FOUND);
+	assert_int_equal(store_key_set_enabled(fixture->db->store, 2, "key_toggle", false, 180), STORE_NOT_FOUND);
 }
 
 static void test_key_set_secret(void **state)
@@ -838,27 +764,30 @@ static void test_key_set_secret(void **state)
 	insert_simple_key(fixture, "key_other", "other", 100);
 	unsigned char hash[HASH_LENGTH];
 	memset(hash, 0xAB, sizeof hash);
-	assert_int_equal(store_key_set_secret(fixture->store, STORE_DEFAULT_WORKSPACE, "key_rotate", hash, sizeof hash,
-					      "NEW1", 200),
+	assert_int_equal(store_key_set_secret(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_rotate", hash,
+					      sizeof hash, "NEW1", 200),
 			 STORE_OK);
 	struct store_key key;
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_rotate", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_rotate", &key),
+		STORE_OK);
 	assert_string_equal(key.secret_hint, "NEW1");
 	assert_int_equal(key.updated_at, 200);
-	assert_string_equal(query_text(fixture->path, "SELECT hex(secret_hash) FROM api_key WHERE key_id = 'key_rotate'"),
-			    "ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB");
+	assert_string_equal(
+		test_db_text(fixture->db, "SELECT hex(secret_hash) FROM api_key WHERE key_id = 'key_rotate'"),
+		"ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB");
 
 	/* Another key's hash is refused. */
 	hash_for("key_other", hash);
-	assert_int_equal(store_key_set_secret(fixture->store, STORE_DEFAULT_WORKSPACE, "key_rotate", hash, sizeof hash,
-					      "OOPS", 300),
+	assert_int_equal(store_key_set_secret(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_rotate", hash,
+					      sizeof hash, "OOPS", 300),
 			 STORE_CONFLICT);
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_rotate", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_rotate", &key),
+		STORE_OK);
 	assert_string_equal(key.secret_hint, "NEW1");
-	assert_int_equal(store_key_set_secret(fixture->store, STORE_DEFAULT_WORKSPACE, "key_nobody", hash, sizeof hash,
-					      "NONE", 300),
+	assert_int_equal(store_key_set_secret(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_nobody", hash,
+					      sizeof hash, "NONE", 300),
 			 STORE_NOT_FOUND);
 }
 
@@ -866,48 +795,52 @@ static void test_key_revoke_is_final(void **state)
 {
 	struct fixture *fixture = *state;
 	static const struct store_cidr cidrs[] = { { "10.0.0.0/8", "kept" } };
-	struct store_key_fields fields = fields_of("Doomed", "doomed", fixture->admin_role);
+	struct store_key_fields fields = fields_of("Doomed", "doomed", fixture->db->admin_role);
 	fields.cidrs = cidrs;
 	fields.cidr_count = 1;
 	insert_key(fixture, "key_doomed", &fields, 100);
 
-	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", 500), STORE_OK);
+	assert_int_equal(store_key_revoke(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_doomed", 500), STORE_OK);
 	struct store_key key;
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_doomed", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_doomed", &key),
+		STORE_OK);
 	assert_int_equal(key.revoked_at, 500);
 	assert_int_equal(key.updated_at, 500);
 
-	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", 600), STORE_NOT_FOUND);
+	assert_int_equal(store_key_revoke(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_doomed", 600),
+			 STORE_NOT_FOUND);
 
-	struct store_key_fields changed = fields_of("Revived", "revived", fixture->read_only_role);
-	assert_int_equal(store_key_update(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", &changed, 700),
+	struct store_key_fields changed = fields_of("Revived", "revived", fixture->db->read_only_role);
+	assert_int_equal(store_key_update(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_doomed", &changed, 700),
 			 STORE_NOT_FOUND);
-	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", false, 700),
+	assert_int_equal(store_key_set_enabled(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_doomed", false, 700),
 			 STORE_NOT_FOUND);
-	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", true, 700),
+	assert_int_equal(store_key_set_enabled(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_doomed", true, 700),
 			 STORE_NOT_FOUND);
 	unsigned char hash[HASH_LENGTH];
 	memset(hash, 0xCD, sizeof hash);
-	assert_int_equal(store_key_set_secret(fixture->store, STORE_DEFAULT_WORKSPACE, "key_doomed", hash, sizeof hash,
-					      "LATE", 700),
+	assert_int_equal(store_key_set_secret(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_doomed", hash,
+					      sizeof hash, "LATE", 700),
 			 STORE_NOT_FOUND);
-	assert_no_transaction_left_open(fixture->path);
+	test_db_assert_no_transaction(fixture->db);
 
 	/* None of the refused writes changed anything. */
-	assert_int_equal(store_key_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "key_doomed", &key),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_doomed", &key),
+		STORE_OK);
 	assert_string_equal(key.name, "Doomed");
 	assert_true(key.enabled);
 	assert_string_equal(key.secret_hint, "wxyz");
 	assert_int_equal(key.revoked_at, 500);
 	assert_int_equal(key.updated_at, 500);
-	assert_int_equal(key.role_id, fixture->admin_role);
+	assert_int_equal(key.role_id, fixture->db->admin_role);
 	assert_cidrs(&key, cidrs, 1);
 
-	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_nobody", 600), STORE_NOT_FOUND);
+	assert_int_equal(store_key_revoke(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_nobody", 600),
+			 STORE_NOT_FOUND);
 	insert_simple_key(fixture, "key_elsewhere", "elsewhere", 100);
-	assert_int_equal(store_key_revoke(fixture->store, 2, "key_elsewhere", 600), STORE_NOT_FOUND);
+	assert_int_equal(store_key_revoke(fixture->db->store, 2, "key_elsewhere", 600), STORE_NOT_FOUND);
 }
 
 /* ---- reveals ------------------------------------------------------------------------------- */
@@ -916,8 +849,8 @@ static void test_key_revoke_is_final(void **state)
 
 static void put_reveal(struct fixture *fixture, int64_t row_id, const char *sealed, int64_t now)
 {
-	assert_int_equal(store_reveal_put(fixture->store, STORE_DEFAULT_WORKSPACE, row_id, (const unsigned char *)sealed,
-					  strlen(sealed), now, MAX_AGE),
+	assert_int_equal(store_reveal_put(fixture->db->store, STORE_DEFAULT_WORKSPACE, row_id,
+					  (const unsigned char *)sealed, strlen(sealed), now, MAX_AGE),
 			 STORE_OK);
 }
 
@@ -928,8 +861,8 @@ static void take_reveal(struct fixture *fixture, int64_t workspace_id, int64_t r
 	unsigned char *sealed = (unsigned char *)"untouched";
 	size_t length = 99;
 	int64_t reveal_id = -1;
-	enum store_status status = store_reveal_get(fixture->store, fixture->arena, workspace_id, row_id, now, MAX_AGE,
-						    &reveal_id, &sealed, &length);
+	enum store_status status = store_reveal_get(fixture->db->store, fixture->db->arena, workspace_id, row_id, now,
+						    MAX_AGE, &reveal_id, &sealed, &length);
 	if (expected == NULL) {
 		assert_int_equal(status, STORE_NOT_FOUND);
 		assert_null(sealed);
@@ -939,7 +872,7 @@ static void take_reveal(struct fixture *fixture, int64_t workspace_id, int64_t r
 	assert_int_equal(status, STORE_OK);
 	assert_int_equal(length, strlen(expected));
 	assert_memory_equal(sealed, expected, length);
-	assert_int_equal(store_reveal_delete(fixture->store, workspace_id, reveal_id), STORE_OK);
+	assert_int_equal(store_reveal_delete(fixture->db->store, workspace_id, reveal_id), STORE_OK);
 }
 
 static void test_reveal_read_then_delete(void **state)
@@ -947,22 +880,22 @@ static void test_reveal_read_then_delete(void **state)
 	struct fixture *fixture = *state;
 	int64_t row_id = insert_simple_key(fixture, "key_reveal", "reveal", 1000);
 	static const unsigned char binary[] = { 0x00, 0xFF, 0x10, 0x00, 0x80, 0x7F };
-	assert_int_equal(store_reveal_put(fixture->store, STORE_DEFAULT_WORKSPACE, row_id, binary, sizeof binary, 1000,
-					  MAX_AGE),
+	assert_int_equal(store_reveal_put(fixture->db->store, STORE_DEFAULT_WORKSPACE, row_id, binary, sizeof binary,
+					  1000, MAX_AGE),
 			 STORE_OK);
 	unsigned char *sealed = NULL;
 	size_t length = 0;
 	int64_t reveal_id = 0;
-	assert_int_equal(store_reveal_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, row_id, 1010, MAX_AGE,
-					  &reveal_id, &sealed, &length),
+	assert_int_equal(store_reveal_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, row_id, 1010,
+					  MAX_AGE, &reveal_id, &sealed, &length),
 			 STORE_OK);
 	assert_int_equal(length, sizeof binary);
 	assert_memory_equal(sealed, binary, sizeof binary);
 	/* Reading leaves it waiting; deleting uses it up, once. */
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 1);
-	assert_int_equal(store_reveal_delete(fixture->store, STORE_DEFAULT_WORKSPACE, reveal_id), STORE_OK);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 0);
-	assert_int_equal(store_reveal_delete(fixture->store, STORE_DEFAULT_WORKSPACE, reveal_id), STORE_NOT_FOUND);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM secret_reveal"), 1);
+	assert_int_equal(store_reveal_delete(fixture->db->store, STORE_DEFAULT_WORKSPACE, reveal_id), STORE_OK);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM secret_reveal"), 0);
+	assert_int_equal(store_reveal_delete(fixture->db->store, STORE_DEFAULT_WORKSPACE, reveal_id), STORE_NOT_FOUND);
 	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1011, NULL);
 }
 
@@ -972,17 +905,18 @@ static void test_reveal_empty_blob(void **state)
 	struct fixture *fixture = *state;
 	int64_t row_id = insert_simple_key(fixture, "key_empty", "empty", 1000);
 	static const unsigned char nothing[1] = { 0 };
-	assert_int_equal(store_reveal_put(fixture->store, STORE_DEFAULT_WORKSPACE, row_id, nothing, 0, 1000, MAX_AGE),
-			 STORE_OK);
+	assert_int_equal(
+		store_reveal_put(fixture->db->store, STORE_DEFAULT_WORKSPACE, row_id, nothing, 0, 1000, MAX_AGE),
+		STORE_OK);
 	unsigned char *sealed = NULL;
 	size_t length = 99;
 	int64_t reveal_id = 0;
-	assert_int_equal(store_reveal_get(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, row_id, 1001, MAX_AGE,
-					  &reveal_id, &sealed, &length),
+	assert_int_equal(store_reveal_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, row_id, 1001,
+					  MAX_AGE, &reveal_id, &sealed, &length),
 			 STORE_OK);
 	assert_non_null(sealed);
 	assert_int_equal(length, 0);
-	assert_int_equal(store_reveal_delete(fixture->store, STORE_DEFAULT_WORKSPACE, reveal_id), STORE_OK);
+	assert_int_equal(store_reveal_delete(fixture->db->store, STORE_DEFAULT_WORKSPACE, reveal_id), STORE_OK);
 	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1002, NULL);
 }
 
@@ -1003,7 +937,7 @@ static void test_reveal_put_replaces_earlier(void **state)
 	int64_t row_id = insert_simple_key(fixture, "key_replace", "replace", 1000);
 	put_reveal(fixture, row_id, "first secret", 1000);
 	put_reveal(fixture, row_id, "second secret", 1005);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 1);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM secret_reveal"), 1);
 	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1010, "second secret");
 	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1010, NULL);
 }
@@ -1028,7 +962,7 @@ static void test_reveal_put_drops_stale_ones(void **state)
 	int64_t two = insert_simple_key(fixture, "key_two", "two", 1000);
 	put_reveal(fixture, one, "forgotten", 1000);
 	put_reveal(fixture, two, "fresh", 1000 + MAX_AGE + 1);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 1);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM secret_reveal"), 1);
 	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, two, 1000 + MAX_AGE + 2, "fresh");
 }
 
@@ -1037,8 +971,8 @@ static void test_revoke_drops_pending_reveal(void **state)
 	struct fixture *fixture = *state;
 	int64_t row_id = insert_simple_key(fixture, "key_revoked", "revoked", 1000);
 	put_reveal(fixture, row_id, "never shown", 1000);
-	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, "key_revoked", 1001), STORE_OK);
-	assert_int_equal(query_integer(fixture->path, "SELECT count(*) FROM secret_reveal"), 0);
+	assert_int_equal(store_key_revoke(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_revoked", 1001), STORE_OK);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM secret_reveal"), 0);
 	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1002, NULL);
 }
 

@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -16,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "support.h"
 
 #include "core/alloc.h"
 #include "core/config.h"
@@ -39,10 +40,7 @@ struct test_key {
  * made by verify_decide() on those real keys.
  */
 struct fixture {
-	char folder[64];
-	struct config config;
-	struct store *store;
-	struct arena *arena;
+	struct test_db *db;
 	struct test_key normal;     /* admin, enabled, no allowlist */
 	struct test_key revoked;    /* revoked */
 	struct test_key quiet;      /* off the record, enabled */
@@ -55,18 +53,15 @@ struct fixture {
 static struct test_key make_key(struct fixture *fixture, const char *name, bool enabled, bool off_record,
 				const char *cidr)
 {
-	struct store_role role;
-	assert_int_equal(store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "admin", &role),
-			 STORE_OK);
 	struct store_cidr list[1] = { { cidr, "" } };
 	struct store_key_fields fields = {
 		.name = name, .name_folded = name, .postback_url = "", .off_record = off_record, .enabled = enabled,
-		.role_id = role.id, .cidrs = list, .cidr_count = cidr ? 1 : 0,
+		.role_id = fixture->db->admin_role, .cidrs = list, .cidr_count = cidr ? 1 : 0,
 	};
 	struct test_key key;
 	memset(&key, 0, sizeof key);
-	assert_int_equal(keys_create(fixture->store, &fixture->config, STORE_DEFAULT_WORKSPACE, &fields, BASE - 100 * HOUR,
-				     key.key_id, key.token, &key.row_id),
+	assert_int_equal(keys_create(fixture->db->store, &fixture->db->config, STORE_DEFAULT_WORKSPACE, &fields,
+				     BASE - 100 * HOUR, key.key_id, key.token, &key.row_id),
 			 STORE_OK);
 	return key;
 }
@@ -77,34 +72,26 @@ static void decide(struct fixture *fixture, const char *token, const char *addre
 	struct verify_request request = {
 		.key = token, .key_length = strlen(token), .client_address = address, .endpoint = "/x"
 	};
-	verify_decide(fixture->store, NULL, &fixture->config, fixture->arena, &request, result);
+	verify_decide(fixture->db->store, NULL, &fixture->db->config, fixture->db->arena, &request, result);
 	assert_int_equal(result->code, expected);
 }
 
 static int setup(void **state)
 {
 	struct fixture *fixture = xcalloc(1, sizeof *fixture);
-	snprintf(fixture->folder, sizeof fixture->folder, "/tmp/keyward-test-usage-XXXXXX");
-	if (mkdtemp(fixture->folder) == NULL) {
+	fixture->db = test_db_open("usage");
+	if (fixture->db == NULL || fixture->db->admin_role == 0) {
+		test_db_close(fixture->db);
 		free(fixture);
 		return -1;
 	}
-	snprintf(fixture->config.database_path, sizeof fixture->config.database_path, "%s/keyward.db", fixture->folder);
-	snprintf(fixture->config.token_prefix, sizeof fixture->config.token_prefix, "kw_");
-	randombytes_buf(fixture->config.server_key, sizeof fixture->config.server_key);
-	char error[256];
-	fixture->store = store_open(fixture->config.database_path, error, sizeof error);
-	if (fixture->store == NULL) {
-		fprintf(stderr, "store_open: %s\n", error);
-		return -1;
-	}
-	fixture->arena = arena_new();
 	*state = fixture;
 
 	fixture->normal = make_key(fixture, "Normal", true, false, NULL);
 	fixture->revoked = make_key(fixture, "Revoked", true, false, NULL);
-	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, fixture->revoked.key_id, BASE - HOUR),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_revoke(fixture->db->store, STORE_DEFAULT_WORKSPACE, fixture->revoked.key_id, BASE - HOUR),
+		STORE_OK);
 	fixture->quiet = make_key(fixture, "Quiet", true, true, NULL);
 	fixture->quiet_off = make_key(fixture, "Quiet, disabled", false, true, NULL);
 	fixture->office = make_key(fixture, "Office", true, false, "198.51.100.0/24");
@@ -125,20 +112,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *fixture = *state;
-	store_close(fixture->store);
-	arena_free(fixture->arena);
-	DIR *folder = opendir(fixture->folder);
-	if (folder != NULL) {
-		struct dirent *entry;
-		while ((entry = readdir(folder)) != NULL) {
-			char name[384];
-			snprintf(name, sizeof name, "%s/%s", fixture->folder, entry->d_name);
-			if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0)
-				unlink(name);
-		}
-		closedir(folder);
-	}
-	int removed = rmdir(fixture->folder);
+	int removed = test_db_close(fixture->db);
 	free(fixture);
 	return removed;
 }
@@ -146,52 +120,30 @@ static int teardown(void **state)
 static struct usage *start(struct fixture *fixture)
 {
 	char error[256] = "";
-	struct usage *usage = usage_start(&fixture->config, error, sizeof error);
+	struct usage *usage = usage_start(&fixture->db->config, error, sizeof error);
 	if (usage == NULL)
 		fail_msg("usage_start: %s", error);
 	return usage;
 }
 
-/* The integer in the first column of the first row of `sql` (printf-style), through a read-only connection. */
-static long long query_integer(const struct fixture *fixture, const char *format, ...)
-	__attribute__((format(printf, 2, 3)));
-static long long query_integer(const struct fixture *fixture, const char *format, ...)
-{
-	char sql[1024];
-	va_list arguments;
-	va_start(arguments, format);
-	vsnprintf(sql, sizeof sql, format, arguments);
-	va_end(arguments);
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open_v2(fixture->config.database_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	sqlite3_stmt *statement = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
-	long long value = sqlite3_column_type(statement, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(statement, 0);
-	sqlite3_finalize(statement);
-	sqlite3_close(db);
-	return value;
-}
-
 static long long event_count(const struct fixture *fixture)
 {
-	return query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event");
+	return test_db_integer(fixture->db, "SELECT coalesce(sum(calls), 0) FROM usage_event");
 }
 
 /* When a key was last used (api_key_last_used); -1 when never. */
 static long long last_used(const struct fixture *fixture, const struct test_key *key)
 {
-	return query_integer(fixture, "SELECT (SELECT at FROM api_key_last_used WHERE api_key_id = %lld)",
-			     (long long)key->row_id);
+	return test_db_integer(fixture->db, "SELECT (SELECT at FROM api_key_last_used WHERE api_key_id = %lld)",
+			       (long long)key->row_id);
 }
 
 static long long anonymous_calls(const struct fixture *fixture, const struct test_key *key, int64_t hour)
 {
-	return query_integer(fixture,
-			     "SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = %lld AND hour = %lld",
-			     (long long)key->row_id, (long long)hour);
+	return test_db_integer(
+		fixture->db,
+		"SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = %lld AND hour = %lld",
+		(long long)key->row_id, (long long)hour);
 }
 
 static double seconds_since(const struct timespec *start_time)
@@ -211,7 +163,7 @@ static void sleep_ms(long milliseconds)
 static sqlite3 *hold_lock(const struct fixture *fixture)
 {
 	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(fixture->config.database_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(fixture->db->config.database_path, &db), SQLITE_OK);
 	char *message = NULL;
 	if (sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, &message) != SQLITE_OK)
 		fail_msg("BEGIN EXCLUSIVE: %s", message ? message : "?");
@@ -273,39 +225,47 @@ static void test_every_event_from_several_threads_is_written(void **state)
 
 	const long long per_kind = THREADS * PER_THREAD / 4;
 	assert_int_equal(event_count(fixture), 3 * per_kind);
-	assert_int_equal(query_integer(fixture,
-				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld AND outcome = 'granted'",
-				       (long long)fixture->normal.row_id),
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld "
+					 "AND outcome = 'granted'",
+					 (long long)fixture->normal.row_id),
 			 per_kind);
-	assert_int_equal(query_integer(fixture,
-				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld AND outcome = 'revoked'",
-				       (long long)fixture->revoked.row_id),
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld "
+					 "AND outcome = 'revoked'",
+					 (long long)fixture->revoked.row_id),
 			 per_kind);
-	assert_int_equal(query_integer(fixture,
-				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id IS NULL AND outcome = 'invalid_key' "
-				       "AND workspace_id = %d",
-				       STORE_DEFAULT_WORKSPACE),
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id IS NULL "
+					 "AND outcome = 'invalid_key' AND workspace_id = %d",
+					 STORE_DEFAULT_WORKSPACE),
 			 per_kind);
 	/* Off the record: no event row, only the count. */
-	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld",
-				       (long long)fixture->quiet.row_id),
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld",
+					 (long long)fixture->quiet.row_id),
 			 0);
-	assert_int_equal(query_integer(fixture,
-				       "SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = %lld",
-				       (long long)fixture->quiet.row_id),
-			 per_kind);
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_anonymous_hourly WHERE api_key_id != %lld",
-				       (long long)fixture->quiet.row_id),
+	assert_int_equal(
+		test_db_integer(fixture->db,
+				"SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = %lld",
+				(long long)fixture->quiet.row_id),
+		per_kind);
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT count(*) FROM usage_anonymous_hourly WHERE api_key_id != %lld",
+					 (long long)fixture->quiet.row_id),
 			 0);
 	/* Every row holds the endpoint, address and time its thread gave it, each exactly once. */
-	assert_int_equal(query_integer(fixture, "SELECT count(DISTINCT endpoint) FROM usage_event"), 3 * per_kind);
-	assert_int_equal(query_integer(fixture,
-				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE "
-				       "endpoint = '/t' || ((at - %lld) / 10000) || '/' || ((at - %lld) %% 10000) AND "
-				       "client_address = '10.' || ((at - %lld) / 10000) || '.' || (((at - %lld) %% 10000) / 256) "
-				       "|| '.' || (((at - %lld) %% 10000) %% 256)",
-				       (long long)BASE, (long long)BASE, (long long)BASE, (long long)BASE, (long long)BASE),
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(DISTINCT endpoint) FROM usage_event"),
 			 3 * per_kind);
+	assert_int_equal(
+		test_db_integer(
+			fixture->db,
+			"SELECT coalesce(sum(calls), 0) FROM usage_event WHERE "
+			"endpoint = '/t' || ((at - %lld) / 10000) || '/' || ((at - %lld) %% 10000) AND "
+			"client_address = '10.' || ((at - %lld) / 10000) || '.' || (((at - %lld) %% 10000) / 256) "
+			"|| '.' || (((at - %lld) %% 10000) %% 256)",
+			(long long)BASE, (long long)BASE, (long long)BASE, (long long)BASE, (long long)BASE),
+		3 * per_kind);
 	/* last_used: the latest grant, for granted keys only. */
 	long long latest = BASE + (THREADS - 1) * 10000 + (PER_THREAD - 4);          /* i % 4 == 0 */
 	long long latest_quiet = BASE + (THREADS - 1) * 10000 + (PER_THREAD - 1);    /* i % 4 == 3 */
@@ -332,19 +292,21 @@ static void test_strings_are_kept_within_limits(void **state)
 	usage_record(usage, &fixture->granted, NULL, NULL, BASE + 1);
 	usage_record(usage, &fixture->unknown, "/caf\xc3\xa9?q='x\"", "2001:db8::1", BASE + 2);
 	assert_true(usage_flush(usage));
-	assert_int_equal(query_integer(fixture, "SELECT length(endpoint) FROM usage_event WHERE at = %lld", (long long)BASE),
+	assert_int_equal(test_db_integer(fixture->db, "SELECT length(endpoint) FROM usage_event WHERE at = %lld",
+					 (long long)BASE),
 			 USAGE_ENDPOINT_MAX);
-	assert_int_equal(query_integer(fixture, "SELECT length(client_address) FROM usage_event WHERE at = %lld",
-				       (long long)BASE),
+	assert_int_equal(test_db_integer(fixture->db, "SELECT length(client_address) FROM usage_event WHERE at = %lld",
+					 (long long)BASE),
 			 USAGE_ADDRESS_MAX);
-	assert_int_equal(query_integer(fixture,
-				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at = %lld AND endpoint = '' AND client_address = ''",
-				       (long long)BASE + 1),
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at = %lld "
+					 "AND endpoint = '' AND client_address = ''",
+					 (long long)BASE + 1),
 			 1);
-	assert_int_equal(query_integer(fixture,
-				       "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at = %lld AND endpoint = '/caf\xc3\xa9?q=''x\"' "
-				       "AND client_address = '2001:db8::1'",
-				       (long long)BASE + 2),
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at = %lld "
+					 "AND endpoint = '/caf\xc3\xa9?q=''x\"' AND client_address = '2001:db8::1'",
+					 (long long)BASE + 2),
 			 1);
 	/* An empty flush is fine. */
 	assert_true(usage_flush(usage));
@@ -371,16 +333,17 @@ static void test_identical_decisions_share_a_row(void **state)
 	usage_stop(usage);
 
 	assert_int_equal(event_count(fixture), 5 + 1 + 1 + 1 + 1 + 2 + 3);
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_event"), 7);
-	assert_int_equal(query_integer(fixture,
-				       "SELECT calls FROM usage_event WHERE api_key_id = %lld AND at = %lld AND "
-				       "endpoint = '/same' AND client_address = '192.0.2.1' ORDER BY id LIMIT 1",
-				       (long long)fixture->normal.row_id, (long long)BASE),
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_event"), 7);
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT calls FROM usage_event WHERE api_key_id = %lld AND at = %lld AND "
+					 "endpoint = '/same' AND client_address = '192.0.2.1' ORDER BY id LIMIT 1",
+					 (long long)fixture->normal.row_id, (long long)BASE),
 			 5);
-	assert_int_equal(query_integer(fixture,
-				       "SELECT calls FROM usage_event WHERE api_key_id IS NULL AND outcome = 'invalid_key'"),
-			 2);
-	assert_int_equal(query_integer(fixture, "SELECT min(calls) FROM usage_event"), 1);
+	assert_int_equal(
+		test_db_integer(fixture->db,
+				"SELECT calls FROM usage_event WHERE api_key_id IS NULL AND outcome = 'invalid_key'"),
+		2);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT min(calls) FROM usage_event"), 1);
 }
 
 static void test_anonymous_hours(void **state)
@@ -399,15 +362,16 @@ static void test_anonymous_hours(void **state)
 	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE), 2);
 	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE + HOUR), 2);
 	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE + 5 * HOUR), 1);
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_anonymous_hourly"), 4);
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_anonymous_hourly WHERE hour %% 3600 != 0"), 0);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_anonymous_hourly"), 4);
+	assert_int_equal(
+		test_db_integer(fixture->db, "SELECT count(*) FROM usage_anonymous_hourly WHERE hour %% 3600 != 0"), 0);
 
 	/* A later batch adds to the hour already there. */
 	usage_record(usage, quiet, "/a", "192.0.2.1", BASE + 30);
 	usage_record(usage, quiet, "/b", "192.0.2.2", BASE + 31);
 	assert_true(usage_flush(usage));
 	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE), 4);
-	assert_int_equal(query_integer(fixture, "SELECT count(*) FROM usage_anonymous_hourly"), 4);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_anonymous_hourly"), 4);
 
 	/* Nothing about the requests themselves was kept anywhere. */
 	assert_int_equal(event_count(fixture), 0);
@@ -416,8 +380,9 @@ static void test_anonymous_hours(void **state)
 	/* A refused off-the-record key: no event row and no last use either. */
 	usage_record(usage, &fixture->quiet_refused, "/c", "192.0.2.3", BASE + 9 * HOUR);
 	usage_stop(usage);
-	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld",
-				       (long long)fixture->quiet_off.row_id),
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld",
+					 (long long)fixture->quiet_off.row_id),
 			 0);
 	assert_int_equal(event_count(fixture), 0);
 	assert_int_equal(last_used(fixture, &fixture->quiet_off), -1);
@@ -452,18 +417,16 @@ static void test_last_used_moves_forward_only_for_grants(void **state)
 	assert_int_equal(last_used(fixture, &fixture->office), BASE + 4000);
 
 	/* Another process wrote a later use meanwhile: an older batch does not move it back. */
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(fixture->config.database_path, &db), SQLITE_OK);
 	char sql[128];
 	snprintf(sql, sizeof sql, "UPDATE api_key_last_used SET at = %lld WHERE api_key_id = %lld", (long long)BASE + 9000,
 		 (long long)fixture->office.row_id);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	test_db_execute(fixture->db, sql);
 	usage_record(usage, &fixture->office_granted, "/", "198.51.100.9", BASE + 8000);
 	usage_stop(usage);
 	assert_int_equal(last_used(fixture, &fixture->office), BASE + 9000);
-	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld",
-				       (long long)fixture->office.row_id),
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld",
+					 (long long)fixture->office.row_id),
 			 8);
 	assert_int_equal(last_used(fixture, &fixture->normal), -1); /* untouched */
 }
@@ -515,8 +478,8 @@ static void test_stop_writes_what_is_left(void **state)
 static void test_start_fails_on_a_database_it_cannot_open(void **state)
 {
 	struct fixture *fixture = *state;
-	struct config config = fixture->config;
-	snprintf(config.database_path, sizeof config.database_path, "%s/no/such/folder/k.db", fixture->folder);
+	struct config config = fixture->db->config;
+	snprintf(config.database_path, sizeof config.database_path, "%s/no/such/folder/k.db", fixture->db->folder);
 	char error[256] = "";
 	assert_null(usage_start(&config, error, sizeof error));
 	assert_non_null(strstr(error, "no/such/folder"));
@@ -548,9 +511,15 @@ static void test_a_batch_refused_by_a_locked_database_is_written_later(void **st
 
 	release_lock(lock);
 	usage_stop(usage);
-	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE endpoint = '/first'"), 40);
-	assert_int_equal(query_integer(fixture, "SELECT count(DISTINCT at) FROM usage_event WHERE endpoint = '/first'"), 40);
-	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE endpoint = '/third'"), 25);
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE endpoint = '/first'"),
+			 40);
+	assert_int_equal(
+		test_db_integer(fixture->db, "SELECT count(DISTINCT at) FROM usage_event WHERE endpoint = '/first'"),
+		40);
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE endpoint = '/third'"),
+			 25);
 	assert_int_equal(event_count(fixture), 65);
 	assert_int_equal(anonymous_calls(fixture, &fixture->quiet, BASE), 60);
 	assert_int_equal(last_used(fixture, &fixture->normal), BASE + 39);
@@ -582,7 +551,7 @@ static void test_a_full_buffer_drops_and_counts(void **state)
 {
 	struct fixture *fixture = *state;
 	char log_path[128];
-	snprintf(log_path, sizeof log_path, "%s/stderr.log", fixture->folder);
+	snprintf(log_path, sizeof log_path, "%s/stderr.log", fixture->db->folder);
 	fflush(stderr);
 	int saved_stderr = dup(2);
 	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -613,8 +582,8 @@ static void test_a_full_buffer_drops_and_counts(void **state)
 	assert_true(written <= 2LL * USAGE_BUFFER_MAX);
 	assert_int_equal(written + dropped, sent);
 	/* The buffer refuses new events, it does not overwrite old ones: the first USAGE_BUFFER_MAX all stay. */
-	assert_int_equal(query_integer(fixture, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at < %lld",
-				       (long long)BASE + USAGE_BUFFER_MAX),
+	assert_int_equal(test_db_integer(fixture->db, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at < %lld",
+					 (long long)BASE + USAGE_BUFFER_MAX),
 			 USAGE_BUFFER_MAX);
 }
 

@@ -5,14 +5,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "support.h"
 
 #include "core/alloc.h"
 #include "core/config.h"
@@ -24,15 +23,10 @@
 
 #define NOW 1700000000
 
-/* A database in its own mkdtemp() folder, a config whose server key is fresh randomness, and the two stock roles. */
+/* A database of its own (support.h) with both seeded roles found, and a key cache. */
 struct fixture {
-	char folder[64];
-	struct config config;
-	struct store *store;
+	struct test_db *db;
 	struct key_cache *cache; /* decisions go through it, as in the server */
-	struct arena *arena;
-	int64_t admin_role;
-	int64_t read_only_role;
 };
 
 /* A key made through keys_create(): its public ID, its row, and the token a client would send. */
@@ -45,30 +39,13 @@ struct test_key {
 static int setup(void **state)
 {
 	struct fixture *fixture = xcalloc(1, sizeof *fixture);
-	snprintf(fixture->folder, sizeof fixture->folder, "/tmp/keyward-test-verify-XXXXXX");
-	if (mkdtemp(fixture->folder) == NULL) {
+	fixture->db = test_db_open("verify");
+	if (fixture->db == NULL || fixture->db->admin_role == 0 || fixture->db->read_only_role == 0) {
+		test_db_close(fixture->db);
 		free(fixture);
 		return -1;
 	}
-	snprintf(fixture->config.database_path, sizeof fixture->config.database_path, "%s/keyward.db", fixture->folder);
-	snprintf(fixture->config.token_prefix, sizeof fixture->config.token_prefix, "kw_");
-	randombytes_buf(fixture->config.server_key, sizeof fixture->config.server_key);
-	char error[256];
-	fixture->store = store_open(fixture->config.database_path, error, sizeof error);
-	if (fixture->store == NULL) {
-		fprintf(stderr, "store_open: %s\n", error);
-		return -1;
-	}
-	fixture->arena = arena_new();
 	fixture->cache = key_cache_new();
-	struct store_role role;
-	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "admin", &role) != STORE_OK)
-		return -1;
-	fixture->admin_role = role.id;
-	if (store_role_find_by_name(fixture->store, fixture->arena, STORE_DEFAULT_WORKSPACE, "read-only", &role) !=
-	    STORE_OK)
-		return -1;
-	fixture->read_only_role = role.id;
 	*state = fixture;
 	return 0;
 }
@@ -76,21 +53,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *fixture = *state;
-	store_close(fixture->store);
 	key_cache_free(fixture->cache);
-	arena_free(fixture->arena);
-	DIR *folder = opendir(fixture->folder);
-	if (folder != NULL) {
-		struct dirent *entry;
-		while ((entry = readdir(folder)) != NULL) {
-			char name[384];
-			snprintf(name, sizeof name, "%s/%s", fixture->folder, entry->d_name);
-			if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0)
-				unlink(name);
-		}
-		closedir(folder);
-	}
-	int removed = rmdir(fixture->folder);
+	int removed = test_db_close(fixture->db);
 	free(fixture);
 	return removed;
 }
@@ -115,8 +79,8 @@ static struct test_key make_key(struct fixture *fixture, const char *name, int64
 	};
 	struct test_key key;
 	memset(&key, 0, sizeof key);
-	assert_int_equal(keys_create(fixture->store, &fixture->config, STORE_DEFAULT_WORKSPACE, &fields, NOW, key.key_id,
-				     key.token, &key.row_id),
+	assert_int_equal(keys_create(fixture->db->store, &fixture->db->config, STORE_DEFAULT_WORKSPACE, &fields, NOW,
+				     key.key_id, key.token, &key.row_id),
 			 STORE_OK);
 	assert_int_equal(token_parse("kw_", key.token, strlen(key.token), NULL), TOKEN_OK);
 	return key;
@@ -133,7 +97,7 @@ static enum verify_code decide(struct fixture *fixture, const char *key, const c
 		.endpoint = "/v1/things",
 		.permission = permission,
 	};
-	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, result);
+	verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request, result);
 	return result->code;
 }
 
@@ -141,19 +105,6 @@ static enum verify_code code_of(struct fixture *fixture, const char *key, const 
 {
 	struct verify_result result;
 	return decide(fixture, key, address, permission, &result);
-}
-
-/* Run `sql` through a connection of its own (the keyward connection stays open). */
-static void execute(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	char *message = NULL;
-	int code = sqlite3_exec(db, sql, NULL, NULL, &message);
-	if (code != SQLITE_OK)
-		fail_msg("%s: %s", sql, message ? message : "?");
-	sqlite3_close(db);
 }
 
 /* A token for `key_id` whose checksum is wrong in its last character. */
@@ -207,28 +158,28 @@ static void test_missing_key(void **state)
 	assert_false(result.key_known);
 	assert_int_equal(decide(fixture, "", "192.0.2.1", NULL, &result), VERIFY_MISSING_KEY);
 	/* A pointer with zero length is no key either. */
-	struct test_key key = make_key(fixture, "Present", fixture->admin_role, true, false, NULL);
+	struct test_key key = make_key(fixture, "Present", fixture->db->admin_role, true, false, NULL);
 	struct verify_request request = { .key = key.token, .key_length = 0, .client_address = "192.0.2.1" };
-	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_MISSING_KEY);
 }
 
 static void test_several_keys_come_first(void **state)
 {
 	struct fixture *fixture = *state;
-	struct test_key key = make_key(fixture, "Good key", fixture->admin_role, true, false, NULL);
+	struct test_key key = make_key(fixture, "Good key", fixture->db->admin_role, true, false, NULL);
 	struct verify_result result;
 	/* Even a valid key, or no key at all, is refused as invalid when several were sent. */
 	struct verify_request request = {
 		.key = key.token, .key_length = strlen(key.token), .several_keys = true, .client_address = "192.0.2.1"
 	};
-	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 	assert_false(result.key_known);
 	assert_null(result.key_id);
 	request.key = NULL;
 	request.key_length = 0;
-	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 }
 
@@ -240,12 +191,13 @@ static void test_several_keys_come_first(void **state)
 static void test_malformed_keys_never_reach_the_database(void **state)
 {
 	struct fixture *fixture = *state;
-	struct test_key key = make_key(fixture, "Soon without a table", fixture->admin_role, true, false, NULL);
+	struct test_key key = make_key(fixture, "Soon without a table", fixture->db->admin_role, true, false, NULL);
 	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_GRANTED);
 
-	execute(fixture->config.database_path,
-		"PRAGMA foreign_keys = OFF; DROP TABLE api_key_cidr; DROP TABLE secret_reveal; DROP TABLE usage_event; "
-		"DROP TABLE usage_anonymous_hourly; DROP TABLE api_key_last_used; DROP TABLE api_key; DROP TABLE gate_state;");
+	test_db_execute(fixture->db,
+			"PRAGMA foreign_keys = OFF; DROP TABLE api_key_cidr; DROP TABLE secret_reveal; "
+			"DROP TABLE usage_event; DROP TABLE usage_anonymous_hourly; DROP TABLE api_key_last_used; "
+			"DROP TABLE api_key; DROP TABLE gate_state;");
 
 	/* A well-formed key now cannot be looked up: the database was consulted. */
 	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_UNAVAILABLE);
@@ -297,20 +249,20 @@ static void test_malformed_keys_never_reach_the_database(void **state)
 static void test_key_length_is_respected(void **state)
 {
 	struct fixture *fixture = *state;
-	struct test_key key = make_key(fixture, "Embedded", fixture->admin_role, true, false, NULL);
+	struct test_key key = make_key(fixture, "Embedded", fixture->db->admin_role, true, false, NULL);
 	char header[256];
 	snprintf(header, sizeof header, "%s, and more", key.token);
 	struct verify_request request = { .key = header, .key_length = strlen(key.token), .client_address = "192.0.2.1" };
 	struct verify_result result;
-	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_GRANTED);
 	assert_string_equal(result.key_id, key.key_id);
 	/* One byte short, or one byte of the tail included: refused. */
 	request.key_length = strlen(key.token) - 1;
-	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 	request.key_length = strlen(key.token) + 1;
-	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 	/* A NUL inside the counted bytes. */
 	char with_nul[TOKEN_MAX_LENGTH + 2];
@@ -318,14 +270,14 @@ static void test_key_length_is_respected(void **state)
 	with_nul[strlen(key.token)] = '\0';
 	request.key = with_nul;
 	request.key_length = strlen(key.token) + 1;
-	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 }
 
 static void test_unknown_key(void **state)
 {
 	struct fixture *fixture = *state;
-	make_key(fixture, "Someone else", fixture->admin_role, true, false, NULL);
+	make_key(fixture, "Someone else", fixture->db->admin_role, true, false, NULL);
 	char key_id[TOKEN_KEY_ID_LENGTH + 1];
 	char token[TOKEN_MAX_LENGTH + 1];
 	token_generate_key_id(key_id);
@@ -342,15 +294,15 @@ static void test_unknown_key(void **state)
 static void test_known_key_id_with_another_secret(void **state)
 {
 	struct fixture *fixture = *state;
-	struct test_key key = make_key(fixture, "Known ID", fixture->admin_role, true, false, NULL);
+	struct test_key key = make_key(fixture, "Known ID", fixture->db->admin_role, true, false, NULL);
 	char guess[TOKEN_MAX_LENGTH + 1];
 	token_generate("kw_", key.key_id, guess);
 	assert_int_equal(code_of(fixture, guess, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
 	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_GRANTED);
 	/* After regeneration, the old secret is unknown and the new one works. */
 	char fresh[TOKEN_MAX_LENGTH + 1];
-	assert_int_equal(keys_regenerate(fixture->store, &fixture->config, STORE_DEFAULT_WORKSPACE, key.key_id, NOW + 1,
-					 fresh),
+	assert_int_equal(keys_regenerate(fixture->db->store, &fixture->db->config, STORE_DEFAULT_WORKSPACE, key.key_id,
+					 NOW + 1, fresh),
 			 STORE_OK);
 	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
 	assert_int_equal(code_of(fixture, fresh, "192.0.2.1", NULL), VERIFY_GRANTED);
@@ -359,22 +311,23 @@ static void test_known_key_id_with_another_secret(void **state)
 static void test_wrong_server_key(void **state)
 {
 	struct fixture *fixture = *state;
-	struct test_key key = make_key(fixture, "Hashed with the first key", fixture->admin_role, true, false, NULL);
-	struct config other = fixture->config;
+	struct test_key key =
+		make_key(fixture, "Hashed with the first key", fixture->db->admin_role, true, false, NULL);
+	struct config other = fixture->db->config;
 	randombytes_buf(other.server_key, sizeof other.server_key);
 	struct verify_request request = { .key = key.token, .key_length = strlen(key.token), .client_address = "192.0.2.1" };
 	struct verify_result result;
-	verify_decide(fixture->store, fixture->cache, &other, fixture->arena, &request, &result);
+	verify_decide(fixture->db->store, fixture->cache, &other, fixture->db->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_INVALID_KEY);
 	assert_false(result.key_known);
-	verify_decide(fixture->store, fixture->cache, &fixture->config, fixture->arena, &request, &result);
+	verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request, &result);
 	assert_int_equal(result.code, VERIFY_GRANTED);
 }
 
 static void test_granted_result_describes_the_key(void **state)
 {
 	struct fixture *fixture = *state;
-	struct test_key key = make_key(fixture, "Payments", fixture->admin_role, true, false, NULL);
+	struct test_key key = make_key(fixture, "Payments", fixture->db->admin_role, true, false, NULL);
 	struct verify_result result;
 	assert_int_equal(decide(fixture, key.token, "192.0.2.1", "api.key.verify", &result), VERIFY_GRANTED);
 	assert_true(result.key_known);
@@ -386,7 +339,7 @@ static void test_granted_result_describes_the_key(void **state)
 	assert_string_equal(result.permissions, "api.key.view api.key.create api.key.update api.key.delete api.key.verify");
 	assert_false(result.off_record);
 
-	struct test_key quiet = make_key(fixture, "Quiet", fixture->read_only_role, true, true, NULL);
+	struct test_key quiet = make_key(fixture, "Quiet", fixture->db->read_only_role, true, true, NULL);
 	assert_int_equal(decide(fixture, quiet.token, "192.0.2.1", NULL, &result), VERIFY_GRANTED);
 	assert_true(result.off_record);
 	assert_string_equal(result.role, "read-only");
@@ -398,7 +351,7 @@ static void test_revoked_beats_disabled_beats_the_rest(void **state)
 	struct fixture *fixture = *state;
 	static const char *const office[] = { "198.51.100.0/24", NULL };
 
-	struct test_key disabled = make_key(fixture, "Disabled", fixture->read_only_role, false, false, office);
+	struct test_key disabled = make_key(fixture, "Disabled", fixture->db->read_only_role, false, false, office);
 	struct verify_result result;
 	/* Disabled, from the wrong address, lacking the permission: disabled is what it is told. */
 	assert_int_equal(decide(fixture, disabled.token, "192.0.2.1", "api.key.delete", &result), VERIFY_DISABLED);
@@ -407,24 +360,28 @@ static void test_revoked_beats_disabled_beats_the_rest(void **state)
 	assert_int_equal(code_of(fixture, disabled.token, "198.51.100.7", NULL), VERIFY_DISABLED);
 
 	/* Revoke it while disabled: revoked wins. */
-	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, disabled.key_id, NOW + 5), STORE_OK);
+	assert_int_equal(store_key_revoke(fixture->db->store, STORE_DEFAULT_WORKSPACE, disabled.key_id, NOW + 5),
+			 STORE_OK);
 	assert_int_equal(decide(fixture, disabled.token, "192.0.2.1", "api.key.delete", &result), VERIFY_REVOKED);
 	assert_true(result.key_known);
 	assert_int_equal(code_of(fixture, disabled.token, "198.51.100.7", NULL), VERIFY_REVOKED);
 
 	/* An enabled key, revoked. */
-	struct test_key enabled = make_key(fixture, "Enabled then revoked", fixture->admin_role, true, false, NULL);
+	struct test_key enabled = make_key(fixture, "Enabled then revoked", fixture->db->admin_role, true, false, NULL);
 	assert_int_equal(code_of(fixture, enabled.token, "192.0.2.1", NULL), VERIFY_GRANTED);
-	assert_int_equal(store_key_revoke(fixture->store, STORE_DEFAULT_WORKSPACE, enabled.key_id, NOW + 6), STORE_OK);
+	assert_int_equal(store_key_revoke(fixture->db->store, STORE_DEFAULT_WORKSPACE, enabled.key_id, NOW + 6),
+			 STORE_OK);
 	assert_int_equal(code_of(fixture, enabled.token, "192.0.2.1", NULL), VERIFY_REVOKED);
 
 	/* Disable, then enable again. */
-	struct test_key toggled = make_key(fixture, "Toggled", fixture->admin_role, true, false, office);
-	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, toggled.key_id, false, NOW + 7),
-			 STORE_OK);
+	struct test_key toggled = make_key(fixture, "Toggled", fixture->db->admin_role, true, false, office);
+	assert_int_equal(
+		store_key_set_enabled(fixture->db->store, STORE_DEFAULT_WORKSPACE, toggled.key_id, false, NOW + 7),
+		STORE_OK);
 	assert_int_equal(code_of(fixture, toggled.token, "198.51.100.7", NULL), VERIFY_DISABLED);
-	assert_int_equal(store_key_set_enabled(fixture->store, STORE_DEFAULT_WORKSPACE, toggled.key_id, true, NOW + 8),
-			 STORE_OK);
+	assert_int_equal(
+		store_key_set_enabled(fixture->db->store, STORE_DEFAULT_WORKSPACE, toggled.key_id, true, NOW + 8),
+		STORE_OK);
 	assert_int_equal(code_of(fixture, toggled.token, "198.51.100.7", NULL), VERIFY_GRANTED);
 	/* Enabled, wrong address and lacking a permission: the address is named first. */
 	assert_int_equal(code_of(fixture, toggled.token, "192.0.2.1", "no.such.permission"), VERIFY_IP_NOT_ALLOWED);
@@ -438,7 +395,7 @@ static void test_ipv4_allowlist(void **state)
 {
 	struct fixture *fixture = *state;
 	static const char *const networks[] = { "10.0.0.0/8", "192.0.2.17/32", NULL };
-	struct test_key key = make_key(fixture, "IPv4 only", fixture->admin_role, true, false, networks);
+	struct test_key key = make_key(fixture, "IPv4 only", fixture->db->admin_role, true, false, networks);
 	static const char *const inside[] = { "10.0.0.0", "10.1.2.3", "10.255.255.255", "192.0.2.17" };
 	static const char *const outside[] = { "11.0.0.0", "9.255.255.255", "192.0.2.16", "192.0.2.18", "127.0.0.1",
 					       "::1", "2001:db8::1", "::ffff:11.1.2.3", "::" };
@@ -455,7 +412,7 @@ static void test_ipv6_allowlist(void **state)
 {
 	struct fixture *fixture = *state;
 	static const char *const networks[] = { "2001:db8::/32", "fe80::1/128", NULL };
-	struct test_key key = make_key(fixture, "IPv6 only", fixture->admin_role, true, false, networks);
+	struct test_key key = make_key(fixture, "IPv6 only", fixture->db->admin_role, true, false, networks);
 	static const char *const inside[] = { "2001:db8::1", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "2001:DB8::abcd",
 					      "fe80::1", "2001:0db8:0000:0000:0000:0000:0000:0001" };
 	static const char *const outside[] = { "2001:db9::1", "2001:db7:ffff::1", "fe80::2", "::1", "10.1.2.3",
@@ -471,7 +428,7 @@ static void test_ipv4_mapped_clients(void **state)
 {
 	struct fixture *fixture = *state;
 	static const char *const networks[] = { "10.0.0.0/8", NULL };
-	struct test_key key = make_key(fixture, "Mapped", fixture->admin_role, true, false, networks);
+	struct test_key key = make_key(fixture, "Mapped", fixture->db->admin_role, true, false, networks);
 	assert_int_equal(code_of(fixture, key.token, "::ffff:10.1.2.3", NULL), VERIFY_GRANTED);
 	assert_int_equal(code_of(fixture, key.token, "::FFFF:10.1.2.3", NULL), VERIFY_GRANTED);
 	assert_int_equal(code_of(fixture, key.token, "::ffff:a01:203", NULL), VERIFY_GRANTED);
@@ -481,13 +438,13 @@ static void test_ipv4_mapped_clients(void **state)
 
 	/* An IPv6 network never holds an IPv4 client, not even ::/0. */
 	static const char *const everything_v6[] = { "::/0", NULL };
-	struct test_key v6 = make_key(fixture, "All of IPv6", fixture->admin_role, true, false, everything_v6);
+	struct test_key v6 = make_key(fixture, "All of IPv6", fixture->db->admin_role, true, false, everything_v6);
 	assert_int_equal(code_of(fixture, v6.token, "2001:db8::1", NULL), VERIFY_GRANTED);
 	assert_int_equal(code_of(fixture, v6.token, "10.1.2.3", NULL), VERIFY_IP_NOT_ALLOWED);
 	assert_int_equal(code_of(fixture, v6.token, "::ffff:10.1.2.3", NULL), VERIFY_IP_NOT_ALLOWED);
 
 	static const char *const everything_v4[] = { "0.0.0.0/0", NULL };
-	struct test_key v4 = make_key(fixture, "All of IPv4", fixture->admin_role, true, false, everything_v4);
+	struct test_key v4 = make_key(fixture, "All of IPv4", fixture->db->admin_role, true, false, everything_v4);
 	assert_int_equal(code_of(fixture, v4.token, "::ffff:203.0.113.9", NULL), VERIFY_GRANTED);
 	assert_int_equal(code_of(fixture, v4.token, "2001:db8::1", NULL), VERIFY_IP_NOT_ALLOWED);
 }
@@ -497,8 +454,8 @@ static void test_garbage_address_is_always_refused(void **state)
 {
 	struct fixture *fixture = *state;
 	static const char *const networks[] = { "0.0.0.0/0", "::/0", NULL };
-	struct test_key open = make_key(fixture, "No allowlist", fixture->admin_role, true, false, NULL);
-	struct test_key wide = make_key(fixture, "Everything", fixture->admin_role, true, false, networks);
+	struct test_key open = make_key(fixture, "No allowlist", fixture->db->admin_role, true, false, NULL);
+	struct test_key wide = make_key(fixture, "Everything", fixture->db->admin_role, true, false, networks);
 	static const char *const garbage[] = {
 		"", " ", "garbage", "10.1.2.3/8", "10.1.2", "10.1.2.3.4", "256.1.1.1", "10.1.2.3\n10.1.2.4",
 		"fe80::1%eth0", "2001:db8::1::2", "::ffff:10.1.2", "[::1]", "10.1.2.3:8080", "\xff", "unix:/tmp/sock",
@@ -516,8 +473,8 @@ static void test_no_address(void **state)
 {
 	struct fixture *fixture = *state;
 	static const char *const networks[] = { "0.0.0.0/0", "::/0", NULL };
-	struct test_key open = make_key(fixture, "No allowlist", fixture->admin_role, true, false, NULL);
-	struct test_key wide = make_key(fixture, "Everything", fixture->admin_role, true, false, networks);
+	struct test_key open = make_key(fixture, "No allowlist", fixture->db->admin_role, true, false, NULL);
+	struct test_key wide = make_key(fixture, "Everything", fixture->db->admin_role, true, false, networks);
 	assert_int_equal(code_of(fixture, open.token, NULL, NULL), VERIFY_GRANTED);
 	assert_int_equal(code_of(fixture, wide.token, NULL, NULL), VERIFY_IP_NOT_ALLOWED);
 	assert_int_equal(code_of(fixture, open.token, "203.0.113.1", NULL), VERIFY_GRANTED);
@@ -529,8 +486,8 @@ static void test_no_address(void **state)
 static void test_permission_is_a_whole_word(void **state)
 {
 	struct fixture *fixture = *state;
-	struct test_key reader = make_key(fixture, "Reader", fixture->read_only_role, true, false, NULL);
-	struct test_key admin = make_key(fixture, "Admin", fixture->admin_role, true, false, NULL);
+	struct test_key reader = make_key(fixture, "Reader", fixture->db->read_only_role, true, false, NULL);
+	struct test_key admin = make_key(fixture, "Admin", fixture->db->admin_role, true, false, NULL);
 	assert_int_equal(code_of(fixture, reader.token, "192.0.2.1", "api.key.view"), VERIFY_GRANTED);
 	assert_int_equal(code_of(fixture, reader.token, "192.0.2.1", NULL), VERIFY_GRANTED);
 	assert_int_equal(code_of(fixture, reader.token, "192.0.2.1", ""), VERIFY_GRANTED);
