@@ -44,7 +44,8 @@ static const char usage[] =
 	"  KEYWARD_TEMPLATES     folder of the console's templates\n"
 	"  KEYWARD_BASE_PATH     URL prefix the console is mounted at, e.g. /console\n"
 	"  KEYWARD_TOKEN_PREFIX  prefix of new tokens (default kw_)\n"
-	"  KEYWARD_CONFIG        the gatekeeper's rules file: lines \"require /path/prefix permission\"\n";
+	"  KEYWARD_CONFIG        the gatekeeper's rules file: lines \"require /path/prefix permission\"\n"
+	"  KEYWARD_KEY_LIMIT     active keys a workspace may have (default 0: no limit)\n";
 
 static int fail(const char *message)
 {
@@ -219,14 +220,18 @@ static int command_key_create(const struct config *config, int argc, char **argv
 		char key_id[TOKEN_KEY_ID_LENGTH + 1];
 		char token[TOKEN_MAX_LENGTH + 1];
 		int64_t row_id = 0;
-		if (keys_create(store, config, STORE_DEFAULT_WORKSPACE, &input.fields, (int64_t)time(NULL), key_id, token,
-				&row_id) == STORE_OK) {
+		enum store_status status_of_create = keys_create(store, config, STORE_DEFAULT_WORKSPACE, &input.fields,
+								 (int64_t)time(NULL), key_id, token, &row_id);
+		if (status_of_create == STORE_OK) {
 			fprintf(stderr, "keyward: created %s; the secret below is shown once, copy it now\n", key_id);
 			printf("%s\n", token);
 			sodium_memzero(token, sizeof token);
 			status = 0;
 		} else {
-			fail("could not save the key");
+			fail(status_of_create == STORE_LIMIT
+				     ? "this workspace has as many active keys as KEYWARD_KEY_LIMIT (or its own limit) allows; "
+				       "revoke keys that are no longer used first"
+				     : "could not save the key");
 		}
 	}
 	store_close(store);

@@ -137,6 +137,15 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 	if (!copy_setting(config->rules_path, sizeof config->rules_path, env_or("KEYWARD_CONFIG", ""), "KEYWARD_CONFIG",
 			  error, error_size))
 		return false;
+	const char *limit = env_or("KEYWARD_KEY_LIMIT", "0");
+	char *end = NULL;
+	errno = 0;
+	config->key_limit = strtoll(limit, &end, 10);
+	if (errno != 0 || *end != '\0' || end == limit || config->key_limit < 0 || config->key_limit > 100000000) {
+		snprintf(error, error_size, "KEYWARD_KEY_LIMIT must be a whole number from 0 (no limit) to 100000000 "
+					    "(got \"%s\")", limit);
+		return false;
+	}
 	return config->rules_path[0] == '\0' || load_rules(config, error, error_size);
 }
 

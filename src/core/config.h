@@ -42,6 +42,7 @@ struct config {
 	char token_prefix[CONFIG_TOKEN_PREFIX_MAX + 1]; /* its rules are token_prefix_valid()'s, checked by main */
 	unsigned char server_key[CONFIG_SERVER_KEY_BYTES];
 	char rules_path[1024]; /* "" when no rules file */
+	long long key_limit;   /* active (not revoked) keys a workspace may have unless it says otherwise; 0: no limit */
 	struct config_rule *rules;
 	size_t rule_count;
 };

@@ -29,7 +29,8 @@ enum store_status keys_create(struct store *store, const struct config *config, 
 		token_generate_key_id(key_id);
 		token_generate(config->token_prefix, key_id, token);
 		hash_token(config, token, hash, hint);
-		status = store_key_insert(store, workspace_id, key_id, hash, sizeof hash, hint, fields, now, row_id);
+		status = store_key_insert(store, workspace_id, key_id, hash, sizeof hash, hint, fields, now,
+					  config->key_limit, row_id);
 	}
 	if (status != STORE_OK)
 		sodium_memzero(token, TOKEN_MAX_LENGTH + 1);

@@ -22,7 +22,8 @@ struct config;
 
 /*
  * Make a key with `fields`: a fresh key ID and secret; stores the hash. On STORE_OK, key_id and
- * token hold the new values and *row_id the row; the caller wipes `token` after use.
+ * token hold the new values and *row_id the row; the caller wipes `token` after use. STORE_LIMIT
+ * when the workspace has no room for another active key (config->key_limit or its own limit).
  */
 enum store_status keys_create(struct store *store, const struct config *config, int64_t workspace_id,
 			      const struct store_key_fields *fields, int64_t now, char key_id[TOKEN_KEY_ID_LENGTH + 1],

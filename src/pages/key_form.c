@@ -132,13 +132,16 @@ static struct mustache_value *form_value(struct app *app, struct http_request *r
 }
 
 /* Render the create form (key NULL) or the edit form of `key`. */
-static void render_form(struct app *app, struct http_request *request, struct http_response *response,
-			const struct store_key *key, const struct key_input *input, size_t extra_rows,
-			bool show_errors)
+/* The form, with `limit_error` (NULL: none) above it when the workspace has no room for a new key. */
+static void render_form_noting(struct app *app, struct http_request *request, struct http_response *response,
+			       const struct store_key *key, const struct key_input *input, size_t extra_rows,
+			       bool show_errors, const char *limit_error)
 {
 	struct arena *arena = request->arena;
 	struct mustache_value *data = page_data(app, request, key ? arena_printf(arena, "Edit %s", key->name) : "New API key");
 	struct mustache_value *form = view_set(data, "form", form_value(app, request, input, extra_rows, show_errors));
+	if (limit_error != NULL)
+		view_set_string(arena, form, "limit_error", limit_error);
 	if (key != NULL) {
 		view_set_string(arena, form, "action_url",
 				page_url(app, request, arena_printf(arena, "/keys/%s/edit", key->key_id)));
@@ -154,6 +157,31 @@ static void render_form(struct app *app, struct http_request *request, struct ht
 		view_set_string(arena, form, "submit_label", "Create key");
 	}
 	page_render(app, request, response, "key_form", data);
+}
+
+static void render_form(struct app *app, struct http_request *request, struct http_response *response,
+			const struct store_key *key, const struct key_input *input, size_t extra_rows,
+			bool show_errors)
+{
+	render_form_noting(app, request, response, key, input, extra_rows, show_errors, NULL);
+}
+
+/*
+ * The sentence shown when the workspace has as many active keys as it may; NULL when it has room.
+ * `submitted`: the form was sent (and is shown again with what was typed).
+ */
+static const char *limit_message(struct app *app, struct http_request *request, bool submitted)
+{
+	int64_t limit = 0, active = 0;
+	if (store_key_active_limit(app->store, STORE_DEFAULT_WORKSPACE, app->config->key_limit, &limit, &active) !=
+		    STORE_OK ||
+	    limit == 0 || active < limit)
+		return NULL;
+	return arena_printf(request->arena,
+			    "This workspace has %lld active keys, as many as it may have (its limit is %lld). "
+			    "Revoke keys that are no longer used, then create this one: revoked keys do not count.%s",
+			    (long long)active, (long long)limit,
+			    submitted ? " Nothing was saved; everything you typed is kept below." : "");
 }
 
 /* The "read-only" role, preselected on a new key: the least a key can do. */
@@ -173,7 +201,7 @@ void page_key_form_new(struct app *app, struct http_request *request, struct htt
 	input.postback_url = "";
 	input.enabled = true;
 	input.role_id = default_role(app, request);
-	render_form(app, request, response, NULL, &input, 1, false);
+	render_form_noting(app, request, response, NULL, &input, 1, false, limit_message(app, request, false));
 }
 
 /* True when the form asked for one more network row rather than to be saved. */
@@ -202,6 +230,15 @@ void page_key_form_create(struct app *app, struct http_request *request, struct 
 	char token[TOKEN_MAX_LENGTH + 1];
 	enum store_status status = keys_create(app->store, app->config, STORE_DEFAULT_WORKSPACE, &input.fields,
 					       page_now(), key_id, token, &key.id);
+	if (status == STORE_LIMIT) {
+		const char *message = limit_message(app, request, true);
+		response->status = 409;
+		render_form_noting(app, request, response, NULL, &input, 0, false,
+				   message ? message
+					   : "This workspace has as many active keys as it may have. Revoke keys that are "
+					     "no longer used, then create this one. Nothing was saved.");
+		return;
+	}
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;

@@ -131,6 +131,10 @@ static const struct {
 		"SELECT count(*), coalesce(max(at), 0) FROM signin_failure WHERE subject = ?1 AND at > ?2" },
 	[STMT_SIGNIN_FAILURE_CLEAR] = { "signin_failure_clear",
 		"DELETE FROM signin_failure WHERE subject = ?1" },
+	[STMT_KEY_ACTIVE_LIMIT] = { "key_active_limit",
+		"SELECT coalesce(w.active_key_limit, ?2), "
+		"(SELECT count(*) FROM api_key k WHERE k.workspace_id = w.id AND k.revoked_at IS NULL) "
+		"FROM workspace w WHERE w.id = ?1" },
 	[STMT_SIGNIN_FAILURE_DELETE_OLD] = { "signin_failure_delete_old",
 		"DELETE FROM signin_failure WHERE at <= ?1" },
 };

@@ -19,6 +19,7 @@ enum store_status {
 	STORE_OK,
 	STORE_NOT_FOUND,
 	STORE_CONFLICT, /* a uniqueness rule refused the write */
+	STORE_LIMIT,    /* a limit refused the write (a workspace's active keys) */
 	STORE_BUSY,     /* the database stayed locked past the busy timeout */
 	STORE_ERROR,
 };
@@ -104,10 +105,22 @@ enum store_status store_role_get(struct store *store, struct arena *arena, int64
 enum store_status store_role_find_by_name(struct store *store, struct arena *arena, int64_t workspace_id,
 					  const char *name, struct store_role *role);
 
-/* Insert a key with its CIDRs in one transaction. *row_id gets the new internal id. */
+/*
+ * Insert a key with its CIDRs in one transaction. *row_id gets the new internal id. STORE_LIMIT
+ * when the workspace already has as many active keys as its limit (its own, else `default_limit`;
+ * 0: none); checked inside the transaction, so concurrent inserts cannot pass it together.
+ */
 enum store_status store_key_insert(struct store *store, int64_t workspace_id, const char *key_id,
 				   const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
-				   const struct store_key_fields *fields, int64_t now, int64_t *row_id);
+				   const struct store_key_fields *fields, int64_t now, int64_t default_limit,
+				   int64_t *row_id);
+
+/*
+ * The active-key limit of a workspace (its own, else `default_limit`; 0: no limit) and how many
+ * active (not revoked) keys it has.
+ */
+enum store_status store_key_active_limit(struct store *store, int64_t workspace_id, int64_t default_limit,
+					 int64_t *limit, int64_t *active);
 
 /* Replace the editable fields and the CIDR list of a key that is not revoked, in one transaction. */
 enum store_status store_key_update(struct store *store, int64_t workspace_id, const char *key_id,

@@ -94,11 +94,20 @@ static enum store_status insert_cidrs(struct store *store, int64_t workspace_id,
 
 enum store_status store_key_insert(struct store *store, int64_t workspace_id, const char *key_id,
 				   const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
-				   const struct store_key_fields *fields, int64_t now, int64_t *row_id)
+				   const struct store_key_fields *fields, int64_t now, int64_t default_limit,
+				   int64_t *row_id)
 {
 	enum store_status status = store_begin(store);
 	if (status != STORE_OK)
 		return status;
+	int64_t limit = 0, active = 0;
+	status = store_key_active_limit(store, workspace_id, default_limit, &limit, &active);
+	if (status == STORE_OK && limit > 0 && active >= limit)
+		status = STORE_LIMIT;
+	if (status != STORE_OK) {
+		store_rollback(store);
+		return status;
+	}
 	sqlite3_stmt *statement = store_statement(store, STMT_KEY_INSERT);
 	sqlite3_bind_int64(statement, 1, workspace_id);
 	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
@@ -121,6 +130,23 @@ enum store_status store_key_insert(struct store *store, int64_t workspace_id, co
 		return status;
 	}
 	return store_commit(store);
+}
+
+enum store_status store_key_active_limit(struct store *store, int64_t workspace_id, int64_t default_limit,
+					 int64_t *limit, int64_t *active)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_KEY_ACTIVE_LIMIT);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_int64(statement, 2, default_limit);
+	int code = store_step(store, STMT_KEY_ACTIVE_LIMIT);
+	if (code == SQLITE_ROW) {
+		*limit = sqlite3_column_int64(statement, 0);
+		*active = sqlite3_column_int64(statement, 1);
+	}
+	sqlite3_reset(statement);
+	if (code == SQLITE_ROW)
+		return STORE_OK;
+	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
 enum store_status store_key_update(struct store *store, int64_t workspace_id, const char *key_id,

@@ -1,8 +1,15 @@
 """test_key_form.py: the create and edit forms: what they show, what they save, the limits that are
 still accepted, and "Add another network" without JavaScript."""
+import os
+import re
 import secrets
+import sqlite3
+import subprocess
+import unittest
+import urllib.parse
 
-from harness import ServerTestCase
+from harness import (BIN, TEMPLATES, Document, ServerTestCase, StandaloneKeyward, fcgi_request, parse_cgi_output,
+                     sanitizer_report)
 
 
 class KeyFormTest(ServerTestCase):
@@ -145,3 +152,73 @@ class KeyFormTest(ServerTestCase):
         self.assertEqual(after["secret_hint"], secret[-4:])
         self.assertEqual(after["id"], row["id"])
         self.assertEqual(after["name"], "Same secret, new name")
+
+
+class KeyLimitTest(unittest.TestCase):
+    """KEYWARD_KEY_LIMIT: a workspace with as many active keys as allowed refuses a new one, in the
+    console (the form comes back with what was typed and a message) and on the command line."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keyward = StandaloneKeyward(threads=1, env={"KEYWARD_KEY_LIMIT": "2"})
+
+    @classmethod
+    def tearDownClass(cls):
+        log = cls.keyward.stop()
+        cls.keyward.cleanup()
+        assert sanitizer_report(log) is None, log[-4000:]
+
+    def request(self, method, path, form=None):
+        body = urllib.parse.urlencode(form or {}).encode()
+        params = {"REQUEST_METHOD": method, "REQUEST_URI": path, "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1",
+                  "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body))}
+        stdout, _, _ = fcgi_request(self.keyward.port, params, body)
+        return parse_cgi_output(stdout)
+
+    def create(self, name, env_limit="2"):
+        env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES, KEYWARD_KEY_LIMIT=env_limit)
+        return subprocess.run([BIN, "--db", self.keyward.database, "key", "create", "--name", name], env=env,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    def test_the_limit_in_the_console_and_on_the_command_line(self):
+        for name in ("First", "Second"):
+            self.assertEqual(self.create(name).returncode, 0)
+        # The form says so before anything is typed ...
+        status, _, body = self.request("GET", "/keys/new")
+        self.assertEqual(status, 200)
+        doc = Document(body.decode())
+        self.assertIn("2 active keys, as many as it may have (its limit is 2)", doc.by_id("limit-error").text)
+        # ... and, when sent anyway, refuses it and keeps every field.
+        form = {"name": "Third <b>&", "role": "1", "enabled": "1", "postback_url": "https://example.com/hook",
+                "cidr": "10.0.0.0/8", "cidr_label": "Office"}
+        status, _, body = self.request("POST", "/keys/new", form)
+        self.assertEqual(status, 409)
+        doc = Document(body.decode())
+        self.assertIn("Nothing was saved; everything you typed is kept below", doc.by_id("limit-error").text)
+        self.assertEqual(doc.value("name"), "Third <b>&")
+        self.assertEqual(doc.value("postback_url"), "https://example.com/hook")
+        self.assertEqual(doc.values("cidr")[0], "10.0.0.0/8")
+        self.assertEqual(doc.values("cidr_label")[0], "Office")
+        self.assertNotIn("<b>&", body.decode())  # escaped, not markup
+        connection = sqlite3.connect(self.keyward.database)
+        try:
+            self.assertEqual(connection.execute("SELECT count(*) FROM api_key WHERE revoked_at IS NULL").fetchone()[0], 2)
+        finally:
+            connection.close()
+        # The command line too, with a message that says what to do.
+        done = self.create("Third, by hand")
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("revoke keys that are no longer used", done.stderr)
+        self.assertEqual(done.stdout, "")
+        # A revoked key makes room.
+        key_id = re.search(r"^(key_\S+)\s+enabled\s+\S+\s+First$", self.keyward.cli("key", "list").stdout, re.M).group(1)
+        status, _, _ = self.request("POST", f"/keys/{key_id}/revoke")
+        self.assertEqual(status, 303)
+        status, _, body = self.request("GET", "/keys/new")
+        self.assertNotIn('id="limit-error"', body.decode())
+        self.assertEqual(self.create("Third, after a revocation").returncode, 0)
+
+    def test_a_malformed_limit_is_refused_at_start(self):
+        done = self.create("Never", env_limit="lots")
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("KEYWARD_KEY_LIMIT must be a whole number", done.stderr)

@@ -69,7 +69,7 @@ static int64_t insert_key(struct fixture *fixture, const char *key_id, const str
 	hash_for(key_id, hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, key_id, hash, sizeof hash,
-					  "wxyz", fields, now, &row_id),
+					  "wxyz", fields, now, 0 /* no limit */, &row_id),
 			 STORE_OK);
 	assert_true(row_id > 0);
 	return row_id;
@@ -231,7 +231,7 @@ static void test_key_insert_and_get(void **state)
 	hash_for("key_4fT9aZ0pQ2mX8bYc", hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_4fT9aZ0pQ2mX8bYc", hash,
-					  sizeof hash, "bYc9", &fields, 1700000000, &row_id),
+					  sizeof hash, "bYc9", &fields, 1700000000, 0, &row_id),
 			 STORE_OK);
 	assert_true(row_id > 0);
 
@@ -336,7 +336,7 @@ static void test_key_duplicate_id_conflicts(void **state)
 	hash_for("another secret", hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_twice", hash, sizeof hash,
-					  "zzzz", &second, 20, &row_id),
+					  "zzzz", &second, 20, 0, &row_id),
 			 STORE_CONFLICT);
 
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 1);
@@ -365,7 +365,7 @@ static void test_key_duplicate_secret_hash_conflicts(void **state)
 	struct store_key_fields fields = fields_of("two", "two", fixture->db->admin_role);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_other", hash, sizeof hash,
-					  "abcd", &fields, 2, &row_id),
+					  "abcd", &fields, 2, 0, &row_id),
 			 STORE_CONFLICT);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 1);
 	test_db_assert_no_transaction(fixture->db);
@@ -383,7 +383,7 @@ static void test_key_insert_failing_late_writes_nothing(void **state)
 	hash_for("key_half", hash);
 	int64_t row_id = 0;
 	enum store_status status = store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_half", hash,
-						    sizeof hash, "half", &fields, 1, &row_id);
+						    sizeof hash, "half", &fields, 1, 0, &row_id);
 	assert_int_not_equal(status, STORE_OK);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 0);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 0);
@@ -396,7 +396,7 @@ static void test_key_insert_failing_late_writes_nothing(void **state)
 	/* The same key ID and hash can be written afterwards: nothing of the failed attempt remains. */
 	fields.cidr_count = 2;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_half", hash, sizeof hash,
-					  "half", &fields, 2, &row_id),
+					  "half", &fields, 2, 0, &row_id),
 			 STORE_OK);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 2);
 }
@@ -409,7 +409,7 @@ static void test_key_insert_unknown_role_refused(void **state)
 	hash_for("key_orphan", hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_orphan", hash, sizeof hash,
-					  "abcd", &fields, 1, &row_id),
+					  "abcd", &fields, 1, 0, &row_id),
 			 STORE_CONFLICT);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 0);
 }
@@ -976,6 +976,50 @@ static void test_revoke_drops_pending_reveal(void **state)
 	take_reveal(fixture, STORE_DEFAULT_WORKSPACE, row_id, 1002, NULL);
 }
 
+/* The active-key limit: the configured default, a workspace's own, revoked keys not counting. */
+static void test_key_limit(void **state)
+{
+	struct fixture *fixture = *state;
+	struct store *store = fixture->db->store;
+	struct store_key_fields fields = fields_of("Limited", "limited", fixture->db->admin_role);
+	insert_simple_key(fixture, "key_limit_one", "One", 10);
+	insert_simple_key(fixture, "key_limit_two", "Two", 11);
+	int64_t limit = -1, active = -1, row_id = 0;
+	assert_int_equal(store_key_active_limit(store, STORE_DEFAULT_WORKSPACE, 2, &limit, &active), STORE_OK);
+	assert_int_equal(limit, 2);
+	assert_int_equal(active, 2);
+
+	unsigned char hash[HASH_LENGTH];
+	hash_for("key_limit_three", hash);
+	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_three", hash, sizeof hash, "3333",
+					  &fields, 12, 2, &row_id),
+			 STORE_LIMIT);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key WHERE key_id = 'key_limit_three'"), 0);
+	test_db_assert_no_transaction(fixture->db);
+	/* No limit (0), or a higher one: room again. */
+	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_three", hash, sizeof hash, "3333",
+					  &fields, 12, 3, &row_id),
+			 STORE_OK);
+	/* A revoked key does not count. */
+	assert_int_equal(store_key_revoke(store, STORE_DEFAULT_WORKSPACE, "key_limit_one", 13), STORE_OK);
+	assert_int_equal(store_key_active_limit(store, STORE_DEFAULT_WORKSPACE, 3, &limit, &active), STORE_OK);
+	assert_int_equal(active, 2);
+	hash_for("key_limit_four", hash);
+	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_four", hash, sizeof hash, "4444",
+					  &fields, 14, 3, &row_id),
+			 STORE_OK);
+	/* The workspace's own limit wins over the default; its 0 means none. */
+	test_db_execute(fixture->db, "UPDATE workspace SET active_key_limit = 3 WHERE id = 1");
+	hash_for("key_limit_five", hash);
+	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_five", hash, sizeof hash, "5555",
+					  &fields, 15, 0, &row_id),
+			 STORE_LIMIT);
+	test_db_execute(fixture->db, "UPDATE workspace SET active_key_limit = 0 WHERE id = 1");
+	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_five", hash, sizeof hash, "5555",
+					  &fields, 15, 1, &row_id),
+			 STORE_OK);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1008,6 +1052,7 @@ int main(void)
 		TEST(test_reveal_put_replaces_earlier),
 		TEST(test_reveal_keys_and_workspaces_are_separate),
 		TEST(test_reveal_put_drops_stale_ones),
+		TEST(test_key_limit),
 		TEST(test_revoke_drops_pending_reveal),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
