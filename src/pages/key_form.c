@@ -12,28 +12,15 @@
 
 #define KEY_FORM_ROWS_MAX (KEY_CIDRS_MAX + 20) /* rows accepted before the list itself is refused */
 
-/* The value of one decoded pair, or "" with *error set when it could not be decoded. */
-static const char *pair_value(const struct form_pair *pair, const char **error)
-{
-	if (pair == NULL)
-		return NULL;
-	if (pair->status != FORM_VALUE_OK) {
-		if (*error == NULL)
-			*error = form_value_status_message(pair->status);
-		return "";
-	}
-	return pair->value;
-}
-
 /* Read the posted form into *input: the fields as typed, with decoding problems as field errors. */
 static void read_input(struct http_request *request, struct key_input *input)
 {
 	struct arena *arena = request->arena;
 	const struct form *form = &request->form;
 	memset(input, 0, sizeof *input);
-	input->name = pair_value(form_find(form, "name"), &input->name_error);
-	input->postback_url = pair_value(form_find(form, "postback_url"), &input->postback_url_error);
-	input->role_id = pair_value(form_find(form, "role"), &input->role_error);
+	input->name = page_form_value(form_find(form, "name"), &input->name_error);
+	input->postback_url = page_form_value(form_find(form, "postback_url"), &input->postback_url_error);
+	input->role_id = page_form_value(form_find(form, "role"), &input->role_error);
 	input->off_record = form_find(form, "off_record") != NULL;
 	input->enabled = form_find(form, "enabled") != NULL;
 
@@ -53,10 +40,10 @@ static void read_input(struct http_request *request, struct key_input *input)
 	for (const struct form_pair *pair = form->first; pair != NULL; pair = pair->next) {
 		if (strcmp(pair->name, "cidr") == 0 && cidr_index < rows) {
 			struct key_cidr_input *row = &input->cidrs[cidr_index++];
-			row->cidr = pair_value(pair, &row->cidr_error);
+			row->cidr = page_form_value(pair, &row->cidr_error);
 		} else if (strcmp(pair->name, "cidr_label") == 0 && label_index < rows) {
 			struct key_cidr_input *row = &input->cidrs[label_index++];
-			row->label = pair_value(pair, &row->label_error);
+			row->label = page_form_value(pair, &row->label_error);
 		}
 	}
 }

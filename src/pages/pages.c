@@ -32,6 +32,13 @@ static const struct http_route routes[] = {
 	{ HTTP_POST, "/keys/{key}/revoke", page_keys_revoke },
 	{ HTTP_GET, "/keys/{key}/secret", page_keys_secret_show },
 	{ HTTP_POST, "/keys/{key}/secret", page_keys_secret_close },
+	{ HTTP_GET, "/roles", page_roles_list },
+	{ HTTP_GET, "/roles/new", page_roles_new },
+	{ HTTP_POST, "/roles/new", page_roles_create },
+	{ HTTP_GET, "/roles/{role}/edit", page_roles_edit },
+	{ HTTP_POST, "/roles/{role}/edit", page_roles_update },
+	{ HTTP_GET, "/roles/{role}/delete", page_roles_delete_confirm },
+	{ HTTP_POST, "/roles/{role}/delete", page_roles_delete },
 };
 
 /* Refuse what no handler should see: bad paths, oversize or foreign bodies. True when refused. */
@@ -90,6 +97,18 @@ void pages_handle(struct app *app, struct http_request *request)
 	}
 	http_response_send(&response, request);
 	http_response_free(&response);
+}
+
+const char *page_form_value(const struct form_pair *pair, const char **error)
+{
+	if (pair == NULL)
+		return NULL;
+	if (pair->status != FORM_VALUE_OK) {
+		if (*error == NULL)
+			*error = form_value_status_message(pair->status);
+		return "";
+	}
+	return pair->value;
 }
 
 const char *page_url(struct app *app, struct http_request *request, const char *path)

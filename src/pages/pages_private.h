@@ -34,7 +34,19 @@ void page_key_form_create(struct app *app, struct http_request *request, struct 
 void page_key_form_edit(struct app *app, struct http_request *request, struct http_response *response);
 void page_key_form_update(struct app *app, struct http_request *request, struct http_response *response);
 
+/* roles.c */
+void page_roles_list(struct app *app, struct http_request *request, struct http_response *response);
+void page_roles_new(struct app *app, struct http_request *request, struct http_response *response);
+void page_roles_create(struct app *app, struct http_request *request, struct http_response *response);
+void page_roles_edit(struct app *app, struct http_request *request, struct http_response *response);
+void page_roles_update(struct app *app, struct http_request *request, struct http_response *response);
+void page_roles_delete_confirm(struct app *app, struct http_request *request, struct http_response *response);
+void page_roles_delete(struct app *app, struct http_request *request, struct http_response *response);
+
 /* pages.c: helpers */
+
+/* The value of one decoded form pair (NULL when absent), or "" with *error set (if not yet) when it could not be decoded. */
+const char *page_form_value(const struct form_pair *pair, const char **error);
 
 /* The data every page starts from: base path, title, version. */
 struct mustache_value *page_data(struct app *app, struct http_request *request, const char *title);

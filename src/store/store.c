@@ -135,6 +135,16 @@ static const struct {
 		"SELECT coalesce(w.active_key_limit, ?2), "
 		"(SELECT count(*) FROM api_key k WHERE k.workspace_id = w.id AND k.revoked_at IS NULL) "
 		"FROM workspace w WHERE w.id = ?1" },
+	[STMT_ROLE_FIND_ANY_CASE] = { "role_find_any_case",
+		"SELECT id FROM role WHERE workspace_id = ?1 AND lower(name) = lower(?2) ORDER BY id LIMIT 1" },
+	[STMT_ROLE_INSERT] = { "role_insert",
+		"INSERT INTO role (workspace_id, name, description, permissions) VALUES (?1, ?2, ?3, ?4)" },
+	[STMT_ROLE_UPDATE] = { "role_update",
+		"UPDATE role SET name = ?3, description = ?4, permissions = ?5 WHERE workspace_id = ?1 AND id = ?2" },
+	[STMT_ROLE_USAGE] = { "role_usage",
+		"SELECT count(*), count(revoked_at) FROM api_key WHERE workspace_id = ?1 AND role_id = ?2" },
+	[STMT_ROLE_DELETE] = { "role_delete",
+		"DELETE FROM role WHERE workspace_id = ?1 AND id = ?2" },
 	[STMT_SIGNIN_FAILURE_DELETE_OLD] = { "signin_failure_delete_old",
 		"DELETE FROM signin_failure WHERE at <= ?1" },
 };

@@ -105,6 +105,23 @@ enum store_status store_role_get(struct store *store, struct arena *arena, int64
 enum store_status store_role_find_by_name(struct store *store, struct arena *arena, int64_t workspace_id,
 					  const char *name, struct store_role *role);
 
+/* The id of the role of the workspace whose name equals `name` ignoring (ASCII) case. */
+enum store_status store_role_find_id_any_case(struct store *store, int64_t workspace_id, const char *name,
+					      int64_t *role_id);
+enum store_status store_role_insert(struct store *store, int64_t workspace_id, const char *name,
+				    const char *description, const char *permissions, int64_t *role_id);
+/* STORE_NOT_FOUND when the workspace has no such role; STORE_CONFLICT when another has the name. */
+enum store_status store_role_update(struct store *store, int64_t workspace_id, int64_t role_id, const char *name,
+				    const char *description, const char *permissions);
+/* How many keys have the role, and how many of those are revoked. */
+enum store_status store_role_usage(struct store *store, int64_t workspace_id, int64_t role_id, int64_t *keys,
+				   int64_t *revoked);
+/*
+ * Delete a role no key has (revoked ones included: they keep their role). STORE_CONFLICT when
+ * keys have it, STORE_NOT_FOUND when there is no such role; both checked in one transaction.
+ */
+enum store_status store_role_delete(struct store *store, int64_t workspace_id, int64_t role_id);
+
 /*
  * Insert a key with its CIDRs in one transaction. *row_id gets the new internal id. STORE_LIMIT
  * when the workspace already has as many active keys as its limit (its own, else `default_limit`;
