@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "cli/cli.h"
 #include "core/text.h"
+#include "domain/audit.h"
 #include "domain/key_input.h"
 #include "domain/keys.h"
 #include "domain/token.h"
@@ -223,6 +224,15 @@ static int command_key_create(const struct config *config, int argc, char **argv
 		enum store_status status_of_create = keys_create(store, config, STORE_DEFAULT_WORKSPACE, &input.fields,
 								 (int64_t)time(NULL), key_id, token, &row_id);
 		if (status_of_create == STORE_OK) {
+			struct audit_actor actor = { 0, "command line", "" };
+			struct store_role role_row;
+			audit_record(store, STORE_DEFAULT_WORKSPACE, &actor, "key.create", "key", key_id,
+				     audit_key_summary(arena, &input.fields,
+						       store_role_get(store, arena, STORE_DEFAULT_WORKSPACE, input.fields.role_id,
+								      &role_row) == STORE_OK
+							       ? role_row.name
+							       : role),
+				     (int64_t)time(NULL));
 			fprintf(stderr, "keyward: created %s; the secret below is shown once, copy it now\n", key_id);
 			printf("%s\n", token);
 			sodium_memzero(token, sizeof token);

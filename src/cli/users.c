@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/text.h"
 #include "domain/accounts.h"
+#include "domain/audit.h"
 #include "store/store.h"
 
 static int fail(const char *message)
@@ -148,6 +149,13 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 		}
 		if (saved != STORE_OK && saved != STORE_CONFLICT)
 			fail("could not save the user; nothing was saved");
+		if (saved == STORE_OK) {
+			struct audit_actor actor = { 0, "command line", "" };
+			struct arena *arena = arena_new();
+			audit_record(store, workspace_id, &actor, "member.add", "member", email,
+				     arena_printf(arena, "added as %s", console_role_name(role)), now);
+			arena_free(arena);
+		}
 		if (saved == STORE_OK && store_bulk_commit(store) == STORE_OK) {
 			fprintf(stderr, "keyward: added %s as %s of workspace %lld\n", email, console_role_name(role),
 				workspace_id);

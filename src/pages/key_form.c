@@ -5,6 +5,7 @@
 
 #include "core/alloc.h"
 #include "core/config.h"
+#include "domain/audit.h"
 #include "domain/key_input.h"
 #include "domain/keys.h"
 #include "pages/pages_private.h"
@@ -231,6 +232,8 @@ void page_key_form_create(struct app *app, struct http_request *request, struct 
 		return;
 	}
 	key.key_id = key_id;
+	page_audit(app, request, "key.create", "key", key_id,
+		   audit_key_summary(request->arena, &input.fields, page_role_name(app, request, input.fields.role_id)));
 	page_keys_send_to_secret(app, request, response, &key, token, "created");
 }
 
@@ -296,6 +299,8 @@ void page_key_form_update(struct app *app, struct http_request *request, struct 
 		page_store_error(app, request, response, status);
 		return;
 	}
+	page_audit(app, request, "key.update", "key", key.key_id,
+		   audit_key_changes(request->arena, &key, &input.fields, page_role_name(app, request, input.fields.role_id)));
 	http_response_redirect(response,
 			       page_url(app, request, arena_printf(request->arena, "/keys/%s?done=updated", key.key_id)));
 }

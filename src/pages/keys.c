@@ -232,6 +232,7 @@ void page_keys_show(struct app *app, struct http_request *request, struct http_r
 		return;
 	struct mustache_value *data = page_data(app, request, key.name);
 	view_set(data, "key", key_value(app, request, &key));
+	view_set(data, "activity", page_audit_activity(app, request, key.key_id));
 	const char *notice = done_message(form_get(&request->query, "done"));
 	if (notice != NULL)
 		view_set_string(request->arena, data, "notice", notice);
@@ -270,6 +271,9 @@ static void set_enabled(struct app *app, struct http_request *request, struct ht
 		page_store_error(app, request, response, status);
 		return;
 	}
+	if (key.enabled != enabled)
+		page_audit(app, request, enabled ? "key.enable" : "key.disable", "key", key.key_id,
+			   enabled ? "state: disabled → enabled" : "state: enabled → disabled");
 	back_to_key(app, request, response, key.key_id, enabled ? "enabled" : "disabled");
 }
 
@@ -309,6 +313,7 @@ void page_keys_revoke(struct app *app, struct http_request *request, struct http
 		page_store_error(app, request, response, status);
 		return;
 	}
+	page_audit(app, request, "key.revoke", "key", key.key_id, "revoked: the key no longer works, for good");
 	back_to_key(app, request, response, key.key_id, "revoked");
 }
 
@@ -351,6 +356,7 @@ void page_keys_regenerate(struct app *app, struct http_request *request, struct 
 		page_store_error(app, request, response, status);
 		return;
 	}
+	page_audit(app, request, "key.regenerate", "key", key.key_id, "secret regenerated: the old one no longer works");
 	page_keys_send_to_secret(app, request, response, &key, token, "regenerated");
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/config.h"
+#include "domain/audit.h"
 #include "http/router.h"
 #include "pages/pages_private.h"
 #include "view/view.h"
@@ -32,6 +33,7 @@ static const struct http_route routes[] = {
 	{ HTTP_POST, "/keys/{key}/revoke", page_keys_revoke },
 	{ HTTP_GET, "/keys/{key}/secret", page_keys_secret_show },
 	{ HTTP_POST, "/keys/{key}/secret", page_keys_secret_close },
+	{ HTTP_GET, "/audit", page_audit_list },
 	{ HTTP_GET, "/roles", page_roles_list },
 	{ HTTP_GET, "/roles/new", page_roles_new },
 	{ HTTP_POST, "/roles/new", page_roles_create },
@@ -109,6 +111,21 @@ const char *page_form_value(const struct form_pair *pair, const char **error)
 		return "";
 	}
 	return pair->value;
+}
+
+void page_audit(struct app *app, struct http_request *request, const char *action, const char *target_type,
+		const char *target_id, const char *summary)
+{
+	struct audit_actor actor = { 0, "console", request->remote_addr };
+	audit_record(app->store, STORE_DEFAULT_WORKSPACE, &actor, action, target_type, target_id, summary, page_now());
+}
+
+const char *page_role_name(struct app *app, struct http_request *request, int64_t role_id)
+{
+	struct store_role role;
+	if (store_role_get(app->store, request->arena, STORE_DEFAULT_WORKSPACE, role_id, &role) == STORE_OK)
+		return role.name;
+	return "";
 }
 
 const char *page_url(struct app *app, struct http_request *request, const char *path)

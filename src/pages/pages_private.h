@@ -43,6 +43,11 @@ void page_roles_update(struct app *app, struct http_request *request, struct htt
 void page_roles_delete_confirm(struct app *app, struct http_request *request, struct http_response *response);
 void page_roles_delete(struct app *app, struct http_request *request, struct http_response *response);
 
+/* audit.c */
+void page_audit_list(struct app *app, struct http_request *request, struct http_response *response);
+/* The last changes of `target_id` (a key ID): {events, has_events, more, all_url}. */
+struct mustache_value *page_audit_activity(struct app *app, struct http_request *request, const char *target_id);
+
 /* pages.c: helpers */
 
 /* The value of one decoded form pair (NULL when absent), or "" with *error set (if not yet) when it could not be decoded. */
@@ -62,6 +67,16 @@ void page_error(struct app *app, struct http_request *request, struct http_respo
 /* The error page for a store failure: 503 when the database is busy, 500 otherwise. */
 void page_store_error(struct app *app, struct http_request *request, struct http_response *response,
 		      enum store_status status);
+
+/*
+ * Record a change in the audit log, by whoever makes this request (until the console has
+ * sign-in: "console" and the client address).
+ */
+void page_audit(struct app *app, struct http_request *request, const char *action, const char *target_type,
+		const char *target_id, const char *summary);
+
+/* The name of role `role_id` of the workspace, "" when unknown. */
+const char *page_role_name(struct app *app, struct http_request *request, int64_t role_id);
 
 /* base path + `path` (which starts with '/'), for links and redirects. */
 const char *page_url(struct app *app, struct http_request *request, const char *path);

@@ -4,6 +4,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "domain/audit.h"
 #include "domain/role_input.h"
 #include "pages/pages_private.h"
 #include "view/view.h"
@@ -226,6 +227,8 @@ void page_roles_create(struct app *app, struct http_request *request, struct htt
 		page_store_error(app, request, response, status);
 		return;
 	}
+	page_audit(app, request, "role.create", "role", input.clean_name,
+		   audit_role_changes(request->arena, NULL, input.clean_name, input.description, input.permissions));
 	http_response_redirect(response, page_url(app, request, "/roles?done=created"));
 }
 
@@ -263,6 +266,8 @@ void page_roles_update(struct app *app, struct http_request *request, struct htt
 		page_store_error(app, request, response, status);
 		return;
 	}
+	page_audit(app, request, "role.update", "role", input.clean_name,
+		   audit_role_changes(request->arena, &role, input.clean_name, input.description, input.permissions));
 	http_response_redirect(response, page_url(app, request, "/roles?done=saved"));
 }
 
@@ -322,5 +327,7 @@ void page_roles_delete(struct app *app, struct http_request *request, struct htt
 		page_store_error(app, request, response, status);
 		return;
 	}
+	page_audit(app, request, "role.delete", "role", role.name,
+		   audit_role_changes(request->arena, NULL, role.name, role.description, role.permissions));
 	http_response_redirect(response, page_url(app, request, "/roles?done=deleted"));
 }

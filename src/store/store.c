@@ -25,6 +25,10 @@
 	"            ELSE k.revoked_at IS NOT NULL END "                                         \
 	"AND (?4 = 0 OR k.role_id = ?4) "
 
+#define AUDIT_FILTER                                                                             \
+	"WHERE workspace_id = ?1 AND (?2 = '' OR actor_label = ?2) AND (?3 = '' OR action = ?3) "    \
+	"AND (?4 = '' OR target_id = ?4) "
+
 static const struct {
 	const char *name;
 	const char *sql;
@@ -145,6 +149,16 @@ static const struct {
 		"SELECT count(*), count(revoked_at) FROM api_key WHERE workspace_id = ?1 AND role_id = ?2" },
 	[STMT_ROLE_DELETE] = { "role_delete",
 		"DELETE FROM role WHERE workspace_id = ?1 AND id = ?2" },
+	[STMT_AUDIT_INSERT] = { "audit_insert",
+		"INSERT INTO audit_event (workspace_id, at, actor_user_id, actor_label, client_address, action, "
+		"target_type, target_id, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" },
+	[STMT_AUDIT_LIST] = { "audit_list",
+		"SELECT at, actor_label, client_address, action, target_type, target_id, summary FROM audit_event "
+		AUDIT_FILTER "ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6" },
+	[STMT_AUDIT_COUNT] = { "audit_count",
+		"SELECT count(*) FROM audit_event " AUDIT_FILTER },
+	[STMT_AUDIT_ACTORS] = { "audit_actors",
+		"SELECT DISTINCT actor_label FROM audit_event WHERE workspace_id = ?1 ORDER BY actor_label LIMIT 200" },
 	[STMT_SIGNIN_FAILURE_DELETE_OLD] = { "signin_failure_delete_old",
 		"DELETE FROM signin_failure WHERE at <= ?1" },
 };

@@ -286,6 +286,38 @@ enum store_status store_session_delete(struct store *store, const unsigned char 
 /* Delete sessions past their absolute expiry (`now`) or idle since before `idle_since`. */
 enum store_status store_session_delete_expired(struct store *store, int64_t now, int64_t idle_since);
 
+/* One line of the audit log. */
+struct store_audit_event {
+	int64_t workspace_id;
+	int64_t at;
+	int64_t actor_user_id;      /* 0: not a signed-in user (the command line, say) */
+	const char *actor_label;    /* the user's e-mail, or "command line" */
+	const char *client_address; /* "" when none */
+	const char *action;         /* key.create, key.update, role.delete, member.add, ... */
+	const char *target_type;    /* key, role, member */
+	const char *target_id;      /* key_..., a role's name, a member's e-mail */
+	const char *summary;        /* what changed, before -> after; never a secret */
+};
+
+enum store_status store_audit_insert(struct store *store, const struct store_audit_event *event);
+
+struct store_audit_filter {
+	const char *actor_label; /* "" or NULL: anyone */
+	const char *action;      /* "" or NULL: any */
+	const char *target_id;   /* "" or NULL: any */
+	size_t limit;
+	size_t offset;
+};
+
+/* A page of audit lines, newest first, and how many match in all. */
+enum store_status store_audit_list(struct store *store, struct arena *arena, int64_t workspace_id,
+				   const struct store_audit_filter *filter, struct store_audit_event **events,
+				   size_t *count, size_t *total);
+
+/* The distinct actors of the workspace's audit log, by name (at most 200). */
+enum store_status store_audit_actors(struct store *store, struct arena *arena, int64_t workspace_id,
+				     const char ***actors, size_t *count);
+
 /* Failed sign-ins per subject ("email:...", "address:..."), for throttling. */
 enum store_status store_signin_failure_add(struct store *store, const char *subject, int64_t now);
 /* How many failures `subject` had after `since`, and when the latest was (0: none). */

@@ -1,4 +1,4 @@
-/* store_accounts.c: console users, their workspace memberships, sessions and failed sign-ins. */
+/* store_accounts.c: console users, their workspace memberships, sessions, failed sign-ins, the audit log. */
 #include "store/store_private.h"
 
 #include <string.h>
@@ -152,6 +152,22 @@ enum store_status store_session_delete_expired(struct store *store, int64_t now,
 	sqlite3_bind_int64(statement, 1, now);
 	sqlite3_bind_int64(statement, 2, idle_since);
 	return store_run(store, STMT_SESSION_DELETE_EXPIRED);
+}
+
+enum store_status store_audit_insert(struct store *store, const struct store_audit_event *event)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_AUDIT_INSERT);
+	sqlite3_bind_int64(statement, 1, event->workspace_id);
+	sqlite3_bind_int64(statement, 2, event->at);
+	if (event->actor_user_id > 0)
+		sqlite3_bind_int64(statement, 3, event->actor_user_id);
+	sqlite3_bind_text(statement, 4, event->actor_label, -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 5, event->client_address ? event->client_address : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 6, event->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 7, event->target_type ? event->target_type : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 8, event->target_id ? event->target_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 9, event->summary ? event->summary : "", -1, SQLITE_STATIC);
+	return store_run(store, STMT_AUDIT_INSERT);
 }
 
 enum store_status store_signin_failure_add(struct store *store, const char *subject, int64_t now)

@@ -81,9 +81,12 @@ class KeyLifecycleTest(ServerTestCase):
         page = server.follow(saved)
         self.assertIn("Changes saved.", page.text)
         self.assertIn(new_name, page.text)
-        self.assertIn("<code>2001:db8::/32</code>", page.text)
-        self.assertIn("<code>203.0.113.7/32</code>", page.text)
-        self.assertNotIn("192.0.2.0/24", page.text)
+        # The allowlist shown is the new one (the old one is only in the Activity history below it).
+        networks = page.text[page.text.index('<table class="cidrs">'):page.text.index('id="activity-title"')]
+        self.assertIn("<code>2001:db8::/32</code>", networks)
+        self.assertIn("<code>203.0.113.7/32</code>", networks)
+        self.assertNotIn("192.0.2.0/24", networks)
+        self.assertIn("networks: 192.0.2.0/24 (Office) → 2001:db8::/32 (VPN), 203.0.113.7/32", page.text)
 
         # disable
         disabled = server.post(f"/keys/{key_id}/disable")

@@ -1,0 +1,106 @@
+/* audit.c: before -> after summaries of changes, and writing them to the audit log. */
+#include "domain/audit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+/* "a, b (label), c" of a CIDR list, or "none". */
+static const char *networks_text(struct arena *arena, const struct store_cidr *cidrs, size_t count)
+{
+	if (count == 0)
+		return "none";
+	struct buf text = BUF_INIT;
+	for (size_t i = 0; i < count; i++) {
+		if (i > 0)
+			buf_puts(&text, ", ");
+		buf_puts(&text, cidrs[i].cidr);
+		if (cidrs[i].label != NULL && cidrs[i].label[0] != '\0')
+			buf_printf(&text, " (%s)", cidrs[i].label);
+	}
+	const char *result = arena_strndup(arena, text.data, text.length);
+	buf_free(&text);
+	return result;
+}
+
+static const char *url_text(struct arena *arena, const char *url)
+{
+	return url == NULL || url[0] == '\0' ? "none" : arena_printf(arena, "%s", url);
+}
+
+const char *audit_key_summary(struct arena *arena, const struct store_key_fields *fields, const char *role_name)
+{
+	return arena_printf(arena, "name “%s”; role %s; %s; %s; networks: %s; POSTback URL: %s", fields->name, role_name,
+			    fields->enabled ? "enabled" : "disabled",
+			    fields->off_record ? "off the record" : "recorded",
+			    networks_text(arena, fields->cidrs, fields->cidr_count), url_text(arena, fields->postback_url));
+}
+
+/* Append "field: before → after" to `changes`, separated by "; ". */
+static void change(struct buf *changes, const char *field, const char *before, const char *after)
+{
+	if (strcmp(before, after) == 0)
+		return;
+	if (changes->length > 0)
+		buf_puts(changes, "; ");
+	buf_printf(changes, "%s: %s → %s", field, before, after);
+}
+
+static const char *finish(struct arena *arena, struct buf *changes)
+{
+	const char *result = changes->length > 0 ? arena_strndup(arena, changes->data, changes->length) : "no change";
+	buf_free(changes);
+	return result;
+}
+
+const char *audit_key_changes(struct arena *arena, const struct store_key *before, const struct store_key_fields *after,
+			      const char *after_role_name)
+{
+	struct buf changes = BUF_INIT;
+	change(&changes, "name", arena_printf(arena, "“%s”", before->name), arena_printf(arena, "“%s”", after->name));
+	change(&changes, "role", before->role_name, after_role_name);
+	change(&changes, "state", before->enabled ? "enabled" : "disabled", after->enabled ? "enabled" : "disabled");
+	change(&changes, "record", before->off_record ? "off the record" : "recorded",
+	       after->off_record ? "off the record" : "recorded");
+	change(&changes, "networks", networks_text(arena, before->cidrs, before->cidr_count),
+	       networks_text(arena, after->cidrs, after->cidr_count));
+	change(&changes, "POSTback URL", url_text(arena, before->postback_url), url_text(arena, after->postback_url));
+	return finish(arena, &changes);
+}
+
+const char *audit_role_changes(struct arena *arena, const struct store_role *before, const char *name,
+			       const char *description, const char *permissions)
+{
+	const char *none = "none";
+	if (before == NULL)
+		return arena_printf(arena, "name “%s”; description: %s; permissions: %s", name,
+				    description[0] ? arena_printf(arena, "“%s”", description) : none,
+				    permissions[0] ? permissions : none);
+	struct buf changes = BUF_INIT;
+	change(&changes, "name", arena_printf(arena, "“%s”", before->name), arena_printf(arena, "“%s”", name));
+	change(&changes, "description", before->description[0] ? arena_printf(arena, "“%s”", before->description) : none,
+	       description[0] ? arena_printf(arena, "“%s”", description) : none);
+	change(&changes, "permissions", before->permissions[0] ? before->permissions : none,
+	       permissions[0] ? permissions : none);
+	return finish(arena, &changes);
+}
+
+void audit_record(struct store *store, int64_t workspace_id, const struct audit_actor *actor, const char *action,
+		  const char *target_type, const char *target_id, const char *summary, int64_t now)
+{
+	struct store_audit_event event = {
+		.workspace_id = workspace_id,
+		.at = now,
+		.actor_user_id = actor->user_id,
+		.actor_label = actor->label,
+		.client_address = actor->client_address,
+		.action = action,
+		.target_type = target_type,
+		.target_id = target_id,
+		.summary = summary,
+	};
+	if (store_audit_insert(store, &event) != STORE_OK)
+		fprintf(stderr, "keyward: audit: could not record %s of %s %s\n", action, target_type, target_id);
+}

@@ -1,0 +1,40 @@
+/*
+ * audit.h: who changed what: the before -> after summaries the audit log keeps, and recording.
+ * Summaries name fields and values a person can read; they never hold a secret (a regenerated
+ * secret is "secret regenerated", nothing more).
+ */
+#ifndef KEYWARD_DOMAIN_AUDIT_H
+#define KEYWARD_DOMAIN_AUDIT_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct arena;
+
+/* Who acts: a signed-in user, or (user_id 0) the command line or the console before sign-in. */
+struct audit_actor {
+	int64_t user_id;
+	const char *label;
+	const char *client_address;
+};
+
+/* A new key's fields: name, role, state, record flag, networks, POSTback URL. */
+const char *audit_key_summary(struct arena *arena, const struct store_key_fields *fields, const char *role_name);
+
+/* What an edit changes, field by field ("name: “A” → “B”; role: admin → read-only"); "no change" when nothing. */
+const char *audit_key_changes(struct arena *arena, const struct store_key *before, const struct store_key_fields *after,
+			      const char *after_role_name);
+
+/* The same for a role: name, description, permissions. `before` NULL: a new role. */
+const char *audit_role_changes(struct arena *arena, const struct store_role *before, const char *name,
+			       const char *description, const char *permissions);
+
+/*
+ * Add a line to the audit log at `now`. A failure is said on stderr and does not undo the change
+ * it describes (the change is already saved).
+ */
+void audit_record(struct store *store, int64_t workspace_id, const struct audit_actor *actor, const char *action,
+		  const char *target_type, const char *target_id, const char *summary, int64_t now);
+
+#endif
