@@ -1,19 +1,13 @@
-/* main.c: the keyward command: serve (FastCGI spawned, standalone or CGI) and admin subcommands. */
+/* main.c: the keyward command: settings, serving (FastCGI spawned, standalone or CGI), and dispatch to src/cli/. */
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "core/alloc.h"
-#include "core/config.h"
 #include "cli/cli.h"
-#include "core/text.h"
-#include "domain/audit.h"
-#include "domain/key_input.h"
-#include "domain/keys.h"
+#include "core/config.h"
 #include "domain/token.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -148,134 +142,6 @@ static int command_serve(const struct config *config, int argc, char **argv)
 	return status;
 }
 
-/* "10.0.0.0/8=Office" into a CIDR row. */
-static void parse_cidr_argument(char *argument, struct key_cidr_input *row)
-{
-	char *equals = strchr(argument, '=');
-	if (equals != NULL)
-		*equals = '\0';
-	row->cidr = argument;
-	row->label = equals ? equals + 1 : "";
-}
-
-static void print_input_errors(const struct key_input *input)
-{
-	const char *messages[] = { input->name_error, input->postback_url_error, input->role_error, input->cidrs_error };
-	for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++)
-		if (messages[i] != NULL)
-			fprintf(stderr, "keyward: %s\n", messages[i]);
-	for (size_t i = 0; i < input->cidr_count; i++) {
-		if (input->cidrs[i].cidr_error)
-			fprintf(stderr, "keyward: --cidr %s: %s\n", input->cidrs[i].cidr, input->cidrs[i].cidr_error);
-		if (input->cidrs[i].label_error)
-			fprintf(stderr, "keyward: --cidr %s: %s\n", input->cidrs[i].cidr, input->cidrs[i].label_error);
-	}
-}
-
-static int command_key_create(const struct config *config, int argc, char **argv)
-{
-	struct arena *arena = arena_new();
-	struct key_input input;
-	memset(&input, 0, sizeof input);
-	input.enabled = true;
-	input.cidrs = arena_alloc(arena, (size_t)argc * sizeof *input.cidrs);
-	const char *role = "read-only";
-	static const struct option options[] = {
-		{ "name", required_argument, NULL, 'n' },     { "role", required_argument, NULL, 'r' },
-		{ "cidr", required_argument, NULL, 'c' },     { "postback-url", required_argument, NULL, 'p' },
-		{ "off-record", no_argument, NULL, 'o' },     { "disabled", no_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int option;
-	optind = 1;
-	while ((option = getopt_long(argc, argv, "n:r:c:p:od", options, NULL)) != -1) {
-		switch (option) {
-		case 'n': input.name = optarg; break;
-		case 'r': role = optarg; break;
-		case 'c': parse_cidr_argument(optarg, &input.cidrs[input.cidr_count++]); break;
-		case 'p': input.postback_url = optarg; break;
-		case 'o': input.off_record = true; break;
-		case 'd': input.enabled = false; break;
-		default: arena_free(arena); return fail("usage: keyward key create --name NAME [--role ROLE] ...");
-		}
-	}
-	struct store *store = open_store(config);
-	if (store == NULL) {
-		arena_free(arena);
-		return 1;
-	}
-	int status = 1;
-	struct store_role found;
-	if (store_role_find_by_name(store, arena, STORE_DEFAULT_WORKSPACE, role, &found) == STORE_OK)
-		input.role_id = arena_printf(arena, "%lld", (long long)found.id);
-	else
-		input.role_error = arena_printf(arena, "there is no role named \"%s\"", role);
-	for (size_t i = 0; i < input.cidr_count; i++)
-		if (!utf8_valid(input.cidrs[i].label, strlen(input.cidrs[i].label)))
-			input.cidrs[i].label_error = "the label is not valid UTF-8";
-	if (input.name != NULL && !utf8_valid(input.name, strlen(input.name)))
-		input.name_error = "the name is not valid UTF-8";
-	if (!key_input_check(arena, store, STORE_DEFAULT_WORKSPACE, &input)) {
-		print_input_errors(&input);
-	} else {
-		char key_id[TOKEN_KEY_ID_LENGTH + 1];
-		char token[TOKEN_MAX_LENGTH + 1];
-		int64_t row_id = 0;
-		enum store_status status_of_create = keys_create(store, config, STORE_DEFAULT_WORKSPACE, &input.fields,
-								 (int64_t)time(NULL), key_id, token, &row_id);
-		if (status_of_create == STORE_OK) {
-			struct audit_actor actor = { 0, "command line", "" };
-			struct store_role role_row;
-			audit_record(store, STORE_DEFAULT_WORKSPACE, &actor, "key.create", "key", key_id,
-				     audit_key_summary(arena, &input.fields,
-						       store_role_get(store, arena, STORE_DEFAULT_WORKSPACE, input.fields.role_id,
-								      &role_row) == STORE_OK
-							       ? role_row.name
-							       : role),
-				     (int64_t)time(NULL));
-			fprintf(stderr, "keyward: created %s; the secret below is shown once, copy it now\n", key_id);
-			printf("%s\n", token);
-			sodium_memzero(token, sizeof token);
-			status = 0;
-		} else {
-			fail(status_of_create == STORE_LIMIT
-				     ? "this workspace has as many active keys as KEYWARD_KEY_LIMIT (or its own limit) allows; "
-				       "revoke keys that are no longer used first"
-				     : "could not save the key");
-		}
-	}
-	store_close(store);
-	arena_free(arena);
-	return status;
-}
-
-static int command_key_list(const struct config *config)
-{
-	struct store *store = open_store(config);
-	if (store == NULL)
-		return 1;
-	struct arena *arena = arena_new();
-	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 500 };
-	struct store_key *keys = NULL;
-	size_t count = 0, total = 0;
-	int status = 0;
-	printf("%-20s  %-8s  %-10s  %s\n", "KEY ID", "STATE", "ROLE", "NAME");
-	do {
-		if (store_key_list(store, arena, STORE_DEFAULT_WORKSPACE, &filter, &keys, &count, &total) != STORE_OK) {
-			status = fail("could not read the keys");
-			break;
-		}
-		for (size_t i = 0; i < count; i++)
-			printf("%-20s  %-8s  %-10s  %s\n", keys[i].key_id, keys[i].enabled ? "enabled" : "disabled",
-			       keys[i].role_name, keys[i].name);
-		filter.offset += count;
-		arena_reset(arena);
-	} while (count == filter.limit);
-	arena_free(arena);
-	store_close(store);
-	return status;
-}
-
 /* No command: answer the web server that started us. */
 static int serve_web_server(const struct config *config)
 {
@@ -345,11 +211,11 @@ int main(int argc, char **argv)
 	else if (strcmp(command, "init") == 0)
 		status = command_init(&config);
 	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "create") == 0)
-		status = command_key_create(&config, argc - first - 1, argv + first + 1);
+		status = cli_key_create(&config, argc - first - 1, argv + first + 1);
 	else if (strcmp(command, "user") == 0 && sub && strcmp(sub, "add") == 0)
 		status = cli_user_add(&config, argc - first - 1, argv + first + 1);
 	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "list") == 0)
-		status = command_key_list(&config);
+		status = cli_key_list(&config);
 	else {
 		fprintf(stderr, "keyward: unknown command \"%s\"\n\n%s", command, usage);
 		status = 2;

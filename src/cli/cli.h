@@ -1,4 +1,4 @@
-/* cli.h: the administrative commands of `keyward` that are not serving (main.c dispatches). */
+/* cli.h: the administrative commands of `keyward` (main.c dispatches): keys and users. */
 #ifndef KEYWARD_CLI_H
 #define KEYWARD_CLI_H
 
@@ -11,5 +11,15 @@ struct config;
  * or, when standard input is not a terminal, from its first line. Returns the exit status.
  */
 int cli_user_add(const struct config *config, int argc, char **argv);
+
+/*
+ * keyward key create --name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--postback-url URL]
+ * [--off-record] [--disabled]: make a key in the first workspace and print its secret, once, on
+ * standard output (everything else goes to standard error). Returns the exit status.
+ */
+int cli_key_create(const struct config *config, int argc, char **argv);
+
+/* keyward key list: the active keys of the first workspace, one per line. */
+int cli_key_list(const struct config *config);
 
 #endif
