@@ -188,6 +188,15 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 	size_t pages = (total + KEYS_PAGE_SIZE - 1) / KEYS_PAGE_SIZE;
 	view_set_int(arena, data, "total", (int64_t)total);
 	view_set_bool(arena, data, "total_one", total == 1);
+	int64_t limit = 0, active = 0;
+	if (store_key_active_limit(app->store, STORE_DEFAULT_WORKSPACE, app->config->key_limit, &limit, &active) ==
+		    STORE_OK &&
+	    limit > 0) {
+		struct mustache_value *usage = view_set(data, "key_limit", view_map(arena));
+		view_set_int(arena, usage, "active", active);
+		view_set_int(arena, usage, "limit", limit);
+		view_set_bool(arena, usage, "full", active >= limit);
+	}
 	if (pages > 1) {
 		struct mustache_value *pagination = view_set(data, "pagination", view_map(arena));
 		view_set_int(arena, pagination, "page", (int64_t)query.page);

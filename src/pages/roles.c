@@ -88,6 +88,9 @@ void page_roles_list(struct app *app, struct http_request *request, struct http_
 		view_set(row, "permissions", permission_list(arena, roles[i].permissions));
 		view_set_bool(arena, row, "no_permissions", roles[i].permissions[0] == '\0');
 		view_set_string(arena, row, "usage", usage_text(arena, keys, revoked));
+		view_set_bool(arena, row, "has_keys", keys > revoked);
+		view_set_string(arena, row, "keys_url",
+				page_url(app, request, arena_printf(arena, "/keys?role=%lld", (long long)roles[i].id)));
 		view_set_string(arena, row, "url",
 				page_url(app, request, arena_printf(arena, "/roles/%lld", (long long)roles[i].id)));
 	}

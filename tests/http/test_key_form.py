@@ -183,7 +183,10 @@ class KeyLimitTest(unittest.TestCase):
     def test_the_limit_in_the_console_and_on_the_command_line(self):
         for name in ("First", "Second"):
             self.assertEqual(self.create(name).returncode, 0)
-        # The form says so before anything is typed ...
+        # The list counts against the limit ...
+        status, _, body = self.request("GET", "/keys")
+        self.assertIn("2 of 2 active keys in use: the limit is reached", Document(body.decode()).by_id("key-limit").text)
+        # ... the form says so before anything is typed ...
         status, _, body = self.request("GET", "/keys/new")
         self.assertEqual(status, 200)
         doc = Document(body.decode())

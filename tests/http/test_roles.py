@@ -667,3 +667,16 @@ class RoleChangeThroughLighttpdTest(RoleConsole, ServerTestCase):
             seen = self.server.backend_requests()[-1]
             self.assertEqual(seen["KEYWARD_ROLE"], name)
             self.assertEqual(seen["KEYWARD_PERMISSIONS"], "api.key.view api.key.create messages.send")
+
+
+class RoleUsageLinkTest(ServerTestCase):
+
+    def test_the_key_count_links_to_the_keys_of_that_role(self):
+        self.server.create_key("Linked to its role", role="read-only")
+        page = self.server.get("/roles")
+        read_only = self.server.roles()["read-only"]
+        links = [a for a in page.doc.find_all("a") if a.get("href") == f"/keys?role={read_only}"]
+        self.assertEqual(len(links), 1)
+        self.assertRegex(links[0].text, r"^Used by \d+ keys?")
+        listed = self.server.get(links[0].get("href"))
+        self.assertIn("Linked to its role", listed.text)
