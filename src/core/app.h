@@ -5,6 +5,7 @@
 struct config;
 struct key_cache;
 struct store;
+struct store_session;
 struct usage;
 struct view;
 
@@ -14,6 +15,9 @@ struct app {
 	struct key_cache *key_cache; /* this thread's copies of verified keys, NULL: none */
 	const struct view *view; /* shared, read-only */
 	struct usage *usage;     /* shared usage recorder of this process, NULL when not recording */
+	/* The console request in hand: who is signed in (NULL: nobody) and their session's cookie. */
+	const struct store_session *session;
+	const char *session_token;
 };
 
 #endif

@@ -94,16 +94,17 @@ bool session_csrf_valid(const struct config *config, const char *token, const ch
 }
 
 /* The wait one subject imposes, given its failures in the window. */
-static int64_t wait_for(int64_t failures, int64_t latest, int64_t now, int64_t lock_failures, bool *locked)
+static int64_t wait_for(int64_t failures, int64_t latest, int64_t now, int64_t free_failures, int64_t lock_failures,
+			bool *locked)
 {
 	if (failures >= lock_failures) {
 		*locked = true;
 		int64_t until = latest + SIGNIN_WINDOW;
 		return until > now ? until - now : 0;
 	}
-	if (failures < SIGNIN_FREE_FAILURES)
+	if (failures < free_failures)
 		return 0;
-	int64_t delay = (int64_t)1 << (failures - SIGNIN_FREE_FAILURES < 6 ? failures - SIGNIN_FREE_FAILURES : 6);
+	int64_t delay = (int64_t)1 << (failures - free_failures < 6 ? failures - free_failures : 6);
 	if (delay > 60)
 		delay = 60;
 	return latest + delay > now ? latest + delay - now : 0;
@@ -121,12 +122,13 @@ enum store_status signin_wait(struct store *store, const char *email_folded, con
 	if (status != STORE_OK)
 		return status;
 	bool account_locked = false, address_locked = false;
-	int64_t account_wait = wait_for(failures, latest, now, SIGNIN_LOCK_FAILURES, &account_locked);
+	int64_t account_wait = wait_for(failures, latest, now, SIGNIN_FREE_FAILURES, SIGNIN_LOCK_FAILURES, &account_locked);
 	snprintf(subject, sizeof subject, "address:%s", client_address ? client_address : "");
 	status = store_signin_failure_count(store, subject, now - SIGNIN_WINDOW, &failures, &latest);
 	if (status != STORE_OK)
 		return status;
-	int64_t address_wait = wait_for(failures, latest, now, SIGNIN_ADDRESS_LOCK_FAILURES, &address_locked);
+	int64_t address_wait = wait_for(failures, latest, now, SIGNIN_ADDRESS_FREE_FAILURES, SIGNIN_ADDRESS_LOCK_FAILURES,
+					 &address_locked);
 	*seconds = account_wait > address_wait ? account_wait : address_wait;
 	*locked = (account_locked && account_wait > 0) || (address_locked && address_wait > 0);
 	return STORE_OK;

@@ -54,7 +54,8 @@ bool session_csrf_valid(const struct config *config, const char *token, const ch
 
 /*
  * Sign-in throttling, per account (folded e-mail) and per client address, over a window of
- * SIGNIN_WINDOW seconds: the first SIGNIN_FREE_FAILURES failures cost nothing; after them each try
+ * SIGNIN_WINDOW seconds: the first SIGNIN_FREE_FAILURES failures of an account (SIGNIN_ADDRESS_FREE_FAILURES
+ * of an address, which a whole office may share) cost nothing; after them each try
  * must wait twice as long as the one before (1 s, 2 s, 4 s ... at most a minute) after the latest
  * failure; SIGNIN_LOCK_FAILURES failures for an account (SIGNIN_ADDRESS_LOCK_FAILURES for an
  * address) lock it until the window has passed since the latest failure. A success clears the
@@ -62,6 +63,7 @@ bool session_csrf_valid(const struct config *config, const char *token, const ch
  */
 #define SIGNIN_WINDOW 900
 #define SIGNIN_FREE_FAILURES 3
+#define SIGNIN_ADDRESS_FREE_FAILURES 10
 #define SIGNIN_LOCK_FAILURES 10
 #define SIGNIN_ADDRESS_LOCK_FAILURES 30
 

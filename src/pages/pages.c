@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "domain/audit.h"
+#include "domain/sessions.h"
 #include "http/router.h"
 #include "pages/pages_private.h"
 #include "view/view.h"
@@ -33,6 +34,9 @@ static const struct http_route routes[] = {
 	{ HTTP_POST, "/keys/{key}/revoke", page_keys_revoke },
 	{ HTTP_GET, "/keys/{key}/secret", page_keys_secret_show },
 	{ HTTP_POST, "/keys/{key}/secret", page_keys_secret_close },
+	{ HTTP_GET, "/signin", page_signin_form },
+	{ HTTP_POST, "/signin", page_signin },
+	{ HTTP_POST, "/signout", page_signout },
 	{ HTTP_GET, "/audit", page_audit_list },
 	{ HTTP_GET, "/roles", page_roles_list },
 	{ HTTP_GET, "/roles/new", page_roles_new },
@@ -76,10 +80,29 @@ static bool refuse_early(struct app *app, struct http_request *request, struct h
 	return false;
 }
 
+/*
+ * Who is signed in, from the session cookie (app->session stays NULL when nobody is). Sign-in is
+ * not required yet (issue 4 goes on): a signed-in person's changes are logged under their name.
+ */
+static void resume_session(struct app *app, struct http_request *request)
+{
+	app->session = NULL;
+	app->session_token = NULL;
+	const char *token = http_request_cookie(request, SESSION_COOKIE);
+	if (token == NULL)
+		return;
+	struct store_session *session = arena_alloc(request->arena, sizeof *session);
+	if (session_resume(app->store, app->config, request->arena, token, page_now(), session) == SESSION_VALID) {
+		app->session = session;
+		app->session_token = token;
+	}
+}
+
 void pages_handle(struct app *app, struct http_request *request)
 {
 	struct http_response response;
 	http_response_init(&response);
+	resume_session(app, request);
 	if (!refuse_early(app, request, &response)) {
 		http_handler handler = NULL;
 		char allow[32] = "";
@@ -99,6 +122,8 @@ void pages_handle(struct app *app, struct http_request *request)
 	}
 	http_response_send(&response, request);
 	http_response_free(&response);
+	app->session = NULL;
+	app->session_token = NULL;
 }
 
 const char *page_form_value(const struct form_pair *pair, const char **error)
@@ -117,6 +142,10 @@ void page_audit(struct app *app, struct http_request *request, const char *actio
 		const char *target_id, const char *summary)
 {
 	struct audit_actor actor = { 0, "console", request->remote_addr };
+	if (app->session != NULL) {
+		actor.user_id = app->session->user_id;
+		actor.label = app->session->email;
+	}
 	audit_record(app->store, STORE_DEFAULT_WORKSPACE, &actor, action, target_type, target_id, summary, page_now());
 }
 
@@ -144,6 +173,14 @@ struct mustache_value *page_data(struct app *app, struct http_request *request, 
 	view_set_string(request->arena, data, "base", app->config->base_path);
 	view_set_string(request->arena, data, "title", title);
 	view_set_string(request->arena, data, "version", KEYWARD_VERSION);
+	if (app->session != NULL) {
+		struct mustache_value *user = view_set(data, "user", view_map(request->arena));
+		view_set_string(request->arena, user, "email", app->session->email);
+		char csrf[SESSION_CSRF_LENGTH + 1];
+		session_csrf_token(app->config, app->session_token, csrf);
+		view_set_string(request->arena, user, "csrf", csrf);
+		view_set_string(request->arena, data, "csrf", csrf);
+	}
 	return data;
 }
 

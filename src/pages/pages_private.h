@@ -43,6 +43,11 @@ void page_roles_update(struct app *app, struct http_request *request, struct htt
 void page_roles_delete_confirm(struct app *app, struct http_request *request, struct http_response *response);
 void page_roles_delete(struct app *app, struct http_request *request, struct http_response *response);
 
+/* signin.c */
+void page_signin_form(struct app *app, struct http_request *request, struct http_response *response);
+void page_signin(struct app *app, struct http_request *request, struct http_response *response);
+void page_signout(struct app *app, struct http_request *request, struct http_response *response);
+
 /* audit.c */
 void page_audit_list(struct app *app, struct http_request *request, struct http_response *response);
 /* The last changes of `target_id` (a key ID): {events, has_events, more, all_url}. */

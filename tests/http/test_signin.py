@@ -1,0 +1,142 @@
+"""test_signin.py: signing in and out of the console through the real server: the session cookie,
+wrong passwords, throttling, sign-out with its CSRF token, expiry, no fixation, no open redirect,
+and the audit log naming who changed what. (Sign-in is not yet required to use the console.)"""
+import sqlite3
+import subprocess
+import uuid
+
+from harness import BIN, ServerTestCase
+
+PASSWORD = "correct horse battery staple"
+
+
+class SignInTest(ServerTestCase):
+
+    def setUp(self):
+        self.server.cookies.clear()
+        # Every test signs in from 127.0.0.1: start each with that address's failures forgotten.
+        connection = sqlite3.connect(self.server.database, timeout=10)
+        try:
+            with connection:
+                connection.execute("DELETE FROM signin_failure")
+        finally:
+            connection.close()
+
+    def add_user(self, role="owner"):
+        email = f"user-{uuid.uuid4().hex[:8]}@Example.com"
+        done = subprocess.run([BIN, "--db", self.server.database, "user", "add", "--email", email, "--role", role],
+                              input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return email
+
+    def sign_in(self, email, password=PASSWORD, **kw):
+        return self.server.post("/signin", [("email", email), ("password", password), ("next", kw.pop("next", ""))],
+                                **kw)
+
+    def audit(self, action, target):
+        return self.server.query("SELECT actor_label, summary FROM audit_event WHERE action = ? AND target_id = ?",
+                                 (action, target))
+
+    def test_sign_in_sets_a_private_session_cookie_and_names_the_user(self):
+        email = self.add_user()
+        response = self.sign_in(email.lower())  # e-mail addresses are matched ignoring case
+        self.assertStatus(response, 303)
+        self.assertEqual(response.header("Location"), "/keys")
+        cookie = response.header("Set-Cookie")
+        self.assertRegex(cookie, r"^kw_session=[A-Za-z0-9_-]{43}; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax$")
+        page = self.server.get("/keys")
+        self.assertIn(email, page.text)
+        signout = page.doc.find_all("form", action="/signout")
+        self.assertEqual(len(signout), 1)
+        self.assertEqual(len(page.doc.value("csrf") or ""), 43)
+        self.assertEqual(self.audit("signin", email), [(email, "signed in")])
+        token = self.server.cookies["kw_session"]
+        self.assertEqual(self.server.query("SELECT count(*) FROM session WHERE token_hash = ?", (token.encode(),))[0][0], 0)
+
+    def test_wrong_passwords_and_unknown_accounts_get_the_same_answer(self):
+        email = self.add_user()
+        wrong = self.sign_in(email, "not the password at all")
+        unknown = self.sign_in("nobody-" + email, PASSWORD)
+        for response in (wrong, unknown):
+            self.assertStatus(response, 401)
+            self.assertIn("That e-mail address and password do not match", response.text)
+            self.assertIsNone(response.header("Set-Cookie"))
+        self.assertEqual(wrong.doc.value("email"), email)  # what was typed is kept (not the password)
+        self.assertNotIn("not the password at all", wrong.text)
+        self.assertEqual(self.audit("signin.failed", email), [("console", "wrong e-mail address or password")])
+        empty = self.server.post("/signin", [("email", ""), ("password", "")])
+        self.assertStatus(empty, 422)
+
+    def test_repeated_failures_are_slowed_down(self):
+        email = self.add_user()
+        for _ in range(3):  # free
+            self.assertStatus(self.sign_in(email, "wrong password here"), 401)
+        # Then each try waits 1, 2, 4 ... seconds after the latest failure (times are whole seconds,
+        # so the first wait may already be over when the next request arrives).
+        for _ in range(4):
+            response = self.sign_in(email, "wrong password here")
+            if response.status == 429:
+                break
+            self.assertStatus(response, 401)
+        self.assertStatus(response, 429)
+        slowed = self.sign_in(email, PASSWORD)  # even the right password waits
+        self.assertStatus(slowed, 429)
+        self.assertIn("Wait", slowed.text)
+        self.assertTrue(slowed.header("Retry-After").isdigit())
+        self.assertNotIn("kw_session", self.server.cookies)
+
+    def test_sign_out_needs_its_token_and_ends_the_session_for_good(self):
+        email = self.add_user()
+        self.assertStatus(self.sign_in(email), 303)
+        token = self.server.cookies["kw_session"]
+        forged = self.server.post("/signout", [])
+        self.assertStatus(forged, 403)
+        self.assertIn(email, self.server.get("/keys").text)  # still signed in
+        csrf = self.server.get("/keys").doc.value("csrf")
+        out = self.server.post("/signout", [("csrf", csrf)])
+        self.assertStatus(out, 303)
+        self.assertEqual(out.header("Location"), "/signin?done=signed-out")
+        self.assertIn("Max-Age=0", out.header("Set-Cookie"))
+        self.assertIn("You are signed out", self.server.follow(out).text)
+        # The old cookie, sent again, signs no one in: the session is gone on the server.
+        replay = self.server.get("/keys", headers={"Cookie": f"kw_session={token}"}, cookies=False)
+        self.assertNotIn(email, replay.text)
+        self.assertIn('href="/signin"', replay.text)
+
+    def test_an_idle_session_expires(self):
+        email = self.add_user()
+        self.assertStatus(self.sign_in(email), 303)
+        connection = sqlite3.connect(self.server.database, timeout=10)
+        try:
+            with connection:
+                connection.execute("UPDATE session SET last_seen_at = last_seen_at - 3 * 3600")
+        finally:
+            connection.close()
+        self.assertNotIn(email, self.server.get("/keys").text)
+
+    def test_a_planted_cookie_is_never_promoted(self):
+        email = self.add_user()
+        planted = "A" * 43
+        response = self.sign_in(email, headers={"Cookie": f"kw_session={planted}"}, cookies=False)
+        self.assertStatus(response, 303)
+        self.assertNotIn(planted, response.header("Set-Cookie"))
+
+    def test_a_form_from_another_site_is_refused(self):
+        email = self.add_user()
+        response = self.sign_in(email, headers={"Origin": "http://evil.example"})
+        self.assertStatus(response, 403)
+        self.assertNotIn("kw_session", self.server.cookies)
+
+    def test_next_stays_on_this_console(self):
+        email = self.add_user()
+        self.assertEqual(self.sign_in(email, next="/roles").header("Location"), "/roles")
+        self.server.cookies.clear()
+        for outside in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+            self.server.cookies.clear()
+            self.assertEqual(self.sign_in(email, next=outside).header("Location"), "/keys", outside)
+
+    def test_changes_made_while_signed_in_are_logged_under_the_user(self):
+        email = self.add_user()
+        self.assertStatus(self.sign_in(email), 303)
+        key_id, _ = self.server.create_key("Made by a signed-in user")
+        self.assertEqual(self.audit("key.create", key_id)[0][0], email)
