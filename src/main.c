@@ -28,6 +28,7 @@ static const char usage[] =
 	"  user add --email EMAIL [--name NAME] [--role ROLE | --owner] [--workspace ID]\n"
 	"                                         make a console user (password from the terminal, or\n"
 	"                                         the first line of standard input)\n"
+	"  user list                              the members of the first workspace and their roles\n"
 	"\n"
 	"options:\n"
 	"  --db PATH      database file (default $KEYWARD_DB or var/keyward.db); the server key is PATH.key\n"
@@ -212,6 +213,8 @@ int main(int argc, char **argv)
 		status = command_init(&config);
 	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "create") == 0)
 		status = cli_key_create(&config, argc - first - 1, argv + first + 1);
+	else if (strcmp(command, "user") == 0 && sub && strcmp(sub, "list") == 0)
+		status = cli_user_list(&config);
 	else if (strcmp(command, "user") == 0 && sub && strcmp(sub, "add") == 0)
 		status = cli_user_add(&config, argc - first - 1, argv + first + 1);
 	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "list") == 0)

@@ -80,6 +80,10 @@ if [ -n "${DETACH:-}" ]; then
   exit 1
 fi
 echo "keyward console: http://127.0.0.1:$PORT/keys"
+if [ "$("$BIN" user list | wc -l)" -le 1 ]; then
+  echo "no console user yet: make the first owner (it asks for a password), then sign in:"
+  echo "  $BIN --db $VARDIR/keyward.db user add --email you@example.com --owner"
+fi
 echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"
 echo "data: $VARDIR (database keyward.db, logs apache-error.log and keyward.log)"
 echo "stop: Ctrl+C"

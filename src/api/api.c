@@ -9,7 +9,7 @@
 #include "http/router.h"
 
 static const struct http_route routes[] = {
-	{ HTTP_POST, "/api/v1/keys/verify", api_keys_verify },
+	{ HTTP_POST, "/api/v1/keys/verify", api_keys_verify, 0 },
 };
 
 bool api_owns_path(const char *path)

@@ -12,6 +12,9 @@ struct config;
  */
 int cli_user_add(const struct config *config, int argc, char **argv);
 
+/* keyward user list: the members of the first workspace with their roles (a header line first). */
+int cli_user_list(const struct config *config);
+
 /*
  * keyward key create --name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--postback-url URL]
  * [--off-record] [--disabled]: make a key in the first workspace and print its secret, once, on

@@ -165,3 +165,25 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 	store_close(store); /* without a commit, the bulk transaction is discarded */
 	return status;
 }
+
+int cli_user_list(const struct config *config)
+{
+	char error[512];
+	struct store *store = store_open(config->database_path, error, sizeof error);
+	if (store == NULL)
+		return fail(error);
+	struct arena *arena = arena_new();
+	struct store_membership *members = NULL;
+	size_t count = 0;
+	int status = 0;
+	if (store_member_list(store, arena, STORE_DEFAULT_WORKSPACE, &members, &count) != STORE_OK) {
+		status = fail("could not read the members");
+	} else {
+		printf("%-40s  %s\n", "E-MAIL", "ROLE");
+		for (size_t i = 0; i < count; i++)
+			printf("%-40s  %s\n", members[i].workspace_name, members[i].console_role);
+	}
+	arena_free(arena);
+	store_close(store);
+	return status;
+}

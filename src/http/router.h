@@ -21,6 +21,7 @@ struct http_route {
 	enum http_method method;
 	const char *pattern;
 	http_handler handler;
+	unsigned need; /* for the caller (what the route asks of the person); the router ignores it */
 };
 
 enum http_route_result { HTTP_ROUTE_FOUND, HTTP_ROUTE_NOT_FOUND, HTTP_ROUTE_WRONG_METHOD };

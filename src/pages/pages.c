@@ -7,9 +7,11 @@
 
 #include "core/alloc.h"
 #include "core/config.h"
+#include "domain/accounts.h"
 #include "domain/audit.h"
 #include "domain/sessions.h"
 #include "http/router.h"
+#include "http/url.h"
 #include "pages/pages_private.h"
 #include "view/view.h"
 
@@ -18,33 +20,41 @@ static void home(struct app *app, struct http_request *request, struct http_resp
 	http_response_redirect(response, page_url(app, request, "/keys"));
 }
 
+/*
+ * What a route asks of the person: nothing (PUBLIC), or to be signed in as a member of the
+ * workspace whose console role holds the permissions named (enum console_permission bits).
+ */
+#define PUBLIC 0u
+#define SIGNED_IN (1u << 16)
+#define NEEDS(permissions) (SIGNED_IN | (permissions))
+
 static const struct http_route routes[] = {
-	{ HTTP_GET, "/", home },
-	{ HTTP_GET, "/keys", page_keys_list },
-	{ HTTP_GET, "/keys/new", page_key_form_new },
-	{ HTTP_POST, "/keys/new", page_key_form_create },
-	{ HTTP_GET, "/keys/{key}", page_keys_show },
-	{ HTTP_GET, "/keys/{key}/edit", page_key_form_edit },
-	{ HTTP_POST, "/keys/{key}/edit", page_key_form_update },
-	{ HTTP_POST, "/keys/{key}/enable", page_keys_enable },
-	{ HTTP_POST, "/keys/{key}/disable", page_keys_disable },
-	{ HTTP_GET, "/keys/{key}/regenerate", page_keys_regenerate_confirm },
-	{ HTTP_POST, "/keys/{key}/regenerate", page_keys_regenerate },
-	{ HTTP_GET, "/keys/{key}/revoke", page_keys_revoke_confirm },
-	{ HTTP_POST, "/keys/{key}/revoke", page_keys_revoke },
-	{ HTTP_GET, "/keys/{key}/secret", page_keys_secret_show },
-	{ HTTP_POST, "/keys/{key}/secret", page_keys_secret_close },
-	{ HTTP_GET, "/signin", page_signin_form },
-	{ HTTP_POST, "/signin", page_signin },
-	{ HTTP_POST, "/signout", page_signout },
-	{ HTTP_GET, "/audit", page_audit_list },
-	{ HTTP_GET, "/roles", page_roles_list },
-	{ HTTP_GET, "/roles/new", page_roles_new },
-	{ HTTP_POST, "/roles/new", page_roles_create },
-	{ HTTP_GET, "/roles/{role}/edit", page_roles_edit },
-	{ HTTP_POST, "/roles/{role}/edit", page_roles_update },
-	{ HTTP_GET, "/roles/{role}/delete", page_roles_delete_confirm },
-	{ HTTP_POST, "/roles/{role}/delete", page_roles_delete },
+	{ HTTP_GET, "/", home, SIGNED_IN },
+	{ HTTP_GET, "/signin", page_signin_form, PUBLIC },
+	{ HTTP_POST, "/signin", page_signin, PUBLIC },
+	{ HTTP_POST, "/signout", page_signout, PUBLIC },
+	{ HTTP_GET, "/keys", page_keys_list, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_GET, "/keys/new", page_key_form_new, NEEDS(PERMISSION_KEY_CREATE) },
+	{ HTTP_POST, "/keys/new", page_key_form_create, NEEDS(PERMISSION_KEY_CREATE) },
+	{ HTTP_GET, "/keys/{key}", page_keys_show, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_GET, "/keys/{key}/edit", page_key_form_edit, NEEDS(PERMISSION_KEY_UPDATE) },
+	{ HTTP_POST, "/keys/{key}/edit", page_key_form_update, NEEDS(PERMISSION_KEY_UPDATE) },
+	{ HTTP_POST, "/keys/{key}/enable", page_keys_enable, NEEDS(PERMISSION_KEY_UPDATE) },
+	{ HTTP_POST, "/keys/{key}/disable", page_keys_disable, NEEDS(PERMISSION_KEY_UPDATE) },
+	{ HTTP_GET, "/keys/{key}/regenerate", page_keys_regenerate_confirm, NEEDS(PERMISSION_KEY_UPDATE) },
+	{ HTTP_POST, "/keys/{key}/regenerate", page_keys_regenerate, NEEDS(PERMISSION_KEY_UPDATE) },
+	{ HTTP_GET, "/keys/{key}/revoke", page_keys_revoke_confirm, NEEDS(PERMISSION_KEY_DELETE) },
+	{ HTTP_POST, "/keys/{key}/revoke", page_keys_revoke, NEEDS(PERMISSION_KEY_DELETE) },
+	{ HTTP_GET, "/keys/{key}/secret", page_keys_secret_show, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_POST, "/keys/{key}/secret", page_keys_secret_close, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_GET, "/audit", page_audit_list, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_GET, "/roles", page_roles_list, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_GET, "/roles/new", page_roles_new, NEEDS(PERMISSION_ROLE_MANAGE) },
+	{ HTTP_POST, "/roles/new", page_roles_create, NEEDS(PERMISSION_ROLE_MANAGE) },
+	{ HTTP_GET, "/roles/{role}/edit", page_roles_edit, NEEDS(PERMISSION_ROLE_MANAGE) },
+	{ HTTP_POST, "/roles/{role}/edit", page_roles_update, NEEDS(PERMISSION_ROLE_MANAGE) },
+	{ HTTP_GET, "/roles/{role}/delete", page_roles_delete_confirm, NEEDS(PERMISSION_ROLE_MANAGE) },
+	{ HTTP_POST, "/roles/{role}/delete", page_roles_delete, NEEDS(PERMISSION_ROLE_MANAGE) },
 };
 
 /* Refuse what no handler should see: bad paths, oversize or foreign bodies. True when refused. */
@@ -98,6 +108,64 @@ static void resume_session(struct app *app, struct http_request *request)
 	}
 }
 
+static unsigned need_of(http_handler handler)
+{
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+		if (routes[i].handler == handler)
+			return routes[i].need;
+	return SIGNED_IN;
+}
+
+/*
+ * Let the request through to a route that needs `need`, or answer it here: not signed in (to
+ * the sign-in page, coming back afterwards), not a member or the role does not allow it (403,
+ * saying which role), a form without this session's CSRF token (403, nothing changed).
+ */
+static bool allowed(struct app *app, struct http_request *request, struct http_response *response, unsigned need)
+{
+	struct arena *arena = request->arena;
+	if (!(need & SIGNED_IN))
+		return true;
+	if (app->session == NULL) {
+		if (request->method == HTTP_POST) {
+			response->status = 401;
+			page_error(app, request, response, 401, "Signed out",
+				   "You are not signed in (or your session ended), so nothing was saved. Sign in, then "
+				   "send the form again.");
+			return false;
+		}
+		const char *query = http_request_env(request, "QUERY_STRING");
+		const char *here = query && query[0] ? arena_printf(arena, "%s?%s", request->path, query) : request->path;
+		http_response_redirect(response, page_url(app, request,
+							  arena_printf(arena, "/signin?next=%s", url_query_escape(arena, here))));
+		return false;
+	}
+	const char *role_name = NULL;
+	enum console_role role;
+	if (store_membership_role(app->store, arena, STORE_DEFAULT_WORKSPACE, app->session->user_id, &role_name) !=
+		    STORE_OK ||
+	    !console_role_parse(role_name, &role)) {
+		page_error(app, request, response, 403, "Not a member",
+			   "You are signed in, but not a member of this workspace. Ask one of its owners to invite you.");
+		return false;
+	}
+	unsigned wanted = need & ~SIGNED_IN;
+	if ((console_role_permissions(role) & wanted) != wanted) {
+		page_error(app, request, response, 403, "Not allowed",
+			   arena_printf(arena, "Your role in this workspace (%s) does not allow this. Nothing was changed; an "
+					       "owner or admin can change your role.", role_name));
+		return false;
+	}
+	if (request->method == HTTP_POST &&
+	    !session_csrf_valid(app->config, app->session_token, form_get(&request->form, "csrf"))) {
+		page_error(app, request, response, 403, "Form expired",
+			   "This form has expired or came from another site, so nothing was saved. Go back, reload the "
+			   "page, and send it again.");
+		return false;
+	}
+	return true;
+}
+
 void pages_handle(struct app *app, struct http_request *request)
 {
 	struct http_response response;
@@ -108,7 +176,8 @@ void pages_handle(struct app *app, struct http_request *request)
 		char allow[32] = "";
 		switch (http_route(routes, sizeof routes / sizeof routes[0], request, &handler, allow, sizeof allow)) {
 		case HTTP_ROUTE_FOUND:
-			handler(app, request, &response);
+			if (allowed(app, request, &response, need_of(handler)))
+				handler(app, request, &response);
 			break;
 		case HTTP_ROUTE_WRONG_METHOD:
 			http_response_header(&response, "Allow", arena_strdup(request->arena, allow));

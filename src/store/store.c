@@ -159,6 +159,11 @@ static const struct {
 		"SELECT count(*) FROM audit_event " AUDIT_FILTER },
 	[STMT_AUDIT_ACTORS] = { "audit_actors",
 		"SELECT DISTINCT actor_label FROM audit_event WHERE workspace_id = ?1 ORDER BY actor_label LIMIT 200" },
+	[STMT_MEMBER_LIST] = { "member_list",
+		"SELECT u.email, m.console_role FROM membership m JOIN user u ON u.id = m.user_id "
+		"WHERE m.workspace_id = ?1 ORDER BY u.email_folded" },
+	[STMT_MEMBERSHIP_ROLE] = { "membership_role",
+		"SELECT console_role FROM membership WHERE workspace_id = ?1 AND user_id = ?2" },
 	[STMT_SIGNIN_FAILURE_DELETE_OLD] = { "signin_failure_delete_old",
 		"DELETE FROM signin_failure WHERE at <= ?1" },
 };

@@ -273,6 +273,12 @@ enum store_status store_user_count(struct store *store, int64_t *count);
 /* Make `user_id` a member of `workspace_id` with `console_role`, or change the role it has. */
 enum store_status store_membership_set(struct store *store, int64_t workspace_id, int64_t user_id,
 				       const char *console_role, int64_t now);
+/* The console role of `user_id` in `workspace_id` (STORE_NOT_FOUND: not a member). */
+enum store_status store_membership_role(struct store *store, struct arena *arena, int64_t workspace_id, int64_t user_id,
+					const char **console_role);
+/* The members of a workspace, by e-mail address: workspace_name holds the e-mail here. */
+enum store_status store_member_list(struct store *store, struct arena *arena, int64_t workspace_id,
+				    struct store_membership **members, size_t *count);
 /* The workspaces of a user, by name. */
 enum store_status store_membership_list_for_user(struct store *store, struct arena *arena, int64_t user_id,
 						 struct store_membership **memberships, size_t *count);

@@ -248,6 +248,34 @@ class Server:
                        stdout=subprocess.DEVNULL)
         if not wait_for_port(self.port):
             raise RuntimeError("lighttpd did not start; see " + self.error_log_path())
+        self.sign_in_owner()
+
+    # The console wants a signed-in member: every Server has an owner, signed in at start. Tests
+    # that look at signing in itself make their own users and clear the cookie jar.
+    OWNER_EMAIL = "owner@example.com"
+    OWNER_PASSWORD = "the owner's long password"
+
+    def sign_in_owner(self):
+        self.session = None
+        self.csrf = None
+        if not self.query("SELECT count(*) FROM user WHERE email_folded = ?", (self.OWNER_EMAIL,))[0][0]:
+            done = subprocess.run([BIN, "--db", self.database, "user", "add", "--email", self.OWNER_EMAIL, "--owner"],
+                                  input=self.OWNER_PASSWORD + "\n", capture_output=True, text=True, timeout=60,
+                                  env=dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES))
+            if done.returncode != 0:
+                raise RuntimeError("could not add the test owner: " + done.stderr)
+        signed_in = self.request("POST", "/signin", [("email", self.OWNER_EMAIL), ("password", self.OWNER_PASSWORD)],
+                                 csrf=False)
+        if signed_in.status != 303 or "kw_session" not in self.cookies:
+            raise RuntimeError(f"could not sign the test owner in: {signed_in.status} {signed_in.text[:300]}")
+        self.refresh_csrf()
+
+    def refresh_csrf(self):
+        """Take the session now in the jar, and its CSRF token from the key list, for later posts."""
+        self.session = self.cookies.get("kw_session")
+        page = self.get("/keys")
+        match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        self.csrf = match.group(1) if match else None
 
     @property
     def database(self):
@@ -374,10 +402,16 @@ class Server:
 
     # ---- HTTP ----
 
-    def request(self, method, path, body=None, headers=None, cookies=True, raw_body=None):
+    def request(self, method, path, body=None, headers=None, cookies=True, raw_body=None, csrf=True, session=True):
+        """One request. cookies=False sends only the owner's session cookie (session=False: not that
+        either) besides any Cookie header given; csrf=True adds the session's CSRF token to a form body."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         all_headers = dict(headers or {})
         data = None
+        if csrf and method == "POST" and getattr(self, "csrf", None) and isinstance(body, (list, dict)):
+            pairs = list(body.items()) if isinstance(body, dict) else list(body)
+            if not any(name == "csrf" for name, _ in pairs):
+                body = pairs + [("csrf", self.csrf)]
         if body is not None:
             data = urllib.parse.urlencode(body, doseq=True).encode() if not isinstance(body, (bytes, str)) else body
             if isinstance(data, str):
@@ -385,8 +419,20 @@ class Server:
             all_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         if raw_body is not None:
             data = raw_body
-        if cookies and self.cookies:
-            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            content_type = all_headers.get("Content-Type", "application/x-www-form-urlencoded")
+            if csrf and method == "POST" and getattr(self, "csrf", None) and \
+                    content_type.startswith("application/x-www-form-urlencoded") and b"csrf=" not in data:
+                data = data + (b"&" if data else b"") + b"csrf=" + self.csrf.encode()
+        jar = dict(self.cookies) if cookies else {}
+        if not cookies and session and "kw_session" in self.cookies:
+            jar["kw_session"] = self.cookies["kw_session"]
+        if not session:
+            jar.pop("kw_session", None)
+        sent = [f"{k}={v}" for k, v in jar.items()]
+        if "Cookie" in all_headers:
+            sent.append(all_headers["Cookie"])
+        if sent:
+            all_headers["Cookie"] = "; ".join(sent)
         conn.request(method, path, body=data, headers=all_headers)
         response = conn.getresponse()
         result = Response(response.status, response.getheaders(), response.read())
@@ -573,6 +619,35 @@ def fcgi_request(port, params, stdin=b"", request_id=1, role=FCGI_RESPONDER):
                 if protocol_status != 0:
                     raise AssertionError(f"FastCGI protocol status {protocol_status}")
                 return stdout, stderr, app_status
+
+
+def add_owner(database, email="owner@example.com", password="the owner's long password"):
+    """Make `email` an owner of the first workspace of `database` (once)."""
+    done = subprocess.run([BIN, "--db", database, "user", "add", "--email", email, "--owner"], input=password + "\n",
+                          capture_output=True, text=True, timeout=60, env=dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES))
+    if done.returncode != 0 and "already a user" not in done.stderr:
+        raise RuntimeError("could not add an owner: " + done.stderr)
+    return email, password
+
+
+def fastcgi_sign_in(port, database):
+    """An owner signed in to the console that `keyward` serves over FastCGI on `port`:
+    returns (Cookie header value, CSRF token)."""
+    email, password = add_owner(database)
+    body = urllib.parse.urlencode({"email": email, "password": password}).encode()
+    stdout, _, _ = fcgi_request(port, {"REQUEST_METHOD": "POST", "REQUEST_URI": "/signin", "QUERY_STRING": "",
+                                       "SCRIPT_NAME": "", "REMOTE_ADDR": "127.0.0.1",
+                                       "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                                       "CONTENT_LENGTH": str(len(body))}, body)
+    status, headers, _ = parse_cgi_output(stdout)
+    cookie = header(headers, "Set-Cookie")
+    if status != 303 or not cookie:
+        raise RuntimeError(f"could not sign in over FastCGI: {status}")
+    cookie = cookie.split(";", 1)[0]
+    stdout, _, _ = fcgi_request(port, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/keys", "QUERY_STRING": "",
+                                       "SCRIPT_NAME": "", "REMOTE_ADDR": "127.0.0.1", "HTTP_COOKIE": cookie})
+    match = re.search(rb'name="csrf" value="([^"]+)"', stdout)
+    return cookie, match.group(1).decode() if match else ""
 
 
 def parse_cgi_output(output):
@@ -825,6 +900,7 @@ ScriptAlias "{API_PREFIX}" "{self.backend_script}/"
                               stderr=subprocess.PIPE, text=True)
         if done.returncode != 0 or not wait_for_port(self.port):
             raise RuntimeError(f"Apache did not start: {done.stderr}\n{self.error_log()[-3000:]}")
+        self.sign_in_owner()
 
     def error_log_path(self):
         return os.path.join(self.folder, "apache-error.log")

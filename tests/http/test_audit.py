@@ -1,5 +1,5 @@
 """test_audit.py: every change made in the console or with the command line leaves one audit line:
-who (the console says "console" until it has sign-in), from where, what, on which key or role, and a
+who (the signed-in user's e-mail address), from where, what, on which key or role, and a
 before -> after summary that never holds a secret."""
 import subprocess
 
@@ -30,7 +30,7 @@ class AuditTest(ServerTestCase):
         self.assertEqual([line[0] for line in lines], ["key.create", "key.update", "key.update", "key.disable",
                                                        "key.enable", "key.regenerate", "key.revoke"])
         for action, actor, address, target_type, summary in lines:
-            self.assertEqual((actor, address, target_type), ("console", "127.0.0.1", "key"), action)
+            self.assertEqual((actor, address, target_type), (self.server.OWNER_EMAIL, "127.0.0.1", "key"), action)
         created, changed, unchanged = lines[0][4], lines[1][4], lines[2][4]
         self.assertEqual(created, "name “Audited”; role admin; enabled; recorded; networks: 10.0.0.0/8 (Office); "
                                   "POSTback URL: none")

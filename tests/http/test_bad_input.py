@@ -272,8 +272,8 @@ class RequestRefusalTest(ServerTestCase):
         cls.key_id, _ = cls.server.create_key("Existing key")
 
     def form_body(self, size):
-        """A urlencoded body of exactly `size` bytes."""
-        prefix = b"name="
+        """A urlencoded body of exactly `size` bytes, this session's CSRF token included."""
+        prefix = b"csrf=" + self.server.csrf.encode() + b"&name="
         return prefix + b"a" * (size - len(prefix))
 
     def test_body_over_64_kib_is_413(self):

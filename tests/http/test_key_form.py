@@ -8,8 +8,8 @@ import subprocess
 import unittest
 import urllib.parse
 
-from harness import (BIN, TEMPLATES, Document, ServerTestCase, StandaloneKeyward, fcgi_request, parse_cgi_output,
-                     sanitizer_report)
+from harness import (BIN, TEMPLATES, Document, ServerTestCase, StandaloneKeyward, fastcgi_sign_in, fcgi_request,
+                     parse_cgi_output, sanitizer_report)
 
 
 class KeyFormTest(ServerTestCase):
@@ -161,6 +161,7 @@ class KeyLimitTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.keyward = StandaloneKeyward(threads=1, env={"KEYWARD_KEY_LIMIT": "2"})
+        cls.cookie, cls.csrf = fastcgi_sign_in(cls.keyward.port, cls.keyward.database)
 
     @classmethod
     def tearDownClass(cls):
@@ -169,9 +170,11 @@ class KeyLimitTest(unittest.TestCase):
         assert sanitizer_report(log) is None, log[-4000:]
 
     def request(self, method, path, form=None):
-        body = urllib.parse.urlencode(form or {}).encode()
+        form = dict(form or {}, csrf=self.csrf) if method == "POST" else (form or {})
+        body = urllib.parse.urlencode(form).encode()
         params = {"REQUEST_METHOD": method, "REQUEST_URI": path, "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1",
-                  "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body))}
+                  "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)),
+                  "HTTP_COOKIE": self.cookie}
         stdout, _, _ = fcgi_request(self.keyward.port, params, body)
         return parse_cgi_output(stdout)
 

@@ -63,7 +63,7 @@ class KeyLifecycleTest(ServerTestCase):
         self.assertEqual(edit.doc.selected("role"), [roles["admin"]])
         self.assertTrue(edit.doc.checked("enabled"))
         self.assertFalse(edit.doc.checked("off_record"))
-        self.assertEqual(edit.doc.find_all("form", method="post")[0].get("action"), f"/keys/{key_id}/edit")
+        self.assertEqual(edit.doc.find_all("form", class_="panel key-form")[0].get("action"), f"/keys/{key_id}/edit")
 
         new_name = name + " (renamed)"
         saved = server.post(f"/keys/{key_id}/edit", [

@@ -15,7 +15,8 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (BIN, ROOT, TEMPLATES, TOKEN_PATTERN, Document, Server, ServerTestCase, fcgi_request, free_port,
+from harness import (BIN, ROOT, TEMPLATES, TOKEN_PATTERN, Document, Server, ServerTestCase, fastcgi_sign_in,
+                     fcgi_request, free_port,
                      header, parse_cgi_output, sanitizer_report, secret_from, wait_for_exit, wait_for_port)
 
 
@@ -184,6 +185,11 @@ class CommandLineTest(ServerTestCase):
                 connection.close()
             done = add("--email", "dev@example.com", "--role", "developer")
             self.assertEqual(done.returncode, 0, done.stderr)
+            listed = subprocess.run([BIN, "--db", database, "user", "list"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(listed.returncode, 0, listed.stderr)
+            self.assertRegex(listed.stdout, r"(?m)^Ada@Example\.com\s+owner$")
+            self.assertRegex(listed.stdout, r"(?m)^dev@example\.com\s+developer$")
+            self.assertEqual(len(listed.stdout.splitlines()), 3)  # a header and two members
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -227,10 +233,15 @@ class CgiModeTest(ServerTestCase):
         for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if name in os.environ:
                 env[name] = os.environ[name]
+        if method == "POST" and b"csrf=" not in body and self.server.csrf:
+            body = body + (b"&" if body else b"") + b"csrf=" + self.server.csrf.encode()
         if body:
             env["CONTENT_LENGTH"] = str(len(body))
             env["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
-        env.update(extra or {})
+        extra = dict(extra or {})
+        session = f"kw_session={self.server.session}"
+        extra["HTTP_COOKIE"] = session + ("; " + extra["HTTP_COOKIE"] if "HTTP_COOKIE" in extra else "")
+        env.update(extra)
         if body:
             done = subprocess.run([BIN], env=env, input=body, capture_output=True, timeout=60)
         else:
@@ -352,6 +363,7 @@ class StandaloneFastcgiTest(unittest.TestCase):
         if not wait_for_port(cls.port):
             cls.tearDownClass()
             raise RuntimeError("keyward serve did not start listening")
+        cls.cookie, cls.csrf = fastcgi_sign_in(cls.port, cls.database)
 
     @classmethod
     def tearDownClass(cls):
@@ -379,11 +391,15 @@ class StandaloneFastcgiTest(unittest.TestCase):
     def params(self, method, uri, **extra):
         params = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method, "REQUEST_URI": uri,
                   "QUERY_STRING": uri.partition("?")[2], "SCRIPT_NAME": "", "SERVER_PROTOCOL": "HTTP/1.1",
-                  "REMOTE_ADDR": "127.0.0.1"}
+                  "REMOTE_ADDR": "127.0.0.1", "HTTP_COOKIE": self.cookie}
         params.update(extra)
         return params
 
     def fcgi(self, method, uri, body=b"", **extra):
+        if method == "POST" and b"csrf=" not in body:
+            body = body + (b"&" if body else b"") + b"csrf=" + self.csrf.encode()
+        if "HTTP_COOKIE" in extra:
+            extra["HTTP_COOKIE"] = self.cookie + "; " + extra["HTTP_COOKIE"]
         params = self.params(method, uri, **extra)
         if body:
             params["CONTENT_LENGTH"] = str(len(body))
@@ -471,7 +487,7 @@ fastcgi.server = ( "/" => (( "host" => "127.0.0.1", "port" => {self.port}, "chec
             type(self).lighttpd_pid = int(f.read().strip())
         self.assertTrue(wait_for_port(port))
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.request("GET", "/keys?q=%C3%A4")
+        connection.request("GET", "/keys?q=%C3%A4", headers={"Cookie": self.cookie})
         response = connection.getresponse()
         body = response.read()
         connection.close()
@@ -480,7 +496,7 @@ fastcgi.server = ( "/" => (( "host" => "127.0.0.1", "port" => {self.port}, "chec
         self.assertEqual(response.getheader("X-Frame-Options"), "DENY")
         self.assertEqual(Document(body.decode()).value("q"), "ä")
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.request("GET", "/keys/key_AAAAAAAAAAAAAAAA")
+        connection.request("GET", "/keys/key_AAAAAAAAAAAAAAAA", headers={"Cookie": self.cookie})
         response = connection.getresponse()
         self.assertEqual(response.status, 404)
         self.assertIn(b"Key not found", response.read())
@@ -513,7 +529,7 @@ class ShutdownTest(unittest.TestCase):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             self.assertTrue(wait_for_port(port))
-            stdout, _, _ = fcgi_request(port, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/keys", "QUERY_STRING": ""})
+            stdout, _, _ = fcgi_request(port, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/signin", "QUERY_STRING": ""})
             self.assertTrue(stdout.startswith(b"Status: 200"))
             process.send_signal(signal.SIGTERM)
             try:
@@ -543,7 +559,7 @@ class ShutdownTest(unittest.TestCase):
         process = subprocess.Popen([BIN], env=env, stdin=listener.fileno(), stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE)
         try:
-            stdout, _, _ = fcgi_request(port, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/keys", "QUERY_STRING": ""})
+            stdout, _, _ = fcgi_request(port, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/signin", "QUERY_STRING": ""})
             self.assertTrue(stdout.startswith(b"Status: 200"), stdout[:200])
             listener.shutdown(socket.SHUT_RDWR)  # what a dying parent's cleanup can do to the shared socket
             try:

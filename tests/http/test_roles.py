@@ -16,8 +16,8 @@ import tempfile
 import unittest
 import urllib.parse
 
-from harness import (FCGI_AUTHORIZER, Document, LighttpdGatekeeper, ServerTestCase, StandaloneKeyward, fcgi_request,
-                     parse_cgi_output, sanitizer_report)
+from harness import (FCGI_AUTHORIZER, Document, LighttpdGatekeeper, ServerTestCase, StandaloneKeyward,
+                     fastcgi_sign_in, fcgi_request, parse_cgi_output, sanitizer_report)
 
 # keyward's own permissions, in the order the form lists them and the store keeps them.
 BUILTIN = ("api.key.view", "api.key.create", "api.key.update", "api.key.delete", "api.key.verify")
@@ -581,6 +581,7 @@ class RolePermissionsAtTheGateTest(unittest.TestCase):
         with open(rules, "w") as f:
             f.write(RULES)
         cls.keyward = StandaloneKeyward(threads=2, env={"KEYWARD_CONFIG": rules})
+        cls.cookie, cls.csrf = fastcgi_sign_in(cls.keyward.port, cls.keyward.database)
 
     @classmethod
     def tearDownClass(cls):
@@ -591,10 +592,12 @@ class RolePermissionsAtTheGateTest(unittest.TestCase):
             raise AssertionError(f"sanitizer report from keyward serve:\n{log[-6000:]}")
 
     def console(self, method, path, fields=()):
-        body = urllib.parse.urlencode(list(fields)).encode()
+        fields = list(fields) + ([("csrf", self.csrf)] if method == "POST" else [])
+        body = urllib.parse.urlencode(fields).encode()
         params = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method, "REQUEST_URI": path,
                   "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1",
-                  "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body))}
+                  "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)),
+                  "HTTP_COOKIE": self.cookie}
         stdout, _, _ = fcgi_request(self.keyward.port, params, body)
         return parse_cgi_output(stdout)
 

@@ -14,6 +14,7 @@ class SignInTest(ServerTestCase):
 
     def setUp(self):
         self.server.cookies.clear()
+        self.server.csrf = None
         # Every test signs in from 127.0.0.1: start each with that address's failures forgotten.
         connection = sqlite3.connect(self.server.database, timeout=10)
         try:
@@ -30,8 +31,11 @@ class SignInTest(ServerTestCase):
         return email
 
     def sign_in(self, email, password=PASSWORD, **kw):
-        return self.server.post("/signin", [("email", email), ("password", password), ("next", kw.pop("next", ""))],
-                                **kw)
+        response = self.server.post("/signin", [("email", email), ("password", password), ("next", kw.pop("next", ""))],
+                                    **kw)
+        if response.status == 303 and kw.get("cookies", True):
+            self.server.refresh_csrf()  # later posts carry this session's token
+        return response
 
     def audit(self, action, target):
         return self.server.query("SELECT actor_label, summary FROM audit_event WHERE action = ? AND target_id = ?",
@@ -89,7 +93,7 @@ class SignInTest(ServerTestCase):
         email = self.add_user()
         self.assertStatus(self.sign_in(email), 303)
         token = self.server.cookies["kw_session"]
-        forged = self.server.post("/signout", [])
+        forged = self.server.post("/signout", [], csrf=False)
         self.assertStatus(forged, 403)
         self.assertIn(email, self.server.get("/keys").text)  # still signed in
         csrf = self.server.get("/keys").doc.value("csrf")
@@ -99,9 +103,9 @@ class SignInTest(ServerTestCase):
         self.assertIn("Max-Age=0", out.header("Set-Cookie"))
         self.assertIn("You are signed out", self.server.follow(out).text)
         # The old cookie, sent again, signs no one in: the session is gone on the server.
-        replay = self.server.get("/keys", headers={"Cookie": f"kw_session={token}"}, cookies=False)
-        self.assertNotIn(email, replay.text)
-        self.assertIn('href="/signin"', replay.text)
+        replay = self.server.get("/keys", headers={"Cookie": f"kw_session={token}"}, cookies=False, session=False)
+        self.assertStatus(replay, 303)
+        self.assertEqual(replay.header("Location"), "/signin?next=%2Fkeys")
 
     def test_an_idle_session_expires(self):
         email = self.add_user()
@@ -140,3 +144,97 @@ class SignInTest(ServerTestCase):
         self.assertStatus(self.sign_in(email), 303)
         key_id, _ = self.server.create_key("Made by a signed-in user")
         self.assertEqual(self.audit("key.create", key_id)[0][0], email)
+
+
+class ConsoleRequiresSignInTest(ServerTestCase):
+    """Every console page wants a signed-in member whose role allows the action; every form wants
+    the session's CSRF token; refusals change nothing."""
+
+    def add_user(self, role):
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        done = subprocess.run([BIN, "--db", self.server.database, "user", "add", "--email", email, "--role", role],
+                              input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return email
+
+    def counts(self):
+        return self.server.query("SELECT (SELECT count(*) FROM api_key), (SELECT count(*) FROM role), "
+                                 "(SELECT count(*) FROM api_key WHERE enabled = 0 OR revoked_at IS NOT NULL)")[0]
+
+    def test_signed_out_pages_lead_to_sign_in_and_come_back(self):
+        for path in ("/keys", "/keys/new", "/roles", "/audit", "/keys?q=a%20b&status=disabled"):
+            response = self.server.get(path, session=False)
+            self.assertStatus(response, 303)
+            self.assertTrue(response.header("Location").startswith("/signin?next=%2F"), response.header("Location"))
+        # Coming back: next= is where sign-in leads.
+        location = self.server.get("/roles", session=False).header("Location")
+        self.assertEqual(location, "/signin?next=%2Froles")
+        self.assertEqual(self.server.get(location, session=False).doc.value("next"), "/roles")
+        # The sign-in page itself and the stylesheet need no session.
+        self.assertStatus(self.server.get("/signin", session=False), 200)
+
+    def test_signed_out_forms_change_nothing(self):
+        key_id, _ = self.server.create_key("Guarded")
+        before = self.counts()
+        for path, fields in ((f"/keys/{key_id}/disable", []), (f"/keys/{key_id}/revoke", []),
+                             ("/keys/new", self.server.key_fields("Sneaky")), ("/roles/new", [("name", "sneaky")])):
+            response = self.server.post(path, fields, session=False)
+            self.assertStatus(response, 401)
+            self.assertIn("nothing was saved", response.text)
+        self.assertEqual(self.counts(), before)
+
+    def test_a_form_without_the_sessions_token_changes_nothing(self):
+        key_id, _ = self.server.create_key("Needs its token")
+        before = self.counts()
+        missing = self.server.post(f"/keys/{key_id}/disable", [], csrf=False)
+        wrong = self.server.post(f"/keys/{key_id}/disable", [("csrf", "A" * 43)])
+        for response in (missing, wrong):
+            self.assertStatus(response, 403)
+            self.assertIn("nothing was saved", response.text)
+        self.assertEqual(self.counts(), before)
+        self.assertStatus(self.server.post(f"/keys/{key_id}/disable", []), 303)  # with it: done
+
+    def test_a_viewer_sees_keys_but_changes_nothing(self):
+        key_id, _ = self.server.create_key("Watched by a viewer")
+        new_key = self.server.key_fields("No")  # read while the owner may open the form
+        owner_cookies, owner_csrf = dict(self.server.cookies), self.server.csrf
+        viewer = self.add_user("viewer")
+        try:
+            self.server.cookies.clear()
+            self.assertStatus(self.server.post("/signin", [("email", viewer), ("password", PASSWORD)], csrf=False), 303)
+            self.server.refresh_csrf()
+            self.assertStatus(self.server.get("/keys"), 200)
+            self.assertStatus(self.server.get(f"/keys/{key_id}"), 200)
+            self.assertStatus(self.server.get("/roles"), 200)
+            before = self.counts()
+            for method, path, fields in (("GET", "/keys/new", None), ("POST", "/keys/new", new_key),
+                                         ("GET", f"/keys/{key_id}/edit", None),
+                                         ("POST", f"/keys/{key_id}/disable", []),
+                                         ("POST", f"/keys/{key_id}/regenerate", []),
+                                         ("POST", f"/keys/{key_id}/revoke", []),
+                                         ("GET", "/roles/new", None), ("POST", "/roles/new", [("name", "nope")])):
+                response = self.server.request(method, path, fields)
+                self.assertStatus(response, 403)
+                self.assertIn("(viewer) does not allow this", response.text)
+            self.assertEqual(self.counts(), before)
+        finally:
+            self.server.cookies.clear()
+            self.server.cookies.update(owner_cookies)
+            self.server.csrf = owner_csrf
+
+    def test_a_developer_may_create_but_not_revoke(self):
+        owner_cookies, owner_csrf = dict(self.server.cookies), self.server.csrf
+        developer = self.add_user("developer")
+        try:
+            self.server.cookies.clear()
+            self.assertStatus(self.server.post("/signin", [("email", developer), ("password", PASSWORD)], csrf=False),
+                              303)
+            self.server.refresh_csrf()
+            key_id, _ = self.server.create_key("Made by a developer")
+            self.assertStatus(self.server.post(f"/keys/{key_id}/disable", []), 303)
+            self.assertStatus(self.server.post(f"/keys/{key_id}/revoke", []), 403)
+            self.assertStatus(self.server.get("/roles/new"), 403)
+        finally:
+            self.server.cookies.clear()
+            self.server.cookies.update(owner_cookies)
+            self.server.csrf = owner_csrf

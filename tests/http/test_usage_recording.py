@@ -26,7 +26,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import BIN, TEMPLATES, free_port, sanitizer_report, wait_for_port
+from harness import BIN, TEMPLATES, fastcgi_sign_in, free_port, sanitizer_report, wait_for_port
 
 # ---- a FastCGI client (FastCGI 1.0: 8-byte record headers, name-value pairs, roles) -------------
 
@@ -190,10 +190,12 @@ class Keyward:
     def revoke(self, port, token):
         """Revoke through the console, over FastCGI (responder role) to the running server."""
         key_id = "key_" + token.split("_")[2]
+        cookie, csrf = fastcgi_sign_in(port, self.database)
+        body = f"csrf={csrf}".encode()
         status, _, body = fastcgi(port, {"REQUEST_METHOD": "POST", "REQUEST_URI": f"/keys/{key_id}/revoke",
                                          "QUERY_STRING": "", "SCRIPT_NAME": "", "REMOTE_ADDR": "127.0.0.1",
-                                         "CONTENT_TYPE": "application/x-www-form-urlencoded",
-                                         "CONTENT_LENGTH": "0"}, role=RESPONDER)
+                                         "CONTENT_TYPE": "application/x-www-form-urlencoded", "HTTP_COOKIE": cookie,
+                                         "CONTENT_LENGTH": str(len(body))}, role=RESPONDER, stdin=body)
         assert status == 303, (status, body[:500])
 
 

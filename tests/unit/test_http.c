@@ -108,15 +108,15 @@ HANDLER(handle_webhook, 8)
 HANDLER(handle_many, 9)
 
 static const struct http_route routes[] = {
-	{ HTTP_GET, "/", handle_home },
-	{ HTTP_GET, "/keys", handle_keys },
-	{ HTTP_POST, "/keys", handle_create },
-	{ HTTP_GET, "/keys/new", handle_new },
-	{ HTTP_GET, "/keys/{key}", handle_show },
-	{ HTTP_POST, "/keys/{key}/revoke", handle_revoke },
-	{ HTTP_GET, "/a/{first}/b/{second}", handle_pair },
-	{ HTTP_POST, "/webhook", handle_webhook },
-	{ HTTP_GET, "/m/{a}/{b}/{c}/{d}/{e}", handle_many },
+	{ HTTP_GET, "/", handle_home, 0 },
+	{ HTTP_GET, "/keys", handle_keys, 0 },
+	{ HTTP_POST, "/keys", handle_create, 0 },
+	{ HTTP_GET, "/keys/new", handle_new, 0 },
+	{ HTTP_GET, "/keys/{key}", handle_show, 0 },
+	{ HTTP_POST, "/keys/{key}/revoke", handle_revoke, 0 },
+	{ HTTP_GET, "/a/{first}/b/{second}", handle_pair, 0 },
+	{ HTTP_POST, "/webhook", handle_webhook, 0 },
+	{ HTTP_GET, "/m/{a}/{b}/{c}/{d}/{e}", handle_many, 0 },
 };
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
 
