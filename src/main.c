@@ -43,18 +43,12 @@ static const char usage[] =
 	"  KEYWARD_CONFIG        the gatekeeper's rules file: lines \"require /path/prefix permission\"\n"
 	"  KEYWARD_KEY_LIMIT     active keys a workspace may have (default 0: no limit)\n";
 
-static int fail(const char *message)
-{
-	fprintf(stderr, "keyward: %s\n", message);
-	return 1;
-}
-
 /* Settings and the server key, which every command needs. */
 static bool prepare(struct config *config, const char *database)
 {
 	char error[512];
 	if (!config_load(config, database, error, sizeof error)) {
-		fail(error);
+		cli_fail(error);
 		return false;
 	}
 	if (!token_prefix_valid(config->token_prefix)) {
@@ -64,20 +58,11 @@ static bool prepare(struct config *config, const char *database)
 		return false;
 	}
 	if (!config_load_server_key(config, error, sizeof error)) {
-		fail(error);
+		cli_fail(error);
 		config_wipe(config);
 		return false;
 	}
 	return true;
-}
-
-static struct store *open_store(const struct config *config)
-{
-	char error[512];
-	struct store *store = store_open(config->database_path, error, sizeof error);
-	if (store == NULL)
-		fail(error);
-	return store;
 }
 
 static struct view *load_view(const struct config *config)
@@ -85,13 +70,13 @@ static struct view *load_view(const struct config *config)
 	char error[1024];
 	struct view *view = view_load(config->template_dir, error, sizeof error);
 	if (view == NULL)
-		fail(error);
+		cli_fail(error);
 	return view;
 }
 
 static int command_init(const struct config *config)
 {
-	struct store *store = open_store(config);
+	struct store *store = cli_open_store(config);
 	if (store == NULL)
 		return 1;
 	store_close(store);
@@ -117,15 +102,15 @@ static int command_serve(const struct config *config, int argc, char **argv)
 			char *end = NULL;
 			long value = strtol(optarg, &end, 10);
 			if (*end != '\0' || value < 1 || value > SERVER_THREADS_MAX)
-				return fail("--threads takes a number from 1 to 64");
+				return cli_fail("--threads takes a number from 1 to 64");
 			threads = (int)value;
 		} else {
-			return fail("usage: keyward serve --listen ADDRESS [--threads N]");
+			return cli_fail("usage: keyward serve --listen ADDRESS [--threads N]");
 		}
 	}
 	if (listen == NULL)
-		return fail("serve needs --listen HOST:PORT or --listen /path/to.sock");
-	struct store *check = open_store(config); /* migrate once, before the workers start */
+		return cli_fail("serve needs --listen HOST:PORT or --listen /path/to.sock");
+	struct store *check = cli_open_store(config); /* migrate once, before the workers start */
 	if (check == NULL)
 		return 1;
 	store_close(check);
@@ -135,7 +120,7 @@ static int command_serve(const struct config *config, int argc, char **argv)
 	int fd = server_listen(listen);
 	if (fd < 0) {
 		view_free(view);
-		return fail("cannot listen on that address");
+		return cli_fail("cannot listen on that address");
 	}
 	fprintf(stderr, "keyward: serving FastCGI on %s with %d threads\n", listen, threads);
 	int status = server_run_fastcgi(config, view, fd, threads);
@@ -152,7 +137,7 @@ static int serve_web_server(const struct config *config)
 		return 1;
 	int status;
 	if (fastcgi) {
-		struct store *check = open_store(config);
+		struct store *check = cli_open_store(config);
 		if (check == NULL) {
 			view_free(view);
 			return 1;
@@ -200,7 +185,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (sodium_init() < 0)
-		return fail("cannot initialise libsodium");
+		return cli_fail("cannot initialise libsodium");
 	struct config config;
 	if (!prepare(&config, database))
 		return 1;

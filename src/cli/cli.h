@@ -3,6 +3,13 @@
 #define KEYWARD_CLI_H
 
 struct config;
+struct store;
+
+/* "keyward: MESSAGE" on standard error; returns 1, the exit status of a failed command. */
+int cli_fail(const char *message);
+
+/* The database of `config`, opened (and migrated); NULL after saying why on standard error. */
+struct store *cli_open_store(const struct config *config);
 
 /*
  * keyward user add --email EMAIL [--name NAME] [--role ROLE | --owner] [--workspace ID]

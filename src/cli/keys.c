@@ -16,21 +16,6 @@
 #include "domain/token.h"
 #include "store/store.h"
 
-static int fail(const char *message)
-{
-	fprintf(stderr, "keyward: %s\n", message);
-	return 1;
-}
-
-static struct store *open_store(const struct config *config)
-{
-	char error[512];
-	struct store *store = store_open(config->database_path, error, sizeof error);
-	if (store == NULL)
-		fail(error);
-	return store;
-}
-
 /* "10.0.0.0/8=Office" into a CIDR row. */
 static void parse_cidr_argument(char *argument, struct key_cidr_input *row)
 {
@@ -79,10 +64,10 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 		case 'p': input.postback_url = optarg; break;
 		case 'o': input.off_record = true; break;
 		case 'd': input.enabled = false; break;
-		default: arena_free(arena); return fail("usage: keyward key create --name NAME [--role ROLE] ...");
+		default: arena_free(arena); return cli_fail("usage: keyward key create --name NAME [--role ROLE] ...");
 		}
 	}
-	struct store *store = open_store(config);
+	struct store *store = cli_open_store(config);
 	if (store == NULL) {
 		arena_free(arena);
 		return 1;
@@ -121,7 +106,7 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 			sodium_memzero(token, sizeof token);
 			status = 0;
 		} else {
-			fail(status_of_create == STORE_LIMIT
+			cli_fail(status_of_create == STORE_LIMIT
 				     ? "this workspace has as many active keys as KEYWARD_KEY_LIMIT (or its own limit) allows; "
 				       "revoke keys that are no longer used first"
 				     : "could not save the key");
@@ -134,7 +119,7 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 
 int cli_key_list(const struct config *config)
 {
-	struct store *store = open_store(config);
+	struct store *store = cli_open_store(config);
 	if (store == NULL)
 		return 1;
 	struct arena *arena = arena_new();
@@ -145,7 +130,7 @@ int cli_key_list(const struct config *config)
 	printf("%-20s  %-8s  %-10s  %s\n", "KEY ID", "STATE", "ROLE", "NAME");
 	do {
 		if (store_key_list(store, arena, STORE_DEFAULT_WORKSPACE, &filter, &keys, &count, &total) != STORE_OK) {
-			status = fail("could not read the keys");
+			status = cli_fail("could not read the keys");
 			break;
 		}
 		for (size_t i = 0; i < count; i++)

@@ -17,12 +17,6 @@
 #include "domain/audit.h"
 #include "store/store.h"
 
-static int fail(const char *message)
-{
-	fprintf(stderr, "keyward: %s\n", message);
-	return 1;
-}
-
 /*
  * Read one line of at most `size` - 1 bytes into `line` (without its newline), echo off when
  * standard input is a terminal. False at end of input or when the line is longer than fits.
@@ -60,7 +54,7 @@ static bool read_password(char *password, size_t size)
 {
 	char again[ACCOUNT_PASSWORD_MAX + 2];
 	if (!read_secret_line("Password: ", password, size)) {
-		fail("no password was given (type it, or pipe it as the first line of standard input)");
+		cli_fail("no password was given (type it, or pipe it as the first line of standard input)");
 		return false;
 	}
 	const char *problem = account_password_problem(password, strlen(password));
@@ -72,7 +66,7 @@ static bool read_password(char *password, size_t size)
 		bool same = read_secret_line("Password again: ", again, sizeof again) && strcmp(again, password) == 0;
 		sodium_memzero(again, sizeof again);
 		if (!same) {
-			fail("the two passwords differ; nothing was saved");
+			cli_fail("the two passwords differ; nothing was saved");
 			return false;
 		}
 	}
@@ -100,23 +94,23 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 		case 'w':
 			workspace_id = strtoll(optarg, &end, 10);
 			if (*end != '\0' || workspace_id < 1)
-				return fail("--workspace takes a workspace number");
+				return cli_fail("--workspace takes a workspace number");
 			break;
-		default: return fail("usage: keyward user add --email EMAIL [--name NAME] [--role ROLE | --owner]");
+		default: return cli_fail("usage: keyward user add --email EMAIL [--name NAME] [--role ROLE | --owner]");
 		}
 	}
 	if (email == NULL)
-		return fail("user add needs --email EMAIL");
+		return cli_fail("user add needs --email EMAIL");
 	char folded[ACCOUNT_EMAIL_MAX + 1];
 	const char *problem = account_email_problem(email, folded);
 	if (problem != NULL)
-		return fail(problem);
+		return cli_fail(problem);
 	if (!utf8_valid(name, strlen(name)) || utf8_length(name, strlen(name)) > ACCOUNT_NAME_MAX ||
 	    text_has_control(name, NULL))
-		return fail("--name must be text of at most 100 characters");
+		return cli_fail("--name must be text of at most 100 characters");
 	enum console_role role;
 	if (!console_role_parse(role_name, &role))
-		return fail("--role must be one of owner, admin, developer, viewer");
+		return cli_fail("--role must be one of owner, admin, developer, viewer");
 
 	char password[ACCOUNT_PASSWORD_MAX + 2];
 	if (!read_password(password, sizeof password)) {
@@ -127,16 +121,15 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 	bool hashed = account_password_hash(password, strlen(password), hash);
 	sodium_memzero(password, sizeof password);
 	if (!hashed)
-		return fail("not enough memory to hash the password (Argon2id needs 64 MiB)");
+		return cli_fail("not enough memory to hash the password (Argon2id needs 64 MiB)");
 
-	char error[512];
-	struct store *store = store_open(config->database_path, error, sizeof error);
+	struct store *store = cli_open_store(config);
 	if (store == NULL)
-		return fail(error);
+		return 1;
 	int64_t now = (int64_t)time(NULL), user_id = 0;
 	int status = 1;
 	if (store_bulk_begin(store) != STORE_OK) {
-		fail("the database is busy; try again");
+		cli_fail("the database is busy; try again");
 	} else {
 		enum store_status saved = store_user_insert(store, email, folded, name, hash, now, &user_id);
 		if (saved == STORE_CONFLICT)
@@ -148,7 +141,7 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 				fprintf(stderr, "keyward: there is no workspace %lld; nothing was saved\n", workspace_id);
 		}
 		if (saved != STORE_OK && saved != STORE_CONFLICT)
-			fail("could not save the user; nothing was saved");
+			cli_fail("could not save the user; nothing was saved");
 		if (saved == STORE_OK) {
 			struct audit_actor actor = { 0, "command line", "" };
 			struct arena *arena = arena_new();
@@ -168,16 +161,15 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 
 int cli_user_list(const struct config *config)
 {
-	char error[512];
-	struct store *store = store_open(config->database_path, error, sizeof error);
+	struct store *store = cli_open_store(config);
 	if (store == NULL)
-		return fail(error);
+		return 1;
 	struct arena *arena = arena_new();
 	struct store_membership *members = NULL;
 	size_t count = 0;
 	int status = 0;
 	if (store_member_list(store, arena, STORE_DEFAULT_WORKSPACE, &members, &count) != STORE_OK) {
-		status = fail("could not read the members");
+		status = cli_fail("could not read the members");
 	} else {
 		printf("%-40s  %s\n", "E-MAIL", "ROLE");
 		for (size_t i = 0; i < count; i++)

@@ -61,20 +61,13 @@ static struct mustache_value *form_value(struct app *app, struct http_request *r
 	view_set_bool(arena, form, "enabled", input->enabled);
 	size_t errors = 0;
 	if (show_errors) {
-		const struct {
-			const char *field;
-			const char *message;
-		} fields[] = {
+		const struct page_field_error fields[] = {
 			{ "name_error", input->name_error },
 			{ "postback_url_error", input->postback_url_error },
 			{ "role_error", input->role_error },
 			{ "cidrs_error", input->cidrs_error },
 		};
-		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-			if (fields[i].message != NULL) {
-				view_set_string(arena, form, fields[i].field, fields[i].message);
-				errors++;
-			}
+		errors = page_field_errors(arena, form, fields, sizeof fields / sizeof fields[0]);
 	}
 
 	struct store_role *roles = NULL;

@@ -195,6 +195,18 @@ void pages_handle(struct app *app, struct http_request *request)
 	app->session_token = NULL;
 }
 
+size_t page_field_errors(struct arena *arena, struct mustache_value *form, const struct page_field_error *errors,
+			 size_t count)
+{
+	size_t set = 0;
+	for (size_t i = 0; i < count; i++)
+		if (errors[i].message != NULL) {
+			view_set_string(arena, form, errors[i].field, errors[i].message);
+			set++;
+		}
+	return set;
+}
+
 const char *page_form_value(const struct form_pair *pair, const char **error)
 {
 	if (pair == NULL)

@@ -55,6 +55,16 @@ struct mustache_value *page_audit_activity(struct app *app, struct http_request 
 
 /* pages.c: helpers */
 
+/* A form field's message, NULL when the field is fine. */
+struct page_field_error {
+	const char *field; /* template name, e.g. "name_error" */
+	const char *message;
+};
+
+/* Set every message that is not NULL on `form` under its field name; returns how many there were. */
+size_t page_field_errors(struct arena *arena, struct mustache_value *form, const struct page_field_error *errors,
+			 size_t count);
+
 /* The value of one decoded form pair (NULL when absent), or "" with *error set (if not yet) when it could not be decoded. */
 const char *page_form_value(const struct form_pair *pair, const char **error);
 

@@ -169,19 +169,12 @@ static void render_form(struct app *app, struct http_request *request, struct ht
 	}
 	size_t errors = 0;
 	if (show_errors) {
-		const struct {
-			const char *field;
-			const char *message;
-		} fields[] = {
+		const struct page_field_error fields[] = {
 			{ "name_error", input->name_error },
 			{ "description_error", input->description_error },
 			{ "app_permissions_error", input->app_permissions_error },
 		};
-		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-			if (fields[i].message != NULL) {
-				view_set_string(arena, form, fields[i].field, fields[i].message);
-				errors++;
-			}
+		errors = page_field_errors(arena, form, fields, sizeof fields / sizeof fields[0]);
 	}
 	if (errors > 0) {
 		view_set_int(arena, form, "error_count", (int64_t)errors);
