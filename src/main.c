@@ -29,6 +29,8 @@ static const char usage[] =
 	"                                         make a console user (password from the terminal, or\n"
 	"                                         the first line of standard input)\n"
 	"  user list                              the members of the first workspace and their roles\n"
+	"  setup-link [--url http://HOST:PORT]    while no user exists: a one-time link (24 hours) to make\n"
+	"                                         the first owner in the browser\n"
 	"\n"
 	"options:\n"
 	"  --db PATH      database file (default $KEYWARD_DB or var/keyward.db); the server key is PATH.key\n"
@@ -202,6 +204,8 @@ int main(int argc, char **argv)
 		status = cli_user_list(&config);
 	else if (strcmp(command, "user") == 0 && sub && strcmp(sub, "add") == 0)
 		status = cli_user_add(&config, argc - first - 1, argv + first + 1);
+	else if (strcmp(command, "setup-link") == 0)
+		status = cli_setup_link(&config, argc - first, argv + first);
 	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "list") == 0)
 		status = cli_key_list(&config);
 	else {

@@ -79,10 +79,11 @@ if [ -n "${DETACH:-}" ]; then
   kill "$(cat "$VARDIR/keyward-serve.pid")"
   exit 1
 fi
-echo "keyward console: http://127.0.0.1:$PORT/keys"
+echo "keyward console: http://127.0.0.1:$PORT/"
 if [ "$("$BIN" user list | wc -l)" -le 1 ]; then
-  echo "no console user yet: make the first owner (it asks for a password), then sign in:"
-  echo "  $BIN --db $VARDIR/keyward.db user add --email you@example.com --owner"
+  echo "no console user yet: open this one-time setup link (valid 24 hours) to make the first owner:"
+  echo "  $("$BIN" setup-link --url "http://127.0.0.1:$PORT")"
+  echo "(or on the command line: $BIN --db $VARDIR/keyward.db user add --email you@example.com --owner)"
 fi
 echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"
 echo "data: $VARDIR (database keyward.db, logs apache-error.log and keyward.log)"

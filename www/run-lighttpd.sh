@@ -4,6 +4,8 @@
 #   VARDIR      data folder: database, server key, logs (default ./var)
 #   BIN         keyward binary (default ./build/keyward)
 #   DETACH      when set, start in the background and return once the port answers
+#   TRUST_REMOTE_USER  1: keyward signs in the REMOTE_USER of mod_auth (default 0)
+#   CONSOLE_CONF       a lighttpd file included after the console's part, e.g. mod_auth in front of it
 # The gatekeeper (www/lighttpd-gatekeeper.conf), when API_PREFIX is set:
 #   API_PREFIX  URL prefix keyward guards as a FastCGI authorizer, e.g. /protected/
 #   API_RULES   rules file for it (KEYWARD_CONFIG), default none
@@ -16,15 +18,21 @@ BIN=${BIN:-$root/build/keyward}
 API_PREFIX=${API_PREFIX:-}
 API_RULES=${API_RULES:-}
 API_CONF=${API_CONF:-}
+TRUST_REMOTE_USER=${TRUST_REMOTE_USER:-0}
+CONSOLE_CONF=${CONSOLE_CONF:-}
 mkdir -p "$VARDIR"
 VARDIR=$(cd "$VARDIR" && pwd)
 conf="$VARDIR/lighttpd.conf"
 fill() {
   sed -e "s|@PORT@|$PORT|g" -e "s|@BIN@|$BIN|g" -e "s|@STATIC@|$root/static|g" \
       -e "s|@TEMPLATES@|$root/templates|g" -e "s|@VARDIR@|$VARDIR|g" \
-      -e "s|@API_PREFIX@|$API_PREFIX|g" -e "s|@RULES@|$API_RULES|g" "$1"
+      -e "s|@API_PREFIX@|$API_PREFIX|g" -e "s|@RULES@|$API_RULES|g" \
+      -e "s|@TRUST_REMOTE_USER@|$TRUST_REMOTE_USER|g" "$1"
 }
 fill "$root/www/lighttpd.conf" > "$conf"
+if [ -n "$CONSOLE_CONF" ]; then
+  echo "include \"$CONSOLE_CONF\"" >> "$conf"
+fi
 if [ -n "$API_PREFIX" ]; then
   fill "$root/www/lighttpd-gatekeeper.conf" > "$VARDIR/lighttpd-gatekeeper.conf"
   echo "include \"$VARDIR/lighttpd-gatekeeper.conf\"" >> "$conf"
@@ -39,10 +47,11 @@ if [ -n "${DETACH:-}" ]; then
   "$lighttpd" -f "$conf"
   exit 0
 fi
-echo "keyward console: http://127.0.0.1:$PORT/keys"
+echo "keyward console: http://127.0.0.1:$PORT/"
 if [ "$(KEYWARD_DB="$VARDIR/keyward.db" "$BIN" user list | wc -l)" -le 1 ]; then
-  echo "no console user yet: make the first owner (it asks for a password), then sign in:"
-  echo "  $BIN --db $VARDIR/keyward.db user add --email you@example.com --owner"
+  echo "no console user yet: open this one-time setup link (valid 24 hours) to make the first owner:"
+  echo "  $(KEYWARD_DB="$VARDIR/keyward.db" "$BIN" setup-link --url "http://127.0.0.1:$PORT")"
+  echo "(or on the command line: $BIN --db $VARDIR/keyward.db user add --email you@example.com --owner)"
 fi
 if [ -n "$API_PREFIX" ]; then
   echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"

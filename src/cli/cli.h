@@ -23,6 +23,12 @@ int cli_user_add(const struct config *config, int argc, char **argv);
 int cli_user_list(const struct config *config);
 
 /*
+ * keyward setup-link [--url http://HOST:PORT]: while no user exists, print a one-time link
+ * (valid 24 hours) that makes the first owner of the first workspace in the browser.
+ */
+int cli_setup_link(const struct config *config, int argc, char **argv);
+
+/*
  * keyward key create --name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--postback-url URL]
  * [--off-record] [--disabled]: make a key in the first workspace and print its secret, once, on
  * standard output (everything else goes to standard error). Returns the exit status.

@@ -1,4 +1,4 @@
-/* users.c: `keyward user add`: console users from the command line (the first owner, say). */
+/* users.c: `keyward user add`, `user list`, `setup-link`: console users from the command line (the first owner, say). */
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -15,6 +15,7 @@
 #include "core/text.h"
 #include "domain/accounts.h"
 #include "domain/audit.h"
+#include "domain/members.h"
 #include "store/store.h"
 
 /*
@@ -165,7 +166,7 @@ int cli_user_list(const struct config *config)
 	if (store == NULL)
 		return 1;
 	struct arena *arena = arena_new();
-	struct store_membership *members = NULL;
+	struct store_member *members = NULL;
 	size_t count = 0;
 	int status = 0;
 	if (store_member_list(store, arena, STORE_DEFAULT_WORKSPACE, &members, &count) != STORE_OK) {
@@ -173,9 +174,48 @@ int cli_user_list(const struct config *config)
 	} else {
 		printf("%-40s  %s\n", "E-MAIL", "ROLE");
 		for (size_t i = 0; i < count; i++)
-			printf("%-40s  %s\n", members[i].workspace_name, members[i].console_role);
+			printf("%-40s  %s\n", members[i].email, members[i].console_role);
 	}
 	arena_free(arena);
+	store_close(store);
+	return status;
+}
+
+int cli_setup_link(const struct config *config, int argc, char **argv)
+{
+	const char *url_base = "";
+	static const struct option options[] = { { "url", required_argument, NULL, 'u' }, { NULL, 0, NULL, 0 } };
+	int option;
+	optind = 1;
+	while ((option = getopt_long(argc, argv, "u:", options, NULL)) != -1) {
+		if (option != 'u')
+			return cli_fail("usage: keyward setup-link [--url http://HOST:PORT]");
+		url_base = optarg;
+	}
+	struct store *store = cli_open_store(config);
+	if (store == NULL)
+		return 1;
+	int64_t users = 0;
+	int status = 0;
+	if (store_user_count(store, &users) != STORE_OK) {
+		status = cli_fail("could not read the users");
+	} else if (users > 0) {
+		status = cli_fail("the first owner exists already: they invite everyone else from the Members page "
+				  "(or use keyward user add)");
+	} else {
+		struct store_invitation invitation = { .workspace_id = STORE_DEFAULT_WORKSPACE, .email = "",
+						       .console_role = "owner", .setup = true };
+		char token[SESSION_TOKEN_LENGTH + 1];
+		if (invitation_create(store, config, &invitation, "", 0, (int64_t)time(NULL), token) != STORE_OK) {
+			status = cli_fail("could not store the setup link");
+		} else {
+			size_t end = strlen(url_base);
+			while (end > 0 && url_base[end - 1] == '/')
+				end--;
+			printf("%.*s%s/join/%s\n", (int)end, url_base, config->base_path, token);
+			sodium_memzero(token, sizeof token);
+		}
+	}
 	store_close(store);
 	return status;
 }

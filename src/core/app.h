@@ -18,6 +18,10 @@ struct app {
 	/* The console request in hand: who is signed in (NULL: nobody) and their session's cookie. */
 	const struct store_session *session;
 	const char *session_token;
+	/* The workspace the console request is in (the /w/{id} of its path), 0 outside one. */
+	long long workspace_id;
+	const char *workspace_name;
+	const char *console_role; /* the person's role there: owner, admin, developer, viewer */
 };
 
 #endif

@@ -146,6 +146,13 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 					    "(got \"%s\")", limit);
 		return false;
 	}
+	const char *trust = env_or("KEYWARD_TRUST_REMOTE_USER", "0");
+	if (strcmp(trust, "0") != 0 && strcmp(trust, "1") != 0) {
+		snprintf(error, error_size, "KEYWARD_TRUST_REMOTE_USER must be 1 (trust the web server's REMOTE_USER) or 0 "
+					    "(got \"%s\")", trust);
+		return false;
+	}
+	config->trust_remote_user = trust[0] == '1';
 	return config->rules_path[0] == '\0' || load_rules(config, error, error_size);
 }
 

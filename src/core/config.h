@@ -43,6 +43,7 @@ struct config {
 	unsigned char server_key[CONFIG_SERVER_KEY_BYTES];
 	char rules_path[1024]; /* "" when no rules file */
 	long long key_limit;   /* active (not revoked) keys a workspace may have unless it says otherwise; 0: no limit */
+	bool trust_remote_user; /* KEYWARD_TRUST_REMOTE_USER=1: the web server's REMOTE_USER signs that user in */
 	struct config_rule *rules;
 	size_t rule_count;
 };

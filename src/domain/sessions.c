@@ -8,11 +8,10 @@
 #include "core/config.h"
 
 #define TOKEN_BYTES 32
-#define HASH_BYTES 32
+#define HASH_BYTES SESSION_HASH_BYTES
 
-/* BLAKE2b of `purpose` and `token`, keyed with the server key: one key, separate uses. */
-static void keyed_hash(const struct config *config, const char *purpose, const char *token,
-		       unsigned char hash[HASH_BYTES])
+void session_keyed_hash(const struct config *config, const char *purpose, const char *token,
+			unsigned char hash[SESSION_HASH_BYTES])
 {
 	crypto_generichash_state state;
 	crypto_generichash_init(&state, config->server_key, sizeof config->server_key, HASH_BYTES);
@@ -21,8 +20,7 @@ static void keyed_hash(const struct config *config, const char *purpose, const c
 	crypto_generichash_final(&state, hash, HASH_BYTES);
 }
 
-/* True when `token` looks like one of ours: 43 base64url characters. */
-static bool token_shaped(const char *token)
+bool session_token_shaped(const char *token)
 {
 	if (token == NULL || strlen(token) != SESSION_TOKEN_LENGTH)
 		return false;
@@ -33,15 +31,20 @@ static bool token_shaped(const char *token)
 	return true;
 }
 
-enum store_status session_start(struct store *store, const struct config *config, int64_t user_id, int64_t now,
-				const char *client_address, char token[SESSION_TOKEN_LENGTH + 1])
+void session_token_new(char token[SESSION_TOKEN_LENGTH + 1])
 {
 	unsigned char random[TOKEN_BYTES];
 	randombytes_buf(random, sizeof random);
 	sodium_bin2base64(token, SESSION_TOKEN_LENGTH + 1, random, sizeof random, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(random, sizeof random);
+}
+
+enum store_status session_start(struct store *store, const struct config *config, int64_t user_id, int64_t now,
+				const char *client_address, char token[SESSION_TOKEN_LENGTH + 1])
+{
+	session_token_new(token);
 	unsigned char hash[HASH_BYTES];
-	keyed_hash(config, "session", token, hash);
+	session_keyed_hash(config, "session", token, hash);
 	store_session_delete_expired(store, now, now - SESSION_IDLE_SECONDS); /* housekeeping, best effort */
 	return store_session_insert(store, hash, sizeof hash, user_id, now, now + SESSION_ABSOLUTE_SECONDS,
 				    client_address);
@@ -50,10 +53,10 @@ enum store_status session_start(struct store *store, const struct config *config
 enum session_state session_resume(struct store *store, const struct config *config, struct arena *arena,
 				  const char *token, int64_t now, struct store_session *session)
 {
-	if (!token_shaped(token))
+	if (!session_token_shaped(token))
 		return SESSION_NONE;
 	unsigned char hash[HASH_BYTES];
-	keyed_hash(config, "session", token, hash);
+	session_keyed_hash(config, "session", token, hash);
 	enum store_status status = store_session_find(store, arena, hash, sizeof hash, session);
 	if (status == STORE_NOT_FOUND)
 		return SESSION_NONE;
@@ -70,23 +73,23 @@ enum session_state session_resume(struct store *store, const struct config *conf
 
 enum store_status session_end(struct store *store, const struct config *config, const char *token)
 {
-	if (!token_shaped(token))
+	if (!session_token_shaped(token))
 		return STORE_OK;
 	unsigned char hash[HASH_BYTES];
-	keyed_hash(config, "session", token, hash);
+	session_keyed_hash(config, "session", token, hash);
 	return store_session_delete(store, hash, sizeof hash);
 }
 
 void session_csrf_token(const struct config *config, const char *token, char csrf[SESSION_CSRF_LENGTH + 1])
 {
 	unsigned char hash[HASH_BYTES];
-	keyed_hash(config, "csrf", token ? token : "", hash);
+	session_keyed_hash(config, "csrf", token ? token : "", hash);
 	sodium_bin2base64(csrf, SESSION_CSRF_LENGTH + 1, hash, sizeof hash, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 bool session_csrf_valid(const struct config *config, const char *token, const char *submitted)
 {
-	if (!token_shaped(token) || submitted == NULL || strlen(submitted) != SESSION_CSRF_LENGTH)
+	if (!session_token_shaped(token) || submitted == NULL || strlen(submitted) != SESSION_CSRF_LENGTH)
 		return false;
 	char expected[SESSION_CSRF_LENGTH + 1];
 	session_csrf_token(config, token, expected);

@@ -25,6 +25,18 @@ struct config;
 #define SESSION_ABSOLUTE_SECONDS (12 * 3600)
 #define SESSION_TOUCH_SECONDS 60           /* last_seen is written at most once a minute */
 
+#define SESSION_HASH_BYTES 32
+
+/* A new random token (32 bytes, base64url): for cookies and one-time links alike. */
+void session_token_new(char token[SESSION_TOKEN_LENGTH + 1]);
+
+/* True when `token` looks like one of ours: SESSION_TOKEN_LENGTH base64url characters. */
+bool session_token_shaped(const char *token);
+
+/* BLAKE2b of `purpose` and `token`, keyed with the server key: one key, separate uses. */
+void session_keyed_hash(const struct config *config, const char *purpose, const char *token,
+			unsigned char hash[SESSION_HASH_BYTES]);
+
 /* Start a session for `user_id`; token[] gets the cookie's value. */
 enum store_status session_start(struct store *store, const struct config *config, int64_t user_id, int64_t now,
 				const char *client_address, char token[SESSION_TOKEN_LENGTH + 1]);

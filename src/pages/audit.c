@@ -47,7 +47,7 @@ static struct mustache_value *event_list(struct app *app, struct http_request *r
 		view_set_string(arena, item, "target_id", events[i].target_id);
 		if (strcmp(events[i].target_type, "key") == 0)
 			view_set_string(arena, item, "target_url",
-					page_url(app, request, arena_printf(arena, "/keys/%s", events[i].target_id)));
+					page_ws_url(app, request, arena_printf(arena, "/keys/%s", events[i].target_id)));
 		view_set_string(arena, item, "summary", events[i].summary);
 	}
 	return list;
@@ -84,7 +84,7 @@ void page_audit_list(struct app *app, struct http_request *request, struct http_
 
 	struct store_audit_event *events = NULL;
 	size_t count = 0, total = 0;
-	enum store_status status = store_audit_list(app->store, arena, STORE_DEFAULT_WORKSPACE, &filter, &events, &count,
+	enum store_status status = store_audit_list(app->store, arena, app->workspace_id, &filter, &events, &count,
 						    &total);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
@@ -102,7 +102,7 @@ void page_audit_list(struct app *app, struct http_request *request, struct http_
 
 	const char **actors = NULL;
 	size_t actor_count = 0;
-	store_audit_actors(app->store, arena, STORE_DEFAULT_WORKSPACE, &actors, &actor_count);
+	store_audit_actors(app->store, arena, app->workspace_id, &actors, &actor_count);
 	struct mustache_value *actor_options = view_set(data, "actor_options", view_list(arena));
 	for (size_t i = 0; i < actor_count; i++) {
 		struct mustache_value *option = view_push_map(arena, actor_options);
@@ -126,10 +126,10 @@ void page_audit_list(struct app *app, struct http_request *request, struct http_
 		view_set_int(arena, pagination, "pages", (int64_t)pages);
 		if (page > 1)
 			view_set_string(arena, pagination, "newer_url",
-					page_url(app, request, arena_printf(arena, "%s%ld", base, page - 1)));
+					page_ws_url(app, request, arena_printf(arena, "%s%ld", base, page - 1)));
 		if ((size_t)page < pages)
 			view_set_string(arena, pagination, "older_url",
-					page_url(app, request, arena_printf(arena, "%s%ld", base, page + 1)));
+					page_ws_url(app, request, arena_printf(arena, "%s%ld", base, page + 1)));
 	}
 	page_render(app, request, response, "audit", data);
 }
@@ -139,7 +139,7 @@ struct mustache_value *page_audit_activity(struct app *app, struct http_request 
 	struct store_audit_filter filter = { .target_id = target_id, .limit = AUDIT_ACTIVITY_SIZE };
 	struct store_audit_event *events = NULL;
 	size_t count = 0, total = 0;
-	if (store_audit_list(app->store, request->arena, STORE_DEFAULT_WORKSPACE, &filter, &events, &count, &total) !=
+	if (store_audit_list(app->store, request->arena, app->workspace_id, &filter, &events, &count, &total) !=
 	    STORE_OK)
 		count = total = 0;
 	struct mustache_value *activity = view_map(request->arena);
@@ -147,7 +147,7 @@ struct mustache_value *page_audit_activity(struct app *app, struct http_request 
 	view_set_bool(request->arena, activity, "has_events", count > 0);
 	view_set_bool(request->arena, activity, "more", total > count);
 	view_set_string(request->arena, activity, "all_url",
-			page_url(app, request, arena_printf(request->arena, "/audit?target=%s",
+			page_ws_url(app, request, arena_printf(request->arena, "/audit?target=%s",
 							    url_query_escape(request->arena, target_id))));
 	return activity;
 }

@@ -72,7 +72,7 @@ static struct mustache_value *form_value(struct app *app, struct http_request *r
 
 	struct store_role *roles = NULL;
 	size_t role_count = 0;
-	store_role_list(app->store, arena, STORE_DEFAULT_WORKSPACE, &roles, &role_count);
+	store_role_list(app->store, arena, app->workspace_id, &roles, &role_count);
 	struct mustache_value *options = view_set(form, "roles", view_list(arena));
 	for (size_t i = 0; i < role_count; i++) {
 		struct mustache_value *option = view_push_map(arena, options);
@@ -125,16 +125,16 @@ static void render_form_noting(struct app *app, struct http_request *request, st
 		view_set_string(arena, form, "limit_error", limit_error);
 	if (key != NULL) {
 		view_set_string(arena, form, "action_url",
-				page_url(app, request, arena_printf(arena, "/keys/%s/edit", key->key_id)));
+				page_ws_url(app, request, arena_printf(arena, "/keys/%s/edit", key->key_id)));
 		view_set_string(arena, form, "cancel_url",
-				page_url(app, request, arena_printf(arena, "/keys/%s", key->key_id)));
+				page_ws_url(app, request, arena_printf(arena, "/keys/%s", key->key_id)));
 		view_set_string(arena, form, "submit_label", "Save changes");
 		view_set_string(arena, data, "key_id", key->key_id);
 		view_set_string(arena, data, "key_name", key->name);
 		view_set_bool(arena, data, "editing", true);
 	} else {
-		view_set_string(arena, form, "action_url", page_url(app, request, "/keys/new"));
-		view_set_string(arena, form, "cancel_url", page_url(app, request, "/keys"));
+		view_set_string(arena, form, "action_url", page_ws_url(app, request, "/keys/new"));
+		view_set_string(arena, form, "cancel_url", page_ws_url(app, request, "/keys"));
 		view_set_string(arena, form, "submit_label", "Create key");
 	}
 	page_render(app, request, response, "key_form", data);
@@ -154,7 +154,7 @@ static void render_form(struct app *app, struct http_request *request, struct ht
 static const char *limit_message(struct app *app, struct http_request *request, bool submitted)
 {
 	int64_t limit = 0, active = 0;
-	if (store_key_active_limit(app->store, STORE_DEFAULT_WORKSPACE, app->config->key_limit, &limit, &active) !=
+	if (store_key_active_limit(app->store, app->workspace_id, app->config->key_limit, &limit, &active) !=
 		    STORE_OK ||
 	    limit == 0 || active < limit)
 		return NULL;
@@ -169,7 +169,7 @@ static const char *limit_message(struct app *app, struct http_request *request, 
 static const char *default_role(struct app *app, struct http_request *request)
 {
 	struct store_role role;
-	if (store_role_find_by_name(app->store, request->arena, STORE_DEFAULT_WORKSPACE, "read-only", &role) == STORE_OK)
+	if (store_role_find_by_name(app->store, request->arena, app->workspace_id, "read-only", &role) == STORE_OK)
 		return arena_printf(request->arena, "%lld", (long long)role.id);
 	return "";
 }
@@ -200,7 +200,7 @@ void page_key_form_create(struct app *app, struct http_request *request, struct 
 		render_form(app, request, response, NULL, &input, 1, false);
 		return;
 	}
-	if (!key_input_check(request->arena, app->store, STORE_DEFAULT_WORKSPACE, &input)) {
+	if (!key_input_check(request->arena, app->store, app->workspace_id, &input)) {
 		response->status = 422;
 		render_form(app, request, response, NULL, &input, 0, true);
 		return;
@@ -209,7 +209,7 @@ void page_key_form_create(struct app *app, struct http_request *request, struct 
 	memset(&key, 0, sizeof key);
 	char key_id[TOKEN_KEY_ID_LENGTH + 1];
 	char token[TOKEN_MAX_LENGTH + 1];
-	enum store_status status = keys_create(app->store, app->config, STORE_DEFAULT_WORKSPACE, &input.fields,
+	enum store_status status = keys_create(app->store, app->config, app->workspace_id, &input.fields,
 					       page_now(), key_id, token, &key.id);
 	if (status == STORE_LIMIT) {
 		const char *message = limit_message(app, request, true);
@@ -281,13 +281,13 @@ void page_key_form_update(struct app *app, struct http_request *request, struct 
 		render_form(app, request, response, &key, &input, 1, false);
 		return;
 	}
-	if (!key_input_check(request->arena, app->store, STORE_DEFAULT_WORKSPACE, &input)) {
+	if (!key_input_check(request->arena, app->store, app->workspace_id, &input)) {
 		response->status = 422;
 		render_form(app, request, response, &key, &input, 0, true);
 		return;
 	}
 	enum store_status status =
-		store_key_update(app->store, STORE_DEFAULT_WORKSPACE, key.key_id, &input.fields, page_now());
+		store_key_update(app->store, app->workspace_id, key.key_id, &input.fields, page_now());
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -295,5 +295,5 @@ void page_key_form_update(struct app *app, struct http_request *request, struct 
 	page_audit(app, request, "key.update", "key", key.key_id,
 		   audit_key_changes(request->arena, &key, &input.fields, page_role_name(app, request, input.fields.role_id)));
 	http_response_redirect(response,
-			       page_url(app, request, arena_printf(request->arena, "/keys/%s?done=updated", key.key_id)));
+			       page_ws_url(app, request, arena_printf(request->arena, "/keys/%s?done=updated", key.key_id)));
 }

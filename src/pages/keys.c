@@ -29,7 +29,7 @@ static struct mustache_value *key_value(struct app *app, struct http_request *re
 	const char *state = state_word(key);
 	view_set_string(arena, map, "key_id", key->key_id);
 	view_set_string(arena, map, "name", key->name);
-	view_set_string(arena, map, "url", page_url(app, request, arena_printf(arena, "/keys/%s", key->key_id)));
+	view_set_string(arena, map, "url", page_ws_url(app, request, arena_printf(arena, "/keys/%s", key->key_id)));
 	view_set_string(arena, map, "role", key->role_name);
 	view_set_string(arena, map, "hint", key->secret_hint);
 	view_set_string(arena, map, "postback_url", key->postback_url);
@@ -100,7 +100,7 @@ static const char *list_url(struct app *app, struct http_request *request, const
 	char *url = arena_printf(arena, "/keys?q=%s&status=%s&role=%s&page=%zu", url_query_escape(arena, query->q),
 				 query->status, query->role_id ? arena_printf(arena, "%lld", (long long)query->role_id) : "",
 				 page);
-	return page_url(app, request, url);
+	return page_ws_url(app, request, url);
 }
 
 static void add_option(struct arena *arena, struct mustache_value *list, const char *value, const char *label,
@@ -131,7 +131,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 
 	struct store_role *roles = NULL;
 	size_t role_count = 0;
-	enum store_status status = store_role_list(app->store, arena, STORE_DEFAULT_WORKSPACE, &roles, &role_count);
+	enum store_status status = store_role_list(app->store, arena, app->workspace_id, &roles, &role_count);
 	struct store_key_filter filter = {
 		.name_folded = text_fold(arena, query.q),
 		.state = filter_state(query.status),
@@ -142,7 +142,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 	struct store_key *keys = NULL;
 	size_t count = 0, total = 0;
 	if (status == STORE_OK)
-		status = store_key_list(app->store, arena, STORE_DEFAULT_WORKSPACE, &filter, &keys, &count, &total);
+		status = store_key_list(app->store, arena, app->workspace_id, &filter, &keys, &count, &total);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -170,7 +170,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 		struct store_key_filter revoked_filter = { .name_folded = "", .state = STORE_FILTER_REVOKED, .limit = 1 };
 		struct store_key *ignored = NULL;
 		size_t ignored_count = 0;
-		status = store_key_list(app->store, arena, STORE_DEFAULT_WORKSPACE, &revoked_filter, &ignored,
+		status = store_key_list(app->store, arena, app->workspace_id, &revoked_filter, &ignored,
 					&ignored_count, &revoked);
 		if (status != STORE_OK) {
 			page_store_error(app, request, response, status);
@@ -189,7 +189,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 	view_set_int(arena, data, "total", (int64_t)total);
 	view_set_bool(arena, data, "total_one", total == 1);
 	int64_t limit = 0, active = 0;
-	if (store_key_active_limit(app->store, STORE_DEFAULT_WORKSPACE, app->config->key_limit, &limit, &active) ==
+	if (store_key_active_limit(app->store, app->workspace_id, app->config->key_limit, &limit, &active) ==
 		    STORE_OK &&
 	    limit > 0) {
 		struct mustache_value *usage = view_set(data, "key_limit", view_map(arena));
@@ -227,6 +227,8 @@ static const char *done_message(const char *done)
 		{ "enabled", "Key enabled. It works again." },
 		{ "disabled", "Key disabled. It stops working until you enable it again." },
 		{ "revoked", "Key revoked. It no longer works, for good." },
+		{ "workspace-created", "Workspace created. You are its owner: create keys, or invite members." },
+		{ "joined", "Welcome: you are now a member of this workspace." },
 	};
 	for (size_t i = 0; done != NULL && i < sizeof messages / sizeof messages[0]; i++)
 		if (strcmp(done, messages[i].done) == 0)
@@ -254,7 +256,7 @@ void page_keys_show(struct app *app, struct http_request *request, struct http_r
 static void back_to_key(struct app *app, struct http_request *request, struct http_response *response,
 			const char *key_id, const char *done)
 {
-	http_response_redirect(response, page_url(app, request,
+	http_response_redirect(response, page_ws_url(app, request,
 						  arena_printf(request->arena, "/keys/%s?done=%s", key_id, done)));
 }
 
@@ -275,7 +277,7 @@ static void set_enabled(struct app *app, struct http_request *request, struct ht
 	if (!page_load_key(app, request, response, &key) || refuse_if_revoked(app, request, response, &key))
 		return;
 	enum store_status status =
-		store_key_set_enabled(app->store, STORE_DEFAULT_WORKSPACE, key.key_id, enabled, page_now());
+		store_key_set_enabled(app->store, app->workspace_id, key.key_id, enabled, page_now());
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -317,7 +319,7 @@ void page_keys_revoke(struct app *app, struct http_request *request, struct http
 	struct store_key key;
 	if (!page_load_key(app, request, response, &key) || refuse_if_revoked(app, request, response, &key))
 		return;
-	enum store_status status = store_key_revoke(app->store, STORE_DEFAULT_WORKSPACE, key.key_id, page_now());
+	enum store_status status = store_key_revoke(app->store, app->workspace_id, key.key_id, page_now());
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -338,13 +340,13 @@ void page_keys_send_to_secret(struct app *app, struct http_request *request, str
 {
 	char cookie[KEYS_REVEAL_COOKIE_LENGTH];
 	enum store_status status =
-		keys_reveal_seal(app->store, STORE_DEFAULT_WORKSPACE, key->id, token, page_now(), cookie);
+		keys_reveal_seal(app->store, app->workspace_id, key->id, token, page_now(), cookie);
 	sodium_memzero(token, TOKEN_MAX_LENGTH + 1);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
 	}
-	const char *secret_path = page_url(app, request, arena_printf(request->arena, "/keys/%s/secret", key->key_id));
+	const char *secret_path = page_ws_url(app, request, arena_printf(request->arena, "/keys/%s/secret", key->key_id));
 	http_response_header(response, "Set-Cookie",
 			     arena_printf(request->arena, "%s=%s; Path=%s; Max-Age=%d; HttpOnly; SameSite=Strict%s",
 					  REVEAL_COOKIE, cookie, secret_path, KEYS_REVEAL_MAX_AGE,
@@ -360,7 +362,7 @@ void page_keys_regenerate(struct app *app, struct http_request *request, struct 
 		return;
 	char token[TOKEN_MAX_LENGTH + 1];
 	enum store_status status =
-		keys_regenerate(app->store, app->config, STORE_DEFAULT_WORKSPACE, key.key_id, page_now(), token);
+		keys_regenerate(app->store, app->config, app->workspace_id, key.key_id, page_now(), token);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -384,12 +386,12 @@ void page_keys_secret_show(struct app *app, struct http_request *request, struct
 	response->no_store = true;
 	if (request->method == HTTP_HEAD)
 		return; /* a HEAD (a link checker, a prefetch) must not use the one showing up */
-	const char *secret_path = page_url(app, request, arena_printf(request->arena, "/keys/%s/secret", key.key_id));
+	const char *secret_path = page_ws_url(app, request, arena_printf(request->arena, "/keys/%s/secret", key.key_id));
 	http_response_header(response, "Set-Cookie",
 			     arena_printf(request->arena, "%s=; Path=%s; Max-Age=0; HttpOnly; SameSite=Strict",
 					  REVEAL_COOKIE, secret_path));
 	char token[TOKEN_MAX_LENGTH + 1];
-	enum store_status status = keys_reveal_open(app->store, request->arena, STORE_DEFAULT_WORKSPACE, key.id,
+	enum store_status status = keys_reveal_open(app->store, request->arena, app->workspace_id, key.id,
 						    http_request_cookie(request, REVEAL_COOKIE), page_now(), token);
 	if (status == STORE_NOT_FOUND) {
 		struct mustache_value *data = page_data(app, request, "Secret already shown");

@@ -15,24 +15,55 @@
 #include "pages/pages_private.h"
 #include "view/view.h"
 
+/* The console's front door: the first of the person's workspaces, or the list when they have none. */
 static void home(struct app *app, struct http_request *request, struct http_response *response)
 {
-	http_response_redirect(response, page_url(app, request, "/keys"));
+	struct store_membership *memberships = NULL;
+	size_t count = 0;
+	enum store_status status =
+		store_membership_list_for_user(app->store, request->arena, app->session->user_id, &memberships, &count);
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+	if (count == 0) {
+		http_response_redirect(response, page_url(app, request, "/workspaces"));
+		return;
+	}
+	http_response_redirect(response, page_url(app, request, arena_printf(request->arena, "/w/%lld/keys",
+									    (long long)memberships[0].workspace_id)));
+}
+
+static void workspace_home(struct app *app, struct http_request *request, struct http_response *response)
+{
+	http_response_redirect(response, page_ws_url(app, request, "/keys"));
 }
 
 /*
- * What a route asks of the person: nothing (PUBLIC), or to be signed in as a member of the
- * workspace whose console role holds the permissions named (enum console_permission bits).
+ * What a route asks of the person: nothing (PUBLIC), or to be signed in (SIGNED_IN), and for a
+ * workspace's routes to be a member whose console role holds the permissions named
+ * (enum console_permission bits).
  */
 #define PUBLIC 0u
 #define SIGNED_IN (1u << 16)
 #define NEEDS(permissions) (SIGNED_IN | (permissions))
 
+/* Routes outside any workspace. */
 static const struct http_route routes[] = {
 	{ HTTP_GET, "/", home, SIGNED_IN },
 	{ HTTP_GET, "/signin", page_signin_form, PUBLIC },
 	{ HTTP_POST, "/signin", page_signin, PUBLIC },
 	{ HTTP_POST, "/signout", page_signout, PUBLIC },
+	{ HTTP_GET, "/workspaces", page_workspaces_list, SIGNED_IN },
+	{ HTTP_POST, "/workspaces", page_workspaces_create, SIGNED_IN },
+	{ HTTP_GET, "/join/{token}", page_join_show, PUBLIC },
+	{ HTTP_POST, "/join/{token}", page_join_accept, PUBLIC },
+};
+
+/* Routes of one workspace, below /w/{id}: only its members reach them; others get 404. */
+static const struct http_route workspace_routes[] = {
+	{ HTTP_GET, "", workspace_home, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_GET, "/", workspace_home, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/keys", page_keys_list, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/keys/new", page_key_form_new, NEEDS(PERMISSION_KEY_CREATE) },
 	{ HTTP_POST, "/keys/new", page_key_form_create, NEEDS(PERMISSION_KEY_CREATE) },
@@ -55,6 +86,12 @@ static const struct http_route routes[] = {
 	{ HTTP_POST, "/roles/{role}/edit", page_roles_update, NEEDS(PERMISSION_ROLE_MANAGE) },
 	{ HTTP_GET, "/roles/{role}/delete", page_roles_delete_confirm, NEEDS(PERMISSION_ROLE_MANAGE) },
 	{ HTTP_POST, "/roles/{role}/delete", page_roles_delete, NEEDS(PERMISSION_ROLE_MANAGE) },
+	{ HTTP_GET, "/members", page_members_list, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_POST, "/members/invite", page_members_invite, NEEDS(PERMISSION_MEMBER_MANAGE) },
+	{ HTTP_POST, "/members/{user}/role", page_members_set_role, NEEDS(PERMISSION_MEMBER_MANAGE) },
+	{ HTTP_GET, "/members/{user}/remove", page_members_remove_confirm, NEEDS(PERMISSION_MEMBER_MANAGE) },
+	{ HTTP_POST, "/members/{user}/remove", page_members_remove, NEEDS(PERMISSION_MEMBER_MANAGE) },
+	{ HTTP_POST, "/invitations/{invitation}/cancel", page_members_cancel_invitation, NEEDS(PERMISSION_MEMBER_MANAGE) },
 };
 
 /* Refuse what no handler should see: bad paths, oversize or foreign bodies. True when refused. */
@@ -91,70 +128,128 @@ static bool refuse_early(struct app *app, struct http_request *request, struct h
 }
 
 /*
- * Who is signed in, from the session cookie (app->session stays NULL when nobody is). Sign-in is
- * not required yet (issue 4 goes on): a signed-in person's changes are logged under their name.
+ * With KEYWARD_TRUST_REMOTE_USER=1, the person the web server authenticated (REMOTE_USER, their
+ * e-mail address) is signed in: a session is started for them when the cookie holds none of
+ * theirs, so forms get their CSRF token as usual. A REMOTE_USER keyward does not know signs no
+ * one in.
  */
-static void resume_session(struct app *app, struct http_request *request)
+static void remote_user_session(struct app *app, struct http_request *request, struct http_response *response)
+{
+	const char *remote_user = http_request_env(request, "REMOTE_USER");
+	char folded[ACCOUNT_EMAIL_MAX + 1];
+	if (!app->config->trust_remote_user || remote_user == NULL || remote_user[0] == '\0' ||
+	    account_email_problem(remote_user, folded) != NULL)
+		return;
+	if (app->session != NULL && strcasecmp(app->session->email, folded) == 0)
+		return;
+	struct store_user user;
+	if (store_user_find_by_email(app->store, request->arena, folded, &user) != STORE_OK) {
+		fprintf(stderr, "keyward: REMOTE_USER is not a keyward user; nobody signed in\n");
+		return;
+	}
+	if (app->session != NULL) /* the web server's word wins over an older cookie */
+		session_end(app->store, app->config, app->session_token);
+	app->session = NULL;
+	int64_t now = page_now();
+	if (!page_start_session(app, request, response, user.id, now))
+		return;
+	struct audit_actor actor = { user.id, user.email, request->remote_addr };
+	page_audit_everywhere(app, request, &actor, "signin", "signed in by the web server (REMOTE_USER)");
+}
+
+/* Who is signed in: the session cookie's person, or the web server's (app->session NULL: nobody). */
+static void resume_session(struct app *app, struct http_request *request, struct http_response *response)
 {
 	app->session = NULL;
 	app->session_token = NULL;
 	const char *token = http_request_cookie(request, SESSION_COOKIE);
-	if (token == NULL)
-		return;
 	struct store_session *session = arena_alloc(request->arena, sizeof *session);
-	if (session_resume(app->store, app->config, request->arena, token, page_now(), session) == SESSION_VALID) {
+	if (token != NULL &&
+	    session_resume(app->store, app->config, request->arena, token, page_now(), session) == SESSION_VALID) {
 		app->session = session;
 		app->session_token = token;
 	}
+	remote_user_session(app, request, response);
 }
 
-static unsigned need_of(http_handler handler)
+static unsigned need_of(const struct http_route *table, size_t count, http_handler handler)
 {
-	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-		if (routes[i].handler == handler)
-			return routes[i].need;
+	for (size_t i = 0; i < count; i++)
+		if (table[i].handler == handler)
+			return table[i].need;
 	return SIGNED_IN;
+}
+
+static void not_found(struct app *app, struct http_request *request, struct http_response *response)
+{
+	page_error(app, request, response, 404, "Page not found", "There is no page at this address.");
+}
+
+/*
+ * Check that the signed-in person is a member of the request's workspace and note their role
+ * (app->workspace_name, app->console_role). When they are not (or nobody is signed in), the
+ * workspace is forgotten and, with `response`, a 404 rendered as if it did not exist: a
+ * workspace's URLs tell outsiders nothing. False then, or on a store error (rendered).
+ */
+static bool enter_workspace(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct store_membership membership;
+	enum console_role role;
+	enum store_status status = STORE_NOT_FOUND;
+	if (app->session != NULL)
+		status = store_membership_get(app->store, request->arena, app->workspace_id, app->session->user_id,
+					      &membership);
+	if (status == STORE_OK && console_role_parse(membership.console_role, &role)) {
+		app->workspace_name = membership.workspace_name;
+		app->console_role = membership.console_role;
+		return true;
+	}
+	app->workspace_id = 0;
+	if (status != STORE_OK && status != STORE_NOT_FOUND)
+		page_store_error(app, request, response, status);
+	else
+		not_found(app, request, response);
+	return false;
 }
 
 /*
  * Let the request through to a route that needs `need`, or answer it here: not signed in (to
- * the sign-in page, coming back afterwards), not a member or the role does not allow it (403,
- * saying which role), a form without this session's CSRF token (403, nothing changed).
+ * the sign-in page, coming back to `here` afterwards), not a member of the workspace (404, as
+ * if it did not exist: a workspace's URLs tell outsiders nothing), the role does not allow it
+ * (403, saying which role), a form without this session's CSRF token (403, nothing changed).
  */
-static bool allowed(struct app *app, struct http_request *request, struct http_response *response, unsigned need)
+static bool allowed(struct app *app, struct http_request *request, struct http_response *response, unsigned need,
+		    const char *here)
 {
 	struct arena *arena = request->arena;
 	if (!(need & SIGNED_IN))
 		return true;
 	if (app->session == NULL) {
 		if (request->method == HTTP_POST) {
-			response->status = 401;
 			page_error(app, request, response, 401, "Signed out",
 				   "You are not signed in (or your session ended), so nothing was saved. Sign in, then "
 				   "send the form again.");
 			return false;
 		}
 		const char *query = http_request_env(request, "QUERY_STRING");
-		const char *here = query && query[0] ? arena_printf(arena, "%s?%s", request->path, query) : request->path;
+		const char *back = query && query[0] ? arena_printf(arena, "%s?%s", here, query) : here;
 		http_response_redirect(response, page_url(app, request,
-							  arena_printf(arena, "/signin?next=%s", url_query_escape(arena, here))));
+							  arena_printf(arena, "/signin?next=%s", url_query_escape(arena, back))));
 		return false;
 	}
-	const char *role_name = NULL;
-	enum console_role role;
-	if (store_membership_role(app->store, arena, STORE_DEFAULT_WORKSPACE, app->session->user_id, &role_name) !=
-		    STORE_OK ||
-	    !console_role_parse(role_name, &role)) {
-		page_error(app, request, response, 403, "Not a member",
-			   "You are signed in, but not a member of this workspace. Ask one of its owners to invite you.");
-		return false;
-	}
-	unsigned wanted = need & ~SIGNED_IN;
-	if ((console_role_permissions(role) & wanted) != wanted) {
-		page_error(app, request, response, 403, "Not allowed",
-			   arena_printf(arena, "Your role in this workspace (%s) does not allow this. Nothing was changed; an "
-					       "owner or admin can change your role.", role_name));
-		return false;
+	if (app->workspace_id != 0) {
+		if (!enter_workspace(app, request, response))
+			return false;
+		enum console_role role = CONSOLE_VIEWER;
+		console_role_parse(app->console_role, &role);
+		unsigned wanted = need & ~SIGNED_IN;
+		if ((console_role_permissions(role) & wanted) != wanted) {
+			page_error(app, request, response, 403, "Not allowed",
+				   arena_printf(arena, "Your role in this workspace (%s) does not allow this. Nothing was "
+						       "changed; an owner or admin can change your role.",
+						app->console_role));
+			return false;
+		}
 	}
 	if (request->method == HTTP_POST &&
 	    !session_csrf_valid(app->config, app->session_token, form_get(&request->form, "csrf"))) {
@@ -166,26 +261,66 @@ static bool allowed(struct app *app, struct http_request *request, struct http_r
 	return true;
 }
 
+/*
+ * The workspace a path is in: "/w/{id}" followed by nothing or "/...". Sets app->workspace_id
+ * and *rest (the path below it); false when the path is not in a workspace or the id is not a
+ * plain positive number.
+ */
+static bool workspace_path(struct app *app, const char *path, const char **rest)
+{
+	if (strncmp(path, "/w/", 3) != 0)
+		return false;
+	const char *digits = path + 3, *end = digits;
+	long long id = 0;
+	while (*end >= '0' && *end <= '9' && end - digits < 15)
+		id = id * 10 + (*end++ - '0');
+	if (end == digits || digits[0] == '0' || (*end != '\0' && *end != '/'))
+		return false;
+	app->workspace_id = id;
+	*rest = end;
+	return true;
+}
+
 void pages_handle(struct app *app, struct http_request *request)
 {
 	struct http_response response;
 	http_response_init(&response);
-	resume_session(app, request);
+	resume_session(app, request, &response);
+	app->workspace_id = 0;
+	app->workspace_name = NULL;
+	app->console_role = NULL;
 	if (!refuse_early(app, request, &response)) {
+		const struct http_route *table = routes;
+		size_t count = sizeof routes / sizeof routes[0];
+		const char *here = request->path, *rest = NULL;
+		bool routable = true;
+		if (workspace_path(app, request->path, &rest)) {
+			table = workspace_routes;
+			count = sizeof workspace_routes / sizeof workspace_routes[0];
+			request->path = rest;
+		} else if (strncmp(request->path, "/w/", 3) == 0 || strcmp(request->path, "/w") == 0) {
+			routable = false;
+		}
 		http_handler handler = NULL;
 		char allow[32] = "";
-		switch (http_route(routes, sizeof routes / sizeof routes[0], request, &handler, allow, sizeof allow)) {
+		enum http_route_result found =
+			routable ? http_route(table, count, request, &handler, allow, sizeof allow) : HTTP_ROUTE_NOT_FOUND;
+		request->path = here;
+		switch (found) {
 		case HTTP_ROUTE_FOUND:
-			if (allowed(app, request, &response, need_of(handler)))
+			if (allowed(app, request, &response, need_of(table, count, handler), here))
 				handler(app, request, &response);
 			break;
 		case HTTP_ROUTE_WRONG_METHOD:
+			if (app->workspace_id != 0 && !enter_workspace(app, request, &response))
+				break;
 			http_response_header(&response, "Allow", arena_strdup(request->arena, allow));
 			page_error(app, request, &response, 405, "Method not allowed",
 				   arena_printf(request->arena, "This address accepts %s requests only.", allow));
 			break;
 		case HTTP_ROUTE_NOT_FOUND:
-			page_error(app, request, &response, 404, "Page not found", "There is no page at this address.");
+			if (app->workspace_id == 0 || enter_workspace(app, request, &response))
+				not_found(app, request, &response);
 			break;
 		}
 	}
@@ -193,6 +328,9 @@ void pages_handle(struct app *app, struct http_request *request)
 	http_response_free(&response);
 	app->session = NULL;
 	app->session_token = NULL;
+	app->workspace_id = 0;
+	app->workspace_name = NULL;
+	app->console_role = NULL;
 }
 
 size_t page_field_errors(struct arena *arena, struct mustache_value *form, const struct page_field_error *errors,
@@ -227,13 +365,13 @@ void page_audit(struct app *app, struct http_request *request, const char *actio
 		actor.user_id = app->session->user_id;
 		actor.label = app->session->email;
 	}
-	audit_record(app->store, STORE_DEFAULT_WORKSPACE, &actor, action, target_type, target_id, summary, page_now());
+	audit_record(app->store, app->workspace_id, &actor, action, target_type, target_id, summary, page_now());
 }
 
 const char *page_role_name(struct app *app, struct http_request *request, int64_t role_id)
 {
 	struct store_role role;
-	if (store_role_get(app->store, request->arena, STORE_DEFAULT_WORKSPACE, role_id, &role) == STORE_OK)
+	if (store_role_get(app->store, request->arena, app->workspace_id, role_id, &role) == STORE_OK)
 		return role.name;
 	return "";
 }
@@ -243,9 +381,56 @@ const char *page_url(struct app *app, struct http_request *request, const char *
 	return arena_printf(request->arena, "%s%s", app->config->base_path, path);
 }
 
+const char *page_ws_url(struct app *app, struct http_request *request, const char *path)
+{
+	return arena_printf(request->arena, "%s/w/%lld%s", app->config->base_path, app->workspace_id, path);
+}
+
+const char *page_absolute_url(struct app *app, struct http_request *request, const char *path)
+{
+	const char *host = http_request_env(request, "HTTP_HOST");
+	if (host == NULL || host[0] == '\0' || strpbrk(host, " \t\r\n/\\\"<>") != NULL)
+		return page_url(app, request, path);
+	return arena_printf(request->arena, "%s://%s%s%s", request->https ? "https" : "http", host,
+			    app->config->base_path, path);
+}
+
+bool page_same_origin(struct http_request *request)
+{
+	const char *origin = http_request_env(request, "HTTP_ORIGIN");
+	if (origin == NULL || origin[0] == '\0')
+		return true;
+	const char *host = http_request_env(request, "HTTP_HOST");
+	if (host == NULL)
+		return false;
+	const char *expected = arena_printf(request->arena, "%s://%s", request->https ? "https" : "http", host);
+	return strcmp(origin, expected) == 0;
+}
+
 int64_t page_now(void)
 {
 	return (int64_t)time(NULL);
+}
+
+/* The signed-in person's workspaces, for the switcher in the header: {workspaces: [{name, url, current}]}. */
+static void set_switcher(struct app *app, struct http_request *request, struct mustache_value *user)
+{
+	struct store_membership *memberships = NULL;
+	size_t count = 0;
+	if (store_membership_list_for_user(app->store, request->arena, app->session->user_id, &memberships, &count) !=
+	    STORE_OK)
+		return;
+	struct mustache_value *list = view_set(user, "workspaces", view_list(request->arena));
+	for (size_t i = 0; i < count; i++) {
+		struct mustache_value *item = view_push_map(request->arena, list);
+		view_set_string(request->arena, item, "name", memberships[i].workspace_name);
+		view_set_string(request->arena, item, "role", memberships[i].console_role);
+		view_set_string(request->arena, item, "url",
+				page_url(app, request, arena_printf(request->arena, "/w/%lld/keys",
+								    (long long)memberships[i].workspace_id)));
+		view_set_bool(request->arena, item, "current",
+			      app->workspace_name != NULL && memberships[i].workspace_id == app->workspace_id);
+	}
 }
 
 struct mustache_value *page_data(struct app *app, struct http_request *request, const char *title)
@@ -261,6 +446,13 @@ struct mustache_value *page_data(struct app *app, struct http_request *request, 
 		session_csrf_token(app->config, app->session_token, csrf);
 		view_set_string(request->arena, user, "csrf", csrf);
 		view_set_string(request->arena, data, "csrf", csrf);
+		set_switcher(app, request, user);
+	}
+	if (app->workspace_id != 0 && app->workspace_name != NULL) {
+		view_set_string(request->arena, data, "ws", page_ws_url(app, request, ""));
+		struct mustache_value *workspace = view_set(data, "workspace", view_map(request->arena));
+		view_set_string(request->arena, workspace, "name", app->workspace_name);
+		view_set_string(request->arena, workspace, "role", app->console_role);
 	}
 	return data;
 }
@@ -304,7 +496,7 @@ bool page_load_key(struct app *app, struct http_request *request, struct http_re
 		   struct store_key *key)
 {
 	enum store_status status =
-		store_key_get(app->store, request->arena, STORE_DEFAULT_WORKSPACE, request->path_params[0], key);
+		store_key_get(app->store, request->arena, app->workspace_id, request->path_params[0], key);
 	if (status == STORE_OK)
 		return true;
 	if (status == STORE_NOT_FOUND)

@@ -10,6 +10,8 @@
 #include "mustache/mustache.h"
 #include "store/store.h"
 
+struct audit_actor;
+
 /* keys.c */
 void page_keys_list(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_show(struct app *app, struct http_request *request, struct http_response *response);
@@ -48,6 +50,22 @@ void page_signin_form(struct app *app, struct http_request *request, struct http
 void page_signin(struct app *app, struct http_request *request, struct http_response *response);
 void page_signout(struct app *app, struct http_request *request, struct http_response *response);
 
+/* workspaces.c */
+void page_workspaces_list(struct app *app, struct http_request *request, struct http_response *response);
+void page_workspaces_create(struct app *app, struct http_request *request, struct http_response *response);
+
+/* members.c */
+void page_members_list(struct app *app, struct http_request *request, struct http_response *response);
+void page_members_invite(struct app *app, struct http_request *request, struct http_response *response);
+void page_members_set_role(struct app *app, struct http_request *request, struct http_response *response);
+void page_members_remove_confirm(struct app *app, struct http_request *request, struct http_response *response);
+void page_members_remove(struct app *app, struct http_request *request, struct http_response *response);
+void page_members_cancel_invitation(struct app *app, struct http_request *request, struct http_response *response);
+
+/* join.c */
+void page_join_show(struct app *app, struct http_request *request, struct http_response *response);
+void page_join_accept(struct app *app, struct http_request *request, struct http_response *response);
+
 /* audit.c */
 void page_audit_list(struct app *app, struct http_request *request, struct http_response *response);
 /* The last changes of `target_id` (a key ID): {events, has_events, more, all_url}. */
@@ -83,10 +101,7 @@ void page_error(struct app *app, struct http_request *request, struct http_respo
 void page_store_error(struct app *app, struct http_request *request, struct http_response *response,
 		      enum store_status status);
 
-/*
- * Record a change in the audit log, by whoever makes this request (until the console has
- * sign-in: "console" and the client address).
- */
+/* Record a change in the audit log of the request's workspace, by the signed-in person. */
 void page_audit(struct app *app, struct http_request *request, const char *action, const char *target_type,
 		const char *target_id, const char *summary);
 
@@ -95,6 +110,26 @@ const char *page_role_name(struct app *app, struct http_request *request, int64_
 
 /* base path + `path` (which starts with '/'), for links and redirects. */
 const char *page_url(struct app *app, struct http_request *request, const char *path);
+
+/* The same within the request's workspace: base path + "/w/{id}" + `path`. */
+const char *page_ws_url(struct app *app, struct http_request *request, const char *path);
+
+/* The same as a whole URL (scheme and Host of the request), for links people copy elsewhere. */
+const char *page_absolute_url(struct app *app, struct http_request *request, const char *path);
+
+/* False when a browser says the form came from another site (Origin differs; no Origin: true). */
+bool page_same_origin(struct http_request *request);
+
+/*
+ * Sign `user_id` in: a new session and its cookie (HttpOnly, SameSite=Lax, Secure over HTTPS).
+ * False (error page rendered) when it could not be stored.
+ */
+bool page_start_session(struct app *app, struct http_request *request, struct http_response *response, int64_t user_id,
+			int64_t now);
+
+/* Sign-ins belong to no workspace: record one in the audit log of each workspace of the person. */
+void page_audit_everywhere(struct app *app, struct http_request *request, const struct audit_actor *actor,
+			   const char *action, const char *summary);
 
 /* Seconds since the epoch. */
 int64_t page_now(void);

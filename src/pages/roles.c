@@ -18,7 +18,7 @@ static bool load_role(struct app *app, struct http_request *request, struct http
 	long long id = strtoll(text, &end, 10);
 	enum store_status status = STORE_NOT_FOUND;
 	if (text[0] >= '1' && text[0] <= '9' && *end == '\0' && id > 0)
-		status = store_role_get(app->store, request->arena, STORE_DEFAULT_WORKSPACE, id, role);
+		status = store_role_get(app->store, request->arena, app->workspace_id, id, role);
 	if (status == STORE_OK)
 		return true;
 	if (status == STORE_NOT_FOUND)
@@ -72,7 +72,7 @@ void page_roles_list(struct app *app, struct http_request *request, struct http_
 	struct arena *arena = request->arena;
 	struct store_role *roles = NULL;
 	size_t count = 0;
-	enum store_status status = store_role_list(app->store, arena, STORE_DEFAULT_WORKSPACE, &roles, &count);
+	enum store_status status = store_role_list(app->store, arena, app->workspace_id, &roles, &count);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -81,7 +81,7 @@ void page_roles_list(struct app *app, struct http_request *request, struct http_
 	struct mustache_value *rows = view_set(data, "roles", view_list(arena));
 	for (size_t i = 0; i < count; i++) {
 		int64_t keys = 0, revoked = 0;
-		store_role_usage(app->store, STORE_DEFAULT_WORKSPACE, roles[i].id, &keys, &revoked);
+		store_role_usage(app->store, app->workspace_id, roles[i].id, &keys, &revoked);
 		struct mustache_value *row = view_push_map(arena, rows);
 		view_set_string(arena, row, "name", roles[i].name);
 		view_set_string(arena, row, "description", roles[i].description);
@@ -90,9 +90,9 @@ void page_roles_list(struct app *app, struct http_request *request, struct http_
 		view_set_string(arena, row, "usage", usage_text(arena, keys, revoked));
 		view_set_bool(arena, row, "has_keys", keys > revoked);
 		view_set_string(arena, row, "keys_url",
-				page_url(app, request, arena_printf(arena, "/keys?role=%lld", (long long)roles[i].id)));
+				page_ws_url(app, request, arena_printf(arena, "/keys?role=%lld", (long long)roles[i].id)));
 		view_set_string(arena, row, "url",
-				page_url(app, request, arena_printf(arena, "/roles/%lld", (long long)roles[i].id)));
+				page_ws_url(app, request, arena_printf(arena, "/roles/%lld", (long long)roles[i].id)));
 	}
 	const char *notice = done_message(form_get(&request->query, "done"));
 	if (notice != NULL)
@@ -181,13 +181,13 @@ static void render_form(struct app *app, struct http_request *request, struct ht
 		view_set_bool(arena, form, "error_one", errors == 1);
 	}
 	if (role != NULL) {
-		const char *url = page_url(app, request, arena_printf(arena, "/roles/%lld", (long long)role->id));
+		const char *url = page_ws_url(app, request, arena_printf(arena, "/roles/%lld", (long long)role->id));
 		view_set_string(arena, form, "action_url", arena_printf(arena, "%s/edit", url));
 		view_set_string(arena, form, "delete_url", arena_printf(arena, "%s/delete", url));
 		view_set_string(arena, form, "submit_label", "Save role");
 		view_set_bool(arena, data, "editing", true);
 	} else {
-		view_set_string(arena, form, "action_url", page_url(app, request, "/roles/new"));
+		view_set_string(arena, form, "action_url", page_ws_url(app, request, "/roles/new"));
 		view_set_string(arena, form, "submit_label", "Create role");
 	}
 	page_render(app, request, response, "role_form", data);
@@ -206,12 +206,12 @@ void page_roles_create(struct app *app, struct http_request *request, struct htt
 {
 	struct role_input input;
 	read_input(request, &input);
-	if (!role_input_check(request->arena, app->store, STORE_DEFAULT_WORKSPACE, 0, &input)) {
+	if (!role_input_check(request->arena, app->store, app->workspace_id, 0, &input)) {
 		response->status = 422;
 		render_form(app, request, response, NULL, &input, true);
 		return;
 	}
-	enum store_status status = store_role_insert(app->store, STORE_DEFAULT_WORKSPACE, input.clean_name,
+	enum store_status status = store_role_insert(app->store, app->workspace_id, input.clean_name,
 						     input.description, input.permissions, NULL);
 	if (status == STORE_CONFLICT) { /* made by someone else since the check */
 		input.name_error = "There is already a role with this name.";
@@ -225,7 +225,7 @@ void page_roles_create(struct app *app, struct http_request *request, struct htt
 	}
 	page_audit(app, request, "role.create", "role", input.clean_name,
 		   audit_role_changes(request->arena, NULL, input.clean_name, input.description, input.permissions));
-	http_response_redirect(response, page_url(app, request, "/roles?done=created"));
+	http_response_redirect(response, page_ws_url(app, request, "/roles?done=created"));
 }
 
 void page_roles_edit(struct app *app, struct http_request *request, struct http_response *response)
@@ -245,12 +245,12 @@ void page_roles_update(struct app *app, struct http_request *request, struct htt
 		return;
 	struct role_input input;
 	read_input(request, &input);
-	if (!role_input_check(request->arena, app->store, STORE_DEFAULT_WORKSPACE, role.id, &input)) {
+	if (!role_input_check(request->arena, app->store, app->workspace_id, role.id, &input)) {
 		response->status = 422;
 		render_form(app, request, response, &role, &input, true);
 		return;
 	}
-	enum store_status status = store_role_update(app->store, STORE_DEFAULT_WORKSPACE, role.id, input.clean_name,
+	enum store_status status = store_role_update(app->store, app->workspace_id, role.id, input.clean_name,
 						     input.description, input.permissions);
 	if (status == STORE_CONFLICT) {
 		input.name_error = "There is already a role with this name.";
@@ -264,7 +264,7 @@ void page_roles_update(struct app *app, struct http_request *request, struct htt
 	}
 	page_audit(app, request, "role.update", "role", input.clean_name,
 		   audit_role_changes(request->arena, &role, input.clean_name, input.description, input.permissions));
-	http_response_redirect(response, page_url(app, request, "/roles?done=saved"));
+	http_response_redirect(response, page_ws_url(app, request, "/roles?done=saved"));
 }
 
 /* ---- delete ----------------------------------------------------------------------------------- */
@@ -276,7 +276,7 @@ static void render_delete(struct app *app, struct http_request *request, struct 
 	struct mustache_value *data = page_data(app, request, arena_printf(arena, "Delete role %s", role->name));
 	struct mustache_value *item = view_set(data, "role", view_map(arena));
 	view_set_string(arena, item, "name", role->name);
-	view_set_string(arena, item, "url", page_url(app, request, arena_printf(arena, "/roles/%lld", (long long)role->id)));
+	view_set_string(arena, item, "url", page_ws_url(app, request, arena_printf(arena, "/roles/%lld", (long long)role->id)));
 	if (keys > 0)
 		view_set_string(arena, item, "in_use",
 				arena_printf(arena,
@@ -294,7 +294,7 @@ void page_roles_delete_confirm(struct app *app, struct http_request *request, st
 	if (!load_role(app, request, response, &role))
 		return;
 	int64_t keys = 0, revoked = 0;
-	enum store_status status = store_role_usage(app->store, STORE_DEFAULT_WORKSPACE, role.id, &keys, &revoked);
+	enum store_status status = store_role_usage(app->store, app->workspace_id, role.id, &keys, &revoked);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -307,10 +307,10 @@ void page_roles_delete(struct app *app, struct http_request *request, struct htt
 	struct store_role role;
 	if (!load_role(app, request, response, &role))
 		return;
-	enum store_status status = store_role_delete(app->store, STORE_DEFAULT_WORKSPACE, role.id);
+	enum store_status status = store_role_delete(app->store, app->workspace_id, role.id);
 	if (status == STORE_CONFLICT) {
 		int64_t keys = 0, revoked = 0;
-		store_role_usage(app->store, STORE_DEFAULT_WORKSPACE, role.id, &keys, &revoked);
+		store_role_usage(app->store, app->workspace_id, role.id, &keys, &revoked);
 		response->status = 409;
 		render_delete(app, request, response, &role, keys, revoked);
 		return;
@@ -325,5 +325,5 @@ void page_roles_delete(struct app *app, struct http_request *request, struct htt
 	}
 	page_audit(app, request, "role.delete", "role", role.name,
 		   audit_role_changes(request->arena, NULL, role.name, role.description, role.permissions));
-	http_response_redirect(response, page_url(app, request, "/roles?done=deleted"));
+	http_response_redirect(response, page_ws_url(app, request, "/roles?done=deleted"));
 }

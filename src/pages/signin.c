@@ -10,13 +10,25 @@
 #include "pages/pages_private.h"
 #include "view/view.h"
 
-/* Where to go after signing in: a path of this console ("/keys..."), never another site. */
+/* Where to go after signing in: a path of this console ("/w/1/keys..."), never another site. */
 static const char *safe_next(struct app *app, struct http_request *request, const char *next)
 {
 	if (next == NULL || next[0] != '/' || next[1] == '/' || next[1] == '\\' || strlen(next) > HTTP_PATH_MAX ||
 	    strpbrk(next, "\r\n") != NULL)
-		return page_url(app, request, "/keys");
+		return page_url(app, request, "/");
 	return page_url(app, request, next);
+}
+
+void page_audit_everywhere(struct app *app, struct http_request *request, const struct audit_actor *actor,
+			     const char *action, const char *summary)
+{
+	struct store_membership *memberships = NULL;
+	size_t count = 0;
+	if (store_membership_list_for_user(app->store, request->arena, actor->user_id, &memberships, &count) != STORE_OK)
+		return;
+	for (size_t i = 0; i < count; i++)
+		audit_record(app->store, memberships[i].workspace_id, actor, action, "member", actor->label, summary,
+			     page_now());
 }
 
 static void render_form(struct app *app, struct http_request *request, struct http_response *response,
@@ -44,19 +56,6 @@ void page_signin_form(struct app *app, struct http_request *request, struct http
 	render_form(app, request, response, "", next, NULL);
 }
 
-/* A sign-in form posted from another site (login CSRF) is refused; browsers send Origin on POST. */
-static bool same_origin(struct http_request *request)
-{
-	const char *origin = http_request_env(request, "HTTP_ORIGIN");
-	if (origin == NULL || origin[0] == '\0')
-		return true;
-	const char *host = http_request_env(request, "HTTP_HOST");
-	if (host == NULL)
-		return false;
-	const char *expected = arena_printf(request->arena, "%s://%s", request->https ? "https" : "http", host);
-	return strcmp(origin, expected) == 0;
-}
-
 static const char *wait_message(struct arena *arena, int64_t seconds, bool locked)
 {
 	if (locked)
@@ -75,7 +74,7 @@ void page_signin(struct app *app, struct http_request *request, struct http_resp
 	const char *email = page_form_value(form_find(&request->form, "email"), &decode_error);
 	const char *password = page_form_value(form_find(&request->form, "password"), &decode_error);
 	const char *next = page_form_value(form_find(&request->form, "next"), &decode_error);
-	if (!same_origin(request)) {
+	if (!page_same_origin(request)) {
 		page_error(app, request, response, 403, "Sign-in refused",
 			   "This sign-in form was sent from another site. Open the console's own sign-in page and try again.");
 		return;
@@ -109,27 +108,45 @@ void page_signin(struct app *app, struct http_request *request, struct http_resp
 	bool known = status == STORE_OK;
 	if (!account_password_verify(known ? user.password_hash : NULL, password, strlen(password))) {
 		signin_failed(app->store, folded, request->remote_addr, now);
-		page_audit(app, request, "signin.failed", "member", email, "wrong e-mail address or password");
+		if (known) { /* a known account's owners see the attempt; unknown addresses belong to no workspace */
+			struct audit_actor actor = { user.id, user.email, request->remote_addr };
+			page_audit_everywhere(app, request, &actor, "signin.failed", "wrong password");
+		}
 		response->status = 401;
 		render_form(app, request, response, email, next,
 			    "That e-mail address and password do not match. Check both and try again.");
 		return;
 	}
 	signin_succeeded(app->store, folded);
+	if (!page_start_session(app, request, response, user.id, now))
+		return;
+	struct audit_actor actor = { user.id, user.email, request->remote_addr };
+	page_audit_everywhere(app, request, &actor, "signin", "signed in");
+	http_response_redirect(response, safe_next(app, request, next));
+}
+
+bool page_start_session(struct app *app, struct http_request *request, struct http_response *response, int64_t user_id,
+			int64_t now)
+{
 	char token[SESSION_TOKEN_LENGTH + 1];
-	status = session_start(app->store, app->config, user.id, now, request->remote_addr, token);
+	enum store_status status = session_start(app->store, app->config, user_id, now, request->remote_addr, token);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
-		return;
+		return false;
 	}
 	/* A fresh session each time: a cookie planted before sign-in is never promoted (no fixation). */
 	http_response_header(response, "Set-Cookie",
-			     arena_printf(arena, "%s=%s; Path=%s; Max-Age=%d; HttpOnly; SameSite=Lax%s", SESSION_COOKIE,
-					  token, app->config->base_path[0] ? app->config->base_path : "/",
+			     arena_printf(request->arena, "%s=%s; Path=%s; Max-Age=%d; HttpOnly; SameSite=Lax%s",
+					  SESSION_COOKIE, token, app->config->base_path[0] ? app->config->base_path : "/",
 					  SESSION_ABSOLUTE_SECONDS, request->https ? "; Secure" : ""));
-	struct audit_actor actor = { user.id, user.email, request->remote_addr };
-	audit_record(app->store, STORE_DEFAULT_WORKSPACE, &actor, "signin", "member", user.email, "signed in", now);
-	http_response_redirect(response, safe_next(app, request, next));
+	/* From here on this request is the new session's (its pages show the person, forms get its token). */
+	struct store_session *session = arena_alloc(request->arena, sizeof *session);
+	if (session_resume(app->store, app->config, request->arena, token, now, session) == SESSION_VALID) {
+		app->session = session;
+		app->session_token = arena_strdup(request->arena, token);
+	}
+	sodium_memzero(token, sizeof token);
+	return true;
 }
 
 void page_signout(struct app *app, struct http_request *request, struct http_response *response)
@@ -141,7 +158,8 @@ void page_signout(struct app *app, struct http_request *request, struct http_res
 		return;
 	}
 	if (app->session != NULL) {
-		page_audit(app, request, "signout", "member", app->session->email, "signed out");
+		struct audit_actor actor = { app->session->user_id, app->session->email, request->remote_addr };
+		page_audit_everywhere(app, request, &actor, "signout", "signed out");
 		session_end(app->store, app->config, app->session_token);
 	}
 	http_response_header(response, "Set-Cookie",

@@ -97,7 +97,8 @@ static void *worker_main(void *argument)
 		return NULL;
 	}
 	struct key_cache *key_cache = key_cache_new();
-	struct app app = { worker->config, store, key_cache, worker->view, worker->usage, NULL, NULL };
+	struct app app = { .config = worker->config, .store = store, .key_cache = key_cache, .view = worker->view,
+			   .usage = worker->usage };
 	struct arena *arena = arena_new();
 	FCGX_Request request;
 	FCGX_InitRequest(&request, worker->listen_fd, 0);
@@ -218,7 +219,7 @@ int server_run_cgi(const struct config *config, const struct view *view)
 	struct usage *usage = usage_start(config, error_usage, sizeof error_usage);
 	if (usage == NULL)
 		fprintf(stderr, "keyward: usage recording: %s\n", error_usage);
-	struct app app = { config, store, NULL, view, usage, NULL, NULL }; /* one request: no key cache */
+	struct app app = { .config = config, .store = store, .view = view, .usage = usage }; /* one request: no key cache */
 	struct arena *arena = arena_new();
 	struct http_io io = { cgi_getenv, cgi_read, cgi_write, NULL };
 	serve_one(&app, arena, &io);

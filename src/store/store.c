@@ -29,6 +29,13 @@
 	"WHERE workspace_id = ?1 AND (?2 = '' OR actor_label = ?2) AND (?3 = '' OR action = ?3) "    \
 	"AND (?4 = '' OR target_id = ?4) "
 
+/* The columns read_member() and read_invitation() (store_members.c) expect. */
+#define MEMBER_SELECT \
+	"SELECT u.id, u.email, u.name, m.console_role, m.created_at FROM membership m JOIN user u ON u.id = m.user_id "
+#define INVITATION_SELECT                                                                                          \
+	"SELECT i.id, i.workspace_id, w.name, i.email, i.console_role, i.setup, i.created_at, i.expires_at, "        \
+	"i.accepted_at IS NOT NULL FROM invitation i JOIN workspace w ON w.id = i.workspace_id "
+
 static const struct {
 	const char *name;
 	const char *sql;
@@ -160,10 +167,48 @@ static const struct {
 	[STMT_AUDIT_ACTORS] = { "audit_actors",
 		"SELECT DISTINCT actor_label FROM audit_event WHERE workspace_id = ?1 ORDER BY actor_label LIMIT 200" },
 	[STMT_MEMBER_LIST] = { "member_list",
-		"SELECT u.email, m.console_role FROM membership m JOIN user u ON u.id = m.user_id "
+		MEMBER_SELECT
 		"WHERE m.workspace_id = ?1 ORDER BY u.email_folded" },
-	[STMT_MEMBERSHIP_ROLE] = { "membership_role",
-		"SELECT console_role FROM membership WHERE workspace_id = ?1 AND user_id = ?2" },
+	[STMT_MEMBER_GET] = { "member_get",
+		MEMBER_SELECT
+		"WHERE m.workspace_id = ?1 AND m.user_id = ?2" },
+	[STMT_MEMBERSHIP_GET] = { "membership_get",
+		"SELECT w.name, m.console_role FROM membership m JOIN workspace w ON w.id = m.workspace_id "
+		"WHERE m.workspace_id = ?1 AND m.user_id = ?2" },
+	[STMT_OWNER_COUNT] = { "owner_count",
+		"SELECT count(*) FROM membership WHERE workspace_id = ?1 AND console_role = 'owner'" },
+	[STMT_MEMBER_SET_ROLE] = { "member_set_role",
+		"UPDATE membership SET console_role = ?3 WHERE workspace_id = ?1 AND user_id = ?2" },
+	[STMT_MEMBER_DELETE] = { "member_delete",
+		"DELETE FROM membership WHERE workspace_id = ?1 AND user_id = ?2" },
+	[STMT_WORKSPACE_INSERT] = { "workspace_insert",
+		"INSERT INTO workspace (name, created_at) VALUES (?1, ?2)" },
+	[STMT_WORKSPACE_DEFAULT_ROLES] = { "workspace_default_roles",
+		"INSERT INTO role (workspace_id, name, description, permissions) VALUES "
+		"(?1, 'admin', 'Full access to the API', "
+		"'api.key.view api.key.create api.key.update api.key.delete api.key.verify'), "
+		"(?1, 'read-only', 'May read, may not change anything', 'api.key.view')" },
+	[STMT_INVITATION_DELETE_PENDING_FOR_EMAIL] = { "invitation_delete_pending_for_email",
+		"DELETE FROM invitation WHERE workspace_id = ?1 AND email_folded = ?2 AND accepted_at IS NULL "
+		"AND setup = 0" },
+	[STMT_INVITATION_INSERT] = { "invitation_insert",
+		"INSERT INTO invitation (workspace_id, token_hash, console_role, setup, created_by, created_at, "
+		"expires_at, email, email_folded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" },
+	[STMT_INVITATION_FIND] = { "invitation_find",
+		INVITATION_SELECT
+		"WHERE i.token_hash = ?1" },
+	[STMT_INVITATION_LIST_PENDING] = { "invitation_list_pending",
+		INVITATION_SELECT
+		"WHERE i.workspace_id = ?1 AND i.accepted_at IS NULL AND i.expires_at > ?2 AND i.setup = 0 "
+		"ORDER BY i.created_at DESC, i.id DESC" },
+	[STMT_INVITATION_GET_PENDING] = { "invitation_get_pending",
+		INVITATION_SELECT
+		"WHERE i.workspace_id = ?1 AND i.id = ?2 AND i.accepted_at IS NULL" },
+	[STMT_INVITATION_DELETE] = { "invitation_delete",
+		"DELETE FROM invitation WHERE workspace_id = ?1 AND id = ?2 AND accepted_at IS NULL" },
+	[STMT_INVITATION_USE] = { "invitation_use",
+		"UPDATE invitation SET accepted_by = ?2, accepted_at = ?3 "
+		"WHERE id = ?1 AND accepted_at IS NULL AND expires_at > ?3" },
 	[STMT_SIGNIN_FAILURE_DELETE_OLD] = { "signin_failure_delete_old",
 		"DELETE FROM signin_failure WHERE at <= ?1" },
 };

@@ -246,11 +246,6 @@ struct store_user {
 	const char *password_hash; /* "" when the account cannot sign in with a password */
 };
 
-struct store_membership {
-	int64_t workspace_id;
-	const char *workspace_name;
-	const char *console_role; /* owner, admin, developer, viewer */
-};
 
 struct store_session {
 	int64_t id;
@@ -270,19 +265,6 @@ enum store_status store_user_find_by_email(struct store *store, struct arena *ar
 enum store_status store_user_get(struct store *store, struct arena *arena, int64_t user_id, struct store_user *user);
 enum store_status store_user_count(struct store *store, int64_t *count);
 
-/* Make `user_id` a member of `workspace_id` with `console_role`, or change the role it has. */
-enum store_status store_membership_set(struct store *store, int64_t workspace_id, int64_t user_id,
-				       const char *console_role, int64_t now);
-/* The console role of `user_id` in `workspace_id` (STORE_NOT_FOUND: not a member). */
-enum store_status store_membership_role(struct store *store, struct arena *arena, int64_t workspace_id, int64_t user_id,
-					const char **console_role);
-/* The members of a workspace, by e-mail address: workspace_name holds the e-mail here. */
-enum store_status store_member_list(struct store *store, struct arena *arena, int64_t workspace_id,
-				    struct store_membership **members, size_t *count);
-/* The workspaces of a user, by name. */
-enum store_status store_membership_list_for_user(struct store *store, struct arena *arena, int64_t user_id,
-						 struct store_membership **memberships, size_t *count);
-
 enum store_status store_session_insert(struct store *store, const unsigned char *token_hash, size_t hash_length,
 				       int64_t user_id, int64_t now, int64_t expires_at, const char *client_address);
 enum store_status store_session_find(struct store *store, struct arena *arena, const unsigned char *token_hash,
@@ -291,6 +273,93 @@ enum store_status store_session_touch(struct store *store, int64_t session_id, i
 enum store_status store_session_delete(struct store *store, const unsigned char *token_hash, size_t hash_length);
 /* Delete sessions past their absolute expiry (`now`) or idle since before `idle_since`. */
 enum store_status store_session_delete_expired(struct store *store, int64_t now, int64_t idle_since);
+
+/* ---- workspaces, members, invitations (store_members.c) ----------------------------------------- */
+
+struct store_membership {
+	int64_t workspace_id;
+	const char *workspace_name;
+	const char *console_role; /* owner, admin, developer, viewer */
+};
+
+struct store_member {
+	int64_t user_id;
+	const char *email;
+	const char *name;
+	const char *console_role;
+	int64_t joined_at;
+};
+
+/* An invitation to join a workspace, or (setup) the link that makes the first owner. */
+struct store_invitation {
+	int64_t id;
+	int64_t workspace_id;
+	const char *workspace_name; /* filled when read */
+	const char *email;          /* who may accept it; "" for a setup link */
+	const char *console_role;
+	bool setup;
+	int64_t created_at;
+	int64_t expires_at;
+	bool accepted; /* filled when read */
+};
+
+/* A new workspace with the default key roles (admin, read-only), `owner_user_id` its owner. */
+enum store_status store_workspace_create(struct store *store, const char *name, int64_t owner_user_id, int64_t now,
+					 int64_t *workspace_id);
+
+/* Make `user_id` a member of `workspace_id` with `console_role`, or change the role it has. */
+enum store_status store_membership_set(struct store *store, int64_t workspace_id, int64_t user_id,
+				       const char *console_role, int64_t now);
+/* The workspace's name and the user's role there (STORE_NOT_FOUND: not a member). */
+enum store_status store_membership_get(struct store *store, struct arena *arena, int64_t workspace_id, int64_t user_id,
+				       struct store_membership *membership);
+/* The workspaces of a user, by name. */
+enum store_status store_membership_list_for_user(struct store *store, struct arena *arena, int64_t user_id,
+						 struct store_membership **memberships, size_t *count);
+
+/* The members of a workspace, by e-mail address. */
+enum store_status store_member_list(struct store *store, struct arena *arena, int64_t workspace_id,
+				    struct store_member **members, size_t *count);
+enum store_status store_member_get(struct store *store, struct arena *arena, int64_t workspace_id, int64_t user_id,
+				   struct store_member *member);
+/*
+ * Change a member's role, or remove them. STORE_NOT_FOUND when not a member; STORE_CONFLICT
+ * (nothing changed) when the workspace would be left without an owner.
+ */
+enum store_status store_member_set_role(struct store *store, int64_t workspace_id, int64_t user_id,
+					const char *console_role);
+enum store_status store_member_remove(struct store *store, int64_t workspace_id, int64_t user_id);
+
+/*
+ * Store an invitation (workspace_id, email, console_role, setup, created_at, expires_at of
+ * `invitation`) under the keyed hash of its token; a pending invitation of the same address to
+ * the same workspace is replaced. `created_by` 0: the command line.
+ */
+enum store_status store_invitation_insert(struct store *store, const struct store_invitation *invitation,
+					  const unsigned char *token_hash, size_t hash_length, const char *email_folded,
+					  int64_t created_by, int64_t *invitation_id);
+enum store_status store_invitation_find(struct store *store, struct arena *arena, const unsigned char *token_hash,
+					size_t hash_length, struct store_invitation *invitation);
+/* Invitations of a workspace not yet accepted nor expired at `now`, newest first. */
+enum store_status store_invitation_list_pending(struct store *store, struct arena *arena, int64_t workspace_id,
+						int64_t now, struct store_invitation **invitations, size_t *count);
+/* Withdraw a pending invitation (its link stops working); *cancelled gets what it was. */
+enum store_status store_invitation_cancel(struct store *store, struct arena *arena, int64_t workspace_id,
+					  int64_t invitation_id, struct store_invitation *cancelled);
+/*
+ * Accept an invitation as `user_id`: membership with its role, the invitation used up; in one
+ * transaction. STORE_NOT_FOUND when it was used or expired meanwhile.
+ */
+enum store_status store_invitation_accept(struct store *store, const struct store_invitation *invitation,
+					  int64_t user_id, int64_t now);
+/*
+ * Make a new account and accept the invitation with it, in one transaction. STORE_CONFLICT when
+ * the address has an account; STORE_NOT_FOUND when the invitation was used or expired meanwhile,
+ * or, for a setup link, when any account exists already.
+ */
+enum store_status store_invitation_accept_new_user(struct store *store, const struct store_invitation *invitation,
+						   const char *email, const char *email_folded, const char *name,
+						   const char *password_hash, int64_t now, int64_t *user_id);
 
 /* One line of the audit log. */
 struct store_audit_event {

@@ -1,4 +1,4 @@
-/* store_accounts.c: console users, their workspace memberships, sessions, failed sign-ins, the audit log. */
+/* store_accounts.c: console users, sessions, failed sign-ins, the audit log. */
 #include "store/store_private.h"
 
 #include <string.h>
@@ -60,82 +60,6 @@ enum store_status store_user_count(struct store *store, int64_t *count)
 		*count = sqlite3_column_int64(statement, 0);
 	sqlite3_reset(statement);
 	return code == SQLITE_ROW ? STORE_OK : store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
-}
-
-enum store_status store_membership_set(struct store *store, int64_t workspace_id, int64_t user_id,
-				       const char *console_role, int64_t now)
-{
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBERSHIP_SET);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, user_id);
-	sqlite3_bind_text(statement, 3, console_role, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(statement, 4, now);
-	return store_run(store, STMT_MEMBERSHIP_SET);
-}
-
-enum store_status store_member_list(struct store *store, struct arena *arena, int64_t workspace_id,
-				    struct store_membership **members, size_t *count)
-{
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBER_LIST);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	size_t capacity = 16;
-	*members = arena_alloc(arena, capacity * sizeof **members);
-	*count = 0;
-	int code;
-	while ((code = store_step(store, STMT_MEMBER_LIST)) == SQLITE_ROW) {
-		if (*count == capacity) {
-			struct store_membership *grown = arena_alloc(arena, 2 * capacity * sizeof *grown);
-			memcpy(grown, *members, capacity * sizeof *grown);
-			*members = grown;
-			capacity *= 2;
-		}
-		struct store_membership *row = &(*members)[(*count)++];
-		row->workspace_id = workspace_id;
-		row->workspace_name = store_column_text(arena, statement, 0);
-		row->console_role = store_column_text(arena, statement, 1);
-	}
-	sqlite3_reset(statement);
-	return store_status_from(code);
-}
-
-enum store_status store_membership_role(struct store *store, struct arena *arena, int64_t workspace_id, int64_t user_id,
-					const char **console_role)
-{
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBERSHIP_ROLE);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, user_id);
-	int code = store_step(store, STMT_MEMBERSHIP_ROLE);
-	if (code == SQLITE_ROW)
-		*console_role = store_column_text(arena, statement, 0);
-	sqlite3_reset(statement);
-	if (code == SQLITE_ROW)
-		return STORE_OK;
-	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
-}
-
-enum store_status store_membership_list_for_user(struct store *store, struct arena *arena, int64_t user_id,
-						 struct store_membership **memberships, size_t *count)
-{
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBERSHIP_LIST_FOR_USER);
-	sqlite3_bind_int64(statement, 1, user_id);
-	size_t capacity = 8;
-	*memberships = arena_alloc(arena, capacity * sizeof **memberships);
-	*count = 0;
-	int code;
-	while ((code = store_step(store, STMT_MEMBERSHIP_LIST_FOR_USER)) == SQLITE_ROW) {
-		if (*count == capacity) {
-			struct store_membership *grown = arena_alloc(arena, 2 * capacity * sizeof *grown);
-			memcpy(grown, *memberships, capacity * sizeof *grown);
-			*memberships = grown;
-			capacity *= 2;
-		}
-		struct store_membership *row = &(*memberships)[(*count)++];
-		row->workspace_id = sqlite3_column_int64(statement, 0);
-		row->workspace_name = store_column_text(arena, statement, 1);
-		row->console_role = store_column_text(arena, statement, 2);
-	}
-	sqlite3_reset(statement);
-	return store_status_from(code);
 }
 
 enum store_status store_session_insert(struct store *store, const unsigned char *token_hash, size_t hash_length,

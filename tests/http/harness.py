@@ -273,7 +273,7 @@ class Server:
     def refresh_csrf(self):
         """Take the session now in the jar, and its CSRF token from the key list, for later posts."""
         self.session = self.cookies.get("kw_session")
-        page = self.get("/keys")
+        page = self.get("/w/1/keys")
         match = re.search(r'name="csrf" value="([^"]+)"', page.text)
         self.csrf = match.group(1) if match else None
 
@@ -462,7 +462,7 @@ class Server:
     # ---- console helpers ----
 
     def roles(self):
-        page = self.get("/keys/new").text
+        page = self.get("/w/1/keys/new").text
         return dict((html.unescape(label), value) for value, label in
                     re.findall(r'<option value="(\d+)"[^>]*>([^<·]+?)(?: · [^<]*)?</option>', page))
 
@@ -480,11 +480,11 @@ class Server:
     def create_key(self, name, role="admin", cidrs=(), postback_url="", off_record=False, enabled=True):
         """Create a key through the form; returns (key_id, secret)."""
         fields = self.key_fields(name, role, cidrs, postback_url, off_record, enabled)
-        created = self.post("/keys/new", fields)
+        created = self.post("/w/1/keys/new", fields)
         assert created.status == 303, (created.status, created.text[:2000])
         page = self.follow(created)
         assert page.status == 200, (page.status, page.text[:500])
-        key_id = re.search(r"/keys/(key_[A-Za-z0-9]+)/secret", created.header("Location")).group(1)
+        key_id = re.search(r"/w/1/keys/(key_[A-Za-z0-9]+)/secret", created.header("Location")).group(1)
         return key_id, secret_from(page.text)
 
     def create_key_cli(self, name, *args):
@@ -495,7 +495,7 @@ class Server:
 
     def list_key_ids(self, query=""):
         """The key IDs listed on /keys?query, in page order."""
-        page = self.get("/keys" + (("?" + query) if query else ""))
+        page = self.get("/w/1/keys" + (("?" + query) if query else ""))
         assert page.status == 200, page
         return re.findall(r"<code>(key_[0-9A-Za-z]{16})</code>", page.text)
 
@@ -545,7 +545,7 @@ class ServerTestCase(unittest.TestCase):
         self.assertStatus(response, status)
         self.assertTrue((response.header("Content-Type") or "").startswith("text/html"), response.headers)
         self.assertIn(f"Error {status} ·", response.text)
-        self.assertIn("Back to the API keys", response.text)
+        self.assertRegex(response.text, "Back to the (API keys|console)")
         self.assertIn("</html>", response.text)
         for phrase in phrases:
             self.assertIn(phrase, response.text)
@@ -644,7 +644,7 @@ def fastcgi_sign_in(port, database):
     if status != 303 or not cookie:
         raise RuntimeError(f"could not sign in over FastCGI: {status}")
     cookie = cookie.split(";", 1)[0]
-    stdout, _, _ = fcgi_request(port, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/keys", "QUERY_STRING": "",
+    stdout, _, _ = fcgi_request(port, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/w/1/keys", "QUERY_STRING": "",
                                        "SCRIPT_NAME": "", "REMOTE_ADDR": "127.0.0.1", "HTTP_COOKIE": cookie})
     match = re.search(rb'name="csrf" value="([^"]+)"', stdout)
     return cookie, match.group(1).decode() if match else ""

@@ -41,7 +41,7 @@ class VerifyEndpointTest(ServerTestCase):
         cls.disabled = s.create_key_cli("Disabled", "--role", "admin", "--disabled")
         cls.revoked = s.create_key_cli("Revoked", "--role", "admin")
         cls.quiet = s.create_key_cli("Quiet", "--role", "read-only", "--off-record")
-        response = s.post(f"/keys/{key_id_of(cls.revoked)}/revoke")
+        response = s.post(f"/w/1/keys/{key_id_of(cls.revoked)}/revoke")
         assert response.status == 303, response
 
     # ---- helpers ----

@@ -16,15 +16,15 @@ class AuditTest(ServerTestCase):
         key_id, secret = self.server.create_key("Audited", role="admin", cidrs=[("10.0.0.0/8", "Office")])
         fields = self.server.key_fields("Audited, renamed", role="read-only", cidrs=[("192.0.2.0/24", "")],
                                         postback_url="https://example.com/hook")
-        self.assertStatus(self.server.post(f"/keys/{key_id}/edit", fields), 303)
-        self.assertStatus(self.server.post(f"/keys/{key_id}/edit", fields), 303)  # saved again, unchanged
-        self.assertStatus(self.server.post(f"/keys/{key_id}/disable"), 303)
-        self.assertStatus(self.server.post(f"/keys/{key_id}/disable"), 303)  # already disabled: no line
-        self.assertStatus(self.server.post(f"/keys/{key_id}/enable"), 303)
-        regenerated = self.server.post(f"/keys/{key_id}/regenerate")
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/edit", fields), 303)
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/edit", fields), 303)  # saved again, unchanged
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/disable"), 303)
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/disable"), 303)  # already disabled: no line
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/enable"), 303)
+        regenerated = self.server.post(f"/w/1/keys/{key_id}/regenerate")
         self.assertStatus(regenerated, 303)
         new_secret = secret_from(self.server.follow(regenerated).text)
-        self.assertStatus(self.server.post(f"/keys/{key_id}/revoke"), 303)
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/revoke"), 303)
 
         lines = self.lines(key_id)
         self.assertEqual([line[0] for line in lines], ["key.create", "key.update", "key.update", "key.disable",
@@ -49,12 +49,12 @@ class AuditTest(ServerTestCase):
     def test_role_changes_are_recorded(self):
         form = [("name", "audited role"), ("description", "First"), ("permission", "api.key.view"),
                 ("app_permissions", "messages.send")]
-        self.assertStatus(self.server.post("/roles/new", form), 303)
+        self.assertStatus(self.server.post("/w/1/roles/new", form), 303)
         role_id = self.server.query("SELECT id FROM role WHERE name = 'audited role'")[0][0]
         edited = [("name", "audited role"), ("description", "Second"), ("permission", "api.key.view"),
                   ("app_permissions", "messages.send reports:read")]
-        self.assertStatus(self.server.post(f"/roles/{role_id}/edit", edited), 303)
-        self.assertStatus(self.server.post(f"/roles/{role_id}/delete"), 303)
+        self.assertStatus(self.server.post(f"/w/1/roles/{role_id}/edit", edited), 303)
+        self.assertStatus(self.server.post(f"/w/1/roles/{role_id}/delete"), 303)
         lines = self.lines("audited role")
         self.assertEqual([line[0] for line in lines], ["role.create", "role.update", "role.delete"])
         self.assertEqual(lines[0][4], "name “audited role”; description: “First”; permissions: api.key.view messages.send")
@@ -64,8 +64,8 @@ class AuditTest(ServerTestCase):
 
     def test_a_refused_change_leaves_no_line(self):
         before = self.server.query("SELECT count(*) FROM audit_event")[0][0]
-        self.assertStatus(self.server.post("/keys/new", self.server.key_fields("")), 422)
-        self.assertStatus(self.server.post("/roles/new", [("name", "")]), 422)
+        self.assertStatus(self.server.post("/w/1/keys/new", self.server.key_fields("")), 422)
+        self.assertStatus(self.server.post("/w/1/roles/new", [("name", "")]), 422)
         self.assertEqual(self.server.query("SELECT count(*) FROM audit_event")[0][0], before)
 
     def test_the_command_line_is_recorded_as_such(self):
@@ -90,9 +90,9 @@ class AuditPageTest(ServerTestCase):
     def test_the_page_lists_and_filters_and_the_key_page_shows_activity(self):
         key_id, _ = self.server.create_key("Seen <script>alert(1)</script>")
         other_id, _ = self.server.create_key("Another")
-        self.assertStatus(self.server.post(f"/keys/{key_id}/disable"), 303)
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/disable"), 303)
 
-        page = self.server.get("/audit")
+        page = self.server.get("/w/1/audit")
         self.assertStatus(page, 200)
         self.assertIn("Audit log", page.text)
         self.assertNotIn("<script>alert(1)</script>", page.text)  # escaped, never markup
@@ -103,27 +103,27 @@ class AuditPageTest(ServerTestCase):
         table = page.text[page.text.index("<table"):]
         self.assertLess(table.index("Key disabled"), table.index("Key created"))
 
-        by_key = self.server.get(f"/audit?target={key_id}")
+        by_key = self.server.get(f"/w/1/audit?target={key_id}")
         self.assertStatus(by_key, 200)
         self.assertIn(key_id, by_key.text)
         self.assertNotIn(other_id, by_key.text)
         self.assertEqual(by_key.doc.by_id("target").get("value"), key_id)
 
-        by_action = self.server.get("/audit?action=key.disable")
+        by_action = self.server.get("/w/1/audit?action=key.disable")
         self.assertIn(key_id, by_action.text)
         self.assertNotIn(other_id, by_action.text)
         self.assertEqual([o.get("value") for o in by_action.doc.find_all("option") if o.has("selected")],
                          ["key.disable"])
 
-        by_actor = self.server.get("/audit?actor=nobody%40example.com")
+        by_actor = self.server.get("/w/1/audit?actor=nobody%40example.com")
         self.assertIn("No changes match", by_actor.text)
 
         # Filters that cannot be read are left out, not an error.
-        odd = self.server.get("/audit?actor=" + "a" * 400)
+        odd = self.server.get("/w/1/audit?actor=" + "a" * 400)
         self.assertStatus(odd, 200)
         self.assertIn("could not be read", odd.text)
 
-        key_page = self.server.get(f"/keys/{key_id}")
+        key_page = self.server.get(f"/w/1/keys/{key_id}")
         activity = key_page.doc.by_id("activity-title")
         self.assertIsNotNone(activity)
         self.assertIn("Key disabled", key_page.text)

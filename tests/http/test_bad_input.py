@@ -146,7 +146,7 @@ class BadInputTest(ServerTestCase):
     def check_case(self, changes, error_id, words, edit):
         values = self.values(changes)
         before = self.snapshot()
-        path = f"/keys/{self.edit_key}/edit" if edit else "/keys/new"
+        path = f"/w/1/keys/{self.edit_key}/edit" if edit else "/w/1/keys/new"
         response = self.server.post(path, self.fields(values))
         self.assertRefused(response, error_id, words, values, before)
         self.assertEqual(response.doc.find_all("form", class_="panel key-form")[0].get("action"), path)
@@ -173,7 +173,7 @@ class BadInputTest(ServerTestCase):
             error_id = {"name": NAME, "postback_url": URL}[field]
         body = "&".join(pairs).encode()
         before = self.snapshot()
-        path = f"/keys/{self.edit_key}/edit" if edit else "/keys/new"
+        path = f"/w/1/keys/{self.edit_key}/edit" if edit else "/w/1/keys/new"
         response = self.server.post(path, raw_body=body,
                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
         self.assertRefused(response, error_id, words, values, before, undecodable=(field,))
@@ -208,7 +208,7 @@ class BadInputTest(ServerTestCase):
 
     def test_add_another_network_with_undecodable_bytes_does_not_crash_or_save(self):
         before = self.snapshot()
-        response = self.server.post("/keys/new", raw_body=b"name=%zz&cidr=%FF&cidr_label=%00&action=add_cidr",
+        response = self.server.post("/w/1/keys/new", raw_body=b"name=%zz&cidr=%FF&cidr_label=%00&action=add_cidr",
                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
         self.assertStatus(response, 200)
         self.assertEqual(response.doc.values("cidr"), ["", ""])
@@ -218,7 +218,7 @@ class BadInputTest(ServerTestCase):
         values = self.values({"name": "", "postback_url": "ftp://x", "role": "0",
                               "cidrs": [("10.1.2.3/8", "a"), ("nonsense", "b"), ("", "c")]})
         before = self.snapshot()
-        response = self.server.post("/keys/new", self.fields(values))
+        response = self.server.post("/w/1/keys/new", self.fields(values))
         self.assertStatus(response, 422)
         errors = response.doc.field_errors()
         self.assertEqual(set(errors), {"name-error", "postback-error", "role-error", "cidr-0-error",
@@ -232,7 +232,7 @@ class BadInputTest(ServerTestCase):
     def test_too_many_fields_is_refused(self):
         before = self.snapshot()
         body = "&".join(["name=x"] + ["cidr=10.0.0.0%2F8"] * 1000).encode()
-        response = self.server.post("/keys/new", raw_body=body,
+        response = self.server.post("/w/1/keys/new", raw_body=body,
                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
         self.assertErrorPage(response, 413, "Nothing was saved")
         self.assertEqual(self.snapshot(), before)
@@ -242,7 +242,7 @@ class BadInputTest(ServerTestCase):
         fields = [("name", "Many rows"), ("role", self.roles["admin"])]
         for i in range(101):
             fields += [("cidr", f"10.0.{i}.0/24"), ("cidr_label", "")]
-        response = self.server.post("/keys/new", fields)
+        response = self.server.post("/w/1/keys/new", fields)
         self.assertStatus(response, 422)
         self.assertIn("100 networks", response.doc.by_id("cidrs-error").text)
         # the list-wide message is announced with the network fields, like every other message
@@ -278,7 +278,7 @@ class RequestRefusalTest(ServerTestCase):
 
     def test_body_over_64_kib_is_413(self):
         before = self.server.row_counts()
-        for path in ("/keys/new", f"/keys/{self.key_id}/edit"):
+        for path in ("/w/1/keys/new", f"/w/1/keys/{self.key_id}/edit"):
             with self.subTest(path=path):
                 body = self.form_body(64 * 1024 + 1)
                 response = self.server.post(path, raw_body=body,
@@ -287,13 +287,13 @@ class RequestRefusalTest(ServerTestCase):
         self.assertEqual(self.server.row_counts(), before)
 
     def test_much_larger_body_is_also_refused(self):
-        response = self.server.post("/keys/new", raw_body=self.form_body(512 * 1024),
+        response = self.server.post("/w/1/keys/new", raw_body=self.form_body(512 * 1024),
                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
         self.assertIn(response.status, (413,))
 
     def test_body_of_exactly_64_kib_is_read(self):
         before = self.server.row_counts()
-        response = self.server.post("/keys/new", raw_body=self.form_body(64 * 1024),
+        response = self.server.post("/w/1/keys/new", raw_body=self.form_body(64 * 1024),
                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
         self.assertStatus(response, 422)  # read and checked: the name is far too long
         self.assertIn("at most 100 characters", response.doc.field_error_for("name"))
@@ -303,7 +303,7 @@ class RequestRefusalTest(ServerTestCase):
         before = self.server.row_counts()
         body = (b"--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nMultipart key\r\n"
                 b"--XyZ--\r\n")
-        response = self.server.post("/keys/new", raw_body=body,
+        response = self.server.post("/w/1/keys/new", raw_body=body,
                                     headers={"Content-Type": "multipart/form-data; boundary=XyZ"})
         self.assertErrorPage(response, 415, "application/x-www-form-urlencoded", "Nothing was saved")
         self.assertEqual(self.server.row_counts(), before)
@@ -311,24 +311,24 @@ class RequestRefusalTest(ServerTestCase):
     def test_other_content_types_are_415(self):
         for content_type in ("text/plain", "application/json", "application/x-www-form-urlencodedx"):
             with self.subTest(content_type=content_type):
-                response = self.server.post("/keys/new", raw_body=b"name=x",
+                response = self.server.post("/w/1/keys/new", raw_body=b"name=x",
                                             headers={"Content-Type": content_type})
                 self.assertErrorPage(response, 415)
-        response = self.server.post("/keys/new", raw_body=b"name=x", headers={"Content-Type": ""})
+        response = self.server.post("/w/1/keys/new", raw_body=b"name=x", headers={"Content-Type": ""})
         self.assertErrorPage(response, 415)
 
     def test_urlencoded_with_charset_parameter_is_accepted(self):
-        response = self.server.post("/keys/new", raw_body=b"name=&action=save",
+        response = self.server.post("/w/1/keys/new", raw_body=b"name=&action=save",
                                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"})
         self.assertStatus(response, 422)
 
     def test_unknown_key_is_404_page(self):
-        for method, path in (("GET", "/keys/key_AAAAAAAAAAAAAAAA"), ("GET", "/keys/key_AAAAAAAAAAAAAAAA/revoke"),
-                             ("POST", "/keys/key_AAAAAAAAAAAAAAAA/enable"),
-                             ("POST", "/keys/key_AAAAAAAAAAAAAAAA/disable"),
-                             ("POST", "/keys/key_AAAAAAAAAAAAAAAA/revoke"),
-                             ("POST", "/keys/key_AAAAAAAAAAAAAAAA/regenerate"),
-                             ("GET", "/keys/nonsense")):
+        for method, path in (("GET", "/w/1/keys/key_AAAAAAAAAAAAAAAA"), ("GET", "/w/1/keys/key_AAAAAAAAAAAAAAAA/revoke"),
+                             ("POST", "/w/1/keys/key_AAAAAAAAAAAAAAAA/enable"),
+                             ("POST", "/w/1/keys/key_AAAAAAAAAAAAAAAA/disable"),
+                             ("POST", "/w/1/keys/key_AAAAAAAAAAAAAAAA/revoke"),
+                             ("POST", "/w/1/keys/key_AAAAAAAAAAAAAAAA/regenerate"),
+                             ("GET", "/w/1/keys/nonsense")):
             with self.subTest(method=method, path=path):
                 before = self.server.row_counts()
                 response = self.server.request(method, path, body=[] if method == "POST" else None)
@@ -336,20 +336,20 @@ class RequestRefusalTest(ServerTestCase):
                 self.assertEqual(self.server.row_counts(), before)
 
     def test_unknown_path_is_404_page(self):
-        for path in ("/nope", "/keys/", "/keys/a/b/c", "/keys//edit", "/keys/%C3%A4", "/keys/a%2Fb",
-                     "/keys/new/", "/KEYS", "/keys/" + self.key_id + "/unknown"):
+        for path in ("/nope", "/w/1/keys/", "/w/1/keys/a/b/c", "/w/1/keys//edit", "/w/1/keys/%C3%A4", "/w/1/keys/a%2Fb",
+                     "/w/1/keys/new/", "/KEYS", "/w/1/keys/" + self.key_id + "/unknown"):
             with self.subTest(path=path):
                 self.assertErrorPage(self.server.get(path), 404)
 
     def test_wrong_method_is_405_with_allow(self):
         cases = [
-            ("DELETE", "/keys", "GET, HEAD"),
-            ("POST", "/keys", "GET, HEAD"),
-            ("PUT", "/keys/new", "GET, HEAD, POST"),
-            ("GET", f"/keys/{self.key_id}/enable", "POST"),
-            ("GET", f"/keys/{self.key_id}/disable", "POST"),
-            ("DELETE", f"/keys/{self.key_id}", "GET, HEAD"),
-            ("PATCH", f"/keys/{self.key_id}/edit", "GET, HEAD, POST"),
+            ("DELETE", "/w/1/keys", "GET, HEAD"),
+            ("POST", "/w/1/keys", "GET, HEAD"),
+            ("PUT", "/w/1/keys/new", "GET, HEAD, POST"),
+            ("GET", f"/w/1/keys/{self.key_id}/enable", "POST"),
+            ("GET", f"/w/1/keys/{self.key_id}/disable", "POST"),
+            ("DELETE", f"/w/1/keys/{self.key_id}", "GET, HEAD"),
+            ("PATCH", f"/w/1/keys/{self.key_id}/edit", "GET, HEAD, POST"),
         ]
         for method, path, allow in cases:
             with self.subTest(method=method, path=path):
@@ -360,8 +360,8 @@ class RequestRefusalTest(ServerTestCase):
                 self.assertEqual(self.server.key_row(self.key_id), before)
 
     def test_head_works_on_get_pages(self):
-        for path in ("/keys", "/keys/new", f"/keys/{self.key_id}", f"/keys/{self.key_id}/edit",
-                     "/keys?q=existing&status=enabled"):
+        for path in ("/w/1/keys", "/w/1/keys/new", f"/w/1/keys/{self.key_id}", f"/w/1/keys/{self.key_id}/edit",
+                     "/w/1/keys?q=existing&status=enabled"):
             with self.subTest(path=path):
                 get = self.server.get(path)
                 head = self.server.request("HEAD", path)
@@ -370,16 +370,16 @@ class RequestRefusalTest(ServerTestCase):
                 self.assertTrue(head.header("Content-Type").startswith("text/html"))
                 self.assertEqual(head.header("Cache-Control"), get.header("Cache-Control"))
                 self.assertSecurityHeaders(head)
-        head = self.server.request("HEAD", "/keys/key_AAAAAAAAAAAAAAAA")
+        head = self.server.request("HEAD", "/w/1/keys/key_AAAAAAAAAAAAAAAA")
         self.assertStatus(head, 404)
         self.assertEqual(head.body, b"")
 
     def test_very_long_path(self):
-        for path in ("/keys/" + "a" * 3000, "/" + "b" * 2100, "/keys/" + "k" * 2040):
+        for path in ("/w/1/keys/" + "a" * 3000, "/" + "b" * 2100, "/w/1/keys/" + "k" * 2040):
             with self.subTest(length=len(path)):
                 response = self.server.get(path)
                 self.assertIn(response.status, (404, 414))
                 self.assertErrorPage(response, response.status)
                 self.assertNotIn("a" * 100, response.text)  # the path is not echoed back
-        self.assertErrorPage(self.server.get("/keys/" + "a" * 3000), 414, "Page not found")
-        self.assertErrorPage(self.server.get("/keys/" + "k" * 2000), 404, "Key not found")
+        self.assertErrorPage(self.server.get("/w/1/keys/" + "a" * 3000), 414, "Page not found")
+        self.assertErrorPage(self.server.get("/w/1/keys/" + "k" * 2000), 404, "Key not found")

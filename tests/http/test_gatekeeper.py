@@ -216,7 +216,7 @@ class GatekeeperChecks:
 
         revoked, revoked_id = self.key("Soon revoked", "--role", "admin")
         self.granted("/protected/x", revoked)
-        self.assertEqual(self.server.post(f"/keys/{revoked_id}/revoke").status, 303)  # through the console
+        self.assertEqual(self.server.post(f"/w/1/keys/{revoked_id}/revoke").status, 303)  # through the console
         self.refused("revoked", "/protected/x", revoked)
         self.refused("revoked", "/protected/x", revoked, via="x-api-key")
 
@@ -438,7 +438,7 @@ class GatekeeperChecks:
     # ---- the console next to the gatekeeper ----
 
     def test_console_and_verify_endpoint_beside_the_gatekeeper(self):
-        page = self.server.get("/keys")
+        page = self.server.get("/w/1/keys")
         self.assertStatus(page, 200)
         self.assertIn("<h1>API keys</h1>", page.text)
         css = self.server.get("/static/keyward.css")

@@ -15,7 +15,7 @@ from harness import (BIN, TEMPLATES, Document, ServerTestCase, StandaloneKeyward
 class KeyFormTest(ServerTestCase):
 
     def test_new_form_defaults(self):
-        page = self.server.get("/keys/new")
+        page = self.server.get("/w/1/keys/new")
         self.assertStatus(page, 200)
         doc = page.doc
         roles = self.server.roles()
@@ -31,7 +31,7 @@ class KeyFormTest(ServerTestCase):
                          "Add another network")
         form = doc.find_all("form", class_="panel key-form")[0]
         self.assertEqual(form.get("method"), "post")
-        self.assertEqual(form.get("action"), "/keys/new")
+        self.assertEqual(form.get("action"), "/w/1/keys/new")
         self.assertIsNone(doc.by_id("error-summary"))
         self.assertEqual(doc.field_errors(), {})
         # every field has a label
@@ -52,9 +52,9 @@ class KeyFormTest(ServerTestCase):
                   ("cidr", "2001:DB8::/32"), ("cidr_label", "v6"),
                   ("cidr", "::ffff:192.0.2.1"), ("cidr_label", "mapped"),
                   ("enabled", "1"), ("action", "save")]
-        response = self.server.post("/keys/new", fields)
+        response = self.server.post("/w/1/keys/new", fields)
         self.assertStatus(response, 303)
-        key_id = response.header("Location").split("/")[2]
+        key_id = response.header("Location").split("/")[4]
         self.assertEqual(self.server.count("api_key"), before + 1)
         row = self.server.key_row(key_id)
         self.assertEqual(row["name"], name)
@@ -81,7 +81,7 @@ class KeyFormTest(ServerTestCase):
                 self.assertEqual(row["postback_url"], arguments.get("postback_url", ""))
                 if "cidrs" in arguments:
                     self.assertEqual(self.server.key_cidrs(key_id), arguments["cidrs"])
-                page = self.server.get(f"/keys/{key_id}/edit")
+                page = self.server.get(f"/w/1/keys/{key_id}/edit")
                 self.assertEqual(page.doc.value("name"), arguments["name"])
 
     def test_add_another_network_on_create(self):
@@ -91,7 +91,7 @@ class KeyFormTest(ServerTestCase):
                   ("cidr", "192.0.2.0/24"), ("cidr_label", "Office"),
                   ("cidr", "10.1.2.3/8"), ("cidr_label", "not checked yet"),
                   ("off_record", "1"), ("action", "add_cidr")]
-        page = self.server.post("/keys/new", fields)
+        page = self.server.post("/w/1/keys/new", fields)
         self.assertStatus(page, 200)
         doc = page.doc
         self.assertEqual(doc.values("cidr"), ["192.0.2.0/24", "10.1.2.3/8", ""])
@@ -110,43 +110,43 @@ class KeyFormTest(ServerTestCase):
         # and again, from the re-rendered form: one more row each time
         fields = [(n, v) for n, v in fields if n != "action"] + [("cidr", ""), ("cidr_label", ""),
                                                                   ("action", "add_cidr")]
-        page = self.server.post("/keys/new", fields)
+        page = self.server.post("/w/1/keys/new", fields)
         self.assertEqual(len(page.doc.values("cidr")), 4)
         self.assertEqual(self.server.row_counts(), before)
 
     def test_add_another_network_on_edit(self):
         key_id, _ = self.server.create_key("Edit rows", cidrs=[("192.0.2.0/24", "Office")])
         row = self.server.key_row(key_id)
-        edit = self.server.get(f"/keys/{key_id}/edit")
+        edit = self.server.get(f"/w/1/keys/{key_id}/edit")
         self.assertEqual(edit.doc.values("cidr"), ["192.0.2.0/24", ""])  # stored rows plus an empty one
         fields = self.server.key_fields("Edit rows renamed", cidrs=[("192.0.2.0/24", "Office"),
                                                                      ("198.51.100.0/24", "Lab")])
-        page = self.server.post(f"/keys/{key_id}/edit", fields + [("action", "add_cidr")])
+        page = self.server.post(f"/w/1/keys/{key_id}/edit", fields + [("action", "add_cidr")])
         self.assertStatus(page, 200)
         self.assertEqual(page.doc.values("cidr"), ["192.0.2.0/24", "198.51.100.0/24", ""])
         self.assertEqual(page.doc.value("name"), "Edit rows renamed")
         self.assertEqual(page.doc.find_all("form", class_="panel key-form")[0].get("action"),
-                         f"/keys/{key_id}/edit")
+                         f"/w/1/keys/{key_id}/edit")
         self.assertEqual(self.server.key_row(key_id), row)
         self.assertEqual(self.server.key_cidrs(key_id), [("192.0.2.0/24", "Office")])
 
     def test_edit_can_remove_every_network(self):
         key_id, _ = self.server.create_key("Shrinking", cidrs=[("192.0.2.0/24", "a"), ("198.51.100.0/24", "b")])
         fields = self.server.key_fields("Shrinking", cidrs=[("", ""), ("", "")])
-        self.assertStatus(self.server.post(f"/keys/{key_id}/edit", fields), 303)
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/edit", fields), 303)
         self.assertEqual(self.server.key_cidrs(key_id), [])
 
     def test_edit_form_of_unknown_key_is_404(self):
-        self.assertErrorPage(self.server.get("/keys/key_AAAAAAAAAAAAAAAA/edit"), 404, "Key not found")
+        self.assertErrorPage(self.server.get("/w/1/keys/key_AAAAAAAAAAAAAAAA/edit"), 404, "Key not found")
         before = self.server.row_counts()
-        response = self.server.post("/keys/key_AAAAAAAAAAAAAAAA/edit", self.server.key_fields("ghost"))
+        response = self.server.post("/w/1/keys/key_AAAAAAAAAAAAAAAA/edit", self.server.key_fields("ghost"))
         self.assertErrorPage(response, 404, "Key not found")
         self.assertEqual(self.server.row_counts(), before)
 
     def test_edit_keeps_the_secret_and_key_id(self):
         key_id, secret = self.server.create_key("Same secret")
         row = self.server.key_row(key_id)
-        self.assertStatus(self.server.post(f"/keys/{key_id}/edit", self.server.key_fields("Same secret, new name")), 303)
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/edit", self.server.key_fields("Same secret, new name")), 303)
         after = self.server.key_row(key_id)
         self.assertEqual(after["secret_hash"], row["secret_hash"])
         self.assertEqual(after["secret_hint"], secret[-4:])
@@ -187,17 +187,17 @@ class KeyLimitTest(unittest.TestCase):
         for name in ("First", "Second"):
             self.assertEqual(self.create(name).returncode, 0)
         # The list counts against the limit ...
-        status, _, body = self.request("GET", "/keys")
+        status, _, body = self.request("GET", "/w/1/keys")
         self.assertIn("2 of 2 active keys in use: the limit is reached", Document(body.decode()).by_id("key-limit").text)
         # ... the form says so before anything is typed ...
-        status, _, body = self.request("GET", "/keys/new")
+        status, _, body = self.request("GET", "/w/1/keys/new")
         self.assertEqual(status, 200)
         doc = Document(body.decode())
         self.assertIn("2 active keys, as many as it may have (its limit is 2)", doc.by_id("limit-error").text)
         # ... and, when sent anyway, refuses it and keeps every field.
         form = {"name": "Third <b>&", "role": "1", "enabled": "1", "postback_url": "https://example.com/hook",
                 "cidr": "10.0.0.0/8", "cidr_label": "Office"}
-        status, _, body = self.request("POST", "/keys/new", form)
+        status, _, body = self.request("POST", "/w/1/keys/new", form)
         self.assertEqual(status, 409)
         doc = Document(body.decode())
         self.assertIn("Nothing was saved; everything you typed is kept below", doc.by_id("limit-error").text)
@@ -218,9 +218,9 @@ class KeyLimitTest(unittest.TestCase):
         self.assertEqual(done.stdout, "")
         # A revoked key makes room.
         key_id = re.search(r"^(key_\S+)\s+enabled\s+\S+\s+First$", self.keyward.cli("key", "list").stdout, re.M).group(1)
-        status, _, _ = self.request("POST", f"/keys/{key_id}/revoke")
+        status, _, _ = self.request("POST", f"/w/1/keys/{key_id}/revoke")
         self.assertEqual(status, 303)
-        status, _, body = self.request("GET", "/keys/new")
+        status, _, body = self.request("GET", "/w/1/keys/new")
         self.assertNotIn('id="limit-error"', body.decode())
         self.assertEqual(self.create("Third, after a revocation").returncode, 0)
 

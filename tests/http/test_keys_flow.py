@@ -33,9 +33,9 @@ class KeyLifecycleTest(ServerTestCase):
         self.assertEqual(row["postback_url"], "https://example.com/hooks/keyward")
         self.assertEqual(server.key_cidrs(key_id), [("192.0.2.0/24", "Office")])
 
-        closed = server.post(f"/keys/{key_id}/secret", [("done", "created"), ("copied", "1")])
+        closed = server.post(f"/w/1/keys/{key_id}/secret", [("done", "created"), ("copied", "1")])
         self.assertStatus(closed, 303)
-        self.assertEqual(closed.header("Location"), f"/keys/{key_id}?done=created")
+        self.assertEqual(closed.header("Location"), f"/w/1/keys/{key_id}?done=created")
         page = server.follow(closed)
         self.assertStatus(page, 200)
         self.assertIn("Key created.", page.text)
@@ -43,7 +43,7 @@ class KeyLifecycleTest(ServerTestCase):
         self.assertIn('badge-enabled', page.text)
 
         # list
-        listed = server.get("/keys")
+        listed = server.get("/w/1/keys")
         self.assertStatus(listed, 200)
         self.assertIn(key_id, server.list_key_ids())
         row_html = self._list_row(listed.text, key_id)
@@ -54,7 +54,7 @@ class KeyLifecycleTest(ServerTestCase):
         self.assertRegex(row_html, r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")  # created
 
         # edit: the form starts from what is stored
-        edit = server.get(f"/keys/{key_id}/edit")
+        edit = server.get(f"/w/1/keys/{key_id}/edit")
         self.assertStatus(edit, 200)
         self.assertEqual(edit.doc.value("name"), name)
         self.assertEqual(edit.doc.value("postback_url"), "https://example.com/hooks/keyward")
@@ -63,15 +63,15 @@ class KeyLifecycleTest(ServerTestCase):
         self.assertEqual(edit.doc.selected("role"), [roles["admin"]])
         self.assertTrue(edit.doc.checked("enabled"))
         self.assertFalse(edit.doc.checked("off_record"))
-        self.assertEqual(edit.doc.find_all("form", class_="panel key-form")[0].get("action"), f"/keys/{key_id}/edit")
+        self.assertEqual(edit.doc.find_all("form", class_="panel key-form")[0].get("action"), f"/w/1/keys/{key_id}/edit")
 
         new_name = name + " (renamed)"
-        saved = server.post(f"/keys/{key_id}/edit", [
+        saved = server.post(f"/w/1/keys/{key_id}/edit", [
             ("name", "  " + new_name + "  "), ("role", roles["read-only"]), ("postback_url", ""),
             ("cidr", "2001:DB8::/32"), ("cidr_label", "VPN"), ("cidr", "203.0.113.7"), ("cidr_label", ""),
             ("off_record", "1"), ("enabled", "1"), ("action", "save")])
         self.assertStatus(saved, 303)
-        self.assertEqual(saved.header("Location"), f"/keys/{key_id}?done=updated")
+        self.assertEqual(saved.header("Location"), f"/w/1/keys/{key_id}?done=updated")
         row = server.key_row(key_id)
         self.assertEqual(row["name"], new_name)
         self.assertEqual(str(row["role_id"]), roles["read-only"])
@@ -89,37 +89,37 @@ class KeyLifecycleTest(ServerTestCase):
         self.assertIn("networks: 192.0.2.0/24 (Office) → 2001:db8::/32 (VPN), 203.0.113.7/32", page.text)
 
         # disable
-        disabled = server.post(f"/keys/{key_id}/disable")
+        disabled = server.post(f"/w/1/keys/{key_id}/disable")
         self.assertStatus(disabled, 303)
-        self.assertEqual(disabled.header("Location"), f"/keys/{key_id}?done=disabled")
+        self.assertEqual(disabled.header("Location"), f"/w/1/keys/{key_id}?done=disabled")
         self.assertEqual(server.key_row(key_id)["enabled"], 0)
         page = server.follow(disabled)
         self.assertIn("Key disabled.", page.text)
         self.assertIn("badge-disabled", page.text)
-        self.assertIn(f'action="/keys/{key_id}/enable"', page.text)
-        self.assertNotIn(f'action="/keys/{key_id}/disable"', page.text)
+        self.assertIn(f'action="/w/1/keys/{key_id}/enable"', page.text)
+        self.assertNotIn(f'action="/w/1/keys/{key_id}/disable"', page.text)
         self.assertIn(key_id, server.list_key_ids("status=disabled"))
         self.assertNotIn(key_id, server.list_key_ids("status=enabled"))
         self.assertIn(key_id, server.list_key_ids())  # still active
 
         # enable
-        enabled = server.post(f"/keys/{key_id}/enable")
+        enabled = server.post(f"/w/1/keys/{key_id}/enable")
         self.assertStatus(enabled, 303)
-        self.assertEqual(enabled.header("Location"), f"/keys/{key_id}?done=enabled")
+        self.assertEqual(enabled.header("Location"), f"/w/1/keys/{key_id}?done=enabled")
         self.assertEqual(server.key_row(key_id)["enabled"], 1)
         self.assertIn("Key enabled.", server.follow(enabled).text)
         self.assertIn(key_id, server.list_key_ids("status=enabled"))
         self.assertNotIn(key_id, server.list_key_ids("status=disabled"))
 
         # regenerate
-        confirm = server.get(f"/keys/{key_id}/regenerate")
+        confirm = server.get(f"/w/1/keys/{key_id}/regenerate")
         self.assertStatus(confirm, 200)
         self.assertIn("…" + secret[-4:], confirm.text)
-        self.assertIn(f'action="/keys/{key_id}/regenerate"', confirm.text)
+        self.assertIn(f'action="/w/1/keys/{key_id}/regenerate"', confirm.text)
         hash_before = server.key_row(key_id)["secret_hash"]
-        regenerated = server.post(f"/keys/{key_id}/regenerate")
+        regenerated = server.post(f"/w/1/keys/{key_id}/regenerate")
         self.assertStatus(regenerated, 303)
-        self.assertEqual(regenerated.header("Location"), f"/keys/{key_id}/secret?done=regenerated")
+        self.assertEqual(regenerated.header("Location"), f"/w/1/keys/{key_id}/secret?done=regenerated")
         shown = server.follow(regenerated)
         self.assertStatus(shown, 200)
         new_secret = secret_from(shown.text)
@@ -128,24 +128,24 @@ class KeyLifecycleTest(ServerTestCase):
         self.assertTrue(new_secret.startswith(f"kw_{key_id}_"))
         self.assertNotEqual(server.key_row(key_id)["secret_hash"], hash_before)
         self.assertEqual(server.key_row(key_id)["secret_hint"], new_secret[-4:])
-        closed = server.post(f"/keys/{key_id}/secret", [("done", "regenerated"), ("copied", "1")])
-        self.assertEqual(closed.header("Location"), f"/keys/{key_id}?done=regenerated")
+        closed = server.post(f"/w/1/keys/{key_id}/secret", [("done", "regenerated"), ("copied", "1")])
+        self.assertEqual(closed.header("Location"), f"/w/1/keys/{key_id}?done=regenerated")
         self.assertIn("Secret regenerated.", server.follow(closed).text)
 
         # revoke
-        confirm = server.get(f"/keys/{key_id}/revoke")
+        confirm = server.get(f"/w/1/keys/{key_id}/revoke")
         self.assertStatus(confirm, 200)
         self.assertIn("Revoking is final.", confirm.text)
-        revoked = server.post(f"/keys/{key_id}/revoke")
+        revoked = server.post(f"/w/1/keys/{key_id}/revoke")
         self.assertStatus(revoked, 303)
-        self.assertEqual(revoked.header("Location"), f"/keys/{key_id}?done=revoked")
+        self.assertEqual(revoked.header("Location"), f"/w/1/keys/{key_id}?done=revoked")
         self.assertIsNotNone(server.key_row(key_id)["revoked_at"])
         page = server.follow(revoked)
         self.assertIn("Key revoked.", page.text)
         self.assertIn("badge-revoked", page.text)
-        self.assertNotIn(f'href="/keys/{key_id}/edit"', page.text)
-        self.assertNotIn(f'action="/keys/{key_id}/disable"', page.text)
-        self.assertNotIn(f'action="/keys/{key_id}/enable"', page.text)
+        self.assertNotIn(f'href="/w/1/keys/{key_id}/edit"', page.text)
+        self.assertNotIn(f'action="/w/1/keys/{key_id}/disable"', page.text)
+        self.assertNotIn(f'action="/w/1/keys/{key_id}/enable"', page.text)
 
         # revoked keys leave the default list and show only under status=revoked
         self.assertNotIn(key_id, server.list_key_ids())
@@ -159,7 +159,7 @@ class KeyLifecycleTest(ServerTestCase):
         for method, path in (("GET", "edit"), ("POST", "edit"), ("POST", "enable"), ("POST", "disable"),
                              ("GET", "regenerate"), ("POST", "regenerate"), ("GET", "revoke"), ("POST", "revoke")):
             before = server.key_row(key_id)
-            response = server.request(method, f"/keys/{key_id}/{path}",
+            response = server.request(method, f"/w/1/keys/{key_id}/{path}",
                                       body=server.key_fields("changed") if method == "POST" else None)
             self.assertErrorPage(response, 409, "Key revoked")
             self.assertEqual(server.key_row(key_id), before, (method, path))
@@ -169,13 +169,13 @@ class KeyLifecycleTest(ServerTestCase):
         row = self.server.key_row(key_id)
         self.assertEqual(row["off_record"], 1)
         self.assertEqual(row["enabled"], 0)
-        page = self.server.get(f"/keys/{key_id}")
+        page = self.server.get(f"/w/1/keys/{key_id}")
         self.assertIn("badge-disabled", page.text)
         # The same sentence on the key page, next to the form's checkbox, and in the README.
         sentence = ("keyward stores nothing about requests made with this key except the time it was "
                     "last used and an anonymous count of calls per hour.")
         self.assertIn("Yes: " + sentence, page.text)
-        self.assertIn(sentence, self.server.get("/keys/new").text)
+        self.assertIn(sentence, self.server.get("/w/1/keys/new").text)
         with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as readme:
             self.assertIn(sentence, " ".join(readme.read().split()))
 
@@ -183,7 +183,7 @@ class KeyLifecycleTest(ServerTestCase):
         key_id, _ = self.server.create_key(unique("Shown"), role="read-only",
                                            cidrs=[("10.0.0.0/8", "Intranet"), ("2001:db8::1", "")],
                                            postback_url="https://hooks.example.com:8443/k?x=1")
-        page = self.server.get(f"/keys/{key_id}")
+        page = self.server.get(f"/w/1/keys/{key_id}")
         self.assertStatus(page, 200)
         self.assertIn("<code>10.0.0.0/8</code></td><td>Intranet</td>", page.text)
         self.assertIn("<code>2001:db8::1/128</code>", page.text)
@@ -192,7 +192,7 @@ class KeyLifecycleTest(ServerTestCase):
 
     def test_key_without_networks_says_any_address(self):
         key_id, _ = self.server.create_key(unique("Open"))
-        self.assertIn("Any address may use this key.", self.server.get(f"/keys/{key_id}").text)
+        self.assertIn("Any address may use this key.", self.server.get(f"/w/1/keys/{key_id}").text)
         self.assertEqual(self.server.key_cidrs(key_id), [])
 
     @staticmethod
@@ -215,7 +215,7 @@ class KeyFilterTest(ServerTestCase):
         cls.aerger, _ = s.create_key(f"Ärger mit Umlauten {cls.tag}", role="read-only")
         cls.strasse, _ = s.create_key(f"ÉCOLE Straße {cls.tag}", role="read-only", enabled=False)
         cls.revoked, _ = s.create_key(f"Old billing {cls.tag}", role="admin")
-        assert s.post(f"/keys/{cls.revoked}/revoke").status == 303
+        assert s.post(f"/w/1/keys/{cls.revoked}/revoke").status == 303
         cls.roles = s.roles()
 
     def ids(self, query):
@@ -240,7 +240,7 @@ class KeyFilterTest(ServerTestCase):
                 self.assertIn(self.strasse, self.ids("q=" + urllib.parse.quote(q)))
 
     def test_name_filter_matching_nothing_says_so(self):
-        page = self.server.get("/keys?q=" + urllib.parse.quote(f"no such key {self.tag} zzz"))
+        page = self.server.get("/w/1/keys?q=" + urllib.parse.quote(f"no such key {self.tag} zzz"))
         self.assertStatus(page, 200)
         self.assertIn("No keys match", page.text)
         self.assertIn("clear the filters", page.text)
@@ -250,7 +250,7 @@ class KeyFilterTest(ServerTestCase):
     def test_name_filter_trims_and_plus_means_space(self):
         found = self.ids("q=+billing+service+")
         self.assertIn(self.billing, found)
-        page = self.server.get("/keys?q=+billing+service+")
+        page = self.server.get("/w/1/keys?q=+billing+service+")
         self.assertEqual(page.doc.value("q"), "billing service")
 
     def test_status_filter(self):
@@ -274,19 +274,19 @@ class KeyFilterTest(ServerTestCase):
     def test_filters_are_bookmarkable(self):
         """A filtered address opened afresh (no cookies, no earlier request) shows the same view."""
         query = urllib.parse.urlencode({"q": "ärger", "status": "enabled", "role": self.roles["read-only"]})
-        page = self.server.get("/keys?" + query, cookies=False)
+        page = self.server.get("/w/1/keys?" + query, cookies=False)
         self.assertStatus(page, 200)
         self.assertEqual(set(re.findall(r"<code>(key_[0-9A-Za-z]{16})</code>", page.text)), {self.aerger})
         self.assertEqual(page.doc.value("q"), "ärger")
         self.assertEqual(page.doc.selected("status"), ["enabled"])
         self.assertEqual(page.doc.selected("role"), [self.roles["read-only"]])
-        self.assertIn('href="/keys">Clear filters</a>', page.text)
+        self.assertIn('href="/w/1/keys">Clear filters</a>', page.text)
         form = page.doc.find_all("form", role="search")[0]
         self.assertEqual(form.get("method"), "get")
-        self.assertEqual(form.get("action"), "/keys")
+        self.assertEqual(form.get("action"), "/w/1/keys")
 
     def test_unfiltered_list_has_no_clear_link_and_default_selections(self):
-        page = self.server.get("/keys")
+        page = self.server.get("/w/1/keys")
         self.assertNotIn("Clear filters", page.text)
         self.assertEqual(page.doc.selected("status"), [""])
         self.assertEqual(page.doc.selected("role"), [""])
@@ -298,7 +298,7 @@ class KeyFilterTest(ServerTestCase):
         # decoder over CGI in test_modes.CgiModeTest.test_filter_with_undecodable_bytes.
         for raw in ("%zz", "%", "%C3%28", "%FF", "a%00b", "%E2%82"):
             with self.subTest(q=raw):
-                page = self.server.get("/keys?q=" + raw)
+                page = self.server.get("/w/1/keys?q=" + raw)
                 self.assertIn(page.status, (200, 400), page.text[:2000])
                 if page.status == 200:
                     self.assertIn("<h1>API keys</h1>", page.text)
@@ -306,10 +306,10 @@ class KeyFilterTest(ServerTestCase):
                     self.assertIsNotNone(page.doc.by_id("q"))
 
     def test_filter_longer_than_100_characters_is_refused_with_a_message(self):
-        page = self.server.get("/keys?q=" + "a" * 101)
+        page = self.server.get("/w/1/keys?q=" + "a" * 101)
         self.assertStatus(page, 200)
         self.assertIn("at most 100 characters", page.doc.field_error_for("q") or "")
-        page = self.server.get("/keys?q=" + "a" * 100)
+        page = self.server.get("/w/1/keys?q=" + "a" * 100)
         self.assertIsNone(page.doc.field_error_for("q"))
 
 
@@ -317,27 +317,27 @@ class EmptyListTest(ServerTestCase):
     """A fresh console: the friendly empty state, then the no-match state once keys exist."""
 
     def test_empty_states(self):
-        page = self.server.get("/keys")
+        page = self.server.get("/w/1/keys")
         self.assertStatus(page, 200)
         self.assertIn("No API keys yet", page.text)
-        self.assertIn('href="/keys/new">Create your first key</a>', page.text)
+        self.assertIn('href="/w/1/keys/new">Create your first key</a>', page.text)
         self.assertNotIn("No keys match", page.text)
         self.assertNotIn("<table", page.text)
 
         # filters on an empty console: still no table, and no claim that keys exist
-        page = self.server.get("/keys?status=revoked")
+        page = self.server.get("/w/1/keys?status=revoked")
         self.assertNotIn("<table", page.text)
         self.assertIn("No keys match", page.text)
 
         key_id, _ = self.server.create_key("The first key")
-        page = self.server.get("/keys")
+        page = self.server.get("/w/1/keys")
         self.assertNotIn("No API keys yet", page.text)
         self.assertIn("1 key", page.text)
         self.assertIn(key_id, page.text)
 
         # only revoked keys: the default list is empty, but not "no keys yet"
-        self.assertStatus(self.server.post(f"/keys/{key_id}/revoke"), 303)
-        page = self.server.get("/keys")
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/revoke"), 303)
+        page = self.server.get("/w/1/keys")
         self.assertStatus(page, 200)
         self.assertNotIn(key_id, page.text)
         self.assertNotIn("No API keys yet", page.text)
@@ -345,13 +345,13 @@ class EmptyListTest(ServerTestCase):
         empty = page.doc.find_all("section", class_="empty")
         self.assertEqual(len(empty), 1, page.text)
         self.assertIn("revoked", empty[0].text)
-        self.assertTrue(page.doc.find_all("a", href="/keys?status=revoked"), "no way to the revoked keys")
+        self.assertTrue(page.doc.find_all("a", href="/w/1/keys?status=revoked"), "no way to the revoked keys")
         self.assertIn(key_id, self.server.list_key_ids("status=revoked"))
 
     def test_root_redirects_to_the_list(self):
         response = self.server.get("/")
         self.assertStatus(response, 303)
-        self.assertEqual(response.header("Location"), "/keys")
+        self.assertEqual(response.header("Location"), "/w/1/keys")
 
 
 class PaginationTest(ServerTestCase):
@@ -378,9 +378,9 @@ class PaginationTest(ServerTestCase):
             self.assertRegex(token, TOKEN_PATTERN)
 
     def test_fifty_a_page_in_a_stable_order(self):
-        first = self.server.get("/keys")
+        first = self.server.get("/w/1/keys")
         first_ids = re.findall(r"<code>(key_[0-9A-Za-z]{16})</code>", first.text)
-        second = self.server.get("/keys?page=2")
+        second = self.server.get("/w/1/keys?page=2")
         second_ids = re.findall(r"<code>(key_[0-9A-Za-z]{16})</code>", second.text)
         self.assertEqual(len(first_ids), 50)
         self.assertEqual(len(second_ids), self.COUNT - 50)
@@ -389,13 +389,13 @@ class PaginationTest(ServerTestCase):
         # the newest key is first: the last one the command line made
         self.assertEqual(first_ids[0], "key_" + self.tokens[-1].split("_")[2])
         # asking again gives the same pages
-        self.assertEqual(re.findall(r"<code>(key_[0-9A-Za-z]{16})</code>", self.server.get("/keys?page=1").text),
+        self.assertEqual(re.findall(r"<code>(key_[0-9A-Za-z]{16})</code>", self.server.get("/w/1/keys?page=1").text),
                          first_ids)
-        self.assertEqual(re.findall(r"<code>(key_[0-9A-Za-z]{16})</code>", self.server.get("/keys?page=2").text),
+        self.assertEqual(re.findall(r"<code>(key_[0-9A-Za-z]{16})</code>", self.server.get("/w/1/keys?page=2").text),
                          second_ids)
 
     def test_pagination_links_and_counts(self):
-        first = self.server.get("/keys")
+        first = self.server.get("/w/1/keys")
         self.assertIn(f"{self.COUNT} keys, showing 1 to 50", first.text)
         self.assertIn("Page 1 of 2", first.text)
         nexts = first.doc.find_all("a", rel="next")
@@ -410,7 +410,7 @@ class PaginationTest(ServerTestCase):
         self.assertEqual(urllib.parse.parse_qs(urllib.parse.urlsplit(prev).query).get("page"), ["1"])
 
     def test_pagination_links_keep_the_filters(self):
-        page = self.server.get("/keys?q=bulk+key&status=enabled")
+        page = self.server.get("/w/1/keys?q=bulk+key&status=enabled")
         self.assertIn("Page 1 of 2", page.text)
         href = page.doc.find_all("a", rel="next")[0].get("href")
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(href).query)
@@ -423,16 +423,16 @@ class PaginationTest(ServerTestCase):
         admin = self.server.roles()["admin"]
         ids = self.server.list_key_ids(f"role={admin}")
         self.assertEqual(len(ids), self.COUNT // 2)
-        page = self.server.get(f"/keys?role={admin}")
+        page = self.server.get(f"/w/1/keys?role={admin}")
         self.assertNotIn("Page 1 of", page.text)
 
     def test_odd_page_numbers_do_not_break_the_list(self):
         for page in ("0", "-1", "abc", "", "99999999999999999999"):
             with self.subTest(page=page):
-                response = self.server.get("/keys?page=" + page)
+                response = self.server.get("/w/1/keys?page=" + page)
                 self.assertStatus(response, 200)
                 self.assertEqual(len(re.findall(r"<code>key_", response.text)), 50)
-        beyond = self.server.get("/keys?page=9")
+        beyond = self.server.get("/w/1/keys?page=9")
         self.assertStatus(beyond, 200)
         self.assertEqual(re.findall(r"<code>key_", beyond.text), [])
         self.assertIn("No keys match", beyond.text)

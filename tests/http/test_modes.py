@@ -74,7 +74,7 @@ class CommandLineTest(ServerTestCase):
         self.assertEqual(self.server.key_cidrs(key_id), [("192.0.2.0/24", "Office"), ("2001:db8::/32", "")])
         self.assertEqual(self.server.count("secret_reveal", "api_key_id = ?", (row["id"],)), 0)  # nothing kept
 
-        page = self.server.get(f"/keys/{key_id}")
+        page = self.server.get(f"/w/1/keys/{key_id}")
         self.assertStatus(page, 200)
         self.assertIn("From the command line", page.text)
         self.assertIn("…" + token[-4:], page.text)
@@ -102,7 +102,7 @@ class CommandLineTest(ServerTestCase):
 
     def test_key_list_leaves_out_revoked_keys(self):
         key_id, _ = self.server.create_key("Revoked, not listed")
-        self.assertStatus(self.server.post(f"/keys/{key_id}/revoke"), 303)
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/revoke"), 303)
         listed = self.server.cli("key", "list")
         self.assertEqual(listed.returncode, 0)
         self.assertNotIn(key_id, listed.stdout)
@@ -252,7 +252,7 @@ class CgiModeTest(ServerTestCase):
 
     def test_list_page_over_cgi(self):
         key_id, _ = self.server.create_key("Seen over CGI")
-        done = self.cgi("GET", "/keys")
+        done = self.cgi("GET", "/w/1/keys")
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertTrue(done.stdout.startswith(b"Status: 200 OK\r\n"), done.stdout[:200])
         status, headers, body = parse_cgi_output(done.stdout)
@@ -268,7 +268,7 @@ class CgiModeTest(ServerTestCase):
 
     def test_filters_over_cgi(self):
         key_id, _ = self.server.create_key("Ärger über CGI")
-        done = self.cgi("GET", "/keys?q=%C3%A4rger+%C3%BC")
+        done = self.cgi("GET", "/w/1/keys?q=%C3%A4rger+%C3%BC")
         status, _, body = parse_cgi_output(done.stdout)
         self.assertEqual(status, 200)
         self.assertIn(key_id, body.decode())
@@ -280,7 +280,7 @@ class CgiModeTest(ServerTestCase):
                            ("ab%4", "malformed percent-encoding"), ("%C3%28", "not valid UTF-8"),
                            ("%FF", "not valid UTF-8"), ("%ED%A0%80", "not valid UTF-8"), ("a%00b", "NUL")):
             with self.subTest(q=raw):
-                status, _, body = parse_cgi_output(self.cgi("GET", "/keys?q=" + raw).stdout)
+                status, _, body = parse_cgi_output(self.cgi("GET", "/w/1/keys?q=" + raw).stdout)
                 self.assertEqual(status, 200)
                 doc = Document(body.decode())
                 self.assertIn(words, doc.field_error_for("q") or "", body[:3000])
@@ -291,10 +291,10 @@ class CgiModeTest(ServerTestCase):
         status, headers, body = parse_cgi_output(self.cgi("GET", "/nope").stdout)
         self.assertEqual(status, 404)
         self.assertIn(b"Error 404", body)
-        status, headers, body = parse_cgi_output(self.cgi("DELETE", "/keys").stdout)
+        status, headers, body = parse_cgi_output(self.cgi("DELETE", "/w/1/keys").stdout)
         self.assertEqual(status, 405)
         self.assertEqual(header(headers, "Allow"), "GET, HEAD")
-        status, _, body = parse_cgi_output(self.cgi("HEAD", "/keys").stdout)
+        status, _, body = parse_cgi_output(self.cgi("HEAD", "/w/1/keys").stdout)
         self.assertEqual(status, 200)
         self.assertEqual(body, b"")
 
@@ -303,12 +303,12 @@ class CgiModeTest(ServerTestCase):
         before = self.server.count("api_key")
         form = urllib.parse.urlencode([("name", "Made over CGI"), ("role", roles["admin"]),
                                        ("cidr", "192.0.2.0/24"), ("cidr_label", "Office"), ("enabled", "1")]).encode()
-        done = self.cgi("POST", "/keys/new", body=form)
+        done = self.cgi("POST", "/w/1/keys/new", body=form)
         status, headers, body = parse_cgi_output(done.stdout)
         self.assertEqual(status, 303, body[:2000])
         self.assertEqual(self.server.count("api_key"), before + 1)
         location = header(headers, "Location")
-        key_id = re.fullmatch(r"/keys/(key_[0-9A-Za-z]{16})/secret\?done=created", location).group(1)
+        key_id = re.fullmatch(r"/w/1/keys/(key_[0-9A-Za-z]{16})/secret\?done=created", location).group(1)
         cookie = header(headers, "Set-Cookie").split(";")[0]
 
         done = self.cgi("GET", location, extra={"HTTP_COOKIE": cookie})
@@ -324,23 +324,23 @@ class CgiModeTest(ServerTestCase):
 
     def test_bad_input_over_cgi(self):
         before = self.server.row_counts()
-        done = self.cgi("POST", "/keys/new", body=b"name=%zz&cidr=10.1.2.3%2F8&cidr_label=x")
+        done = self.cgi("POST", "/w/1/keys/new", body=b"name=%zz&cidr=10.1.2.3%2F8&cidr_label=x")
         status, _, body = parse_cgi_output(done.stdout)
         self.assertEqual(status, 422)
         self.assertIn(b"did you mean 10.0.0.0/8?", body)
         self.assertIn(b"malformed percent-encoding", body)
         self.assertEqual(self.server.row_counts(), before)
-        done = self.cgi("POST", "/keys/new", body=b"x" * 10, extra={"CONTENT_LENGTH": "65537"})
+        done = self.cgi("POST", "/w/1/keys/new", body=b"x" * 10, extra={"CONTENT_LENGTH": "65537"})
         self.assertEqual(parse_cgi_output(done.stdout)[0], 413)
-        done = self.cgi("POST", "/keys/new", body=b"name=short", extra={"CONTENT_LENGTH": "100"})
+        done = self.cgi("POST", "/w/1/keys/new", body=b"name=short", extra={"CONTENT_LENGTH": "100"})
         self.assertEqual(parse_cgi_output(done.stdout)[0], 400)  # the body ended early
         self.assertEqual(self.server.row_counts(), before)
 
     def test_base_path(self):
-        done = self.cgi("GET", "/console/keys", extra={"KEYWARD_BASE_PATH": "/console"})
+        done = self.cgi("GET", "/console/w/1/keys", extra={"KEYWARD_BASE_PATH": "/console"})
         status, _, body = parse_cgi_output(done.stdout)
         self.assertEqual(status, 200)
-        self.assertIn(b'href="/console/keys/new"', body)
+        self.assertIn(b'href="/console/w/1/keys/new"', body)
         self.assertIn(b'href="/console/static/keyward.css"', body)
 
 
@@ -417,7 +417,7 @@ class StandaloneFastcgiTest(unittest.TestCase):
         self.fail("no start-up line in the serve log")
 
     def test_list_page_over_fastcgi(self):
-        status, headers, body = self.fcgi("GET", "/keys")
+        status, headers, body = self.fcgi("GET", "/w/1/keys")
         self.assertEqual(status, 200)
         self.assertEqual(header(headers, "Content-Type"), "text/html; charset=utf-8")
         self.assertEqual(int(header(headers, "Content-Length")), len(body))
@@ -425,28 +425,28 @@ class StandaloneFastcgiTest(unittest.TestCase):
         self.assertNotIn("unsafe-inline", header(headers, "Content-Security-Policy"))
 
     def test_create_then_list_over_fastcgi(self):
-        status, _, body = self.fcgi("GET", "/keys/new")
+        status, _, body = self.fcgi("GET", "/w/1/keys/new")
         self.assertEqual(status, 200)
         roles = dict((label.strip(), value) for value, label in Document(body.decode()).options("role"))
         admin = [value for label, value in roles.items() if label.startswith("admin")][0]
         form = urllib.parse.urlencode([("name", "Standalone key"), ("role", admin), ("enabled", "1")]).encode()
-        status, headers, _ = self.fcgi("POST", "/keys/new", form)
+        status, headers, _ = self.fcgi("POST", "/w/1/keys/new", form)
         self.assertEqual(status, 303)
         location = header(headers, "Location")
         cookie = header(headers, "Set-Cookie").split(";")[0]
         status, headers, body = self.fcgi("GET", location, HTTP_COOKIE=cookie)
         self.assertEqual(status, 200)
         self.assertRegex(secret_from(body.decode()), TOKEN_PATTERN)
-        status, _, body = self.fcgi("GET", "/keys?q=standalone")
+        status, _, body = self.fcgi("GET", "/w/1/keys?q=standalone")
         self.assertIn(b"Standalone key", body)
 
     def test_errors_over_fastcgi(self):
         self.assertEqual(self.fcgi("GET", "/nope")[0], 404)
-        status, headers, _ = self.fcgi("DELETE", "/keys")
+        status, headers, _ = self.fcgi("DELETE", "/w/1/keys")
         self.assertEqual(status, 405)
         self.assertEqual(header(headers, "Allow"), "GET, HEAD")
-        self.assertEqual(self.fcgi("POST", "/keys/new", b"x=1", CONTENT_TYPE="multipart/form-data")[0], 415)
-        status, _, body = self.fcgi("POST", "/keys/new", b"name=%FF&action=save")
+        self.assertEqual(self.fcgi("POST", "/w/1/keys/new", b"x=1", CONTENT_TYPE="multipart/form-data")[0], 415)
+        status, _, body = self.fcgi("POST", "/w/1/keys/new", b"name=%FF&action=save")
         self.assertEqual(status, 422)
         self.assertIn(b"not valid UTF-8", body)
 
@@ -456,7 +456,7 @@ class StandaloneFastcgiTest(unittest.TestCase):
         def worker():
             try:
                 for _ in range(10):
-                    results.append(self.fcgi("GET", "/keys")[0])
+                    results.append(self.fcgi("GET", "/w/1/keys")[0])
             except Exception as error:  # reported below
                 errors.append(error)
 
@@ -487,7 +487,7 @@ fastcgi.server = ( "/" => (( "host" => "127.0.0.1", "port" => {self.port}, "chec
             type(self).lighttpd_pid = int(f.read().strip())
         self.assertTrue(wait_for_port(port))
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.request("GET", "/keys?q=%C3%A4", headers={"Cookie": self.cookie})
+        connection.request("GET", "/w/1/keys?q=%C3%A4", headers={"Cookie": self.cookie})
         response = connection.getresponse()
         body = response.read()
         connection.close()
@@ -496,7 +496,7 @@ fastcgi.server = ( "/" => (( "host" => "127.0.0.1", "port" => {self.port}, "chec
         self.assertEqual(response.getheader("X-Frame-Options"), "DENY")
         self.assertEqual(Document(body.decode()).value("q"), "ä")
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.request("GET", "/keys/key_AAAAAAAAAAAAAAAA", headers={"Cookie": self.cookie})
+        connection.request("GET", "/w/1/keys/key_AAAAAAAAAAAAAAAA", headers={"Cookie": self.cookie})
         response = connection.getresponse()
         self.assertEqual(response.status, 404)
         self.assertIn(b"Key not found", response.read())
@@ -510,7 +510,7 @@ class ShutdownTest(unittest.TestCase):
     def test_spawned_processes_end_when_lighttpd_stops(self):
         server = Server()
         try:
-            self.assertEqual(server.get("/keys").status, 200)
+            self.assertEqual(server.get("/w/1/keys").status, 200)
             backends = server.backend_pids()
             self.assertEqual(len(backends), 2)  # max-procs in www/lighttpd.conf
             server.stop(grace=5)

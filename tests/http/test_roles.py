@@ -1,4 +1,4 @@
-"""test_roles.py: the key roles section of the console (/roles): the list, the create and edit forms
+"""test_roles.py: the key roles section of the console (/w/1/roles): the list, the create and edit forms
 and their rules, deletion (refused while keys use the role), hostile input, wrong methods, and the
 effects elsewhere: the role <select> of the key form, and the gatekeeper, whose very next answer
 carries a role's new permissions (through `keyward serve` over FastCGI, and through lighttpd).
@@ -97,9 +97,9 @@ class RoleConsole:
 
     def create_role(self, name, description="", permissions=(), app_permissions=""):
         """Create a role through the form; returns its id."""
-        response = self.server.post("/roles/new", role_fields(name, description, permissions, app_permissions))
+        response = self.server.post("/w/1/roles/new", role_fields(name, description, permissions, app_permissions))
         self.assertStatus(response, 303)
-        self.assertEqual(response.header("Location"), "/roles?done=created")
+        self.assertEqual(response.header("Location"), "/w/1/roles?done=created")
         return self.role_id(name.strip())
 
 
@@ -109,10 +109,10 @@ class RolesTest(RoleConsole, ServerTestCase):
 
     def list_row(self, role_id, page=None):
         """The row of /roles whose name links to the role's edit form, parsed on its own."""
-        page = page or self.server.get("/roles")
+        page = page or self.server.get("/w/1/roles")
         self.assertStatus(page, 200)
         for row in table_rows(page.text):
-            if row.find_all("a", href=f"/roles/{role_id}/edit"):
+            if row.find_all("a", href=f"/w/1/roles/{role_id}/edit"):
                 return row
         raise AssertionError(f"no row of /roles links to /roles/{role_id}/edit:\n{page.text[:3000]}")
 
@@ -146,29 +146,29 @@ class RolesTest(RoleConsole, ServerTestCase):
     # ---- navigation and the list ----
 
     def test_header_nav_links_to_roles(self):
-        for path in ("/keys", "/keys/new", "/roles"):
+        for path in ("/w/1/keys", "/w/1/keys/new", "/w/1/roles"):
             with self.subTest(path=path):
                 nav = main_nav(self.server.get(path).text)
                 self.assertIsNotNone(nav, "no <nav>")
-                self.assertEqual([words(a.text) for a in nav.find_all("a", href="/roles")], ["Roles"])
+                self.assertEqual([words(a.text) for a in nav.find_all("a", href="/w/1/roles")], ["Roles"])
 
     def test_list_shows_every_role_of_the_workspace(self):
         self.create_role(unique("Listed"), "Shown in the list", ["api.key.view"], "messages.send")
-        page = self.server.get("/roles")
+        page = self.server.get("/w/1/roles")
         self.assertStatus(page, 200)
         self.assertSecurityHeaders(page)
         self.assertEqual([words(h.text) for h in page.doc.find_all("h1")], ["Key roles"])
         stored = self.server.query("SELECT id, name, description, permissions FROM role WHERE workspace_id = 1")
-        linked = {int(m) for m in re.findall(r'href="/roles/(\d+)/edit"', page.text)}
+        linked = {int(m) for m in re.findall(r'href="/w/1/roles/(\d+)/edit"', page.text)}
         self.assertEqual(linked, {row[0] for row in stored})
         for role_id, name, description, permissions in stored:
             with self.subTest(role=name):
                 row = self.list_row(role_id, page)
-                self.assertEqual(words(row.find_all("a", href=f"/roles/{role_id}/edit")[0].text), name)
+                self.assertEqual(words(row.find_all("a", href=f"/w/1/roles/{role_id}/edit")[0].text), name)
                 self.assertIn(words(description), text_of(row))
                 self.assertEqual([c.text.strip() for c in row.find_all("code")], permissions.split())
         self.assertEqual({name: permissions for _, name, _, permissions in stored if name in SEEDED}, SEEDED)
-        self.assertEqual([words(a.text) for a in page.doc.find_all("a", href="/roles/new")], ["Create a role"])
+        self.assertEqual([words(a.text) for a in page.doc.find_all("a", href="/w/1/roles/new")], ["Create a role"])
 
     def test_list_says_how_many_keys_use_each_role(self):
         unused = self.create_role(unique("Nobody"))
@@ -177,28 +177,28 @@ class RolesTest(RoleConsole, ServerTestCase):
         self.server.create_key_cli(unique("Only key"), "--role", self.role_row(one)["name"])
         self.server.create_key_cli(unique("First key"), "--role", self.role_row(two)["name"])
         self.server.create_key_cli(unique("Second key"), "--role", self.role_row(two)["name"], "--disabled")
-        page = self.server.get("/roles")
+        page = self.server.get("/w/1/roles")
         for role_id, expected in ((unused, r"Not used by any key"), (one, r"Used by 1 key(?!s)"),
                                   (two, r"Used by 2 keys")):
             with self.subTest(expected=expected):
                 self.assertRegex(text_of(self.list_row(role_id, page)), expected)
 
     def test_notices_after_create_save_and_delete(self):
-        self.assertEqual(self.server.get("/roles").doc.find_all("p", class_="notice"), [])
+        self.assertEqual(self.server.get("/w/1/roles").doc.find_all("p", class_="notice"), [])
         for done, sentence in (("created", "Role created."), ("saved", "Role saved."), ("deleted", "Role deleted.")):
             with self.subTest(done=done):
-                page = self.server.get("/roles?done=" + done)
+                page = self.server.get("/w/1/roles?done=" + done)
                 self.assertStatus(page, 200)
                 self.assertNotice(page, sentence)
 
     # ---- creating ----
 
     def test_new_form(self):
-        page = self.server.get("/roles/new")
+        page = self.server.get("/w/1/roles/new")
         self.assertStatus(page, 200)
         self.assertSecurityHeaders(page)
         doc = page.doc
-        forms = doc.find_all("form", action="/roles/new")
+        forms = doc.find_all("form", action="/w/1/roles/new")
         self.assertEqual(len(forms), 1)
         self.assertEqual(forms[0].get("method"), "post")
         self.assertEqual(doc.value("name"), "")
@@ -214,11 +214,11 @@ class RolesTest(RoleConsole, ServerTestCase):
     def test_create_trims_the_name_and_orders_the_permissions(self):
         name = unique("Support desk")
         # the boxes arrive in another order than the form lists them
-        response = self.server.post("/roles/new", role_fields(f"  {name}  ", "Answers tickets",
+        response = self.server.post("/w/1/roles/new", role_fields(f"  {name}  ", "Answers tickets",
                                                               ["api.key.verify", "api.key.view"],
                                                               "messages.send, reports:read"))
         self.assertStatus(response, 303)
-        self.assertEqual(response.header("Location"), "/roles?done=created")
+        self.assertEqual(response.header("Location"), "/w/1/roles?done=created")
         row = self.role_row(self.role_id(name))
         self.assertEqual(row["workspace_id"], 1)
         self.assertEqual(row["description"], "Answers tickets")
@@ -273,7 +273,7 @@ class RolesTest(RoleConsole, ServerTestCase):
         }
         for what, (name, phrase) in cases.items():
             with self.subTest(what):
-                doc = self.assertRefused("/roles/new", role_fields(name, "kept", ["api.key.view"]), "name")
+                doc = self.assertRefused("/w/1/roles/new", role_fields(name, "kept", ["api.key.view"]), "name")
                 if phrase:
                     self.assertIn(phrase, self.error_of(doc, "name").lower())
                 self.assertEqual(doc.value("name").strip(), name.strip())
@@ -283,9 +283,9 @@ class RolesTest(RoleConsole, ServerTestCase):
     def test_names_are_unique_ignoring_case(self):
         name = unique("Billing")
         self.create_role(name)
-        doc = self.assertRefused("/roles/new", role_fields(name.upper()), "name")
+        doc = self.assertRefused("/w/1/roles/new", role_fields(name.upper()), "name")
         self.assertIn("already", self.error_of(doc, "name"))
-        self.assertRefused("/roles/new", role_fields(name), "name")
+        self.assertRefused("/w/1/roles/new", role_fields(name), "name")
 
     def test_description_rules(self):
         cases = {
@@ -299,7 +299,7 @@ class RolesTest(RoleConsole, ServerTestCase):
         }
         for what, description in cases.items():
             with self.subTest(what):
-                doc = self.assertRefused("/roles/new", role_fields(unique("Described"), description), "description")
+                doc = self.assertRefused("/w/1/roles/new", role_fields(unique("Described"), description), "description")
                 if what.startswith("201"):
                     self.assertEqual(doc.value("description"), description)
 
@@ -318,25 +318,25 @@ class RolesTest(RoleConsole, ServerTestCase):
         }
         for what, (typed, offending) in cases.items():
             with self.subTest(what):
-                doc = self.assertRefused("/roles/new", role_fields(unique("Perms"), "", [], typed), "app_permissions")
+                doc = self.assertRefused("/w/1/roles/new", role_fields(unique("Perms"), "", [], typed), "app_permissions")
                 self.assertEqual(app_permissions_text(doc), typed)
                 if offending:
                     self.assertIn(offending, self.error_of(doc, "app_permissions"))
 
     def test_at_most_fifty_permissions_in_all(self):
         forty_six = " ".join(f"app{n}.run" for n in range(46))
-        self.assertRefused("/roles/new", role_fields(unique("Fifty one"), "", BUILTIN, forty_six), "app_permissions")
+        self.assertRefused("/w/1/roles/new", role_fields(unique("Fifty one"), "", BUILTIN, forty_six), "app_permissions")
 
     def test_a_refused_form_keeps_everything_typed(self):
         fields = role_fields("bad/name", "x" * 201, ["api.key.delete", "api.key.create"],
                              "messages.send,\nBad:Perm  reports:read")
-        doc = self.assertRefused("/roles/new", fields, "name", "description", "app_permissions")
+        doc = self.assertRefused("/w/1/roles/new", fields, "name", "description", "app_permissions")
         self.assertEqual(doc.value("name"), "bad/name")
         self.assertEqual(doc.value("description"), "x" * 201)
         self.assertEqual(checked_permissions(doc), ["api.key.create", "api.key.delete"])
         self.assertEqual(app_permissions_text(doc), "messages.send,\nBad:Perm  reports:read")
         self.assertIn("Bad:Perm", self.error_of(doc, "app_permissions"))
-        self.assertEqual(doc.find_all("form", action="/roles/new")[0].get("method"), "post")
+        self.assertEqual(doc.find_all("form", action="/w/1/roles/new")[0].get("method"), "post")
 
     def test_forged_permission_boxes_are_never_stored(self):
         """Only the five built-in values are checkboxes; anything else sent as one must not slip past
@@ -344,7 +344,7 @@ class RolesTest(RoleConsole, ServerTestCase):
         for forged in ("api.key.everything", "Evil Perm", "<b>x</b>"):
             with self.subTest(forged=forged):
                 name = unique("Forged")
-                response = self.server.post("/roles/new", role_fields(name, "", ["api.key.view", forged]))
+                response = self.server.post("/w/1/roles/new", role_fields(name, "", ["api.key.view", forged]))
                 self.assertIn(response.status, (303, 422), response.text[:1000])
                 for (permissions,) in self.server.query("SELECT permissions FROM role"):
                     self.assertNotIn(forged, permissions)
@@ -355,10 +355,10 @@ class RolesTest(RoleConsole, ServerTestCase):
         name = unique("Prefilled")
         role_id = self.create_role(name, "Reads & writes", ["api.key.update", "api.key.view"],
                                    "messages.send reports:read")
-        page = self.server.get(f"/roles/{role_id}/edit")
+        page = self.server.get(f"/w/1/roles/{role_id}/edit")
         self.assertStatus(page, 200)
         doc = page.doc
-        self.assertEqual(doc.find_all("form", action=f"/roles/{role_id}/edit")[0].get("method"), "post")
+        self.assertEqual(doc.find_all("form", action=f"/w/1/roles/{role_id}/edit")[0].get("method"), "post")
         self.assertEqual(doc.value("name"), name)
         self.assertEqual(doc.value("description"), "Reads & writes")
         self.assertEqual(checked_permissions(doc), ["api.key.view", "api.key.update"])
@@ -368,10 +368,10 @@ class RolesTest(RoleConsole, ServerTestCase):
     def test_edit_saves(self):
         role_id = self.create_role(unique("Before"), "old", ["api.key.view"], "old.permission")
         new_name = unique("After")
-        response = self.server.post(f"/roles/{role_id}/edit",
+        response = self.server.post(f"/w/1/roles/{role_id}/edit",
                                     role_fields(new_name, "new", ["api.key.delete", "api.key.create"], "b.two, a.one"))
         self.assertStatus(response, 303)
-        self.assertEqual(response.header("Location"), "/roles?done=saved")
+        self.assertEqual(response.header("Location"), "/w/1/roles?done=saved")
         self.assertEqual(self.role_row(role_id), {"id": role_id, "workspace_id": 1, "name": new_name,
                                                   "description": "new",
                                                   "permissions": "api.key.create api.key.delete b.two a.one"})
@@ -386,33 +386,33 @@ class RolesTest(RoleConsole, ServerTestCase):
         self.create_role(other)
         name = unique("Mine")
         role_id = self.create_role(name, "first")
-        doc = self.assertRefused(f"/roles/{role_id}/edit", role_fields(other.upper(), "second"), "name")
+        doc = self.assertRefused(f"/w/1/roles/{role_id}/edit", role_fields(other.upper(), "second"), "name")
         self.assertIn("already", self.error_of(doc, "name"))
         self.assertEqual(doc.value("name"), other.upper())
         self.assertEqual(doc.value("description"), "second")
-        self.assertRefused(f"/roles/{role_id}/edit", role_fields("ADMIN"), "name")
-        self.assertStatus(self.server.post(f"/roles/{role_id}/edit", role_fields(name, "second")), 303)
+        self.assertRefused(f"/w/1/roles/{role_id}/edit", role_fields("ADMIN"), "name")
+        self.assertStatus(self.server.post(f"/w/1/roles/{role_id}/edit", role_fields(name, "second")), 303)
         self.assertEqual(self.role_row(role_id)["description"], "second")
-        self.assertStatus(self.server.post(f"/roles/{role_id}/edit", role_fields(name.upper(), "third")), 303)
+        self.assertStatus(self.server.post(f"/w/1/roles/{role_id}/edit", role_fields(name.upper(), "third")), 303)
         self.assertEqual(self.role_row(role_id)["name"], name.upper())
 
     def test_edit_applies_the_same_rules(self):
         role_id = self.create_role(unique("Strict"), "", ["api.key.view"], "messages.send")
         typed = "messages.send UPPER"
-        doc = self.assertRefused(f"/roles/{role_id}/edit", role_fields("  ", "\x01", ["api.key.verify"], typed),
+        doc = self.assertRefused(f"/w/1/roles/{role_id}/edit", role_fields("  ", "\x01", ["api.key.verify"], typed),
                                  "name", "description", "app_permissions")
         self.assertEqual(checked_permissions(doc), ["api.key.verify"])
         self.assertEqual(app_permissions_text(doc), typed)
-        self.assertEqual(doc.find_all("form", action=f"/roles/{role_id}/edit")[0].get("method"), "post")
+        self.assertEqual(doc.find_all("form", action=f"/w/1/roles/{role_id}/edit")[0].get("method"), "post")
 
     def test_unknown_or_non_numeric_ids_are_404(self):
         for role_id in ("999999", "0", "-1", "abc", "1x", "1.0", "99999999999999999999999"):
             with self.subTest(role_id=role_id):
                 before = self.roles_table()
-                self.assertErrorPage(self.server.get(f"/roles/{role_id}/edit"), 404)
-                self.assertErrorPage(self.server.post(f"/roles/{role_id}/edit", role_fields(unique("Ghost"))), 404)
-                self.assertErrorPage(self.server.get(f"/roles/{role_id}/delete"), 404)
-                self.assertErrorPage(self.server.post(f"/roles/{role_id}/delete"), 404)
+                self.assertErrorPage(self.server.get(f"/w/1/roles/{role_id}/edit"), 404)
+                self.assertErrorPage(self.server.post(f"/w/1/roles/{role_id}/edit", role_fields(unique("Ghost"))), 404)
+                self.assertErrorPage(self.server.get(f"/w/1/roles/{role_id}/delete"), 404)
+                self.assertErrorPage(self.server.post(f"/w/1/roles/{role_id}/delete"), 404)
                 self.assertEqual(self.roles_table(), before)
 
     def test_roles_of_another_workspace_are_out_of_reach(self):
@@ -425,12 +425,12 @@ class RolesTest(RoleConsole, ServerTestCase):
                                              "VALUES (2, ?, 'elsewhere', 'api.key.view')", (foreign,)).lastrowid
         finally:
             connection.close()
-        page = self.server.get("/roles")
-        self.assertNotIn(f"/roles/{role_id}/edit", page.text)
+        page = self.server.get("/w/1/roles")
+        self.assertNotIn(f"/w/1/roles/{role_id}/edit", page.text)
         self.assertNotIn(foreign, page.text)
-        self.assertErrorPage(self.server.get(f"/roles/{role_id}/edit"), 404)
-        self.assertErrorPage(self.server.post(f"/roles/{role_id}/edit", role_fields(unique("Hijacked"))), 404)
-        self.assertErrorPage(self.server.post(f"/roles/{role_id}/delete"), 404)
+        self.assertErrorPage(self.server.get(f"/w/1/roles/{role_id}/edit"), 404)
+        self.assertErrorPage(self.server.post(f"/w/1/roles/{role_id}/edit", role_fields(unique("Hijacked"))), 404)
+        self.assertErrorPage(self.server.post(f"/w/1/roles/{role_id}/delete"), 404)
         self.assertEqual(self.role_row(role_id)["name"], foreign)
         # a name is unique within its workspace only
         self.create_role(foreign.upper())
@@ -440,19 +440,19 @@ class RolesTest(RoleConsole, ServerTestCase):
     def test_delete_an_unused_role(self):
         name = unique("Short lived")
         role_id = self.create_role(name)
-        confirm = self.server.get(f"/roles/{role_id}/delete")
+        confirm = self.server.get(f"/w/1/roles/{role_id}/delete")
         self.assertStatus(confirm, 200)
         self.assertIn(name, text_of(confirm.doc))
-        self.assertEqual(confirm.doc.find_all("form", action=f"/roles/{role_id}/delete")[0].get("method"), "post")
+        self.assertEqual(confirm.doc.find_all("form", action=f"/w/1/roles/{role_id}/delete")[0].get("method"), "post")
         self.assertIsNotNone(self.role_row(role_id), "showing the confirmation deleted the role")
-        response = self.server.post(f"/roles/{role_id}/delete")
+        response = self.server.post(f"/w/1/roles/{role_id}/delete")
         self.assertStatus(response, 303)
-        self.assertEqual(response.header("Location"), "/roles?done=deleted")
+        self.assertEqual(response.header("Location"), "/w/1/roles?done=deleted")
         self.assertIsNone(self.role_row(role_id))
         page = self.server.follow(response)
         self.assertNotice(page, "Role deleted.")
-        self.assertNotIn(f"/roles/{role_id}/edit", page.text)
-        self.assertErrorPage(self.server.get(f"/roles/{role_id}/edit"), 404)
+        self.assertNotIn(f"/w/1/roles/{role_id}/edit", page.text)
+        self.assertErrorPage(self.server.get(f"/w/1/roles/{role_id}/edit"), 404)
 
     def test_delete_is_refused_while_keys_use_the_role(self):
         name = unique("Busy")
@@ -460,7 +460,7 @@ class RolesTest(RoleConsole, ServerTestCase):
         self.server.create_key_cli(unique("Busy key"), "--role", name)
         self.server.create_key_cli(unique("Paused key"), "--role", name, "--disabled")
         before = self.roles_table()
-        response = self.server.post(f"/roles/{role_id}/delete")
+        response = self.server.post(f"/w/1/roles/{role_id}/delete")
         self.assertStatus(response, 409)
         self.assertIn("used by 2 keys", text_of(response.doc).lower())
         self.assertEqual(self.roles_table(), before)
@@ -471,9 +471,9 @@ class RolesTest(RoleConsole, ServerTestCase):
         role_id = self.create_role(name)
         token = self.server.create_key_cli(unique("Revoked key"), "--role", name)
         key_id = "key_" + token.split("_")[2]
-        self.assertStatus(self.server.post(f"/keys/{key_id}/revoke"), 303)
+        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/revoke"), 303)
         before = self.roles_table()
-        self.assertStatus(self.server.post(f"/roles/{role_id}/delete"), 409)
+        self.assertStatus(self.server.post(f"/w/1/roles/{role_id}/delete"), 409)
         self.assertEqual(self.roles_table(), before)
         self.assertEqual(self.server.key_row(key_id)["role_id"], role_id)
 
@@ -482,21 +482,21 @@ class RolesTest(RoleConsole, ServerTestCase):
     def test_a_new_role_can_be_given_to_a_key(self):
         name = unique("Reporting")
         role_id = self.create_role(name, "Reads reports", ["api.key.view"], "reports:read")
-        options = dict(self.server.get("/keys/new").doc.options("role"))
+        options = dict(self.server.get("/w/1/keys/new").doc.options("role"))
         self.assertIn(str(role_id), options)
         self.assertTrue(options[str(role_id)].startswith(name), options[str(role_id)])
-        created = self.server.post("/keys/new", [("name", unique("Reporter")), ("role", str(role_id)),
+        created = self.server.post("/w/1/keys/new", [("name", unique("Reporter")), ("role", str(role_id)),
                                                  ("postback_url", ""), ("enabled", "1")])
         self.assertStatus(created, 303)
-        key_id = re.search(r"/keys/(key_[A-Za-z0-9]+)/secret", created.header("Location")).group(1)
+        key_id = re.search(r"/w/1/keys/(key_[A-Za-z0-9]+)/secret", created.header("Location")).group(1)
         self.assertEqual(self.server.key_row(key_id)["role_id"], role_id)
-        self.assertIn(f"<dt>Role</dt><dd>{name}</dd>", self.server.get(f"/keys/{key_id}").text)
+        self.assertIn(f"<dt>Role</dt><dd>{name}</dd>", self.server.get(f"/w/1/keys/{key_id}").text)
 
     # ---- hostile input ----
 
     def test_markup_in_a_name_is_refused_and_comes_back_escaped(self):
         markup = "<script>alert(1)</script>"
-        response = self.server.post("/roles/new", role_fields(markup, markup))
+        response = self.server.post("/w/1/roles/new", role_fields(markup, markup))
         self.assertStatus(response, 422)
         self.assertNotIn(markup, response.text)
         self.assertEqual(response.doc.find_all("script"), [])
@@ -508,22 +508,22 @@ class RolesTest(RoleConsole, ServerTestCase):
             with self.subTest(description=description):
                 role_id = self.create_role(unique("Hostile"), description)
                 self.assertEqual(self.role_row(role_id)["description"], description)
-                listed = self.server.get("/roles")
+                listed = self.server.get("/w/1/roles")
                 self.assertNotIn(description, listed.text)
                 self.assertEqual(listed.doc.find_all("script"), [])
                 row = self.list_row(role_id, listed)
                 self.assertIn(description, text_of(row))
                 self.assertEqual(row.find_all("b"), [])
-                edit = self.server.get(f"/roles/{role_id}/edit")
+                edit = self.server.get(f"/w/1/roles/{role_id}/edit")
                 self.assertNotIn(description, edit.text)
                 self.assertEqual(edit.doc.value("description"), description)
                 self.assertEqual(edit.doc.find_all("script"), [])
-                confirm = self.server.get(f"/roles/{role_id}/delete")
+                confirm = self.server.get(f"/w/1/roles/{role_id}/delete")
                 self.assertNotIn(description, confirm.text)
 
     def test_markup_in_an_application_permission_comes_back_escaped(self):
         typed = "ok.one <img src=x onerror=alert(1)>"
-        response = self.server.post("/roles/new", role_fields(unique("Image"), "", [], typed))
+        response = self.server.post("/w/1/roles/new", role_fields(unique("Image"), "", [], typed))
         self.assertStatus(response, 422)
         self.assertNotIn("<img", response.text)
         self.assertEqual(response.doc.find_all("img"), [])
@@ -534,8 +534,8 @@ class RolesTest(RoleConsole, ServerTestCase):
         role_id = self.create_role(unique("Bobby"), description)
         self.assertEqual(self.role_row(role_id)["description"], description)
         self.assertIn(description, text_of(self.list_row(role_id)))
-        self.assertEqual(self.server.get(f"/roles/{role_id}/edit").doc.value("description"), description)
-        self.assertRefused("/roles/new", role_fields("Robert'); DROP TABLE role;--"), "name")
+        self.assertEqual(self.server.get(f"/w/1/roles/{role_id}/edit").doc.value("description"), description)
+        self.assertRefused("/w/1/roles/new", role_fields("Robert'); DROP TABLE role;--"), "name")
         self.assertGreaterEqual(self.server.count("role"), 3)
 
     # ---- methods ----
@@ -543,11 +543,11 @@ class RolesTest(RoleConsole, ServerTestCase):
     def test_wrong_methods_are_405_with_allow(self):
         role_id = self.create_role(unique("Methods"))
         cases = [
-            ("DELETE", "/roles", {"GET", "HEAD"}),
-            ("POST", "/roles", {"GET", "HEAD"}),
-            ("PUT", "/roles/new", {"GET", "HEAD", "POST"}),
-            ("PATCH", f"/roles/{role_id}/edit", {"GET", "HEAD", "POST"}),
-            ("DELETE", f"/roles/{role_id}/delete", {"GET", "HEAD", "POST"}),
+            ("DELETE", "/w/1/roles", {"GET", "HEAD"}),
+            ("POST", "/w/1/roles", {"GET", "HEAD"}),
+            ("PUT", "/w/1/roles/new", {"GET", "HEAD", "POST"}),
+            ("PATCH", f"/w/1/roles/{role_id}/edit", {"GET", "HEAD", "POST"}),
+            ("DELETE", f"/w/1/roles/{role_id}/delete", {"GET", "HEAD", "POST"}),
         ]
         for method, path, allow in cases:
             with self.subTest(method=method, path=path):
@@ -623,7 +623,7 @@ class RolePermissionsAtTheGateTest(unittest.TestCase):
 
     def test_a_role_change_shows_on_the_next_verification(self):
         name = unique("Gate role")
-        self.save_role("/roles/new", role_fields(name, "", ["api.key.view"], "reports:read"))
+        self.save_role("/w/1/roles/new", role_fields(name, "", ["api.key.view"], "reports:read"))
         done = self.keyward.cli("key", "create", "--name", "Caller", "--role", name)
         self.assertEqual(done.returncode, 0, done.stderr)
         token = done.stdout.strip()
@@ -634,13 +634,13 @@ class RolePermissionsAtTheGateTest(unittest.TestCase):
             connection.close()
         self.assertGate(token, name, "api.key.view reports:read", False)
 
-        self.save_role(f"/roles/{role_id}/edit", role_fields(name, "", ["api.key.view", "api.key.create"],
+        self.save_role(f"/w/1/roles/{role_id}/edit", role_fields(name, "", ["api.key.view", "api.key.create"],
                                                              "reports:read, messages.send"))
         self.assertGate(token, name, "api.key.view api.key.create reports:read messages.send", True)
         self.assertEqual(self.ask(token, "/protected/admin/keys")[0], 200)
 
         renamed = unique("Renamed gate role")
-        self.save_role(f"/roles/{role_id}/edit", role_fields(renamed, "", ["api.key.view"], ""))
+        self.save_role(f"/w/1/roles/{role_id}/edit", role_fields(renamed, "", ["api.key.view"], ""))
         self.assertGate(token, renamed, "api.key.view", False)
         self.assertEqual(self.ask(token, "/protected/admin/keys")[0], 403)
 
@@ -662,7 +662,7 @@ class RoleChangeThroughLighttpdTest(RoleConsole, ServerTestCase):
         self.assertEqual(self.call("/protected/admin/x", token).status, 403)  # the rules want api.key.create
         self.assertEqual(len(self.server.backend_requests()), before)
 
-        response = self.server.post(f"/roles/{role_id}/edit",
+        response = self.server.post(f"/w/1/roles/{role_id}/edit",
                                     role_fields(name, "", ["api.key.view", "api.key.create"], "messages.send"))
         self.assertStatus(response, 303)
         for _ in range(4):  # lighttpd runs two authorizer processes
@@ -676,9 +676,9 @@ class RoleUsageLinkTest(ServerTestCase):
 
     def test_the_key_count_links_to_the_keys_of_that_role(self):
         self.server.create_key("Linked to its role", role="read-only")
-        page = self.server.get("/roles")
+        page = self.server.get("/w/1/roles")
         read_only = self.server.roles()["read-only"]
-        links = [a for a in page.doc.find_all("a") if a.get("href") == f"/keys?role={read_only}"]
+        links = [a for a in page.doc.find_all("a") if a.get("href") == f"/w/1/keys?role={read_only}"]
         self.assertEqual(len(links), 1)
         self.assertRegex(links[0].text, r"^Used by \d+ keys?")
         listed = self.server.get(links[0].get("href"))

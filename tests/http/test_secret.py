@@ -10,9 +10,9 @@ class SecretShownOnceTest(ServerTestCase):
 
     def create(self, name):
         """POST the create form; returns (key_id, the 303 response) without opening the secret page."""
-        response = self.server.post("/keys/new", self.server.key_fields(name, cidrs=[("198.51.100.0/24", "Lab")]))
+        response = self.server.post("/w/1/keys/new", self.server.key_fields(name, cidrs=[("198.51.100.0/24", "Lab")]))
         self.assertStatus(response, 303)
-        match = re.fullmatch(r"/keys/(key_[0-9A-Za-z]{16})/secret\?done=created", response.header("Location"))
+        match = re.fullmatch(r"/w/1/keys/(key_[0-9A-Za-z]{16})/secret\?done=created", response.header("Location"))
         self.assertIsNotNone(match, response.header("Location"))
         return match.group(1), response
 
@@ -29,7 +29,7 @@ class SecretShownOnceTest(ServerTestCase):
         attributes = [part.strip() for part in cookie.split(";")]
         self.assertIn("HttpOnly", attributes)
         self.assertIn("SameSite=Strict", attributes)
-        self.assertIn(f"Path=/keys/{key_id}/secret", attributes)
+        self.assertIn(f"Path=/w/1/keys/{key_id}/secret", attributes)
         reveals = "api_key_id = (SELECT id FROM api_key WHERE key_id = ?)"
         self.assertEqual(self.server.count("secret_reveal", reveals, (key_id,)), 1)
 
@@ -50,7 +50,7 @@ class SecretShownOnceTest(ServerTestCase):
         self.assertEqual(self.server.count("secret_reveal", reveals, (key_id,)), 0)
 
         # a second look: 410, and no secret
-        again = self.server.get(f"/keys/{key_id}/secret?done=created")
+        again = self.server.get(f"/w/1/keys/{key_id}/secret?done=created")
         self.assertStatus(again, 410)
         self.assertIn("This secret was already shown", again.text)
         self.assertIn("…" + secret[-4:], again.text)
@@ -58,7 +58,7 @@ class SecretShownOnceTest(ServerTestCase):
         self.assertSecretAbsent(secret, again.text, "the second showing")
         self.assertIsNone(again.doc.by_id("secret"))
         # even when the browser replays the old cookie
-        replayed = self.server.get(f"/keys/{key_id}/secret", headers={"Cookie": cookie.split(";")[0]},
+        replayed = self.server.get(f"/w/1/keys/{key_id}/secret", headers={"Cookie": cookie.split(";")[0]},
                                    cookies=False)
         self.assertStatus(replayed, 410)
         self.assertSecretAbsent(secret, replayed.text, "a replay with the old cookie")
@@ -67,17 +67,17 @@ class SecretShownOnceTest(ServerTestCase):
         key_id, created = self.create("Never elsewhere")
         secret = secret_from(self.server.follow(created).text)
         self.assertRegex(secret, TOKEN_PATTERN)
-        closed = self.server.post(f"/keys/{key_id}/secret", [("done", "created"), ("copied", "1")])
+        closed = self.server.post(f"/w/1/keys/{key_id}/secret", [("done", "created"), ("copied", "1")])
         self.assertStatus(closed, 303)
 
         pages = {
             "key page": self.server.follow(closed),
-            "list": self.server.get("/keys"),
-            "filtered list": self.server.get("/keys?q=never"),
-            "edit form": self.server.get(f"/keys/{key_id}/edit"),
-            "regenerate confirmation": self.server.get(f"/keys/{key_id}/regenerate"),
-            "revoke confirmation": self.server.get(f"/keys/{key_id}/revoke"),
-            "secret page afterwards": self.server.get(f"/keys/{key_id}/secret"),
+            "list": self.server.get("/w/1/keys"),
+            "filtered list": self.server.get("/w/1/keys?q=never"),
+            "edit form": self.server.get(f"/w/1/keys/{key_id}/edit"),
+            "regenerate confirmation": self.server.get(f"/w/1/keys/{key_id}/regenerate"),
+            "revoke confirmation": self.server.get(f"/w/1/keys/{key_id}/revoke"),
+            "secret page afterwards": self.server.get(f"/w/1/keys/{key_id}/secret"),
         }
         for where, page in pages.items():
             self.assertIn(page.status, (200, 410), where)
@@ -109,9 +109,9 @@ class SecretShownOnceTest(ServerTestCase):
         key_id, created = self.create("Regenerated")
         old = secret_from(self.server.follow(created).text)
         old_row = self.server.key_row(key_id)
-        regenerated = self.server.post(f"/keys/{key_id}/regenerate")
+        regenerated = self.server.post(f"/w/1/keys/{key_id}/regenerate")
         self.assertStatus(regenerated, 303)
-        self.assertEqual(regenerated.header("Location"), f"/keys/{key_id}/secret?done=regenerated")
+        self.assertEqual(regenerated.header("Location"), f"/w/1/keys/{key_id}/secret?done=regenerated")
         self.assertIn("HttpOnly", regenerated.header("Set-Cookie"))
         shown = self.server.follow(regenerated)
         self.assertStatus(shown, 200)
@@ -129,10 +129,10 @@ class SecretShownOnceTest(ServerTestCase):
         self.assertEqual(row["name"], old_row["name"])
         self.assertEqual(self.server.key_cidrs(key_id), [("198.51.100.0/24", "Lab")])
         # the new one is also shown only once
-        again = self.server.get(f"/keys/{key_id}/secret?done=regenerated")
+        again = self.server.get(f"/w/1/keys/{key_id}/secret?done=regenerated")
         self.assertStatus(again, 410)
         self.assertNotIn(new, again.text)
-        key_page = self.server.get(f"/keys/{key_id}")
+        key_page = self.server.get(f"/w/1/keys/{key_id}")
         self.assertIn("…" + new[-4:], key_page.text)
         for secret in (old, new):
             for name, data in self.server.data_files().items():
@@ -141,24 +141,24 @@ class SecretShownOnceTest(ServerTestCase):
     def test_close_without_copied_asks_again(self):
         key_id, created = self.create("Not copied")
         secret = secret_from(self.server.follow(created).text)
-        unconfirmed = self.server.post(f"/keys/{key_id}/secret", [("done", "created")])
+        unconfirmed = self.server.post(f"/w/1/keys/{key_id}/secret", [("done", "created")])
         self.assertStatus(unconfirmed, 422)
         self.assertIn("Did you copy the secret?", unconfirmed.text)
         self.assertNotIn(secret, unconfirmed.text)
         self.assertNotIn(secret[-49:], unconfirmed.text)
         self.assertEqual(unconfirmed.doc.value("copied"), "1")  # the "I copied it, continue" button
-        self.assertIn(f'href="/keys/{key_id}/regenerate"', unconfirmed.text)
+        self.assertIn(f'href="/w/1/keys/{key_id}/regenerate"', unconfirmed.text)
         self.assertSecurityHeaders(unconfirmed)
 
-        confirmed = self.server.post(f"/keys/{key_id}/secret", [("done", "created"), ("copied", "1")])
+        confirmed = self.server.post(f"/w/1/keys/{key_id}/secret", [("done", "created"), ("copied", "1")])
         self.assertStatus(confirmed, 303)
-        self.assertEqual(confirmed.header("Location"), f"/keys/{key_id}?done=created")
+        self.assertEqual(confirmed.header("Location"), f"/w/1/keys/{key_id}?done=created")
 
-        confirmed = self.server.post(f"/keys/{key_id}/secret", [("done", "regenerated"), ("copied", "1")])
-        self.assertEqual(confirmed.header("Location"), f"/keys/{key_id}?done=regenerated")
+        confirmed = self.server.post(f"/w/1/keys/{key_id}/secret", [("done", "regenerated"), ("copied", "1")])
+        self.assertEqual(confirmed.header("Location"), f"/w/1/keys/{key_id}?done=regenerated")
         # anything else in done= falls back to "created" rather than being echoed
-        confirmed = self.server.post(f"/keys/{key_id}/secret", [("done", "evil\r\nX: y"), ("copied", "1")])
-        self.assertEqual(confirmed.header("Location"), f"/keys/{key_id}?done=created")
+        confirmed = self.server.post(f"/w/1/keys/{key_id}/secret", [("done", "evil\r\nX: y"), ("copied", "1")])
+        self.assertEqual(confirmed.header("Location"), f"/w/1/keys/{key_id}?done=created")
 
     def test_secret_page_without_the_cookie_shows_nothing(self):
         key_id, created = self.create("No cookie")
@@ -209,9 +209,9 @@ class SecretShownOnceTest(ServerTestCase):
         self.assertStatus(again, 410)
 
     def test_secret_page_of_an_unknown_key_is_404(self):
-        page = self.server.get("/keys/key_AAAAAAAAAAAAAAAA/secret")
+        page = self.server.get("/w/1/keys/key_AAAAAAAAAAAAAAAA/secret")
         self.assertErrorPage(page, 404, "Key not found")
-        closed = self.server.post("/keys/key_AAAAAAAAAAAAAAAA/secret", [("copied", "1")])
+        closed = self.server.post("/w/1/keys/key_AAAAAAAAAAAAAAAA/secret", [("copied", "1")])
         self.assertErrorPage(closed, 404, "Key not found")
 
     def test_secret_is_not_in_the_redirect(self):

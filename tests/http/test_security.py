@@ -44,20 +44,20 @@ class HostileTextTest(ServerTestCase):
     def test_list_escapes_the_name(self):
         for query in ("", "?q=" + urllib.parse.quote("<script>"), "?q=" + urllib.parse.quote("'><img")):
             with self.subTest(query=query):
-                page = self.server.get("/keys" + query)
+                page = self.server.get("/w/1/keys" + query)
                 self.assertStatus(page, 200)
                 self.assertIn(self.key_id, page.text)
                 self.assertIn(self.name_escaped, page.text)
                 self.assertNoRawPayload(page.text, "list")
 
     def test_filter_box_escapes_what_was_typed(self):
-        page = self.server.get("/keys?q=" + urllib.parse.quote(BREAKOUT))
+        page = self.server.get("/w/1/keys?q=" + urllib.parse.quote(BREAKOUT))
         self.assertIn(f'value="{BREAKOUT_ESCAPED}"', page.text)
         self.assertEqual(page.doc.value("q"), BREAKOUT)
         self.assertNoRawPayload(page.text, "filter box")
 
     def test_key_page_escapes_name_label_and_url(self):
-        page = self.server.get(f"/keys/{self.key_id}")
+        page = self.server.get(f"/w/1/keys/{self.key_id}")
         self.assertStatus(page, 200)
         self.assertIn(self.name_escaped, page.text)
         self.assertIn(f"<td>{BREAKOUT_ESCAPED}</td>", page.text)
@@ -67,7 +67,7 @@ class HostileTextTest(ServerTestCase):
         self.assertNoRawPayload(page.text, "key page")
 
     def test_edit_form_escapes_every_value(self):
-        page = self.server.get(f"/keys/{self.key_id}/edit")
+        page = self.server.get(f"/w/1/keys/{self.key_id}/edit")
         self.assertStatus(page, 200)
         self.assertIn(f'value="{self.name_escaped}"', page.text)
         self.assertIn(f'value="{BREAKOUT_ESCAPED}"', page.text)
@@ -82,24 +82,24 @@ class HostileTextTest(ServerTestCase):
     def test_confirmation_pages_escape_the_name(self):
         for path in ("regenerate", "revoke"):
             with self.subTest(page=path):
-                page = self.server.get(f"/keys/{self.key_id}/{path}")
+                page = self.server.get(f"/w/1/keys/{self.key_id}/{path}")
                 self.assertStatus(page, 200)
                 self.assertIn(self.name_escaped, page.text)
                 self.assertNoRawPayload(page.text, path)
 
     def test_secret_pages_escape_the_name(self):
         key_id, _ = self.server.create_key(BREAKOUT + SCRIPT)
-        gone = self.server.get(f"/keys/{key_id}/secret")
+        gone = self.server.get(f"/w/1/keys/{key_id}/secret")
         self.assertStatus(gone, 410)
         self.assertIn(BREAKOUT_ESCAPED + SCRIPT_ESCAPED, gone.text)
         self.assertNoRawPayload(gone.text, "secret gone page")
-        created = self.server.post("/keys/new", self.server.key_fields(SCRIPT + BREAKOUT))
+        created = self.server.post("/w/1/keys/new", self.server.key_fields(SCRIPT + BREAKOUT))
         shown = self.server.follow(created)
         self.assertStatus(shown, 200)
         self.assertIn(SCRIPT_ESCAPED + BREAKOUT_ESCAPED, shown.text)
         self.assertNoRawPayload(shown.text, "secret page")
-        key_id = created.header("Location").split("/")[2]
-        unconfirmed = self.server.post(f"/keys/{key_id}/secret", [("done", BREAKOUT)])
+        key_id = created.header("Location").split("/")[4]
+        unconfirmed = self.server.post(f"/w/1/keys/{key_id}/secret", [("done", BREAKOUT)])
         self.assertStatus(unconfirmed, 422)
         self.assertNoRawPayload(unconfirmed.text, "unconfirmed page")
 
@@ -108,7 +108,7 @@ class HostileTextTest(ServerTestCase):
         fields = [("name", self.name), ("role", roles["admin"]), ("postback_url", URL),
                   ("cidr", BREAKOUT), ("cidr_label", SCRIPT), ("action", "save")]
         before = self.server.row_counts()
-        page = self.server.post("/keys/new", fields)
+        page = self.server.post("/w/1/keys/new", fields)
         self.assertStatus(page, 422)  # the network is not one
         self.assertIn(f'value="{self.name_escaped}"', page.text)
         self.assertIn(f'value="{BREAKOUT_ESCAPED}"', page.text)
@@ -118,12 +118,12 @@ class HostileTextTest(ServerTestCase):
         self.assertEqual(self.server.row_counts(), before)
         # the host-bits message quotes what was typed: escaped too
         fields = [("name", "x"), ("role", roles["admin"]), ("cidr", "10.1.2.3/8"), ("cidr_label", BREAKOUT)]
-        page = self.server.post("/keys/new", fields)
+        page = self.server.post("/w/1/keys/new", fields)
         self.assertIn("did you mean 10.0.0.0/8?", page.doc.field_error_for("cidr-0"))
         self.assertNoRawPayload(page.text, "refused form with a suggestion")
 
     def test_add_row_escapes_what_was_typed(self):
-        page = self.server.post("/keys/new", [("name", self.name), ("cidr", BREAKOUT), ("cidr_label", SCRIPT),
+        page = self.server.post("/w/1/keys/new", [("name", self.name), ("cidr", BREAKOUT), ("cidr_label", SCRIPT),
                                               ("postback_url", URL), ("action", "add_cidr")])
         self.assertStatus(page, 200)
         self.assertIn(f'value="{self.name_escaped}"', page.text)
@@ -137,10 +137,10 @@ class HostileTextTest(ServerTestCase):
         self.assertEqual(row["postback_url"], "https://example.com/?q=1';--")
         self.assertEqual(self.server.key_cidrs(key_id), [("192.0.2.0/24", "x' OR '1'='1")])
         self.assertGreater(self.server.count("api_key"), 1)  # the table is still there, with its rows
-        page = self.server.get(f"/keys/{key_id}")
+        page = self.server.get(f"/w/1/keys/{key_id}")
         self.assertIn(f"<h1>{SQL_ESCAPED} ", page.text)
         self.assertIn("x&#39; OR &#39;1&#39;=&#39;1", page.text)
-        self.assertEqual(self.server.get(f"/keys/{key_id}/edit").doc.value("name"), SQL)
+        self.assertEqual(self.server.get(f"/w/1/keys/{key_id}/edit").doc.value("name"), SQL)
         # the filter box takes them as text, too
         for q, expected in (("'); DROP TABLE api_key; --", True), ("'; drop table", False), ("robert');", True), ("' OR 1=1 --", False),
                             ("%", False), ("_", True), ("\\", False)):
@@ -161,25 +161,25 @@ class SecurityHeadersTest(ServerTestCase):
 
     def test_pages_carry_the_security_headers(self):
         s = self.server
-        created = s.post("/keys/new", s.key_fields("Headers two"))
+        created = s.post("/w/1/keys/new", s.key_fields("Headers two"))
         responses = {
-            "list": s.get("/keys"),
-            "filtered list": s.get("/keys?q=x&status=enabled"),
-            "new form": s.get("/keys/new"),
-            "key page": s.get(f"/keys/{self.key_id}"),
-            "edit form": s.get(f"/keys/{self.key_id}/edit"),
-            "regenerate confirmation": s.get(f"/keys/{self.key_id}/regenerate"),
-            "revoke confirmation": s.get(f"/keys/{self.key_id}/revoke"),
+            "list": s.get("/w/1/keys"),
+            "filtered list": s.get("/w/1/keys?q=x&status=enabled"),
+            "new form": s.get("/w/1/keys/new"),
+            "key page": s.get(f"/w/1/keys/{self.key_id}"),
+            "edit form": s.get(f"/w/1/keys/{self.key_id}/edit"),
+            "regenerate confirmation": s.get(f"/w/1/keys/{self.key_id}/regenerate"),
+            "revoke confirmation": s.get(f"/w/1/keys/{self.key_id}/revoke"),
             "redirect after create": created,
             "secret page": s.follow(created),
             "secret gone": s.get(created.header("Location")),
-            "refused form": s.post("/keys/new", [("name", "")]),
+            "refused form": s.post("/w/1/keys/new", [("name", "")]),
             "404": s.get("/nope"),
-            "unknown key": s.get("/keys/key_AAAAAAAAAAAAAAAA"),
-            "405": s.request("DELETE", "/keys"),
-            "413": s.post("/keys/new", raw_body=b"name=" + b"a" * 70000,
+            "unknown key": s.get("/w/1/keys/key_AAAAAAAAAAAAAAAA"),
+            "405": s.request("DELETE", "/w/1/keys"),
+            "413": s.post("/w/1/keys/new", raw_body=b"name=" + b"a" * 70000,
                           headers={"Content-Type": "application/x-www-form-urlencoded"}),
-            "415": s.post("/keys/new", raw_body=b"x", headers={"Content-Type": "text/plain"}),
+            "415": s.post("/w/1/keys/new", raw_body=b"x", headers={"Content-Type": "text/plain"}),
             "414": s.get("/" + "a" * 3000),
             "root redirect": s.get("/"),
         }
@@ -196,13 +196,13 @@ class SecurityHeadersTest(ServerTestCase):
                               ("no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"))
 
     def test_pages_have_no_inline_script_or_style(self):
-        for path in ("/keys", "/keys/new", f"/keys/{self.key_id}", f"/keys/{self.key_id}/edit"):
+        for path in ("/w/1/keys", "/w/1/keys/new", f"/w/1/keys/{self.key_id}", f"/w/1/keys/{self.key_id}/edit"):
             with self.subTest(path=path):
                 page = self.server.get(path)
                 self.assertIsNone(re.search(r"<script|<style|\son[a-z]+=|style=", page.text))
 
     def test_pages_are_not_cached_by_shared_caches(self):
-        for path in ("/keys", f"/keys/{self.key_id}"):
+        for path in ("/w/1/keys", f"/w/1/keys/{self.key_id}"):
             cache = self.server.get(path).header("Cache-Control")
             self.assertIn(cache, ("no-cache", "no-store", "private, no-cache"))
 

@@ -192,7 +192,7 @@ class Keyward:
         key_id = "key_" + token.split("_")[2]
         cookie, csrf = fastcgi_sign_in(port, self.database)
         body = f"csrf={csrf}".encode()
-        status, _, body = fastcgi(port, {"REQUEST_METHOD": "POST", "REQUEST_URI": f"/keys/{key_id}/revoke",
+        status, _, body = fastcgi(port, {"REQUEST_METHOD": "POST", "REQUEST_URI": f"/w/1/keys/{key_id}/revoke",
                                          "QUERY_STRING": "", "SCRIPT_NAME": "", "REMOTE_ADDR": "127.0.0.1",
                                          "CONTENT_TYPE": "application/x-www-form-urlencoded", "HTTP_COOKIE": cookie,
                                          "CONTENT_LENGTH": str(len(body))}, role=RESPONDER, stdin=body)
