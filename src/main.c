@@ -23,12 +23,13 @@ static const char usage[] =
 	"  serve --listen ADDRESS [--threads N]   FastCGI server on HOST:PORT or a unix socket path\n"
 	"  init                                   create the database and the server key\n"
 	"  key create --name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--off-record] [--disabled]\n"
+	"             [--workspace ID]\n"
 	"                                         make a key and print its secret, once\n"
-	"  key list                               list the active keys\n"
+	"  key list [--workspace ID]              list the active keys\n"
 	"  user add --email EMAIL [--name NAME] [--role ROLE | --owner] [--workspace ID]\n"
 	"                                         make a console user (password from the terminal, or\n"
 	"                                         the first line of standard input)\n"
-	"  user list                              the members of the first workspace and their roles\n"
+	"  user list [--workspace ID]             the members of a workspace and their roles\n"
 	"  setup-link [--url http://HOST:PORT]    while no user exists: a one-time link (24 hours) to make\n"
 	"                                         the first owner in the browser\n"
 	"\n"
@@ -201,13 +202,13 @@ int main(int argc, char **argv)
 	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "create") == 0)
 		status = cli_key_create(&config, argc - first - 1, argv + first + 1);
 	else if (strcmp(command, "user") == 0 && sub && strcmp(sub, "list") == 0)
-		status = cli_user_list(&config);
+		status = cli_user_list(&config, argc - first - 1, argv + first + 1);
 	else if (strcmp(command, "user") == 0 && sub && strcmp(sub, "add") == 0)
 		status = cli_user_add(&config, argc - first - 1, argv + first + 1);
 	else if (strcmp(command, "setup-link") == 0)
 		status = cli_setup_link(&config, argc - first, argv + first);
 	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "list") == 0)
-		status = cli_key_list(&config);
+		status = cli_key_list(&config, argc - first - 1, argv + first + 1);
 	else {
 		fprintf(stderr, "keyward: unknown command \"%s\"\n\n%s", command, usage);
 		status = 2;

@@ -2,11 +2,19 @@
 #ifndef KEYWARD_CLI_H
 #define KEYWARD_CLI_H
 
+#include <stdbool.h>
+
 struct config;
 struct store;
 
 /* "keyward: MESSAGE" on standard error; returns 1, the exit status of a failed command. */
 int cli_fail(const char *message);
+
+/* --workspace ID: a workspace number (1, 2, ...); false when `text` is not one. */
+bool cli_workspace_option(const char *text, long long *workspace_id);
+
+/* The arguments of a listing command (argv[0] is its name): nothing, or --workspace ID. */
+bool cli_workspace_arguments(int argc, char **argv, long long *workspace_id);
 
 /* The database of `config`, opened (and migrated); NULL after saying why on standard error. */
 struct store *cli_open_store(const struct config *config);
@@ -19,8 +27,8 @@ struct store *cli_open_store(const struct config *config);
  */
 int cli_user_add(const struct config *config, int argc, char **argv);
 
-/* keyward user list: the members of the first workspace with their roles (a header line first). */
-int cli_user_list(const struct config *config);
+/* keyward user list [--workspace ID]: the members of a workspace (default the first) with their roles. */
+int cli_user_list(const struct config *config, int argc, char **argv);
 
 /*
  * keyward setup-link [--url http://HOST:PORT]: while no user exists, print a one-time link
@@ -30,12 +38,12 @@ int cli_setup_link(const struct config *config, int argc, char **argv);
 
 /*
  * keyward key create --name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--postback-url URL]
- * [--off-record] [--disabled]: make a key in the first workspace and print its secret, once, on
+ * [--off-record] [--disabled] [--workspace ID]: make a key in a workspace (default the first) and print its secret, once, on
  * standard output (everything else goes to standard error). Returns the exit status.
  */
 int cli_key_create(const struct config *config, int argc, char **argv);
 
-/* keyward key list: the active keys of the first workspace, one per line. */
-int cli_key_list(const struct config *config);
+/* keyward key list [--workspace ID]: the active keys of a workspace (default the first), one per line. */
+int cli_key_list(const struct config *config, int argc, char **argv);
 
 #endif

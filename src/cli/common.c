@@ -1,6 +1,11 @@
 /* common.c: what the command-line commands share: saying they failed, opening the database. */
 #include "cli/cli.h"
 
+#include <stdlib.h>
+
+#include <errno.h>
+#include <getopt.h>
+
 #include <stdio.h>
 
 #include "core/config.h"
@@ -19,4 +24,26 @@ struct store *cli_open_store(const struct config *config)
 	if (store == NULL)
 		cli_fail(error);
 	return store;
+}
+
+bool cli_workspace_option(const char *text, long long *workspace_id)
+{
+	char *end = NULL;
+	errno = 0;
+	long long id = strtoll(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || id < 1)
+		return false;
+	*workspace_id = id;
+	return true;
+}
+
+bool cli_workspace_arguments(int argc, char **argv, long long *workspace_id)
+{
+	static const struct option options[] = { { "workspace", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 } };
+	int option;
+	optind = 1;
+	while ((option = getopt_long(argc, argv, "w:", options, NULL)) != -1)
+		if (option != 'w' || !cli_workspace_option(optarg, workspace_id))
+			return false;
+	return optind == argc;
 }

@@ -48,16 +48,23 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 	input.enabled = true;
 	input.cidrs = arena_alloc(arena, (size_t)argc * sizeof *input.cidrs);
 	const char *role = "read-only";
+	long long workspace_id = STORE_DEFAULT_WORKSPACE;
 	static const struct option options[] = {
 		{ "name", required_argument, NULL, 'n' },     { "role", required_argument, NULL, 'r' },
 		{ "cidr", required_argument, NULL, 'c' },     { "postback-url", required_argument, NULL, 'p' },
 		{ "off-record", no_argument, NULL, 'o' },     { "disabled", no_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
+		{ "workspace", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
 	};
 	int option;
 	optind = 1;
-	while ((option = getopt_long(argc, argv, "n:r:c:p:od", options, NULL)) != -1) {
+	while ((option = getopt_long(argc, argv, "n:r:c:p:odw:", options, NULL)) != -1) {
 		switch (option) {
+		case 'w':
+			if (!cli_workspace_option(optarg, &workspace_id)) {
+				arena_free(arena);
+				return cli_fail("--workspace takes a workspace number");
+			}
+			break;
 		case 'n': input.name = optarg; break;
 		case 'r': role = optarg; break;
 		case 'c': parse_cidr_argument(optarg, &input.cidrs[input.cidr_count++]); break;
@@ -74,7 +81,7 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 	}
 	int status = 1;
 	struct store_role found;
-	if (store_role_find_by_name(store, arena, STORE_DEFAULT_WORKSPACE, role, &found) == STORE_OK)
+	if (store_role_find_by_name(store, arena, workspace_id, role, &found) == STORE_OK)
 		input.role_id = arena_printf(arena, "%lld", (long long)found.id);
 	else
 		input.role_error = arena_printf(arena, "there is no role named \"%s\"", role);
@@ -83,20 +90,20 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 			input.cidrs[i].label_error = "the label is not valid UTF-8";
 	if (input.name != NULL && !utf8_valid(input.name, strlen(input.name)))
 		input.name_error = "the name is not valid UTF-8";
-	if (!key_input_check(arena, store, STORE_DEFAULT_WORKSPACE, &input)) {
+	if (!key_input_check(arena, store, workspace_id, &input)) {
 		print_input_errors(&input);
 	} else {
 		char key_id[TOKEN_KEY_ID_LENGTH + 1];
 		char token[TOKEN_MAX_LENGTH + 1];
 		int64_t row_id = 0;
-		enum store_status status_of_create = keys_create(store, config, STORE_DEFAULT_WORKSPACE, &input.fields,
+		enum store_status status_of_create = keys_create(store, config, workspace_id, &input.fields,
 								 (int64_t)time(NULL), key_id, token, &row_id);
 		if (status_of_create == STORE_OK) {
 			struct audit_actor actor = { 0, "command line", "" };
 			struct store_role role_row;
-			audit_record(store, STORE_DEFAULT_WORKSPACE, &actor, "key.create", "key", key_id,
+			audit_record(store, workspace_id, &actor, "key.create", "key", key_id,
 				     audit_key_summary(arena, &input.fields,
-						       store_role_get(store, arena, STORE_DEFAULT_WORKSPACE, input.fields.role_id,
+						       store_role_get(store, arena, workspace_id, input.fields.role_id,
 								      &role_row) == STORE_OK
 							       ? role_row.name
 							       : role),
@@ -117,8 +124,11 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 	return status;
 }
 
-int cli_key_list(const struct config *config)
+int cli_key_list(const struct config *config, int argc, char **argv)
 {
+	long long workspace_id = STORE_DEFAULT_WORKSPACE;
+	if (!cli_workspace_arguments(argc, argv, &workspace_id))
+		return cli_fail("usage: keyward key list [--workspace ID]");
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
 		return 1;
@@ -129,7 +139,7 @@ int cli_key_list(const struct config *config)
 	int status = 0;
 	printf("%-20s  %-8s  %-10s  %s\n", "KEY ID", "STATE", "ROLE", "NAME");
 	do {
-		if (store_key_list(store, arena, STORE_DEFAULT_WORKSPACE, &filter, &keys, &count, &total) != STORE_OK) {
+		if (store_key_list(store, arena, workspace_id, &filter, &keys, &count, &total) != STORE_OK) {
 			status = cli_fail("could not read the keys");
 			break;
 		}

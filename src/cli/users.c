@@ -86,15 +86,13 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 	int option;
 	optind = 1;
 	while ((option = getopt_long(argc, argv, "e:n:r:ow:", options, NULL)) != -1) {
-		char *end = NULL;
 		switch (option) {
 		case 'e': email = optarg; break;
 		case 'n': name = optarg; break;
 		case 'r': role_name = optarg; break;
 		case 'o': role_name = "owner"; break;
 		case 'w':
-			workspace_id = strtoll(optarg, &end, 10);
-			if (*end != '\0' || workspace_id < 1)
+			if (!cli_workspace_option(optarg, &workspace_id))
 				return cli_fail("--workspace takes a workspace number");
 			break;
 		default: return cli_fail("usage: keyward user add --email EMAIL [--name NAME] [--role ROLE | --owner]");
@@ -160,8 +158,11 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 	return status;
 }
 
-int cli_user_list(const struct config *config)
+int cli_user_list(const struct config *config, int argc, char **argv)
 {
+	long long workspace_id = STORE_DEFAULT_WORKSPACE;
+	if (!cli_workspace_arguments(argc, argv, &workspace_id))
+		return cli_fail("usage: keyward user list [--workspace ID]");
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
 		return 1;
@@ -169,7 +170,7 @@ int cli_user_list(const struct config *config)
 	struct store_member *members = NULL;
 	size_t count = 0;
 	int status = 0;
-	if (store_member_list(store, arena, STORE_DEFAULT_WORKSPACE, &members, &count) != STORE_OK) {
+	if (store_member_list(store, arena, workspace_id, &members, &count) != STORE_OK) {
 		status = cli_fail("could not read the members");
 	} else {
 		printf("%-40s  %s\n", "E-MAIL", "ROLE");
