@@ -21,6 +21,11 @@ static const struct {
 	{ "key.regenerate", "Secret regenerated" }, { "key.revoke", "Key revoked" },
 	{ "role.create", "Role created" },     { "role.update", "Role edited" },
 	{ "role.delete", "Role deleted" },     { "member.add", "Member added" },
+	{ "member.invite", "Member invited" }, { "invitation.cancel", "Invitation cancelled" },
+	{ "member.join", "Member joined" },    { "member.setup", "First owner set up" },
+	{ "member.role", "Member's role changed" }, { "member.remove", "Member removed" },
+	{ "workspace.create", "Workspace created" }, { "signin", "Signed in" },
+	{ "signin.failed", "Sign-in failed" }, { "signout", "Signed out" },
 };
 
 static const char *action_label(const char *action)
