@@ -1,13 +1,15 @@
-"""test_remote_user.py: KEYWARD_TRUST_REMOTE_USER=1 behind lighttpd's own mod_auth (Basic, a
-plain user file): the web server's REMOTE_USER is signed in, a REMOTE_USER keyward does not know
-signs no one in, and a client cannot claim one with a header."""
+"""test_remote_user.py: KEYWARD_TRUST_REMOTE_USER=1 behind the web server's own Basic
+authentication, lighttpd (mod_auth, spawned keyward) and Apache (mod_auth_basic, keyward serve
+behind mod_proxy_fcgi): the web server's REMOTE_USER is signed in, a REMOTE_USER keyward does not
+know signs no one in, and a client cannot claim one with a header."""
 import base64
+import hashlib
 import os
 import re
 import subprocess
 import unittest
 
-from harness import BIN, Server, ServerTestCase
+from harness import BIN, ApacheGatekeeper, Server, ServerTestCase, apache_modules_folder
 
 STRANGER = "stranger@example.com"
 
@@ -16,7 +18,17 @@ def basic(email, password):
     return {"Authorization": "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()}
 
 
-class RemoteUserServer(Server):
+class SignedInThroughTheWebServer:
+    """The owner exists (password sign-in still works at /signin); the tests sign in through the web server."""
+
+    def sign_in_owner(self):
+        super().sign_in_owner()
+        self.cookies.clear()
+        self.session = None
+        self.csrf = None
+
+
+class RemoteUserServer(SignedInThroughTheWebServer, Server):
     """lighttpd asks for Basic auth on /w/ (workspace pages); keyward trusts its REMOTE_USER."""
 
     def prepare(self):
@@ -34,12 +46,32 @@ $HTTP["url"] =^ "/w/" {{
 """)
         return {"TRUST_REMOTE_USER": "1", "CONSOLE_CONF": conf}
 
-    def sign_in_owner(self):
-        # The owner exists (password sign-in still works for /signin); the tests sign in through the web server.
-        super().sign_in_owner()
-        self.cookies.clear()
-        self.session = None
-        self.csrf = None
+
+class ApacheRemoteUserServer(SignedInThroughTheWebServer, ApacheGatekeeper):
+    """Apache asks for Basic auth on /w/ in front of keyward serve (mod_proxy_fcgi)."""
+
+    def prepare(self):
+        env = super().prepare()
+        users = os.path.join(self.folder, "htpasswd")
+        with open(users, "w") as f:
+            for email, password in ((self.OWNER_EMAIL, self.OWNER_PASSWORD), (STRANGER, "the stranger's password")):
+                digest = base64.b64encode(hashlib.sha1(password.encode()).digest()).decode()
+                f.write(f"{email}:{{SHA}}{digest}\n")
+        modules = apache_modules_folder()
+        with open(env["API_CONF"], "a") as f:
+            f.write(f"""
+LoadModule auth_basic_module "{modules}/mod_auth_basic.so"
+LoadModule authn_file_module "{modules}/mod_authn_file.so"
+<LocationMatch "^/w/">
+    AuthType Basic
+    AuthName "keyward"
+    AuthBasicProvider file
+    AuthUserFile "{users}"
+    Require valid-user
+</LocationMatch>
+""")
+        env["KEYWARD_TRUST_REMOTE_USER"] = "1"
+        return env
 
 
 class RemoteUserTest(ServerTestCase):
@@ -101,6 +133,19 @@ class RemoteUserTest(ServerTestCase):
         self.assertIn(Server.OWNER_EMAIL, page.text)
         self.assertNotIn(other, page.text)
         self.assertNotEqual(self.server.cookies["kw_session"], old_cookie)
+
+
+class ApacheRemoteUserTest(RemoteUserTest):
+    server_class = ApacheRemoteUserServer
+
+    def test_a_user_keyward_does_not_know_is_not_signed_in(self):
+        self.server.cookies.clear()
+        response = self.server.get("/w/1/keys", headers=basic(STRANGER, "the stranger's password"))
+        self.assertStatus(response, 303)
+        self.assertTrue(response.header("Location").startswith("/signin?next="), response.header("Location"))
+        self.assertNotIn("kw_session", self.server.cookies)
+        with open(os.path.join(self.server.folder, "keyward.log"), encoding="utf-8", errors="replace") as f:
+            self.assertIn("REMOTE_USER is not a keyward user", f.read())
 
 
 if __name__ == "__main__":
