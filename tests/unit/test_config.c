@@ -35,6 +35,8 @@ static int setup(void **state)
 	unsetenv("KEYWARD_BASE_PATH");
 	unsetenv("KEYWARD_TOKEN_PREFIX");
 	unsetenv("KEYWARD_CONFIG");
+	unsetenv("KEYWARD_KEY_LIMIT");
+	unsetenv("KEYWARD_TRUST_REMOTE_USER");
 	*state = fixture;
 	return 0;
 }
@@ -239,6 +241,27 @@ static void test_missing_rules_file(void **state)
 }
 
 /* Loading twice (a config reused) starts from nothing each time. */
+static void test_trust_remote_user_is_off_unless_set_to_1(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_true(config_load(&fixture->config, "/tmp/keyward-test.db", fixture->error, sizeof fixture->error));
+	assert_false(fixture->config.trust_remote_user);
+	setenv("KEYWARD_TRUST_REMOTE_USER", "1", 1);
+	assert_true(config_load(&fixture->config, "/tmp/keyward-test.db", fixture->error, sizeof fixture->error));
+	assert_true(fixture->config.trust_remote_user);
+	setenv("KEYWARD_TRUST_REMOTE_USER", "", 1); /* empty: unset, like every setting */
+	assert_true(config_load(&fixture->config, "/tmp/keyward-test.db", fixture->error, sizeof fixture->error));
+	assert_false(fixture->config.trust_remote_user);
+	static const char *const refused[] = { "yes", "true", "2", " 1", "1 " };
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		setenv("KEYWARD_TRUST_REMOTE_USER", refused[i], 1);
+		if (config_load(&fixture->config, "/tmp/keyward-test.db", fixture->error, sizeof fixture->error))
+			fail_msg("KEYWARD_TRUST_REMOTE_USER=\"%s\" accepted", refused[i]);
+		assert_non_null(strstr(fixture->error, "KEYWARD_TRUST_REMOTE_USER"));
+	}
+	unsetenv("KEYWARD_TRUST_REMOTE_USER");
+}
+
 static void test_reload_replaces_rules(void **state)
 {
 	struct fixture *fixture = *state;
@@ -263,6 +286,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rule_count_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_rules_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_replaces_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trust_remote_user_is_off_unless_set_to_1, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
