@@ -93,7 +93,8 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 		struct mustache_value *row = view_push_map(arena, rows);
 		view_set_int(arena, row, "id", member->user_id);
 		view_set_string(arena, row, "email", member->email);
-		view_set_string(arena, row, "name", member->name);
+		if (member->name[0] != '\0')
+			view_set_string(arena, row, "name", member->name);
 		view_set_string(arena, row, "role", member->console_role);
 		view_set_time(arena, row, "joined", member->joined_at, "");
 		view_set_bool(arena, row, "is_self", member->user_id == app->session->user_id);
