@@ -30,6 +30,7 @@ static const char usage[] =
 	"                                         make a console user (password from the terminal, or\n"
 	"                                         the first line of standard input)\n"
 	"  user list [--workspace ID]             the members of a workspace and their roles\n"
+	"  usage rollup                           roll usage up and apply retention now (servers do it themselves)\n"
 	"  setup-link [--url http://HOST:PORT]    while no user exists: a one-time link (24 hours) to make\n"
 	"                                         the first owner in the browser\n"
 	"\n"
@@ -205,6 +206,8 @@ int main(int argc, char **argv)
 		status = cli_user_list(&config, argc - first - 1, argv + first + 1);
 	else if (strcmp(command, "user") == 0 && sub && strcmp(sub, "add") == 0)
 		status = cli_user_add(&config, argc - first - 1, argv + first + 1);
+	else if (strcmp(command, "usage") == 0 && sub && strcmp(sub, "rollup") == 0)
+		status = cli_usage_rollup(&config);
 	else if (strcmp(command, "setup-link") == 0)
 		status = cli_setup_link(&config, argc - first, argv + first);
 	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "list") == 0)

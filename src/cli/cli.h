@@ -46,4 +46,10 @@ int cli_key_create(const struct config *config, int argc, char **argv);
 /* keyward key list [--workspace ID]: the active keys of a workspace (default the first), one per line. */
 int cli_key_list(const struct config *config, int argc, char **argv);
 
+/*
+ * keyward usage rollup: roll every waiting usage row up into the hourly tables and apply
+ * retention now (each server process does both on its own every few seconds and hourly).
+ */
+int cli_usage_rollup(const struct config *config);
+
 #endif

@@ -109,6 +109,22 @@ const char *config_required_permission(const struct config *config, const char *
 	return best ? best->permission : NULL;
 }
 
+/* A whole-number setting `name` (default `fallback`) from `low` to `high`; false with a sentence otherwise. */
+static bool number_setting(const char *name, const char *fallback, long long low, long long high, const char *low_text,
+			   long long *value, char *error, size_t error_size)
+{
+	const char *text = env_or(name, fallback);
+	char *end = NULL;
+	errno = 0;
+	*value = strtoll(text, &end, 10);
+	if (errno != 0 || *end != '\0' || end == text || *value < low || *value > high) {
+		snprintf(error, error_size, "%s must be a whole number from %s to %lld (got \"%s\")", name, low_text, high,
+			 text);
+		return false;
+	}
+	return true;
+}
+
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size)
 {
 	memset(config, 0, sizeof *config);
@@ -137,13 +153,17 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 	if (!copy_setting(config->rules_path, sizeof config->rules_path, env_or("KEYWARD_CONFIG", ""), "KEYWARD_CONFIG",
 			  error, error_size))
 		return false;
-	const char *limit = env_or("KEYWARD_KEY_LIMIT", "0");
-	char *end = NULL;
-	errno = 0;
-	config->key_limit = strtoll(limit, &end, 10);
-	if (errno != 0 || *end != '\0' || end == limit || config->key_limit < 0 || config->key_limit > 100000000) {
-		snprintf(error, error_size, "KEYWARD_KEY_LIMIT must be a whole number from 0 (no limit) to 100000000 "
-					    "(got \"%s\")", limit);
+	if (!number_setting("KEYWARD_KEY_LIMIT", "0", 0, 100000000, "0 (no limit)", &config->key_limit, error, error_size) ||
+	    !number_setting("KEYWARD_USAGE_RAW_DAYS", "30", 1, 3650, "1", &config->usage_raw_days, error, error_size) ||
+	    !number_setting("KEYWARD_USAGE_HOURLY_DAYS", "400", 1, 3650, "1", &config->usage_hourly_days, error,
+			    error_size) ||
+	    !number_setting("KEYWARD_REFUSED_ALERT", "100", 1, 1000000000, "1", &config->refused_alert, error,
+			    error_size))
+		return false;
+	if (config->usage_hourly_days < config->usage_raw_days) {
+		snprintf(error, error_size, "KEYWARD_USAGE_HOURLY_DAYS (%lld) must be at least KEYWARD_USAGE_RAW_DAYS (%lld): "
+					    "the hourly rollups are what remains of older usage",
+			 config->usage_hourly_days, config->usage_raw_days);
 		return false;
 	}
 	const char *trust = env_or("KEYWARD_TRUST_REMOTE_USER", "0");

@@ -44,6 +44,9 @@ struct config {
 	char rules_path[1024]; /* "" when no rules file */
 	long long key_limit;   /* active (not revoked) keys a workspace may have unless it says otherwise; 0: no limit */
 	bool trust_remote_user; /* KEYWARD_TRUST_REMOTE_USER=1: the web server's REMOTE_USER signs that user in */
+	long long usage_raw_days;    /* KEYWARD_USAGE_RAW_DAYS: raw usage rows are kept this long (default 30) */
+	long long usage_hourly_days; /* KEYWARD_USAGE_HOURLY_DAYS: hourly rollups (default 400) */
+	long long refused_alert;     /* KEYWARD_REFUSED_ALERT: refused calls of a key in an hour that warn (default 100) */
 	struct config_rule *rules;
 	size_t rule_count;
 };

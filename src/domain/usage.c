@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "domain/insight.h"
 #include "domain/verify.h"
 #include "store/store.h"
 
@@ -44,6 +45,8 @@ struct usage {
 	struct usage_batch writing;
 	struct store *store;
 	pthread_t flusher;
+	const struct config *config;
+	int64_t maintained_at; /* when the flusher last rolled usage up (insight_maintain) */
 };
 
 static size_t pool_add(struct buf *pool, const char *text, size_t max)
@@ -286,6 +289,13 @@ static void *flusher_main(void *argument)
 			break;
 		pthread_mutex_unlock(&usage->lock);
 		flush_once(usage);
+		int64_t now = (int64_t)time(NULL);
+		if (now - usage->maintained_at >= INSIGHT_ROLLUP_SECONDS) {
+			usage->maintained_at = now;
+			pthread_mutex_lock(&usage->write_lock); /* the writer's connection */
+			insight_maintain(usage->store, usage->config, now, 16);
+			pthread_mutex_unlock(&usage->write_lock);
+		}
 		pthread_mutex_lock(&usage->lock);
 	}
 	pthread_mutex_unlock(&usage->lock);
@@ -299,6 +309,7 @@ struct usage *usage_start(const struct config *config, char *error, size_t error
 		return NULL;
 	struct usage *usage = xcalloc(1, sizeof *usage);
 	usage->store = store;
+	usage->config = config;
 	pthread_mutex_init(&usage->lock, NULL);
 	pthread_mutex_init(&usage->write_lock, NULL);
 	pthread_cond_init(&usage->wake, NULL);

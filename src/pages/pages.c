@@ -30,13 +30,14 @@ static void home(struct app *app, struct http_request *request, struct http_resp
 		http_response_redirect(response, page_url(app, request, "/workspaces"));
 		return;
 	}
-	http_response_redirect(response, page_url(app, request, arena_printf(request->arena, "/w/%lld/keys",
+	http_response_redirect(response, page_url(app, request, arena_printf(request->arena, "/w/%lld/",
 									    (long long)memberships[0].workspace_id)));
 }
 
+/* /w/{id} without the slash: to the dashboard at /w/{id}/. */
 static void workspace_home(struct app *app, struct http_request *request, struct http_response *response)
 {
-	http_response_redirect(response, page_ws_url(app, request, "/keys"));
+	http_response_redirect(response, page_ws_url(app, request, "/"));
 }
 
 /*
@@ -63,7 +64,7 @@ static const struct http_route routes[] = {
 /* Routes of one workspace, below /w/{id}: only its members reach them; others get 404. */
 static const struct http_route workspace_routes[] = {
 	{ HTTP_GET, "", workspace_home, NEEDS(PERMISSION_KEY_VIEW) },
-	{ HTTP_GET, "/", workspace_home, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_GET, "/", page_dashboard, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/keys", page_keys_list, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/keys/new", page_key_form_new, NEEDS(PERMISSION_KEY_CREATE) },
 	{ HTTP_POST, "/keys/new", page_key_form_create, NEEDS(PERMISSION_KEY_CREATE) },
@@ -76,6 +77,7 @@ static const struct http_route workspace_routes[] = {
 	{ HTTP_POST, "/keys/{key}/regenerate", page_keys_regenerate, NEEDS(PERMISSION_KEY_UPDATE) },
 	{ HTTP_GET, "/keys/{key}/revoke", page_keys_revoke_confirm, NEEDS(PERMISSION_KEY_DELETE) },
 	{ HTTP_POST, "/keys/{key}/revoke", page_keys_revoke, NEEDS(PERMISSION_KEY_DELETE) },
+	{ HTTP_GET, "/keys/{key}/usage", page_keys_usage, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/keys/{key}/secret", page_keys_secret_show, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_POST, "/keys/{key}/secret", page_keys_secret_close, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/audit", page_audit_list, NEEDS(PERMISSION_KEY_VIEW) },

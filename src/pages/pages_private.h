@@ -66,6 +66,10 @@ void page_members_cancel_invitation(struct app *app, struct http_request *reques
 void page_join_show(struct app *app, struct http_request *request, struct http_response *response);
 void page_join_accept(struct app *app, struct http_request *request, struct http_response *response);
 
+/* usage.c */
+void page_keys_usage(struct app *app, struct http_request *request, struct http_response *response);
+void page_dashboard(struct app *app, struct http_request *request, struct http_response *response);
+
 /* audit.c */
 void page_audit_list(struct app *app, struct http_request *request, struct http_response *response);
 /* The last changes of `target_id` (a key ID): {events, has_events, more, all_url}. */

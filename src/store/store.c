@@ -29,6 +29,12 @@
 	"WHERE workspace_id = ?1 AND (?2 = '' OR actor_label = ?2) AND (?3 = '' OR action = ?3) "    \
 	"AND (?4 = '' OR target_id = ?4) "
 
+/* Pieces the insight statements share: the refused part of usage rows, the rollup watermark. */
+#define GRANTED_CALLS "sum(CASE WHEN outcome = 'granted' THEN calls ELSE 0 END)"
+#define REFUSED_CALLS "sum(CASE WHEN outcome = 'granted' THEN 0 ELSE calls END)"
+#define REFUSED_ROW "CASE WHEN outcome = 'granted' THEN 0 ELSE calls END"
+#define ROLLED_TO "(SELECT rolled_to FROM usage_rollup WHERE id = 1)"
+
 /* The columns read_member() and read_invitation() (store_members.c) expect. */
 #define MEMBER_SELECT \
 	"SELECT u.id, u.email, u.name, m.console_role, m.created_at FROM membership m JOIN user u ON u.id = m.user_id "
@@ -54,8 +60,8 @@ static const struct {
 		"SELECT id, name, description, permissions FROM role WHERE workspace_id = ?1 AND name = ?2" },
 	[STMT_KEY_INSERT] = { "key_insert",
 		"INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, secret_hint, "
-		"postback_url, off_record, enabled, role_id, created_at, updated_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)" },
+		"postback_url, off_record, enabled, role_id, created_at, updated_at, secret_set_at) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11)" },
 	[STMT_KEY_UPDATE] = { "key_update",
 		"UPDATE api_key SET name = ?3, name_folded = ?4, postback_url = ?5, off_record = ?6, "
 		"enabled = ?7, role_id = ?8, updated_at = ?9 "
@@ -75,7 +81,7 @@ static const struct {
 		"UPDATE api_key SET revoked_at = ?3, updated_at = ?3 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL RETURNING id" },
 	[STMT_KEY_SET_SECRET] = { "key_set_secret",
-		"UPDATE api_key SET secret_hash = ?3, secret_hint = ?4, updated_at = ?5 "
+		"UPDATE api_key SET secret_hash = ?3, secret_hint = ?4, updated_at = ?5, secret_set_at = ?5 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL" },
 	[STMT_CIDR_INSERT] = { "cidr_insert",
 		"INSERT INTO api_key_cidr (workspace_id, api_key_id, position, cidr, label) VALUES (?1, ?2, ?3, ?4, ?5)" },
@@ -211,6 +217,114 @@ static const struct {
 		"WHERE id = ?1 AND accepted_at IS NULL AND expires_at > ?3" },
 	[STMT_SIGNIN_FAILURE_DELETE_OLD] = { "signin_failure_delete_old",
 		"DELETE FROM signin_failure WHERE at <= ?1" },
+	[STMT_ROLLUP_STATE] = { "rollup_state",
+		"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1" },
+	[STMT_ROLLUP_END] = { "rollup_end",
+		"SELECT max(id), count(*) FROM (SELECT id FROM usage_event WHERE id > ?1 ORDER BY id LIMIT ?2)" },
+	[STMT_ROLLUP_HOURLY] = { "rollup_hourly",
+		"INSERT INTO usage_hourly (api_key_id, hour, outcome, workspace_id, calls) "
+		"SELECT coalesce(api_key_id, 0), at - at % 3600, outcome, min(workspace_id), sum(calls) FROM usage_event "
+		"WHERE id > ?1 AND id <= ?2 GROUP BY 1, 2, 3 "
+		"ON CONFLICT (api_key_id, hour, outcome) DO UPDATE SET calls = calls + excluded.calls" },
+	[STMT_ROLLUP_ENDPOINT] = { "rollup_endpoint",
+		"INSERT INTO usage_hourly_endpoint (api_key_id, hour, endpoint, calls, refused, last_seen) "
+		"SELECT api_key_id, at - at % 3600, endpoint, sum(calls), " REFUSED_CALLS ", max(at) FROM usage_event "
+		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
+		"ON CONFLICT (api_key_id, hour, endpoint) DO UPDATE SET calls = calls + excluded.calls, "
+		"refused = refused + excluded.refused, last_seen = max(last_seen, excluded.last_seen)" },
+	[STMT_ROLLUP_ADDRESS] = { "rollup_address",
+		"INSERT INTO usage_hourly_address (api_key_id, hour, client_address, calls, refused, first_seen, last_seen) "
+		"SELECT api_key_id, at - at % 3600, client_address, sum(calls), " REFUSED_CALLS ", min(at), max(at) "
+		"FROM usage_event WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
+		"ON CONFLICT (api_key_id, hour, client_address) DO UPDATE SET calls = calls + excluded.calls, "
+		"refused = refused + excluded.refused, first_seen = min(first_seen, excluded.first_seen), "
+		"last_seen = max(last_seen, excluded.last_seen)" },
+	[STMT_ROLLUP_ADVANCE] = { "rollup_advance",
+		"UPDATE usage_rollup SET rolled_to = ?1 WHERE id = 1" },
+	[STMT_PRUNED_AT_SET] = { "pruned_at_set",
+		"UPDATE usage_rollup SET pruned_at = ?1 WHERE id = 1" },
+	[STMT_WORKSPACE_IDS] = { "workspace_ids",
+		"SELECT id FROM workspace ORDER BY id" },
+	[STMT_PRUNE_RAW] = { "prune_raw",
+		"DELETE FROM usage_event WHERE id IN (SELECT id FROM usage_event WHERE workspace_id = ?1 AND at < ?2 "
+		"AND id <= (SELECT rolled_to FROM usage_rollup WHERE id = 1) LIMIT ?3)" },
+	[STMT_PRUNE_HOURLY] = { "prune_hourly",
+		"DELETE FROM usage_hourly WHERE (api_key_id, hour, outcome) IN (SELECT api_key_id, hour, outcome "
+		"FROM usage_hourly WHERE workspace_id = ?1 AND hour < ?2 LIMIT ?3)" },
+	[STMT_PRUNE_ENDPOINT] = { "prune_endpoint",
+		"DELETE FROM usage_hourly_endpoint WHERE (api_key_id, hour, endpoint) IN (SELECT api_key_id, hour, "
+		"endpoint FROM usage_hourly_endpoint WHERE hour < ?1 LIMIT ?2)" },
+	[STMT_PRUNE_ADDRESS] = { "prune_address",
+		"DELETE FROM usage_hourly_address WHERE (api_key_id, hour, client_address) IN (SELECT api_key_id, "
+		"hour, client_address FROM usage_hourly_address WHERE hour < ?1 LIMIT ?2)" },
+	[STMT_PRUNE_ANONYMOUS] = { "prune_anonymous",
+		"DELETE FROM usage_anonymous_hourly WHERE (api_key_id, hour) IN (SELECT api_key_id, hour FROM "
+		"usage_anonymous_hourly WHERE workspace_id = ?1 AND hour < ?2 LIMIT ?3)" },
+	[STMT_USAGE_SERIES_KEY] = { "usage_series_key",
+		"SELECT (hour - ?2) / ?3, " GRANTED_CALLS ", " REFUSED_CALLS " FROM ("
+		"SELECT hour, outcome, calls FROM usage_hourly WHERE api_key_id = ?1 AND hour >= ?2 UNION ALL "
+		"SELECT at - at % 3600, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " AND api_key_id = ?1 "
+		"AND at >= ?2) GROUP BY 1 ORDER BY 1" },
+	[STMT_USAGE_SERIES_WORKSPACE] = { "usage_series_workspace",
+		"SELECT (hour - ?2) / ?3, " GRANTED_CALLS ", " REFUSED_CALLS " FROM ("
+		"SELECT hour, outcome, calls FROM usage_hourly WHERE workspace_id = ?1 AND hour >= ?2 AND api_key_id <> 0 "
+		"UNION ALL SELECT at - at % 3600, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " "
+		"AND workspace_id = ?1 AND api_key_id IS NOT NULL AND at >= ?2) GROUP BY 1 ORDER BY 1" },
+	[STMT_USAGE_OUTCOMES] = { "usage_outcomes",
+		"SELECT outcome, sum(calls) FROM (SELECT outcome, calls FROM usage_hourly WHERE api_key_id = ?1 "
+		"AND hour >= ?2 UNION ALL SELECT outcome, calls FROM usage_event WHERE id > " ROLLED_TO " "
+		"AND api_key_id = ?1 AND at >= ?2) GROUP BY outcome ORDER BY 2 DESC, 1" },
+	[STMT_USAGE_ENDPOINTS] = { "usage_endpoints",
+		"SELECT endpoint, sum(calls), sum(refused), 0, max(last_seen), count(*) OVER () FROM ("
+		"SELECT endpoint, calls, refused, last_seen FROM usage_hourly_endpoint WHERE api_key_id = ?1 AND hour >= ?2 "
+		"UNION ALL SELECT endpoint, calls, " REFUSED_ROW ", at FROM usage_event WHERE id > " ROLLED_TO " "
+		"AND api_key_id = ?1 AND at >= ?2) WHERE ?4 = '' OR endpoint = ?4 GROUP BY endpoint "
+		"HAVING ?5 = 0 OR sum(refused) > 0 ORDER BY CASE WHEN ?5 THEN sum(refused) ELSE sum(calls) END DESC, 1 "
+		"LIMIT ?3" },
+	[STMT_USAGE_ADDRESSES] = { "usage_addresses",
+		"SELECT client_address, sum(calls), sum(refused), min(first_seen), max(last_seen), count(*) OVER () "
+		"FROM (SELECT client_address, calls, refused, first_seen, last_seen FROM usage_hourly_address "
+		"WHERE api_key_id = ?1 AND hour >= ?2 UNION ALL SELECT client_address, calls, " REFUSED_ROW ", at, at "
+		"FROM usage_event WHERE id > " ROLLED_TO " AND api_key_id = ?1 AND at >= ?2) "
+		"WHERE ?4 = '' OR client_address = ?4 GROUP BY client_address "
+		"HAVING ?5 = 0 OR sum(refused) > 0 ORDER BY CASE WHEN ?5 THEN sum(refused) ELSE sum(calls) END DESC, 1 "
+		"LIMIT ?3" },
+	[STMT_USAGE_ANONYMOUS_KEY] = { "usage_anonymous_key",
+		"SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = ?1 AND hour >= ?2" },
+	[STMT_USAGE_ANONYMOUS_WORKSPACE] = { "usage_anonymous_workspace",
+		"SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE workspace_id = ?1 AND hour >= ?2" },
+	[STMT_BRIEF_BUSIEST] = { "brief_busiest",
+		"SELECT k.key_id, k.name, s.calls, s.refused, 0, '', s.total FROM (SELECT api_key_id, sum(calls) AS calls, "
+		REFUSED_CALLS " AS refused, count(*) OVER () AS total FROM (SELECT api_key_id, outcome, calls FROM usage_hourly "
+		"WHERE workspace_id = ?1 AND hour >= ?2 AND api_key_id <> 0 UNION ALL SELECT api_key_id, outcome, calls "
+		"FROM usage_event WHERE id > " ROLLED_TO " AND workspace_id = ?1 AND api_key_id IS NOT NULL AND at >= ?2) "
+		"GROUP BY api_key_id ORDER BY calls DESC LIMIT ?3) s JOIN api_key k ON k.id = s.api_key_id "
+		"ORDER BY s.calls DESC, k.key_id" },
+	[STMT_BRIEF_NEVER_USED] = { "brief_never_used",
+		"SELECT key_id, name, 0, 0, created_at, '', count(*) OVER () FROM api_key k WHERE workspace_id = ?1 "
+		"AND revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM api_key_last_used u WHERE u.api_key_id = k.id) "
+		"AND ?2 = ?2 ORDER BY created_at, id LIMIT ?3" },
+	[STMT_BRIEF_UNUSED_SINCE] = { "brief_unused_since",
+		"SELECT k.key_id, k.name, 0, 0, u.at, '', count(*) OVER () FROM api_key k JOIN api_key_last_used u "
+		"ON u.api_key_id = k.id WHERE k.workspace_id = ?1 AND k.revoked_at IS NULL AND u.at < ?2 "
+		"ORDER BY u.at, k.id LIMIT ?3" },
+	[STMT_BRIEF_SECRET_OLDER] = { "brief_secret_older",
+		"SELECT key_id, name, 0, 0, coalesce(secret_set_at, created_at), '', count(*) OVER () FROM api_key "
+		"WHERE workspace_id = ?1 AND revoked_at IS NULL AND coalesce(secret_set_at, created_at) < ?2 "
+		"ORDER BY coalesce(secret_set_at, created_at), id LIMIT ?3" },
+	[STMT_USAGE_SPIKES] = { "usage_spikes",
+		"SELECT k.key_id, k.name, s.refused, s.refused, s.hour, '' FROM (SELECT api_key_id, hour, sum(calls) AS refused "
+		"FROM usage_hourly WHERE workspace_id = ?1 AND (?2 = 0 OR api_key_id = ?2) AND api_key_id <> 0 "
+		"AND hour >= ?3 AND outcome <> 'granted' GROUP BY api_key_id, hour HAVING sum(calls) > ?4) s "
+		"JOIN api_key k ON k.id = s.api_key_id ORDER BY s.hour DESC, s.refused DESC LIMIT ?5" },
+	[STMT_USAGE_NEW_ADDRESSES] = { "usage_new_addresses",
+		"SELECT k.key_id, k.name, n.calls, 0, n.first_seen, n.client_address FROM (SELECT a.api_key_id, "
+		"a.client_address, sum(a.calls) AS calls, min(a.first_seen) AS first_seen FROM usage_hourly_address a "
+		"WHERE a.hour >= ?3 AND (?2 = 0 OR a.api_key_id = ?2) AND NOT EXISTS (SELECT 1 FROM usage_hourly_address b "
+		"WHERE b.api_key_id = a.api_key_id AND b.client_address = a.client_address AND b.hour >= ?4 AND b.hour < ?3) "
+		"AND EXISTS (SELECT 1 FROM usage_hourly c WHERE c.api_key_id = a.api_key_id AND c.hour >= ?4 AND c.hour < ?3) "
+		"GROUP BY a.api_key_id, a.client_address) n JOIN api_key k ON k.id = n.api_key_id "
+		"WHERE k.workspace_id = ?1 ORDER BY n.first_seen DESC LIMIT ?5" },
 };
 
 sqlite3_stmt *store_statement(struct store *store, enum store_statement which)

@@ -237,6 +237,110 @@ enum store_status store_usage_write(struct store *store, const struct store_usag
 				    const struct store_usage_count *counts, size_t count_count,
 				    const struct store_last_used *last_used, size_t last_used_count);
 
+/* ---- insight: usage rollups and what the Usage tab and dashboard read (store_insight.c) ----------- */
+
+/*
+ * Roll up at most `max_rows` raw usage rows past the watermark into the hourly tables, in one
+ * transaction; *rolled gets how many (0: nothing was waiting).
+ */
+enum store_status store_usage_rollup(struct store *store, size_t max_rows, size_t *rolled);
+
+/*
+ * Retention: delete up to `max_rows` rolled-up raw rows older than `raw_before` and hourly rows
+ * older than `hourly_before`, per table, per workspace; *deleted gets how many in all.
+ */
+enum store_status store_usage_prune(struct store *store, int64_t raw_before, int64_t hourly_before, size_t max_rows,
+				    size_t *deleted);
+
+/* When retention last ran, and noting that it ran now. */
+enum store_status store_usage_pruned_at(struct store *store, int64_t *at);
+enum store_status store_usage_set_pruned_at(struct store *store, int64_t at);
+
+/* Calls in one bucket of a series: index = (hour - since) / step. */
+struct store_usage_bucket {
+	int64_t index;
+	int64_t granted;
+	int64_t refused;
+};
+
+/* Calls per outcome ("granted" or a refusal code). */
+struct store_usage_outcome {
+	const char *outcome;
+	int64_t calls;
+};
+
+/* An endpoint or a client address of a key, with its calls in the period. */
+struct store_usage_item {
+	const char *name;    /* the endpoint, or the address */
+	int64_t calls;
+	int64_t refused;
+	int64_t first_seen;  /* addresses only */
+	int64_t last_seen;
+};
+
+/*
+ * What the Usage tab and dashboard read: from the hourly rollups plus the raw rows not yet rolled
+ * up, from hour `since` on. `api_key_row_id` is the key's internal id; for the series, 0 means
+ * every key of `workspace_id`. Buckets come in index order, without the empty ones.
+ */
+enum store_status store_usage_series(struct store *store, struct arena *arena, int64_t workspace_id,
+				     int64_t api_key_row_id, int64_t since, int64_t step, struct store_usage_bucket **buckets,
+				     size_t *count);
+enum store_status store_usage_outcomes(struct store *store, struct arena *arena, int64_t api_key_row_id, int64_t since,
+				       struct store_usage_outcome **outcomes, size_t *count);
+/* Which endpoints or addresses: since an hour, the busiest `limit`, maybe one only, maybe refused ones only. */
+struct store_usage_filter {
+	int64_t since;
+	size_t limit;
+	const char *only;  /* NULL or "": all; else just this endpoint or address */
+	bool refused_only; /* only those with refused calls, the most refused first */
+};
+
+/* The endpoints or addresses the filter picks, busiest first; *total gets how many it picks in all. */
+enum store_status store_usage_endpoints(struct store *store, struct arena *arena, int64_t api_key_row_id,
+					const struct store_usage_filter *filter, struct store_usage_item **items, size_t *count,
+					int64_t *total);
+enum store_status store_usage_addresses(struct store *store, struct arena *arena, int64_t api_key_row_id,
+					const struct store_usage_filter *filter, struct store_usage_item **items, size_t *count,
+					int64_t *total);
+/* The anonymous count of an off-the-record key (api_key_row_id), or of a workspace's (0), since `since`. */
+enum store_status store_usage_anonymous(struct store *store, int64_t workspace_id, int64_t api_key_row_id,
+					int64_t since, int64_t *calls);
+
+/* A key as the dashboard lists it. */
+struct store_key_brief {
+	const char *key_id;
+	const char *name;
+	int64_t calls;    /* busiest keys: calls in the period; spikes: refused calls in the hour */
+	int64_t refused;
+	int64_t at;       /* created, last used, secret set, or the spike's hour, as the list says */
+	const char *address; /* new addresses */
+};
+
+enum store_key_brief_list {
+	STORE_BRIEF_BUSIEST,      /* most calls since `since` */
+	STORE_BRIEF_NEVER_USED,   /* active keys without a single granted call, oldest first */
+	STORE_BRIEF_UNUSED_SINCE, /* active keys last used before `since` */
+	STORE_BRIEF_SECRET_OLDER, /* active keys whose secret was set before `since` */
+};
+
+/* Up to `limit` keys of a list; *total gets how many the list holds in all (BUSIEST: with calls). */
+enum store_status store_key_briefs(struct store *store, struct arena *arena, int64_t workspace_id,
+				   enum store_key_brief_list list, int64_t since, size_t limit,
+				   struct store_key_brief **keys, size_t *count, int64_t *total);
+
+/*
+ * Warnings, from the rollups: hours since `since` in which a key (api_key_row_id, or every key of
+ * the workspace when 0) was refused more than `threshold` times; and addresses first seen since
+ * `since` that the key had not used in [`before`, `since`), for keys used in that earlier span.
+ */
+enum store_status store_usage_spikes(struct store *store, struct arena *arena, int64_t workspace_id,
+				     int64_t api_key_row_id, int64_t since, int64_t threshold, size_t limit,
+				     struct store_key_brief **spikes, size_t *count);
+enum store_status store_usage_new_addresses(struct store *store, struct arena *arena, int64_t workspace_id,
+					    int64_t api_key_row_id, int64_t since, int64_t before, size_t limit,
+					    struct store_key_brief **found, size_t *count);
+
 /* ---- accounts (store_accounts.c) ------------------------------------------------------------- */
 
 struct store_user {

@@ -348,10 +348,10 @@ class EmptyListTest(ServerTestCase):
         self.assertTrue(page.doc.find_all("a", href="/w/1/keys?status=revoked"), "no way to the revoked keys")
         self.assertIn(key_id, self.server.list_key_ids("status=revoked"))
 
-    def test_root_redirects_to_the_list(self):
+    def test_root_redirects_to_the_workspace(self):
         response = self.server.get("/")
         self.assertStatus(response, 303)
-        self.assertEqual(response.header("Location"), "/w/1/keys")
+        self.assertEqual(response.header("Location"), "/w/1/")  # its dashboard
 
 
 class PaginationTest(ServerTestCase):

@@ -46,7 +46,7 @@ class SignInTest(ServerTestCase):
         response = self.sign_in(email.lower())  # e-mail addresses are matched ignoring case
         self.assertStatus(response, 303)
         self.assertEqual(response.header("Location"), "/")  # the front door leads to the first workspace
-        self.assertEqual(self.server.get("/").header("Location"), "/w/1/keys")
+        self.assertEqual(self.server.get("/").header("Location"), "/w/1/")
         cookie = response.header("Set-Cookie")
         self.assertRegex(cookie, r"^kw_session=[A-Za-z0-9_-]{43}; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax$")
         page = self.server.get("/w/1/keys")

@@ -1,0 +1,317 @@
+/* store_insight.c: rolling usage up by the hour, retention, and what the Usage tab and dashboard read. */
+#include "store/store_private.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+
+/* Room for one more row in an arena array that doubles when full. */
+static void *grow(struct arena *arena, void *rows, size_t size, size_t count, size_t *capacity)
+{
+	if (count < *capacity)
+		return rows;
+	void *grown = arena_alloc(arena, 2 * *capacity * size);
+	memcpy(grown, rows, *capacity * size);
+	*capacity *= 2;
+	return grown;
+}
+
+static enum store_status rollup_state(struct store *store, int64_t *rolled_to, int64_t *pruned_at)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_ROLLUP_STATE);
+	int code = store_step(store, STMT_ROLLUP_STATE);
+	if (code == SQLITE_ROW) {
+		*rolled_to = sqlite3_column_int64(statement, 0);
+		*pruned_at = sqlite3_column_int64(statement, 1);
+	}
+	sqlite3_reset(statement);
+	return code == SQLITE_ROW ? STORE_OK : store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
+}
+
+/* Bind the raw-row range (from, to] and run a rollup statement. */
+static enum store_status roll(struct store *store, enum store_statement which, int64_t from, int64_t to)
+{
+	sqlite3_stmt *statement = store_statement(store, which);
+	sqlite3_bind_int64(statement, 1, from);
+	sqlite3_bind_int64(statement, 2, to);
+	return store_run(store, which);
+}
+
+enum store_status store_usage_rollup(struct store *store, size_t max_rows, size_t *rolled)
+{
+	*rolled = 0;
+	enum store_status status = store_begin(store);
+	if (status != STORE_OK)
+		return status;
+	int64_t from = 0, pruned_at = 0, to = 0, rows = 0;
+	status = rollup_state(store, &from, &pruned_at);
+	if (status == STORE_OK) {
+		sqlite3_stmt *statement = store_statement(store, STMT_ROLLUP_END);
+		sqlite3_bind_int64(statement, 1, from);
+		sqlite3_bind_int64(statement, 2, (int64_t)max_rows);
+		int code = store_step(store, STMT_ROLLUP_END);
+		if (code == SQLITE_ROW) {
+			to = sqlite3_column_int64(statement, 0);
+			rows = sqlite3_column_int64(statement, 1);
+		}
+		sqlite3_reset(statement);
+		if (code != SQLITE_ROW)
+			status = store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
+	}
+	if (status == STORE_OK && rows > 0) {
+		status = roll(store, STMT_ROLLUP_HOURLY, from, to);
+		if (status == STORE_OK)
+			status = roll(store, STMT_ROLLUP_ENDPOINT, from, to);
+		if (status == STORE_OK)
+			status = roll(store, STMT_ROLLUP_ADDRESS, from, to);
+		if (status == STORE_OK) {
+			sqlite3_stmt *statement = store_statement(store, STMT_ROLLUP_ADVANCE);
+			sqlite3_bind_int64(statement, 1, to);
+			status = store_run(store, STMT_ROLLUP_ADVANCE);
+		}
+	}
+	if (status != STORE_OK) {
+		store_rollback(store);
+		return status;
+	}
+	status = store_commit(store);
+	if (status == STORE_OK)
+		*rolled = (size_t)rows;
+	return status;
+}
+
+/* Run a retention statement: ?1 workspace (when `per_workspace`), then the cutoff, then the limit. */
+static enum store_status prune_one(struct store *store, enum store_statement which, bool per_workspace,
+				   int64_t workspace_id, int64_t before, size_t max_rows, size_t *deleted)
+{
+	sqlite3_stmt *statement = store_statement(store, which);
+	int column = 1;
+	if (per_workspace)
+		sqlite3_bind_int64(statement, column++, workspace_id);
+	sqlite3_bind_int64(statement, column++, before);
+	sqlite3_bind_int64(statement, column, (int64_t)max_rows);
+	enum store_status status = store_run(store, which);
+	if (status == STORE_OK)
+		*deleted += (size_t)sqlite3_changes(store->db);
+	return status;
+}
+
+enum store_status store_usage_prune(struct store *store, int64_t raw_before, int64_t hourly_before, size_t max_rows,
+				    size_t *deleted)
+{
+	*deleted = 0;
+	int64_t workspaces[64];
+	size_t count = 0;
+	int64_t after = 0;
+	enum store_status status = STORE_OK;
+	/* Workspaces a few at a time, each delete its own short transaction: the writers never wait long. */
+	do {
+		count = 0;
+		sqlite3_stmt *statement = store_statement(store, STMT_WORKSPACE_IDS);
+		int code;
+		while ((code = store_step(store, STMT_WORKSPACE_IDS)) == SQLITE_ROW && count < 64) {
+			int64_t id = sqlite3_column_int64(statement, 0);
+			if (id > after)
+				workspaces[count++] = id;
+		}
+		sqlite3_reset(statement);
+		if (code != SQLITE_ROW && code != SQLITE_DONE)
+			return store_status_from(code);
+		for (size_t i = 0; i < count && status == STORE_OK; i++) {
+			status = prune_one(store, STMT_PRUNE_RAW, true, workspaces[i], raw_before, max_rows, deleted);
+			if (status == STORE_OK)
+				status = prune_one(store, STMT_PRUNE_HOURLY, true, workspaces[i], hourly_before, max_rows, deleted);
+			if (status == STORE_OK)
+				status = prune_one(store, STMT_PRUNE_ANONYMOUS, true, workspaces[i], hourly_before, max_rows,
+						   deleted);
+			after = workspaces[i];
+		}
+	} while (status == STORE_OK && count == 64);
+	if (status == STORE_OK)
+		status = prune_one(store, STMT_PRUNE_ENDPOINT, false, 0, hourly_before, max_rows, deleted);
+	if (status == STORE_OK)
+		status = prune_one(store, STMT_PRUNE_ADDRESS, false, 0, hourly_before, max_rows, deleted);
+	return status;
+}
+
+enum store_status store_usage_pruned_at(struct store *store, int64_t *at)
+{
+	int64_t rolled_to = 0;
+	return rollup_state(store, &rolled_to, at);
+}
+
+enum store_status store_usage_set_pruned_at(struct store *store, int64_t at)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_PRUNED_AT_SET);
+	sqlite3_bind_int64(statement, 1, at);
+	return store_run(store, STMT_PRUNED_AT_SET);
+}
+
+enum store_status store_usage_series(struct store *store, struct arena *arena, int64_t workspace_id,
+				     int64_t api_key_row_id, int64_t since, int64_t step, struct store_usage_bucket **buckets,
+				     size_t *count)
+{
+	enum store_statement which = api_key_row_id ? STMT_USAGE_SERIES_KEY : STMT_USAGE_SERIES_WORKSPACE;
+	sqlite3_stmt *statement = store_statement(store, which);
+	sqlite3_bind_int64(statement, 1, api_key_row_id ? api_key_row_id : workspace_id);
+	sqlite3_bind_int64(statement, 2, since);
+	sqlite3_bind_int64(statement, 3, step > 0 ? step : 3600);
+	size_t capacity = 32;
+	*buckets = arena_alloc(arena, capacity * sizeof **buckets);
+	*count = 0;
+	int code;
+	while ((code = store_step(store, which)) == SQLITE_ROW) {
+		*buckets = grow(arena, *buckets, sizeof **buckets, *count, &capacity);
+		struct store_usage_bucket *bucket = &(*buckets)[(*count)++];
+		bucket->index = sqlite3_column_int64(statement, 0);
+		bucket->granted = sqlite3_column_int64(statement, 1);
+		bucket->refused = sqlite3_column_int64(statement, 2);
+	}
+	sqlite3_reset(statement);
+	return store_status_from(code);
+}
+
+enum store_status store_usage_outcomes(struct store *store, struct arena *arena, int64_t api_key_row_id, int64_t since,
+				       struct store_usage_outcome **outcomes, size_t *count)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_USAGE_OUTCOMES);
+	sqlite3_bind_int64(statement, 1, api_key_row_id);
+	sqlite3_bind_int64(statement, 2, since);
+	size_t capacity = 8;
+	*outcomes = arena_alloc(arena, capacity * sizeof **outcomes);
+	*count = 0;
+	int code;
+	while ((code = store_step(store, STMT_USAGE_OUTCOMES)) == SQLITE_ROW) {
+		*outcomes = grow(arena, *outcomes, sizeof **outcomes, *count, &capacity);
+		struct store_usage_outcome *outcome = &(*outcomes)[(*count)++];
+		outcome->outcome = store_column_text(arena, statement, 0);
+		outcome->calls = sqlite3_column_int64(statement, 1);
+	}
+	sqlite3_reset(statement);
+	return store_status_from(code);
+}
+
+/* Endpoints or addresses: name, calls, refused, first_seen, last_seen, total. */
+static enum store_status read_items(struct store *store, enum store_statement which, struct arena *arena,
+				   int64_t api_key_row_id, const struct store_usage_filter *filter,
+				   struct store_usage_item **items, size_t *count, int64_t *total)
+{
+	size_t limit = filter->limit;
+	sqlite3_stmt *statement = store_statement(store, which);
+	sqlite3_bind_int64(statement, 1, api_key_row_id);
+	sqlite3_bind_int64(statement, 2, filter->since);
+	sqlite3_bind_int64(statement, 3, (int64_t)limit);
+	sqlite3_bind_text(statement, 4, filter->only ? filter->only : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(statement, 5, filter->refused_only ? 1 : 0);
+	*items = arena_alloc(arena, (limit ? limit : 1) * sizeof **items);
+	*count = 0;
+	*total = 0;
+	int code;
+	while ((code = store_step(store, which)) == SQLITE_ROW && *count < limit) {
+		struct store_usage_item *item = &(*items)[(*count)++];
+		item->name = store_column_text(arena, statement, 0);
+		item->calls = sqlite3_column_int64(statement, 1);
+		item->refused = sqlite3_column_int64(statement, 2);
+		item->first_seen = sqlite3_column_int64(statement, 3);
+		item->last_seen = sqlite3_column_int64(statement, 4);
+		*total = sqlite3_column_int64(statement, 5);
+	}
+	sqlite3_reset(statement);
+	return code == SQLITE_ROW ? STORE_OK : store_status_from(code);
+}
+
+enum store_status store_usage_endpoints(struct store *store, struct arena *arena, int64_t api_key_row_id,
+					const struct store_usage_filter *filter, struct store_usage_item **items, size_t *count,
+					int64_t *total)
+{
+	return read_items(store, STMT_USAGE_ENDPOINTS, arena, api_key_row_id, filter, items, count, total);
+}
+
+enum store_status store_usage_addresses(struct store *store, struct arena *arena, int64_t api_key_row_id,
+					const struct store_usage_filter *filter, struct store_usage_item **items, size_t *count,
+					int64_t *total)
+{
+	return read_items(store, STMT_USAGE_ADDRESSES, arena, api_key_row_id, filter, items, count, total);
+}
+
+enum store_status store_usage_anonymous(struct store *store, int64_t workspace_id, int64_t api_key_row_id,
+					int64_t since, int64_t *calls)
+{
+	enum store_statement which = api_key_row_id ? STMT_USAGE_ANONYMOUS_KEY : STMT_USAGE_ANONYMOUS_WORKSPACE;
+	sqlite3_stmt *statement = store_statement(store, which);
+	sqlite3_bind_int64(statement, 1, api_key_row_id ? api_key_row_id : workspace_id);
+	sqlite3_bind_int64(statement, 2, since);
+	int code = store_step(store, which);
+	*calls = code == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
+	sqlite3_reset(statement);
+	return code == SQLITE_ROW ? STORE_OK : store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
+}
+
+/* Columns: key_id, name, calls, refused, at, address[, total]. */
+static enum store_status read_briefs(struct store *store, enum store_statement which, struct arena *arena, size_t limit,
+				     struct store_key_brief **keys, size_t *count, int64_t *total)
+{
+	sqlite3_stmt *statement = store->statements[which];
+	*keys = arena_alloc(arena, (limit ? limit : 1) * sizeof **keys);
+	*count = 0;
+	if (total != NULL)
+		*total = 0;
+	int code;
+	while ((code = store_step(store, which)) == SQLITE_ROW && *count < limit) {
+		struct store_key_brief *key = &(*keys)[(*count)++];
+		key->key_id = store_column_text(arena, statement, 0);
+		key->name = store_column_text(arena, statement, 1);
+		key->calls = sqlite3_column_int64(statement, 2);
+		key->refused = sqlite3_column_int64(statement, 3);
+		key->at = sqlite3_column_int64(statement, 4);
+		key->address = store_column_text(arena, statement, 5);
+		if (total != NULL)
+			*total = sqlite3_column_int64(statement, 6);
+	}
+	sqlite3_reset(statement);
+	return code == SQLITE_ROW ? STORE_OK : store_status_from(code);
+}
+
+enum store_status store_key_briefs(struct store *store, struct arena *arena, int64_t workspace_id,
+				   enum store_key_brief_list list, int64_t since, size_t limit,
+				   struct store_key_brief **keys, size_t *count, int64_t *total)
+{
+	static const enum store_statement statements[] = {
+		[STORE_BRIEF_BUSIEST] = STMT_BRIEF_BUSIEST,
+		[STORE_BRIEF_NEVER_USED] = STMT_BRIEF_NEVER_USED,
+		[STORE_BRIEF_UNUSED_SINCE] = STMT_BRIEF_UNUSED_SINCE,
+		[STORE_BRIEF_SECRET_OLDER] = STMT_BRIEF_SECRET_OLDER,
+	};
+	enum store_statement which = statements[list];
+	sqlite3_stmt *statement = store_statement(store, which);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_int64(statement, 2, since);
+	sqlite3_bind_int64(statement, 3, (int64_t)limit);
+	return read_briefs(store, which, arena, limit, keys, count, total);
+}
+
+enum store_status store_usage_spikes(struct store *store, struct arena *arena, int64_t workspace_id,
+				     int64_t api_key_row_id, int64_t since, int64_t threshold, size_t limit,
+				     struct store_key_brief **spikes, size_t *count)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_USAGE_SPIKES);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_int64(statement, 2, api_key_row_id);
+	sqlite3_bind_int64(statement, 3, since);
+	sqlite3_bind_int64(statement, 4, threshold);
+	sqlite3_bind_int64(statement, 5, (int64_t)limit);
+	return read_briefs(store, STMT_USAGE_SPIKES, arena, limit, spikes, count, NULL);
+}
+
+enum store_status store_usage_new_addresses(struct store *store, struct arena *arena, int64_t workspace_id,
+					    int64_t api_key_row_id, int64_t since, int64_t before, size_t limit,
+					    struct store_key_brief **found, size_t *count)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_USAGE_NEW_ADDRESSES);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_int64(statement, 2, api_key_row_id);
+	sqlite3_bind_int64(statement, 3, since);
+	sqlite3_bind_int64(statement, 4, before);
+	sqlite3_bind_int64(statement, 5, (int64_t)limit);
+	return read_briefs(store, STMT_USAGE_NEW_ADDRESSES, arena, limit, found, count, NULL);
+}

@@ -1,0 +1,419 @@
+/*
+ * test_insight.c: unit tests for usage insight on real SQLite files: periods and their UTC
+ * buckets, the hourly rollup against hand-computed sums (hour and day edges), reading rolled-up
+ * and not-yet-rolled rows together, endpoints and addresses, off-the-record counts, warnings
+ * (refused spikes, new addresses) and retention.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+#include "core/alloc.h"
+#include "domain/insight.h"
+#include "store/store.h"
+
+#define HOUR 3600LL
+#define DAY 86400LL
+/* 2026-11-23 00:00:00 UTC, a Monday: `date -u -d @1795392000`. */
+#define MIDNIGHT 1795392000LL
+
+/* ---- periods ---------------------------------------------------------------------------------- */
+
+static void test_periods_and_their_buckets(void **state)
+{
+	(void)state;
+	enum insight_period period;
+	assert_true(insight_period_parse("7d", &period));
+	assert_int_equal(period, INSIGHT_7D);
+	assert_false(insight_period_parse("1y", &period));
+	assert_int_equal(period, INSIGHT_24H);
+	assert_false(insight_period_parse(NULL, &period));
+
+	struct insight_window window;
+	int64_t now = MIDNIGHT + 6 * HOUR + 59 * 60 + 59; /* 06:59:59 */
+	insight_window(INSIGHT_24H, now, &window);
+	assert_int_equal(window.buckets, 24);
+	assert_int_equal(window.step, HOUR);
+	assert_int_equal(window.since, MIDNIGHT + 6 * HOUR - 23 * HOUR); /* the last bucket holds now */
+	insight_window(INSIGHT_7D, now, &window);
+	assert_int_equal(window.buckets, 168);
+	assert_int_equal(window.since, MIDNIGHT + 6 * HOUR - 167 * HOUR);
+	insight_window(INSIGHT_30D, now, &window);
+	assert_int_equal(window.buckets, 30);
+	assert_int_equal(window.step, DAY);
+	assert_int_equal(window.since, MIDNIGHT - 29 * DAY);
+	/* On the very second a day starts, that day is the last bucket. */
+	insight_window(INSIGHT_30D, MIDNIGHT, &window);
+	assert_int_equal(window.since, MIDNIGHT - 29 * DAY);
+
+	struct store_usage_bucket sparse[] = { { 0, 5, 1 }, { 29, 2, 0 }, { 30, 100, 100 }, { -1, 7, 7 } };
+	struct insight_bucket filled[30];
+	insight_fill(&window, sparse, 4, filled);
+	assert_int_equal(filled[0].start, MIDNIGHT - 29 * DAY);
+	assert_int_equal(filled[0].granted, 5);
+	assert_int_equal(filled[0].refused, 1);
+	assert_int_equal(filled[29].start, MIDNIGHT);
+	assert_int_equal(filled[29].granted, 2);
+	int64_t sum = 0;
+	for (int i = 0; i < 30; i++)
+		sum += filled[i].granted + filled[i].refused;
+	assert_int_equal(sum, 8); /* buckets outside the window are dropped */
+}
+
+/* ---- the store -------------------------------------------------------------------------------- */
+
+struct fixture {
+	struct test_db *db;
+	int64_t key;   /* internal row ids */
+	int64_t other;
+};
+
+static int64_t add_key(struct test_db *db, const char *key_id, int64_t created)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, secret_hint, role_id, "
+		 "created_at, updated_at, secret_set_at) VALUES (1, '%s', '%s', '%s', randomblob(32), 'abcd', %lld, %lld, "
+		 "%lld, %lld)",
+		 key_id, key_id, key_id, (long long)db->admin_role, (long long)created, (long long)created,
+		 (long long)created);
+	test_db_execute(db, sql);
+	return test_db_integer(db, "SELECT id FROM api_key WHERE key_id = '%s'", key_id);
+}
+
+static int setup(void **state)
+{
+	struct fixture *fixture = xcalloc(1, sizeof *fixture);
+	fixture->db = test_db_open("insight");
+	if (fixture->db == NULL)
+		return -1;
+	fixture->key = add_key(fixture->db, "key_insightAAAAAAA", MIDNIGHT - 200 * DAY);
+	fixture->other = add_key(fixture->db, "key_insightBBBBBBB", MIDNIGHT - 10 * DAY);
+	*state = fixture;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fixture = *state;
+	int removed = test_db_close(fixture->db);
+	free(fixture);
+	return removed;
+}
+
+static void write_events(struct fixture *fixture, const struct store_usage_event *events, size_t count)
+{
+	assert_int_equal(store_usage_write(fixture->db->store, events, count, NULL, 0, NULL, 0), STORE_OK);
+}
+
+static void roll_all(struct fixture *fixture)
+{
+	size_t rolled = 0;
+	do
+		assert_int_equal(store_usage_rollup(fixture->db->store, 3, &rolled), STORE_OK); /* small chunks on purpose */
+	while (rolled == 3);
+	test_db_assert_no_transaction(fixture->db);
+}
+
+/* Events around the midnight edge: 23:59:59 the day before, 00:00:00 and 00:59:59, 01:00:00. */
+static void write_edge_events(struct fixture *fixture)
+{
+	int64_t k = fixture->key;
+	const struct store_usage_event events[] = {
+		{ 1, k, MIDNIGHT - 1, "/v1/a", "192.0.2.1", "granted", 3 },
+		{ 1, k, MIDNIGHT, "/v1/a", "192.0.2.1", "granted", 1 },
+		{ 1, k, MIDNIGHT + HOUR - 1, "/v1/b", "192.0.2.2", "ip_not_allowed", 2 },
+		{ 1, k, MIDNIGHT + HOUR, "/v1/a", "192.0.2.2", "granted", 4 },
+		{ 1, k, MIDNIGHT + HOUR + 5, "/v1/a", "192.0.2.1", "disabled", 1 },
+		{ 1, fixture->other, MIDNIGHT + 10, "/v1/z", "198.51.100.9", "granted", 7 },
+		{ 1, 0, MIDNIGHT + 20, "/v1/a", "203.0.113.5", "invalid_key", 9 }, /* no key */
+	};
+	write_events(fixture, events, sizeof events / sizeof events[0]);
+}
+
+static void test_the_rollup_sums_by_utc_hour(void **state)
+{
+	struct fixture *fixture = *state;
+	write_edge_events(fixture);
+	roll_all(fixture);
+	struct test_db *db = fixture->db;
+	long long k = (long long)fixture->key;
+	assert_int_equal(test_db_integer(db, "SELECT calls FROM usage_hourly WHERE api_key_id = %lld AND hour = %lld AND "
+					     "outcome = 'granted'", k, MIDNIGHT - HOUR), 3);
+	assert_int_equal(test_db_integer(db, "SELECT calls FROM usage_hourly WHERE api_key_id = %lld AND hour = %lld AND "
+					     "outcome = 'granted'", k, MIDNIGHT), 1);
+	assert_int_equal(test_db_integer(db, "SELECT calls FROM usage_hourly WHERE api_key_id = %lld AND hour = %lld AND "
+					     "outcome = 'ip_not_allowed'", k, MIDNIGHT), 2);
+	assert_int_equal(test_db_integer(db, "SELECT sum(calls) FROM usage_hourly WHERE api_key_id = %lld AND hour = %lld",
+					 k, MIDNIGHT + HOUR), 5);
+	assert_int_equal(test_db_integer(db, "SELECT calls FROM usage_hourly WHERE api_key_id = 0"), 9);
+	assert_int_equal(test_db_integer(db, "SELECT sum(calls) FROM usage_hourly"), 27);
+	assert_int_equal(test_db_integer(db, "SELECT first_seen FROM usage_hourly_address WHERE api_key_id = %lld AND "
+					     "hour = %lld AND client_address = '192.0.2.2'", k, MIDNIGHT), MIDNIGHT + HOUR - 1);
+	assert_int_equal(test_db_integer(db, "SELECT refused FROM usage_hourly_endpoint WHERE api_key_id = %lld AND "
+					     "hour = %lld AND endpoint = '/v1/b'", k, MIDNIGHT), 2);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly_endpoint WHERE api_key_id = 0"), 0);
+	/* Rolling up again adds nothing: the watermark moved. */
+	size_t rolled = 1;
+	assert_int_equal(store_usage_rollup(db->store, 100, &rolled), STORE_OK);
+	assert_int_equal(rolled, 0);
+	assert_int_equal(test_db_integer(db, "SELECT sum(calls) FROM usage_hourly"), 27);
+}
+
+/* Read the series of the key as 30 days of buckets ending at MIDNIGHT + 2 h. */
+static void series(struct fixture *fixture, int64_t key, enum insight_period period, struct insight_window *window,
+		   struct insight_bucket *filled)
+{
+	insight_window(period, MIDNIGHT + 2 * HOUR, window);
+	struct store_usage_bucket *sparse = NULL;
+	size_t count = 0;
+	assert_int_equal(store_usage_series(fixture->db->store, fixture->db->arena, 1, key, window->since, window->step,
+					    &sparse, &count),
+			 STORE_OK);
+	insight_fill(window, sparse, count, filled);
+}
+
+static void check_edge_series(struct fixture *fixture)
+{
+	struct insight_window window;
+	struct insight_bucket buckets[INSIGHT_BUCKETS_MAX];
+	series(fixture, fixture->key, INSIGHT_30D, &window, buckets);
+	assert_int_equal(buckets[28].granted, 3); /* 23:59:59 the day before */
+	assert_int_equal(buckets[29].granted, 5);
+	assert_int_equal(buckets[29].refused, 3);
+	series(fixture, fixture->key, INSIGHT_24H, &window, buckets); /* the last bucket is 02:00 */
+	assert_int_equal(buckets[20].granted, 3); /* 23:00 */
+	assert_int_equal(buckets[21].granted, 1); /* 00:00 */
+	assert_int_equal(buckets[21].refused, 2);
+	assert_int_equal(buckets[22].granted, 4); /* 01:00 */
+	assert_int_equal(buckets[22].refused, 1);
+	assert_int_equal(buckets[23].granted + buckets[23].refused, 0);
+	/* The workspace: its keys, not the unknown tokens. */
+	series(fixture, 0, INSIGHT_24H, &window, buckets);
+	assert_int_equal(buckets[21].granted, 8);
+	assert_int_equal(buckets[21].refused, 2);
+}
+
+static void test_pages_read_rolled_up_and_waiting_rows_alike(void **state)
+{
+	struct fixture *fixture = *state;
+	write_edge_events(fixture);
+	check_edge_series(fixture); /* nothing rolled up yet */
+	size_t rolled = 0;
+	assert_int_equal(store_usage_rollup(fixture->db->store, 4, &rolled), STORE_OK); /* half of it */
+	assert_int_equal(rolled, 4);
+	check_edge_series(fixture);
+	roll_all(fixture);
+	check_edge_series(fixture);
+}
+
+static void test_endpoints_addresses_and_outcomes(void **state)
+{
+	struct fixture *fixture = *state;
+	write_edge_events(fixture);
+	size_t rolled = 0;
+	assert_int_equal(store_usage_rollup(fixture->db->store, 2, &rolled), STORE_OK);
+	struct arena *arena = fixture->db->arena;
+	struct store_usage_filter filter = { MIDNIGHT - DAY, 20, NULL, false };
+	struct store_usage_item *items = NULL;
+	size_t count = 0;
+	int64_t total = 0;
+	assert_int_equal(store_usage_endpoints(fixture->db->store, arena, fixture->key, &filter, &items, &count, &total),
+			 STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(total, 2);
+	assert_string_equal(items[0].name, "/v1/a");
+	assert_int_equal(items[0].calls, 9);
+	assert_int_equal(items[0].refused, 1);
+	assert_int_equal(items[0].last_seen, MIDNIGHT + HOUR + 5);
+	assert_int_equal(store_usage_addresses(fixture->db->store, arena, fixture->key, &filter, &items, &count, &total),
+			 STORE_OK);
+	assert_int_equal(count, 2);
+	assert_string_equal(items[0].name, "192.0.2.2");
+	assert_int_equal(items[0].calls, 6);
+	assert_int_equal(items[0].first_seen, MIDNIGHT + HOUR - 1);
+	assert_int_equal(items[1].first_seen, MIDNIGHT - 1);
+	assert_int_equal(items[1].last_seen, MIDNIGHT + HOUR + 5);
+	/* Only one address; only refused calls, the most refused first; a limit. */
+	filter.only = "192.0.2.1";
+	assert_int_equal(store_usage_addresses(fixture->db->store, arena, fixture->key, &filter, &items, &count, &total),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(items[0].calls, 5);
+	filter.only = NULL;
+	filter.refused_only = true;
+	assert_int_equal(store_usage_endpoints(fixture->db->store, arena, fixture->key, &filter, &items, &count, &total),
+			 STORE_OK);
+	assert_int_equal(count, 2);
+	assert_string_equal(items[0].name, "/v1/b");
+	filter.refused_only = false;
+	filter.limit = 1;
+	assert_int_equal(store_usage_endpoints(fixture->db->store, arena, fixture->key, &filter, &items, &count, &total),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(total, 2);
+	struct store_usage_outcome *outcomes = NULL;
+	assert_int_equal(store_usage_outcomes(fixture->db->store, arena, fixture->key, MIDNIGHT, &outcomes, &count),
+			 STORE_OK);
+	assert_int_equal(count, 3);
+	assert_string_equal(outcomes[0].outcome, "granted");
+	assert_int_equal(outcomes[0].calls, 5); /* since midnight: not the 3 before */
+	assert_string_equal(outcomes[1].outcome, "ip_not_allowed");
+}
+
+static void test_off_the_record_counts(void **state)
+{
+	struct fixture *fixture = *state;
+	const struct store_usage_count counts[] = { { 1, fixture->other, MIDNIGHT - HOUR, 4 },
+						    { 1, fixture->other, MIDNIGHT, 6 } };
+	assert_int_equal(store_usage_write(fixture->db->store, NULL, 0, counts, 2, NULL, 0), STORE_OK);
+	int64_t calls = 0;
+	assert_int_equal(store_usage_anonymous(fixture->db->store, 1, fixture->other, MIDNIGHT, &calls), STORE_OK);
+	assert_int_equal(calls, 6);
+	assert_int_equal(store_usage_anonymous(fixture->db->store, 1, 0, MIDNIGHT - DAY, &calls), STORE_OK);
+	assert_int_equal(calls, 10);
+	assert_int_equal(store_usage_anonymous(fixture->db->store, 2, 0, MIDNIGHT - DAY, &calls), STORE_OK);
+	assert_int_equal(calls, 0);
+}
+
+static void test_warnings(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t k = fixture->key;
+	const struct store_usage_event events[] = {
+		/* used from 192.0.2.1 for weeks: known */
+		{ 1, k, MIDNIGHT - 20 * DAY, "/v1/a", "192.0.2.1", "granted", 1 },
+		{ 1, k, MIDNIGHT + 1, "/v1/a", "192.0.2.1", "granted", 1 },
+		/* 198.51.100.7 last seen 40 days ago (outside the 30): new again today */
+		{ 1, k, MIDNIGHT - 40 * DAY, "/v1/a", "198.51.100.7", "granted", 1 },
+		{ 1, k, MIDNIGHT + 2, "/v1/a", "198.51.100.7", "granted", 1 },
+		/* refused: 10 in one hour (at the threshold), 11 in another (over it) */
+		{ 1, k, MIDNIGHT + 3, "/v1/a", "192.0.2.1", "ip_not_allowed", 10 },
+		{ 1, k, MIDNIGHT + HOUR, "/v1/a", "192.0.2.1", "ip_not_allowed", 6 },
+		{ 1, k, MIDNIGHT + HOUR + 1, "/v1/a", "192.0.2.1", "disabled", 5 },
+		/* the other key was first used today: every address is new, but there is nothing to compare */
+		{ 1, fixture->other, MIDNIGHT + 4, "/v1/a", "203.0.113.1", "granted", 1 },
+	};
+	write_events(fixture, events, sizeof events / sizeof events[0]);
+	roll_all(fixture);
+	struct store_key_brief *found = NULL;
+	size_t count = 0;
+	int64_t day = MIDNIGHT - 22 * HOUR;
+	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 1, 0, day, 10, 20, &found, &count),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(found[0].at, MIDNIGHT + HOUR);
+	assert_int_equal(found[0].calls, 11);
+	assert_string_equal(found[0].key_id, "key_insightAAAAAAA");
+	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 1, fixture->other, day, 10, 20, &found,
+					    &count),
+			 STORE_OK);
+	assert_int_equal(count, 0);
+	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 2, 0, day, 10, 20, &found, &count),
+			 STORE_OK);
+	assert_int_equal(count, 0); /* another workspace sees none */
+	assert_int_equal(store_usage_new_addresses(fixture->db->store, fixture->db->arena, 1, 0, day, day - 30 * DAY, 20,
+						   &found, &count),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_string_equal(found[0].address, "198.51.100.7");
+	assert_int_equal(found[0].at, MIDNIGHT + 2);
+	assert_int_equal(store_usage_new_addresses(fixture->db->store, fixture->db->arena, 2, 0, day, day - 30 * DAY, 20,
+						   &found, &count),
+			 STORE_OK);
+	assert_int_equal(count, 0);
+}
+
+static void test_retention_keeps_what_it_should(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t k = fixture->key, now = MIDNIGHT;
+	const struct store_usage_event events[] = {
+		{ 1, k, now - 31 * DAY, "/old", "192.0.2.1", "granted", 1 },   /* raw: past 30 days */
+		{ 1, k, now - 29 * DAY, "/kept", "192.0.2.1", "granted", 1 },  /* raw: kept */
+		{ 1, k, now - 401 * DAY, "/ancient", "192.0.2.1", "granted", 1 }, /* hourly: past 400 days */
+	};
+	write_events(fixture, events, 3);
+	const struct store_usage_event waiting[] = { { 1, k, now - 50 * DAY, "/waiting", "192.0.2.1", "granted", 1 } };
+	roll_all(fixture);
+	write_events(fixture, waiting, 1); /* old but not rolled up: kept until it is */
+	size_t deleted = 0;
+	assert_int_equal(store_usage_prune(fixture->db->store, now - 30 * DAY, now - 400 * DAY, 1, &deleted), STORE_OK);
+	assert_true(deleted > 0);
+	do
+		assert_int_equal(store_usage_prune(fixture->db->store, now - 30 * DAY, now - 400 * DAY, 1, &deleted),
+				 STORE_OK);
+	while (deleted > 0);
+	struct test_db *db = fixture->db;
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_event WHERE endpoint IN ('/old', '/ancient')"), 0);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_event WHERE endpoint IN ('/kept', '/waiting')"), 2);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly_endpoint WHERE endpoint = '/old'"), 1);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly_endpoint WHERE endpoint = '/ancient'"), 0);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly WHERE hour < %lld", now - 400 * DAY), 0);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly_address WHERE hour < %lld",
+					 now - 400 * DAY), 0);
+	test_db_assert_no_transaction(db);
+}
+
+static void test_dashboard_lists(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_db *db = fixture->db;
+	/* key: used 40 days ago; other: never used; a third, revoked, is in no list. */
+	test_db_execute(db, "INSERT INTO api_key_last_used (api_key_id, at) SELECT id, 1795392000 - 40 * 86400 FROM "
+			    "api_key WHERE key_id = 'key_insightAAAAAAA'");
+	int64_t revoked = add_key(db, "key_insightCCCCCCC", MIDNIGHT - 300 * DAY);
+	test_db_execute(db, "UPDATE api_key SET revoked_at = 1795392000 WHERE key_id = 'key_insightCCCCCCC'");
+	(void)revoked;
+	struct store_key_brief *keys = NULL;
+	size_t count = 0;
+	int64_t total = 0;
+	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_NEVER_USED, 0, 10, &keys, &count, &total),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(total, 1);
+	assert_string_equal(keys[0].key_id, "key_insightBBBBBBB");
+	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_UNUSED_SINCE, MIDNIGHT - 30 * DAY, 10, &keys,
+					  &count, &total),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_string_equal(keys[0].key_id, "key_insightAAAAAAA");
+	assert_int_equal(keys[0].at, MIDNIGHT - 40 * DAY);
+	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_SECRET_OLDER, MIDNIGHT - 90 * DAY, 10, &keys,
+					  &count, &total),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_string_equal(keys[0].key_id, "key_insightAAAAAAA");
+	write_edge_events(fixture);
+	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_BUSIEST, MIDNIGHT, 1, &keys, &count, &total),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(total, 2);
+	assert_string_equal(keys[0].key_id, "key_insightAAAAAAA");
+	assert_int_equal(keys[0].calls, 8);
+	assert_int_equal(keys[0].refused, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_periods_and_their_buckets),
+		cmocka_unit_test_setup_teardown(test_the_rollup_sums_by_utc_hour, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pages_read_rolled_up_and_waiting_rows_alike, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_endpoints_addresses_and_outcomes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_off_the_record_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_keeps_what_it_should, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dashboard_lists, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
