@@ -1,0 +1,359 @@
+"""test_members.py: a workspace's members through the real server: invitation links (shown once,
+stored hashed, for one address, replaced, cancelled, used once, expiring), joining with a new or an
+existing account, changing roles and removing members (admins cannot touch owners; a workspace
+keeps an owner), the setup link for the first owner, the audit lines of each, and the issue's
+"done when": an invited viewer sees the keys and can change none."""
+import re
+import sqlite3
+import subprocess
+import unittest
+import uuid
+
+from harness import BIN, Server, ServerTestCase
+
+PASSWORD = "a long member password"
+
+
+class Person:
+    """Someone with a browser of their own: a cookie jar of one session and its CSRF token."""
+
+    def __init__(self, server, email=None):
+        self.server = server
+        self.email = email
+        self.cookie = None
+        self.csrf = None
+
+    def request(self, method, path, body=None, csrf=True):
+        if method == "POST" and csrf and self.csrf is not None:
+            body = list(body or []) + [("csrf", self.csrf)]
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        response = self.server.request(method, path, body=body if method == "POST" else None, headers=headers,
+                                       cookies=False, session=False, csrf=False)
+        for value in response.headers_named("Set-Cookie"):
+            if value.startswith("kw_session="):
+                pair = value.split(";", 1)[0]
+                self.cookie = None if "Max-Age=0" in value else pair
+        match = re.search(r'name="csrf" value="([^"]+)"', response.text)
+        if match:
+            self.csrf = match.group(1)
+        return response
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, body=None, csrf=True):
+        return self.request("POST", path, body or [], csrf)
+
+    def sign_in(self):
+        response = self.request("POST", "/signin", [("email", self.email), ("password", PASSWORD)], csrf=False)
+        assert response.status == 303, response.text[:500]
+        self.get("/")  # a page with forms: the CSRF token
+        return response
+
+
+class MembersTestCase(ServerTestCase):
+    def new_email(self, tag="member"):
+        return f"{tag}-{uuid.uuid4().hex[:8]}@example.com"
+
+    def add_user(self, role, workspace=1, email=None):
+        email = email or self.new_email(role)
+        done = subprocess.run([BIN, "--db", self.server.database, "user", "add", "--email", email, "--role", role,
+                               "--workspace", str(workspace)], input=PASSWORD + "\n", capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return email
+
+    def person(self, role, workspace=1):
+        person = Person(self.server, self.add_user(role, workspace))
+        person.sign_in()
+        return person
+
+    def user_id(self, email):
+        return self.server.query("SELECT id FROM user WHERE email_folded = ?", (email.lower(),))[0][0]
+
+    def role_of(self, email, workspace=1):
+        rows = self.server.query("SELECT console_role FROM membership m JOIN user u ON u.id = m.user_id "
+                                 "WHERE u.email_folded = ? AND m.workspace_id = ?", (email.lower(), workspace))
+        return rows[0][0] if rows else None
+
+    def invite(self, email, role="viewer", who=None):
+        """Invite as the harness owner (or `who`); returns (response, the link's path or None)."""
+        fields = [("email", email), ("role", role)]
+        response = (who.post("/w/1/members/invite", fields) if who else self.server.post("/w/1/members/invite", fields))
+        link = None
+        if response.status == 200:
+            value = response.doc.by_id("invitation-link").get("value")
+            link = re.sub(r"^https?://[^/]+", "", value)
+        return response, link
+
+    def audit(self, action, target):
+        return self.server.query("SELECT actor_label, summary FROM audit_event WHERE action = ? AND target_id = ?",
+                                 (action, target))
+
+
+class InvitationTest(MembersTestCase):
+    def test_an_invitation_link_is_shown_once_and_stored_hashed(self):
+        email = self.new_email()
+        response, link = self.invite(email, "developer")
+        self.assertStatus(response, 200)
+        self.assertEqual(response.header("Cache-Control"), "no-store")
+        value = response.doc.by_id("invitation-link").get("value")
+        self.assertRegex(value, rf"^http://127\.0\.0\.1:{self.server.port}/join/[A-Za-z0-9_-]{{43}}$")
+        token = link.rsplit("/", 1)[1]
+        with open(self.server.database, "rb") as f:
+            self.assertNotIn(token.encode(), f.read())
+        self.assertEqual(self.server.count("invitation", "email = ? AND accepted_at IS NULL", (email,)), 1)
+        members = self.server.get("/w/1/members")
+        self.assertIn(email, members.text)
+        self.assertNotIn(token, members.text)
+        self.assertEqual(self.audit("member.invite", email)[0], (Server.OWNER_EMAIL, "invited as developer"))
+
+    def test_bad_invitations_are_refused_and_keep_what_was_typed(self):
+        before = self.server.count("invitation")
+        response, _ = self.invite("not an address", "viewer")
+        self.assertStatus(response, 422)
+        self.assertEqual(response.doc.value("email"), "not an address")
+        self.assertIn("email-error", response.doc.by_id("email").get("aria-describedby"))
+        response, _ = self.invite(self.new_email(), "superuser")
+        self.assertStatus(response, 422)
+        response, _ = self.invite(Server.OWNER_EMAIL, "viewer")
+        self.assertStatus(response, 409)
+        self.assertIn("already a member", response.text)
+        self.assertEqual(self.server.count("invitation"), before)
+
+    def test_inviting_again_replaces_the_link_and_cancel_withdraws_it(self):
+        email = self.new_email()
+        _, first = self.invite(email)
+        _, second = self.invite(email, "developer")
+        stranger = Person(self.server)
+        self.assertStatus(stranger.get(first), 404)
+        self.assertStatus(stranger.get(second), 200)
+        invitation = self.server.query("SELECT id FROM invitation WHERE email = ? AND accepted_at IS NULL", (email,))
+        self.assertEqual(len(invitation), 1)
+        cancelled = self.server.post(f"/w/1/invitations/{invitation[0][0]}/cancel")
+        self.assertStatus(cancelled, 303)
+        self.assertEqual(cancelled.header("Location"), "/w/1/members?done=invitation-cancelled")
+        self.assertStatus(stranger.get(second), 404)
+        self.assertStatus(self.server.post(f"/w/1/invitations/{invitation[0][0]}/cancel"), 404)
+        self.assertEqual(len(self.audit("invitation.cancel", email)), 1)
+
+    def test_a_new_account_joins_once_with_the_invited_role(self):
+        email = self.new_email()
+        _, link = self.invite(email, "developer")
+        newcomer = Person(self.server, email)
+        page = newcomer.get(link)
+        self.assertStatus(page, 200)
+        self.assertEqual(page.header("Cache-Control"), "no-store")
+        self.assertIn(email, page.text)
+        short = newcomer.post(link, [("password", "short"), ("password_again", "short")], csrf=False)
+        self.assertStatus(short, 422)
+        self.assertNotIn('value="short"', short.text)
+        differ = newcomer.post(link, [("password", PASSWORD), ("password_again", PASSWORD + "!")], csrf=False)
+        self.assertStatus(differ, 422)
+        self.assertEqual(self.server.count("user", "email_folded = ?", (email,)), 0)
+        joined = newcomer.post(link, [("password", PASSWORD), ("password_again", PASSWORD)], csrf=False)
+        self.assertStatus(joined, 303)
+        self.assertEqual(joined.header("Location"), "/w/1/keys?done=joined")
+        self.assertIsNotNone(newcomer.cookie)
+        self.assertEqual(self.role_of(email), "developer")
+        self.assertStatus(newcomer.get("/w/1/keys"), 200)
+        self.assertEqual(len(self.audit("member.join", email)), 1)
+        # Used up: the link answers 410 to anyone, and makes nobody else.
+        self.assertStatus(Person(self.server).get(link), 410)
+        again = Person(self.server).post(link, [("password", PASSWORD), ("password_again", PASSWORD)], csrf=False)
+        self.assertStatus(again, 410)
+
+    def test_an_expired_link_is_gone(self):
+        email = self.new_email()
+        _, link = self.invite(email)
+        with sqlite3.connect(self.server.database, timeout=10) as db:
+            db.execute("UPDATE invitation SET expires_at = 1 WHERE email = ?", (email,))
+        self.assertStatus(Person(self.server).get(link), 410)
+        joined = Person(self.server, email).post(link, [("password", PASSWORD), ("password_again", PASSWORD)],
+                                                 csrf=False)
+        self.assertStatus(joined, 410)
+        self.assertEqual(self.server.count("user", "email_folded = ?", (email,)), 0)
+
+    def test_someone_with_an_account_signs_in_first_then_joins(self):
+        email = self.add_user("viewer", workspace=1)
+        workspace = self.server.post("/workspaces", [("name", "Second " + uuid.uuid4().hex[:6])])
+        second = re.search(r"/w/(\d+)/", workspace.header("Location")).group(1)
+        response = self.server.post(f"/w/{second}/members/invite", [("email", email), ("role", "admin")])
+        link = re.sub(r"^https?://[^/]+", "", response.doc.by_id("invitation-link").get("value"))
+        invitee = Person(self.server, email)
+        page = invitee.get(link)
+        self.assertStatus(page, 200)
+        self.assertIn(f"/signin?next=%2Fjoin%2F{link.rsplit('/', 1)[1]}", page.text)
+        self.assertStatus(invitee.post(link, [("password", PASSWORD), ("password_again", PASSWORD)], csrf=False), 409)
+        self.assertIsNone(self.role_of(email, int(second)))
+        invitee.sign_in()
+        invitee.get(link)
+        self.assertStatus(invitee.post(link, csrf=False), 403)  # without the session's token
+        joined = invitee.post(link)
+        self.assertStatus(joined, 303)
+        self.assertEqual(joined.header("Location"), f"/w/{second}/keys?done=joined")
+        self.assertEqual(self.role_of(email, int(second)), "admin")
+        self.assertEqual(self.role_of(email, 1), "viewer")  # the other membership is untouched
+
+    def test_someone_else_signed_in_cannot_use_the_link(self):
+        email = self.new_email()
+        _, link = self.invite(email)
+        other = self.person("viewer")
+        self.assertStatus(other.get(link), 403)
+        self.assertStatus(other.post(link), 403)
+        self.assertEqual(self.server.count("invitation", "email = ? AND accepted_at IS NULL", (email,)), 1)
+
+
+class RoleChangeTest(MembersTestCase):
+    def test_owners_change_roles_and_remove_members(self):
+        email = self.add_user("viewer")
+        member = self.user_id(email)
+        changed = self.server.post(f"/w/1/members/{member}/role", [("role", "developer")])
+        self.assertStatus(changed, 303)
+        self.assertEqual(changed.header("Location"), "/w/1/members?done=role-changed")
+        self.assertEqual(self.role_of(email), "developer")
+        self.assertEqual(self.audit("member.role", email)[0][1], "role: viewer → developer")
+        self.assertStatus(self.server.post(f"/w/1/members/{member}/role", [("role", "root")]), 422)
+        self.assertStatus(self.server.post("/w/1/members/999999/role", [("role", "viewer")]), 404)
+        confirm = self.server.get(f"/w/1/members/{member}/remove")
+        self.assertStatus(confirm, 200)
+        self.assertIn(email, confirm.text)
+        removed = self.server.post(f"/w/1/members/{member}/remove")
+        self.assertStatus(removed, 303)
+        self.assertIsNone(self.role_of(email))
+        self.assertEqual(len(self.audit("member.remove", email)), 1)
+
+    def test_a_removed_member_is_out_at_the_next_click(self):
+        viewer = self.person("viewer")
+        self.assertStatus(viewer.get("/w/1/keys"), 200)
+        self.assertStatus(self.server.post(f"/w/1/members/{self.user_id(viewer.email)}/remove"), 303)
+        self.assertStatus(viewer.get("/w/1/keys"), 404)
+
+    def test_admins_cannot_touch_owners(self):
+        admin = self.person("admin")
+        owner_email = self.add_user("owner")
+        owner = self.user_id(owner_email)
+        viewer_email = self.add_user("viewer")
+        viewer = self.user_id(viewer_email)
+        admin.get("/w/1/members")
+        for path, fields in ((f"/w/1/members/{owner}/role", [("role", "viewer")]),
+                             (f"/w/1/members/{owner}/remove", []),
+                             (f"/w/1/members/{viewer}/role", [("role", "owner")])):
+            self.assertStatus(admin.post(path, fields), 403)
+        self.assertStatus(admin.get(f"/w/1/members/{owner}/remove"), 403)
+        response, link = self.invite(self.new_email(), "owner", who=admin)
+        self.assertStatus(response, 403)
+        self.assertIsNone(link)
+        self.assertEqual(self.role_of(owner_email), "owner")
+        self.assertEqual(self.role_of(viewer_email), "viewer")
+        select = re.search(r'<select id="invite-role".*?</select>', admin.get("/w/1/members").text, re.S).group(0)
+        self.assertNotIn('value="owner"', select)
+        self.assertIn('value="admin"', select)
+        # An admin manages the rest.
+        self.assertStatus(admin.post(f"/w/1/members/{viewer}/role", [("role", "developer")]), 303)
+        self.assertEqual(self.role_of(viewer_email), "developer")
+
+    def test_developers_and_viewers_manage_no_one(self):
+        target = self.user_id(self.add_user("viewer"))
+        for role in ("developer", "viewer"):
+            person = self.person(role)
+            page = person.get("/w/1/members")
+            self.assertStatus(page, 200)
+            self.assertNotIn("/members/invite", page.text)
+            before = self.server.count("invitation")
+            self.assertStatus(person.post("/w/1/members/invite", [("email", self.new_email()), ("role", "viewer")]), 403)
+            self.assertStatus(person.post(f"/w/1/members/{target}/role", [("role", "admin")]), 403)
+            self.assertStatus(person.post(f"/w/1/members/{target}/remove"), 403)
+            self.assertEqual(self.server.count("invitation"), before)
+
+    def test_a_workspace_keeps_an_owner(self):
+        workspace = self.server.post("/workspaces", [("name", "Sole " + uuid.uuid4().hex[:6])])
+        second = re.search(r"/w/(\d+)/", workspace.header("Location")).group(1)
+        me = self.user_id(Server.OWNER_EMAIL)
+        for path, fields in ((f"/w/{second}/members/{me}/role", [("role", "admin")]),
+                             (f"/w/{second}/members/{me}/remove", [])):
+            response = self.server.post(path, fields)
+            self.assertStatus(response, 409)
+            self.assertIn("at least one owner", response.text)
+        self.assertEqual(self.role_of(Server.OWNER_EMAIL, int(second)), "owner")
+
+
+class DoneWhenTest(MembersTestCase):
+    """Issue 4: invite a viewer; they join, see the keys, and can change none of them."""
+
+    def test_an_invited_viewer_sees_but_cannot_change_keys(self):
+        key_id, _ = self.server.create_key("Visible to the viewer")
+        email = self.new_email("viewer")
+        _, link = self.invite(email, "viewer")
+        viewer = Person(self.server, email)
+        viewer.get(link)
+        self.assertStatus(viewer.post(link, [("password", PASSWORD), ("password_again", PASSWORD)], csrf=False), 303)
+        keys = viewer.get("/w/1/keys")
+        self.assertStatus(keys, 200)
+        self.assertIn("Visible to the viewer", keys.text)
+        self.assertStatus(viewer.get(f"/w/1/keys/{key_id}"), 200)
+        before = (self.server.row_counts(), self.server.key_row(key_id))
+        admin = self.server.roles()["admin"]
+        for path, fields in (("/w/1/keys/new", [("name", "Viewer's"), ("role", admin)]),
+                             (f"/w/1/keys/{key_id}/edit", [("name", "Renamed"), ("role", admin)]),
+                             (f"/w/1/keys/{key_id}/disable", []), (f"/w/1/keys/{key_id}/enable", []),
+                             (f"/w/1/keys/{key_id}/regenerate", []), (f"/w/1/keys/{key_id}/revoke", []),
+                             ("/w/1/roles/new", [("name", "viewers-role")]),
+                             ("/w/1/members/invite", [("email", self.new_email()), ("role", "viewer")])):
+            response = viewer.post(path, fields)
+            self.assertStatus(response, 403)
+            self.assertIn("viewer", response.text)
+        self.assertEqual((self.server.row_counts(), self.server.key_row(key_id)), before)
+
+
+class SetupLinkTest(unittest.TestCase):
+    """The one-time link that makes the first owner, on a server with no user at all."""
+
+    def setUp(self):
+        self.server = NoUserServer()
+
+    def tearDown(self):
+        self.server.stop()
+        self.server.cleanup()
+
+    def test_the_setup_link_makes_the_first_owner_once(self):
+        done = self.server.cli("setup-link", "--url", f"http://127.0.0.1:{self.server.port}/")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertRegex(done.stdout.strip(), rf"^http://127\.0\.0\.1:{self.server.port}/join/[A-Za-z0-9_-]{{43}}$")
+        link = re.sub(r"^https?://[^/]+", "", done.stdout.strip())
+        spare = re.sub(r"^https?://[^/]+", "", self.server.cli("setup-link").stdout.strip())
+        first = Person(self.server, "first@example.com")
+        page = first.get(link)
+        self.assertEqual(page.status, 200)
+        self.assertEqual(page.header("Cache-Control"), "no-store")
+        bad = first.post(link, [("email", "nope"), ("password", PASSWORD), ("password_again", PASSWORD)], csrf=False)
+        self.assertEqual(bad.status, 422)
+        made = first.post(link, [("email", "first@example.com"), ("password", PASSWORD),
+                                 ("password_again", PASSWORD)], csrf=False)
+        self.assertEqual(made.status, 303, made.text[:500])
+        self.assertEqual(made.header("Location"), "/w/1/keys?done=joined")
+        self.assertEqual(first.get("/w/1/keys").status, 200)
+        self.assertEqual(self.server.query("SELECT console_role FROM membership")[0][0], "owner")
+        self.assertEqual(self.server.count("audit_event", "action = 'member.setup'"), 1)
+        # Used; and the spare link stops working once an account exists.
+        self.assertEqual(Person(self.server).get(link).status, 410)
+        self.assertEqual(Person(self.server).get(spare).status, 410)
+        again = Person(self.server).post(spare, [("email", "second@example.com"), ("password", PASSWORD),
+                                                 ("password_again", PASSWORD)], csrf=False)
+        self.assertEqual(again.status, 410)
+        self.assertEqual(self.server.count("user"), 1)
+        refused = self.server.cli("setup-link")
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("first owner exists already", refused.stderr)
+
+
+class NoUserServer(Server):
+    """A server whose database has no user yet (as after `make run` on a fresh checkout)."""
+
+    def sign_in_owner(self):
+        self.session = None
+        self.csrf = None
+
+
+if __name__ == "__main__":
+    unittest.main()
