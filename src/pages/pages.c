@@ -149,9 +149,7 @@ static void remote_user_session(struct app *app, struct http_request *request, s
 		fprintf(stderr, "keyward: REMOTE_USER is not a keyward user; nobody signed in\n");
 		return;
 	}
-	if (app->session != NULL) /* the web server's word wins over an older cookie */
-		session_end(app->store, app->config, app->session_token);
-	app->session = NULL;
+	/* The web server's word wins over an older cookie: page_start_session ends that session. */
 	int64_t now = page_now();
 	if (!page_start_session(app, request, response, user.id, now))
 		return;

@@ -125,7 +125,8 @@ const char *page_absolute_url(struct app *app, struct http_request *request, con
 bool page_same_origin(struct http_request *request);
 
 /*
- * Sign `user_id` in: a new session and its cookie (HttpOnly, SameSite=Lax, Secure over HTTPS).
+ * Sign `user_id` in: a new session and its cookie (HttpOnly, SameSite=Lax, Secure over HTTPS);
+ * the session the request came with (app->session_token), if any, is ended on the server first.
  * False (error page rendered) when it could not be stored.
  */
 bool page_start_session(struct app *app, struct http_request *request, struct http_response *response, int64_t user_id,

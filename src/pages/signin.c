@@ -128,6 +128,11 @@ void page_signin(struct app *app, struct http_request *request, struct http_resp
 bool page_start_session(struct app *app, struct http_request *request, struct http_response *response, int64_t user_id,
 			int64_t now)
 {
+	/* The session this request came with, if any, ends: one sign-in, one live session per browser. */
+	if (app->session_token != NULL)
+		session_end(app->store, app->config, app->session_token);
+	app->session = NULL;
+	app->session_token = NULL;
 	char token[SESSION_TOKEN_LENGTH + 1];
 	enum store_status status = session_start(app->store, app->config, user_id, now, request->remote_addr, token);
 	if (status != STORE_OK) {

@@ -142,6 +142,23 @@ class SignInTest(ServerTestCase):
             self.server.cookies.clear()
             self.assertEqual(self.sign_in(email, next=outside).header("Location"), "/", outside)
 
+    def test_signing_in_again_ends_the_old_session(self):
+        first, second = self.add_user(), self.add_user()
+        self.assertStatus(self.sign_in(first), 303)
+        old = self.server.cookies["kw_session"]
+        self.assertIn(first, self.server.get("/w/1/keys").text)
+        of = "user_id = (SELECT id FROM user WHERE email = ?)"
+        self.assertEqual(self.server.count("session", of, (first,)), 1)
+        # The same browser signs in again (as someone else), sending the old cookie along.
+        self.assertStatus(self.sign_in(second), 303)
+        self.assertNotEqual(self.server.cookies["kw_session"], old)
+        self.assertEqual(self.server.count("session", of, (first,)), 0)  # ended on the server, not just replaced
+        self.assertEqual(self.server.count("session", of, (second,)), 1)
+        replay = self.server.get("/w/1/keys", headers={"Cookie": f"kw_session={old}"}, cookies=False, session=False)
+        self.assertStatus(replay, 303)
+        self.assertEqual(replay.header("Location"), "/signin?next=%2Fw%2F1%2Fkeys")
+        self.assertIn(second, self.server.get("/w/1/keys").text)  # the new one works
+
     def test_changes_made_while_signed_in_are_logged_under_the_user(self):
         email = self.add_user()
         self.assertStatus(self.sign_in(email), 303)
