@@ -3,7 +3,7 @@
 #   PORT        port on 127.0.0.1 (default 8080)
 #   VARDIR      data folder: database, server key, logs (default ./var)
 #   BIN         keyward binary (default ./build/keyward)
-#   DETACH      when set, start in the background and return once the port answers
+#   DETACH      when set, print the same lines, start in the background and return once the port answers
 #   TRUST_REMOTE_USER  1: keyward signs in the REMOTE_USER of mod_auth (default 0)
 #   CONSOLE_CONF       a lighttpd file included after the console's part, e.g. mod_auth in front of it
 # The gatekeeper (www/lighttpd-gatekeeper.conf), when API_PREFIX is set:
@@ -43,10 +43,6 @@ fi
 lighttpd=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 # The database and server key are made here, once, before lighttpd spawns its workers.
 KEYWARD_DB="$VARDIR/keyward.db" "$BIN" init >/dev/null
-if [ -n "${DETACH:-}" ]; then
-  "$lighttpd" -f "$conf"
-  exit 0
-fi
 echo "keyward console: http://127.0.0.1:$PORT/"
 if [ "$(KEYWARD_DB="$VARDIR/keyward.db" "$BIN" user list | wc -l)" -le 1 ]; then
   echo "no console user yet: open this one-time setup link (valid 24 hours) to make the first owner:"
@@ -57,5 +53,10 @@ if [ -n "$API_PREFIX" ]; then
   echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"
 fi
 echo "data: $VARDIR (database keyward.db, server key keyward.db.key, log lighttpd-error.log)"
+if [ -n "${DETACH:-}" ]; then
+  "$lighttpd" -f "$conf"
+  echo "stop: kill \$(cat $VARDIR/lighttpd.pid)"
+  exit 0
+fi
 echo "stop: Ctrl+C"
 exec "$lighttpd" -D -f "$conf"

@@ -1,15 +1,16 @@
 """test_members.py: a workspace's members through the real server: invitation links (shown once,
 stored hashed, for one address, replaced, cancelled, used once, expiring), joining with a new or an
 existing account, changing roles and removing members (admins cannot touch owners; a workspace
-keeps an owner), the setup link for the first owner, the audit lines of each, and the issue's
-"done when": an invited viewer sees the keys and can change none."""
+keeps an owner), the setup link for the first owner (and `make run` printing it), the audit lines
+of each, and the issue's "done when": an invited viewer sees the keys and can change none."""
+import os
 import re
 import sqlite3
 import subprocess
 import unittest
 import uuid
 
-from harness import BIN, Server, ServerTestCase
+from harness import BIN, ROOT, Server, ServerTestCase, sanitizer_report, wait_for_port
 
 PASSWORD = "a long member password"
 
@@ -353,6 +354,71 @@ class NoUserServer(Server):
     def sign_in_owner(self):
         self.session = None
         self.csrf = None
+
+
+class ScriptOutputServer(NoUserServer):
+    """www/run-lighttpd.sh (what `make run` runs) on a fresh data folder and a free port, with
+    DETACH=1 as the harness starts it, its output kept in self.output; with `user`, that user is
+    made before the script runs."""
+
+    def __init__(self, user=None):
+        self.user = user
+        super().__init__()
+
+    def start(self):
+        if self.user:
+            done = subprocess.run([BIN, "--db", self.database, "user", "add", "--email", self.user, "--owner"],
+                                  input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+        env = dict(os.environ, PORT=str(self.port), VARDIR=self.folder, BIN=BIN, DETACH="1")
+        output_path = os.path.join(self.folder, "script-output.txt")
+        with open(output_path, "w") as output:  # a file, not a pipe: lighttpd lives on after the script
+            done = subprocess.run([os.path.join(ROOT, "www", "run-lighttpd.sh")], env=env, stdout=output,
+                                  stderr=subprocess.PIPE, text=True, timeout=60)
+        with open(output_path) as f:
+            self.output = f.read()
+        if done.returncode != 0 or not wait_for_port(self.port):
+            raise RuntimeError(f"run-lighttpd.sh failed ({done.returncode}): {done.stderr}{self.output}")
+
+
+class StartScriptTest(unittest.TestCase):
+    """`make run` prints the one-time setup link when no user exists, detached (DETACH=1) too."""
+
+    def start(self, user=None):
+        server = ScriptOutputServer(user)
+
+        def stop():
+            server.stop()  # lighttpd by the pid file the script names, then the keyward it spawned
+            log = server.error_log()
+            server.cleanup()
+            self.assertIsNone(sanitizer_report(log), log[-4000:])
+        self.addCleanup(stop)
+        return server
+
+    def test_the_setup_link_is_printed_when_no_user_exists(self):
+        server = self.start()
+        out = server.output
+        self.assertIn(f"keyward console: http://127.0.0.1:{server.port}/\n", out)
+        self.assertIn("no console user yet: open this one-time setup link", out)
+        link = re.search(rf"^  http://127\.0\.0\.1:{server.port}(/join/[A-Za-z0-9_-]{{43}})$", out, re.M)
+        self.assertIsNotNone(link, out)
+        self.assertEqual(server.count("invitation", "setup = 1 AND accepted_at IS NULL"), 1)
+        page = Person(server).get(link.group(1))
+        self.assertEqual(page.status, 200, page.text[:500])
+        self.assertIn("Set up keyward", page.text)
+        # How to stop what it started: the pid file of the lighttpd now running.
+        stop = re.search(r"^stop: kill \$\(cat (\S+)\)$", out, re.M)
+        self.assertIsNotNone(stop, out)
+        self.assertEqual(stop.group(1), os.path.join(server.folder, "lighttpd.pid"))
+        self.assertIsNotNone(server.lighttpd_pid())
+        self.assertTrue(os.path.exists(f"/proc/{server.lighttpd_pid()}"))
+
+    def test_no_link_once_a_user_exists(self):
+        server = self.start(user="first@example.com")
+        self.assertIn(f"keyward console: http://127.0.0.1:{server.port}/\n", server.output)
+        self.assertNotIn("setup link", server.output)
+        self.assertNotIn("/join/", server.output)
+        self.assertEqual(server.count("invitation"), 0)
 
 
 if __name__ == "__main__":
