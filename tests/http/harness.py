@@ -391,6 +391,17 @@ class Server:
         """How many rows each table holds: a snapshot to compare before and after a refused request."""
         return {table: self.count(table) for table in ("api_key", "api_key_cidr", "secret_reveal", "role")}
 
+    # The tables a refused form must leave exactly as they were.
+    SNAPSHOT_TABLES = ("workspace", "user", "membership", "invitation", "role", "api_key", "api_key_cidr",
+                       "secret_reveal", "audit_event", "gate_state")
+
+    def snapshot(self):
+        """Every row of SNAPSHOT_TABLES, and of session without last_seen_at (which any request may
+        move forward): compare before and after a refused request to see that nothing changed."""
+        rows = {table: self.query(f"SELECT * FROM {table} ORDER BY rowid") for table in self.SNAPSHOT_TABLES}
+        rows["session"] = self.query("SELECT id, token_hash, user_id, created_at, expires_at FROM session ORDER BY id")
+        return rows
+
     # ---- the command line, on the same database ----
 
     def cli(self, *args, env=None, timeout=60):

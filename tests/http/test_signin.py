@@ -1,11 +1,17 @@
-"""test_signin.py: signing in and out of the console through the real server: the session cookie,
-wrong passwords, throttling, sign-out with its CSRF token, expiry, no fixation, no open redirect,
-and the audit log naming who changed what. (Sign-in is not yet required to use the console.)"""
+"""test_signin.py: signing in and out of the console through the real server: the session cookie
+(Secure over HTTPS), wrong passwords, throttling and lock-out, sign-out with its CSRF token, idle and
+absolute expiry, no fixation, the old session ended by a new sign-in, no open redirect, what was
+typed shown back escaped, and the audit log naming who changed what. Every console page needs a
+signed-in member whose role allows the action, and every form the session's CSRF token."""
 import sqlite3
 import subprocess
+import time
+import unittest
+import urllib.parse
 import uuid
 
-from harness import BIN, ServerTestCase
+from harness import (BIN, StandaloneKeyward, ServerTestCase, add_owner, fcgi_request, header, parse_cgi_output,
+                     sanitizer_report)
 
 PASSWORD = "correct horse battery staple"
 
@@ -142,6 +148,14 @@ class SignInTest(ServerTestCase):
             self.server.cookies.clear()
             self.assertEqual(self.sign_in(email, next=outside).header("Location"), "/", outside)
 
+    def write(self, sql, params=()):
+        connection = sqlite3.connect(self.server.database, timeout=10)
+        try:
+            with connection:
+                connection.execute(sql, params)
+        finally:
+            connection.close()
+
     def test_signing_in_again_ends_the_old_session(self):
         first, second = self.add_user(), self.add_user()
         self.assertStatus(self.sign_in(first), 303)
@@ -158,6 +172,102 @@ class SignInTest(ServerTestCase):
         self.assertStatus(replay, 303)
         self.assertEqual(replay.header("Location"), "/signin?next=%2Fw%2F1%2Fkeys")
         self.assertIn(second, self.server.get("/w/1/keys").text)  # the new one works
+
+    def test_a_session_ends_at_its_absolute_expiry_however_busy(self):
+        email = self.add_user()
+        self.assertStatus(self.sign_in(email), 303)
+        mine = "user_id = (SELECT id FROM user WHERE email = ?)"
+        self.assertEqual(self.server.count("session", mine, (email,)), 1)
+        # Made 12 hours and a second ago, but used a moment ago: idle expiry does not apply.
+        now = int(time.time())
+        self.write(f"UPDATE session SET created_at = ?, expires_at = ?, last_seen_at = ? WHERE {mine}",
+                   (now - 12 * 3600 - 1, now - 1, now, email))
+        page = self.server.get("/w/1/keys")
+        self.assertStatus(page, 303)
+        self.assertEqual(page.header("Location"), "/signin?next=%2Fw%2F1%2Fkeys")
+        self.assertEqual(self.server.count("session", mine, (email,)), 0)  # deleted, not just ignored
+        # Just before its end, the same session still works.
+        self.assertStatus(self.sign_in(email), 303)
+        self.write(f"UPDATE session SET created_at = ?, expires_at = ?, last_seen_at = ? WHERE {mine}",
+                   (now - 12 * 3600 + 120, now + 120, now, email))
+        self.assertIn(email, self.server.get("/w/1/keys").text)
+
+    def add_failures(self, subject, count, at):
+        connection = sqlite3.connect(self.server.database, timeout=10)
+        try:
+            with connection:
+                connection.executemany("INSERT INTO signin_failure (subject, at) VALUES (?, ?)", [(subject, at)] * count)
+        finally:
+            connection.close()
+
+    def assertRefusedForAWhile(self, response, locked):
+        """A 429 with Retry-After and the sentence that says how long (paused 15 minutes when locked)."""
+        self.assertStatus(response, 429)
+        retry = int(response.header("Retry-After"))
+        error = response.doc.by_id("signin-error").text.strip()
+        if locked:
+            self.assertGreater(retry, 840)
+            self.assertLessEqual(retry, 900)
+            self.assertRegex(error, r"^Too many failed sign-ins\. For your safety, signing in is paused for 1[45] more "
+                                    r"minutes; try again then")
+        else:
+            self.assertLessEqual(retry, 60)
+            self.assertRegex(error, r"^Several sign-ins failed\. Wait \d+ seconds? before trying again\.$")
+        self.assertIsNone(response.header("Set-Cookie"))
+
+    def test_ten_failures_lock_the_account_even_for_the_right_password(self):
+        email = self.add_user()
+        subject = "email:" + email.lower()
+        for _ in range(3):  # real failures count in the same table the lock reads
+            self.assertStatus(self.sign_in(email, "wrong password here"), 401)
+        self.assertEqual(self.server.count("signin_failure", "subject = ?", (subject,)), 3)
+        self.assertEqual(self.server.count("signin_failure", "subject = 'address:127.0.0.1'"), 3)
+        now = int(time.time())
+        self.add_failures(subject, 6, now)  # 9: slowed down (a minute at most), not locked
+        self.assertRefusedForAWhile(self.sign_in(email), locked=False)
+        self.add_failures(subject, 1, now)  # 10: locked for the window
+        before = (self.server.snapshot(), self.server.count("signin_failure"))
+        locked = self.sign_in(email)
+        self.assertRefusedForAWhile(locked, locked=True)
+        self.assertEqual(locked.doc.value("email"), email)
+        self.assertNotIn("kw_session", self.server.cookies)
+        self.assertEqual((self.server.snapshot(), self.server.count("signin_failure")), before)  # no session, no line
+        # Another account at the same address is not locked by it.
+        other = self.add_user()
+        self.assertStatus(self.sign_in(other), 303)
+        self.server.cookies.clear()
+        # Once the window has passed since the latest failure, the right password works again.
+        self.write("UPDATE signin_failure SET at = ? WHERE subject = ?", (now - 901, subject))
+        self.assertStatus(self.sign_in(email), 303)
+        self.assertEqual(self.server.count("signin_failure", "subject = ?", (subject,)), 0)  # cleared by success
+
+    def test_thirty_failures_from_one_address_lock_every_account_there(self):
+        email = self.add_user()
+        now = int(time.time())
+        self.add_failures("address:127.0.0.1", 29, now)  # slowed down, not locked
+        self.assertRefusedForAWhile(self.sign_in(email), locked=False)
+        self.add_failures("address:127.0.0.1", 1, now)
+        self.assertRefusedForAWhile(self.sign_in(email), locked=True)
+        self.assertRefusedForAWhile(self.sign_in(self.add_user()), locked=True)
+        self.assertNotIn("kw_session", self.server.cookies)
+
+    def test_what_was_typed_comes_back_escaped(self):
+        for typed in ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "o'neil@example.com",
+                      "x'\"><svg onload=alert(1)>@example.com"):
+            with self.subTest(typed=typed):
+                response = self.sign_in(typed, "some wrong password", next='"><script>alert(2)</script>')
+                self.assertIn(response.status, (401, 422))
+                self.assertEqual(response.doc.value("email"), typed)  # shown back, as typed
+                self.assertEqual(response.doc.value("next"), '"><script>alert(2)</script>')
+                for raw in (typed, "<script>alert(2)</script>", "<img src=x", "<svg onload"):
+                    self.assertNotIn(raw, response.text)
+                escaped = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+                               .replace('"', "&quot;").replace("'", "&#39;")
+                self.assertIn(f'value="{escaped}"', response.text)
+        page = self.server.get("/signin?next=" + urllib.parse.quote('"><script>alert(3)</script>'))
+        self.assertStatus(page, 200)
+        self.assertNotIn("<script>alert(3)", page.text)
+        self.assertIn('value="&quot;&gt;&lt;script&gt;alert(3)&lt;/script&gt;"', page.text)
 
     def test_changes_made_while_signed_in_are_logged_under_the_user(self):
         email = self.add_user()
@@ -258,3 +368,45 @@ class ConsoleRequiresSignInTest(ServerTestCase):
             self.server.cookies.clear()
             self.server.cookies.update(owner_cookies)
             self.server.csrf = owner_csrf
+
+
+class SecureCookieTest(unittest.TestCase):
+    """The session cookie is Secure when the request came over HTTPS (the web server's HTTPS=on or
+    REQUEST_SCHEME=https), and not over plain HTTP, where a browser would drop a Secure cookie.
+    Sent straight to `keyward serve` over FastCGI, since the test web server speaks plain HTTP."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keyward = StandaloneKeyward(threads=1)
+        cls.email, cls.password = add_owner(cls.keyward.database)
+
+    @classmethod
+    def tearDownClass(cls):
+        log = cls.keyward.stop()
+        cls.keyward.cleanup()
+        assert sanitizer_report(log) is None, log[-4000:]
+
+    def sign_in(self, **https):
+        body = urllib.parse.urlencode({"email": self.email, "password": self.password}).encode()
+        params = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/signin", "QUERY_STRING": "", "SCRIPT_NAME": "",
+                  "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "console.example", "CONTENT_TYPE":
+                  "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)), **https}
+        status, headers, _ = parse_cgi_output(fcgi_request(self.keyward.port, params, body)[0])
+        self.assertEqual(status, 303)
+        return header(headers, "Set-Cookie")
+
+    def test_secure_over_https_only(self):
+        for https in ({"HTTPS": "on"}, {"REQUEST_SCHEME": "https"}):
+            with self.subTest(https=https):
+                cookie = self.sign_in(**https)
+                self.assertRegex(cookie, r"^kw_session=[A-Za-z0-9_-]{43}; Path=/; Max-Age=43200; HttpOnly; "
+                                         r"SameSite=Lax; Secure$")
+        for plain in ({}, {"HTTPS": "off"}, {"REQUEST_SCHEME": "http"}):
+            with self.subTest(plain=plain):
+                cookie = self.sign_in(**plain)
+                self.assertRegex(cookie, r"^kw_session=[A-Za-z0-9_-]{43}; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax$")
+                self.assertNotIn("Secure", cookie)
+
+
+if __name__ == "__main__":
+    unittest.main()
