@@ -3,6 +3,7 @@
 absolute expiry, no fixation, the old session ended by a new sign-in, no open redirect, what was
 typed shown back escaped, and the audit log naming who changed what. Every console page needs a
 signed-in member whose role allows the action, and every form the session's CSRF token."""
+import re
 import sqlite3
 import subprocess
 import time
@@ -10,10 +11,26 @@ import unittest
 import urllib.parse
 import uuid
 
-from harness import (BIN, StandaloneKeyward, ServerTestCase, add_owner, fcgi_request, header, parse_cgi_output,
+from harness import (BIN, ROOT, StandaloneKeyward, ServerTestCase, add_owner, fcgi_request, header, parse_cgi_output,
                      sanitizer_report)
 
 PASSWORD = "correct horse battery staple"
+
+
+def post_routes_needing_a_session():
+    """The POST routes of the route table (src/pages/pages.c) that need a signed-in person, as
+    paths with each {parameter} written *: /workspaces, /signout, /w/*/keys/*/edit ..."""
+    with open(f"{ROOT}/src/pages/pages.c", encoding="utf-8") as f:
+        source = f.read()
+    workspace_at = source.index("workspace_routes[]")
+    found = set()
+    for match in re.finditer(r'\{ HTTP_POST, "([^"]*)", (\w+), ([^}]*?) \}', source):
+        path, handler, need = match.groups()
+        if need.strip() == "PUBLIC" and handler != "page_signout":
+            continue  # /signin and /join/{token}: no session to hold a token (signout checks its own)
+        path = re.sub(r"\{\w+\}", "*", path)
+        found.add(("/w/*" + path) if match.start() > workspace_at else path)
+    return found
 
 
 class SignInTest(ServerTestCase):
@@ -313,16 +330,69 @@ class ConsoleRequiresSignInTest(ServerTestCase):
             self.assertIn("nothing was saved", response.text)
         self.assertEqual(self.counts(), before)
 
-    def test_a_form_without_the_sessions_token_changes_nothing(self):
-        key_id, _ = self.server.create_key("Needs its token")
-        before = self.counts()
-        missing = self.server.post(f"/w/1/keys/{key_id}/disable", [], csrf=False)
-        wrong = self.server.post(f"/w/1/keys/{key_id}/disable", [("csrf", "A" * 43)])
-        for response in (missing, wrong):
-            self.assertStatus(response, 403)
-            self.assertIn("nothing was saved", response.text)
-        self.assertEqual(self.counts(), before)
-        self.assertStatus(self.server.post(f"/w/1/keys/{key_id}/disable", []), 303)  # with it: done
+    def test_every_form_without_the_sessions_token_changes_nothing(self):
+        """Each state-changing POST route (route table in src/pages/pages.c, and /workspaces and
+        /signout): no csrf field, a made-up one, or another session's token is refused with 403 and
+        no row changes; the same form with the right token then goes through (so the refusal was
+        the token's doing)."""
+        server = self.server
+        key_id, _ = server.create_key("Needs its token")
+        for name in ("token-edit", "token-delete"):
+            self.assertStatus(server.post("/w/1/roles/new", [("name", name)]), 303)
+        role = dict(server.query("SELECT name, id FROM role WHERE workspace_id = 1"))
+        member = lambda email: server.query("SELECT id FROM user WHERE email = ?", (email,))[0][0]
+        changed, removed = member(self.add_user("viewer")), member(self.add_user("viewer"))
+        invited = f"invited-{uuid.uuid4().hex[:8]}@example.com"
+        self.assertStatus(server.post("/w/1/members/invite", [("email", invited), ("role", "viewer")]), 200)
+        invitation = server.query("SELECT id FROM invitation WHERE email = ?", (invited,))[0][0]
+        # Another signed-in person's token: a real token, of the wrong session.
+        other = self.add_user("viewer")
+        signed_in = server.request("POST", "/signin", [("email", other), ("password", PASSWORD)], cookies=False,
+                                   session=False, csrf=False)
+        self.assertStatus(signed_in, 303)
+        other_cookie = signed_in.header("Set-Cookie").split(";", 1)[0]
+        other_csrf = server.get("/w/1/keys", headers={"Cookie": other_cookie}, cookies=False, session=False).doc.value("csrf")
+        self.assertEqual(len(other_csrf), 43)
+        self.assertNotEqual(other_csrf, server.csrf)
+
+        # (path, fields, whether the form changes rows when it goes through), in an order where each still can.
+        forms = [
+            ("/workspaces", [("name", "Made with its token")], True),
+            ("/w/1/keys/new", server.key_fields("Made with its token"), True),
+            (f"/w/1/keys/{key_id}/edit", server.key_fields("Renamed with its token"), True),
+            (f"/w/1/keys/{key_id}/disable", [], True),
+            (f"/w/1/keys/{key_id}/enable", [], True),
+            (f"/w/1/keys/{key_id}/regenerate", [], True),
+            (f"/w/1/keys/{key_id}/secret", [("copied", "1")], False),  # closes the secret page, changes nothing
+            (f"/w/1/keys/{key_id}/revoke", [], True),
+            ("/w/1/roles/new", [("name", "made-with-token")], True),
+            (f"/w/1/roles/{role['token-edit']}/edit", [("name", "token-edit"), ("description", "edited")], True),
+            (f"/w/1/roles/{role['token-delete']}/delete", [], True),
+            ("/w/1/members/invite", [("email", f"new-{uuid.uuid4().hex[:8]}@example.com"), ("role", "viewer")], True),
+            (f"/w/1/members/{changed}/role", [("role", "developer")], True),
+            (f"/w/1/members/{removed}/remove", [], True),
+            (f"/w/1/invitations/{invitation}/cancel", [], True),
+            ("/signout", [], True),  # last: it ends the session
+        ]
+        covered = {re.sub(r"/(key_[0-9A-Za-z]+|\d+)(?=/)", "/*", path) for path, _, _ in forms}
+        self.assertEqual(covered, post_routes_needing_a_session(), "a POST route without a CSRF row here")
+        try:
+            for path, fields, changes in forms:
+                with self.subTest(path=path):
+                    before = server.snapshot()
+                    for attempt, extra in (("missing", []), ("made up", [("csrf", "A" * 43)]),
+                                           ("another session's", [("csrf", other_csrf)])):
+                        response = server.post(path, fields + extra, csrf=False)
+                        self.assertStatus(response, 403)
+                        self.assertIn("has expired or came from another site", response.text, attempt)
+                        self.assertEqual(server.snapshot(), before, f"{attempt} token: something changed")
+                    done = server.post(path, fields)
+                    self.assertIn(done.status, (200, 303), done.text[:1000])
+                    if changes:
+                        self.assertNotEqual(server.snapshot(), before, "the form changes nothing even with its token")
+        finally:
+            server.cookies.clear()
+            server.sign_in_owner()
 
     def test_a_viewer_sees_keys_but_changes_nothing(self):
         key_id, _ = self.server.create_key("Watched by a viewer")
