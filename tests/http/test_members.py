@@ -2,7 +2,8 @@
 stored hashed, for one address, replaced, cancelled, used once, expiring), joining with a new or an
 existing account, changing roles and removing members (admins cannot touch owners; a workspace
 keeps an owner), the setup link for the first owner (and `make run` printing it), the audit lines
-of each, and the issue's "done when": an invited viewer sees the keys and can change none."""
+of each, every write of the route table refused to the roles that may not make it, and the issue's
+"done when": an invited viewer sees the keys and can change none."""
 import os
 import re
 import sqlite3
@@ -90,6 +91,60 @@ class MembersTestCase(ServerTestCase):
     def audit(self, action, target):
         return self.server.query("SELECT actor_label, summary FROM audit_event WHERE action = ? AND target_id = ?",
                                  (action, target))
+
+    def targets(self, key_id):
+        """What the routes of WRITES point at: a key, a key role, a member, a pending invitation."""
+        name = "target-" + uuid.uuid4().hex[:6]
+        self.assertStatus(self.server.post("/w/1/roles/new", [("name", name), ("description", "kept")]), 303)
+        invited = self.new_email("pending")
+        self.assertStatus(self.invite(invited)[0], 200)
+        return {"key": key_id, "admin": self.server.roles()["admin"],
+                "role": self.server.query("SELECT id FROM role WHERE name = ?", (name,))[0][0],
+                "user": self.user_id(self.add_user("viewer")),
+                "invitation": self.server.query("SELECT id FROM invitation WHERE email = ?", (invited,))[0][0]}
+
+
+# Every write a console role may be refused, as (method, route, the fields to send, the roles the
+# README's role table refuses it to: a developer may do anything to keys but revoke them; a viewer
+# nothing). The routes are those of the route table in src/pages/pages.c, {parameter}s and all;
+# WriteRefusalTest checks that none is missing.
+WRITES = [
+    ("POST", "/keys/new", lambda t: [("name", "Not allowed"), ("role", t["admin"])], {"viewer"}),
+    ("POST", "/keys/{key}/edit", lambda t: [("name", "Renamed"), ("role", t["admin"])], {"viewer"}),
+    ("POST", "/keys/{key}/enable", lambda t: [], {"viewer"}),
+    ("POST", "/keys/{key}/disable", lambda t: [], {"viewer"}),
+    ("POST", "/keys/{key}/regenerate", lambda t: [], {"viewer"}),
+    ("POST", "/keys/{key}/revoke", lambda t: [], {"viewer", "developer"}),
+    ("POST", "/keys/{key}/secret", lambda t: [("copied", "1")], set()),  # closes the secret page: changes nothing
+    ("POST", "/roles/new", lambda t: [("name", "not-allowed")], {"viewer", "developer"}),
+    ("POST", "/roles/{role}/edit", lambda t: [("name", "renamed"), ("description", "not allowed")],
+     {"viewer", "developer"}),
+    ("POST", "/roles/{role}/delete", lambda t: [], {"viewer", "developer"}),
+    ("POST", "/members/invite", lambda t: [("email", "not-allowed@example.com"), ("role", "viewer")],
+     {"viewer", "developer"}),
+    ("POST", "/members/{user}/role", lambda t: [("role", "owner")], {"viewer", "developer"}),
+    ("POST", "/members/{user}/remove", lambda t: [], {"viewer", "developer"}),
+    ("POST", "/invitations/{invitation}/cancel", lambda t: [], {"viewer", "developer"}),
+    # The forms and confirmation pages of those writes.
+    ("GET", "/keys/new", None, {"viewer"}),
+    ("GET", "/keys/{key}/edit", None, {"viewer"}),
+    ("GET", "/keys/{key}/regenerate", None, {"viewer"}),
+    ("GET", "/keys/{key}/revoke", None, {"viewer", "developer"}),
+    ("GET", "/roles/new", None, {"viewer", "developer"}),
+    ("GET", "/roles/{role}/edit", None, {"viewer", "developer"}),
+    ("GET", "/roles/{role}/delete", None, {"viewer", "developer"}),
+    ("GET", "/members/{user}/remove", None, {"viewer", "developer"}),
+]
+
+
+def workspace_routes():
+    """(method, path pattern, required permissions) of every route in workspace_routes[] of src/pages/pages.c."""
+    with open(os.path.join(ROOT, "src", "pages", "pages.c"), encoding="utf-8") as f:
+        source = f.read()
+    table = source[source.index("workspace_routes[] = {"):]
+    table = table[:table.index("};")]
+    return [(method, path, need) for method, path, need in
+            re.findall(r'\{ HTTP_(GET|POST), "([^"]*)", \w+, NEEDS\(([^)]*)\) \}', table)]
 
 
 class InvitationTest(MembersTestCase):
@@ -190,6 +245,8 @@ class InvitationTest(MembersTestCase):
         invitee.sign_in()
         invitee.get(link)
         self.assertStatus(invitee.post(link, csrf=False), 403)  # without the session's token
+        self.assertStatus(invitee.post(link, [("csrf", "A" * 43)], csrf=False), 403)  # or with a wrong one
+        self.assertIsNone(self.role_of(email, int(second)))
         joined = invitee.post(link)
         self.assertStatus(joined, 303)
         self.assertEqual(joined.header("Location"), f"/w/{second}/keys?done=joined")
@@ -293,18 +350,45 @@ class DoneWhenTest(MembersTestCase):
         self.assertStatus(keys, 200)
         self.assertIn("Visible to the viewer", keys.text)
         self.assertStatus(viewer.get(f"/w/1/keys/{key_id}"), 200)
-        before = (self.server.row_counts(), self.server.key_row(key_id))
-        admin = self.server.roles()["admin"]
-        for path, fields in (("/w/1/keys/new", [("name", "Viewer's"), ("role", admin)]),
-                             (f"/w/1/keys/{key_id}/edit", [("name", "Renamed"), ("role", admin)]),
-                             (f"/w/1/keys/{key_id}/disable", []), (f"/w/1/keys/{key_id}/enable", []),
-                             (f"/w/1/keys/{key_id}/regenerate", []), (f"/w/1/keys/{key_id}/revoke", []),
-                             ("/w/1/roles/new", [("name", "viewers-role")]),
-                             ("/w/1/members/invite", [("email", self.new_email()), ("role", "viewer")])):
-            response = viewer.post(path, fields)
-            self.assertStatus(response, 403)
-            self.assertIn("viewer", response.text)
-        self.assertEqual((self.server.row_counts(), self.server.key_row(key_id)), before)
+        targets = self.targets(key_id)
+        before = self.server.snapshot()
+        for method, pattern, fields, refused in WRITES:
+            if method != "POST" or "viewer" not in refused:
+                continue
+            with self.subTest(path=pattern):
+                response = viewer.post("/w/1" + pattern.format(**targets), fields(targets))
+                self.assertStatus(response, 403)
+                self.assertIn("Your role in this workspace (viewer) does not allow this", response.text)
+                self.assertEqual(self.server.snapshot(), before)
+
+class WriteRefusalTest(MembersTestCase):
+    """Each write of the route table, tried by a viewer and by a developer: those the README's role
+    table refuses them answer 403 and change no row; the others go through."""
+
+    def test_the_table_lists_every_write_route(self):
+        routes = workspace_routes()
+        self.assertGreater(len(routes), 20)
+        writes = {(method, path) for method, path, need in routes
+                  if method == "POST" or need != "PERMISSION_KEY_VIEW"}
+        self.assertEqual({(method, path) for method, path, _, _ in WRITES}, writes)
+
+    def test_viewers_and_developers_are_refused_what_their_role_lacks(self):
+        for role in ("viewer", "developer"):
+            key_id, _ = self.server.create_key(f"Tried by a {role}")
+            targets = self.targets(key_id)
+            person = self.person(role)
+            self.assertStatus(person.get("/w/1/keys"), 200)  # and the form token
+            for method, pattern, fields, refused in WRITES:
+                path = "/w/1" + pattern.format(**targets)
+                with self.subTest(role=role, method=method, path=path):
+                    before = self.server.snapshot()
+                    response = person.request(method, path, fields(targets) if fields else None)
+                    if role in refused:
+                        self.assertStatus(response, 403)
+                        self.assertIn(f"Your role in this workspace ({role}) does not allow this", response.text)
+                        self.assertEqual(self.server.snapshot(), before)
+                    else:
+                        self.assertIn(response.status, (200, 303), response.text[:1000])
 
 
 class SetupLinkTest(unittest.TestCase):
