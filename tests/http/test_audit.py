@@ -1,9 +1,12 @@
 """test_audit.py: every change made in the console or with the command line leaves one audit line:
 who (the signed-in user's e-mail address), from where, what, on which key or role, and a
 before -> after summary that never holds a secret."""
+import re
 import subprocess
+import uuid
 
 from harness import BIN, ServerTestCase, secret_from
+from test_members import PASSWORD, Person
 
 
 class AuditTest(ServerTestCase):
@@ -61,6 +64,42 @@ class AuditTest(ServerTestCase):
         self.assertEqual(lines[1][4], "description: “First” → “Second”; "
                                       "permissions: api.key.view messages.send → api.key.view messages.send reports:read")
         self.assertIn("reports:read", lines[2][4])
+
+    def add_user(self, email, role="viewer"):
+        done = subprocess.run([BIN, "--db", self.server.database, "user", "add", "--email", email, "--role", role],
+                              input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+
+    def test_sign_ins_sign_outs_and_member_changes_say_who_and_from_where(self):
+        email = f"comes-and-goes-{uuid.uuid4().hex[:8]}@example.com"
+        self.add_user(email)
+        person = Person(self.server, email)
+        self.assertStatus(person.post("/signin", [("email", email), ("password", "not the password")], csrf=False), 401)
+        person.sign_in()
+        self.assertStatus(person.get("/w/1/keys"), 200)
+        self.assertStatus(person.post("/signout"), 303)
+        self.assertEqual(self.lines(email), [
+            ("member.add", "command line", "", "member", "added as viewer"),
+            ("signin.failed", email, "127.0.0.1", "member", "wrong password"),
+            ("signin", email, "127.0.0.1", "member", "signed in"),
+            ("signout", email, "127.0.0.1", "member", "signed out"),
+        ])
+        # The owner changes the member's role and removes them; someone invited joins.
+        user = self.server.query("SELECT id FROM user WHERE email = ?", (email,))[0][0]
+        self.assertStatus(self.server.post(f"/w/1/members/{user}/role", [("role", "developer")]), 303)
+        self.assertStatus(self.server.post(f"/w/1/members/{user}/remove"), 303)
+        invited = f"invited-{uuid.uuid4().hex[:8]}@example.com"
+        response = self.server.post("/w/1/members/invite", [("email", invited), ("role", "viewer")])
+        self.assertStatus(response, 200)
+        link = re.sub(r"^https?://[^/]+", "", response.doc.by_id("invitation-link").get("value"))
+        joined = Person(self.server, invited).post(link, [("password", PASSWORD), ("password_again", PASSWORD)],
+                                                   csrf=False)
+        self.assertStatus(joined, 303)
+        owner = self.server.OWNER_EMAIL
+        self.assertEqual(self.lines(email)[4:], [("member.role", owner, "127.0.0.1", "member", "role: viewer → developer"),
+                                                 ("member.remove", owner, "127.0.0.1", "member", "removed (was developer)")])
+        self.assertEqual([line[:4] for line in self.lines(invited)],
+                         [("member.invite", owner, "127.0.0.1", "member"), ("member.join", invited, "127.0.0.1", "member")])
 
     def test_a_refused_change_leaves_no_line(self):
         before = self.server.query("SELECT count(*) FROM audit_event")[0][0]
@@ -128,3 +167,33 @@ class AuditPageTest(ServerTestCase):
         self.assertIsNotNone(activity)
         self.assertIn("Key disabled", key_page.text)
         self.assertIn("state: enabled → disabled", key_page.text)
+
+    def test_filter_options_and_values_come_back_escaped(self):
+        # Actors are e-mail addresses, which may hold ' and &; the filter lists each as an option.
+        actor = f"o'hara&co-{uuid.uuid4().hex[:6]}@example.com"
+        done = subprocess.run([BIN, "--db", self.server.database, "user", "add", "--email", actor, "--role", "developer"],
+                              input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        hostile = Person(self.server, actor)
+        hostile.sign_in()
+        hostile.get("/w/1/keys")
+        name = "\"><img src=x onerror=alert(1)>'<script>alert(1)</script>"
+        self.assertStatus(hostile.post("/w/1/keys/new", [("name", name), ("role", self.server.roles()["admin"]),
+                                                         ("enabled", "1")]), 303)
+        escaped_actor = actor.replace("&", "&amp;").replace("'", "&#39;")
+        for path in ("/w/1/audit", "/w/1/audit?actor=" + escaped_actor.replace("&amp;", "%26").replace("&#39;", "%27"),
+                     "/w/1/audit?target=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E%27%3Cscript%3Ealert(1)%3C%2Fscript%3E"):
+            with self.subTest(path=path):
+                page = self.server.get(path)
+                self.assertStatus(page, 200)
+                self.assertIn(actor, [value for value, _ in page.doc.options("actor")])
+                self.assertIn(f'<option value="{escaped_actor}"', page.text)
+                for raw in (actor, "<img src=x", "<script>alert(1)"):
+                    self.assertNotIn(raw, page.text)
+        selected = self.server.get("/w/1/audit?actor=" + actor.replace("&", "%26").replace("'", "%27"))
+        self.assertEqual(selected.doc.selected("actor"), [actor])
+        typed = self.server.get("/w/1/audit?target=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E%27%3Cscript%3Ealert(1)"
+                                "%3C%2Fscript%3E")
+        self.assertEqual(typed.doc.by_id("target").get("value"), name)
+        self.assertIn('value="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;&#39;&lt;script&gt;alert(1)&lt;/script&gt;"',
+                      typed.text)
