@@ -19,6 +19,12 @@ SQL = "'; DROP TABLE api_key; --"
 SQL2 = "Robert'); DELETE FROM user; --"
 
 
+def escape(text):
+    """`text` as the template engine writes it: & < > " ' escaped."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+            .replace("'", "&#39;"))
+
+
 class WorkspaceTestCase(ServerTestCase):
     def add_user(self, role, workspace=1):
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
@@ -246,6 +252,41 @@ class HostileTextTest(WorkspaceTestCase):
         invited = self.server.post("/w/1/members/invite", [("email", odd), ("role", "viewer")])
         self.assertStatus(invited, 200)
         self.assertIn("o&#39;brien", self.server.get("/w/1/members").text)
+
+    def test_invitation_pages_show_a_hostile_workspace_name_and_address_escaped(self):
+        name = SCRIPT + "\"><img src=x onerror=alert(1)>'" + SQL
+        workspace = self.new_workspace(name)
+        email = f"o'neil&co-{uuid.uuid4().hex[:6]}@example.com"
+        escaped_name = escape(name)
+        escaped_email = escape(email)
+        self.assertIn("&#39;", escaped_email)
+
+        def assertEscaped(page, where, shows_name=True):
+            for raw in (SCRIPT, "<img src=x", email, name):
+                self.assertNotIn(raw, page.text, where)
+            self.assertIn(escaped_email, page.text, where)
+            if shows_name:
+                self.assertIn(escaped_name, page.text, where)
+
+        shown = self.server.post(f"/w/{workspace}/members/invite", [("email", email), ("role", "viewer")])
+        self.assertStatus(shown, 200)
+        self.assertIn(f"Send this link to {escaped_email}", shown.text)
+        assertEscaped(shown, "the invitation-link page")  # the name is in the page's workspace switcher
+        link = re.sub(r"^https?://[^/]+", "", shown.doc.by_id("invitation-link").get("value"))
+
+        newcomer = Person(self.server, email)
+        page = newcomer.get(link)
+        self.assertStatus(page, 200)
+        self.assertIn(f"Join “{escaped_name}”", page.text)
+        self.assertEqual(page.doc.value("email"), email)
+        assertEscaped(page, "the join page")
+        differ = newcomer.post(link, [("password", PASSWORD), ("password_again", PASSWORD + "!")], csrf=False)
+        self.assertStatus(differ, 422)
+        assertEscaped(differ, "the join page with errors")
+        someone_else = self.person("viewer").get(link)
+        self.assertStatus(someone_else, 403)
+        self.assertIn(f"This invitation is for {escaped_email}", someone_else.text)
+        assertEscaped(someone_else, "the join page, signed in as another")
 
     def test_tables_survive(self):
         with sqlite3.connect(self.server.database) as db:
