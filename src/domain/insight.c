@@ -39,6 +39,9 @@ void insight_window(enum insight_period period, int64_t now, struct insight_wind
 	window->buckets = periods[period].buckets;
 	int64_t current = now - now % window->step; /* the bucket that holds now */
 	window->since = current - (int64_t)(window->buckets - 1) * window->step;
+	/* The days from the first midnight at or after `since` on; every window holds one (24h: today's). */
+	int64_t days_from = window->since + (86400 - window->since % 86400) % 86400;
+	window->span = (struct store_usage_span){ window->since, days_from };
 }
 
 void insight_fill(const struct insight_window *window, const struct store_usage_bucket *sparse, size_t count,
@@ -56,36 +59,54 @@ void insight_fill(const struct insight_window *window, const struct store_usage_
 		}
 }
 
-void insight_maintain(struct store *store, const struct config *config, int64_t now, size_t max_chunks)
+bool insight_maintain(struct store *store, const struct config *config, int64_t now, size_t chunk_rows,
+		      size_t max_chunks, bool prune_now, struct insight_upkeep *upkeep)
 {
+	upkeep->rolled = 0;
+	upkeep->deleted = 0;
+	upkeep->more = false;
 	for (size_t chunk = 0; chunk < max_chunks; chunk++) {
 		size_t rolled = 0;
-		if (store_usage_rollup(store, INSIGHT_ROLLUP_CHUNK, &rolled) != STORE_OK) {
+		if (store_usage_rollup(store, chunk_rows, (int64_t)INSIGHT_NEW_ADDRESS_DAYS * 86400, &rolled) != STORE_OK) {
 			fprintf(stderr, "keyward: usage rollup failed; it is tried again later\n");
-			return;
+			return false;
 		}
-		if (rolled < INSIGHT_ROLLUP_CHUNK)
+		upkeep->rolled += rolled;
+		upkeep->more = rolled == chunk_rows;
+		if (!upkeep->more)
 			break;
 	}
-	int64_t pruned_at = 0;
 	if (config->usage_raw_days < 1 || config->usage_hourly_days < 1) /* not configured: keep everything */
-		return;
-	if (store_usage_pruned_at(store, &pruned_at) != STORE_OK || now - pruned_at < INSIGHT_PRUNE_SECONDS)
-		return;
-	/* Claim this hour's turn first, so that other processes do not prune at the same time. */
-	if (store_usage_set_pruned_at(store, now) != STORE_OK)
-		return;
+		return true;
+	if (!upkeep->pruning) {
+		int64_t pruned_at = 0;
+		if (store_usage_pruned_at(store, &pruned_at) != STORE_OK)
+			return false;
+		if (!prune_now && now - pruned_at < INSIGHT_PRUNE_SECONDS)
+			return true;
+		/* Take this hour's turn first, so that other processes do not prune at the same time. */
+		if (store_usage_set_pruned_at(store, now) != STORE_OK)
+			return false;
+		upkeep->pruning = true;
+	}
 	int64_t raw_before = now - config->usage_raw_days * 86400;
 	int64_t hourly_before = now - config->usage_hourly_days * 86400;
+	int64_t daily_before = now - now % 86400 - (INSIGHT_DAILY_DAYS - 1) * 86400;
 	for (size_t round = 0; round < max_chunks; round++) {
 		size_t deleted = 0;
-		if (store_usage_prune(store, raw_before, hourly_before, INSIGHT_PRUNE_CHUNK, &deleted) != STORE_OK) {
+		if (store_usage_prune(store, raw_before, hourly_before, daily_before, INSIGHT_PRUNE_CHUNK, &deleted) !=
+		    STORE_OK) {
 			fprintf(stderr, "keyward: usage retention failed; it is tried again in an hour\n");
-			return;
+			return false;
 		}
-		if (deleted == 0)
+		upkeep->deleted += deleted;
+		if (deleted == 0) {
+			upkeep->pruning = false;
 			break;
+		}
 	}
+	upkeep->more = upkeep->more || upkeep->pruning;
+	return true;
 }
 
 const char *insight_outcome_label(const char *outcome)

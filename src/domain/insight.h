@@ -18,13 +18,15 @@
 struct config;
 
 #define INSIGHT_ROLLUP_SECONDS 10
-#define INSIGHT_ROLLUP_CHUNK 20000  /* raw rows per rollup transaction */
+#define INSIGHT_ROLLUP_CHUNK 5000   /* raw rows per rollup transaction of the usage writer (~0.15 s) */
+#define INSIGHT_ROLLUP_CHUNK_LARGE 50000 /* ... of `keyward usage rollup`, which holds up no one */
 #define INSIGHT_PRUNE_SECONDS 3600  /* retention runs at most once an hour (across processes) */
-#define INSIGHT_PRUNE_CHUNK 20000   /* rows per delete */
+#define INSIGHT_PRUNE_CHUNK 5000    /* rows per delete */
 #define INSIGHT_NEW_ADDRESS_DAYS 30 /* an address unseen for this long counts as new */
 #define INSIGHT_UNUSED_DAYS 30      /* keys unused this long are candidates to revoke */
 #define INSIGHT_ROTATE_DAYS 90      /* secrets older than this are due for rotation */
 #define INSIGHT_BUCKETS_MAX 168
+#define INSIGHT_DAILY_DAYS 32 /* daily rollups serve the periods (30 days at most) and are kept this long */
 
 enum insight_period { INSIGHT_24H, INSIGHT_7D, INSIGHT_30D, INSIGHT_PERIOD_COUNT };
 
@@ -36,6 +38,7 @@ struct insight_window {
 	int64_t since;     /* start of the first bucket (a whole UTC hour or day) */
 	int64_t step;      /* 3600 or 86400 */
 	size_t buckets;
+	struct store_usage_span span; /* the same period for the store: since, and its whole days */
 };
 
 /* Calls in one bucket of the window. */
@@ -55,12 +58,25 @@ void insight_window(enum insight_period period, int64_t now, struct insight_wind
 void insight_fill(const struct insight_window *window, const struct store_usage_bucket *sparse, size_t count,
 		  struct insight_bucket *out);
 
+/* Upkeep's state between rounds, and what the last round did. Start with all zero. */
+struct insight_upkeep {
+	bool pruning;   /* this process took the hour's retention turn and has not finished it */
+	bool more;      /* rows still wait to be rolled up or pruned: run again soon */
+	size_t rolled;  /* raw rows rolled up in the round */
+	size_t deleted; /* rows past retention deleted in the round */
+};
+
 /*
- * Roll up what waits (in chunks, until nothing does or `max_chunks` ran) and, at most once an
- * hour across all processes, apply retention (config's usage_raw_days and usage_hourly_days).
- * Run by each process's usage writer; failures are said on stderr and retried next time.
+ * One round of upkeep: roll up what waits (up to `max_chunks` transactions of `chunk_rows` raw
+ * rows each), then, when this process holds the retention turn (taken at most
+ * once an hour across all processes, or at once when `prune_now`), up to `max_chunks` rounds of
+ * retention deletes (config's usage_raw_days and usage_hourly_days; daily rows after
+ * INSIGHT_DAILY_DAYS). The usage writer runs a round every INSIGHT_ROLLUP_SECONDS, or every
+ * second while `more`; `keyward usage rollup` runs rounds until nothing is left. False when the
+ * database failed (said on stderr; the next round tries again).
  */
-void insight_maintain(struct store *store, const struct config *config, int64_t now, size_t max_chunks);
+bool insight_maintain(struct store *store, const struct config *config, int64_t now, size_t chunk_rows,
+		      size_t max_chunks, bool prune_now, struct insight_upkeep *upkeep);
 
 /* A readable outcome: "granted", "disabled key" for "disabled", and so on. */
 const char *insight_outcome_label(const char *outcome);

@@ -47,6 +47,7 @@ struct usage {
 	pthread_t flusher;
 	const struct config *config;
 	int64_t maintained_at; /* when the flusher last rolled usage up (insight_maintain) */
+	struct insight_upkeep upkeep;
 };
 
 static size_t pool_add(struct buf *pool, const char *text, size_t max)
@@ -290,10 +291,16 @@ static void *flusher_main(void *argument)
 		pthread_mutex_unlock(&usage->lock);
 		flush_once(usage);
 		int64_t now = (int64_t)time(NULL);
-		if (now - usage->maintained_at >= INSIGHT_ROLLUP_SECONDS) {
+		/*
+		 * Upkeep between flushes, a chunk or two at a time so that the next flush is not held up
+		 * for long; every second while work waits (a backlog, retention's turn), else every
+		 * INSIGHT_ROLLUP_SECONDS.
+		 */
+		if (usage->upkeep.more || now - usage->maintained_at >= INSIGHT_ROLLUP_SECONDS) {
 			usage->maintained_at = now;
 			pthread_mutex_lock(&usage->write_lock); /* the writer's connection */
-			insight_maintain(usage->store, usage->config, now, 16);
+			insight_maintain(usage->store, usage->config, now, INSIGHT_ROLLUP_CHUNK, USAGE_UPKEEP_CHUNKS, false,
+					 &usage->upkeep);
 			pthread_mutex_unlock(&usage->write_lock);
 		}
 		pthread_mutex_lock(&usage->lock);

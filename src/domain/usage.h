@@ -31,6 +31,7 @@ struct verify_result;
 #define USAGE_BUFFER_MAX 65536 /* events held at most; past it new events are dropped and counted */
 #define USAGE_ENDPOINT_MAX 512
 #define USAGE_ADDRESS_MAX 64
+#define USAGE_UPKEEP_CHUNKS 2 /* rollup transactions (and retention deletes) per round of upkeep */
 
 struct usage;
 

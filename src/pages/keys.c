@@ -244,6 +244,8 @@ void page_keys_show(struct app *app, struct http_request *request, struct http_r
 	struct mustache_value *data = page_data(app, request, key.name);
 	view_set(data, "key", key_value(app, request, &key));
 	view_set(data, "activity", page_audit_activity(app, request, key.key_id));
+	if (!key.off_record)
+		page_set_warnings(app, request, data, key.id, page_now());
 	const char *notice = done_message(form_get(&request->query, "done"));
 	if (notice != NULL)
 		view_set_string(request->arena, data, "notice", notice);

@@ -281,8 +281,17 @@ static bool workspace_path(struct app *app, const char *path, const char **rest)
 	return true;
 }
 
+/* Seconds on the monotonic clock. */
+static double monotonic_seconds(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
 void pages_handle(struct app *app, struct http_request *request)
 {
+	double began = monotonic_seconds();
 	struct http_response response;
 	http_response_init(&response);
 	resume_session(app, request, &response);
@@ -324,6 +333,9 @@ void pages_handle(struct app *app, struct http_request *request)
 			break;
 		}
 	}
+	/* How long keyward took (browsers' developer tools show it; make bench reads it). */
+	http_response_header(&response, "Server-Timing",
+			     arena_printf(request->arena, "app;dur=%.1f", (monotonic_seconds() - began) * 1000));
 	http_response_send(&response, request);
 	http_response_free(&response);
 	app->session = NULL;

@@ -69,6 +69,14 @@ void page_join_accept(struct app *app, struct http_request *request, struct http
 /* usage.c */
 void page_keys_usage(struct app *app, struct http_request *request, struct http_response *response);
 void page_dashboard(struct app *app, struct http_request *request, struct http_response *response);
+/*
+ * Warnings of the last 24 hours into `data` as {has_warnings, warnings: [{key, with_key, text,
+ * url}]} (templates/partials/warnings.mustache): refused spikes and addresses new to a key, of one
+ * key (its row id) or of the whole workspace (0), each linking to the Usage tab narrowed to them.
+ * A database failure only leaves them out.
+ */
+void page_set_warnings(struct app *app, struct http_request *request, struct mustache_value *data,
+		       int64_t api_key_row_id, int64_t now);
 
 /* audit.c */
 void page_audit_list(struct app *app, struct http_request *request, struct http_response *response);

@@ -19,7 +19,9 @@
 
 #define USAGE_TOP 20     /* endpoints and addresses listed */
 #define DASHBOARD_TOP 10 /* keys per dashboard list */
-#define WARNINGS_MAX 20
+#define WARNINGS_MAX 8     /* warning lines shown: one per key and kind */
+#define SPIKE_HOURS_MAX 200 /* refused spikes read (hours of keys) to group by key */
+#define LATEST_MAX 50    /* latest calls listed in a narrowed view */
 
 /* Thousands separated by a thin space: 1 234 567. */
 static const char *count_text(struct arena *arena, int64_t value)
@@ -37,14 +39,21 @@ static const char *count_text(struct arena *arena, int64_t value)
 	return arena_strdup(arena, out);
 }
 
-/* "2026-11-23 06:00 UTC" */
-static const char *time_text(struct arena *arena, int64_t unix_time)
+enum time_style { MINUTES, SECONDS, MACHINE };
+
+/* A UTC time: "2026-11-23 06:00 UTC", "2026-11-23 06:00:09 UTC", or "2026-11-23T06:00:09Z". */
+static const char *time_text(struct arena *arena, int64_t unix_time, enum time_style style)
 {
 	time_t seconds = (time_t)unix_time;
 	struct tm parts;
-	char text[32];
+	char text[48];
 	gmtime_r(&seconds, &parts);
-	strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &parts);
+	if (style == MINUTES)
+		strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &parts);
+	else if (style == SECONDS)
+		strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &parts);
+	else
+		strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
 	return arena_strdup(arena, text);
 }
 
@@ -102,44 +111,82 @@ static void set_chart(struct http_request *request, struct mustache_value *data,
 	view_set_bool(arena, data, "has_calls", granted + refused > 0);
 }
 
-/* Warnings as {warnings: [{text, url}]}: refused spikes and new addresses, each linking to the Usage tab. */
-static void set_warnings(struct app *app, struct http_request *request, struct mustache_value *data,
-			 int64_t api_key_row_id, int64_t now)
+void page_set_warnings(struct app *app, struct http_request *request, struct mustache_value *data,
+		       int64_t api_key_row_id, int64_t now)
 {
 	struct arena *arena = request->arena;
 	struct store_key_brief *spikes = NULL, *addresses = NULL;
 	size_t spike_count = 0, address_count = 0;
+	int64_t address_keys = 0;
 	int64_t day = now - now % 3600 - 23 * 3600;
 	if (store_usage_spikes(app->store, arena, app->workspace_id, api_key_row_id, day, app->config->refused_alert,
-			       WARNINGS_MAX, &spikes, &spike_count) != STORE_OK ||
-	    store_usage_new_addresses(app->store, arena, app->workspace_id, api_key_row_id, day,
-				      day - INSIGHT_NEW_ADDRESS_DAYS * 86400, WARNINGS_MAX, &addresses,
-				      &address_count) != STORE_OK)
+			       SPIKE_HOURS_MAX, &spikes, &spike_count) != STORE_OK ||
+	    store_usage_new_addresses(app->store, arena, app->workspace_id, api_key_row_id, day, WARNINGS_MAX,
+				      &addresses, &address_count, &address_keys) != STORE_OK)
 		return; /* warnings are extra: the page goes on without them */
 	struct mustache_value *list = view_set(data, "warnings", view_list(arena));
+	size_t shown = 0, keys_with_spikes = 0;
+	/* Spikes come latest hour first: one line per key, at its latest hour, with the others counted. */
 	for (size_t i = 0; i < spike_count; i++) {
+		bool seen = false;
+		int64_t hours = 0, refused = 0;
+		for (size_t j = 0; j < spike_count; j++)
+			if (strcmp(spikes[j].key_id, spikes[i].key_id) == 0) {
+				seen = seen || j < i;
+				hours++;
+				refused += spikes[j].calls;
+			}
+		if (seen)
+			continue;
+		keys_with_spikes++;
+		if (shown == WARNINGS_MAX)
+			continue;
+		shown++;
 		struct mustache_value *item = view_push_map(arena, list);
 		view_set_string(arena, item, "key", spikes[i].name);
+		view_set_bool(arena, item, "with_key", api_key_row_id == 0);
+		const char *when = time_text(arena, spikes[i].at, MINUTES);
 		view_set_string(arena, item, "text",
-				arena_printf(arena, "%s refused calls in the hour from %s (more than %lld)",
-					     count_text(arena, spikes[i].calls), time_text(arena, spikes[i].at),
-					     app->config->refused_alert));
+				hours == 1 ? arena_printf(arena, "%s refused calls in the hour from %s (more than %lld)",
+							  count_text(arena, spikes[i].calls), when, app->config->refused_alert)
+					   : arena_printf(arena, "%s refused calls in %lld hours of more than %lld each, the "
+								 "latest from %s",
+							  count_text(arena, refused), (long long)hours,
+							  app->config->refused_alert, when));
 		view_set_string(arena, item, "url",
 				page_ws_url(app, request, arena_printf(arena, "/keys/%s/usage?period=24h&refused=1",
 								       spikes[i].key_id)));
 	}
-	for (size_t i = 0; i < address_count; i++) {
+	for (size_t i = 0; i < address_count && shown < WARNINGS_MAX; i++, shown++) {
 		struct mustache_value *item = view_push_map(arena, list);
 		view_set_string(arena, item, "key", addresses[i].name);
-		view_set_string(arena, item, "text",
-				arena_printf(arena, "used from %s, an address not seen in the %d days before, first at %s",
-					     addresses[i].address, INSIGHT_NEW_ADDRESS_DAYS, time_text(arena, addresses[i].at)));
-		view_set_string(arena, item, "url",
-				page_ws_url(app, request, arena_printf(arena, "/keys/%s/usage?period=24h&address=%s",
-								       addresses[i].key_id,
-								       url_query_escape(arena, addresses[i].address))));
+		view_set_bool(arena, item, "with_key", api_key_row_id == 0);
+		int64_t found = addresses[i].calls;
+		const char *when = time_text(arena, addresses[i].at, MINUTES);
+		if (found == 1) {
+			view_set_string(arena, item, "text",
+					arena_printf(arena, "used from %s, an address not seen in the %d days before, first at %s",
+						     addresses[i].address, INSIGHT_NEW_ADDRESS_DAYS, when));
+			view_set_string(arena, item, "url",
+					page_ws_url(app, request, arena_printf(arena, "/keys/%s/usage?period=24h&address=%s",
+									       addresses[i].key_id,
+									       url_query_escape(arena, addresses[i].address))));
+		} else {
+			view_set_string(arena, item, "text",
+					arena_printf(arena, "used from %lld addresses not seen in the %d days before (%s%s), the "
+							    "latest first at %s",
+						     (long long)found, INSIGHT_NEW_ADDRESS_DAYS, addresses[i].address,
+						     found > 3 ? ", …" : "", when));
+			view_set_string(arena, item, "url",
+					page_ws_url(app, request, arena_printf(arena, "/keys/%s/usage?period=24h#addresses",
+									       addresses[i].key_id)));
+		}
 	}
-	view_set_bool(arena, data, "has_warnings", spike_count + address_count > 0);
+	size_t all = keys_with_spikes + (size_t)address_keys;
+	if (all > shown)
+		view_set_string(arena, data, "warnings_more",
+				arena_printf(arena, "and %zu more like these in the last 24 hours", all - shown));
+	view_set_bool(arena, data, "has_warnings", all > 0);
 }
 
 /* A query value that fits: "" when absent, undecodable or longer than `max`. */
@@ -165,6 +212,34 @@ static struct mustache_value *item_list(struct arena *arena, const struct store_
 		view_set_time(arena, row, "last_seen", items[i].last_seen, "");
 	}
 	return list;
+}
+
+/* The latest calls of a narrowed view: {latest: [{at, endpoint, address, outcome, label, calls, refused}]}. */
+static enum store_status set_latest(struct app *app, struct http_request *request, struct mustache_value *data,
+				    int64_t api_key_row_id, const struct store_usage_slice *slice, int64_t since)
+{
+	struct arena *arena = request->arena;
+	struct store_usage_call *calls = NULL;
+	size_t count = 0;
+	enum store_status status = store_usage_latest(app->store, arena, app->workspace_id, api_key_row_id, slice, since,
+						      LATEST_MAX, &calls, &count);
+	if (status != STORE_OK)
+		return status;
+	struct mustache_value *list = view_set(data, "latest", view_list(arena));
+	for (size_t i = 0; i < count; i++) {
+		struct mustache_value *row = view_push_map(arena, list);
+		view_set_string(arena, row, "at", time_text(arena, calls[i].at, SECONDS));
+		view_set_string(arena, row, "datetime", time_text(arena, calls[i].at, MACHINE));
+		view_set_string(arena, row, "endpoint", calls[i].endpoint);
+		view_set_string(arena, row, "address", calls[i].address);
+		view_set_string(arena, row, "outcome", calls[i].outcome);
+		view_set_string(arena, row, "label", insight_outcome_label(calls[i].outcome));
+		view_set_bool(arena, row, "refused", strcmp(calls[i].outcome, "granted") != 0);
+		view_set_string(arena, row, "calls", count_text(arena, calls[i].calls));
+	}
+	view_set_bool(arena, data, "has_latest", count > 0);
+	view_set_int(arena, data, "latest_max", LATEST_MAX);
+	return STORE_OK;
 }
 
 void page_keys_usage(struct app *app, struct http_request *request, struct http_response *response)
@@ -199,11 +274,13 @@ void page_keys_usage(struct app *app, struct http_request *request, struct http_
 		const char *only_address = query_value(request, "address", USAGE_ADDRESS_MAX);
 		const char *only_endpoint = query_value(request, "endpoint", USAGE_ENDPOINT_MAX);
 		bool refused_only = strcmp(query_value(request, "refused", 1), "1") == 0;
-		struct store_usage_filter endpoint_filter = { window.since, USAGE_TOP, only_endpoint, refused_only };
-		struct store_usage_filter address_filter = { window.since, USAGE_TOP, only_address, refused_only };
-		status = store_usage_series(app->store, arena, app->workspace_id, key.id, window.since, window.step, &buckets,
-					    &bucket_count);
-		if (status == STORE_OK)
+		struct store_usage_filter endpoint_filter = { window.span, USAGE_TOP, only_endpoint, refused_only };
+		struct store_usage_filter address_filter = { window.span, USAGE_TOP, only_address, refused_only };
+		struct store_usage_slice slice = { only_endpoint, only_address, refused_only };
+		status = store_usage_series(app->store, arena, app->workspace_id, key.id, &slice, window.since, window.step,
+					    &buckets, &bucket_count);
+		bool narrowed = only_address[0] || only_endpoint[0]; /* to one address or endpoint */
+		if (status == STORE_OK && !narrowed) /* refusals by reason are counted per key only */
 			status = store_usage_outcomes(app->store, arena, key.id, window.since, &outcomes, &outcome_count);
 		if (status == STORE_OK)
 			status = store_usage_endpoints(app->store, arena, key.id, &endpoint_filter, &endpoints,
@@ -237,17 +314,26 @@ void page_keys_usage(struct app *app, struct http_request *request, struct http_
 				view_set_string(arena, data, "addresses_more",
 						arena_printf(arena, "The %zu busiest of %lld addresses.", address_count,
 							     (long long)address_total));
-			const char *shown = only_address[0] ? arena_printf(arena, "address %s", only_address)
-					    : only_endpoint[0] ? arena_printf(arena, "endpoint %s", only_endpoint)
-					    : refused_only ? "refused calls"
-							   : NULL;
+			const char *shown = only_address[0] ? arena_printf(arena, "calls from %s", only_address)
+					    : only_endpoint[0] ? arena_printf(arena, "calls to %s", only_endpoint)
+					    : NULL;
+			if (refused_only)
+				shown = shown ? arena_printf(arena, "refused %s", shown) : "refused calls";
 			if (shown != NULL) {
+				/* A narrowed view: its numbers and chart, the other table left out, the calls themselves. */
 				view_set_string(arena, data, "filtered", shown);
 				view_set_string(arena, data, "unfiltered_url",
 						page_ws_url(app, request, arena_printf(arena, "/keys/%s/usage?period=%s",
 										       key.key_id, window.name)));
+				view_set_bool(arena, data, "narrowed", narrowed);
+				view_set_bool(arena, data, "show_endpoints", !only_address[0]);
+				view_set_bool(arena, data, "show_addresses", only_address[0] || !only_endpoint[0]);
+				status = set_latest(app, request, data, key.id, &slice, window.since);
+			} else {
+				view_set_bool(arena, data, "show_endpoints", true);
+				view_set_bool(arena, data, "show_addresses", true);
 			}
-			set_warnings(app, request, data, key.id, now);
+			page_set_warnings(app, request, data, key.id, now);
 		}
 	}
 	if (status != STORE_OK) {
@@ -259,14 +345,19 @@ void page_keys_usage(struct app *app, struct http_request *request, struct http_
 
 /* One dashboard list of keys: {name: {keys: [...], total, more}}. */
 static enum store_status set_briefs(struct app *app, struct http_request *request, struct mustache_value *data,
-				    const char *name, enum store_key_brief_list list, int64_t since, const char *period)
+				    const char *name, enum store_key_brief_list list, int64_t since,
+				    const struct insight_window *window)
 {
+	const char *period = window->name;
+	struct store_usage_span span = window->span;
+	if (list != STORE_BRIEF_BUSIEST)
+		span.since = since;
 	struct arena *arena = request->arena;
 	struct store_key_brief *keys = NULL;
 	size_t count = 0;
 	int64_t total = 0;
 	enum store_status status =
-		store_key_briefs(app->store, arena, app->workspace_id, list, since, DASHBOARD_TOP, &keys, &count, &total);
+		store_key_briefs(app->store, arena, app->workspace_id, list, &span, DASHBOARD_TOP, &keys, &count, &total);
 	if (status != STORE_OK)
 		return status;
 	struct mustache_value *section = view_set(data, name, view_map(arena));
@@ -304,20 +395,20 @@ void page_dashboard(struct app *app, struct http_request *request, struct http_r
 	struct store_usage_bucket *buckets = NULL;
 	size_t bucket_count = 0;
 	int64_t anonymous = 0;
-	enum store_status status = store_usage_series(app->store, arena, app->workspace_id, 0, window.since, window.step,
-						      &buckets, &bucket_count);
+	enum store_status status = store_usage_series(app->store, arena, app->workspace_id, 0, NULL, window.since,
+						      window.step, &buckets, &bucket_count);
 	if (status == STORE_OK)
 		status = store_usage_anonymous(app->store, app->workspace_id, 0, window.since, &anonymous);
 	if (status == STORE_OK)
-		status = set_briefs(app, request, data, "busiest", STORE_BRIEF_BUSIEST, window.since, window.name);
+		status = set_briefs(app, request, data, "busiest", STORE_BRIEF_BUSIEST, window.since, &window);
 	if (status == STORE_OK)
-		status = set_briefs(app, request, data, "never_used", STORE_BRIEF_NEVER_USED, 0, window.name);
+		status = set_briefs(app, request, data, "never_used", STORE_BRIEF_NEVER_USED, 0, &window);
 	if (status == STORE_OK)
 		status = set_briefs(app, request, data, "unused", STORE_BRIEF_UNUSED_SINCE,
-				    now - INSIGHT_UNUSED_DAYS * 86400, window.name);
+				    now - INSIGHT_UNUSED_DAYS * 86400, &window);
 	if (status == STORE_OK)
 		status = set_briefs(app, request, data, "rotation", STORE_BRIEF_SECRET_OLDER,
-				    now - INSIGHT_ROTATE_DAYS * 86400, window.name);
+				    now - INSIGHT_ROTATE_DAYS * 86400, &window);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -326,7 +417,7 @@ void page_dashboard(struct app *app, struct http_request *request, struct http_r
 		  arena_printf(arena, "Calls in %s, last %s", app->workspace_name, window.label), "dashboard-chart");
 	if (anonymous > 0)
 		view_set_string(arena, data, "anonymous", count_text(arena, anonymous));
-	set_warnings(app, request, data, 0, now);
+	page_set_warnings(app, request, data, 0, now);
 	view_set_int(arena, data, "unused_days", INSIGHT_UNUSED_DAYS);
 	view_set_int(arena, data, "rotate_days", INSIGHT_ROTATE_DAYS);
 	page_render(app, request, response, "dashboard", data);

@@ -221,16 +221,34 @@ static const struct {
 		"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1" },
 	[STMT_ROLLUP_END] = { "rollup_end",
 		"SELECT max(id), count(*) FROM (SELECT id FROM usage_event WHERE id > ?1 ORDER BY id LIMIT ?2)" },
+	/* The rollups: raw rows (?1, ?2] of keys that exist, into the hourly and daily tables. */
 	[STMT_ROLLUP_HOURLY] = { "rollup_hourly",
 		"INSERT INTO usage_hourly (api_key_id, hour, outcome, workspace_id, calls) "
-		"SELECT coalesce(api_key_id, 0), at - at % 3600, outcome, min(workspace_id), sum(calls) FROM usage_event "
-		"WHERE id > ?1 AND id <= ?2 GROUP BY 1, 2, 3 "
+		"SELECT api_key_id, at - at % 3600, outcome, min(workspace_id), sum(calls) FROM usage_event "
+		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
 		"ON CONFLICT (api_key_id, hour, outcome) DO UPDATE SET calls = calls + excluded.calls" },
+	[STMT_ROLLUP_HOURLY_WORKSPACE] = { "rollup_hourly_workspace",
+		"INSERT INTO usage_hourly_workspace (workspace_id, hour, outcome, calls) "
+		"SELECT workspace_id, at - at % 3600, outcome, sum(calls) FROM usage_event "
+		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
+		"ON CONFLICT (workspace_id, hour, outcome) DO UPDATE SET calls = calls + excluded.calls" },
+	[STMT_ROLLUP_DAILY_KEY] = { "rollup_daily_key",
+		"INSERT INTO usage_daily_key (workspace_id, api_key_id, day, calls, refused) "
+		"SELECT workspace_id, api_key_id, at - at % 86400, sum(calls), " REFUSED_CALLS " FROM usage_event "
+		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
+		"ON CONFLICT (workspace_id, api_key_id, day) DO UPDATE SET calls = calls + excluded.calls, "
+		"refused = refused + excluded.refused" },
 	[STMT_ROLLUP_ENDPOINT] = { "rollup_endpoint",
 		"INSERT INTO usage_hourly_endpoint (api_key_id, hour, endpoint, calls, refused, last_seen) "
 		"SELECT api_key_id, at - at % 3600, endpoint, sum(calls), " REFUSED_CALLS ", max(at) FROM usage_event "
 		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
 		"ON CONFLICT (api_key_id, hour, endpoint) DO UPDATE SET calls = calls + excluded.calls, "
+		"refused = refused + excluded.refused, last_seen = max(last_seen, excluded.last_seen)" },
+	[STMT_ROLLUP_DAILY_ENDPOINT] = { "rollup_daily_endpoint",
+		"INSERT INTO usage_daily_endpoint (api_key_id, endpoint, day, calls, refused, last_seen) "
+		"SELECT api_key_id, endpoint, at - at % 86400, sum(calls), " REFUSED_CALLS ", max(at) FROM usage_event "
+		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
+		"ON CONFLICT (api_key_id, endpoint, day) DO UPDATE SET calls = calls + excluded.calls, "
 		"refused = refused + excluded.refused, last_seen = max(last_seen, excluded.last_seen)" },
 	[STMT_ROLLUP_ADDRESS] = { "rollup_address",
 		"INSERT INTO usage_hourly_address (api_key_id, hour, client_address, calls, refused, first_seen, last_seen) "
@@ -239,92 +257,194 @@ static const struct {
 		"ON CONFLICT (api_key_id, hour, client_address) DO UPDATE SET calls = calls + excluded.calls, "
 		"refused = refused + excluded.refused, first_seen = min(first_seen, excluded.first_seen), "
 		"last_seen = max(last_seen, excluded.last_seen)" },
+	[STMT_ROLLUP_DAILY_ADDRESS] = { "rollup_daily_address",
+		"INSERT INTO usage_daily_address (api_key_id, client_address, day, calls, refused, first_seen, last_seen) "
+		"SELECT api_key_id, client_address, at - at % 86400, sum(calls), " REFUSED_CALLS ", min(at), max(at) "
+		"FROM usage_event WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
+		"ON CONFLICT (api_key_id, client_address, day) DO UPDATE SET calls = calls + excluded.calls, "
+		"refused = refused + excluded.refused, first_seen = min(first_seen, excluded.first_seen), "
+		"last_seen = max(last_seen, excluded.last_seen)" },
+	/* Before the addresses of (?1, ?2] are noted: those a key used in the ?3 seconds before had not. */
+	[STMT_ROLLUP_NEW_ADDRESS] = { "rollup_new_address",
+		"INSERT OR IGNORE INTO usage_new_address (workspace_id, api_key_id, client_address, at) "
+		"SELECT n.workspace_id, n.api_key_id, n.client_address, n.first FROM (SELECT min(workspace_id) AS "
+		"workspace_id, api_key_id, client_address, min(at) AS first FROM usage_event WHERE id > ?1 AND id <= ?2 "
+		"AND api_key_id IS NOT NULL GROUP BY api_key_id, client_address) n "
+		"WHERE NOT EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
+		"AND s.client_address = n.client_address AND s.last_seen >= n.first - ?3) "
+		"AND EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
+		"AND s.last_seen >= n.first - ?3)" },
+	[STMT_ROLLUP_KEY_ADDRESS] = { "rollup_key_address",
+		"INSERT INTO usage_key_address (api_key_id, client_address, first_seen, last_seen) "
+		"SELECT api_key_id, client_address, min(at), max(at) FROM usage_event WHERE id > ?1 AND id <= ?2 "
+		"AND api_key_id IS NOT NULL GROUP BY 1, 2 "
+		"ON CONFLICT (api_key_id, client_address) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), "
+		"last_seen = max(last_seen, excluded.last_seen)" },
 	[STMT_ROLLUP_ADVANCE] = { "rollup_advance",
 		"UPDATE usage_rollup SET rolled_to = ?1 WHERE id = 1" },
 	[STMT_PRUNED_AT_SET] = { "pruned_at_set",
 		"UPDATE usage_rollup SET pruned_at = ?1 WHERE id = 1" },
 	[STMT_WORKSPACE_IDS] = { "workspace_ids",
 		"SELECT id FROM workspace ORDER BY id" },
+	/* Retention: ?1 the workspace (where the table has one), then the cutoff, then how many at most. */
 	[STMT_PRUNE_RAW] = { "prune_raw",
 		"DELETE FROM usage_event WHERE id IN (SELECT id FROM usage_event WHERE workspace_id = ?1 AND at < ?2 "
 		"AND id <= (SELECT rolled_to FROM usage_rollup WHERE id = 1) LIMIT ?3)" },
+	[STMT_PRUNE_NEW_ADDRESS] = { "prune_new_address",
+		"DELETE FROM usage_new_address WHERE (api_key_id, client_address, at) IN (SELECT api_key_id, "
+		"client_address, at FROM usage_new_address WHERE workspace_id = ?1 AND at < ?2 LIMIT ?3)" },
 	[STMT_PRUNE_HOURLY] = { "prune_hourly",
 		"DELETE FROM usage_hourly WHERE (api_key_id, hour, outcome) IN (SELECT api_key_id, hour, outcome "
 		"FROM usage_hourly WHERE workspace_id = ?1 AND hour < ?2 LIMIT ?3)" },
-	[STMT_PRUNE_ENDPOINT] = { "prune_endpoint",
-		"DELETE FROM usage_hourly_endpoint WHERE (api_key_id, hour, endpoint) IN (SELECT api_key_id, hour, "
-		"endpoint FROM usage_hourly_endpoint WHERE hour < ?1 LIMIT ?2)" },
-	[STMT_PRUNE_ADDRESS] = { "prune_address",
-		"DELETE FROM usage_hourly_address WHERE (api_key_id, hour, client_address) IN (SELECT api_key_id, "
-		"hour, client_address FROM usage_hourly_address WHERE hour < ?1 LIMIT ?2)" },
+	[STMT_PRUNE_HOURLY_WORKSPACE] = { "prune_hourly_workspace",
+		"DELETE FROM usage_hourly_workspace WHERE (workspace_id, hour, outcome) IN (SELECT workspace_id, hour, "
+		"outcome FROM usage_hourly_workspace WHERE workspace_id = ?1 AND hour < ?2 LIMIT ?3)" },
+	[STMT_PRUNE_DAILY_KEY] = { "prune_daily_key",
+		"DELETE FROM usage_daily_key WHERE (workspace_id, api_key_id, day) IN (SELECT workspace_id, api_key_id, "
+		"day FROM usage_daily_key WHERE day < ?1 LIMIT ?2)" },
 	[STMT_PRUNE_ANONYMOUS] = { "prune_anonymous",
 		"DELETE FROM usage_anonymous_hourly WHERE (api_key_id, hour) IN (SELECT api_key_id, hour FROM "
 		"usage_anonymous_hourly WHERE workspace_id = ?1 AND hour < ?2 LIMIT ?3)" },
+	[STMT_PRUNE_ENDPOINT] = { "prune_endpoint",
+		"DELETE FROM usage_hourly_endpoint WHERE (api_key_id, hour, endpoint) IN (SELECT api_key_id, hour, "
+		"endpoint FROM usage_hourly_endpoint WHERE hour < ?1 LIMIT ?2)" },
+	[STMT_PRUNE_DAILY_ENDPOINT] = { "prune_daily_endpoint",
+		"DELETE FROM usage_daily_endpoint WHERE (api_key_id, endpoint, day) IN (SELECT api_key_id, endpoint, "
+		"day FROM usage_daily_endpoint WHERE day < ?1 LIMIT ?2)" },
+	[STMT_PRUNE_ADDRESS] = { "prune_address",
+		"DELETE FROM usage_hourly_address WHERE (api_key_id, hour, client_address) IN (SELECT api_key_id, "
+		"hour, client_address FROM usage_hourly_address WHERE hour < ?1 LIMIT ?2)" },
+	[STMT_PRUNE_DAILY_ADDRESS] = { "prune_daily_address",
+		"DELETE FROM usage_daily_address WHERE (api_key_id, client_address, day) IN (SELECT api_key_id, "
+		"client_address, day FROM usage_daily_address WHERE day < ?1 LIMIT ?2)" },
+	[STMT_PRUNE_KEY_ADDRESS] = { "prune_key_address",
+		"DELETE FROM usage_key_address WHERE (api_key_id, client_address) IN (SELECT api_key_id, "
+		"client_address FROM usage_key_address WHERE last_seen < ?1 LIMIT ?2)" },
+	/*
+	 * The pages' reads. Each adds the raw rows past the watermark (its `+` columns keep SQLite on
+	 * the id range: the few rows not rolled up yet, not every raw row of the period). Endpoints,
+	 * addresses and the busiest keys read the hours [since, days_from) from the hourly tables and
+	 * the days from days_from on from the daily ones, each part summed on its own (the daily
+	 * tables' order makes that a single pass) before the parts are added up.
+	 */
 	[STMT_USAGE_SERIES_KEY] = { "usage_series_key",
 		"SELECT (hour - ?2) / ?3, " GRANTED_CALLS ", " REFUSED_CALLS " FROM ("
 		"SELECT hour, outcome, calls FROM usage_hourly WHERE api_key_id = ?1 AND hour >= ?2 UNION ALL "
-		"SELECT at - at % 3600, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " AND api_key_id = ?1 "
-		"AND at >= ?2) GROUP BY 1 ORDER BY 1" },
+		"SELECT at - at % 3600, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " AND +api_key_id = ?1 "
+		"AND +at >= ?2) WHERE ?4 = 0 OR outcome <> 'granted' GROUP BY 1 ORDER BY 1" },
+	[STMT_USAGE_SERIES_ENDPOINT] = { "usage_series_endpoint",
+		"SELECT (hour - ?2) / ?3, sum(calls) - sum(refused), sum(refused) FROM ("
+		"SELECT hour, calls, refused FROM usage_hourly_endpoint INDEXED BY usage_hourly_endpoint_seen "
+		"WHERE api_key_id = ?1 AND endpoint = ?4 "
+		"AND hour >= ?2 UNION ALL SELECT at - at % 3600, calls, " REFUSED_ROW " FROM usage_event "
+		"WHERE id > " ROLLED_TO " AND +api_key_id = ?1 AND +endpoint = ?4 AND +at >= ?2) GROUP BY 1 ORDER BY 1" },
+	[STMT_USAGE_SERIES_ADDRESS] = { "usage_series_address",
+		"SELECT (hour - ?2) / ?3, sum(calls) - sum(refused), sum(refused) FROM ("
+		"SELECT hour, calls, refused FROM usage_hourly_address INDEXED BY usage_hourly_address_seen "
+		"WHERE api_key_id = ?1 AND client_address = ?4 "
+		"AND hour >= ?2 UNION ALL SELECT at - at % 3600, calls, " REFUSED_ROW " FROM usage_event "
+		"WHERE id > " ROLLED_TO " AND +api_key_id = ?1 AND +client_address = ?4 AND +at >= ?2) "
+		"GROUP BY 1 ORDER BY 1" },
 	[STMT_USAGE_SERIES_WORKSPACE] = { "usage_series_workspace",
 		"SELECT (hour - ?2) / ?3, " GRANTED_CALLS ", " REFUSED_CALLS " FROM ("
-		"SELECT hour, outcome, calls FROM usage_hourly WHERE workspace_id = ?1 AND hour >= ?2 AND api_key_id <> 0 "
+		"SELECT hour, outcome, calls FROM usage_hourly_workspace WHERE workspace_id = ?1 AND hour >= ?2 "
 		"UNION ALL SELECT at - at % 3600, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " "
-		"AND workspace_id = ?1 AND api_key_id IS NOT NULL AND at >= ?2) GROUP BY 1 ORDER BY 1" },
+		"AND +workspace_id = ?1 AND api_key_id IS NOT NULL AND +at >= ?2) GROUP BY 1 ORDER BY 1" },
 	[STMT_USAGE_OUTCOMES] = { "usage_outcomes",
 		"SELECT outcome, sum(calls) FROM (SELECT outcome, calls FROM usage_hourly WHERE api_key_id = ?1 "
 		"AND hour >= ?2 UNION ALL SELECT outcome, calls FROM usage_event WHERE id > " ROLLED_TO " "
-		"AND api_key_id = ?1 AND at >= ?2) GROUP BY outcome ORDER BY 2 DESC, 1" },
+		"AND +api_key_id = ?1 AND +at >= ?2) GROUP BY outcome ORDER BY 2 DESC, 1" },
 	[STMT_USAGE_ENDPOINTS] = { "usage_endpoints",
 		"SELECT endpoint, sum(calls), sum(refused), 0, max(last_seen), count(*) OVER () FROM ("
-		"SELECT endpoint, calls, refused, last_seen FROM usage_hourly_endpoint WHERE api_key_id = ?1 AND hour >= ?2 "
-		"UNION ALL SELECT endpoint, calls, " REFUSED_ROW ", at FROM usage_event WHERE id > " ROLLED_TO " "
-		"AND api_key_id = ?1 AND at >= ?2) WHERE ?4 = '' OR endpoint = ?4 GROUP BY endpoint "
-		"HAVING ?5 = 0 OR sum(refused) > 0 ORDER BY CASE WHEN ?5 THEN sum(refused) ELSE sum(calls) END DESC, 1 "
-		"LIMIT ?3" },
+		"SELECT endpoint, sum(calls) AS calls, sum(refused) AS refused, max(last_seen) AS last_seen "
+		"FROM usage_hourly_endpoint WHERE api_key_id = ?1 AND hour >= ?2 AND hour < ?6 GROUP BY endpoint "
+		"UNION ALL SELECT endpoint, sum(calls), sum(refused), max(last_seen) FROM usage_daily_endpoint "
+		"WHERE api_key_id = ?1 AND day >= ?6 GROUP BY endpoint "
+		"UNION ALL SELECT endpoint, sum(calls), sum(" REFUSED_ROW "), max(at) FROM usage_event "
+		"WHERE id > " ROLLED_TO " AND +api_key_id = ?1 AND +at >= ?2 GROUP BY endpoint) "
+		"WHERE ?4 = '' OR endpoint = ?4 GROUP BY endpoint HAVING ?5 = 0 OR sum(refused) > 0 "
+		"ORDER BY CASE WHEN ?5 THEN sum(refused) ELSE sum(calls) END DESC, 1 LIMIT ?3" },
 	[STMT_USAGE_ADDRESSES] = { "usage_addresses",
-		"SELECT client_address, sum(calls), sum(refused), min(first_seen), max(last_seen), count(*) OVER () "
-		"FROM (SELECT client_address, calls, refused, first_seen, last_seen FROM usage_hourly_address "
-		"WHERE api_key_id = ?1 AND hour >= ?2 UNION ALL SELECT client_address, calls, " REFUSED_ROW ", at, at "
-		"FROM usage_event WHERE id > " ROLLED_TO " AND api_key_id = ?1 AND at >= ?2) "
+		"SELECT a.client_address, a.calls, a.refused, coalesce(min(s.first_seen, a.first_seen), a.first_seen), "
+		"a.last_seen, a.total FROM (SELECT client_address, sum(calls) AS calls, sum(refused) AS refused, "
+		"min(first_seen) AS first_seen, max(last_seen) AS last_seen, count(*) OVER () AS total, "
+		"CASE WHEN ?5 THEN sum(refused) ELSE sum(calls) END AS rank FROM ("
+		"SELECT client_address, sum(calls) AS calls, sum(refused) AS refused, min(first_seen) AS first_seen, "
+		"max(last_seen) AS last_seen FROM usage_hourly_address WHERE api_key_id = ?1 AND hour >= ?2 "
+		"AND hour < ?6 GROUP BY client_address "
+		"UNION ALL SELECT client_address, sum(calls), sum(refused), min(first_seen), max(last_seen) "
+		"FROM usage_daily_address WHERE api_key_id = ?1 AND day >= ?6 GROUP BY client_address "
+		"UNION ALL SELECT client_address, sum(calls), sum(" REFUSED_ROW "), min(at), max(at) FROM usage_event "
+		"WHERE id > " ROLLED_TO " AND +api_key_id = ?1 AND +at >= ?2 GROUP BY client_address) "
 		"WHERE ?4 = '' OR client_address = ?4 GROUP BY client_address "
-		"HAVING ?5 = 0 OR sum(refused) > 0 ORDER BY CASE WHEN ?5 THEN sum(refused) ELSE sum(calls) END DESC, 1 "
-		"LIMIT ?3" },
+		"HAVING ?5 = 0 OR sum(refused) > 0 ORDER BY rank DESC, 1 LIMIT ?3) a "
+		"LEFT JOIN usage_key_address s ON s.api_key_id = ?1 AND s.client_address = a.client_address "
+		"ORDER BY a.rank DESC, 1" },
+	/*
+	 * The latest raw rows of a slice (?3 endpoint, ?4 address, ?5 refused only; '' and 0: any):
+	 * those past the watermark, then those of the latest hours the rollups say hold some.
+	 */
+	[STMT_USAGE_LATEST_TAIL] = { "usage_latest_tail",
+		"SELECT at, endpoint, client_address, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " "
+		"AND +api_key_id = ?1 AND +at >= ?2 AND (?3 = '' OR +endpoint = ?3) AND (?4 = '' OR +client_address = ?4) "
+		"AND (?5 = 0 OR +outcome <> 'granted') ORDER BY id DESC LIMIT ?6" },
+	[STMT_USAGE_LATEST_HOURS] = { "usage_latest_hours",
+		"SELECT hour FROM (SELECT hour FROM usage_hourly_address INDEXED BY usage_hourly_address_seen "
+		"WHERE ?4 <> '' AND api_key_id = ?1 AND client_address = ?4 AND hour >= ?2 AND (?5 = 0 OR refused > 0) "
+		"UNION SELECT hour FROM usage_hourly_endpoint INDEXED BY usage_hourly_endpoint_seen WHERE ?4 = '' "
+		"AND ?3 <> '' AND api_key_id = ?1 AND endpoint = ?3 AND hour >= ?2 AND (?5 = 0 OR refused > 0) "
+		"UNION SELECT hour FROM usage_hourly WHERE ?4 = '' AND ?3 = '' AND api_key_id = ?1 AND hour >= ?2 "
+		"AND (?5 = 0 OR outcome <> 'granted')) ORDER BY hour DESC LIMIT ?6" },
+	[STMT_USAGE_LATEST_HOUR] = { "usage_latest_hour",
+		"SELECT at, endpoint, client_address, outcome, calls FROM usage_event WHERE workspace_id = ?7 "
+		"AND at >= ?8 AND at < ?8 + 3600 AND id <= " ROLLED_TO " AND api_key_id = ?1 AND (?3 = '' OR endpoint = ?3) "
+		"AND (?4 = '' OR client_address = ?4) AND (?5 = 0 OR outcome <> 'granted') ORDER BY at DESC, id DESC "
+		"LIMIT ?6" },
 	[STMT_USAGE_ANONYMOUS_KEY] = { "usage_anonymous_key",
 		"SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = ?1 AND hour >= ?2" },
 	[STMT_USAGE_ANONYMOUS_WORKSPACE] = { "usage_anonymous_workspace",
 		"SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE workspace_id = ?1 AND hour >= ?2" },
 	[STMT_BRIEF_BUSIEST] = { "brief_busiest",
 		"SELECT k.key_id, k.name, s.calls, s.refused, 0, '', s.total FROM (SELECT api_key_id, sum(calls) AS calls, "
-		REFUSED_CALLS " AS refused, count(*) OVER () AS total FROM (SELECT api_key_id, outcome, calls FROM usage_hourly "
-		"WHERE workspace_id = ?1 AND hour >= ?2 AND api_key_id <> 0 UNION ALL SELECT api_key_id, outcome, calls "
-		"FROM usage_event WHERE id > " ROLLED_TO " AND workspace_id = ?1 AND api_key_id IS NOT NULL AND at >= ?2) "
+		"sum(refused) AS refused, count(*) OVER () AS total FROM ("
+		"SELECT api_key_id, sum(calls) AS calls, sum(" REFUSED_ROW ") AS refused FROM usage_hourly "
+		"WHERE workspace_id = ?1 AND hour >= ?2 AND hour < ?4 GROUP BY api_key_id "
+		"UNION ALL SELECT api_key_id, sum(calls), sum(refused) FROM usage_daily_key WHERE workspace_id = ?1 "
+		"AND day >= ?4 GROUP BY api_key_id "
+		"UNION ALL SELECT api_key_id, sum(calls), sum(" REFUSED_ROW ") FROM usage_event WHERE id > " ROLLED_TO " "
+		"AND +workspace_id = ?1 AND api_key_id IS NOT NULL AND +at >= ?2 GROUP BY api_key_id) "
 		"GROUP BY api_key_id ORDER BY calls DESC LIMIT ?3) s JOIN api_key k ON k.id = s.api_key_id "
 		"ORDER BY s.calls DESC, k.key_id" },
+	/* The lists count their keys once (an uncorrelated subquery) and read the first few in index order. */
 	[STMT_BRIEF_NEVER_USED] = { "brief_never_used",
-		"SELECT key_id, name, 0, 0, created_at, '', count(*) OVER () FROM api_key k WHERE workspace_id = ?1 "
-		"AND revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM api_key_last_used u WHERE u.api_key_id = k.id) "
-		"AND ?2 = ?2 ORDER BY created_at, id LIMIT ?3" },
+		"SELECT key_id, name, 0, 0, created_at, '', (SELECT count(*) FROM api_key c WHERE c.workspace_id = ?1 "
+		"AND c.revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM api_key_last_used u WHERE u.api_key_id = c.id)) "
+		"FROM api_key k INDEXED BY api_key_list WHERE workspace_id = ?1 AND revoked_at IS NULL AND NOT EXISTS "
+		"(SELECT 1 FROM api_key_last_used u WHERE u.api_key_id = k.id) AND ?2 = ?2 ORDER BY created_at, id "
+		"LIMIT ?3" },
 	[STMT_BRIEF_UNUSED_SINCE] = { "brief_unused_since",
-		"SELECT k.key_id, k.name, 0, 0, u.at, '', count(*) OVER () FROM api_key k JOIN api_key_last_used u "
-		"ON u.api_key_id = k.id WHERE k.workspace_id = ?1 AND k.revoked_at IS NULL AND u.at < ?2 "
-		"ORDER BY u.at, k.id LIMIT ?3" },
+		"SELECT k.key_id, k.name, 0, 0, u.at, '', (SELECT count(*) FROM api_key c JOIN api_key_last_used v "
+		"ON v.api_key_id = c.id WHERE c.workspace_id = ?1 AND c.revoked_at IS NULL AND v.at < ?2) "
+		"FROM api_key k JOIN api_key_last_used u ON u.api_key_id = k.id WHERE k.workspace_id = ?1 "
+		"AND k.revoked_at IS NULL AND u.at < ?2 ORDER BY u.at, k.id LIMIT ?3" },
 	[STMT_BRIEF_SECRET_OLDER] = { "brief_secret_older",
-		"SELECT key_id, name, 0, 0, coalesce(secret_set_at, created_at), '', count(*) OVER () FROM api_key "
-		"WHERE workspace_id = ?1 AND revoked_at IS NULL AND coalesce(secret_set_at, created_at) < ?2 "
+		"SELECT key_id, name, 0, 0, coalesce(secret_set_at, created_at), '', (SELECT count(*) FROM api_key c "
+		"WHERE c.workspace_id = ?1 AND c.revoked_at IS NULL AND coalesce(c.secret_set_at, c.created_at) < ?2) "
+		"FROM api_key WHERE workspace_id = ?1 AND revoked_at IS NULL AND coalesce(secret_set_at, created_at) < ?2 "
 		"ORDER BY coalesce(secret_set_at, created_at), id LIMIT ?3" },
 	[STMT_USAGE_SPIKES] = { "usage_spikes",
 		"SELECT k.key_id, k.name, s.refused, s.refused, s.hour, '' FROM (SELECT api_key_id, hour, sum(calls) AS refused "
-		"FROM usage_hourly WHERE workspace_id = ?1 AND (?2 = 0 OR api_key_id = ?2) AND api_key_id <> 0 "
+		"FROM usage_hourly WHERE workspace_id = ?1 AND (?2 = 0 OR api_key_id = ?2) "
 		"AND hour >= ?3 AND outcome <> 'granted' GROUP BY api_key_id, hour HAVING sum(calls) > ?4) s "
 		"JOIN api_key k ON k.id = s.api_key_id ORDER BY s.hour DESC, s.refused DESC LIMIT ?5" },
+	/* Per key: how many addresses were new to it since ?3, the latest three of them, and when. */
 	[STMT_USAGE_NEW_ADDRESSES] = { "usage_new_addresses",
-		"SELECT k.key_id, k.name, n.calls, 0, n.first_seen, n.client_address FROM (SELECT a.api_key_id, "
-		"a.client_address, sum(a.calls) AS calls, min(a.first_seen) AS first_seen FROM usage_hourly_address a "
-		"WHERE a.hour >= ?3 AND (?2 = 0 OR a.api_key_id = ?2) AND NOT EXISTS (SELECT 1 FROM usage_hourly_address b "
-		"WHERE b.api_key_id = a.api_key_id AND b.client_address = a.client_address AND b.hour >= ?4 AND b.hour < ?3) "
-		"AND EXISTS (SELECT 1 FROM usage_hourly c WHERE c.api_key_id = a.api_key_id AND c.hour >= ?4 AND c.hour < ?3) "
-		"GROUP BY a.api_key_id, a.client_address) n JOIN api_key k ON k.id = n.api_key_id "
-		"WHERE k.workspace_id = ?1 ORDER BY n.first_seen DESC LIMIT ?5" },
+		"SELECT k.key_id, k.name, g.found, 0, g.latest, g.addresses, g.total FROM (SELECT api_key_id, "
+		"count(*) AS found, max(at) AS latest, count(*) OVER () AS total, (SELECT group_concat(client_address, ', ') "
+		"FROM (SELECT client_address FROM usage_new_address m WHERE m.api_key_id = n.api_key_id AND m.at >= ?3 "
+		"ORDER BY m.at DESC, m.client_address LIMIT 3)) AS addresses FROM usage_new_address n "
+		"WHERE workspace_id = ?1 AND at >= ?3 AND (?2 = 0 OR api_key_id = ?2) GROUP BY api_key_id "
+		"ORDER BY latest DESC LIMIT ?4) g JOIN api_key k ON k.id = g.api_key_id ORDER BY g.latest DESC, k.key_id" },
 };
 
 sqlite3_stmt *store_statement(struct store *store, enum store_statement which)

@@ -240,17 +240,21 @@ enum store_status store_usage_write(struct store *store, const struct store_usag
 /* ---- insight: usage rollups and what the Usage tab and dashboard read (store_insight.c) ----------- */
 
 /*
- * Roll up at most `max_rows` raw usage rows past the watermark into the hourly tables, in one
- * transaction; *rolled gets how many (0: nothing was waiting).
+ * Roll up at most `max_rows` raw usage rows past the watermark into the hourly and daily tables,
+ * in one transaction; *rolled gets how many (0: nothing was waiting). On the way, a key's call
+ * from an address it had not called from in the `new_address_seconds` before (for keys that were
+ * called in that time) is noted for the new-address warning.
  */
-enum store_status store_usage_rollup(struct store *store, size_t max_rows, size_t *rolled);
+enum store_status store_usage_rollup(struct store *store, size_t max_rows, int64_t new_address_seconds,
+				     size_t *rolled);
 
 /*
- * Retention: delete up to `max_rows` rolled-up raw rows older than `raw_before` and hourly rows
- * older than `hourly_before`, per table, per workspace; *deleted gets how many in all.
+ * Retention: delete up to `max_rows` rolled-up raw rows (and new-address notes) older than
+ * `raw_before`, hourly rows older than `hourly_before` and daily rows older than `daily_before`,
+ * per table (and workspace, where the table has them); *deleted gets how many in all.
  */
-enum store_status store_usage_prune(struct store *store, int64_t raw_before, int64_t hourly_before, size_t max_rows,
-				    size_t *deleted);
+enum store_status store_usage_prune(struct store *store, int64_t raw_before, int64_t hourly_before,
+				    int64_t daily_before, size_t max_rows, size_t *deleted);
 
 /* When retention last ran, and noting that it ran now. */
 enum store_status store_usage_pruned_at(struct store *store, int64_t *at);
@@ -279,18 +283,36 @@ struct store_usage_item {
 };
 
 /*
- * What the Usage tab and dashboard read: from the hourly rollups plus the raw rows not yet rolled
- * up, from hour `since` on. `api_key_row_id` is the key's internal id; for the series, 0 means
- * every key of `workspace_id`. Buckets come in index order, without the empty ones.
+ * A period as the store reads it: from hour `since` on, the hours before `days_from` (a UTC
+ * midnight, since <= days_from) from the hourly tables and the days from it on (today so far
+ * included) from the daily ones.
+ */
+struct store_usage_span {
+	int64_t since;
+	int64_t days_from;
+};
+
+/* Which of a key's calls: all, or those of one endpoint or one client address; maybe refused only. */
+struct store_usage_slice {
+	const char *endpoint; /* NULL or "": any */
+	const char *address;  /* NULL or "": any; when both are set, the address counts */
+	bool refused_only;
+};
+
+/*
+ * What the Usage tab and dashboard read: from the rollups plus the raw rows not yet rolled up.
+ * `api_key_row_id` is the key's internal id; for the series, 0 means every key of `workspace_id`
+ * (and `slice` is ignored; NULL: every call). Buckets from hour `since` on, `step` seconds each,
+ * come in index order, without the empty ones.
  */
 enum store_status store_usage_series(struct store *store, struct arena *arena, int64_t workspace_id,
-				     int64_t api_key_row_id, int64_t since, int64_t step, struct store_usage_bucket **buckets,
-				     size_t *count);
+				     int64_t api_key_row_id, const struct store_usage_slice *slice, int64_t since,
+				     int64_t step, struct store_usage_bucket **buckets, size_t *count);
 enum store_status store_usage_outcomes(struct store *store, struct arena *arena, int64_t api_key_row_id, int64_t since,
 				       struct store_usage_outcome **outcomes, size_t *count);
 /* Which endpoints or addresses: since an hour, the busiest `limit`, maybe one only, maybe refused ones only. */
 struct store_usage_filter {
-	int64_t since;
+	struct store_usage_span span;
 	size_t limit;
 	const char *only;  /* NULL or "": all; else just this endpoint or address */
 	bool refused_only; /* only those with refused calls, the most refused first */
@@ -303,6 +325,27 @@ enum store_status store_usage_endpoints(struct store *store, struct arena *arena
 enum store_status store_usage_addresses(struct store *store, struct arena *arena, int64_t api_key_row_id,
 					const struct store_usage_filter *filter, struct store_usage_item **items, size_t *count,
 					int64_t *total);
+/* A raw usage row, as the Usage tab lists the latest calls of a slice. */
+struct store_usage_call {
+	int64_t at;
+	const char *endpoint;
+	const char *address;
+	const char *outcome;
+	int64_t calls;
+};
+
+/*
+ * The latest calls of key `api_key_row_id` (of `workspace_id`) in `slice` since `since`, newest
+ * first, up to `limit` (at most STORE_LATEST_MAX): the raw rows not rolled up yet, then those of
+ * the latest STORE_LATEST_HOURS hours that the rollups say hold some. Raw rows are kept for
+ * KEYWARD_USAGE_RAW_DAYS only, so older calls are counted in the rollups but not listed.
+ */
+#define STORE_LATEST_MAX 100
+#define STORE_LATEST_HOURS 3
+enum store_status store_usage_latest(struct store *store, struct arena *arena, int64_t workspace_id,
+				     int64_t api_key_row_id, const struct store_usage_slice *slice, int64_t since, size_t limit,
+				     struct store_usage_call **calls, size_t *count);
+
 /* The anonymous count of an off-the-record key (api_key_row_id), or of a workspace's (0), since `since`. */
 enum store_status store_usage_anonymous(struct store *store, int64_t workspace_id, int64_t api_key_row_id,
 					int64_t since, int64_t *calls);
@@ -324,22 +367,27 @@ enum store_key_brief_list {
 	STORE_BRIEF_SECRET_OLDER, /* active keys whose secret was set before `since` */
 };
 
-/* Up to `limit` keys of a list; *total gets how many the list holds in all (BUSIEST: with calls). */
+/*
+ * Up to `limit` keys of a list; *total gets how many the list holds in all (BUSIEST: with calls in
+ * the span; the others take `span->since` as their date).
+ */
 enum store_status store_key_briefs(struct store *store, struct arena *arena, int64_t workspace_id,
-				   enum store_key_brief_list list, int64_t since, size_t limit,
+				   enum store_key_brief_list list, const struct store_usage_span *span, size_t limit,
 				   struct store_key_brief **keys, size_t *count, int64_t *total);
 
 /*
  * Warnings, from the rollups: hours since `since` in which a key (api_key_row_id, or every key of
- * the workspace when 0) was refused more than `threshold` times; and addresses first seen since
- * `since` that the key had not used in [`before`, `since`), for keys used in that earlier span.
+ * the workspace when 0) was refused more than `threshold` times; and the keys called since
+ * `since` from addresses new to them (noted by store_usage_rollup), the latest first, each with
+ * how many (calls), the latest time (at) and the latest three addresses (address, ", " between);
+ * *total gets how many keys in all.
  */
 enum store_status store_usage_spikes(struct store *store, struct arena *arena, int64_t workspace_id,
 				     int64_t api_key_row_id, int64_t since, int64_t threshold, size_t limit,
 				     struct store_key_brief **spikes, size_t *count);
 enum store_status store_usage_new_addresses(struct store *store, struct arena *arena, int64_t workspace_id,
-					    int64_t api_key_row_id, int64_t since, int64_t before, size_t limit,
-					    struct store_key_brief **found, size_t *count);
+					    int64_t api_key_row_id, int64_t since, size_t limit,
+					    struct store_key_brief **found, size_t *count, int64_t *total);
 
 /* ---- accounts (store_accounts.c) ------------------------------------------------------------- */
 

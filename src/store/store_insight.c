@@ -1,4 +1,4 @@
-/* store_insight.c: rolling usage up by the hour, retention, and what the Usage tab and dashboard read. */
+/* store_insight.c: rolling usage up by the hour and day, retention, and what the Usage tab and dashboard read. */
 #include "store/store_private.h"
 
 #include <string.h>
@@ -37,7 +37,30 @@ static enum store_status roll(struct store *store, enum store_statement which, i
 	return store_run(store, which);
 }
 
-enum store_status store_usage_rollup(struct store *store, size_t max_rows, size_t *rolled)
+/* The rollups in order: new addresses are found before usage_key_address learns of them. */
+static enum store_status roll_all(struct store *store, int64_t from, int64_t to, int64_t new_address_seconds)
+{
+	static const enum store_statement tables[] = {
+		STMT_ROLLUP_HOURLY,	  STMT_ROLLUP_HOURLY_WORKSPACE, STMT_ROLLUP_DAILY_KEY,
+		STMT_ROLLUP_ENDPOINT,	  STMT_ROLLUP_DAILY_ENDPOINT,	STMT_ROLLUP_ADDRESS,
+		STMT_ROLLUP_DAILY_ADDRESS,
+	};
+	enum store_status status = STORE_OK;
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0] && status == STORE_OK; i++)
+		status = roll(store, tables[i], from, to);
+	if (status != STORE_OK)
+		return status;
+	sqlite3_stmt *statement = store_statement(store, STMT_ROLLUP_NEW_ADDRESS);
+	sqlite3_bind_int64(statement, 1, from);
+	sqlite3_bind_int64(statement, 2, to);
+	sqlite3_bind_int64(statement, 3, new_address_seconds);
+	status = store_run(store, STMT_ROLLUP_NEW_ADDRESS);
+	if (status == STORE_OK)
+		status = roll(store, STMT_ROLLUP_KEY_ADDRESS, from, to);
+	return status;
+}
+
+enum store_status store_usage_rollup(struct store *store, size_t max_rows, int64_t new_address_seconds, size_t *rolled)
 {
 	*rolled = 0;
 	enum store_status status = store_begin(store);
@@ -59,11 +82,7 @@ enum store_status store_usage_rollup(struct store *store, size_t max_rows, size_
 			status = store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
 	}
 	if (status == STORE_OK && rows > 0) {
-		status = roll(store, STMT_ROLLUP_HOURLY, from, to);
-		if (status == STORE_OK)
-			status = roll(store, STMT_ROLLUP_ENDPOINT, from, to);
-		if (status == STORE_OK)
-			status = roll(store, STMT_ROLLUP_ADDRESS, from, to);
+		status = roll_all(store, from, to, new_address_seconds);
 		if (status == STORE_OK) {
 			sqlite3_stmt *statement = store_statement(store, STMT_ROLLUP_ADVANCE);
 			sqlite3_bind_int64(statement, 1, to);
@@ -96,9 +115,18 @@ static enum store_status prune_one(struct store *store, enum store_statement whi
 	return status;
 }
 
-enum store_status store_usage_prune(struct store *store, int64_t raw_before, int64_t hourly_before, size_t max_rows,
-				    size_t *deleted)
+enum store_status store_usage_prune(struct store *store, int64_t raw_before, int64_t hourly_before,
+				    int64_t daily_before, size_t max_rows, size_t *deleted)
 {
+	static const enum store_statement per_workspace[] = {
+		STMT_PRUNE_NEW_ADDRESS,
+		STMT_PRUNE_HOURLY,
+		STMT_PRUNE_HOURLY_WORKSPACE,
+		STMT_PRUNE_ANONYMOUS,
+	};
+	static const enum store_statement per_key[] = { STMT_PRUNE_ENDPOINT, STMT_PRUNE_ADDRESS, STMT_PRUNE_KEY_ADDRESS };
+	static const enum store_statement daily[] = { STMT_PRUNE_DAILY_KEY, STMT_PRUNE_DAILY_ENDPOINT,
+						      STMT_PRUNE_DAILY_ADDRESS };
 	*deleted = 0;
 	int64_t workspaces[64];
 	size_t count = 0;
@@ -119,18 +147,17 @@ enum store_status store_usage_prune(struct store *store, int64_t raw_before, int
 			return store_status_from(code);
 		for (size_t i = 0; i < count && status == STORE_OK; i++) {
 			status = prune_one(store, STMT_PRUNE_RAW, true, workspaces[i], raw_before, max_rows, deleted);
-			if (status == STORE_OK)
-				status = prune_one(store, STMT_PRUNE_HOURLY, true, workspaces[i], hourly_before, max_rows, deleted);
-			if (status == STORE_OK)
-				status = prune_one(store, STMT_PRUNE_ANONYMOUS, true, workspaces[i], hourly_before, max_rows,
-						   deleted);
+			for (size_t t = 0; t < sizeof per_workspace / sizeof per_workspace[0] && status == STORE_OK; t++)
+				status = prune_one(store, per_workspace[t], true, workspaces[i],
+						   per_workspace[t] == STMT_PRUNE_NEW_ADDRESS ? raw_before : hourly_before,
+						   max_rows, deleted);
 			after = workspaces[i];
 		}
 	} while (status == STORE_OK && count == 64);
-	if (status == STORE_OK)
-		status = prune_one(store, STMT_PRUNE_ENDPOINT, false, 0, hourly_before, max_rows, deleted);
-	if (status == STORE_OK)
-		status = prune_one(store, STMT_PRUNE_ADDRESS, false, 0, hourly_before, max_rows, deleted);
+	for (size_t t = 0; t < sizeof per_key / sizeof per_key[0] && status == STORE_OK; t++)
+		status = prune_one(store, per_key[t], false, 0, hourly_before, max_rows, deleted);
+	for (size_t t = 0; t < sizeof daily / sizeof daily[0] && status == STORE_OK; t++)
+		status = prune_one(store, daily[t], false, 0, daily_before, max_rows, deleted);
 	return status;
 }
 
@@ -148,14 +175,26 @@ enum store_status store_usage_set_pruned_at(struct store *store, int64_t at)
 }
 
 enum store_status store_usage_series(struct store *store, struct arena *arena, int64_t workspace_id,
-				     int64_t api_key_row_id, int64_t since, int64_t step, struct store_usage_bucket **buckets,
-				     size_t *count)
+				     int64_t api_key_row_id, const struct store_usage_slice *slice, int64_t since,
+				     int64_t step, struct store_usage_bucket **buckets, size_t *count)
 {
-	enum store_statement which = api_key_row_id ? STMT_USAGE_SERIES_KEY : STMT_USAGE_SERIES_WORKSPACE;
+	static const struct store_usage_slice everything = { NULL, NULL, false };
+	if (slice == NULL || api_key_row_id == 0)
+		slice = &everything;
+	bool by_address = slice->address != NULL && slice->address[0] != '\0';
+	bool by_endpoint = !by_address && slice->endpoint != NULL && slice->endpoint[0] != '\0';
+	enum store_statement which = api_key_row_id == 0 ? STMT_USAGE_SERIES_WORKSPACE
+				     : by_address	 ? STMT_USAGE_SERIES_ADDRESS
+				     : by_endpoint	 ? STMT_USAGE_SERIES_ENDPOINT
+							 : STMT_USAGE_SERIES_KEY;
 	sqlite3_stmt *statement = store_statement(store, which);
 	sqlite3_bind_int64(statement, 1, api_key_row_id ? api_key_row_id : workspace_id);
 	sqlite3_bind_int64(statement, 2, since);
 	sqlite3_bind_int64(statement, 3, step > 0 ? step : 3600);
+	if (by_address || by_endpoint)
+		sqlite3_bind_text(statement, 4, by_address ? slice->address : slice->endpoint, -1, SQLITE_STATIC);
+	else if (which == STMT_USAGE_SERIES_KEY)
+		sqlite3_bind_int(statement, 4, slice->refused_only ? 1 : 0);
 	size_t capacity = 32;
 	*buckets = arena_alloc(arena, capacity * sizeof **buckets);
 	*count = 0;
@@ -164,7 +203,7 @@ enum store_status store_usage_series(struct store *store, struct arena *arena, i
 		*buckets = grow(arena, *buckets, sizeof **buckets, *count, &capacity);
 		struct store_usage_bucket *bucket = &(*buckets)[(*count)++];
 		bucket->index = sqlite3_column_int64(statement, 0);
-		bucket->granted = sqlite3_column_int64(statement, 1);
+		bucket->granted = slice->refused_only ? 0 : sqlite3_column_int64(statement, 1);
 		bucket->refused = sqlite3_column_int64(statement, 2);
 	}
 	sqlite3_reset(statement);
@@ -199,10 +238,11 @@ static enum store_status read_items(struct store *store, enum store_statement wh
 	size_t limit = filter->limit;
 	sqlite3_stmt *statement = store_statement(store, which);
 	sqlite3_bind_int64(statement, 1, api_key_row_id);
-	sqlite3_bind_int64(statement, 2, filter->since);
+	sqlite3_bind_int64(statement, 2, filter->span.since);
 	sqlite3_bind_int64(statement, 3, (int64_t)limit);
 	sqlite3_bind_text(statement, 4, filter->only ? filter->only : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(statement, 5, filter->refused_only ? 1 : 0);
+	sqlite3_bind_int64(statement, 6, filter->span.days_from);
 	*items = arena_alloc(arena, (limit ? limit : 1) * sizeof **items);
 	*count = 0;
 	*total = 0;
@@ -232,6 +272,73 @@ enum store_status store_usage_addresses(struct store *store, struct arena *arena
 					int64_t *total)
 {
 	return read_items(store, STMT_USAGE_ADDRESSES, arena, api_key_row_id, filter, items, count, total);
+}
+
+/* Bind a slice as ?1 key, ?2 since, ?3 endpoint, ?4 address, ?5 refused only, ?6 limit. */
+static sqlite3_stmt *bind_slice(struct store *store, enum store_statement which, int64_t api_key_row_id,
+				const struct store_usage_slice *slice, int64_t since, size_t limit)
+{
+	sqlite3_stmt *statement = store_statement(store, which);
+	sqlite3_bind_int64(statement, 1, api_key_row_id);
+	sqlite3_bind_int64(statement, 2, since);
+	sqlite3_bind_text(statement, 3, slice->endpoint ? slice->endpoint : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(statement, 4, slice->address ? slice->address : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(statement, 5, slice->refused_only ? 1 : 0);
+	sqlite3_bind_int64(statement, 6, (int64_t)limit);
+	return statement;
+}
+
+/* Append the rows of a bound latest-calls statement to calls[*count], up to `limit` in all. */
+static enum store_status read_calls(struct store *store, enum store_statement which, struct arena *arena,
+				    struct store_usage_call *calls, size_t *count, size_t limit)
+{
+	sqlite3_stmt *statement = store->statements[which];
+	int code = SQLITE_DONE;
+	while (*count < limit && (code = store_step(store, which)) == SQLITE_ROW) {
+		struct store_usage_call *call = &calls[(*count)++];
+		call->at = sqlite3_column_int64(statement, 0);
+		call->endpoint = store_column_text(arena, statement, 1);
+		call->address = store_column_text(arena, statement, 2);
+		call->outcome = store_column_text(arena, statement, 3);
+		call->calls = sqlite3_column_int64(statement, 4);
+	}
+	if (*count >= limit)
+		code = SQLITE_DONE;
+	sqlite3_reset(statement);
+	return store_status_from(code);
+}
+
+enum store_status store_usage_latest(struct store *store, struct arena *arena, int64_t workspace_id,
+				     int64_t api_key_row_id, const struct store_usage_slice *slice, int64_t since, size_t limit,
+				     struct store_usage_call **calls, size_t *count)
+{
+	if (limit > STORE_LATEST_MAX)
+		limit = STORE_LATEST_MAX;
+	*calls = arena_alloc(arena, (limit ? limit : 1) * sizeof **calls);
+	*count = 0;
+	bind_slice(store, STMT_USAGE_LATEST_TAIL, api_key_row_id, slice, since, limit);
+	enum store_status status = read_calls(store, STMT_USAGE_LATEST_TAIL, arena, *calls, count, limit);
+	if (status != STORE_OK || *count >= limit)
+		return status;
+	int64_t hours[STORE_LATEST_HOURS];
+	size_t hour_count = 0;
+	sqlite3_stmt *statement = bind_slice(store, STMT_USAGE_LATEST_HOURS, api_key_row_id, slice, since,
+					     STORE_LATEST_HOURS);
+	int code = SQLITE_DONE;
+	while (hour_count < STORE_LATEST_HOURS && (code = store_step(store, STMT_USAGE_LATEST_HOURS)) == SQLITE_ROW)
+		hours[hour_count++] = sqlite3_column_int64(statement, 0);
+	if (hour_count == STORE_LATEST_HOURS)
+		code = SQLITE_DONE;
+	sqlite3_reset(statement);
+	if ((status = store_status_from(code)) != STORE_OK)
+		return status;
+	for (size_t i = 0; i < hour_count && status == STORE_OK && *count < limit; i++) {
+		statement = bind_slice(store, STMT_USAGE_LATEST_HOUR, api_key_row_id, slice, since, limit - *count);
+		sqlite3_bind_int64(statement, 7, workspace_id);
+		sqlite3_bind_int64(statement, 8, hours[i]);
+		status = read_calls(store, STMT_USAGE_LATEST_HOUR, arena, *calls, count, limit);
+	}
+	return status;
 }
 
 enum store_status store_usage_anonymous(struct store *store, int64_t workspace_id, int64_t api_key_row_id,
@@ -273,7 +380,7 @@ static enum store_status read_briefs(struct store *store, enum store_statement w
 }
 
 enum store_status store_key_briefs(struct store *store, struct arena *arena, int64_t workspace_id,
-				   enum store_key_brief_list list, int64_t since, size_t limit,
+				   enum store_key_brief_list list, const struct store_usage_span *span, size_t limit,
 				   struct store_key_brief **keys, size_t *count, int64_t *total)
 {
 	static const enum store_statement statements[] = {
@@ -285,8 +392,10 @@ enum store_status store_key_briefs(struct store *store, struct arena *arena, int
 	enum store_statement which = statements[list];
 	sqlite3_stmt *statement = store_statement(store, which);
 	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, since);
+	sqlite3_bind_int64(statement, 2, span->since);
 	sqlite3_bind_int64(statement, 3, (int64_t)limit);
+	if (which == STMT_BRIEF_BUSIEST)
+		sqlite3_bind_int64(statement, 4, span->days_from);
 	return read_briefs(store, which, arena, limit, keys, count, total);
 }
 
@@ -304,14 +413,13 @@ enum store_status store_usage_spikes(struct store *store, struct arena *arena, i
 }
 
 enum store_status store_usage_new_addresses(struct store *store, struct arena *arena, int64_t workspace_id,
-					    int64_t api_key_row_id, int64_t since, int64_t before, size_t limit,
-					    struct store_key_brief **found, size_t *count)
+					    int64_t api_key_row_id, int64_t since, size_t limit,
+					    struct store_key_brief **found, size_t *count, int64_t *total)
 {
 	sqlite3_stmt *statement = store_statement(store, STMT_USAGE_NEW_ADDRESSES);
 	sqlite3_bind_int64(statement, 1, workspace_id);
 	sqlite3_bind_int64(statement, 2, api_key_row_id);
 	sqlite3_bind_int64(statement, 3, since);
-	sqlite3_bind_int64(statement, 4, before);
-	sqlite3_bind_int64(statement, 5, (int64_t)limit);
-	return read_briefs(store, STMT_USAGE_NEW_ADDRESSES, arena, limit, found, count, NULL);
+	sqlite3_bind_int64(statement, 4, (int64_t)limit);
+	return read_briefs(store, STMT_USAGE_NEW_ADDRESSES, arena, limit, found, count, total);
 }

@@ -111,22 +111,48 @@ class InsightTest(ServerTestCase):
                        (row, now - 60))
         done = self.server.cli("usage", "rollup")
         self.assertEqual(done.returncode, 0, done.stderr)
-        for path in (f"/w/1/keys/{self.key_id}/usage", "/w/1/"):
+        for path in (f"/w/1/keys/{self.key_id}/usage", "/w/1/", f"/w/1/keys/{self.key_id}"):
             page = self.server.get(path)
             warnings = re.search(r'<section class="warning".*?</section>', page.text, re.S).group(0)
             self.assertIn("150 refused calls in the hour", warnings)
             self.assertIn("used from 198.51.100.66", warnings)
             self.assertIn(f"/w/1/keys/{self.key_id}/usage?period=24h&amp;address=198.51.100.66", warnings)
             self.assertIn(f"/w/1/keys/{self.key_id}/usage?period=24h&amp;refused=1", warnings)
+        # Narrowed to the new address: its numbers and chart, its one row, and what it called.
         only = self.server.get(f"/w/1/keys/{self.key_id}/usage?period=24h&address=198.51.100.66")
-        self.assertIn("Showing address 198.51.100.66 only", only.text)
+        self.assertIn("Showing calls from 198.51.100.66 only", only.text)
+        numbers = re.findall(r'<p class="big-number[^"]*">([\d\u2009]+) <span>', only.text)
+        self.assertEqual([n.replace("\u2009", "") for n in numbers], ["150", "0", "150"])
+        self.assertIn("150 calls: 0 granted, 150 refused", chart_of(only).find(SVG + "desc").text)
         addresses = re.search(r"<h2>Client addresses</h2>.*?</section>", only.text, re.S).group(0)
         self.assertIn("198.51.100.66", addresses)
         self.assertNotIn("127.0.0.1", addresses)
+        self.assertNotIn("<h2>Endpoints</h2>", only.text)  # not counted per address: the calls say instead
+        latest = re.search(r'<h2 id="latest-title">Latest calls from 198.51.100.66</h2>.*?</section>', only.text,
+                           re.S).group(0)
+        self.assertIn("<code class=\"wrap\">/protected/admin/x</code>", latest)
+        self.assertIn("<code>insufficient_permissions</code>", latest)
+        self.assertNotIn("/protected/orders", latest)
+        # Narrowed to refusals: refused numbers only, the refused endpoints, the refused calls.
         refused = self.server.get(f"/w/1/keys/{self.key_id}/usage?period=24h&refused=1")
+        numbers = re.findall(r'<p class="big-number[^"]*">([\d\u2009]+) <span>', refused.text)
+        self.assertEqual([n.replace("\u2009", "") for n in numbers], ["150", "0", "150"])
         endpoints = re.search(r"<h2>Endpoints</h2>.*?</section>", refused.text, re.S).group(0)
         self.assertIn("/protected/admin/x", endpoints)
         self.assertNotIn("/protected/orders", endpoints)
+        latest = re.search(r'<h2 id="latest-title">Latest refused calls</h2>.*?</section>', refused.text,
+                           re.S).group(0)
+        self.assertIn("198.51.100.66", latest)
+        self.assertNotIn("<code>127.0.0.1</code>", latest)
+        # Narrowed to an endpoint: its calls, from where; no address table.
+        orders = self.server.get(f"/w/1/keys/{self.key_id}/usage?period=24h&endpoint=/protected/orders")
+        self.assertIn("Showing calls to /protected/orders only", orders.text)
+        self.assertIn("7 calls: 7 granted, 0 refused", chart_of(orders).find(SVG + "desc").text)
+        self.assertNotIn("<h2>Client addresses</h2>", orders.text)
+        latest = re.search(r'<h2 id="latest-title">Latest calls to /protected/orders</h2>.*?</section>',
+                           orders.text, re.S).group(0)
+        self.assertIn("<code>127.0.0.1</code>", latest)
+        self.assertNotIn("/protected/items", latest)
 
     def test_bad_periods_and_filters_fall_back_quietly(self):
         for query in ("period=1y", "period=", "period=%C3%A9", "period=24h&period=7d", "address=" + "9" * 500, "refused=yes"):

@@ -1,8 +1,9 @@
 /*
  * test_insight.c: unit tests for usage insight on real SQLite files: periods and their UTC
- * buckets, the hourly rollup against hand-computed sums (hour and day edges), reading rolled-up
- * and not-yet-rolled rows together, endpoints and addresses, off-the-record counts, warnings
- * (refused spikes, new addresses) and retention.
+ * buckets, the hourly and daily rollups against hand-computed sums (hour and day edges, and
+ * generated traffic read through every period at several times of day), reading rolled-up and
+ * not-yet-rolled rows together, endpoints and addresses, off-the-record counts, warnings (refused
+ * spikes, new addresses), retention, the watermark, and upkeep across two processes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #define DAY 86400LL
 /* 2026-11-23 00:00:00 UTC, a Monday: `date -u -d @1795392000`. */
 #define MIDNIGHT 1795392000LL
+#define NEW_ADDRESS (30 * DAY) /* an address unseen this long is new */
 
 /* ---- periods ---------------------------------------------------------------------------------- */
 
@@ -119,7 +121,7 @@ static void roll_all(struct fixture *fixture)
 {
 	size_t rolled = 0;
 	do
-		assert_int_equal(store_usage_rollup(fixture->db->store, 3, &rolled), STORE_OK); /* small chunks on purpose */
+		assert_int_equal(store_usage_rollup(fixture->db->store, 3, NEW_ADDRESS, &rolled), STORE_OK); /* small chunks */
 	while (rolled == 3);
 	test_db_assert_no_transaction(fixture->db);
 }
@@ -155,8 +157,21 @@ static void test_the_rollup_sums_by_utc_hour(void **state)
 					     "outcome = 'ip_not_allowed'", k, MIDNIGHT), 2);
 	assert_int_equal(test_db_integer(db, "SELECT sum(calls) FROM usage_hourly WHERE api_key_id = %lld AND hour = %lld",
 					 k, MIDNIGHT + HOUR), 5);
-	assert_int_equal(test_db_integer(db, "SELECT calls FROM usage_hourly WHERE api_key_id = 0"), 9);
-	assert_int_equal(test_db_integer(db, "SELECT sum(calls) FROM usage_hourly"), 27);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly WHERE api_key_id = 0"), 0); /* no key */
+	assert_int_equal(test_db_integer(db, "SELECT sum(calls) FROM usage_hourly"), 18);
+	/* The day before and the day itself, per key, per endpoint and per address; the workspace's hours. */
+	assert_int_equal(test_db_integer(db, "SELECT calls FROM usage_daily_key WHERE api_key_id = %lld AND day = %lld", k,
+					 MIDNIGHT - DAY), 3);
+	assert_int_equal(test_db_integer(db, "SELECT refused FROM usage_daily_key WHERE api_key_id = %lld AND day = %lld",
+					 k, MIDNIGHT), 3);
+	assert_int_equal(test_db_integer(db, "SELECT calls FROM usage_daily_endpoint WHERE api_key_id = %lld AND day = %lld "
+					     "AND endpoint = '/v1/a'", k, MIDNIGHT), 6);
+	assert_int_equal(test_db_integer(db, "SELECT first_seen FROM usage_daily_address WHERE api_key_id = %lld AND "
+					     "day = %lld AND client_address = '192.0.2.1'", k, MIDNIGHT), MIDNIGHT);
+	assert_int_equal(test_db_integer(db, "SELECT sum(calls) FROM usage_hourly_workspace WHERE workspace_id = 1 AND "
+					     "hour = %lld", MIDNIGHT), 10);
+	assert_int_equal(test_db_integer(db, "SELECT first_seen FROM usage_key_address WHERE api_key_id = %lld AND "
+					     "client_address = '192.0.2.1'", k), MIDNIGHT - 1);
 	assert_int_equal(test_db_integer(db, "SELECT first_seen FROM usage_hourly_address WHERE api_key_id = %lld AND "
 					     "hour = %lld AND client_address = '192.0.2.2'", k, MIDNIGHT), MIDNIGHT + HOUR - 1);
 	assert_int_equal(test_db_integer(db, "SELECT refused FROM usage_hourly_endpoint WHERE api_key_id = %lld AND "
@@ -164,9 +179,9 @@ static void test_the_rollup_sums_by_utc_hour(void **state)
 	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly_endpoint WHERE api_key_id = 0"), 0);
 	/* Rolling up again adds nothing: the watermark moved. */
 	size_t rolled = 1;
-	assert_int_equal(store_usage_rollup(db->store, 100, &rolled), STORE_OK);
+	assert_int_equal(store_usage_rollup(db->store, 100, NEW_ADDRESS, &rolled), STORE_OK);
 	assert_int_equal(rolled, 0);
-	assert_int_equal(test_db_integer(db, "SELECT sum(calls) FROM usage_hourly"), 27);
+	assert_int_equal(test_db_integer(db, "SELECT sum(calls) FROM usage_hourly"), 18);
 }
 
 /* Read the series of the key as 30 days of buckets ending at MIDNIGHT + 2 h. */
@@ -176,8 +191,8 @@ static void series(struct fixture *fixture, int64_t key, enum insight_period per
 	insight_window(period, MIDNIGHT + 2 * HOUR, window);
 	struct store_usage_bucket *sparse = NULL;
 	size_t count = 0;
-	assert_int_equal(store_usage_series(fixture->db->store, fixture->db->arena, 1, key, window->since, window->step,
-					    &sparse, &count),
+	assert_int_equal(store_usage_series(fixture->db->store, fixture->db->arena, 1, key, NULL, window->since,
+					    window->step, &sparse, &count),
 			 STORE_OK);
 	insight_fill(window, sparse, count, filled);
 }
@@ -209,7 +224,7 @@ static void test_pages_read_rolled_up_and_waiting_rows_alike(void **state)
 	write_edge_events(fixture);
 	check_edge_series(fixture); /* nothing rolled up yet */
 	size_t rolled = 0;
-	assert_int_equal(store_usage_rollup(fixture->db->store, 4, &rolled), STORE_OK); /* half of it */
+	assert_int_equal(store_usage_rollup(fixture->db->store, 4, NEW_ADDRESS, &rolled), STORE_OK); /* half of it */
 	assert_int_equal(rolled, 4);
 	check_edge_series(fixture);
 	roll_all(fixture);
@@ -221,9 +236,9 @@ static void test_endpoints_addresses_and_outcomes(void **state)
 	struct fixture *fixture = *state;
 	write_edge_events(fixture);
 	size_t rolled = 0;
-	assert_int_equal(store_usage_rollup(fixture->db->store, 2, &rolled), STORE_OK);
+	assert_int_equal(store_usage_rollup(fixture->db->store, 2, NEW_ADDRESS, &rolled), STORE_OK);
 	struct arena *arena = fixture->db->arena;
-	struct store_usage_filter filter = { MIDNIGHT - DAY, 20, NULL, false };
+	struct store_usage_filter filter = { { MIDNIGHT - DAY, MIDNIGHT - DAY }, 20, NULL, false };
 	struct store_usage_item *items = NULL;
 	size_t count = 0;
 	int64_t total = 0;
@@ -321,16 +336,36 @@ static void test_warnings(void **state)
 	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 2, 0, day, 10, 20, &found, &count),
 			 STORE_OK);
 	assert_int_equal(count, 0); /* another workspace sees none */
-	assert_int_equal(store_usage_new_addresses(fixture->db->store, fixture->db->arena, 1, 0, day, day - 30 * DAY, 20,
-						   &found, &count),
+	int64_t keys = 0;
+	assert_int_equal(store_usage_new_addresses(fixture->db->store, fixture->db->arena, 1, 0, day, 20, &found, &count,
+						   &keys),
 			 STORE_OK);
 	assert_int_equal(count, 1);
+	assert_int_equal(keys, 1);
+	assert_int_equal(found[0].calls, 1); /* one new address */
 	assert_string_equal(found[0].address, "198.51.100.7");
 	assert_int_equal(found[0].at, MIDNIGHT + 2);
-	assert_int_equal(store_usage_new_addresses(fixture->db->store, fixture->db->arena, 2, 0, day, day - 30 * DAY, 20,
-						   &found, &count),
+	assert_int_equal(store_usage_new_addresses(fixture->db->store, fixture->db->arena, 2, 0, day, 20, &found, &count,
+						   &keys),
 			 STORE_OK);
 	assert_int_equal(count, 0);
+	/* Four more new addresses of the key: one line for it, with the count and the latest three. */
+	const struct store_usage_event more[] = {
+		{ 1, k, MIDNIGHT + 10, "/v1/a", "203.0.113.10", "granted", 1 },
+		{ 1, k, MIDNIGHT + 11, "/v1/a", "203.0.113.11", "granted", 1 },
+		{ 1, k, MIDNIGHT + 12, "/v1/a", "203.0.113.12", "ip_not_allowed", 1 }, /* refused calls count too */
+		{ 1, k, MIDNIGHT + 13, "/v1/a", "203.0.113.13", "granted", 1 },
+		{ 1, k, MIDNIGHT + 14, "/v1/a", "192.0.2.1", "granted", 1 }, /* known */
+	};
+	write_events(fixture, more, sizeof more / sizeof more[0]);
+	roll_all(fixture);
+	assert_int_equal(store_usage_new_addresses(fixture->db->store, fixture->db->arena, 1, 0, day, 20, &found, &count,
+						   &keys),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(found[0].calls, 5);
+	assert_int_equal(found[0].at, MIDNIGHT + 13);
+	assert_string_equal(found[0].address, "203.0.113.13, 203.0.113.12, 203.0.113.11");
 }
 
 static void test_retention_keeps_what_it_should(void **state)
@@ -347,10 +382,12 @@ static void test_retention_keeps_what_it_should(void **state)
 	roll_all(fixture);
 	write_events(fixture, waiting, 1); /* old but not rolled up: kept until it is */
 	size_t deleted = 0;
-	assert_int_equal(store_usage_prune(fixture->db->store, now - 30 * DAY, now - 400 * DAY, 1, &deleted), STORE_OK);
+	assert_int_equal(store_usage_prune(fixture->db->store, now - 30 * DAY, now - 400 * DAY, now - 32 * DAY, 1, &deleted),
+			 STORE_OK);
 	assert_true(deleted > 0);
 	do
-		assert_int_equal(store_usage_prune(fixture->db->store, now - 30 * DAY, now - 400 * DAY, 1, &deleted),
+		assert_int_equal(store_usage_prune(fixture->db->store, now - 30 * DAY, now - 400 * DAY, now - 32 * DAY, 1,
+						   &deleted),
 				 STORE_OK);
 	while (deleted > 0);
 	struct test_db *db = fixture->db;
@@ -360,6 +397,14 @@ static void test_retention_keeps_what_it_should(void **state)
 	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly_endpoint WHERE endpoint = '/ancient'"), 0);
 	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly WHERE hour < %lld", now - 400 * DAY), 0);
 	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly_address WHERE hour < %lld",
+					 now - 400 * DAY), 0);
+	/* Daily rows serve the periods only: 32 days. */
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_daily_endpoint WHERE endpoint = '/old'"), 1);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_daily_endpoint WHERE endpoint = '/ancient'"), 0);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_daily_address WHERE day < %lld", now - 32 * DAY),
+			 0);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_daily_key WHERE day < %lld", now - 32 * DAY), 0);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_hourly_workspace WHERE hour < %lld",
 					 now - 400 * DAY), 0);
 	test_db_assert_no_transaction(db);
 }
@@ -377,30 +422,276 @@ static void test_dashboard_lists(void **state)
 	struct store_key_brief *keys = NULL;
 	size_t count = 0;
 	int64_t total = 0;
-	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_NEVER_USED, 0, 10, &keys, &count, &total),
+	struct store_usage_span span = { 0, 0 };
+	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_NEVER_USED, &span, 10, &keys, &count, &total),
 			 STORE_OK);
 	assert_int_equal(count, 1);
 	assert_int_equal(total, 1);
 	assert_string_equal(keys[0].key_id, "key_insightBBBBBBB");
-	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_UNUSED_SINCE, MIDNIGHT - 30 * DAY, 10, &keys,
-					  &count, &total),
+	span.since = MIDNIGHT - 30 * DAY;
+	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_UNUSED_SINCE, &span, 10, &keys, &count, &total),
 			 STORE_OK);
 	assert_int_equal(count, 1);
 	assert_string_equal(keys[0].key_id, "key_insightAAAAAAA");
 	assert_int_equal(keys[0].at, MIDNIGHT - 40 * DAY);
-	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_SECRET_OLDER, MIDNIGHT - 90 * DAY, 10, &keys,
-					  &count, &total),
+	span.since = MIDNIGHT - 90 * DAY;
+	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_SECRET_OLDER, &span, 10, &keys, &count, &total),
 			 STORE_OK);
 	assert_int_equal(count, 1);
 	assert_string_equal(keys[0].key_id, "key_insightAAAAAAA");
 	write_edge_events(fixture);
-	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_BUSIEST, MIDNIGHT, 1, &keys, &count, &total),
+	span = (struct store_usage_span){ MIDNIGHT, MIDNIGHT };
+	assert_int_equal(store_key_briefs(db->store, db->arena, 1, STORE_BRIEF_BUSIEST, &span, 1, &keys, &count, &total),
 			 STORE_OK);
 	assert_int_equal(count, 1);
 	assert_int_equal(total, 2);
 	assert_string_equal(keys[0].key_id, "key_insightAAAAAAA");
 	assert_int_equal(keys[0].calls, 8);
 	assert_int_equal(keys[0].refused, 3);
+}
+
+/* ---- generated traffic, summed by hand ------------------------------------------------------- */
+
+#define GENERATED 2500
+static const char *const endpoints[] = { "/v1/a", "/v1/b", "/v1/c", "/v1/d/x", "/v2/e" };
+static const char *const addresses[] = { "192.0.2.1", "192.0.2.2", "198.51.100.3", "2001:db8::4", "203.0.113.5",
+					  "10.0.0.6" };
+static const char *const outcomes[] = { "granted", "granted", "granted", "ip_not_allowed", "disabled" };
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
+static uint64_t lcg(uint64_t *seed)
+{
+	*seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *seed >> 33;
+}
+
+/*
+ * GENERATED events of both keys, in time order as the writer stores them, from 35 days before
+ * MIDNIGHT to 10 minutes after it, with more of them near the edges that matter: the last hours
+ * before midnight, the first after it, and a week and 30 days back.
+ */
+static struct store_usage_event *generate(struct fixture *fixture, uint64_t seed)
+{
+	struct store_usage_event *events = xcalloc(GENERATED, sizeof *events);
+	int64_t edges[] = { MIDNIGHT, MIDNIGHT - 6 * DAY, MIDNIGHT - 7 * DAY + HOUR, MIDNIGHT - 29 * DAY, MIDNIGHT - DAY };
+	for (size_t i = 0; i < GENERATED; i++) {
+		int64_t at;
+		if (i % 3 == 0) /* within two hours of an edge */
+			at = edges[lcg(&seed) % COUNT_OF(edges)] - 2 * HOUR + (int64_t)(lcg(&seed) % (4 * HOUR));
+		else
+			at = MIDNIGHT - 35 * DAY + (int64_t)(lcg(&seed) % (35 * DAY));
+		if (at >= MIDNIGHT + 600)
+			at = MIDNIGHT + 599;
+		events[i] = (struct store_usage_event){ 1, lcg(&seed) % 3 ? fixture->key : fixture->other, at,
+							endpoints[lcg(&seed) % COUNT_OF(endpoints)],
+							addresses[lcg(&seed) % COUNT_OF(addresses)],
+							outcomes[lcg(&seed) % COUNT_OF(outcomes)], 1 + (int64_t)(lcg(&seed) % 3) };
+	}
+	for (size_t i = 1; i < GENERATED; i++) /* insertion sort by time */
+		for (size_t j = i; j > 0 && events[j - 1].at > events[j].at; j--) {
+			struct store_usage_event swap = events[j];
+			events[j] = events[j - 1];
+			events[j - 1] = swap;
+		}
+	return events;
+}
+
+static bool refused(const struct store_usage_event *event)
+{
+	return strcmp(event->outcome, "granted") != 0;
+}
+
+/*
+ * What the store says of a window and `key` against sums over `events`, by hand; the first
+ * `rolled` of them are rolled up (first seen reaches back past the window through those only).
+ */
+static void check_window(struct fixture *fixture, const struct store_usage_event *events, size_t rolled, int64_t key,
+			 enum insight_period period, int64_t now)
+{
+	struct store *store = fixture->db->store;
+	struct arena *arena = fixture->db->arena;
+	struct insight_window window;
+	insight_window(period, now, &window);
+	assert_true(window.span.since <= window.span.days_from);
+	assert_int_equal(window.span.days_from % DAY, 0);
+	/* The series, bucket by bucket. */
+	int64_t granted[INSIGHT_BUCKETS_MAX] = { 0 }, refusals[INSIGHT_BUCKETS_MAX] = { 0 };
+	for (size_t i = 0; i < GENERATED; i++)
+		if (events[i].api_key_id == key && events[i].at >= window.since) {
+			int64_t *sums = refused(&events[i]) ? refusals : granted;
+			sums[(events[i].at - window.since) / window.step] += events[i].calls;
+		}
+	struct store_usage_bucket *sparse = NULL;
+	size_t count = 0;
+	assert_int_equal(store_usage_series(store, arena, 1, key, NULL, window.since, window.step, &sparse, &count),
+			 STORE_OK);
+	struct insight_bucket filled[INSIGHT_BUCKETS_MAX];
+	insight_fill(&window, sparse, count, filled);
+	for (size_t b = 0; b < window.buckets; b++) {
+		assert_int_equal(filled[b].granted, granted[b]);
+		assert_int_equal(filled[b].refused, refusals[b]);
+	}
+	/* Each endpoint and each address: calls, refused, first and last seen. */
+	for (int kind = 0; kind < 2; kind++) {
+		const char *const *names = kind == 0 ? endpoints : addresses;
+		size_t name_count = kind == 0 ? COUNT_OF(endpoints) : COUNT_OF(addresses);
+		struct store_usage_filter filter = { window.span, 20, NULL, false };
+		struct store_usage_item *items = NULL;
+		int64_t total = 0;
+		enum store_status status =
+			kind == 0 ? store_usage_endpoints(store, arena, key, &filter, &items, &count, &total)
+				  : store_usage_addresses(store, arena, key, &filter, &items, &count, &total);
+		assert_int_equal(status, STORE_OK);
+		size_t expected_count = 0;
+		for (size_t n = 0; n < name_count; n++) {
+			int64_t calls = 0, refused_calls = 0, first = INT64_MAX, last = 0;
+			for (size_t i = 0; i < GENERATED; i++) {
+				const char *name = kind == 0 ? events[i].endpoint : events[i].client_address;
+				if (events[i].api_key_id != key || strcmp(name, names[n]) != 0)
+					continue;
+				if (events[i].at < first && (i < rolled || events[i].at >= window.since))
+					first = events[i].at; /* first seen: ever, not just in the window */
+				if (events[i].at < window.since)
+					continue;
+				calls += events[i].calls;
+				refused_calls += refused(&events[i]) ? events[i].calls : 0;
+				last = events[i].at > last ? events[i].at : last;
+			}
+			const struct store_usage_item *item = NULL;
+			for (size_t i = 0; i < count; i++)
+				if (strcmp(items[i].name, names[n]) == 0)
+					item = &items[i];
+			if (calls == 0) {
+				assert_null(item);
+				continue;
+			}
+			expected_count++;
+			assert_non_null(item);
+			assert_int_equal(item->calls, calls);
+			assert_int_equal(item->refused, refused_calls);
+			assert_int_equal(item->last_seen, last);
+			if (kind == 1)
+				assert_int_equal(item->first_seen, first);
+		}
+		assert_int_equal(count, expected_count);
+		assert_int_equal(total, (int64_t)expected_count);
+		for (size_t i = 1; i < count; i++)
+			assert_true(items[i - 1].calls >= items[i].calls); /* busiest first */
+	}
+	/* The busiest keys of the workspace. */
+	struct store_key_brief *keys = NULL;
+	int64_t total = 0;
+	assert_int_equal(store_key_briefs(store, arena, 1, STORE_BRIEF_BUSIEST, &window.span, 10, &keys, &count, &total),
+			 STORE_OK);
+	for (size_t k = 0; k < count; k++) {
+		int64_t row = strcmp(keys[k].key_id, "key_insightAAAAAAA") == 0 ? fixture->key : fixture->other;
+		int64_t calls = 0, refused_calls = 0;
+		for (size_t i = 0; i < GENERATED; i++)
+			if (events[i].api_key_id == row && events[i].at >= window.since) {
+				calls += events[i].calls;
+				refused_calls += refused(&events[i]) ? events[i].calls : 0;
+			}
+		assert_int_equal(keys[k].calls, calls);
+		assert_int_equal(keys[k].refused, refused_calls);
+	}
+	assert_int_equal(count, 2);
+}
+
+static void check_every_window(struct fixture *fixture, const struct store_usage_event *events, size_t rolled)
+{
+	/* Just after the last event; half past midnight; noon; a second before the next midnight. */
+	const int64_t nows[] = { MIDNIGHT + 600, MIDNIGHT + 1800, MIDNIGHT + 12 * HOUR, MIDNIGHT + DAY - 1 };
+	for (size_t n = 0; n < COUNT_OF(nows); n++)
+		for (int period = 0; period < INSIGHT_PERIOD_COUNT; period++) {
+			check_window(fixture, events, rolled, fixture->key, (enum insight_period)period, nows[n]);
+			check_window(fixture, events, rolled, fixture->other, (enum insight_period)period, nows[n]);
+		}
+}
+
+static void test_generated_traffic_matches_sums_by_hand(void **state)
+{
+	struct fixture *fixture = *state;
+	struct store_usage_event *events = generate(fixture, 42);
+	write_events(fixture, events, GENERATED);
+	check_every_window(fixture, events, 0); /* raw rows only */
+	size_t rolled = 0;
+	assert_int_equal(store_usage_rollup(fixture->db->store, GENERATED / 2, NEW_ADDRESS, &rolled), STORE_OK);
+	assert_int_equal(rolled, GENERATED / 2);
+	check_every_window(fixture, events, GENERATED / 2); /* half rolled up: the older half */
+	do
+		assert_int_equal(store_usage_rollup(fixture->db->store, 97, NEW_ADDRESS, &rolled), STORE_OK);
+	while (rolled == 97);
+	check_every_window(fixture, events, GENERATED); /* all rolled up, in odd chunks */
+	free(events);
+}
+
+/* ---- the watermark and upkeep ---------------------------------------------------------------- */
+
+/* Once retention has emptied usage_event, new rows must still get ids past the watermark. */
+static void test_ids_are_never_used_twice(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t k = fixture->key;
+	const struct store_usage_event old[] = { { 1, k, MIDNIGHT - 40 * DAY, "/v1/a", "192.0.2.1", "granted", 1 },
+						 { 1, k, MIDNIGHT - 39 * DAY, "/v1/a", "192.0.2.1", "granted", 1 } };
+	write_events(fixture, old, 2);
+	roll_all(fixture);
+	size_t deleted = 0;
+	assert_int_equal(store_usage_prune(fixture->db->store, MIDNIGHT - 30 * DAY, MIDNIGHT - 400 * DAY,
+					   MIDNIGHT - 32 * DAY, 100, &deleted),
+			 STORE_OK);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_event"), 0);
+	const struct store_usage_event fresh[] = { { 1, k, MIDNIGHT, "/v1/new", "192.0.2.1", "granted", 5 } };
+	write_events(fixture, fresh, 1);
+	assert_true(test_db_integer(fixture->db, "SELECT min(id) FROM usage_event") >
+		    test_db_integer(fixture->db, "SELECT rolled_to FROM usage_rollup"));
+	size_t rolled = 0;
+	assert_int_equal(store_usage_rollup(fixture->db->store, 100, NEW_ADDRESS, &rolled), STORE_OK);
+	assert_int_equal(rolled, 1);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT calls FROM usage_hourly_endpoint WHERE endpoint = '/v1/new'"),
+			 5);
+}
+
+/* Two processes' upkeep: one takes the hour's retention turn and finishes it over several rounds. */
+static void test_upkeep_rolls_up_and_takes_turns_at_retention(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_db *db = fixture->db;
+	int64_t k = fixture->key, now = MIDNIGHT + HOUR;
+	struct store_usage_event events[40];
+	for (size_t i = 0; i < 40; i++)
+		events[i] = (struct store_usage_event){ 1, k, MIDNIGHT - (int64_t)(i < 30 ? 60 : 1) * DAY + (int64_t)i,
+							"/v1/a", "192.0.2.1", "granted", 1 };
+	write_events(fixture, events, 40);
+	struct config config = db->config;
+	config.usage_raw_days = 30;
+	config.usage_hourly_days = 400;
+	char error[256];
+	struct store *second = store_open(config.database_path, error, sizeof error);
+	assert_non_null(second);
+	/* One chunk of 7 per round: the rollup needs 6 rounds, and says so while it does. */
+	struct insight_upkeep first = { 0 }, other = { 0 };
+	assert_true(insight_maintain(db->store, &config, now, 7, 1, false, &first));
+	assert_int_equal(first.rolled, 7);
+	assert_true(first.more);
+	assert_true(first.pruning); /* never pruned before: its turn */
+	assert_true(insight_maintain(second, &config, now, 7, 1, false, &other));
+	assert_false(other.pruning); /* the hour's turn is taken */
+	size_t rounds = 0;
+	while (first.more && rounds++ < 50)
+		assert_true(insight_maintain(db->store, &config, now, 7, 1, false, &first));
+	assert_false(first.more);
+	assert_false(first.pruning);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM usage_event"), 10); /* the 30 old ones went */
+	assert_int_equal(test_db_integer(db, "SELECT sum(calls) FROM usage_hourly"), 40);
+	/* Within the hour nobody prunes; `prune_now` does at once. */
+	assert_true(insight_maintain(second, &config, now + 60, 7, 1, false, &other));
+	assert_false(other.pruning);
+	assert_true(insight_maintain(second, &config, now + 60, 7, 10, true, &other));
+	assert_false(other.pruning);
+	assert_false(other.more);
+	store_close(second);
+	test_db_assert_no_transaction(db);
 }
 
 int main(void)
@@ -414,6 +705,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_keeps_what_it_should, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dashboard_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generated_traffic_matches_sums_by_hand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_are_never_used_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upkeep_rolls_up_and_takes_turns_at_retention, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
