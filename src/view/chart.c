@@ -16,7 +16,8 @@
 #define TOP 40    /* room for the legend */
 #define BOTTOM 34 /* room for the x labels */
 #define FONT 15   /* at desktop widths; keyward.css enlarges the labels on phones (classes below) */
-#define X_LABELS_MAX 6
+#define X_LABELS_MAX 8
+#define MIN_BAR 2.0 /* a bucket with calls stays visible beside a tall one */
 
 /* WCAG AA on white: granted #1d5fc4 (5.9:1), refused #b3261e (6.5:1), text #4a5565 (7.4:1). */
 #define GRANTED_COLOUR "#1d5fc4"
@@ -54,12 +55,26 @@ int64_t chart_nice_max(int64_t value)
 	return INT64_MAX;
 }
 
-/* How many gridlines divide `axis` into whole steps: 4, 5, 3 or 2 (or `axis` itself when small). */
+/* Whether `step` is 1, 2, 2.5 or 5 times a power of ten: a gridline step people read at a glance. */
+static bool round_step(int64_t step)
+{
+	while (step >= 100 && step % 10 == 0)
+		step /= 10;
+	return step == 1 || step == 2 || step == 5 || step == 10 || step == 20 || step == 25 || step == 50;
+}
+
+/*
+ * How many gridlines divide `axis` into round whole steps: 4 or 5 (3 or 2 when nothing else does;
+ * `axis` itself when small), so that 50k is marked every 10k, not every 12.5k.
+ */
 static int gridlines_for(int64_t axis)
 {
 	if (axis <= 4)
 		return (int)axis;
 	static const int counts[] = { 4, 5, 3, 2 };
+	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+		if (axis % counts[i] == 0 && round_step(axis / counts[i]))
+			return counts[i];
 	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
 		if (axis % counts[i] == 0)
 			return counts[i];
@@ -203,7 +218,9 @@ void chart_render(struct buf *out, const struct chart_bucket *buckets, size_t co
 			"<rect x=\"%d\" y=\"10\" width=\"16\" height=\"16\" rx=\"3\" fill=\"url(#",
 		   FONT, TEXT_COLOUR, LEFT, GRANTED_COLOUR, LEFT + 22, LEFT + 125);
 	put_id(out, id);
-	buf_printf(out, "-hatch)\"/><text x=\"%d\" y=\"23\">Refused</text></g>\n", LEFT + 147);
+	buf_printf(out, "-hatch)\"/><text x=\"%d\" y=\"23\">Refused</text>"
+			"<text x=\"%d\" y=\"23\" text-anchor=\"end\">%s, UTC</text></g>\n",
+		   LEFT + 147, WIDTH - RIGHT, step == CHART_DAILY ? "Calls per day" : "Calls per hour");
 
 	/* Gridlines and y labels. */
 	buf_printf(out, "<g class=\"chart-axis\" font-size=\"%d\" fill=\"%s\" text-anchor=\"end\">", FONT, TEXT_COLOUR);
@@ -219,6 +236,15 @@ void chart_render(struct buf *out, const struct chart_bucket *buckets, size_t co
 
 	/* Bars: granted at the bottom, refused stacked on top; each with its own title. */
 	double slot = count > 0 ? plot_width / (double)count : plot_width;
+	if (step == CHART_HOURLY && count > 24) { /* hours over days: a faint line at each midnight */
+		buf_puts(out, "<g>");
+		for (size_t i = 1; i < count; i++)
+			if (buckets[i].start % 86400 == 0)
+				buf_printf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"1\"/>",
+					   LEFT + slot * (double)i, TOP, LEFT + slot * (double)i, HEIGHT - BOTTOM + 6,
+					   GRID_COLOUR);
+		buf_puts(out, "</g>\n");
+	}
 	double gap = slot > 6 ? slot * 0.2 : 0.5;
 	buf_puts(out, "<g>");
 	for (size_t i = 0; i < count; i++) {
@@ -227,6 +253,10 @@ void chart_render(struct buf *out, const struct chart_bucket *buckets, size_t co
 		double refused = (double)(buckets[i].refused > 0 ? buckets[i].refused : 0);
 		double granted_height = plot_height * granted / (double)axis;
 		double refused_height = plot_height * refused / (double)axis;
+		if (granted > 0 && granted_height < MIN_BAR)
+			granted_height = MIN_BAR;
+		if (refused > 0 && refused_height < MIN_BAR)
+			refused_height = MIN_BAR;
 		if (granted_height > plot_height) /* only when the sum saturated: keep the bar inside the plot */
 			granted_height = plot_height;
 		if (refused_height > plot_height - granted_height)
@@ -245,8 +275,8 @@ void chart_render(struct buf *out, const struct chart_bucket *buckets, size_t co
 	buf_puts(out, "</g>\n");
 
 	/*
-	 * X labels, a few: hourly over one day, every 4th hour; hourly over days, the start of each
-	 * day (every other day past 6 days); daily, every 5th day.
+	 * X labels, a few: hourly over one day, every 4th hour; hourly over days, the middle of each
+	 * day (every other day past 8 days); daily, about every 5th day.
 	 */
 	bool by_day = step == CHART_DAILY || count > 24;
 	size_t every = step == CHART_DAILY ? (count + X_LABELS_MAX - 1) / X_LABELS_MAX : count > 24 ? 24 : 4;
@@ -260,7 +290,14 @@ void chart_render(struct buf *out, const struct chart_bucket *buckets, size_t co
 		phase++;
 	for (size_t i = phase; i < count; i += every ? every : 1) {
 		bucket_label(buckets[i].start, step, by_day ? LABEL_DAY : LABEL_HOUR, label);
-		double x = LEFT + slot * ((double)i + (by_day && step == CHART_HOURLY ? 0 : 0.5));
+		double offset = 0.5;
+		if (by_day && step == CHART_HOURLY) { /* the middle of the day, or of what the chart has of it */
+			double left = (double)(count - i);
+			if (left < 4)
+				break; /* too little of today to carry a label */
+			offset = left < 24 ? left / 2 : 12;
+		}
+		double x = LEFT + slot * ((double)i + offset);
 		if (x < LEFT + 24)
 			x = LEFT + 24;
 		if (x > WIDTH - RIGHT - 24)

@@ -116,16 +116,45 @@ static void test_daily_and_weekly_labels(void **state)
 	assert_balanced(out.data);
 	assert_non_null(strstr(out.data, ">Oct 25</text>")); /* the first of the 30 */
 	assert_non_null(strstr(out.data, "Mon 23 Nov (UTC): 5 granted, 0 refused"));
-	assert_true(occurrences(out.data, "</text>") <= 2 + 6 + 6); /* legend, y labels, at most 6 x labels */
+	assert_true(occurrences(out.data, "</text>") <= 3 + 6 + 8); /* legend, y labels, at most 8 x labels */
+	assert_non_null(strstr(out.data, ">Calls per day, UTC</text>"));
 	buf_clear(&out);
 	struct chart_bucket hours[168];
 	for (int i = 0; i < 168; i++)
 		hours[i] = (struct chart_bucket){ MIDNIGHT - (167 - i) * HOUR, 1, 1 };
 	chart_render(&out, hours, 168, CHART_HOURLY, "Week", "w");
 	assert_balanced(out.data);
-	assert_non_null(strstr(out.data, ">Mon 23</text>"));
+	/* A label in the middle of each whole day; none for the one hour of Monday the chart holds. */
+	assert_non_null(strstr(out.data, ">Sun 22</text>"));
 	assert_non_null(strstr(out.data, ">Tue 17</text>"));
+	assert_null(strstr(out.data, ">Mon 23</text>"));
 	assert_null(strstr(out.data, ">06:00</text>"));
+	assert_non_null(strstr(out.data, ">Calls per hour, UTC</text>"));
+	assert_int_equal(occurrences(out.data, "y2=\"272\" stroke=\"#e3e7ee\""), 7); /* a line at each midnight */
+	buf_free(&out);
+}
+
+/* One refused call beside a hundred thousand granted ones still shows. */
+static void test_small_counts_stay_visible(void **state)
+{
+	(void)state;
+	struct chart_bucket buckets[2] = { { MIDNIGHT, 100000, 0 }, { MIDNIGHT + HOUR, 0, 1 } };
+	struct buf out = BUF_INIT;
+	chart_render(&out, buckets, 2, CHART_HOURLY, "Small", "s");
+	const char *bar = strstr(out.data, "<title>Mon 23 Nov 01:00 UTC: 0 granted, 1 refused</title>");
+	assert_non_null(bar);
+	const char *refused = strstr(strstr(bar, "<rect") + 1, "<rect");
+	double height = 0;
+	assert_non_null(refused);
+	assert_int_equal(sscanf(strstr(refused, "height=\"") + 8, "%lf", &height), 1);
+	assert_true(height >= 2.0);
+	/* Gridlines at round steps: 50k in fifths (10k), not quarters (12.5k, shown as "12k"). */
+	buf_clear(&out);
+	buckets[0].granted = 48000;
+	chart_render(&out, buckets, 2, CHART_HOURLY, "Round", "r");
+	assert_non_null(strstr(out.data, ">10k</text>"));
+	assert_non_null(strstr(out.data, ">50k</text>"));
+	assert_null(strstr(out.data, ">12k</text>"));
 	buf_free(&out);
 }
 
@@ -158,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_nice_maxima_and_short_numbers),
 		cmocka_unit_test(test_hourly_chart),
 		cmocka_unit_test(test_daily_and_weekly_labels),
+		cmocka_unit_test(test_small_counts_stay_visible),
 		cmocka_unit_test(test_empty_and_hostile_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
