@@ -149,8 +149,8 @@ static const struct {
 	[STMT_SIGNIN_FAILURE_CLEAR] = { "signin_failure_clear",
 		"DELETE FROM signin_failure WHERE subject = ?1" },
 	[STMT_KEY_ACTIVE_LIMIT] = { "key_active_limit",
-		"SELECT coalesce(w.active_key_limit, ?2), "
-		"(SELECT count(*) FROM api_key k WHERE k.workspace_id = w.id AND k.revoked_at IS NULL) "
+		"SELECT coalesce(w.active_key_limit, ?2), CASE WHEN coalesce(w.active_key_limit, ?2) > 0 THEN "
+		"(SELECT count(*) FROM api_key k WHERE k.workspace_id = w.id AND k.revoked_at IS NULL) ELSE 0 END "
 		"FROM workspace w WHERE w.id = ?1" },
 	[STMT_ROLE_FIND_ANY_CASE] = { "role_find_any_case",
 		"SELECT id FROM role WHERE workspace_id = ?1 AND lower(name) = lower(?2) ORDER BY id LIMIT 1" },

@@ -133,8 +133,9 @@ enum store_status store_key_insert(struct store *store, int64_t workspace_id, co
 				   int64_t *row_id);
 
 /*
- * The active-key limit of a workspace (its own, else `default_limit`; 0: no limit) and how many
- * active (not revoked) keys it has.
+ * The active-key limit of a workspace (its own, else `default_limit`; 0: no limit) and, when it
+ * has one, how many active (not revoked) keys it has (0 without a limit: counting costs a pass
+ * over the workspace's keys, which every key creation would pay).
  */
 enum store_status store_key_active_limit(struct store *store, int64_t workspace_id, int64_t default_limit,
 					 int64_t *limit, int64_t *active);

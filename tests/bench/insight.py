@@ -120,6 +120,8 @@ def main():
         cookie = response.getheader("Set-Cookie").split(";", 1)[0]
         pages = [(f"Usage tab {period}", f"/w/1/keys/{key_id}/usage?period={period}") for period in ("24h", "7d", "30d")]
         pages += [(f"dashboard {period}", f"/w/1/?period={period}") for period in ("24h", "7d", "30d")]
+        pages += [("Usage 30d, 1 address", f"/w/1/keys/{key_id}/usage?period=30d&address=10.0.1.8"),
+                  ("Usage 30d, refused", f"/w/1/keys/{key_id}/usage?period=30d&refused=1")]
         say(f"\n{'page':<20} {'server ms':>10} {'worst':>8} {'round trip ms':>14}   ({ROUNDS} rounds each)")
         missed = []
         for name, path in pages:

@@ -84,8 +84,9 @@ CREATE TABLE usage_hourly_workspace (
 ) WITHOUT ROWID;
 
 -- Dashboard lists over many keys: the active ones of a workspace by when their secret was set.
+-- (api_key_last_used gets no index on `at`: the gatekeeper writes it for every key in use, every
+-- second; the lists probe it by key instead.)
 CREATE INDEX api_key_active ON api_key (workspace_id, coalesce(secret_set_at, created_at)) WHERE revoked_at IS NULL;
-CREATE INDEX api_key_last_used_at ON api_key_last_used (at);
 
 -- Where each key has been called from: the first and latest call per address. A call from an
 -- address that a key in use had not called from in the 30 days before is written to
