@@ -109,6 +109,7 @@ static void set_chart(struct http_request *request, struct mustache_value *data,
 	view_set_string(arena, data, "granted", count_text(arena, granted));
 	view_set_string(arena, data, "refused", count_text(arena, refused));
 	view_set_bool(arena, data, "has_calls", granted + refused > 0);
+	view_set_string(arena, data, "chart_unit", window->step == 86400 ? "calls per day" : "calls per hour");
 }
 
 void page_set_warnings(struct app *app, struct http_request *request, struct mustache_value *data,

@@ -13,7 +13,7 @@
 #define HEIGHT 300
 #define LEFT 66   /* room for the y labels */
 #define RIGHT 12
-#define TOP 40    /* room for the legend */
+#define TOP 16    /* room for the top label (the legend is the page's, in HTML) */
 #define BOTTOM 34 /* room for the x labels */
 #define FONT 15   /* at desktop widths; keyward.css enlarges the labels on phones (classes below) */
 #define X_LABELS_MAX 8
@@ -210,17 +210,6 @@ void chart_render(struct buf *out, const struct chart_bucket *buckets, size_t co
 			"<rect width=\"6\" height=\"6\" fill=\"%s\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" "
 			"stroke=\"#ffffff\" stroke-width=\"2\" stroke-opacity=\"0.55\"/></pattern></defs>\n",
 		   REFUSED_COLOUR);
-
-	/* Legend, top left. */
-	buf_printf(out, "<g class=\"chart-legend\" font-size=\"%d\" fill=\"%s\">"
-			"<rect x=\"%d\" y=\"10\" width=\"16\" height=\"16\" rx=\"3\" fill=\"%s\"/>"
-			"<text x=\"%d\" y=\"23\">Granted</text>"
-			"<rect x=\"%d\" y=\"10\" width=\"16\" height=\"16\" rx=\"3\" fill=\"url(#",
-		   FONT, TEXT_COLOUR, LEFT, GRANTED_COLOUR, LEFT + 22, LEFT + 125);
-	put_id(out, id);
-	buf_printf(out, "-hatch)\"/><text x=\"%d\" y=\"23\">Refused</text>"
-			"<text x=\"%d\" y=\"23\" text-anchor=\"end\">%s, UTC</text></g>\n",
-		   LEFT + 147, WIDTH - RIGHT, step == CHART_DAILY ? "Calls per day" : "Calls per hour");
 
 	/* Gridlines and y labels. */
 	buf_printf(out, "<g class=\"chart-axis\" font-size=\"%d\" fill=\"%s\" text-anchor=\"end\">", FONT, TEXT_COLOUR);

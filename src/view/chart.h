@@ -1,7 +1,9 @@
 /*
  * chart.h: calls over time as an inline SVG drawn on the server: stacked bars of granted and
- * refused calls per bucket, with axes, labels, a legend, a <title>/<desc> for assistive
- * technology and a <title> per bar. No script, no style attribute (the Content-Security-Policy
+ * refused calls per bucket (refused ones hatched), with axes, labels, a
+ * <title>/<desc> for assistive technology and a <title> per bar. The legend is the page's, in
+ * HTML beside the SVG (figcaption.chart-key in the templates), so that it stays legible when the
+ * drawing shrinks to a phone's width. No script, no style attribute (the Content-Security-Policy
  * allows neither inline script nor inline style): presentation attributes only. Scales with its
  * container (viewBox, width 100%) and stays legible at 360 px.
  */

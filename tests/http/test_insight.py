@@ -71,6 +71,10 @@ class InsightTest(ServerTestCase):
                 self.assertEqual(len(bars), {"24h": 24, "7d": 168, "30d": 30}[period])
                 self.assertIn("10 calls: 10 granted, 0 refused", svg.find(SVG + "desc").text)
                 self.assertIsNone(re.search(r"\sstyle=", page.text))
+                key = re.search(r'<figcaption class="chart-key">.*?</figcaption>', page.text, re.S).group(0)
+                self.assertIn("Granted", key)
+                self.assertIn("Refused", key)
+                self.assertIn(("calls per day" if period == "30d" else "calls per hour") + ", times in UTC", key)
 
     def test_refusals_by_code(self):
         page = self.server.get(f"/w/1/keys/{self.fenced_id}/usage")
