@@ -22,8 +22,8 @@ static const char usage[] =
 	"commands:\n"
 	"  serve --listen ADDRESS [--threads N]   FastCGI server on HOST:PORT or a unix socket path\n"
 	"  init                                   create the database and the server key\n"
-	"  key create --name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--off-record] [--disabled]\n"
-	"             [--workspace ID]\n"
+	"  key create --name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--postback-url URL]\n"
+	"             [--off-record] [--disabled] [--workspace ID]\n"
 	"                                         make a key and print its secret, once\n"
 	"  key list [--workspace ID]              list the active keys\n"
 	"  user add --email EMAIL [--name NAME] [--role ROLE | --owner] [--workspace ID]\n"
@@ -35,7 +35,8 @@ static const char usage[] =
 	"                                         the first owner in the browser\n"
 	"\n"
 	"options:\n"
-	"  --db PATH      database file (default $KEYWARD_DB or var/keyward.db); the server key is PATH.key\n"
+	"  --db PATH      database file (default $KEYWARD_DB or " KEYWARD_STATEDIR "/keyward.db); the server key\n"
+	"                 is PATH.key\n"
 	"  -h, --help     this text\n"
 	"  -V, --version  the version\n"
 	"\n"
@@ -45,7 +46,13 @@ static const char usage[] =
 	"  KEYWARD_BASE_PATH     URL prefix the console is mounted at, e.g. /console\n"
 	"  KEYWARD_TOKEN_PREFIX  prefix of new tokens (default kw_)\n"
 	"  KEYWARD_CONFIG        the gatekeeper's rules file: lines \"require /path/prefix permission\"\n"
-	"  KEYWARD_KEY_LIMIT     active keys a workspace may have (default 0: no limit)\n";
+	"  KEYWARD_KEY_LIMIT     active keys a workspace may have (default 0: no limit)\n"
+	"  KEYWARD_TRUST_REMOTE_USER  1: sign in the web server's REMOTE_USER (default 0)\n"
+	"  KEYWARD_USAGE_RAW_DAYS     days each recorded decision is kept (default 30)\n"
+	"  KEYWARD_USAGE_HOURLY_DAYS  days the hourly usage totals are kept (default 400)\n"
+	"  KEYWARD_REFUSED_ALERT      refused calls of a key in an hour that warn (default 100)\n"
+	"\n"
+	"See keyward(8) and the README.\n";
 
 /* Settings and the server key, which every command needs. */
 static bool prepare(struct config *config, const char *database)

@@ -128,7 +128,7 @@ static bool number_setting(const char *name, const char *fallback, long long low
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size)
 {
 	memset(config, 0, sizeof *config);
-	const char *database = database_path ? database_path : env_or("KEYWARD_DB", "var/keyward.db");
+	const char *database = database_path ? database_path : env_or("KEYWARD_DB", KEYWARD_STATEDIR "/keyward.db");
 	if (!copy_setting(config->database_path, sizeof config->database_path, database, "the database path",
 			  error, error_size))
 		return false;

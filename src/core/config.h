@@ -19,6 +19,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifndef KEYWARD_STATEDIR /* the database's folder, unless KEYWARD_DB or --db says otherwise */
+#define KEYWARD_STATEDIR "/var/lib/keyward"
+#endif
 #ifndef KEYWARD_DATADIR
 #define KEYWARD_DATADIR "/usr/local/share/keyward"
 #endif
