@@ -58,6 +58,12 @@ status=$?
 cat "$log"
 count "http" "$status"
 
+echo "== browser: tests/browser (headless Chromium, lighttpd and Apache, JavaScript on and off)"
+python3 tests/browser/run.py >"$log" 2>&1
+status=$?
+cat "$log"
+count "browser" "$status"
+
 echo
 echo "keyward tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -98,11 +98,10 @@ static void render(struct app *app, struct http_request *request, struct http_re
 	view_set_bool(arena, data, "needs_password", mode == JOIN_SETUP || mode == JOIN_CREATE);
 	struct mustache_value *form = view_set(data, "form", view_map(arena));
 	view_set_string(arena, form, "email", email ? email : "");
-	size_t problems = page_field_errors(arena, form, errors, error_count);
-	if (problems > 0) {
-		view_set_int(arena, form, "error_count", (int64_t)problems);
-		view_set_bool(arena, form, "error_one", problems == 1);
-	}
+	struct page_errors noted;
+	page_errors_begin(arena, &noted, form);
+	page_errors_note_all(arena, &noted, errors, error_count);
+	page_errors_end(arena, &noted);
 	if (mode == JOIN_SOMEONE_ELSE && response->status == 200)
 		response->status = 403;
 	page_render(app, request, response, "join", data);
@@ -157,9 +156,10 @@ static void accept_new_account(struct app *app, struct http_request *request, st
 	password = password ? password : "";
 	char folded[ACCOUNT_EMAIL_MAX + 1];
 	struct page_field_error errors[] = {
-		{ "email_error", account_email_problem(email, folded) },
-		{ "password_error", decode_error ? decode_error : account_password_problem(password, strlen(password)) },
-		{ "password_again_error", NULL },
+		{ "email_error", account_email_problem(email, folded), "email" },
+		{ "password_error", decode_error ? decode_error : account_password_problem(password, strlen(password)),
+		  "password" },
+		{ "password_again_error", NULL, "password_again" },
 	};
 	if (errors[1].message == NULL && (again == NULL || strcmp(password, again) != 0))
 		errors[2].message = "The two passwords differ. Type the same password twice.";

@@ -59,15 +59,15 @@ static struct mustache_value *form_value(struct app *app, struct http_request *r
 	view_set_string(arena, form, "postback_url", input->postback_url);
 	view_set_bool(arena, form, "off_record", input->off_record);
 	view_set_bool(arena, form, "enabled", input->enabled);
-	size_t errors = 0;
-	if (show_errors) {
+	struct page_errors errors;
+	page_errors_begin(arena, &errors, form);
+	if (show_errors) { /* in page order: the summary lists them so, and the first gets the focus */
 		const struct page_field_error fields[] = {
-			{ "name_error", input->name_error },
-			{ "postback_url_error", input->postback_url_error },
-			{ "role_error", input->role_error },
-			{ "cidrs_error", input->cidrs_error },
+			{ "name_error", input->name_error, "name" },
+			{ "role_error", input->role_error, "role" },
+			{ "cidrs_error", input->cidrs_error, "cidr-0" },
 		};
-		errors = page_field_errors(arena, form, fields, sizeof fields / sizeof fields[0]);
+		page_errors_note_all(arena, &errors, fields, sizeof fields / sizeof fields[0]);
 	}
 
 	struct store_role *roles = NULL;
@@ -95,20 +95,21 @@ static struct mustache_value *form_value(struct app *app, struct http_request *r
 		view_set_int(arena, item, "number", (int64_t)i + 1);
 		view_set_string(arena, item, "cidr", row ? row->cidr : "");
 		view_set_string(arena, item, "label", row ? row->label : "");
-		if (show_errors && row && row->cidr_error) {
-			view_set_string(arena, item, "cidr_error", row->cidr_error);
-			errors++;
-		}
-		if (show_errors && row && row->label_error) {
-			view_set_string(arena, item, "label_error", row->label_error);
-			errors++;
+		if (show_errors && row) {
+			const struct page_field_error cidr = { "cidr_error", row->cidr_error,
+								arena_printf(arena, "cidr-%zu", i) };
+			const struct page_field_error label = { "label_error", row->label_error,
+								 arena_printf(arena, "cidr-label-%zu", i) };
+			page_errors_note(arena, &errors, item, &cidr);
+			page_errors_note(arena, &errors, item, &label);
 		}
 	}
 	view_set_bool(arena, form, "can_add_row", total_rows < KEY_CIDRS_MAX);
-	if (errors > 0) {
-		view_set_int(arena, form, "error_count", (int64_t)errors);
-		view_set_bool(arena, form, "error_one", errors == 1);
+	if (show_errors) {
+		const struct page_field_error postback = { "postback_url_error", input->postback_url_error, "postback_url" };
+		page_errors_note(arena, &errors, form, &postback);
 	}
+	page_errors_end(arena, &errors);
 	return form;
 }
 

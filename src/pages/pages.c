@@ -345,16 +345,44 @@ void pages_handle(struct app *app, struct http_request *request)
 	app->console_role = NULL;
 }
 
-size_t page_field_errors(struct arena *arena, struct mustache_value *form, const struct page_field_error *errors,
-			 size_t count)
+void page_errors_begin(struct arena *arena, struct page_errors *errors, struct mustache_value *form)
 {
-	size_t set = 0;
+	errors->form = form;
+	errors->list = view_set(form, "errors", view_list(arena));
+	errors->count = 0;
+}
+
+void page_errors_note(struct arena *arena, struct page_errors *errors, struct mustache_value *target,
+		      const struct page_field_error *error)
+{
+	if (error->message == NULL)
+		return;
+	view_set_string(arena, target, error->field, error->message);
+	if (errors->count == 0) { /* "name_error" -> "name_focus" */
+		size_t length = strlen(error->field);
+		size_t stem = length > 6 && strcmp(error->field + length - 6, "_error") == 0 ? length - 6 : length;
+		view_set_bool(arena, target, arena_printf(arena, "%.*s_focus", (int)stem, error->field), true);
+	}
+	struct mustache_value *item = view_push_map(arena, errors->list);
+	view_set_string(arena, item, "id", error->id);
+	view_set_string(arena, item, "message", error->message);
+	errors->count++;
+}
+
+void page_errors_note_all(struct arena *arena, struct page_errors *errors, const struct page_field_error *list,
+			  size_t count)
+{
 	for (size_t i = 0; i < count; i++)
-		if (errors[i].message != NULL) {
-			view_set_string(arena, form, errors[i].field, errors[i].message);
-			set++;
-		}
-	return set;
+		page_errors_note(arena, errors, errors->form, &list[i]);
+}
+
+size_t page_errors_end(struct arena *arena, struct page_errors *errors)
+{
+	if (errors->count > 0) {
+		view_set_int(arena, errors->form, "error_count", (int64_t)errors->count);
+		view_set_bool(arena, errors->form, "error_one", errors->count == 1);
+	}
+	return errors->count;
 }
 
 const char *page_form_value(const struct form_pair *pair, const char **error)

@@ -86,14 +86,32 @@ struct mustache_value *page_audit_activity(struct app *app, struct http_request 
 /* pages.c: helpers */
 
 /* A form field's message, NULL when the field is fine. */
-struct page_field_error {
-	const char *field; /* template name, e.g. "name_error" */
-	const char *message;
+/*
+ * A form's field errors, noted in page order: each message goes next to its field, into the
+ * summary above the form (`errors`: [{id, message}], linking to the input), and the first field
+ * with one gets the focus when the page loads (no script needed).
+ */
+struct page_errors {
+	struct mustache_value *form; /* gets errors, error_count, error_one */
+	struct mustache_value *list;
+	size_t count;
 };
 
-/* Set every message that is not NULL on `form` under its field name; returns how many there were. */
-size_t page_field_errors(struct arena *arena, struct mustache_value *form, const struct page_field_error *errors,
-			 size_t count);
+struct page_field_error {
+	const char *field;   /* template name, e.g. "name_error"; "name_focus" is set on the first */
+	const char *message; /* NULL: the field is fine */
+	const char *id;      /* the input's id, e.g. "name" */
+};
+
+void page_errors_begin(struct arena *arena, struct page_errors *errors, struct mustache_value *form);
+/* Note `error` (nothing when its message is NULL) on `target`: the form, or one of its rows. */
+void page_errors_note(struct arena *arena, struct page_errors *errors, struct mustache_value *target,
+		      const struct page_field_error *error);
+/* Note each of `count` errors on the form itself, in order. */
+void page_errors_note_all(struct arena *arena, struct page_errors *errors, const struct page_field_error *list,
+			  size_t count);
+/* Set the counts; returns how many errors there were. */
+size_t page_errors_end(struct arena *arena, struct page_errors *errors);
 
 /* The value of one decoded form pair (NULL when absent), or "" with *error set (if not yet) when it could not be decoded. */
 const char *page_form_value(const struct form_pair *pair, const char **error);

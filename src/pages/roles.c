@@ -167,19 +167,17 @@ static void render_form(struct app *app, struct http_request *request, struct ht
 		view_set_int(arena, item, "index", i);
 		view_set_bool(arena, item, "checked", input->builtin[i]);
 	}
-	size_t errors = 0;
+	struct page_errors errors;
+	page_errors_begin(arena, &errors, form);
 	if (show_errors) {
 		const struct page_field_error fields[] = {
-			{ "name_error", input->name_error },
-			{ "description_error", input->description_error },
-			{ "app_permissions_error", input->app_permissions_error },
+			{ "name_error", input->name_error, "name" },
+			{ "description_error", input->description_error, "description" },
+			{ "app_permissions_error", input->app_permissions_error, "app_permissions" },
 		};
-		errors = page_field_errors(arena, form, fields, sizeof fields / sizeof fields[0]);
+		page_errors_note_all(arena, &errors, fields, sizeof fields / sizeof fields[0]);
 	}
-	if (errors > 0) {
-		view_set_int(arena, form, "error_count", (int64_t)errors);
-		view_set_bool(arena, form, "error_one", errors == 1);
-	}
+	page_errors_end(arena, &errors);
 	if (role != NULL) {
 		const char *url = page_ws_url(app, request, arena_printf(arena, "/roles/%lld", (long long)role->id));
 		view_set_string(arena, form, "action_url", arena_printf(arena, "%s/edit", url));

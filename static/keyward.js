@@ -1,0 +1,105 @@
+/*
+ * keyward.js: small conveniences on top of pages that work without it (no framework, no build).
+ * Every page is complete without JavaScript; this file only adds:
+ *   - a Copy button beside the fields marked data-copy (a new key's secret, an invitation link);
+ *   - a confirmation before the forms marked data-confirm are sent (disabling a key, ...);
+ *   - live filtering of the key list as the name is typed (the Filter button still asks the server,
+ *     which searches every page, not just this one).
+ * The Content-Security-Policy allows scripts from 'self' only: nothing here is inline.
+ */
+(function () {
+	"use strict";
+
+	/* Copy: the Clipboard API where the browser allows it, else the selection and execCommand. */
+	function copyField(field, button, status) {
+		function done(ok) {
+			status.textContent = ok ? "Copied." : "Press Ctrl+C (⌘C) to copy: the text is selected.";
+			button.textContent = ok ? "Copied" : "Copy";
+			if (ok)
+				window.setTimeout(function () { button.textContent = "Copy"; }, 2500);
+		}
+		field.focus();
+		field.select();
+		if (navigator.clipboard && window.isSecureContext) {
+			navigator.clipboard.writeText(field.value).then(function () { done(true); },
+				function () { done(legacyCopy()); });
+		} else {
+			done(legacyCopy());
+		}
+	}
+
+	function legacyCopy() {
+		try {
+			return document.execCommand("copy");
+		} catch (error) {
+			return false;
+		}
+	}
+
+	function addCopyButtons() {
+		var fields = document.querySelectorAll("input[data-copy]");
+		Array.prototype.forEach.call(fields, function (field) {
+			var button = document.createElement("button");
+			button.type = "button";
+			button.className = "button button-secondary copy-button";
+			button.textContent = "Copy";
+			button.setAttribute("aria-describedby", field.id);
+			var status = document.createElement("p");
+			status.className = "hint copy-status";
+			status.setAttribute("role", "status");
+			status.id = field.id + "-copy-status";
+			button.addEventListener("click", function () { copyField(field, button, status); });
+			field.insertAdjacentElement("afterend", button);
+			button.insertAdjacentElement("afterend", status);
+		});
+	}
+
+	/* Confirm: forms with data-confirm="question" ask first; declining sends nothing. */
+	function addConfirmations() {
+		var forms = document.querySelectorAll("form[data-confirm]");
+		Array.prototype.forEach.call(forms, function (form) {
+			form.addEventListener("submit", function (event) {
+				if (!window.confirm(form.getAttribute("data-confirm")))
+					event.preventDefault();
+			});
+		});
+	}
+
+	/* Live filter: rows of table[data-live-filter] whose name cell does not hold the typed text hide. */
+	function fold(text) {
+		return text.toLocaleLowerCase();
+	}
+
+	function addLiveFilter() {
+		var input = document.querySelector("input[data-live-filter]");
+		var table = input && document.getElementById(input.getAttribute("data-live-filter"));
+		if (!table)
+			return;
+		var rows = table.tBodies[0] ? Array.prototype.slice.call(table.tBodies[0].rows) : [];
+		var status = document.createElement("p");
+		status.className = "count live-count";
+		status.setAttribute("role", "status");
+		status.setAttribute("aria-live", "polite");
+		table.parentNode.insertAdjacentElement("beforebegin", status);
+		input.addEventListener("input", function () {
+			var wanted = fold(input.value.trim());
+			var shown = 0;
+			rows.forEach(function (row) {
+				var name = row.querySelector("[data-filter-text]");
+				var match = wanted === "" || (name && fold(name.textContent).indexOf(wanted) !== -1);
+				row.hidden = !match;
+				if (match)
+					shown++;
+			});
+			status.textContent = wanted === "" ? "" :
+				shown + " of " + rows.length + " keys on this page match; press Filter to search every page.";
+		});
+	}
+
+	document.addEventListener("DOMContentLoaded", function () {
+		document.documentElement.classList.add("js");
+		addCopyButtons();
+		addConfirmations();
+		addLiveFilter();
+	});
+})();

@@ -1,0 +1,381 @@
+// console.test.mjs: every workflow of the console in a real headless Chromium (run by run.py).
+//
+// One browser, one signed-in context, the tests in order (each builds on the last): sign in;
+// create a key with networks and labels; copy its secret; close the secret page; find the key with
+// the Filter box; edit it; a form with errors keeps every typed value; regenerate; disable;
+// revoke; the Usage tab's chart after real traffic through the gatekeeper; the whole flow by
+// keyboard alone. Every page visited is checked on the way (checkPage): axe-core finds no serious
+// or critical accessibility problem, no inline script and no Content-Security-Policy complaint,
+// nothing wider than a 360 px phone, and a screenshot goes to KW_ARTIFACTS.
+//
+// Environment (run.py sets it): KW_BASE, KW_EMAIL, KW_PASSWORD, KW_JS ("on"/"off"), KW_RUN,
+// KW_ARTIFACTS, KW_API_PREFIX, KW_CHROMIUM.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+const base = process.env.KW_BASE;
+const javascript = process.env.KW_JS !== "off";
+const artifacts = process.env.KW_ARTIFACTS;
+const apiPrefix = process.env.KW_API_PREFIX || "/protected/";
+const TOKEN = /^kw_key_[0-9A-Za-z]{16}_[0-9A-Za-z]{49}$/;
+
+let browser, context, page;
+let checker; // with JavaScript off, axe runs on a copy of each page in a page of its own (see audit())
+let shot = 0;
+const problems = []; // console messages about the Content-Security-Policy, page errors
+const state = {}; // what one test leaves for the next: key URL, token, ...
+
+before(async () => {
+	browser = await chromium.launch({
+		executablePath: process.env.KW_CHROMIUM || "/usr/bin/chromium",
+		args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+			"--disable-component-update", "--disable-sync"],
+	});
+	context = await browser.newContext({ javaScriptEnabled: javascript, viewport: { width: 1280, height: 900 } });
+	if (javascript)
+		await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+	page = await context.newPage();
+	page.setDefaultTimeout(10000);
+	page.on("console", (message) => {
+		if (/Content Security Policy|Refused to (execute|load|apply)/i.test(message.text()))
+			problems.push(message.text());
+	});
+	page.on("pageerror", (error) => problems.push(String(error)));
+	if (!javascript) {
+		const scripted = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+		checker = await scripted.newPage();
+		checker.setDefaultTimeout(10000);
+	}
+});
+
+after(async () => {
+	await browser?.close();
+});
+
+// Go to a console address and check the page.
+async function visit(address, name) {
+	const response = await page.goto(address.startsWith("http") ? address : base + address);
+	await checkPage(name);
+	return response;
+}
+
+// The checks every page gets, and its screenshot (NN-name.png, desktop and 360 px wide).
+async function checkPage(name) {
+	assert.deepEqual(problems.splice(0), [], "no Content-Security-Policy complaint or script error");
+	const inline = await page.$$eval("script:not([src])", (scripts) => scripts.length);
+	assert.equal(inline, 0, "no inline script");
+	const onAttributes = await page.$$eval("*", (all) =>
+		all.filter((e) => [...e.attributes].some((a) => a.name.startsWith("on"))).map((e) => e.tagName));
+	assert.deepEqual(onAttributes, [], "no inline event handlers");
+	const result = await audit();
+	const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+	assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`),
+		[], `accessibility of ${name}`);
+	const number = String(++shot).padStart(2, "0");
+	await page.screenshot({ path: path.join(artifacts, `${number}-${name}.png`), fullPage: true });
+	const viewport = page.viewportSize();
+	await page.setViewportSize({ width: 360, height: 800 });
+	const wide = await (checker ?? page).evaluate(() => document.documentElement.scrollWidth);
+	await page.screenshot({ path: path.join(artifacts, `${number}-${name}-phone.png`), fullPage: true });
+	await page.setViewportSize(viewport);
+	assert.ok(wide <= 361, `${name} fits a 360 px screen (it is ${wide} px wide)`);
+}
+
+// axe-core's findings on the page. axe needs the page's timers, which do not run with JavaScript
+// off: then the page's HTML, as the browser has it, is opened in a page with JavaScript on (its
+// stylesheet and images from the server, its script left out) and checked there, at the phone
+// width the caller measures next.
+async function audit() {
+	let target = page;
+	if (!javascript) {
+		const html = await page.content();
+		const address = page.url();
+		await checker.unrouteAll();
+		await checker.route((url) => url.href === address, (route) =>
+			route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: html }));
+		await checker.route(/\/static\/keyward\.js$/, (route) => route.abort()); // the page as it is without it
+		await checker.setViewportSize({ width: 1280, height: 900 });
+		await checker.goto(address);
+		target = checker;
+	}
+	await target.evaluate(axeSource);
+	const result = await target.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+	if (checker)
+		await checker.setViewportSize({ width: 360, height: 800 });
+	return result;
+}
+
+// Submit by clicking a button, and wait for the page it leads to.
+async function clickAndWait(locator) {
+	await Promise.all([page.waitForLoadState("load"), page.waitForNavigation(), locator.click()]);
+}
+
+test("sign in", async () => {
+	await visit("/signin", "sign-in");
+	await page.fill("#email", process.env.KW_EMAIL);
+	await page.fill("#password", process.env.KW_PASSWORD);
+	await clickAndWait(page.getByRole("button", { name: "Sign in" }));
+	assert.match(page.url(), /\/w\/1\/$/);
+	await checkPage("dashboard");
+	assert.ok(await page.getByRole("button", { name: "Sign out" }).isVisible());
+});
+
+test("create a key with networks and labels", async () => {
+	await visit("/w/1/keys/new", "new-key");
+	await page.fill("#name", "Billing service (production)");
+	await page.fill("#cidr-0", "203.0.113.0/24");
+	await page.fill("#cidr-label-0", "office");
+	// One more row: a plain form post without JavaScript; everything typed comes back.
+	await clickAndWait(page.getByRole("button", { name: "Add another network" }));
+	assert.equal(await page.inputValue("#name"), "Billing service (production)");
+	assert.equal(await page.inputValue("#cidr-0"), "203.0.113.0/24");
+	assert.equal(await page.inputValue("#cidr-label-0"), "office");
+	await page.fill("#cidr-1", "127.0.0.1");
+	await page.fill("#cidr-label-1", "this machine");
+	const admin = await page.$eval("#role", (select) =>
+		[...select.options].find((option) => option.textContent.startsWith("admin")).value);
+	await page.selectOption("#role", admin);
+	await clickAndWait(page.getByRole("button", { name: "Create key" }));
+	assert.match(page.url(), /\/keys\/key_[0-9A-Za-z]{16}\/secret\?done=created$/);
+	await checkPage("secret");
+	state.token = await page.inputValue("#secret");
+	assert.match(state.token, TOKEN);
+	state.keyUrl = page.url().replace(/\/secret\?.*$/, "");
+});
+
+test("copy the secret", async () => {
+	assert.ok(await page.locator("#secret").evaluate((input) => input.readOnly), "the field cannot be changed");
+	const copy = page.getByRole("button", { name: "Copy" });
+	if (javascript) {
+		await copy.click();
+		await page.getByText("Copied.").waitFor();
+		assert.equal(await page.evaluate(() => navigator.clipboard.readText()), state.token);
+	} else {
+		assert.equal(await copy.count(), 0, "no Copy button without JavaScript");
+		// The field is there to select by hand: a click and Ctrl+A select all of it.
+		await page.click("#secret");
+		await page.keyboard.press("Control+A");
+		const selected = await page.locator("#secret").evaluate((input) =>
+			input.value.slice(input.selectionStart, input.selectionEnd));
+		assert.equal(selected, state.token);
+	}
+});
+
+test("tick 'I have copied it' and close; the secret is not shown again", async () => {
+	const close = page.getByRole("button", { name: "Close" });
+	if (javascript) { // the browser holds the form back until the box is ticked
+		await close.click();
+		assert.match(page.url(), /\/secret\?/);
+	}
+	await page.check("#copied");
+	await clickAndWait(close);
+	assert.equal(page.url(), state.keyUrl + "?done=created");
+	await checkPage("key");
+	assert.ok(await page.getByText("Key created.").isVisible());
+	assert.equal(await page.locator("body").textContent().then((t) => t.includes(state.token)), false);
+	const again = await page.goto(state.keyUrl + "/secret");
+	assert.equal(again.status(), 410);
+	await checkPage("secret-gone");
+});
+
+test("find the key with the Filter box", async () => {
+	// A second key, so that filtering has something to hide.
+	await visit("/w/1/keys/new", "new-key-2");
+	await page.fill("#name", "Reporting robot");
+	await clickAndWait(page.getByRole("button", { name: "Create key" }));
+	await page.check("#copied");
+	await clickAndWait(page.getByRole("button", { name: "Close" }));
+	await visit("/w/1/keys", "keys");
+	const rows = page.locator("#key-table tbody tr");
+	assert.equal(await rows.count(), 2);
+	await page.fill("#q", "billing");
+	if (javascript) { // live, on this page, before anything is sent
+		await page.getByText("1 of 2 keys on this page match").waitFor();
+		assert.equal(await page.locator("#key-table tbody tr:visible").count(), 1);
+	}
+	await page.press("#q", "Enter");
+	await page.waitForURL(/q=billing/);
+	await checkPage("keys-filtered");
+	assert.equal(await rows.count(), 1);
+	assert.equal(await rows.first().locator("td[data-label=Name]").textContent(), "Billing service (production)");
+});
+
+test("edit the key", async () => {
+	await visit(state.keyUrl + "/edit", "edit");
+	assert.equal(await page.inputValue("#cidr-1"), "127.0.0.1/32");
+	await page.fill("#name", "Billing service (prod)");
+	await page.fill("#cidr-label-1", "this very machine");
+	await clickAndWait(page.getByRole("button", { name: "Save changes" }));
+	assert.equal(page.url(), state.keyUrl + "?done=updated");
+	await checkPage("key-edited");
+	assert.equal(await page.locator("h1").textContent().then((t) => t.trim().startsWith("Billing service (prod)")), true);
+	assert.ok(await page.getByRole("cell", { name: "this very machine", exact: true }).isVisible());
+});
+
+test("a form with errors keeps every typed value and focuses the first error", async () => {
+	await visit("/w/1/keys/new", "new-key-3");
+	await page.fill("#name", "Typo <b>test</b> 'quoted'");
+	await page.fill("#cidr-0", "10.1.2.3/8");
+	await page.fill("#cidr-label-0", "VPN & friends");
+	await page.fill("#postback_url", "ftp://example.com/hook");
+	await page.uncheck("#enabled");
+	await page.check("#off_record");
+	await clickAndWait(page.getByRole("button", { name: "Create key" }));
+	await checkPage("new-key-errors");
+	assert.equal(await page.inputValue("#name"), "Typo <b>test</b> 'quoted'");
+	assert.equal(await page.inputValue("#cidr-0"), "10.1.2.3/8");
+	assert.equal(await page.inputValue("#cidr-label-0"), "VPN & friends");
+	assert.equal(await page.inputValue("#postback_url"), "ftp://example.com/hook");
+	assert.equal(await page.isChecked("#enabled"), false);
+	assert.equal(await page.isChecked("#off_record"), true);
+	// Each message is tied to its field, the summary links to them, the first one has the focus.
+	for (const [input, says] of [["cidr-0", "10.0.0.0/8"], ["postback_url", "http"]]) {
+		const described = await page.getAttribute("#" + input, "aria-describedby");
+		const errorId = described.split(" ").find((id) => id.endsWith("-error"));
+		assert.ok(errorId, `${input} is described by its error`);
+		assert.match(await page.textContent("#" + errorId), new RegExp(says.replace(/[./]/g, "\\$&")));
+		assert.equal(await page.getAttribute("#" + input, "aria-invalid"), "true");
+		assert.equal(await page.locator(`.error-summary a[href="#${input}"]`).count(), 1);
+	}
+	assert.equal(await page.evaluate(() => document.activeElement.id), "cidr-0");
+	assert.equal(await page.locator("#key-table").count(), 0);
+});
+
+test("regenerate the secret", async () => {
+	await visit(state.keyUrl, "key-before-regenerate");
+	await clickAndWait(page.getByRole("link", { name: "Regenerate secret" }));
+	await checkPage("regenerate-confirm");
+	await clickAndWait(page.getByRole("button", { name: /Regenerate/ }));
+	await checkPage("regenerated-secret");
+	const token = await page.inputValue("#secret");
+	assert.match(token, TOKEN);
+	assert.notEqual(token, state.token);
+	state.token = token;
+	await page.check("#copied");
+	await clickAndWait(page.getByRole("button", { name: "Close" }));
+	assert.equal(page.url(), state.keyUrl + "?done=regenerated");
+});
+
+test("the Usage tab draws its chart after traffic through the gatekeeper", async () => {
+	// Real calls through the web server, which asks keyward (the authorizer) about each.
+	for (let i = 0; i < 6; i++) {
+		const response = await fetch(base + apiPrefix + "orders", { headers: { Authorization: "Bearer " + state.token } });
+		assert.equal(response.status, 200);
+	}
+	const refused = await fetch(base + apiPrefix + "orders", { headers: { Authorization: "Bearer kw_key_nothing" } });
+	assert.equal(refused.status, 401);
+	// The usage writer flushes every second.
+	let text = "";
+	for (let tries = 0; tries < 40 && !text.includes("6 calls: 6 granted"); tries++) {
+		await new Promise((resolve) => setTimeout(resolve, 250));
+		await page.goto(state.keyUrl + "/usage?period=24h");
+		text = (await page.locator("svg[role=img] desc").textContent()) || "";
+	}
+	assert.match(text, /^6 calls: 6 granted, 0 refused/);
+	await checkPage("usage");
+	const bars = await page.locator("svg[role=img] g > title").count();
+	assert.equal(bars, 24);
+	const box = await page.locator("figure.chart svg").boundingBox();
+	assert.ok(box.width > 600 && box.height > 150, `the chart is drawn large (${box.width}x${box.height})`);
+	assert.ok(await page.getByText(apiPrefix + "orders").first().isVisible());
+	for (const period of ["7 days", "30 days"]) {
+		await clickAndWait(page.getByRole("link", { name: period }));
+		await checkPage("usage-" + period.replace(" ", ""));
+		assert.match(await page.locator("svg[role=img] desc").textContent(), /^6 calls/);
+	}
+});
+
+test("disable the key (with a confirmation step when JavaScript is on)", async () => {
+	await visit(state.keyUrl, "key-enabled");
+	let asked = null;
+	page.once("dialog", async (dialog) => {
+		asked = dialog.message();
+		await dialog.accept();
+	});
+	await clickAndWait(page.getByRole("button", { name: "Disable" }));
+	assert.equal(page.url(), state.keyUrl + "?done=disabled");
+	if (javascript)
+		assert.match(asked, /^Disable “Billing service \(prod\)”\?/);
+	else
+		assert.equal(asked, null);
+	await checkPage("key-disabled");
+	assert.ok(await page.getByText("Disabled", { exact: true }).first().isVisible(), "the badge says it in words");
+	const call = await fetch(base + apiPrefix + "orders", { headers: { Authorization: "Bearer " + state.token } });
+	assert.equal(call.status, 401);
+	assert.equal((await call.json()).code, "disabled");
+});
+
+test("revoke the key", async () => {
+	await clickAndWait(page.getByRole("link", { name: "Revoke" }));
+	await checkPage("revoke-confirm");
+	await clickAndWait(page.getByRole("button", { name: /Revoke/ }));
+	assert.equal(page.url(), state.keyUrl + "?done=revoked");
+	await checkPage("key-revoked");
+	assert.equal(await page.getByRole("link", { name: "Edit" }).count(), 0);
+	const call = await fetch(base + apiPrefix + "orders", { headers: { Authorization: "Bearer " + state.token } });
+	assert.equal((await call.json()).code, "revoked");
+});
+
+test("the whole flow by keyboard alone", async () => {
+	await page.goto(base + "/w/1/keys");
+	// From the top of the page, Tab until the "Create a key" link has the focus, then Enter.
+	await tabTo(async () => page.evaluate(() => document.activeElement.textContent.trim() === "Create a key"));
+	await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+	assert.match(page.url(), /\/keys\/new$/);
+	await tabTo(async () => page.evaluate(() => document.activeElement.id === "name"));
+	await page.keyboard.type("Typed by keyboard");
+	await tabTo(async () => page.evaluate(() => document.activeElement.textContent.trim() === "Create key"));
+	await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+	await tabTo(async () => page.evaluate(() => document.activeElement.id === "copied"));
+	await page.keyboard.press("Space");
+	await tabTo(async () => page.evaluate(() => document.activeElement.textContent.trim() === "Close"));
+	await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+	assert.match(page.url(), /\?done=created$/);
+	assert.match(await page.locator("h1").textContent(), /Typed by keyboard/);
+	// The focus is always visible: the focused element draws an outline.
+	await page.keyboard.press("Tab");
+	const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+	assert.notEqual(outline, "none");
+});
+
+// Press Tab until `reached()` holds (80 presses at most).
+async function tabTo(reached) {
+	for (let i = 0; i < 80; i++) {
+		if (await reached())
+			return;
+		await page.keyboard.press("Tab");
+	}
+	assert.fail("not reachable with the Tab key");
+}
+
+test("the other pages pass the same checks; an invitation link is there to copy", async () => {
+	for (const [address, name] of [["/w/1/roles", "roles"], ["/w/1/roles/new", "new-role"], ["/w/1/audit", "audit"],
+		["/workspaces", "workspaces"], ["/w/1/members", "members"]])
+		await visit(address, name);
+	await page.fill("#email", "viewer@example.com");
+	await page.selectOption("#invite-role", "viewer");
+	await clickAndWait(page.getByRole("button", { name: "Make an invitation link" }));
+	await checkPage("invitation-link");
+	const link = await page.inputValue("#invitation-link");
+	assert.match(link, new RegExp("^" + base.replace(/[.:/]/g, "\\$&") + "/join/"));
+	assert.equal(await page.getByRole("button", { name: "Copy" }).count(), javascript ? 1 : 0);
+	state.invitation = link;
+});
+
+test("sign out", async () => {
+	await clickAndWait(page.getByRole("button", { name: "Sign out" }));
+	await checkPage("signed-out");
+	const response = await page.goto(base + "/w/1/keys");
+	assert.match(page.url(), /\/signin\?next=/);
+	assert.equal(response.status(), 200);
+	// The invitation, opened by someone without an account.
+	await visit(state.invitation, "join");
+	assert.ok(await page.getByText("viewer@example.com").first().isVisible());
+});
