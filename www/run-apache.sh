@@ -10,7 +10,7 @@
 #   API_RULES     rules file for the gatekeeper (KEYWARD_CONFIG), default none
 #   API_CONF      an Apache file with your API's handler for that prefix, included last
 #   APACHE_USER, APACHE_GROUP  who Apache's workers run as when started as root (default www-data)
-#   DETACH        when set, start both in the background and return once both ports answer;
+#   DETACH        when set, print the same lines, start both in the background and return once both ports answer;
 #                 stop them with: kill $(cat VARDIR/apache.pid) $(cat VARDIR/keyward-serve.pid)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,13 +72,6 @@ sys.exit('run-apache.sh: nothing answers on port $1')"
 }
 wait_for "$KEYWARD_PORT" || { kill "$(cat "$VARDIR/keyward-serve.pid")"; cat "$VARDIR/keyward.log" >&2; exit 1; }
 
-if [ -n "${DETACH:-}" ]; then
-  if "$apache" -f "$VARDIR/apache.conf" -k start && wait_for "$PORT"; then
-    exit 0
-  fi
-  kill "$(cat "$VARDIR/keyward-serve.pid")"
-  exit 1
-fi
 echo "keyward console: http://127.0.0.1:$PORT/"
 if [ "$("$BIN" user list | wc -l)" -le 1 ]; then
   echo "no console user yet: open this one-time setup link (valid 24 hours) to make the first owner:"
@@ -87,6 +80,14 @@ if [ "$("$BIN" user list | wc -l)" -le 1 ]; then
 fi
 echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"
 echo "data: $VARDIR (database keyward.db, logs apache-error.log and keyward.log)"
+if [ -n "${DETACH:-}" ]; then
+  if "$apache" -f "$VARDIR/apache.conf" -k start && wait_for "$PORT"; then
+    echo "stop: kill \$(cat $VARDIR/apache.pid) \$(cat $VARDIR/keyward-serve.pid)"
+    exit 0
+  fi
+  kill "$(cat "$VARDIR/keyward-serve.pid")"
+  exit 1
+fi
 echo "stop: Ctrl+C"
 trap 'kill "$(cat "$VARDIR/keyward-serve.pid")" 2>/dev/null' EXIT INT TERM
 "$apache" -f "$VARDIR/apache.conf" -DFOREGROUND

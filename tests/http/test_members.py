@@ -11,7 +11,8 @@ import subprocess
 import unittest
 import uuid
 
-from harness import BIN, ROOT, Server, ServerTestCase, sanitizer_report, wait_for_port
+from harness import (BIN, ROOT, ApacheGatekeeper, Server, ServerTestCase, apache_binary, free_port, sanitizer_report,
+                     wait_for_port)
 
 PASSWORD = "a long member password"
 
@@ -503,6 +504,47 @@ class StartScriptTest(unittest.TestCase):
         self.assertNotIn("setup link", server.output)
         self.assertNotIn("/join/", server.output)
         self.assertEqual(server.count("invitation"), 0)
+
+
+class ApacheScriptOutputServer(ApacheGatekeeper):
+    """www/run-apache.sh (what `make run-apache` runs) detached, on a fresh data folder, its output
+    kept in self.output; no user is made."""
+
+    def start(self):
+        self.keyward_port = free_port()
+        env = dict(os.environ, PORT=str(self.port), KEYWARD_PORT=str(self.keyward_port), VARDIR=self.folder,
+                   BIN=BIN, THREADS="2", DETACH="1")
+        env.update(self.prepare())
+        output_path = os.path.join(self.folder, "script-output.txt")
+        with open(output_path, "w") as output:
+            done = subprocess.run([os.path.join(ROOT, "www", "run-apache.sh")], env=env, stdout=output,
+                                  stderr=subprocess.PIPE, text=True, timeout=60)
+        with open(output_path) as f:
+            self.output = f.read()
+        if done.returncode != 0 or not wait_for_port(self.port):
+            raise RuntimeError(f"run-apache.sh failed ({done.returncode}): {done.stderr}{self.output}")
+
+
+@unittest.skipUnless(apache_binary(), "Apache is not installed")
+class ApacheStartScriptTest(unittest.TestCase):
+    def test_the_setup_link_is_printed_detached_too(self):
+        server = ApacheScriptOutputServer()
+
+        def stop():
+            server.stop()
+            log = server.error_log()
+            server.cleanup()
+            self.assertIsNone(sanitizer_report(log), log[-4000:])
+        self.addCleanup(stop)
+        link = re.search(rf"^  http://127\.0\.0\.1:{server.port}(/join/[A-Za-z0-9_-]{{43}})$", server.output, re.M)
+        self.assertIsNotNone(link, server.output)
+        page = Person(server).get(link.group(1))
+        self.assertEqual(page.status, 200, page.text[:500])
+        self.assertIn("Set up keyward", page.text)
+        stop_line = re.search(r"^stop: kill \$\(cat (\S+)\) \$\(cat (\S+)\)$", server.output, re.M)
+        self.assertIsNotNone(stop_line, server.output)
+        self.assertEqual(stop_line.groups(), (os.path.join(server.folder, "apache.pid"),
+                                              os.path.join(server.folder, "keyward-serve.pid")))
 
 
 if __name__ == "__main__":
