@@ -8,7 +8,7 @@
 
 #include "core/alloc.h"
 
-static void buf_reserve(struct buf *buf, size_t extra)
+void buf_reserve(struct buf *buf, size_t extra)
 {
 	size_t needed = buf->length + extra + 1;
 	if (needed <= buf->capacity)

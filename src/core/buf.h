@@ -16,6 +16,7 @@ void buf_append(struct buf *buf, const char *bytes, size_t length);
 void buf_puts(struct buf *buf, const char *text);
 void buf_printf(struct buf *buf, const char *format, ...) __attribute__((format(printf, 2, 3)));
 void buf_clear(struct buf *buf); /* keeps the memory for reuse */
+void buf_reserve(struct buf *buf, size_t extra); /* room for `extra` more bytes (and the NUL) at once */
 void buf_free(struct buf *buf);
 
 #endif
