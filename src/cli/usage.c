@@ -14,19 +14,13 @@ int cli_usage_rollup(const struct config *config)
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
 		return 1;
+	/* One round without a limit on chunks: it rolls everything up and prunes until nothing is left. */
 	struct insight_upkeep upkeep = { 0 };
-	size_t rolled = 0, deleted = 0;
-	bool ok, first = true;
-	do {
-		ok = insight_maintain(store, config, (int64_t)time(NULL), INSIGHT_ROLLUP_CHUNK_LARGE, SIZE_MAX, first,
-				      &upkeep);
-		rolled += upkeep.rolled;
-		deleted += upkeep.deleted;
-		first = false;
-	} while (ok && upkeep.more);
+	bool ok = insight_maintain(store, config, (int64_t)time(NULL), INSIGHT_ROLLUP_CHUNK_LARGE, SIZE_MAX, true, &upkeep);
 	store_close(store);
 	if (!ok)
 		return cli_fail("could not roll the usage up; see the message above");
-	fprintf(stderr, "keyward: %zu usage rows rolled up, %zu rows past retention deleted\n", rolled, deleted);
+	fprintf(stderr, "keyward: %zu usage rows rolled up, %zu rows past retention deleted\n", upkeep.rolled,
+		upkeep.deleted);
 	return 0;
 }

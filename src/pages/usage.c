@@ -20,7 +20,6 @@
 #define USAGE_TOP 20     /* endpoints and addresses listed */
 #define DASHBOARD_TOP 10 /* keys per dashboard list */
 #define WARNINGS_MAX 8     /* warning lines shown: one per key and kind */
-#define SPIKE_HOURS_MAX 200 /* refused spikes read (hours of keys) to group by key */
 #define LATEST_MAX 50    /* latest calls listed in a narrowed view */
 
 /* Thousands separated by a thin space: 1 234 567. */
@@ -118,42 +117,29 @@ void page_set_warnings(struct app *app, struct http_request *request, struct mus
 	struct arena *arena = request->arena;
 	struct store_key_brief *spikes = NULL, *addresses = NULL;
 	size_t spike_count = 0, address_count = 0;
-	int64_t address_keys = 0;
+	int64_t spike_keys = 0, address_keys = 0;
 	int64_t day = now - now % 3600 - 23 * 3600;
 	if (store_usage_spikes(app->store, arena, app->workspace_id, api_key_row_id, day, app->config->refused_alert,
-			       SPIKE_HOURS_MAX, &spikes, &spike_count) != STORE_OK ||
+			       WARNINGS_MAX, &spikes, &spike_count, &spike_keys) != STORE_OK ||
 	    store_usage_new_addresses(app->store, arena, app->workspace_id, api_key_row_id, day, WARNINGS_MAX,
 				      &addresses, &address_count, &address_keys) != STORE_OK)
 		return; /* warnings are extra: the page goes on without them */
 	struct mustache_value *list = view_set(data, "warnings", view_list(arena));
-	size_t shown = 0, keys_with_spikes = 0;
-	/* Spikes come latest hour first: one line per key, at its latest hour, with the others counted. */
-	for (size_t i = 0; i < spike_count; i++) {
-		bool seen = false;
-		int64_t hours = 0, refused = 0;
-		for (size_t j = 0; j < spike_count; j++)
-			if (strcmp(spikes[j].key_id, spikes[i].key_id) == 0) {
-				seen = seen || j < i;
-				hours++;
-				refused += spikes[j].calls;
-			}
-		if (seen)
-			continue;
-		keys_with_spikes++;
-		if (shown == WARNINGS_MAX)
-			continue;
-		shown++;
+	size_t shown = 0;
+	/* One line per key and kind, the latest first: WARNINGS_MAX of them in all. */
+	for (size_t i = 0; i < spike_count && shown < WARNINGS_MAX; i++, shown++) {
 		struct mustache_value *item = view_push_map(arena, list);
 		view_set_string(arena, item, "key", spikes[i].name);
 		view_set_bool(arena, item, "with_key", api_key_row_id == 0);
 		const char *when = time_text(arena, spikes[i].at, MINUTES);
 		view_set_string(arena, item, "text",
-				hours == 1 ? arena_printf(arena, "%s refused calls in the hour from %s (more than %lld)",
-							  count_text(arena, spikes[i].calls), when, app->config->refused_alert)
-					   : arena_printf(arena, "%s refused calls in %lld hours of more than %lld each, the "
-								 "latest from %s",
-							  count_text(arena, refused), (long long)hours,
-							  app->config->refused_alert, when));
+				spikes[i].hours == 1
+					? arena_printf(arena, "%s refused calls in the hour from %s (more than %lld)",
+						       count_text(arena, spikes[i].calls), when, app->config->refused_alert)
+					: arena_printf(arena, "%s refused calls in %lld hours of more than %lld each, the "
+							      "latest from %s",
+						       count_text(arena, spikes[i].refused), (long long)spikes[i].hours,
+						       app->config->refused_alert, when));
 		view_set_string(arena, item, "url",
 				page_ws_url(app, request, arena_printf(arena, "/keys/%s/usage?period=24h&refused=1",
 								       spikes[i].key_id)));
@@ -183,7 +169,7 @@ void page_set_warnings(struct app *app, struct http_request *request, struct mus
 									       addresses[i].key_id)));
 		}
 	}
-	size_t all = keys_with_spikes + (size_t)address_keys;
+	size_t all = (size_t)spike_keys + (size_t)address_keys;
 	if (all > shown)
 		view_set_string(arena, data, "warnings_more",
 				arena_printf(arena, "and %zu more like these in the last 24 hours", all - shown));

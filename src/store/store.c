@@ -432,11 +432,18 @@ static const struct {
 		"WHERE c.workspace_id = ?1 AND c.revoked_at IS NULL AND coalesce(c.secret_set_at, c.created_at) < ?2) "
 		"FROM api_key WHERE workspace_id = ?1 AND revoked_at IS NULL AND coalesce(secret_set_at, created_at) < ?2 "
 		"ORDER BY coalesce(secret_set_at, created_at), id LIMIT ?3" },
+	/*
+	 * Per key, its hours since ?3 with more than ?4 refusals: the latest of them and its refusals
+	 * (the bare s.refused beside the one max() comes from the latest hour's row, as SQLite
+	 * documents), all their refusals, how many hours, and how many such keys in all.
+	 */
 	[STMT_USAGE_SPIKES] = { "usage_spikes",
-		"SELECT k.key_id, k.name, s.refused, s.refused, s.hour, '' FROM (SELECT api_key_id, hour, sum(calls) AS refused "
-		"FROM usage_hourly WHERE workspace_id = ?1 AND (?2 = 0 OR api_key_id = ?2) "
-		"AND hour >= ?3 AND outcome <> 'granted' GROUP BY api_key_id, hour HAVING sum(calls) > ?4) s "
-		"JOIN api_key k ON k.id = s.api_key_id ORDER BY s.hour DESC, s.refused DESC LIMIT ?5" },
+		"SELECT k.key_id, k.name, g.latest, g.refused, g.hour, '', g.total, g.hours FROM (SELECT api_key_id, "
+		"max(s.hour) AS hour, s.refused AS latest, sum(s.refused) AS refused, count(*) AS hours, count(*) OVER () "
+		"AS total FROM (SELECT api_key_id, hour, sum(calls) AS refused FROM usage_hourly WHERE workspace_id = ?1 "
+		"AND (?2 = 0 OR api_key_id = ?2) AND hour >= ?3 AND outcome <> 'granted' GROUP BY api_key_id, hour "
+		"HAVING sum(calls) > ?4) s GROUP BY api_key_id ORDER BY hour DESC, latest DESC LIMIT ?5) g "
+		"JOIN api_key k ON k.id = g.api_key_id ORDER BY g.hour DESC, g.latest DESC" },
 	/* Per key: how many addresses were new to it since ?3, the latest three of them, and when. */
 	[STMT_USAGE_NEW_ADDRESSES] = { "usage_new_addresses",
 		"SELECT k.key_id, k.name, g.found, 0, g.latest, g.addresses, g.total FROM (SELECT api_key_id, "

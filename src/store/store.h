@@ -355,10 +355,11 @@ enum store_status store_usage_anonymous(struct store *store, int64_t workspace_i
 struct store_key_brief {
 	const char *key_id;
 	const char *name;
-	int64_t calls;    /* busiest keys: calls in the period; spikes: refused calls in the hour */
-	int64_t refused;
-	int64_t at;       /* created, last used, secret set, or the spike's hour, as the list says */
+	int64_t calls;    /* busiest keys: calls in the period; spikes: refused calls in the latest hour */
+	int64_t refused;  /* spikes: refused calls in all the key's hours over the threshold */
+	int64_t at;       /* created, last used, secret set, or the latest spike's hour, as the list says */
 	const char *address; /* new addresses */
+	int64_t hours;    /* spikes: how many hours were over the threshold */
 };
 
 enum store_key_brief_list {
@@ -377,15 +378,16 @@ enum store_status store_key_briefs(struct store *store, struct arena *arena, int
 				   struct store_key_brief **keys, size_t *count, int64_t *total);
 
 /*
- * Warnings, from the rollups: hours since `since` in which a key (api_key_row_id, or every key of
- * the workspace when 0) was refused more than `threshold` times; and the keys called since
+ * Warnings, from the rollups: the keys (api_key_row_id, or every key of the workspace when 0)
+ * refused more than `threshold` times in an hour since `since`, one each, the latest first (with
+ * *total, how many keys in all); and the keys called since
  * `since` from addresses new to them (noted by store_usage_rollup), the latest first, each with
  * how many (calls), the latest time (at) and the latest three addresses (address, ", " between);
  * *total gets how many keys in all.
  */
 enum store_status store_usage_spikes(struct store *store, struct arena *arena, int64_t workspace_id,
 				     int64_t api_key_row_id, int64_t since, int64_t threshold, size_t limit,
-				     struct store_key_brief **spikes, size_t *count);
+				     struct store_key_brief **spikes, size_t *count, int64_t *total);
 enum store_status store_usage_new_addresses(struct store *store, struct arena *arena, int64_t workspace_id,
 					    int64_t api_key_row_id, int64_t since, size_t limit,
 					    struct store_key_brief **found, size_t *count, int64_t *total);

@@ -354,7 +354,7 @@ enum store_status store_usage_anonymous(struct store *store, int64_t workspace_i
 	return code == SQLITE_ROW ? STORE_OK : store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
 }
 
-/* Columns: key_id, name, calls, refused, at, address[, total]. */
+/* Columns: key_id, name, calls, refused, at, address[, total[, hours]]. */
 static enum store_status read_briefs(struct store *store, enum store_statement which, struct arena *arena, size_t limit,
 				     struct store_key_brief **keys, size_t *count, int64_t *total)
 {
@@ -374,6 +374,7 @@ static enum store_status read_briefs(struct store *store, enum store_statement w
 		key->address = store_column_text(arena, statement, 5);
 		if (total != NULL)
 			*total = sqlite3_column_int64(statement, 6);
+		key->hours = sqlite3_column_count(statement) > 7 ? sqlite3_column_int64(statement, 7) : 0;
 	}
 	sqlite3_reset(statement);
 	return code == SQLITE_ROW ? STORE_OK : store_status_from(code);
@@ -401,7 +402,7 @@ enum store_status store_key_briefs(struct store *store, struct arena *arena, int
 
 enum store_status store_usage_spikes(struct store *store, struct arena *arena, int64_t workspace_id,
 				     int64_t api_key_row_id, int64_t since, int64_t threshold, size_t limit,
-				     struct store_key_brief **spikes, size_t *count)
+				     struct store_key_brief **spikes, size_t *count, int64_t *total)
 {
 	sqlite3_stmt *statement = store_statement(store, STMT_USAGE_SPIKES);
 	sqlite3_bind_int64(statement, 1, workspace_id);
@@ -409,7 +410,7 @@ enum store_status store_usage_spikes(struct store *store, struct arena *arena, i
 	sqlite3_bind_int64(statement, 3, since);
 	sqlite3_bind_int64(statement, 4, threshold);
 	sqlite3_bind_int64(statement, 5, (int64_t)limit);
-	return read_briefs(store, STMT_USAGE_SPIKES, arena, limit, spikes, count, NULL);
+	return read_briefs(store, STMT_USAGE_SPIKES, arena, limit, spikes, count, total);
 }
 
 enum store_status store_usage_new_addresses(struct store *store, struct arena *arena, int64_t workspace_id,

@@ -441,6 +441,18 @@ class NoUserServer(Server):
         self.csrf = None
 
 
+def run_start_script(server, script, env):
+    """Run www/`script` detached for `server` (its output kept in server.output) and wait for its port."""
+    output_path = os.path.join(server.folder, "script-output.txt")
+    with open(output_path, "w") as output:  # a file, not a pipe: the web server lives on after the script
+        done = subprocess.run([os.path.join(ROOT, "www", script)], env=env, stdout=output, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
+    with open(output_path) as f:
+        server.output = f.read()
+    if done.returncode != 0 or not wait_for_port(server.port):
+        raise RuntimeError(f"{script} failed ({done.returncode}): {done.stderr}{server.output}")
+
+
 class ScriptOutputServer(NoUserServer):
     """www/run-lighttpd.sh (what `make run` runs) on a fresh data folder and a free port, with
     DETACH=1 as the harness starts it, its output kept in self.output; with `user`, that user is
@@ -455,15 +467,8 @@ class ScriptOutputServer(NoUserServer):
             done = subprocess.run([BIN, "--db", self.database, "user", "add", "--email", self.user, "--owner"],
                                   input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr
-        env = dict(os.environ, PORT=str(self.port), VARDIR=self.folder, BIN=BIN, DETACH="1")
-        output_path = os.path.join(self.folder, "script-output.txt")
-        with open(output_path, "w") as output:  # a file, not a pipe: lighttpd lives on after the script
-            done = subprocess.run([os.path.join(ROOT, "www", "run-lighttpd.sh")], env=env, stdout=output,
-                                  stderr=subprocess.PIPE, text=True, timeout=60)
-        with open(output_path) as f:
-            self.output = f.read()
-        if done.returncode != 0 or not wait_for_port(self.port):
-            raise RuntimeError(f"run-lighttpd.sh failed ({done.returncode}): {done.stderr}{self.output}")
+        run_start_script(self, "run-lighttpd.sh",
+                         dict(os.environ, PORT=str(self.port), VARDIR=self.folder, BIN=BIN, DETACH="1"))
 
 
 class StartScriptTest(unittest.TestCase):
@@ -515,14 +520,7 @@ class ApacheScriptOutputServer(ApacheGatekeeper):
         env = dict(os.environ, PORT=str(self.port), KEYWARD_PORT=str(self.keyward_port), VARDIR=self.folder,
                    BIN=BIN, THREADS="2", DETACH="1")
         env.update(self.prepare())
-        output_path = os.path.join(self.folder, "script-output.txt")
-        with open(output_path, "w") as output:
-            done = subprocess.run([os.path.join(ROOT, "www", "run-apache.sh")], env=env, stdout=output,
-                                  stderr=subprocess.PIPE, text=True, timeout=60)
-        with open(output_path) as f:
-            self.output = f.read()
-        if done.returncode != 0 or not wait_for_port(self.port):
-            raise RuntimeError(f"run-apache.sh failed ({done.returncode}): {done.stderr}{self.output}")
+        run_start_script(self, "run-apache.sh", env)
 
 
 @unittest.skipUnless(apache_binary(), "Apache is not installed")

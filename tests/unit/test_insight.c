@@ -322,21 +322,24 @@ static void test_warnings(void **state)
 	roll_all(fixture);
 	struct store_key_brief *found = NULL;
 	size_t count = 0;
-	int64_t day = MIDNIGHT - 22 * HOUR;
-	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 1, 0, day, 10, 20, &found, &count),
+	int64_t day = MIDNIGHT - 22 * HOUR, keys = 0;
+	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 1, 0, day, 10, 20, &found, &count,
+					    &keys),
 			 STORE_OK);
 	assert_int_equal(count, 1);
+	assert_int_equal(keys, 1);
+	assert_int_equal(found[0].hours, 1);
 	assert_int_equal(found[0].at, MIDNIGHT + HOUR);
 	assert_int_equal(found[0].calls, 11);
 	assert_string_equal(found[0].key_id, "key_insightAAAAAAA");
 	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 1, fixture->other, day, 10, 20, &found,
-					    &count),
+					    &count, &keys),
 			 STORE_OK);
 	assert_int_equal(count, 0);
-	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 2, 0, day, 10, 20, &found, &count),
+	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 2, 0, day, 10, 20, &found, &count,
+					    &keys),
 			 STORE_OK);
 	assert_int_equal(count, 0); /* another workspace sees none */
-	int64_t keys = 0;
 	assert_int_equal(store_usage_new_addresses(fixture->db->store, fixture->db->arena, 1, 0, day, 20, &found, &count,
 						   &keys),
 			 STORE_OK);
@@ -366,6 +369,20 @@ static void test_warnings(void **state)
 	assert_int_equal(found[0].calls, 5);
 	assert_int_equal(found[0].at, MIDNIGHT + 13);
 	assert_string_equal(found[0].address, "203.0.113.13, 203.0.113.12, 203.0.113.11");
+	/* One more hour over the threshold, earlier: still one line for the key, at its latest hour. */
+	const struct store_usage_event earlier[] = { { 1, k, MIDNIGHT - 2 * HOUR, "/v1/a", "192.0.2.1", "disabled", 12 } };
+	write_events(fixture, earlier, 1);
+	roll_all(fixture);
+	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 1, 0, day, 10, 20, &found, &count,
+					    &keys),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(keys, 1);
+	assert_int_equal(found[0].at, MIDNIGHT + HOUR);
+	assert_int_equal(found[0].calls, 11); /* in the latest hour */
+	/* 12 two hours before midnight; 11 from midnight (10, and 1 of the new addresses'); 11 after. */
+	assert_int_equal(found[0].refused, 34);
+	assert_int_equal(found[0].hours, 3);
 }
 
 static void test_retention_keeps_what_it_should(void **state)
