@@ -13,26 +13,48 @@
 #include "store/store.h"
 #include "view/view.h"
 
-static const char usage[] =
+/*
+ * The commands: one row each, with what it takes and a line of help; --help is made from this
+ * table. `run` gets argv from the command's last word on (argv[0] is "create" for "key create").
+ */
+struct command {
+	const char *name;     /* "key create" */
+	const char *synopsis; /* its arguments, "" when none */
+	const char *help;     /* what it does; '\n' starts a line of its own */
+	int (*run)(const struct config *config, int argc, char **argv);
+};
+
+static int command_init(const struct config *config, int argc, char **argv);
+static int command_serve(const struct config *config, int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "serve", "--listen ADDRESS [--threads N]", "FastCGI server on HOST:PORT or a unix socket path",
+	  command_serve },
+	{ "init", "", "create the database and the server key", command_init },
+	{ "key create",
+	  "--name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--postback-url URL]\n"
+	  "[--off-record] [--disabled] [--workspace ID]",
+	  "make a key and print its secret, once", cli_key_create },
+	{ "key list", "[--workspace ID]", "list the active keys", cli_key_list },
+	{ "user add", "--email EMAIL [--name NAME] [--role ROLE | --owner] [--workspace ID]",
+	  "make a console user (password from the terminal, or\nthe first line of standard input)", cli_user_add },
+	{ "user list", "[--workspace ID]", "the members of a workspace and their roles", cli_user_list },
+	{ "usage rollup", "", "roll usage up and apply retention now (servers do it themselves)", cli_usage_rollup },
+	{ "setup-link", "[--url http://HOST:PORT]",
+	  "while no user exists: a one-time link (24 hours) to make\nthe first owner in the browser", cli_setup_link },
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static const char usage_head[] =
 	"usage: keyward [--db PATH] [COMMAND]\n"
 	"\n"
 	"With no command, keyward serves the request(s) a web server hands it: FastCGI when its\n"
 	"standard input is a listening socket (lighttpd bin-path, mod_fcgid), CGI otherwise.\n"
 	"\n"
-	"commands:\n"
-	"  serve --listen ADDRESS [--threads N]   FastCGI server on HOST:PORT or a unix socket path\n"
-	"  init                                   create the database and the server key\n"
-	"  key create --name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--postback-url URL]\n"
-	"             [--off-record] [--disabled] [--workspace ID]\n"
-	"                                         make a key and print its secret, once\n"
-	"  key list [--workspace ID]              list the active keys\n"
-	"  user add --email EMAIL [--name NAME] [--role ROLE | --owner] [--workspace ID]\n"
-	"                                         make a console user (password from the terminal, or\n"
-	"                                         the first line of standard input)\n"
-	"  user list [--workspace ID]             the members of a workspace and their roles\n"
-	"  usage rollup                           roll usage up and apply retention now (servers do it themselves)\n"
-	"  setup-link [--url http://HOST:PORT]    while no user exists: a one-time link (24 hours) to make\n"
-	"                                         the first owner in the browser\n"
+	"commands:\n";
+
+static const char usage_tail[] =
 	"\n"
 	"options:\n"
 	"  --db PATH      database file (default $KEYWARD_DB or " KEYWARD_STATEDIR "/keyward.db); the server key\n"
@@ -53,6 +75,65 @@ static const char usage[] =
 	"  KEYWARD_REFUSED_ALERT      refused calls of a key in an hour that warn (default 100)\n"
 	"\n"
 	"See keyward(8) and the README.\n";
+
+/*
+ * Print `text` from column `column` on, each line after the first indented to `indent`; returns
+ * the column where it stopped.
+ */
+static int print_indented(FILE *out, const char *text, int indent, int column)
+{
+	for (const char *c = text; *c != '\0'; c++) {
+		if (*c == '\n') {
+			column = fprintf(out, "\n%*s", indent, "") - 1;
+			continue;
+		}
+		fputc(*c, out);
+		column++;
+	}
+	return column;
+}
+
+/* The usage text: the head, each command of the table with its arguments and help, the settings. */
+static void print_usage(FILE *out)
+{
+	enum { HELP_COLUMN = 41 };
+	fputs(usage_head, out);
+	for (size_t i = 0; i < COMMAND_COUNT; i++) {
+		const struct command *command = &commands[i];
+		int column = fprintf(out, "  %s ", command->name);
+		column = print_indented(out, command->synopsis, column, column);
+		if (column >= HELP_COLUMN)
+			column = fprintf(out, "\n") - 1;
+		fprintf(out, "%*s", HELP_COLUMN - column, "");
+		print_indented(out, command->help, HELP_COLUMN, HELP_COLUMN);
+		fputc('\n', out);
+	}
+	fputs(usage_tail, out);
+}
+
+/*
+ * The command the words at argv[0..argc) name: the row whose name's words are the first ones.
+ * *used gets how many words the name took; NULL when none matches.
+ */
+static const struct command *find_command(int argc, char **argv, int *used)
+{
+	for (size_t i = 0; i < COMMAND_COUNT; i++) {
+		const char *name = commands[i].name;
+		const char *space = strchr(name, ' ');
+		size_t first = space ? (size_t)(space - name) : strlen(name);
+		if (strlen(argv[0]) != first || strncmp(argv[0], name, first) != 0)
+			continue;
+		if (space == NULL) {
+			*used = 1;
+			return &commands[i];
+		}
+		if (argc > 1 && strcmp(argv[1], space + 1) == 0) {
+			*used = 2;
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
 
 /* Settings and the server key, which every command needs. */
 static bool prepare(struct config *config, const char *database)
@@ -85,8 +166,11 @@ static struct view *load_view(const struct config *config)
 	return view;
 }
 
-static int command_init(const struct config *config)
+static int command_init(const struct config *config, int argc, char **argv)
 {
+	(void)argv;
+	if (argc > 1)
+		return cli_fail("usage: keyward init");
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
 		return 1;
@@ -169,7 +253,7 @@ int main(int argc, char **argv)
 	while (first < argc && argv[first][0] == '-') {
 		const char *option = argv[first];
 		if (strcmp(option, "-h") == 0 || strcmp(option, "--help") == 0) {
-			fputs(usage, stdout);
+			print_usage(stdout);
 			return 0;
 		}
 		if (strcmp(option, "-V") == 0 || strcmp(option, "--version") == 0) {
@@ -186,13 +270,20 @@ int main(int argc, char **argv)
 			first++;
 			continue;
 		}
-		fprintf(stderr, "keyward: unknown option %s\n\n%s", option, usage);
+		fprintf(stderr, "keyward: unknown option %s; keyward --help lists them\n", option);
 		return 2;
 	}
-	const char *command = first < argc ? argv[first] : NULL;
-	const char *sub = first + 1 < argc ? argv[first + 1] : NULL;
-	if (command == NULL && FCGX_IsCGI() && getenv("GATEWAY_INTERFACE") == NULL) {
-		fputs(usage, stderr); /* run by hand with no command */
+	const struct command *command = NULL;
+	int used = 0;
+	if (first < argc) {
+		command = find_command(argc - first, argv + first, &used);
+		if (command == NULL) {
+			fprintf(stderr, "keyward: unknown command \"%s%s%s\"; keyward --help lists them\n", argv[first],
+				first + 1 < argc ? " " : "", first + 1 < argc ? argv[first + 1] : "");
+			return 2;
+		}
+	} else if (FCGX_IsCGI() && getenv("GATEWAY_INTERFACE") == NULL) {
+		print_usage(stderr); /* run by hand with no command */
 		return 2;
 	}
 	if (sodium_init() < 0)
@@ -200,29 +291,8 @@ int main(int argc, char **argv)
 	struct config config;
 	if (!prepare(&config, database))
 		return 1;
-	int status;
-	if (command == NULL)
-		status = serve_web_server(&config);
-	else if (strcmp(command, "serve") == 0)
-		status = command_serve(&config, argc - first, argv + first);
-	else if (strcmp(command, "init") == 0)
-		status = command_init(&config);
-	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "create") == 0)
-		status = cli_key_create(&config, argc - first - 1, argv + first + 1);
-	else if (strcmp(command, "user") == 0 && sub && strcmp(sub, "list") == 0)
-		status = cli_user_list(&config, argc - first - 1, argv + first + 1);
-	else if (strcmp(command, "user") == 0 && sub && strcmp(sub, "add") == 0)
-		status = cli_user_add(&config, argc - first - 1, argv + first + 1);
-	else if (strcmp(command, "usage") == 0 && sub && strcmp(sub, "rollup") == 0)
-		status = cli_usage_rollup(&config);
-	else if (strcmp(command, "setup-link") == 0)
-		status = cli_setup_link(&config, argc - first, argv + first);
-	else if (strcmp(command, "key") == 0 && sub && strcmp(sub, "list") == 0)
-		status = cli_key_list(&config, argc - first - 1, argv + first + 1);
-	else {
-		fprintf(stderr, "keyward: unknown command \"%s\"\n\n%s", command, usage);
-		status = 2;
-	}
+	int skip = first + used - 1; /* the command's last word becomes its argv[0] */
+	int status = command ? command->run(&config, argc - skip, argv + skip) : serve_web_server(&config);
 	config_wipe(&config);
 	return status;
 }

@@ -1,4 +1,8 @@
-/* cli.h: the administrative commands of `keyward` (main.c dispatches): keys and users. */
+/*
+ * cli.h: the administrative commands of `keyward`: keys, users, usage. main.c's command table
+ * dispatches to them; each takes argv from its last word on (argv[0] is "create" for "key create")
+ * and returns the exit status.
+ */
 #ifndef KEYWARD_CLI_H
 #define KEYWARD_CLI_H
 
@@ -50,6 +54,6 @@ int cli_key_list(const struct config *config, int argc, char **argv);
  * keyward usage rollup: roll every waiting usage row up into the hourly tables and apply
  * retention now (each server process does both on its own every few seconds and hourly).
  */
-int cli_usage_rollup(const struct config *config);
+int cli_usage_rollup(const struct config *config, int argc, char **argv);
 
 #endif

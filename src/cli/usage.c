@@ -9,8 +9,11 @@
 #include "domain/insight.h"
 #include "store/store.h"
 
-int cli_usage_rollup(const struct config *config)
+int cli_usage_rollup(const struct config *config, int argc, char **argv)
 {
+	(void)argv;
+	if (argc > 1)
+		return cli_fail("usage: keyward usage rollup");
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
 		return 1;
