@@ -45,14 +45,14 @@ void api_handle(struct app *app, struct http_request *request)
 {
 	struct http_response response;
 	http_response_init(&response);
-	http_handler handler = NULL;
+	const struct http_route *route = NULL;
 	char allow[32] = "";
 	if (!request->path_valid) {
 		api_send_error(request, &response, 404, "not_found", "There is no API endpoint at this address");
 	} else {
-		switch (http_route(routes, sizeof routes / sizeof routes[0], request, &handler, allow, sizeof allow)) {
+		switch (http_route(routes, sizeof routes / sizeof routes[0], request, &route, allow, sizeof allow)) {
 		case HTTP_ROUTE_FOUND:
-			handler(app, request, &response);
+			route->handler(app, request, &response);
 			break;
 		case HTTP_ROUTE_WRONG_METHOD:
 			http_response_header(&response, "Allow", arena_strdup(request->arena, allow));

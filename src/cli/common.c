@@ -3,12 +3,12 @@
 
 #include <stdlib.h>
 
-#include <errno.h>
 #include <getopt.h>
 
 #include <stdio.h>
 
 #include "core/config.h"
+#include "core/text.h"
 #include "store/store.h"
 
 int cli_fail(const char *message)
@@ -28,10 +28,8 @@ struct store *cli_open_store(const struct config *config)
 
 bool cli_workspace_option(const char *text, long long *workspace_id)
 {
-	char *end = NULL;
-	errno = 0;
-	long long id = strtoll(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || id < 1)
+	int64_t id = 0;
+	if (!text_to_integer(text, 1, INT64_MAX, &id))
 		return false;
 	*workspace_id = id;
 	return true;

@@ -93,31 +93,22 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 	if (!key_input_check(arena, store, workspace_id, &input)) {
 		print_input_errors(&input);
 	} else {
-		char key_id[TOKEN_KEY_ID_LENGTH + 1];
-		char token[TOKEN_MAX_LENGTH + 1];
-		int64_t row_id = 0;
-		enum store_status status_of_create = keys_create(store, config, workspace_id, &input.fields,
-								 (int64_t)time(NULL), key_id, token, &row_id);
-		if (status_of_create == STORE_OK) {
-			struct audit_actor actor = { 0, "command line", "" };
-			struct store_role role_row;
-			audit_record(store, workspace_id, &actor, "key.create", "key", key_id,
-				     audit_key_summary(arena, &input.fields,
-						       store_role_get(store, arena, workspace_id, input.fields.role_id,
-								      &role_row) == STORE_OK
-							       ? role_row.name
-							       : role),
-				     (int64_t)time(NULL));
-			fprintf(stderr, "keyward: created %s; the secret below is shown once, copy it now\n", key_id);
-			printf("%s\n", token);
-			sodium_memzero(token, sizeof token);
+		struct audit_actor actor = { 0, "command line", "" };
+		struct keys_secret secret;
+		enum store_status saved = keys_create(store, config, arena, &actor, workspace_id, &input.fields,
+						      (int64_t)time(NULL), false, &secret);
+		if (saved == STORE_OK) {
+			fprintf(stderr, "keyward: created %s; the secret below is shown once, copy it now\n", secret.key_id);
+			printf("%s\n", secret.token);
 			status = 0;
 		} else {
-			cli_fail(status_of_create == STORE_LIMIT
-				     ? "this workspace has as many active keys as KEYWARD_KEY_LIMIT (or its own limit) allows; "
-				       "revoke keys that are no longer used first"
-				     : "could not save the key");
+			cli_fail(saved == STORE_LIMIT
+					 ? "this workspace has as many active keys as KEYWARD_KEY_LIMIT (or its own limit) allows; "
+					   "revoke keys that are no longer used first; nothing was saved"
+				 : saved == STORE_NOT_FOUND ? "that role was deleted meanwhile; nothing was saved"
+							    : "could not save the key; nothing was saved");
 		}
+		keys_secret_wipe(&secret);
 	}
 	store_close(store);
 	arena_free(arena);

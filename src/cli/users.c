@@ -125,37 +125,26 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
 		return 1;
-	int64_t now = (int64_t)time(NULL), user_id = 0;
-	int status = 1;
-	if (store_bulk_begin(store) != STORE_OK) {
-		cli_fail("the database is busy; try again");
-	} else {
-		enum store_status saved = store_user_insert(store, email, folded, name, hash, now, &user_id);
-		if (saved == STORE_CONFLICT)
-			fprintf(stderr, "keyward: there is already a user with the e-mail address %s; nothing was saved\n",
-				email);
-		if (saved == STORE_OK) {
-			saved = store_membership_set(store, workspace_id, user_id, console_role_name(role), now);
-			if (saved == STORE_CONFLICT)
-				fprintf(stderr, "keyward: there is no workspace %lld; nothing was saved\n", workspace_id);
-		}
-		if (saved != STORE_OK && saved != STORE_CONFLICT)
-			cli_fail("could not save the user; nothing was saved");
-		if (saved == STORE_OK) {
-			struct audit_actor actor = { 0, "command line", "" };
-			struct arena *arena = arena_new();
-			audit_record(store, workspace_id, &actor, "member.add", "member", email,
-				     arena_printf(arena, "added as %s", console_role_name(role)), now);
-			arena_free(arena);
-		}
-		if (saved == STORE_OK && store_bulk_commit(store) == STORE_OK) {
-			fprintf(stderr, "keyward: added %s as %s of workspace %lld\n", email, console_role_name(role),
-				workspace_id);
-			status = 0;
-		}
+	struct arena *arena = arena_new();
+	struct audit_actor actor = { 0, "command line", "" };
+	int64_t user_id = 0;
+	enum store_status saved = members_add_user(store, arena, &actor, workspace_id, email, folded, name, hash, role,
+						   (int64_t)time(NULL), &user_id);
+	sodium_memzero(hash, sizeof hash);
+	arena_free(arena);
+	store_close(store);
+	if (saved == STORE_CONFLICT) {
+		fprintf(stderr, "keyward: there is already a user with the e-mail address %s; nothing was saved\n", email);
+		return 1;
 	}
-	store_close(store); /* without a commit, the bulk transaction is discarded */
-	return status;
+	if (saved == STORE_NOT_FOUND) {
+		fprintf(stderr, "keyward: there is no workspace %lld; nothing was saved\n", workspace_id);
+		return 1;
+	}
+	if (saved != STORE_OK)
+		return cli_fail("could not save the user; nothing was saved");
+	fprintf(stderr, "keyward: added %s as %s of workspace %lld\n", email, console_role_name(role), workspace_id);
+	return 0;
 }
 
 int cli_user_list(const struct config *config, int argc, char **argv)
@@ -206,8 +195,13 @@ int cli_setup_link(const struct config *config, int argc, char **argv)
 	} else {
 		struct store_invitation invitation = { .workspace_id = STORE_DEFAULT_WORKSPACE, .email = "",
 						       .console_role = "owner", .setup = true };
+		struct audit_actor actor = { 0, "command line", "" };
 		char token[SESSION_TOKEN_LENGTH + 1];
-		if (invitation_create(store, config, &invitation, "", 0, (int64_t)time(NULL), token) != STORE_OK) {
+		struct arena *arena = arena_new();
+		enum store_status saved =
+			invitation_create(store, config, arena, &actor, &invitation, "", (int64_t)time(NULL), token);
+		arena_free(arena);
+		if (saved != STORE_OK) {
 			status = cli_fail("could not store the setup link");
 		} else {
 			size_t end = strlen(url_base);

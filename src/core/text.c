@@ -209,3 +209,29 @@ char *text_fold(struct arena *arena, const char *text)
 		uselocale(previous);
 	return folded;
 }
+
+bool text_to_integer(const char *text, int64_t min, int64_t max, int64_t *value)
+{
+	if (text == NULL)
+		return false;
+	bool negative = text[0] == '-' && min < 0;
+	const char *digits = text + negative;
+	if (digits[0] < '0' || digits[0] > '9' || (digits[0] == '0' && (digits[1] != '\0' || negative)))
+		return false;
+	uint64_t magnitude = 0;
+	const uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (const char *c = digits; *c != '\0'; c++) {
+		if (*c < '0' || *c > '9')
+			return false;
+		unsigned digit = (unsigned)(*c - '0');
+		if (magnitude > (limit - digit) / 10)
+			return false; /* past what an int64_t holds */
+		magnitude = magnitude * 10 + digit;
+	}
+	int64_t number = negative ? (magnitude == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)magnitude)
+				  : (int64_t)magnitude;
+	if (number < min || number > max)
+		return false;
+	*value = number;
+	return true;
+}

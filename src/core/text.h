@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct arena;
 
@@ -29,5 +30,13 @@ bool text_has_control(const char *text, const char *allowed);
  * from the input's. Without a C.UTF-8 locale only A-Z are lowered. Thread-safe.
  */
 char *text_fold(struct arena *arena, const char *text);
+
+/*
+ * Parse `text` as a whole number written the one canonical way ("0", or a non-zero digit and
+ * digits; a leading '-' only when `min` is negative; no spaces, signs, or leading zeros) that
+ * lies in [min, max]. True with *value set; false (and *value untouched) otherwise. Every
+ * number keyward reads from outside (paths, queries, forms, arguments) goes through this.
+ */
+bool text_to_integer(const char *text, int64_t min, int64_t max, int64_t *value);
 
 #endif

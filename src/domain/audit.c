@@ -1,7 +1,6 @@
 /* audit.c: before -> after summaries of changes, and writing them to the audit log. */
 #include "domain/audit.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -87,8 +86,9 @@ const char *audit_role_changes(struct arena *arena, const struct store_role *bef
 	return finish(arena, &changes);
 }
 
-void audit_record(struct store *store, int64_t workspace_id, const struct audit_actor *actor, const char *action,
-		  const char *target_type, const char *target_id, const char *summary, int64_t now)
+enum store_status audit_record(struct store *store, int64_t workspace_id, const struct audit_actor *actor,
+			       const char *action, const char *target_type, const char *target_id, const char *summary,
+			       int64_t now)
 {
 	struct store_audit_event event = {
 		.workspace_id = workspace_id,
@@ -101,6 +101,5 @@ void audit_record(struct store *store, int64_t workspace_id, const struct audit_
 		.target_id = target_id,
 		.summary = summary,
 	};
-	if (store_audit_insert(store, &event) != STORE_OK)
-		fprintf(stderr, "keyward: audit: could not record %s of %s %s\n", action, target_type, target_id);
+	return store_audit_insert(store, &event);
 }

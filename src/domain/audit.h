@@ -31,10 +31,11 @@ const char *audit_role_changes(struct arena *arena, const struct store_role *bef
 			       const char *description, const char *permissions);
 
 /*
- * Add a line to the audit log at `now`. A failure is said on stderr and does not undo the change
- * it describes (the change is already saved).
+ * Add a line to the audit log at `now`, inside the transaction of the change it describes: when
+ * it cannot be written (not STORE_OK), the caller rolls the change back with it.
  */
-void audit_record(struct store *store, int64_t workspace_id, const struct audit_actor *actor, const char *action,
-		  const char *target_type, const char *target_id, const char *summary, int64_t now);
+enum store_status audit_record(struct store *store, int64_t workspace_id, const struct audit_actor *actor,
+			       const char *action, const char *target_type, const char *target_id, const char *summary,
+			       int64_t now);
 
 #endif

@@ -143,12 +143,10 @@ static bool check_cidrs(struct arena *arena, struct key_input *input)
 static const char *check_role(struct arena *arena, struct store *store, int64_t workspace_id,
 			      struct key_input *input)
 {
-	const char *text = input->role_id ? input->role_id : "";
-	char *end = NULL;
-	long long id = strtoll(text, &end, 10);
+	int64_t id = 0;
 	struct store_role role;
-	if (text[0] == '\0' || strspn(text, "0123456789") != strlen(text) || *end != '\0' || id <= 0 ||
-	    store_role_get(store, arena, workspace_id, (int64_t)id, &role) != STORE_OK)
+	if (!text_to_integer(input->role_id, 1, INT64_MAX, &id) ||
+	    store_role_get(store, arena, workspace_id, id, &role) != STORE_OK)
 		return "Choose one of the roles in the list.";
 	input->fields.role_id = role.id;
 	return NULL;

@@ -1,7 +1,8 @@
-/* keys.c: key creation, regeneration, and the sealed one-time showing of a new secret. */
+/* keys.c: each change to a key in one transaction with its audit line, and the sealed one-time showing of a new secret. */
 #include "domain/keys.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/config.h"
@@ -18,52 +19,166 @@ static void hash_token(const struct config *config, const char *token, unsigned 
 	token_hint(token, hint);
 }
 
-enum store_status keys_create(struct store *store, const struct config *config, int64_t workspace_id,
-			      const struct store_key_fields *fields, int64_t now, char key_id[TOKEN_KEY_ID_LENGTH + 1],
-			      char token[TOKEN_MAX_LENGTH + 1], int64_t *row_id)
+void keys_secret_wipe(struct keys_secret *secret)
 {
-	enum store_status status = STORE_CONFLICT;
-	for (int attempt = 0; attempt < KEYS_CREATE_ATTEMPTS && status == STORE_CONFLICT; attempt++) {
-		unsigned char hash[TOKEN_HASH_BYTES];
-		char hint[TOKEN_HINT_LENGTH + 1];
-		token_generate_key_id(key_id);
-		token_generate(config->token_prefix, key_id, token);
-		hash_token(config, token, hash, hint);
-		status = store_key_insert(store, workspace_id, key_id, hash, sizeof hash, hint, fields, now,
-					  config->key_limit, row_id);
-	}
-	if (status != STORE_OK)
-		sodium_memzero(token, TOKEN_MAX_LENGTH + 1);
-	return status;
+	sodium_memzero(secret, sizeof *secret);
 }
 
-enum store_status keys_regenerate(struct store *store, const struct config *config, int64_t workspace_id,
-				  const char *key_id, int64_t now, char token[TOKEN_MAX_LENGTH + 1])
-{
-	unsigned char hash[TOKEN_HASH_BYTES];
-	char hint[TOKEN_HINT_LENGTH + 1];
-	token_generate(config->token_prefix, key_id, token);
-	hash_token(config, token, hash, hint);
-	enum store_status status = store_key_set_secret(store, workspace_id, key_id, hash, sizeof hash, hint, now);
-	if (status != STORE_OK)
-		sodium_memzero(token, TOKEN_MAX_LENGTH + 1);
-	return status;
-}
-
-enum store_status keys_reveal_seal(struct store *store, int64_t workspace_id, int64_t row_id, const char *token,
-				   int64_t now, char cookie[KEYS_REVEAL_COOKIE_LENGTH])
+/* Seal secret->token for one showing of key row secret->row_id; secret->reveal_cookie gets the browser's half. */
+static enum store_status seal(struct store *store, int64_t workspace_id, struct keys_secret *secret, int64_t now)
 {
 	unsigned char key[crypto_secretbox_KEYBYTES];
-	size_t length = strlen(token);
+	size_t length = strlen(secret->token);
 	unsigned char sealed[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + TOKEN_MAX_LENGTH];
 	crypto_secretbox_keygen(key);
 	randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, (const unsigned char *)token, length, sealed, key);
-	sodium_bin2base64(cookie, KEYS_REVEAL_COOKIE_LENGTH, key, sizeof key, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, (const unsigned char *)secret->token, length, sealed,
+			      key);
+	sodium_bin2base64(secret->reveal_cookie, sizeof secret->reveal_cookie, key, sizeof key,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(key, sizeof key);
-	return store_reveal_put(store, workspace_id, row_id, sealed,
-				crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + length, now,
-				KEYS_REVEAL_MAX_AGE);
+	return store_reveal_put(store, workspace_id, secret->row_id, sealed,
+				crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + length, now, KEYS_REVEAL_MAX_AGE);
+}
+
+/*
+ * Inside a transaction: key `key_id` as it is now into *key; STORE_CONFLICT when it is revoked
+ * (nothing more may change), STORE_NOT_FOUND when the workspace has no such key.
+ */
+static enum store_status load_changeable(struct store *store, struct arena *arena, int64_t workspace_id,
+					 const char *key_id, struct store_key *key)
+{
+	enum store_status status = store_key_get(store, arena, workspace_id, key_id, key);
+	if (status == STORE_OK && key->revoked_at != 0)
+		return STORE_CONFLICT;
+	return status;
+}
+
+/* The name of role `role_id` of the workspace into *name; STORE_NOT_FOUND when it is gone. */
+static enum store_status role_name(struct store *store, struct arena *arena, int64_t workspace_id, int64_t role_id,
+				   const char **name)
+{
+	struct store_role role;
+	enum store_status status = store_role_get(store, arena, workspace_id, role_id, &role);
+	*name = status == STORE_OK ? role.name : "";
+	return status;
+}
+
+enum store_status keys_create(struct store *store, const struct config *config, struct arena *arena,
+			      const struct audit_actor *actor, int64_t workspace_id, const struct store_key_fields *fields,
+			      int64_t now, bool sealed, struct keys_secret *secret)
+{
+	memset(secret, 0, sizeof *secret);
+	enum store_status status = store_transaction_begin(store);
+	if (status != STORE_OK)
+		return status;
+	const char *role = "";
+	status = role_name(store, arena, workspace_id, fields->role_id, &role);
+	/* A key ID or secret that exists already fails the insert alone (a savepoint): try another. */
+	for (int attempts = 0; status == STORE_OK;) {
+		unsigned char hash[TOKEN_HASH_BYTES];
+		char hint[TOKEN_HINT_LENGTH + 1];
+		token_generate_key_id(secret->key_id);
+		token_generate(config->token_prefix, secret->key_id, secret->token);
+		hash_token(config, secret->token, hash, hint);
+		status = store_key_insert(store, workspace_id, secret->key_id, hash, sizeof hash, hint, fields, now,
+					  config->key_limit, &secret->row_id);
+		if (status != STORE_CONFLICT)
+			break;
+		status = ++attempts < KEYS_CREATE_ATTEMPTS ? STORE_OK : STORE_ERROR;
+	}
+	if (status == STORE_OK && sealed)
+		status = seal(store, workspace_id, secret, now);
+	if (status == STORE_OK)
+		status = audit_record(store, workspace_id, actor, "key.create", "key", secret->key_id,
+				      audit_key_summary(arena, fields, role), now);
+	status = store_transaction_finish(store, status);
+	if (status != STORE_OK)
+		keys_secret_wipe(secret);
+	return status;
+}
+
+enum store_status keys_update(struct store *store, struct arena *arena, const struct audit_actor *actor,
+			      int64_t workspace_id, const char *key_id, const struct store_key_fields *fields, int64_t now)
+{
+	enum store_status status = store_transaction_begin(store);
+	if (status != STORE_OK)
+		return status;
+	struct store_key before;
+	const char *role = "";
+	status = load_changeable(store, arena, workspace_id, key_id, &before);
+	if (status == STORE_OK)
+		status = role_name(store, arena, workspace_id, fields->role_id, &role);
+	if (status == STORE_OK)
+		status = store_key_update(store, workspace_id, key_id, fields, now);
+	if (status == STORE_OK)
+		status = audit_record(store, workspace_id, actor, "key.update", "key", key_id,
+				      audit_key_changes(arena, &before, fields, role), now);
+	return store_transaction_finish(store, status);
+}
+
+enum store_status keys_set_enabled(struct store *store, struct arena *arena, const struct audit_actor *actor,
+				   int64_t workspace_id, const char *key_id, bool enabled, int64_t now)
+{
+	enum store_status status = store_transaction_begin(store);
+	if (status != STORE_OK)
+		return status;
+	struct store_key before;
+	status = load_changeable(store, arena, workspace_id, key_id, &before);
+	if (status == STORE_OK && before.enabled != enabled) {
+		status = store_key_set_enabled(store, workspace_id, key_id, enabled, now);
+		if (status == STORE_OK)
+			status = audit_record(store, workspace_id, actor, enabled ? "key.enable" : "key.disable", "key",
+					      key_id, enabled ? "state: disabled → enabled" : "state: enabled → disabled",
+					      now);
+	}
+	return store_transaction_finish(store, status);
+}
+
+enum store_status keys_regenerate(struct store *store, const struct config *config, struct arena *arena,
+				  const struct audit_actor *actor, int64_t workspace_id, const char *key_id, int64_t now,
+				  bool sealed, struct keys_secret *secret)
+{
+	memset(secret, 0, sizeof *secret);
+	enum store_status status = store_transaction_begin(store);
+	if (status != STORE_OK)
+		return status;
+	struct store_key before;
+	status = load_changeable(store, arena, workspace_id, key_id, &before);
+	if (status == STORE_OK) {
+		unsigned char hash[TOKEN_HASH_BYTES];
+		char hint[TOKEN_HINT_LENGTH + 1];
+		snprintf(secret->key_id, sizeof secret->key_id, "%s", before.key_id);
+		secret->row_id = before.id;
+		token_generate(config->token_prefix, secret->key_id, secret->token);
+		hash_token(config, secret->token, hash, hint);
+		status = store_key_set_secret(store, workspace_id, key_id, hash, sizeof hash, hint, now);
+	}
+	if (status == STORE_OK && sealed)
+		status = seal(store, workspace_id, secret, now);
+	if (status == STORE_OK)
+		status = audit_record(store, workspace_id, actor, "key.regenerate", "key", key_id,
+				      "secret regenerated: the old one no longer works", now);
+	status = store_transaction_finish(store, status);
+	if (status != STORE_OK)
+		keys_secret_wipe(secret);
+	return status;
+}
+
+enum store_status keys_revoke(struct store *store, struct arena *arena, const struct audit_actor *actor,
+			      int64_t workspace_id, const char *key_id, int64_t now)
+{
+	enum store_status status = store_transaction_begin(store);
+	if (status != STORE_OK)
+		return status;
+	struct store_key before;
+	status = load_changeable(store, arena, workspace_id, key_id, &before);
+	if (status == STORE_OK)
+		status = store_key_revoke(store, workspace_id, key_id, now);
+	if (status == STORE_OK)
+		status = audit_record(store, workspace_id, actor, "key.revoke", "key", key_id,
+				      "revoked: the key no longer works, for good", now);
+	return store_transaction_finish(store, status);
 }
 
 enum store_status keys_reveal_open(struct store *store, struct arena *arena, int64_t workspace_id, int64_t row_id,

@@ -1,9 +1,17 @@
 /*
- * keys.h: making keys and secrets, and showing a new secret exactly once.
+ * keys.h: every change to a key, one function per action, and showing a new secret exactly once.
+ *
+ * Each action is one transaction: the change, its audit line and (for a new secret) the sealed
+ * copy kept for its one showing are written together or not at all, so an answer that says
+ * "nothing was changed" is true. The console, the command line and any future API call these.
  *
  * A new or regenerated secret exists in clear only in memory: the database gets its keyed hash.
  * To show it once after a redirect, it is sealed (crypto_secretbox) with a one-off key that only
  * the browser receives, as a cookie; the sealed copy is deleted when shown or after ten minutes.
+ *
+ * Statuses: STORE_OK, everything saved; STORE_NOT_FOUND, no such key in the workspace;
+ * STORE_CONFLICT, the key is revoked (nothing more may change); STORE_LIMIT (create), no room for
+ * another active key; anything else, a store failure. In every case but STORE_OK nothing changed.
  */
 #ifndef KEYWARD_DOMAIN_KEYS_H
 #define KEYWARD_DOMAIN_KEYS_H
@@ -11,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "domain/audit.h"
 #include "domain/token.h"
 #include "store/store.h"
 
@@ -20,24 +29,44 @@ struct config;
 #define KEYS_REVEAL_MAX_AGE 600 /* seconds a sealed secret waits to be shown */
 #define KEYS_REVEAL_COOKIE_LENGTH 44 /* base64url of 32 bytes, no padding: 43, plus NUL */
 
-/*
- * Make a key with `fields`: a fresh key ID and secret; stores the hash. On STORE_OK, key_id and
- * token hold the new values and *row_id the row; the caller wipes `token` after use. STORE_LIMIT
- * when the workspace has no room for another active key (config->key_limit or its own limit).
- */
-enum store_status keys_create(struct store *store, const struct config *config, int64_t workspace_id,
-			      const struct store_key_fields *fields, int64_t now, char key_id[TOKEN_KEY_ID_LENGTH + 1],
-			      char token[TOKEN_MAX_LENGTH + 1], int64_t *row_id);
+/* A secret just made: wipe it (keys_secret_wipe) as soon as it was handed on. */
+struct keys_secret {
+	char key_id[TOKEN_KEY_ID_LENGTH + 1];
+	char token[TOKEN_MAX_LENGTH + 1];
+	int64_t row_id;
+	char reveal_cookie[KEYS_REVEAL_COOKIE_LENGTH]; /* the browser's half of the seal; "" when not sealed */
+};
 
-/* Give key `key_id` a fresh secret; the old one stops working at once. */
-enum store_status keys_regenerate(struct store *store, const struct config *config, int64_t workspace_id,
-				  const char *key_id, int64_t now, char token[TOKEN_MAX_LENGTH + 1]);
+void keys_secret_wipe(struct keys_secret *secret);
 
 /*
- * Seal `token` for one showing of key row `row_id`; cookie[] gets the browser's half (base64url).
+ * Make a key with `fields` (checked by key_input_check) and a fresh key ID and secret, with its
+ * "key.create" audit line; with `seal`, also keep the secret sealed for one showing. *secret gets
+ * the new values (wiped unless STORE_OK).
  */
-enum store_status keys_reveal_seal(struct store *store, int64_t workspace_id, int64_t row_id, const char *token,
-				   int64_t now, char cookie[KEYS_REVEAL_COOKIE_LENGTH]);
+enum store_status keys_create(struct store *store, const struct config *config, struct arena *arena,
+			      const struct audit_actor *actor, int64_t workspace_id, const struct store_key_fields *fields,
+			      int64_t now, bool seal, struct keys_secret *secret);
+
+/* Replace the editable fields of key `key_id`, with a "key.update" line saying what changed. */
+enum store_status keys_update(struct store *store, struct arena *arena, const struct audit_actor *actor,
+			      int64_t workspace_id, const char *key_id, const struct store_key_fields *fields, int64_t now);
+
+/* Switch key `key_id` on or off; a line ("key.enable", "key.disable") only when it changes. */
+enum store_status keys_set_enabled(struct store *store, struct arena *arena, const struct audit_actor *actor,
+				   int64_t workspace_id, const char *key_id, bool enabled, int64_t now);
+
+/*
+ * Give key `key_id` a fresh secret (the old one stops working at once), with its
+ * "key.regenerate" line and, with `seal`, the sealed copy for its one showing.
+ */
+enum store_status keys_regenerate(struct store *store, const struct config *config, struct arena *arena,
+				  const struct audit_actor *actor, int64_t workspace_id, const char *key_id, int64_t now,
+				  bool seal, struct keys_secret *secret);
+
+/* Revoke key `key_id` for good, with its "key.revoke" line; its waiting secret, if any, is dropped. */
+enum store_status keys_revoke(struct store *store, struct arena *arena, const struct audit_actor *actor,
+			      int64_t workspace_id, const char *key_id, int64_t now);
 
 /*
  * Open the sealed secret of key row `row_id` with `cookie` and delete it, so that it is shown

@@ -136,3 +136,43 @@ const char *form_value_status_message(enum form_value_status status)
 		return "This field could not be read";
 	return form_status_messages[index];
 }
+
+/* The value of `name` for a typed getter: NULL (*typed says why) unless it is present and decoded. */
+static const char *typed_value(const struct form *form, const char *name, enum form_typed *typed)
+{
+	const struct form_pair *pair = form_find(form, name);
+	if (pair == NULL || (pair->status == FORM_VALUE_OK && pair->value[0] == '\0')) {
+		*typed = FORM_ABSENT;
+		return NULL;
+	}
+	if (pair->status != FORM_VALUE_OK) {
+		*typed = FORM_INVALID;
+		return NULL;
+	}
+	*typed = FORM_VALID;
+	return pair->value;
+}
+
+enum form_typed form_get_integer(const struct form *form, const char *name, int64_t min, int64_t max, int64_t *value)
+{
+	enum form_typed typed;
+	const char *text = typed_value(form, name, &typed);
+	if (text == NULL)
+		return typed;
+	return text_to_integer(text, min, max, value) ? FORM_VALID : FORM_INVALID;
+}
+
+enum form_typed form_get_choice(const struct form *form, const char *name, const char *const choices[], size_t count,
+				size_t *index)
+{
+	enum form_typed typed;
+	const char *text = typed_value(form, name, &typed);
+	if (text == NULL)
+		return typed;
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(text, choices[i]) == 0) {
+			*index = i;
+			return FORM_VALID;
+		}
+	return FORM_INVALID;
+}

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct arena;
 
@@ -49,6 +50,18 @@ const struct form_pair *form_find(const struct form *form, const char *name);
 
 /* Value of the first pair named `name` when its status is OK, else NULL. */
 const char *form_get(const struct form *form, const char *name);
+
+/*
+ * Typed values with range checks: the one way handlers read numbers and choices from a query or
+ * a form. FORM_ABSENT when no pair has the name (or its value is ""); FORM_INVALID when it is
+ * present but undecodable, not a whole number in [min, max] (text_to_integer's canonical form),
+ * or not one of `choices`; then *value / *index stay as they were (so a default set before
+ * the call survives).
+ */
+enum form_typed { FORM_ABSENT, FORM_VALID, FORM_INVALID };
+enum form_typed form_get_integer(const struct form *form, const char *name, int64_t min, int64_t max, int64_t *value);
+enum form_typed form_get_choice(const struct form *form, const char *name, const char *const choices[], size_t count,
+				size_t *index);
 
 /* A short human sentence for a status, e.g. "This field has malformed percent-encoding"; "" for OK. */
 const char *form_value_status_message(enum form_value_status status);

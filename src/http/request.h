@@ -13,6 +13,7 @@
 #include "http/form.h"
 
 struct arena;
+struct visit;
 
 #define HTTP_BODY_MAX ((size_t)64 * 1024)
 #define HTTP_PATH_MAX 2048
@@ -54,6 +55,7 @@ struct http_request {
 	bool https;
 	const char *path_params[HTTP_PATH_PARAMS_MAX]; /* filled by the router: "{…}" segments */
 	size_t path_param_count;
+	struct visit *visit; /* the console's own state of this request (who, which workspace: pages.c); NULL elsewhere */
 };
 
 /*

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/text.h"
 
 /* Characters a captured "{…}" segment may hold (key IDs and the like). */
 static bool is_capture_char(char c)
@@ -55,7 +56,7 @@ static bool method_serves(enum http_method route_method, enum http_method method
 }
 
 enum http_route_result http_route(const struct http_route *routes, size_t count, struct http_request *request,
-				  http_handler *handler, char *allow, size_t allow_size)
+				  const struct http_route **route, char *allow, size_t allow_size)
 {
 	bool path_known = false;
 	bool allows[3] = { false, false, false };
@@ -64,7 +65,7 @@ enum http_route_result http_route(const struct http_route *routes, size_t count,
 			continue;
 		path_known = true;
 		if (method_serves(routes[i].method, request->method)) {
-			*handler = routes[i].handler;
+			*route = &routes[i];
 			return HTTP_ROUTE_FOUND;
 		}
 		if (routes[i].method <= HTTP_POST)
@@ -75,4 +76,9 @@ enum http_route_result http_route(const struct http_route *routes, size_t count,
 	snprintf(allow, allow_size, "%s%s%s", allows[HTTP_GET] ? "GET, HEAD" : "",
 		 allows[HTTP_GET] && allows[HTTP_POST] ? ", " : "", allows[HTTP_POST] ? "POST" : "");
 	return HTTP_ROUTE_WRONG_METHOD;
+}
+
+bool http_path_id(const struct http_request *request, size_t index, int64_t *id)
+{
+	return index < request->path_param_count && text_to_integer(request->path_params[index], 1, INT64_MAX, id);
 }

@@ -8,7 +8,9 @@
 #ifndef KEYWARD_HTTP_ROUTER_H
 #define KEYWARD_HTTP_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http/request.h"
 #include "http/response.h"
@@ -27,10 +29,17 @@ struct http_route {
 enum http_route_result { HTTP_ROUTE_FOUND, HTTP_ROUTE_NOT_FOUND, HTTP_ROUTE_WRONG_METHOD };
 
 /*
- * Find the route for `request`. On FOUND, returns its handler and fills path_params; on
- * WRONG_METHOD, writes the allowed methods ("GET, HEAD, POST") into allow[allow_size].
+ * Find the route for `request`. On FOUND, *route is the matched row (its handler and what it
+ * needs, together) and path_params are filled; on WRONG_METHOD, the allowed methods
+ * ("GET, HEAD, POST") are written into allow[allow_size].
  */
 enum http_route_result http_route(const struct http_route *routes, size_t count, struct http_request *request,
-				  http_handler *handler, char *allow, size_t allow_size);
+				  const struct http_route **route, char *allow, size_t allow_size);
+
+/*
+ * Capture `index` of the matched route as an id: a whole number from 1 up, written canonically
+ * (text_to_integer); false when there is no such capture or it is not one.
+ */
+bool http_path_id(const struct http_request *request, size_t index, int64_t *id);
 
 #endif

@@ -81,15 +81,13 @@ void page_audit_list(struct app *app, struct http_request *request, struct http_
 		.target_id = filter_value(request, "target", &ignored),
 		.limit = AUDIT_PAGE_SIZE,
 	};
-	const char *page_text = form_get(&request->query, "page");
-	long page = page_text ? strtol(page_text, NULL, 10) : 1;
-	if (page < 1 || page > 100000)
-		page = 1;
+	int64_t page = 1;
+	form_get_integer(&request->query, "page", 1, PAGE_NUMBER_MAX, &page); /* a wrong one: the first page */
 	filter.offset = (size_t)(page - 1) * AUDIT_PAGE_SIZE;
 
 	struct store_audit_event *events = NULL;
 	size_t count = 0, total = 0;
-	enum store_status status = store_audit_list(app->store, arena, app->workspace_id, &filter, &events, &count,
+	enum store_status status = store_audit_list(app->store, arena, request->visit->workspace_id, &filter, &events, &count,
 						    &total);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
@@ -107,7 +105,11 @@ void page_audit_list(struct app *app, struct http_request *request, struct http_
 
 	const char **actors = NULL;
 	size_t actor_count = 0;
-	store_audit_actors(app->store, arena, app->workspace_id, &actors, &actor_count);
+	status = store_audit_actors(app->store, arena, request->visit->workspace_id, &actors, &actor_count);
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
 	struct mustache_value *actor_options = view_set(data, "actor_options", view_list(arena));
 	for (size_t i = 0; i < actor_count; i++) {
 		struct mustache_value *option = view_push_map(arena, actor_options);
@@ -144,7 +146,7 @@ struct mustache_value *page_audit_activity(struct app *app, struct http_request 
 	struct store_audit_filter filter = { .target_id = target_id, .limit = AUDIT_ACTIVITY_SIZE };
 	struct store_audit_event *events = NULL;
 	size_t count = 0, total = 0;
-	if (store_audit_list(app->store, request->arena, app->workspace_id, &filter, &events, &count, &total) !=
+	if (store_audit_list(app->store, request->arena, request->visit->workspace_id, &filter, &events, &count, &total) !=
 	    STORE_OK)
 		count = total = 0;
 	struct mustache_value *activity = view_map(request->arena);

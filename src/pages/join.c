@@ -60,8 +60,8 @@ static bool load(struct app *app, struct http_request *request, struct http_resp
 	}
 	if (invitation->setup) {
 		*mode = JOIN_SETUP;
-	} else if (app->session != NULL) {
-		*mode = strcasecmp(app->session->email, invitation->email) == 0 ? JOIN_ACCEPT : JOIN_SOMEONE_ELSE;
+	} else if (request->visit->session != NULL) {
+		*mode = strcasecmp(request->visit->session->email, invitation->email) == 0 ? JOIN_ACCEPT : JOIN_SOMEONE_ELSE;
 	} else {
 		char folded[ACCOUNT_EMAIL_MAX + 1];
 		struct store_user user;
@@ -119,14 +119,14 @@ void page_join_show(struct app *app, struct http_request *request, struct http_r
 static void accept_signed_in(struct app *app, struct http_request *request, struct http_response *response,
 			     const struct store_invitation *invitation)
 {
-	if (!session_csrf_valid(app->config, app->session_token, form_get(&request->form, "csrf"))) {
+	if (!session_csrf_valid(app->config, request->visit->session_token, form_get(&request->form, "csrf"))) {
 		page_error(app, request, response, 403, "Form expired",
 			   "This form has expired or came from another site, so nothing was saved. Open the "
 			   "invitation link again.");
 		return;
 	}
-	int64_t now = page_now();
-	enum store_status status = store_invitation_accept(app->store, invitation, app->session->user_id, now);
+	struct audit_actor actor = page_actor(request);
+	enum store_status status = invitation_accept(app->store, request->arena, &actor, invitation, page_now());
 	if (status == STORE_NOT_FOUND) {
 		page_error(app, request, response, 410, "Invitation used up",
 			   "This invitation link was used or expired a moment ago. Ask for a new one.");
@@ -136,9 +136,6 @@ static void accept_signed_in(struct app *app, struct http_request *request, stru
 		page_store_error(app, request, response, status);
 		return;
 	}
-	struct audit_actor actor = { app->session->user_id, app->session->email, request->remote_addr };
-	audit_record(app->store, invitation->workspace_id, &actor, "member.join", "member", app->session->email,
-		     arena_printf(request->arena, "joined as %s", invitation->console_role), now);
 	http_response_redirect(response, page_url(app, request, arena_printf(request->arena, "/w/%lld/keys?done=joined",
 										    (long long)invitation->workspace_id)));
 }
@@ -176,8 +173,8 @@ static void accept_new_account(struct app *app, struct http_request *request, st
 		return;
 	}
 	int64_t user_id = 0, now = page_now();
-	enum store_status status =
-		store_invitation_accept_new_user(app->store, invitation, email, folded, "", hash, now, &user_id);
+	enum store_status status = invitation_accept_new_user(app->store, arena, invitation, email, folded, hash,
+							      request->remote_addr, now, &user_id);
 	sodium_memzero(hash, sizeof hash);
 	if (status == STORE_CONFLICT) {
 		response->status = 409;
@@ -196,12 +193,6 @@ static void accept_new_account(struct app *app, struct http_request *request, st
 		page_store_error(app, request, response, status);
 		return;
 	}
-	struct audit_actor actor = { user_id, email, request->remote_addr };
-	audit_record(app->store, invitation->workspace_id, &actor, mode == JOIN_SETUP ? "member.setup" : "member.join",
-		     "member", email,
-		     mode == JOIN_SETUP ? "first owner, made with the setup link"
-					: arena_printf(arena, "joined as %s (new account)", invitation->console_role),
-		     now);
 	if (page_start_session(app, request, response, user_id, now))
 		http_response_redirect(response, page_url(app, request, arena_printf(arena, "/w/%lld/keys?done=joined",
 										    (long long)invitation->workspace_id)));

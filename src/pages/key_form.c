@@ -50,8 +50,9 @@ static void read_input(struct http_request *request, struct key_input *input)
 }
 
 /* The form's data: what was typed, the messages, the role choices, the network rows. */
-static struct mustache_value *form_value(struct app *app, struct http_request *request,
-					 const struct key_input *input, size_t extra_rows, bool show_errors)
+static struct mustache_value *form_value(struct http_request *request, const struct key_input *input,
+					 const struct store_role *roles, size_t role_count, size_t extra_rows,
+					 bool show_errors)
 {
 	struct arena *arena = request->arena;
 	struct mustache_value *form = view_map(arena);
@@ -70,9 +71,6 @@ static struct mustache_value *form_value(struct app *app, struct http_request *r
 		page_errors_note_all(arena, &errors, fields, sizeof fields / sizeof fields[0]);
 	}
 
-	struct store_role *roles = NULL;
-	size_t role_count = 0;
-	store_role_list(app->store, arena, app->workspace_id, &roles, &role_count);
 	struct mustache_value *options = view_set(form, "roles", view_list(arena));
 	for (size_t i = 0; i < role_count; i++) {
 		struct mustache_value *option = view_push_map(arena, options);
@@ -120,8 +118,16 @@ static void render_form_noting(struct app *app, struct http_request *request, st
 			       bool show_errors, const char *limit_error)
 {
 	struct arena *arena = request->arena;
+	struct store_role *roles = NULL;
+	size_t role_count = 0;
+	enum store_status status = store_role_list(app->store, arena, request->visit->workspace_id, &roles, &role_count);
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
 	struct mustache_value *data = page_data(app, request, key ? arena_printf(arena, "Edit %s", key->name) : "New API key");
-	struct mustache_value *form = view_set(data, "form", form_value(app, request, input, extra_rows, show_errors));
+	struct mustache_value *form =
+		view_set(data, "form", form_value(request, input, roles, role_count, extra_rows, show_errors));
 	if (limit_error != NULL)
 		view_set_string(arena, form, "limit_error", limit_error);
 	if (key != NULL) {
@@ -155,7 +161,7 @@ static void render_form(struct app *app, struct http_request *request, struct ht
 static const char *limit_message(struct app *app, struct http_request *request, bool submitted)
 {
 	int64_t limit = 0, active = 0;
-	if (store_key_active_limit(app->store, app->workspace_id, app->config->key_limit, &limit, &active) !=
+	if (store_key_active_limit(app->store, request->visit->workspace_id, app->config->key_limit, &limit, &active) !=
 		    STORE_OK ||
 	    limit == 0 || active < limit)
 		return NULL;
@@ -170,7 +176,7 @@ static const char *limit_message(struct app *app, struct http_request *request, 
 static const char *default_role(struct app *app, struct http_request *request)
 {
 	struct store_role role;
-	if (store_role_find_by_name(app->store, request->arena, app->workspace_id, "read-only", &role) == STORE_OK)
+	if (store_role_find_by_name(app->store, request->arena, request->visit->workspace_id, "read-only", &role) == STORE_OK)
 		return arena_printf(request->arena, "%lld", (long long)role.id);
 	return "";
 }
@@ -201,17 +207,21 @@ void page_key_form_create(struct app *app, struct http_request *request, struct 
 		render_form(app, request, response, NULL, &input, 1, false);
 		return;
 	}
-	if (!key_input_check(request->arena, app->store, app->workspace_id, &input)) {
+	if (!key_input_check(request->arena, app->store, request->visit->workspace_id, &input)) {
 		response->status = 422;
 		render_form(app, request, response, NULL, &input, 0, true);
 		return;
 	}
-	struct store_key key;
-	memset(&key, 0, sizeof key);
-	char key_id[TOKEN_KEY_ID_LENGTH + 1];
-	char token[TOKEN_MAX_LENGTH + 1];
-	enum store_status status = keys_create(app->store, app->config, app->workspace_id, &input.fields,
-					       page_now(), key_id, token, &key.id);
+	struct audit_actor actor = page_actor(request);
+	struct keys_secret secret;
+	enum store_status status = keys_create(app->store, app->config, request->arena, &actor,
+					       request->visit->workspace_id, &input.fields, page_now(), true, &secret);
+	if (status == STORE_NOT_FOUND) { /* the role was deleted since the form was checked */
+		input.role_error = "That role was deleted meanwhile: choose another. Nothing was saved.";
+		response->status = 422;
+		render_form(app, request, response, NULL, &input, 0, true);
+		return;
+	}
 	if (status == STORE_LIMIT) {
 		const char *message = limit_message(app, request, true);
 		response->status = 409;
@@ -225,10 +235,7 @@ void page_key_form_create(struct app *app, struct http_request *request, struct 
 		page_store_error(app, request, response, status);
 		return;
 	}
-	key.key_id = key_id;
-	page_audit(app, request, "key.create", "key", key_id,
-		   audit_key_summary(request->arena, &input.fields, page_role_name(app, request, input.fields.role_id)));
-	page_keys_send_to_secret(app, request, response, &key, token, "created");
+	page_keys_send_to_secret(app, request, response, &secret, "created");
 }
 
 /* The edit form's starting values: the key as stored. */
@@ -282,19 +289,25 @@ void page_key_form_update(struct app *app, struct http_request *request, struct 
 		render_form(app, request, response, &key, &input, 1, false);
 		return;
 	}
-	if (!key_input_check(request->arena, app->store, app->workspace_id, &input)) {
+	if (!key_input_check(request->arena, app->store, request->visit->workspace_id, &input)) {
 		response->status = 422;
 		render_form(app, request, response, &key, &input, 0, true);
 		return;
 	}
-	enum store_status status =
-		store_key_update(app->store, app->workspace_id, key.key_id, &input.fields, page_now());
-	if (status != STORE_OK) {
-		page_store_error(app, request, response, status);
+	struct audit_actor actor = page_actor(request);
+	enum store_status status = keys_update(app->store, request->arena, &actor, request->visit->workspace_id,
+					       key.key_id, &input.fields, page_now());
+	if (status == STORE_NOT_FOUND && store_key_get(app->store, request->arena, request->visit->workspace_id,
+						      key.key_id, &key) == STORE_OK) {
+		input.role_error = "That role was deleted meanwhile: choose another. Nothing was saved.";
+		response->status = 422;
+		render_form(app, request, response, &key, &input, 0, true);
 		return;
 	}
-	page_audit(app, request, "key.update", "key", key.key_id,
-		   audit_key_changes(request->arena, &key, &input.fields, page_role_name(app, request, input.fields.role_id)));
+	if (status != STORE_OK) {
+		page_keys_refused(app, request, response, status);
+		return;
+	}
 	http_response_redirect(response,
 			       page_ws_url(app, request, arena_printf(request->arena, "/keys/%s?done=updated", key.key_id)));
 }

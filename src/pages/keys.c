@@ -79,17 +79,15 @@ static void read_list_query(struct http_request *request, struct list_query *que
 		query->q_error = "The filter is too long: at most 100 characters.";
 		query->q = "";
 	}
-	const char *status = form_get(&request->query, "status");
-	if (status && (!strcmp(status, "enabled") || !strcmp(status, "disabled") || !strcmp(status, "revoked")))
-		query->status = status;
-	const char *role = form_get(&request->query, "role");
-	if (role != NULL && role[0] != '\0' && strspn(role, "0123456789") == strlen(role) && strlen(role) < 18)
-		query->role_id = strtoll(role, NULL, 10);
-	const char *page = form_get(&request->query, "page");
-	if (page != NULL && page[0] != '\0' && strspn(page, "0123456789") == strlen(page) && strlen(page) < 9)
-		query->page = (size_t)strtoul(page, NULL, 10);
-	if (query->page < 1)
-		query->page = 1;
+	/* Values that are not one of these read as their default: the list unfiltered, the first page. */
+	static const char *const statuses[] = { "", "enabled", "disabled", "revoked" };
+	size_t status = 0;
+	form_get_choice(&request->query, "status", statuses, sizeof statuses / sizeof statuses[0], &status);
+	query->status = statuses[status];
+	form_get_integer(&request->query, "role", 1, INT64_MAX, &query->role_id);
+	int64_t page = 1;
+	form_get_integer(&request->query, "page", 1, PAGE_NUMBER_MAX, &page);
+	query->page = (size_t)page;
 }
 
 /* /keys?q=…&status=…&role=…&page=N with the filters kept. */
@@ -131,7 +129,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 
 	struct store_role *roles = NULL;
 	size_t role_count = 0;
-	enum store_status status = store_role_list(app->store, arena, app->workspace_id, &roles, &role_count);
+	enum store_status status = store_role_list(app->store, arena, request->visit->workspace_id, &roles, &role_count);
 	struct store_key_filter filter = {
 		.name_folded = text_fold(arena, query.q),
 		.state = filter_state(query.status),
@@ -142,7 +140,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 	struct store_key *keys = NULL;
 	size_t count = 0, total = 0;
 	if (status == STORE_OK)
-		status = store_key_list(app->store, arena, app->workspace_id, &filter, &keys, &count, &total);
+		status = store_key_list(app->store, arena, request->visit->workspace_id, &filter, &keys, &count, &total);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -170,7 +168,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 		struct store_key_filter revoked_filter = { .name_folded = "", .state = STORE_FILTER_REVOKED, .limit = 1 };
 		struct store_key *ignored = NULL;
 		size_t ignored_count = 0;
-		status = store_key_list(app->store, arena, app->workspace_id, &revoked_filter, &ignored,
+		status = store_key_list(app->store, arena, request->visit->workspace_id, &revoked_filter, &ignored,
 					&ignored_count, &revoked);
 		if (status != STORE_OK) {
 			page_store_error(app, request, response, status);
@@ -189,7 +187,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 	view_set_int(arena, data, "total", (int64_t)total);
 	view_set_bool(arena, data, "total_one", total == 1);
 	int64_t limit = 0, active = 0;
-	if (store_key_active_limit(app->store, app->workspace_id, app->config->key_limit, &limit, &active) ==
+	if (store_key_active_limit(app->store, request->visit->workspace_id, app->config->key_limit, &limit, &active) ==
 		    STORE_OK &&
 	    limit > 0) {
 		struct mustache_value *usage = view_set(data, "key_limit", view_map(arena));
@@ -273,21 +271,29 @@ static bool refuse_if_revoked(struct app *app, struct http_request *request, str
 	return true;
 }
 
+void page_keys_refused(struct app *app, struct http_request *request, struct http_response *response,
+		       enum store_status status)
+{
+	if (status == STORE_NOT_FOUND)
+		page_error(app, request, response, 404, "Key not found", "There is no key with this ID in this workspace.");
+	else if (status == STORE_CONFLICT)
+		page_error(app, request, response, 409, "Key revoked",
+			   "This key was revoked and can no longer be changed. Create a new key instead.");
+	else
+		page_store_error(app, request, response, status);
+}
+
 static void set_enabled(struct app *app, struct http_request *request, struct http_response *response, bool enabled)
 {
-	struct store_key key;
-	if (!page_load_key(app, request, response, &key) || refuse_if_revoked(app, request, response, &key))
-		return;
-	enum store_status status =
-		store_key_set_enabled(app->store, app->workspace_id, key.key_id, enabled, page_now());
+	struct audit_actor actor = page_actor(request);
+	const char *key_id = request->path_params[0];
+	enum store_status status = keys_set_enabled(app->store, request->arena, &actor, request->visit->workspace_id,
+						    key_id, enabled, page_now());
 	if (status != STORE_OK) {
-		page_store_error(app, request, response, status);
+		page_keys_refused(app, request, response, status);
 		return;
 	}
-	if (key.enabled != enabled)
-		page_audit(app, request, enabled ? "key.enable" : "key.disable", "key", key.key_id,
-			   enabled ? "state: disabled → enabled" : "state: enabled → disabled");
-	back_to_key(app, request, response, key.key_id, enabled ? "enabled" : "disabled");
+	back_to_key(app, request, response, key_id, enabled ? "enabled" : "disabled");
 }
 
 void page_keys_enable(struct app *app, struct http_request *request, struct http_response *response)
@@ -318,16 +324,15 @@ void page_keys_revoke_confirm(struct app *app, struct http_request *request, str
 
 void page_keys_revoke(struct app *app, struct http_request *request, struct http_response *response)
 {
-	struct store_key key;
-	if (!page_load_key(app, request, response, &key) || refuse_if_revoked(app, request, response, &key))
-		return;
-	enum store_status status = store_key_revoke(app->store, app->workspace_id, key.key_id, page_now());
+	struct audit_actor actor = page_actor(request);
+	const char *key_id = request->path_params[0];
+	enum store_status status =
+		keys_revoke(app->store, request->arena, &actor, request->visit->workspace_id, key_id, page_now());
 	if (status != STORE_OK) {
-		page_store_error(app, request, response, status);
+		page_keys_refused(app, request, response, status);
 		return;
 	}
-	page_audit(app, request, "key.revoke", "key", key.key_id, "revoked: the key no longer works, for good");
-	back_to_key(app, request, response, key.key_id, "revoked");
+	back_to_key(app, request, response, key_id, "revoked");
 }
 
 /* ---- secrets ------------------------------------------------------------------------------------- */
@@ -338,39 +343,31 @@ void page_keys_regenerate_confirm(struct app *app, struct http_request *request,
 }
 
 void page_keys_send_to_secret(struct app *app, struct http_request *request, struct http_response *response,
-			 const struct store_key *key, char *token, const char *done)
+			      struct keys_secret *secret, const char *done)
 {
-	char cookie[KEYS_REVEAL_COOKIE_LENGTH];
-	enum store_status status =
-		keys_reveal_seal(app->store, app->workspace_id, key->id, token, page_now(), cookie);
-	sodium_memzero(token, TOKEN_MAX_LENGTH + 1);
-	if (status != STORE_OK) {
-		page_store_error(app, request, response, status);
-		return;
-	}
-	const char *secret_path = page_ws_url(app, request, arena_printf(request->arena, "/keys/%s/secret", key->key_id));
+	const char *secret_path =
+		page_ws_url(app, request, arena_printf(request->arena, "/keys/%s/secret", secret->key_id));
+	/* The cookie's text lives in the response until it is sent, then is freed with it. */
 	http_response_header(response, "Set-Cookie",
 			     arena_printf(request->arena, "%s=%s; Path=%s; Max-Age=%d; HttpOnly; SameSite=Strict%s",
-					  REVEAL_COOKIE, cookie, secret_path, KEYS_REVEAL_MAX_AGE,
+					  REVEAL_COOKIE, secret->reveal_cookie, secret_path, KEYS_REVEAL_MAX_AGE,
 					  request->https ? "; Secure" : ""));
-	sodium_memzero(cookie, sizeof cookie);
+	keys_secret_wipe(secret);
 	http_response_redirect(response, arena_printf(request->arena, "%s?done=%s", secret_path, done));
 }
 
 void page_keys_regenerate(struct app *app, struct http_request *request, struct http_response *response)
 {
-	struct store_key key;
-	if (!page_load_key(app, request, response, &key) || refuse_if_revoked(app, request, response, &key))
-		return;
-	char token[TOKEN_MAX_LENGTH + 1];
-	enum store_status status =
-		keys_regenerate(app->store, app->config, app->workspace_id, key.key_id, page_now(), token);
+	struct audit_actor actor = page_actor(request);
+	struct keys_secret secret;
+	enum store_status status = keys_regenerate(app->store, app->config, request->arena, &actor,
+						   request->visit->workspace_id, request->path_params[0], page_now(), true,
+						   &secret);
 	if (status != STORE_OK) {
-		page_store_error(app, request, response, status);
+		page_keys_refused(app, request, response, status);
 		return;
 	}
-	page_audit(app, request, "key.regenerate", "key", key.key_id, "secret regenerated: the old one no longer works");
-	page_keys_send_to_secret(app, request, response, &key, token, "regenerated");
+	page_keys_send_to_secret(app, request, response, &secret, "regenerated");
 }
 
 static const char *done_word(struct http_request *request, const struct form *form)
@@ -393,7 +390,7 @@ void page_keys_secret_show(struct app *app, struct http_request *request, struct
 			     arena_printf(request->arena, "%s=; Path=%s; Max-Age=0; HttpOnly; SameSite=Strict",
 					  REVEAL_COOKIE, secret_path));
 	char token[TOKEN_MAX_LENGTH + 1];
-	enum store_status status = keys_reveal_open(app->store, request->arena, app->workspace_id, key.id,
+	enum store_status status = keys_reveal_open(app->store, request->arena, request->visit->workspace_id, key.id,
 						    http_request_cookie(request, REVEAL_COOKIE), page_now(), token);
 	if (status == STORE_NOT_FOUND) {
 		struct mustache_value *data = page_data(app, request, "Secret already shown");

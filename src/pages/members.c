@@ -12,20 +12,11 @@
 #include "pages/pages_private.h"
 #include "view/view.h"
 
-/* path_params[0] as a positive number, or 0. */
-static int64_t path_number(struct http_request *request)
-{
-	const char *text = request->path_params[0];
-	char *end = NULL;
-	long long id = strtoll(text, &end, 10);
-	return text[0] >= '1' && text[0] <= '9' && *end == '\0' && id > 0 ? (int64_t)id : 0;
-}
-
 /* The signed-in person's role in this workspace (pages_handle checked they are a member). */
-static enum console_role actor_role(struct app *app)
+static enum console_role actor_role(const struct http_request *request)
 {
 	enum console_role role = CONSOLE_VIEWER;
-	console_role_parse(app->console_role, &role);
+	console_role_parse(request->visit->console_role, &role);
 	return role;
 }
 
@@ -73,15 +64,15 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 	struct store_member *members = NULL;
 	struct store_invitation *invitations = NULL;
 	size_t member_count = 0, invitation_count = 0;
-	enum store_status status = store_member_list(app->store, arena, app->workspace_id, &members, &member_count);
+	enum store_status status = store_member_list(app->store, arena, request->visit->workspace_id, &members, &member_count);
 	if (status == STORE_OK)
-		status = store_invitation_list_pending(app->store, arena, app->workspace_id, page_now(), &invitations,
+		status = store_invitation_list_pending(app->store, arena, request->visit->workspace_id, page_now(), &invitations,
 						       &invitation_count);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
 	}
-	enum console_role actor = actor_role(app);
+	enum console_role actor = actor_role(request);
 	bool can_manage = (console_role_permissions(actor) & PERMISSION_MEMBER_MANAGE) != 0;
 	struct mustache_value *data = page_data(app, request, "Members");
 	view_set_bool(arena, data, "can_manage", can_manage);
@@ -97,7 +88,7 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 			view_set_string(arena, row, "name", member->name);
 		view_set_string(arena, row, "role", member->console_role);
 		view_set_time(arena, row, "joined", member->joined_at, "");
-		view_set_bool(arena, row, "is_self", member->user_id == app->session->user_id);
+		view_set_bool(arena, row, "is_self", member->user_id == request->visit->session->user_id);
 		bool manageable = can_manage && member_change_problem(actor, &current, current) == NULL;
 		view_set_bool(arena, row, "manageable", manageable);
 		if (manageable)
@@ -166,7 +157,7 @@ void page_members_invite(struct app *app, struct http_request *request, struct h
 		refuse_invite(app, request, response, 422, &invite);
 		return;
 	}
-	invite.error = member_change_problem(actor_role(app), NULL, role);
+	invite.error = member_change_problem(actor_role(request), NULL, role);
 	if (invite.error != NULL) {
 		refuse_invite(app, request, response, 403, &invite);
 		return;
@@ -175,7 +166,7 @@ void page_members_invite(struct app *app, struct http_request *request, struct h
 	struct store_membership membership;
 	enum store_status status = store_user_find_by_email(app->store, arena, folded, &user);
 	if (status == STORE_OK)
-		status = store_membership_get(app->store, arena, app->workspace_id, user.id, &membership);
+		status = store_membership_get(app->store, arena, request->visit->workspace_id, user.id, &membership);
 	if (status == STORE_OK) {
 		invite.email_error = arena_printf(arena, "%s is already a member of this workspace (%s). Change their "
 							 "role in the list instead.", user.email, membership.console_role);
@@ -186,17 +177,15 @@ void page_members_invite(struct app *app, struct http_request *request, struct h
 		page_store_error(app, request, response, status);
 		return;
 	}
-	struct store_invitation invitation = { .workspace_id = app->workspace_id, .email = invite.email,
+	struct store_invitation invitation = { .workspace_id = request->visit->workspace_id, .email = invite.email,
 					       .console_role = console_role_name(role) };
 	char token[SESSION_TOKEN_LENGTH + 1];
-	int64_t now = page_now();
-	status = invitation_create(app->store, app->config, &invitation, folded, app->session->user_id, now, token);
+	struct audit_actor actor = page_actor(request);
+	status = invitation_create(app->store, app->config, arena, &actor, &invitation, folded, page_now(), token);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
 	}
-	page_audit(app, request, "member.invite", "member", invite.email,
-		   arena_printf(arena, "invited as %s", invitation.console_role));
 	struct mustache_value *data = page_data(app, request, "Invitation link");
 	view_set_string(arena, data, "email", invite.email);
 	view_set_string(arena, data, "role", invitation.console_role);
@@ -211,10 +200,11 @@ void page_members_invite(struct app *app, struct http_request *request, struct h
 static bool load_member(struct app *app, struct http_request *request, struct http_response *response,
 			struct store_member *member, enum console_role *current)
 {
-	int64_t user_id = path_number(request);
-	enum store_status status = user_id > 0 ? store_member_get(app->store, request->arena, app->workspace_id, user_id,
-								  member)
-					       : STORE_NOT_FOUND;
+	int64_t user_id = 0;
+	enum store_status status = http_path_id(request, 0, &user_id)
+					   ? store_member_get(app->store, request->arena, request->visit->workspace_id, user_id,
+							      member)
+					   : STORE_NOT_FOUND;
 	if (status == STORE_NOT_FOUND) {
 		page_error(app, request, response, 404, "Member not found", "This workspace has no such member.");
 		return false;
@@ -225,7 +215,7 @@ static bool load_member(struct app *app, struct http_request *request, struct ht
 	}
 	*current = CONSOLE_VIEWER;
 	console_role_parse(member->console_role, current);
-	const char *problem = member_change_problem(actor_role(app), current, *current);
+	const char *problem = member_change_problem(actor_role(request), current, *current);
 	if (problem != NULL) {
 		page_error(app, request, response, 403, "Not allowed",
 			   arena_printf(request->arena, "%s Nothing was changed.", problem));
@@ -234,13 +224,16 @@ static bool load_member(struct app *app, struct http_request *request, struct ht
 	return true;
 }
 
-/* Answer a member change the store refused: the last owner (409), or a store failure. True when refused. */
+/* Answer a member change that was refused: the last owner (409), gone meanwhile (404), or a store failure. True when refused. */
 static bool write_refused(struct app *app, struct http_request *request, struct http_response *response,
 			  enum store_status status)
 {
 	if (status == STORE_CONFLICT)
 		page_error(app, request, response, 409, "An owner is needed",
 			   "A workspace needs at least one owner. Make another member an owner first; nothing was changed.");
+	else if (status == STORE_NOT_FOUND)
+		page_error(app, request, response, 404, "Member not found",
+			   "This person is no longer a member of this workspace; nothing was changed.");
 	else if (status != STORE_OK)
 		page_store_error(app, request, response, status);
 	return status != STORE_OK;
@@ -259,19 +252,16 @@ void page_members_set_role(struct app *app, struct http_request *request, struct
 			   "Choose one of the console roles: owner, admin, developer or viewer. Nothing was changed.");
 		return;
 	}
-	const char *problem = member_change_problem(actor_role(app), &current, wanted);
+	const char *problem = member_change_problem(actor_role(request), &current, wanted);
 	if (problem != NULL) {
 		page_error(app, request, response, 403, "Not allowed", arena_printf(arena, "%s Nothing was changed.", problem));
 		return;
 	}
-	if (wanted != current) {
-		enum store_status status =
-			store_member_set_role(app->store, app->workspace_id, member.user_id, console_role_name(wanted));
-		if (write_refused(app, request, response, status))
-			return;
-		page_audit(app, request, "member.role", "member", member.email,
-			   arena_printf(arena, "role: %s → %s", member.console_role, console_role_name(wanted)));
-	}
+	struct audit_actor actor = page_actor(request);
+	enum store_status status = members_set_role(app->store, arena, &actor, request->visit->workspace_id,
+						    member.user_id, wanted, page_now());
+	if (write_refused(app, request, response, status))
+		return;
 	http_response_redirect(response, page_ws_url(app, request, "/members?done=role-changed"));
 }
 
@@ -286,7 +276,7 @@ void page_members_remove_confirm(struct app *app, struct http_request *request, 
 	struct mustache_value *item = view_set(data, "member", view_map(arena));
 	view_set_string(arena, item, "email", member.email);
 	view_set_string(arena, item, "role", member.console_role);
-	view_set_bool(arena, item, "is_self", member.user_id == app->session->user_id);
+	view_set_bool(arena, item, "is_self", member.user_id == request->visit->session->user_id);
 	view_set_string(arena, item, "url",
 			page_ws_url(app, request, arena_printf(arena, "/members/%lld", (long long)member.user_id)));
 	page_render(app, request, response, "member_remove", data);
@@ -298,12 +288,12 @@ void page_members_remove(struct app *app, struct http_request *request, struct h
 	enum console_role current;
 	if (!load_member(app, request, response, &member, &current))
 		return;
-	enum store_status status = store_member_remove(app->store, app->workspace_id, member.user_id);
+	struct audit_actor actor = page_actor(request);
+	enum store_status status = members_remove(app->store, request->arena, &actor, request->visit->workspace_id,
+						  member.user_id, page_now());
 	if (write_refused(app, request, response, status))
 		return;
-	page_audit(app, request, "member.remove", "member", member.email,
-		   arena_printf(request->arena, "removed (was %s)", member.console_role));
-	if (member.user_id == app->session->user_id)
+	if (member.user_id == request->visit->session->user_id)
 		http_response_redirect(response, page_url(app, request, "/workspaces"));
 	else
 		http_response_redirect(response, page_ws_url(app, request, "/members?done=removed"));
@@ -312,10 +302,12 @@ void page_members_remove(struct app *app, struct http_request *request, struct h
 void page_members_cancel_invitation(struct app *app, struct http_request *request, struct http_response *response)
 {
 	struct store_invitation cancelled;
-	int64_t id = path_number(request);
-	enum store_status status = id > 0 ? store_invitation_cancel(app->store, request->arena, app->workspace_id, id,
-								    &cancelled)
-					  : STORE_NOT_FOUND;
+	int64_t id = 0;
+	struct audit_actor actor = page_actor(request);
+	enum store_status status = http_path_id(request, 0, &id)
+					   ? invitation_cancel(app->store, request->arena, &actor, request->visit->workspace_id,
+							       id, page_now(), &cancelled)
+					   : STORE_NOT_FOUND;
 	if (status == STORE_NOT_FOUND) {
 		page_error(app, request, response, 404, "Invitation not found",
 			   "This invitation was accepted or cancelled already, or never existed.");
@@ -325,7 +317,5 @@ void page_members_cancel_invitation(struct app *app, struct http_request *reques
 		page_store_error(app, request, response, status);
 		return;
 	}
-	page_audit(app, request, "invitation.cancel", "member", cancelled.email,
-		   arena_printf(request->arena, "invitation as %s cancelled", cancelled.console_role));
 	http_response_redirect(response, page_ws_url(app, request, "/members?done=invitation-cancelled"));
 }

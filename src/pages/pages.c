@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/config.h"
+#include "core/text.h"
 #include "domain/accounts.h"
 #include "domain/audit.h"
 #include "domain/sessions.h"
@@ -21,7 +22,7 @@ static void home(struct app *app, struct http_request *request, struct http_resp
 	struct store_membership *memberships = NULL;
 	size_t count = 0;
 	enum store_status status =
-		store_membership_list_for_user(app->store, request->arena, app->session->user_id, &memberships, &count);
+		store_membership_list_for_user(app->store, request->arena, request->visit->session->user_id, &memberships, &count);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -142,7 +143,7 @@ static void remote_user_session(struct app *app, struct http_request *request, s
 	if (!app->config->trust_remote_user || remote_user == NULL || remote_user[0] == '\0' ||
 	    account_email_problem(remote_user, folded) != NULL)
 		return;
-	if (app->session != NULL && strcasecmp(app->session->email, folded) == 0)
+	if (request->visit->session != NULL && strcasecmp(request->visit->session->email, folded) == 0)
 		return;
 	struct store_user user;
 	if (store_user_find_by_email(app->store, request->arena, folded, &user) != STORE_OK) {
@@ -157,27 +158,17 @@ static void remote_user_session(struct app *app, struct http_request *request, s
 	page_audit_everywhere(app, request, &actor, "signin", "signed in by the web server (REMOTE_USER)");
 }
 
-/* Who is signed in: the session cookie's person, or the web server's (app->session NULL: nobody). */
+/* Who is signed in: the session cookie's person, or the web server's (visit->session NULL: nobody). */
 static void resume_session(struct app *app, struct http_request *request, struct http_response *response)
 {
-	app->session = NULL;
-	app->session_token = NULL;
 	const char *token = http_request_cookie(request, SESSION_COOKIE);
 	struct store_session *session = arena_alloc(request->arena, sizeof *session);
 	if (token != NULL &&
 	    session_resume(app->store, app->config, request->arena, token, page_now(), session) == SESSION_VALID) {
-		app->session = session;
-		app->session_token = token;
+		request->visit->session = session;
+		request->visit->session_token = token;
 	}
 	remote_user_session(app, request, response);
-}
-
-static unsigned need_of(const struct http_route *table, size_t count, http_handler handler)
-{
-	for (size_t i = 0; i < count; i++)
-		if (table[i].handler == handler)
-			return table[i].need;
-	return SIGNED_IN;
 }
 
 static void not_found(struct app *app, struct http_request *request, struct http_response *response)
@@ -187,7 +178,7 @@ static void not_found(struct app *app, struct http_request *request, struct http
 
 /*
  * Check that the signed-in person is a member of the request's workspace and note their role
- * (app->workspace_name, app->console_role). When they are not (or nobody is signed in), the
+ * (request->visit->workspace_name, request->visit->console_role). When they are not (or nobody is signed in), the
  * workspace is forgotten and, with `response`, a 404 rendered as if it did not exist: a
  * workspace's URLs tell outsiders nothing. False then, or on a store error (rendered).
  */
@@ -196,15 +187,15 @@ static bool enter_workspace(struct app *app, struct http_request *request, struc
 	struct store_membership membership;
 	enum console_role role;
 	enum store_status status = STORE_NOT_FOUND;
-	if (app->session != NULL)
-		status = store_membership_get(app->store, request->arena, app->workspace_id, app->session->user_id,
+	if (request->visit->session != NULL)
+		status = store_membership_get(app->store, request->arena, request->visit->workspace_id, request->visit->session->user_id,
 					      &membership);
 	if (status == STORE_OK && console_role_parse(membership.console_role, &role)) {
-		app->workspace_name = membership.workspace_name;
-		app->console_role = membership.console_role;
+		request->visit->workspace_name = membership.workspace_name;
+		request->visit->console_role = membership.console_role;
 		return true;
 	}
-	app->workspace_id = 0;
+	request->visit->workspace_id = 0;
 	if (status != STORE_OK && status != STORE_NOT_FOUND)
 		page_store_error(app, request, response, status);
 	else
@@ -224,7 +215,7 @@ static bool allowed(struct app *app, struct http_request *request, struct http_r
 	struct arena *arena = request->arena;
 	if (!(need & SIGNED_IN))
 		return true;
-	if (app->session == NULL) {
+	if (request->visit->session == NULL) {
 		if (request->method == HTTP_POST) {
 			page_error(app, request, response, 401, "Signed out",
 				   "You are not signed in (or your session ended), so nothing was saved. Sign in, then "
@@ -237,22 +228,22 @@ static bool allowed(struct app *app, struct http_request *request, struct http_r
 							  arena_printf(arena, "/signin?next=%s", url_query_escape(arena, back))));
 		return false;
 	}
-	if (app->workspace_id != 0) {
+	if (request->visit->workspace_id != 0) {
 		if (!enter_workspace(app, request, response))
 			return false;
 		enum console_role role = CONSOLE_VIEWER;
-		console_role_parse(app->console_role, &role);
+		console_role_parse(request->visit->console_role, &role);
 		unsigned wanted = need & ~SIGNED_IN;
 		if ((console_role_permissions(role) & wanted) != wanted) {
 			page_error(app, request, response, 403, "Not allowed",
 				   arena_printf(arena, "Your role in this workspace (%s) does not allow this. Nothing was "
 						       "changed; an owner or admin can change your role.",
-						app->console_role));
+						request->visit->console_role));
 			return false;
 		}
 	}
 	if (request->method == HTTP_POST &&
-	    !session_csrf_valid(app->config, app->session_token, form_get(&request->form, "csrf"))) {
+	    !session_csrf_valid(app->config, request->visit->session_token, form_get(&request->form, "csrf"))) {
 		page_error(app, request, response, 403, "Form expired",
 			   "This form has expired or came from another site, so nothing was saved. Go back, reload the "
 			   "page, and send it again.");
@@ -262,22 +253,20 @@ static bool allowed(struct app *app, struct http_request *request, struct http_r
 }
 
 /*
- * The workspace a path is in: "/w/{id}" followed by nothing or "/...". Sets app->workspace_id
+ * The workspace a path is in: "/w/{id}" followed by nothing or "/...". Sets request->visit->workspace_id
  * and *rest (the path below it); false when the path is not in a workspace or the id is not a
  * plain positive number.
  */
-static bool workspace_path(struct app *app, const char *path, const char **rest)
+static bool workspace_path(struct http_request *request, const char *path, const char **rest)
 {
 	if (strncmp(path, "/w/", 3) != 0)
 		return false;
-	const char *digits = path + 3, *end = digits;
-	long long id = 0;
-	while (*end >= '0' && *end <= '9' && end - digits < 15)
-		id = id * 10 + (*end++ - '0');
-	if (end == digits || digits[0] == '0' || (*end != '\0' && *end != '/'))
+	size_t length = strcspn(path + 3, "/");
+	int64_t id = 0;
+	if (!text_to_integer(arena_strndup(request->arena, path + 3, length), 1, INT64_MAX, &id))
 		return false;
-	app->workspace_id = id;
-	*rest = end;
+	request->visit->workspace_id = id;
+	*rest = path + 3 + length;
 	return true;
 }
 
@@ -294,41 +283,40 @@ void pages_handle(struct app *app, struct http_request *request)
 	double began = monotonic_seconds();
 	struct http_response response;
 	http_response_init(&response);
+	request->visit = arena_alloc(request->arena, sizeof *request->visit);
+	memset(request->visit, 0, sizeof *request->visit);
 	resume_session(app, request, &response);
-	app->workspace_id = 0;
-	app->workspace_name = NULL;
-	app->console_role = NULL;
 	if (!refuse_early(app, request, &response)) {
 		const struct http_route *table = routes;
 		size_t count = sizeof routes / sizeof routes[0];
 		const char *here = request->path, *rest = NULL;
 		bool routable = true;
-		if (workspace_path(app, request->path, &rest)) {
+		if (workspace_path(request, request->path, &rest)) {
 			table = workspace_routes;
 			count = sizeof workspace_routes / sizeof workspace_routes[0];
 			request->path = rest;
 		} else if (strncmp(request->path, "/w/", 3) == 0 || strcmp(request->path, "/w") == 0) {
 			routable = false;
 		}
-		http_handler handler = NULL;
+		const struct http_route *route = NULL;
 		char allow[32] = "";
 		enum http_route_result found =
-			routable ? http_route(table, count, request, &handler, allow, sizeof allow) : HTTP_ROUTE_NOT_FOUND;
+			routable ? http_route(table, count, request, &route, allow, sizeof allow) : HTTP_ROUTE_NOT_FOUND;
 		request->path = here;
 		switch (found) {
 		case HTTP_ROUTE_FOUND:
-			if (allowed(app, request, &response, need_of(table, count, handler), here))
-				handler(app, request, &response);
+			if (allowed(app, request, &response, route->need, here))
+				route->handler(app, request, &response);
 			break;
 		case HTTP_ROUTE_WRONG_METHOD:
-			if (app->workspace_id != 0 && !enter_workspace(app, request, &response))
+			if (request->visit->workspace_id != 0 && !enter_workspace(app, request, &response))
 				break;
 			http_response_header(&response, "Allow", arena_strdup(request->arena, allow));
 			page_error(app, request, &response, 405, "Method not allowed",
 				   arena_printf(request->arena, "This address accepts %s requests only.", allow));
 			break;
 		case HTTP_ROUTE_NOT_FOUND:
-			if (app->workspace_id == 0 || enter_workspace(app, request, &response))
+			if (request->visit->workspace_id == 0 || enter_workspace(app, request, &response))
 				not_found(app, request, &response);
 			break;
 		}
@@ -338,11 +326,6 @@ void pages_handle(struct app *app, struct http_request *request)
 			     arena_printf(request->arena, "app;dur=%.1f", (monotonic_seconds() - began) * 1000));
 	http_response_send(&response, request);
 	http_response_free(&response);
-	app->session = NULL;
-	app->session_token = NULL;
-	app->workspace_id = 0;
-	app->workspace_name = NULL;
-	app->console_role = NULL;
 }
 
 void page_errors_begin(struct arena *arena, struct page_errors *errors, struct mustache_value *form)
@@ -397,23 +380,14 @@ const char *page_form_value(const struct form_pair *pair, const char **error)
 	return pair->value;
 }
 
-void page_audit(struct app *app, struct http_request *request, const char *action, const char *target_type,
-		const char *target_id, const char *summary)
+struct audit_actor page_actor(const struct http_request *request)
 {
 	struct audit_actor actor = { 0, "console", request->remote_addr };
-	if (app->session != NULL) {
-		actor.user_id = app->session->user_id;
-		actor.label = app->session->email;
+	if (request->visit->session != NULL) {
+		actor.user_id = request->visit->session->user_id;
+		actor.label = request->visit->session->email;
 	}
-	audit_record(app->store, app->workspace_id, &actor, action, target_type, target_id, summary, page_now());
-}
-
-const char *page_role_name(struct app *app, struct http_request *request, int64_t role_id)
-{
-	struct store_role role;
-	if (store_role_get(app->store, request->arena, app->workspace_id, role_id, &role) == STORE_OK)
-		return role.name;
-	return "";
+	return actor;
 }
 
 const char *page_url(struct app *app, struct http_request *request, const char *path)
@@ -423,7 +397,8 @@ const char *page_url(struct app *app, struct http_request *request, const char *
 
 const char *page_ws_url(struct app *app, struct http_request *request, const char *path)
 {
-	return arena_printf(request->arena, "%s/w/%lld%s", app->config->base_path, app->workspace_id, path);
+	return arena_printf(request->arena, "%s/w/%lld%s", app->config->base_path, (long long)request->visit->workspace_id,
+			    path);
 }
 
 const char *page_absolute_url(struct app *app, struct http_request *request, const char *path)
@@ -457,7 +432,7 @@ static void set_switcher(struct app *app, struct http_request *request, struct m
 {
 	struct store_membership *memberships = NULL;
 	size_t count = 0;
-	if (store_membership_list_for_user(app->store, request->arena, app->session->user_id, &memberships, &count) !=
+	if (store_membership_list_for_user(app->store, request->arena, request->visit->session->user_id, &memberships, &count) !=
 	    STORE_OK)
 		return;
 	struct mustache_value *list = view_set(user, "workspaces", view_list(request->arena));
@@ -469,7 +444,7 @@ static void set_switcher(struct app *app, struct http_request *request, struct m
 				page_url(app, request, arena_printf(request->arena, "/w/%lld/keys",
 								    (long long)memberships[i].workspace_id)));
 		view_set_bool(request->arena, item, "current",
-			      app->workspace_name != NULL && memberships[i].workspace_id == app->workspace_id);
+			      request->visit->workspace_name != NULL && memberships[i].workspace_id == request->visit->workspace_id);
 	}
 }
 
@@ -479,20 +454,20 @@ struct mustache_value *page_data(struct app *app, struct http_request *request, 
 	view_set_string(request->arena, data, "base", app->config->base_path);
 	view_set_string(request->arena, data, "title", title);
 	view_set_string(request->arena, data, "version", KEYWARD_VERSION);
-	if (app->session != NULL) {
+	if (request->visit->session != NULL) {
 		struct mustache_value *user = view_set(data, "user", view_map(request->arena));
-		view_set_string(request->arena, user, "email", app->session->email);
+		view_set_string(request->arena, user, "email", request->visit->session->email);
 		char csrf[SESSION_CSRF_LENGTH + 1];
-		session_csrf_token(app->config, app->session_token, csrf);
+		session_csrf_token(app->config, request->visit->session_token, csrf);
 		view_set_string(request->arena, user, "csrf", csrf);
 		view_set_string(request->arena, data, "csrf", csrf);
 		set_switcher(app, request, user);
 	}
-	if (app->workspace_id != 0 && app->workspace_name != NULL) {
+	if (request->visit->workspace_id != 0 && request->visit->workspace_name != NULL) {
 		view_set_string(request->arena, data, "ws", page_ws_url(app, request, ""));
 		struct mustache_value *workspace = view_set(data, "workspace", view_map(request->arena));
-		view_set_string(request->arena, workspace, "name", app->workspace_name);
-		view_set_string(request->arena, workspace, "role", app->console_role);
+		view_set_string(request->arena, workspace, "name", request->visit->workspace_name);
+		view_set_string(request->arena, workspace, "role", request->visit->console_role);
 	}
 	return data;
 }
@@ -536,7 +511,7 @@ bool page_load_key(struct app *app, struct http_request *request, struct http_re
 		   struct store_key *key)
 {
 	enum store_status status =
-		store_key_get(app->store, request->arena, app->workspace_id, request->path_params[0], key);
+		store_key_get(app->store, request->arena, request->visit->workspace_id, request->path_params[0], key);
 	if (status == STORE_OK)
 		return true;
 	if (status == STORE_NOT_FOUND)

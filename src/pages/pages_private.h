@@ -7,10 +7,26 @@
 #include "core/app.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "http/router.h"
 #include "mustache/mustache.h"
 #include "store/store.h"
 
 struct audit_actor;
+struct keys_secret;
+
+#define PAGE_NUMBER_MAX 100000 /* the highest ?page= a list takes; past it, the first page */
+
+/*
+ * Who is asking, and in which workspace: the console's state of one request, made fresh for each
+ * by pages_handle() in the request's arena (request->visit), so nothing carries over to the next.
+ */
+struct visit {
+	const struct store_session *session; /* NULL: nobody is signed in */
+	const char *session_token;           /* the session cookie's value, with `session` */
+	int64_t workspace_id;                /* the /w/{id} of the path; 0 outside one, or not a member */
+	const char *workspace_name;          /* set once the person is known to be a member */
+	const char *console_role;            /* their role there: owner, admin, developer, viewer */
+};
 
 /* keys.c */
 void page_keys_list(struct app *app, struct http_request *request, struct http_response *response);
@@ -24,11 +40,17 @@ void page_keys_revoke(struct app *app, struct http_request *request, struct http
 void page_keys_secret_show(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_secret_close(struct app *app, struct http_request *request, struct http_response *response);
 /*
- * Seal a new `token` for its one showing, hand the browser the cookie that opens it, and
- * redirect to the secret page with ?done=`done`. Wipes `token`.
+ * Hand the browser the cookie that opens the sealed `secret` (made by keys_create or
+ * keys_regenerate) and redirect to its one showing with ?done=`done`. Wipes `secret`.
  */
 void page_keys_send_to_secret(struct app *app, struct http_request *request, struct http_response *response,
-			 const struct store_key *key, char *token, const char *done);
+			      struct keys_secret *secret, const char *done);
+/*
+ * Answer a key action that changed nothing (status is not STORE_OK): 404 for a key the
+ * workspace does not have, 409 for a revoked one, the store error page otherwise.
+ */
+void page_keys_refused(struct app *app, struct http_request *request, struct http_response *response,
+		       enum store_status status);
 
 /* key_form.c */
 void page_key_form_new(struct app *app, struct http_request *request, struct http_response *response);
@@ -131,12 +153,8 @@ void page_error(struct app *app, struct http_request *request, struct http_respo
 void page_store_error(struct app *app, struct http_request *request, struct http_response *response,
 		      enum store_status status);
 
-/* Record a change in the audit log of the request's workspace, by the signed-in person. */
-void page_audit(struct app *app, struct http_request *request, const char *action, const char *target_type,
-		const char *target_id, const char *summary);
-
-/* The name of role `role_id` of the workspace, "" when unknown. */
-const char *page_role_name(struct app *app, struct http_request *request, int64_t role_id);
+/* Who makes the change the request asks for, as the audit log names them: the signed-in person, from its address. */
+struct audit_actor page_actor(const struct http_request *request);
 
 /* base path + `path` (which starts with '/'), for links and redirects. */
 const char *page_url(struct app *app, struct http_request *request, const char *path);

@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "domain/audit.h"
 #include "domain/role_input.h"
+#include "domain/roles.h"
 #include "pages/pages_private.h"
 #include "view/view.h"
 
@@ -13,12 +14,10 @@
 static bool load_role(struct app *app, struct http_request *request, struct http_response *response,
 		      struct store_role *role)
 {
-	const char *text = request->path_params[0];
-	char *end = NULL;
-	long long id = strtoll(text, &end, 10);
+	int64_t id = 0;
 	enum store_status status = STORE_NOT_FOUND;
-	if (text[0] >= '1' && text[0] <= '9' && *end == '\0' && id > 0)
-		status = store_role_get(app->store, request->arena, app->workspace_id, id, role);
+	if (http_path_id(request, 0, &id))
+		status = store_role_get(app->store, request->arena, request->visit->workspace_id, id, role);
 	if (status == STORE_OK)
 		return true;
 	if (status == STORE_NOT_FOUND)
@@ -72,7 +71,7 @@ void page_roles_list(struct app *app, struct http_request *request, struct http_
 	struct arena *arena = request->arena;
 	struct store_role *roles = NULL;
 	size_t count = 0;
-	enum store_status status = store_role_list(app->store, arena, app->workspace_id, &roles, &count);
+	enum store_status status = store_role_list(app->store, arena, request->visit->workspace_id, &roles, &count);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -81,7 +80,11 @@ void page_roles_list(struct app *app, struct http_request *request, struct http_
 	struct mustache_value *rows = view_set(data, "roles", view_list(arena));
 	for (size_t i = 0; i < count; i++) {
 		int64_t keys = 0, revoked = 0;
-		store_role_usage(app->store, app->workspace_id, roles[i].id, &keys, &revoked);
+		status = store_role_usage(app->store, request->visit->workspace_id, roles[i].id, &keys, &revoked);
+		if (status != STORE_OK) {
+			page_store_error(app, request, response, status);
+			return;
+		}
 		struct mustache_value *row = view_push_map(arena, rows);
 		view_set_string(arena, row, "name", roles[i].name);
 		view_set_string(arena, row, "description", roles[i].description);
@@ -204,13 +207,15 @@ void page_roles_create(struct app *app, struct http_request *request, struct htt
 {
 	struct role_input input;
 	read_input(request, &input);
-	if (!role_input_check(request->arena, app->store, app->workspace_id, 0, &input)) {
+	if (!role_input_check(request->arena, app->store, request->visit->workspace_id, 0, &input)) {
 		response->status = 422;
 		render_form(app, request, response, NULL, &input, true);
 		return;
 	}
-	enum store_status status = store_role_insert(app->store, app->workspace_id, input.clean_name,
-						     input.description, input.permissions, NULL);
+	struct audit_actor actor = page_actor(request);
+	int64_t role_id = 0;
+	enum store_status status = roles_create(app->store, request->arena, &actor, request->visit->workspace_id,
+						input.clean_name, input.description, input.permissions, page_now(), &role_id);
 	if (status == STORE_CONFLICT) { /* made by someone else since the check */
 		input.name_error = "There is already a role with this name.";
 		response->status = 422;
@@ -221,8 +226,6 @@ void page_roles_create(struct app *app, struct http_request *request, struct htt
 		page_store_error(app, request, response, status);
 		return;
 	}
-	page_audit(app, request, "role.create", "role", input.clean_name,
-		   audit_role_changes(request->arena, NULL, input.clean_name, input.description, input.permissions));
 	http_response_redirect(response, page_ws_url(app, request, "/roles?done=created"));
 }
 
@@ -243,13 +246,14 @@ void page_roles_update(struct app *app, struct http_request *request, struct htt
 		return;
 	struct role_input input;
 	read_input(request, &input);
-	if (!role_input_check(request->arena, app->store, app->workspace_id, role.id, &input)) {
+	if (!role_input_check(request->arena, app->store, request->visit->workspace_id, role.id, &input)) {
 		response->status = 422;
 		render_form(app, request, response, &role, &input, true);
 		return;
 	}
-	enum store_status status = store_role_update(app->store, app->workspace_id, role.id, input.clean_name,
-						     input.description, input.permissions);
+	struct audit_actor actor = page_actor(request);
+	enum store_status status = roles_update(app->store, request->arena, &actor, request->visit->workspace_id, role.id,
+						input.clean_name, input.description, input.permissions, page_now());
 	if (status == STORE_CONFLICT) {
 		input.name_error = "There is already a role with this name.";
 		response->status = 422;
@@ -260,8 +264,6 @@ void page_roles_update(struct app *app, struct http_request *request, struct htt
 		page_store_error(app, request, response, status);
 		return;
 	}
-	page_audit(app, request, "role.update", "role", input.clean_name,
-		   audit_role_changes(request->arena, &role, input.clean_name, input.description, input.permissions));
 	http_response_redirect(response, page_ws_url(app, request, "/roles?done=saved"));
 }
 
@@ -292,7 +294,7 @@ void page_roles_delete_confirm(struct app *app, struct http_request *request, st
 	if (!load_role(app, request, response, &role))
 		return;
 	int64_t keys = 0, revoked = 0;
-	enum store_status status = store_role_usage(app->store, app->workspace_id, role.id, &keys, &revoked);
+	enum store_status status = store_role_usage(app->store, request->visit->workspace_id, role.id, &keys, &revoked);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -305,10 +307,16 @@ void page_roles_delete(struct app *app, struct http_request *request, struct htt
 	struct store_role role;
 	if (!load_role(app, request, response, &role))
 		return;
-	enum store_status status = store_role_delete(app->store, app->workspace_id, role.id);
+	struct audit_actor actor = page_actor(request);
+	enum store_status status =
+		roles_delete(app->store, request->arena, &actor, request->visit->workspace_id, role.id, page_now());
 	if (status == STORE_CONFLICT) {
 		int64_t keys = 0, revoked = 0;
-		store_role_usage(app->store, app->workspace_id, role.id, &keys, &revoked);
+		status = store_role_usage(app->store, request->visit->workspace_id, role.id, &keys, &revoked);
+		if (status != STORE_OK) {
+			page_store_error(app, request, response, status);
+			return;
+		}
 		response->status = 409;
 		render_delete(app, request, response, &role, keys, revoked);
 		return;
@@ -321,7 +329,5 @@ void page_roles_delete(struct app *app, struct http_request *request, struct htt
 		page_store_error(app, request, response, status);
 		return;
 	}
-	page_audit(app, request, "role.delete", "role", role.name,
-		   audit_role_changes(request->arena, NULL, role.name, role.description, role.permissions));
 	http_response_redirect(response, page_ws_url(app, request, "/roles?done=deleted"));
 }

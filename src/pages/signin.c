@@ -49,7 +49,7 @@ static void render_form(struct app *app, struct http_request *request, struct ht
 void page_signin_form(struct app *app, struct http_request *request, struct http_response *response)
 {
 	const char *next = form_get(&request->query, "next");
-	if (app->session != NULL) {
+	if (request->visit->session != NULL) {
 		http_response_redirect(response, safe_next(app, request, next));
 		return;
 	}
@@ -129,10 +129,10 @@ bool page_start_session(struct app *app, struct http_request *request, struct ht
 			int64_t now)
 {
 	/* The session this request came with, if any, ends: one sign-in, one live session per browser. */
-	if (app->session_token != NULL)
-		session_end(app->store, app->config, app->session_token);
-	app->session = NULL;
-	app->session_token = NULL;
+	if (request->visit->session_token != NULL)
+		session_end(app->store, app->config, request->visit->session_token);
+	request->visit->session = NULL;
+	request->visit->session_token = NULL;
 	char token[SESSION_TOKEN_LENGTH + 1];
 	enum store_status status = session_start(app->store, app->config, user_id, now, request->remote_addr, token);
 	if (status != STORE_OK) {
@@ -147,8 +147,8 @@ bool page_start_session(struct app *app, struct http_request *request, struct ht
 	/* From here on this request is the new session's (its pages show the person, forms get its token). */
 	struct store_session *session = arena_alloc(request->arena, sizeof *session);
 	if (session_resume(app->store, app->config, request->arena, token, now, session) == SESSION_VALID) {
-		app->session = session;
-		app->session_token = arena_strdup(request->arena, token);
+		request->visit->session = session;
+		request->visit->session_token = arena_strdup(request->arena, token);
 	}
 	sodium_memzero(token, sizeof token);
 	return true;
@@ -157,15 +157,15 @@ bool page_start_session(struct app *app, struct http_request *request, struct ht
 void page_signout(struct app *app, struct http_request *request, struct http_response *response)
 {
 	const char *csrf = form_get(&request->form, "csrf");
-	if (app->session != NULL && !session_csrf_valid(app->config, app->session_token, csrf)) {
+	if (request->visit->session != NULL && !session_csrf_valid(app->config, request->visit->session_token, csrf)) {
 		page_error(app, request, response, 403, "Sign-out refused",
 			   "This form has expired or came from another site. Reload the page and sign out again.");
 		return;
 	}
-	if (app->session != NULL) {
-		struct audit_actor actor = { app->session->user_id, app->session->email, request->remote_addr };
+	if (request->visit->session != NULL) {
+		struct audit_actor actor = { request->visit->session->user_id, request->visit->session->email, request->remote_addr };
 		page_audit_everywhere(app, request, &actor, "signout", "signed out");
-		session_end(app->store, app->config, app->session_token);
+		session_end(app->store, app->config, request->visit->session_token);
 	}
 	http_response_header(response, "Set-Cookie",
 			     arena_printf(request->arena, "%s=; Path=%s; Max-Age=0; HttpOnly; SameSite=Lax", SESSION_COOKIE,

@@ -119,9 +119,9 @@ void page_set_warnings(struct app *app, struct http_request *request, struct mus
 	size_t spike_count = 0, address_count = 0;
 	int64_t spike_keys = 0, address_keys = 0;
 	int64_t day = now - now % 3600 - 23 * 3600;
-	if (store_usage_spikes(app->store, arena, app->workspace_id, api_key_row_id, day, app->config->refused_alert,
+	if (store_usage_spikes(app->store, arena, request->visit->workspace_id, api_key_row_id, day, app->config->refused_alert,
 			       WARNINGS_MAX, &spikes, &spike_count, &spike_keys) != STORE_OK ||
-	    store_usage_new_addresses(app->store, arena, app->workspace_id, api_key_row_id, day, WARNINGS_MAX,
+	    store_usage_new_addresses(app->store, arena, request->visit->workspace_id, api_key_row_id, day, WARNINGS_MAX,
 				      &addresses, &address_count, &address_keys) != STORE_OK)
 		return; /* warnings are extra: the page goes on without them */
 	struct mustache_value *list = view_set(data, "warnings", view_list(arena));
@@ -208,7 +208,7 @@ static enum store_status set_latest(struct app *app, struct http_request *reques
 	struct arena *arena = request->arena;
 	struct store_usage_call *calls = NULL;
 	size_t count = 0;
-	enum store_status status = store_usage_latest(app->store, arena, app->workspace_id, api_key_row_id, slice, since,
+	enum store_status status = store_usage_latest(app->store, arena, request->visit->workspace_id, api_key_row_id, slice, since,
 						      LATEST_MAX, &calls, &count);
 	if (status != STORE_OK)
 		return status;
@@ -249,7 +249,7 @@ void page_keys_usage(struct app *app, struct http_request *request, struct http_
 	enum store_status status = STORE_OK;
 	if (key.off_record) {
 		int64_t anonymous = 0;
-		status = store_usage_anonymous(app->store, app->workspace_id, key.id, window.since, &anonymous);
+		status = store_usage_anonymous(app->store, request->visit->workspace_id, key.id, window.since, &anonymous);
 		view_set_bool(arena, data, "off_record", true);
 		view_set_string(arena, data, "anonymous", count_text(arena, anonymous));
 	} else {
@@ -264,7 +264,7 @@ void page_keys_usage(struct app *app, struct http_request *request, struct http_
 		struct store_usage_filter endpoint_filter = { window.span, USAGE_TOP, only_endpoint, refused_only };
 		struct store_usage_filter address_filter = { window.span, USAGE_TOP, only_address, refused_only };
 		struct store_usage_slice slice = { only_endpoint, only_address, refused_only };
-		status = store_usage_series(app->store, arena, app->workspace_id, key.id, &slice, window.since, window.step,
+		status = store_usage_series(app->store, arena, request->visit->workspace_id, key.id, &slice, window.since, window.step,
 					    &buckets, &bucket_count);
 		bool narrowed = only_address[0] || only_endpoint[0]; /* to one address or endpoint */
 		if (status == STORE_OK && !narrowed) /* refusals by reason are counted per key only */
@@ -344,7 +344,7 @@ static enum store_status set_briefs(struct app *app, struct http_request *reques
 	size_t count = 0;
 	int64_t total = 0;
 	enum store_status status =
-		store_key_briefs(app->store, arena, app->workspace_id, list, &span, DASHBOARD_TOP, &keys, &count, &total);
+		store_key_briefs(app->store, arena, request->visit->workspace_id, list, &span, DASHBOARD_TOP, &keys, &count, &total);
 	if (status != STORE_OK)
 		return status;
 	struct mustache_value *section = view_set(data, name, view_map(arena));
@@ -377,15 +377,15 @@ void page_dashboard(struct app *app, struct http_request *request, struct http_r
 	struct insight_window window;
 	int64_t now = page_now();
 	insight_window(period, now, &window);
-	struct mustache_value *data = page_data(app, request, arena_printf(arena, "%s: dashboard", app->workspace_name));
+	struct mustache_value *data = page_data(app, request, arena_printf(arena, "%s: dashboard", request->visit->workspace_name));
 	set_periods(app, request, data, "/", &window);
 	struct store_usage_bucket *buckets = NULL;
 	size_t bucket_count = 0;
 	int64_t anonymous = 0;
-	enum store_status status = store_usage_series(app->store, arena, app->workspace_id, 0, NULL, window.since,
+	enum store_status status = store_usage_series(app->store, arena, request->visit->workspace_id, 0, NULL, window.since,
 						      window.step, &buckets, &bucket_count);
 	if (status == STORE_OK)
-		status = store_usage_anonymous(app->store, app->workspace_id, 0, window.since, &anonymous);
+		status = store_usage_anonymous(app->store, request->visit->workspace_id, 0, window.since, &anonymous);
 	if (status == STORE_OK)
 		status = set_briefs(app, request, data, "busiest", STORE_BRIEF_BUSIEST, window.since, &window);
 	if (status == STORE_OK)
@@ -401,7 +401,7 @@ void page_dashboard(struct app *app, struct http_request *request, struct http_r
 		return;
 	}
 	set_chart(request, data, &window, buckets, bucket_count,
-		  arena_printf(arena, "Calls in %s, last %s", app->workspace_name, window.label), "dashboard-chart");
+		  arena_printf(arena, "Calls in %s, last %s", request->visit->workspace_name, window.label), "dashboard-chart");
 	if (anonymous > 0)
 		view_set_string(arena, data, "anonymous", count_text(arena, anonymous));
 	page_set_warnings(app, request, data, 0, now);

@@ -1,4 +1,4 @@
-/* workspaces.c: the list of the signed-in person's workspaces, and making a new one. */
+/* workspaces.c: the list of the signed-in person's workspaces, and making a new one (owners only). */
 #include <string.h>
 
 #include "core/alloc.h"
@@ -15,7 +15,7 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 	struct store_membership *memberships = NULL;
 	size_t count = 0;
 	enum store_status status =
-		store_membership_list_for_user(app->store, arena, app->session->user_id, &memberships, &count);
+		store_membership_list_for_user(app->store, arena, request->visit->session->user_id, &memberships, &count);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -31,11 +31,26 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 								    (long long)memberships[i].workspace_id)));
 	}
 	view_set_bool(arena, data, "none", count == 0);
-	struct mustache_value *form = view_set(data, "form", view_map(arena));
-	view_set_string(arena, form, "name", name);
-	if (name_error != NULL)
-		view_set_string(arena, form, "name_error", name_error);
+	bool may_create = false;
+	status = workspaces_may_create(app->store, arena, request->visit->session->user_id, &may_create);
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+	if (may_create) {
+		struct mustache_value *form = view_set(data, "form", view_map(arena));
+		view_set_string(arena, form, "name", name);
+		if (name_error != NULL)
+			view_set_string(arena, form, "name_error", name_error);
+	}
 	page_render(app, request, response, "workspaces", data);
+}
+
+static void refuse_not_owner(struct app *app, struct http_request *request, struct http_response *response)
+{
+	page_error(app, request, response, 403, "Not allowed",
+		   "Only an owner of a workspace can make a new one. Nothing was changed; ask an owner to make it, or to "
+		   "invite you to an existing one.");
 }
 
 void page_workspaces_list(struct app *app, struct http_request *request, struct http_response *response)
@@ -46,6 +61,16 @@ void page_workspaces_list(struct app *app, struct http_request *request, struct 
 void page_workspaces_create(struct app *app, struct http_request *request, struct http_response *response)
 {
 	struct arena *arena = request->arena;
+	bool may_create = false;
+	enum store_status allowed = workspaces_may_create(app->store, arena, request->visit->session->user_id, &may_create);
+	if (allowed != STORE_OK) {
+		page_store_error(app, request, response, allowed);
+		return;
+	}
+	if (!may_create) {
+		refuse_not_owner(app, request, response);
+		return;
+	}
 	const char *error = NULL;
 	const char *name = page_form_value(form_find(&request->form, "name"), &error);
 	name = text_trim(arena, name ? name : "");
@@ -56,15 +81,18 @@ void page_workspaces_create(struct app *app, struct http_request *request, struc
 		render_list(app, request, response, name, error);
 		return;
 	}
-	int64_t workspace_id = 0, now = page_now();
-	enum store_status status = store_workspace_create(app->store, name, app->session->user_id, now, &workspace_id);
+	int64_t workspace_id = 0;
+	struct audit_actor actor = page_actor(request);
+	enum store_status status = workspaces_create(app->store, arena, &actor, name, actor.user_id, page_now(),
+						     &workspace_id);
+	if (status == STORE_CONFLICT) { /* no longer an owner anywhere since the check above */
+		refuse_not_owner(app, request, response);
+		return;
+	}
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
 	}
-	struct audit_actor actor = { app->session->user_id, app->session->email, request->remote_addr };
-	audit_record(app->store, workspace_id, &actor, "workspace.create", "workspace", name,
-		     arena_printf(arena, "workspace “%s” created; %s is its owner", name, app->session->email), now);
 	http_response_redirect(response, page_url(app, request, arena_printf(arena, "/w/%lld/keys?done=workspace-created",
 									    (long long)workspace_id)));
 }

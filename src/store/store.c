@@ -472,6 +472,8 @@ int store_step(struct store *store, enum store_statement which)
 
 enum store_status store_status_from(int code)
 {
+	if (code == SQLITE_CONSTRAINT_TRIGGER)
+		return STORE_ERROR; /* a trigger refused the write (an operator's, or a test's): a failure, not a rule */
 	switch (code & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_ROW:
@@ -494,50 +496,66 @@ enum store_status store_run(struct store *store, enum store_statement which)
 	return store_status_from(code);
 }
 
-enum store_status store_begin(struct store *store)
+enum store_status store_transaction_begin(struct store *store)
 {
-	enum store_statement which = store->bulk ? STMT_SAVEPOINT : STMT_BEGIN;
-	store_statement(store, which);
-	return store_run(store, which);
-}
-
-enum store_status store_commit(struct store *store)
-{
-	enum store_statement which = store->bulk ? STMT_RELEASE : STMT_COMMIT;
+	if (store->depth > 0 && sqlite3_get_autocommit(store->db))
+		return STORE_ERROR; /* the outer transaction is gone: nothing may run outside it */
+	enum store_statement which = store->depth > 0 ? STMT_SAVEPOINT : STMT_BEGIN;
 	store_statement(store, which);
 	enum store_status status = store_run(store, which);
-	if (status != STORE_OK)
-		store_rollback(store);
+	if (status == STORE_OK)
+		store->depth++;
 	return status;
 }
 
-void store_rollback(struct store *store)
+enum store_status store_transaction_commit(struct store *store)
 {
-	if (sqlite3_get_autocommit(store->db))
+	if (store->depth == 0)
+		return STORE_ERROR;
+	if (sqlite3_get_autocommit(store->db)) { /* SQLite rolled it back by itself after an error */
+		fprintf(stderr, "keyward: store: the transaction was rolled back after an error; nothing was saved\n");
+		store->depth = 0;
+		return STORE_ERROR;
+	}
+	enum store_statement which = store->depth > 1 ? STMT_RELEASE : STMT_COMMIT;
+	store_statement(store, which);
+	enum store_status status = store_run(store, which);
+	if (status != STORE_OK) {
+		store_transaction_rollback(store);
+		return status;
+	}
+	store->depth--;
+	return STORE_OK;
+}
+
+void store_transaction_rollback(struct store *store)
+{
+	if (store->depth == 0)
 		return;
-	if (store->bulk) {
-		/* Undo the unit, then pop its savepoint; the bulk transaction stays open. */
+	if (sqlite3_get_autocommit(store->db)) {
+		store->depth = 0;
+		return;
+	}
+	if (store->depth > 1) {
+		/* Undo the savepoint, then pop it; the outer transaction stays open. */
 		store_statement(store, STMT_ROLLBACK_TO);
 		store_run(store, STMT_ROLLBACK_TO);
 		store_statement(store, STMT_RELEASE);
 		store_run(store, STMT_RELEASE);
-		return;
+	} else {
+		store_statement(store, STMT_ROLLBACK);
+		store_run(store, STMT_ROLLBACK);
 	}
-	store_statement(store, STMT_ROLLBACK);
-	store_run(store, STMT_ROLLBACK);
+	store->depth--;
 }
 
-enum store_status store_bulk_begin(struct store *store)
+enum store_status store_transaction_finish(struct store *store, enum store_status status)
 {
-	enum store_status status = store_begin(store);
-	store->bulk = status == STORE_OK;
-	return status;
-}
-
-enum store_status store_bulk_commit(struct store *store)
-{
-	store->bulk = false;
-	return store_commit(store);
+	if (status != STORE_OK) {
+		store_transaction_rollback(store);
+		return status;
+	}
+	return store_transaction_commit(store);
 }
 
 const char *store_column_text(struct arena *arena, sqlite3_stmt *statement, int column)

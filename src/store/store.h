@@ -90,13 +90,21 @@ struct store *store_open(const char *path, char *error, size_t error_size);
 void store_close(struct store *store);
 
 /*
- * Bulk loading (seeding a benchmark, imports): between these two calls every write function
- * joins one IMMEDIATE transaction, each as a savepoint (a failed one undoes only itself), so
- * thousands of writes cost one commit. Other connections cannot write meanwhile. Closing the
- * store without store_bulk_commit() discards the lot. Not for request handling.
+ * A unit of work. Between store_transaction_begin() and store_transaction_commit() every write
+ * joins one IMMEDIATE transaction: a domain action writes its change, its audit line and any
+ * one-time secret together, or nothing at all. Transactions nest: a store function that opens
+ * one of its own inside another becomes a savepoint of it (undone alone when it fails, kept only
+ * if the outer one commits). store_transaction_rollback() undoes everything since its begin.
+ * Closing a store inside a transaction discards it. Bulk loads (seeding a benchmark, imports)
+ * use the same: thousands of writes, one commit, and no other connection can write meanwhile.
+ * Commit returns STORE_ERROR, having undone the lot, when the transaction was already gone
+ * (SQLite rolls back by itself after some errors: a full disk, an I/O error).
  */
-enum store_status store_bulk_begin(struct store *store);
-enum store_status store_bulk_commit(struct store *store);
+enum store_status store_transaction_begin(struct store *store);
+enum store_status store_transaction_commit(struct store *store);
+void store_transaction_rollback(struct store *store);
+/* Commit when `status` is STORE_OK, else roll back; returns the outcome (STORE_OK: all saved). */
+enum store_status store_transaction_finish(struct store *store, enum store_status status);
 
 enum store_status store_role_list(struct store *store, struct arena *arena, int64_t workspace_id,
 				  struct store_role **roles, size_t *count);

@@ -110,7 +110,7 @@ enum store_status store_usage_write(struct store *store, const struct store_usag
 				    const struct store_usage_count *counts, size_t count_count,
 				    const struct store_last_used *last_used, size_t last_used_count)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	status = write_events(store, events, event_count);
@@ -119,8 +119,8 @@ enum store_status store_usage_write(struct store *store, const struct store_usag
 	if (status == STORE_OK)
 		status = write_last_used(store, last_used, last_used_count);
 	if (status != STORE_OK) {
-		store_rollback(store);
+		store_transaction_rollback(store);
 		return status;
 	}
-	return store_commit(store);
+	return store_transaction_commit(store);
 }

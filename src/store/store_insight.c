@@ -63,7 +63,7 @@ static enum store_status roll_all(struct store *store, int64_t from, int64_t to,
 enum store_status store_usage_rollup(struct store *store, size_t max_rows, int64_t new_address_seconds, size_t *rolled)
 {
 	*rolled = 0;
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	int64_t from = 0, pruned_at = 0, to = 0, rows = 0;
@@ -90,10 +90,10 @@ enum store_status store_usage_rollup(struct store *store, size_t max_rows, int64
 		}
 	}
 	if (status != STORE_OK) {
-		store_rollback(store);
+		store_transaction_rollback(store);
 		return status;
 	}
-	status = store_commit(store);
+	status = store_transaction_commit(store);
 	if (status == STORE_OK)
 		*rolled = (size_t)rows;
 	return status;

@@ -97,7 +97,7 @@ enum store_status store_key_insert(struct store *store, int64_t workspace_id, co
 				   const struct store_key_fields *fields, int64_t now, int64_t default_limit,
 				   int64_t *row_id)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	int64_t limit = 0, active = 0;
@@ -105,7 +105,7 @@ enum store_status store_key_insert(struct store *store, int64_t workspace_id, co
 	if (status == STORE_OK && limit > 0 && active >= limit)
 		status = STORE_LIMIT;
 	if (status != STORE_OK) {
-		store_rollback(store);
+		store_transaction_rollback(store);
 		return status;
 	}
 	sqlite3_stmt *statement = store_statement(store, STMT_KEY_INSERT);
@@ -126,10 +126,10 @@ enum store_status store_key_insert(struct store *store, int64_t workspace_id, co
 		status = insert_cidrs(store, workspace_id, *row_id, fields);
 	}
 	if (status != STORE_OK) {
-		store_rollback(store);
+		store_transaction_rollback(store);
 		return status;
 	}
-	return store_commit(store);
+	return store_transaction_commit(store);
 }
 
 enum store_status store_key_active_limit(struct store *store, int64_t workspace_id, int64_t default_limit,
@@ -152,7 +152,7 @@ enum store_status store_key_active_limit(struct store *store, int64_t workspace_
 enum store_status store_key_update(struct store *store, int64_t workspace_id, const char *key_id,
 				   const struct store_key_fields *fields, int64_t now)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	sqlite3_stmt *statement = store_statement(store, STMT_KEY_UPDATE);
@@ -175,10 +175,10 @@ enum store_status store_key_update(struct store *store, int64_t workspace_id, co
 	if (status == STORE_OK)
 		status = insert_cidrs(store, workspace_id, row_id, fields);
 	if (status != STORE_OK) {
-		store_rollback(store);
+		store_transaction_rollback(store);
 		return status;
 	}
-	return store_commit(store);
+	return store_transaction_commit(store);
 }
 
 static void read_key(struct arena *arena, sqlite3_stmt *statement, struct store_key *key)
@@ -288,7 +288,7 @@ enum store_status store_key_set_enabled(struct store *store, int64_t workspace_i
 
 enum store_status store_key_revoke(struct store *store, int64_t workspace_id, const char *key_id, int64_t now)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	sqlite3_stmt *statement = store_statement(store, STMT_KEY_REVOKE);
@@ -308,10 +308,10 @@ enum store_status store_key_revoke(struct store *store, int64_t workspace_id, co
 		status = store_run(store, STMT_REVEAL_DELETE_FOR_KEY);
 	}
 	if (status != STORE_OK) {
-		store_rollback(store);
+		store_transaction_rollback(store);
 		return status;
 	}
-	return store_commit(store);
+	return store_transaction_commit(store);
 }
 
 enum store_status store_key_set_secret(struct store *store, int64_t workspace_id, const char *key_id,
@@ -333,7 +333,7 @@ enum store_status store_key_set_secret(struct store *store, int64_t workspace_id
 enum store_status store_reveal_put(struct store *store, int64_t workspace_id, int64_t api_key_row_id,
 				   const unsigned char *sealed, size_t sealed_length, int64_t now, int64_t max_age)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	sqlite3_stmt *statement = store_statement(store, STMT_REVEAL_DELETE_STALE);
@@ -354,10 +354,10 @@ enum store_status store_reveal_put(struct store *store, int64_t workspace_id, in
 		status = store_run(store, STMT_REVEAL_INSERT);
 	}
 	if (status != STORE_OK) {
-		store_rollback(store);
+		store_transaction_rollback(store);
 		return status;
 	}
-	return store_commit(store);
+	return store_transaction_commit(store);
 }
 
 enum store_status store_reveal_get(struct store *store, struct arena *arena, int64_t workspace_id,

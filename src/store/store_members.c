@@ -22,19 +22,10 @@ static enum store_status then_run(struct store *store, enum store_status status,
 	return status == STORE_OK ? store_run(store, which) : status;
 }
 
-static enum store_status finish(struct store *store, enum store_status status)
-{
-	if (status != STORE_OK) {
-		store_rollback(store);
-		return status;
-	}
-	return store_commit(store);
-}
-
 enum store_status store_workspace_create(struct store *store, const char *name, int64_t owner_user_id, int64_t now,
 					 int64_t *workspace_id)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	sqlite3_stmt *statement = store_statement(store, STMT_WORKSPACE_INSERT);
@@ -47,7 +38,7 @@ enum store_status store_workspace_create(struct store *store, const char *name, 
 	status = then_run(store, status, STMT_WORKSPACE_DEFAULT_ROLES);
 	if (status == STORE_OK)
 		status = store_membership_set(store, id, owner_user_id, "owner", now);
-	status = finish(store, status);
+	status = store_transaction_finish(store, status);
 	if (status == STORE_OK)
 		*workspace_id = id;
 	return status;
@@ -159,7 +150,7 @@ static enum store_status owner_remains(struct store *store, int64_t workspace_id
 enum store_status store_member_set_role(struct store *store, int64_t workspace_id, int64_t user_id,
 					const char *console_role)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	sqlite3_stmt *statement = store_statement(store, STMT_MEMBER_SET_ROLE);
@@ -171,12 +162,12 @@ enum store_status store_member_set_role(struct store *store, int64_t workspace_i
 		status = STORE_NOT_FOUND;
 	if (status == STORE_OK)
 		status = owner_remains(store, workspace_id);
-	return finish(store, status);
+	return store_transaction_finish(store, status);
 }
 
 enum store_status store_member_remove(struct store *store, int64_t workspace_id, int64_t user_id)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	sqlite3_stmt *statement = store_statement(store, STMT_MEMBER_DELETE);
@@ -187,14 +178,14 @@ enum store_status store_member_remove(struct store *store, int64_t workspace_id,
 		status = STORE_NOT_FOUND;
 	if (status == STORE_OK)
 		status = owner_remains(store, workspace_id);
-	return finish(store, status);
+	return store_transaction_finish(store, status);
 }
 
 enum store_status store_invitation_insert(struct store *store, const struct store_invitation *invitation,
 					  const unsigned char *token_hash, size_t hash_length, const char *email_folded,
 					  int64_t created_by, int64_t *invitation_id)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	/* One pending invitation per address: inviting again replaces the earlier link. */
@@ -216,7 +207,7 @@ enum store_status store_invitation_insert(struct store *store, const struct stor
 	status = then_run(store, status, STMT_INVITATION_INSERT);
 	if (status == STORE_OK && invitation_id != NULL)
 		*invitation_id = sqlite3_last_insert_rowid(store->db);
-	return finish(store, status);
+	return store_transaction_finish(store, status);
 }
 
 /* Columns: id, workspace_id, workspace name, email, console_role, setup, created_at, expires_at, accepted. */
@@ -268,7 +259,7 @@ enum store_status store_invitation_list_pending(struct store *store, struct aren
 enum store_status store_invitation_cancel(struct store *store, struct arena *arena, int64_t workspace_id,
 					  int64_t invitation_id, struct store_invitation *cancelled)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	sqlite3_stmt *statement = store_statement(store, STMT_INVITATION_GET_PENDING);
@@ -283,7 +274,7 @@ enum store_status store_invitation_cancel(struct store *store, struct arena *are
 	sqlite3_bind_int64(statement, 1, workspace_id);
 	sqlite3_bind_int64(statement, 2, invitation_id);
 	status = then_run(store, status, STMT_INVITATION_DELETE);
-	return finish(store, status);
+	return store_transaction_finish(store, status);
 }
 
 /* Inside a transaction: mark the invitation used by `user_id`; STORE_NOT_FOUND when it no longer can be. */
@@ -305,17 +296,17 @@ static enum store_status use_invitation(struct store *store, const struct store_
 enum store_status store_invitation_accept(struct store *store, const struct store_invitation *invitation,
 					  int64_t user_id, int64_t now)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
-	return finish(store, use_invitation(store, invitation, user_id, now));
+	return store_transaction_finish(store, use_invitation(store, invitation, user_id, now));
 }
 
 enum store_status store_invitation_accept_new_user(struct store *store, const struct store_invitation *invitation,
 						   const char *email, const char *email_folded, const char *name,
 						   const char *password_hash, int64_t now, int64_t *user_id)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	if (invitation->setup) { /* a setup link makes the first account, and only that */
@@ -328,5 +319,5 @@ enum store_status store_invitation_accept_new_user(struct store *store, const st
 		status = store_user_insert(store, email, email_folded, name, password_hash, now, user_id);
 	if (status == STORE_OK)
 		status = use_invitation(store, invitation, *user_id, now);
-	return finish(store, status);
+	return store_transaction_finish(store, status);
 }

@@ -127,7 +127,7 @@ enum store_statement {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *statements[STMT_COUNT];
-	bool bulk; /* inside store_bulk_begin(): each unit of work is a savepoint of the one transaction */
+	int depth; /* open transactions: 0 outside any, 1 inside BEGIN, more inside savepoints of it */
 };
 
 /* The prepared statement, reset and with bindings cleared, ready to bind. */
@@ -145,13 +145,7 @@ enum store_status store_run(struct store *store, enum store_statement which);
 /* Map an SQLite result code to a store status. */
 enum store_status store_status_from(int code);
 
-/*
- * One unit of work: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on failure. Inside a bulk load
- * (store_bulk_begin) the unit is a savepoint instead, so a failed unit undoes only itself.
- */
-enum store_status store_begin(struct store *store);
-enum store_status store_commit(struct store *store);
-void store_rollback(struct store *store);
+
 
 /* A copy of column `column` as text in `arena` ("" for NULL). */
 const char *store_column_text(struct arena *arena, sqlite3_stmt *statement, int column);

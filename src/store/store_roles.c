@@ -62,7 +62,7 @@ enum store_status store_role_usage(struct store *store, int64_t workspace_id, in
 
 enum store_status store_role_delete(struct store *store, int64_t workspace_id, int64_t role_id)
 {
-	enum store_status status = store_begin(store);
+	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	int64_t keys = 0, revoked = 0;
@@ -78,8 +78,8 @@ enum store_status store_role_delete(struct store *store, int64_t workspace_id, i
 			status = STORE_NOT_FOUND;
 	}
 	if (status != STORE_OK) {
-		store_rollback(store);
+		store_transaction_rollback(store);
 		return status;
 	}
-	return store_commit(store);
+	return store_transaction_commit(store);
 }

@@ -55,12 +55,18 @@ static FILE *open_output(const char *folder, const char *name)
 static void create_key(struct store *store, const struct config *config, const struct store_key_fields *fields,
 		       int64_t now, char token[TOKEN_MAX_LENGTH + 1])
 {
-	char key_id[TOKEN_KEY_ID_LENGTH + 1];
-	int64_t row_id = 0;
-	if (keys_create(store, config, STORE_DEFAULT_WORKSPACE, fields, now, key_id, token, &row_id) != STORE_OK) {
+	static struct arena *arena;
+	if (arena == NULL)
+		arena = arena_new();
+	struct audit_actor actor = { 0, "seed", "" };
+	struct keys_secret secret;
+	if (keys_create(store, config, arena, &actor, STORE_DEFAULT_WORKSPACE, fields, now, false, &secret) != STORE_OK) {
 		fprintf(stderr, "seed: could not create a key\n");
 		exit(1);
 	}
+	memcpy(token, secret.token, sizeof secret.token);
+	keys_secret_wipe(&secret);
+	arena_reset(arena);
 }
 
 /* A copy of `token` with one secret character changed, so that only the checksum gives it away. */
@@ -123,7 +129,7 @@ int main(int argc, char **argv)
 	struct store_key_fields fields = { .name = name, .name_folded = name, .postback_url = "", .enabled = true,
 					   .role_id = role.id };
 	long every = count / GRANT_SAMPLE;
-	if (store_bulk_begin(store) != STORE_OK) {
+	if (store_transaction_begin(store) != STORE_OK) {
 		fprintf(stderr, "seed: cannot start the bulk load\n");
 		return 1;
 	}
@@ -156,7 +162,7 @@ int main(int argc, char **argv)
 	FILE *disabled = open_output(folder, "disabled.txt");
 	fprintf(disabled, "%s\n", token);
 	fclose(disabled);
-	if (store_bulk_commit(store) != STORE_OK) {
+	if (store_transaction_commit(store) != STORE_OK) {
 		fprintf(stderr, "seed: cannot commit the bulk load\n");
 		return 1;
 	}

@@ -16,6 +16,7 @@
 #include "support.h"
 
 #include "core/alloc.h"
+#include "domain/keys.h"
 #include "store/store.h"
 
 struct test_db *test_db_open(const char *name)
@@ -156,4 +157,69 @@ void test_db_assert_no_transaction(const struct test_db *db)
 	sqlite3_busy_timeout(connection, 0);
 	assert_int_equal(sqlite3_exec(connection, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(connection);
+}
+
+void test_key_create(struct test_db *db, const struct store_key_fields *fields, int64_t now,
+		     char key_id[TOKEN_KEY_ID_LENGTH + 1], char token[TOKEN_MAX_LENGTH + 1], int64_t *row_id)
+{
+	struct audit_actor actor = { 0, "test", "" };
+	struct keys_secret secret;
+	assert_int_equal(keys_create(db->store, &db->config, db->arena, &actor, STORE_DEFAULT_WORKSPACE, fields, now,
+				     false, &secret),
+			 STORE_OK);
+	memcpy(key_id, secret.key_id, sizeof secret.key_id);
+	memcpy(token, secret.token, sizeof secret.token);
+	*row_id = secret.row_id;
+	keys_secret_wipe(&secret);
+}
+
+static int compare_lines(const void *left, const void *right)
+{
+	return strcmp(*(char *const *)left, *(char *const *)right);
+}
+
+/* Append the rows of `table` to `dump`, sorted, one line each ("table|v1|v2..."). */
+static void dump_table(sqlite3 *connection, struct arena *arena, const char *table, char **dump)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", table);
+	sqlite3_stmt *statement = NULL;
+	if (sqlite3_prepare_v2(connection, sql, -1, &statement, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(connection));
+	size_t count = 0, capacity = 64;
+	char **lines = xcalloc(capacity, sizeof *lines);
+	while (sqlite3_step(statement) == SQLITE_ROW) {
+		char *line = arena_strdup(arena, table);
+		for (int column = 0; column < sqlite3_column_count(statement); column++) {
+			const unsigned char *text = sqlite3_column_text(statement, column);
+			line = arena_printf(arena, "%s|%s", line, text ? (const char *)text : "NULL");
+		}
+		if (count == capacity)
+			lines = xrealloc(lines, (capacity *= 2) * sizeof *lines);
+		lines[count++] = line;
+	}
+	sqlite3_finalize(statement);
+	qsort(lines, count, sizeof *lines, compare_lines);
+	for (size_t i = 0; i < count; i++)
+		*dump = arena_printf(arena, "%s%s\n", *dump, lines[i]);
+	free(lines);
+}
+
+const char *test_db_dump(const struct test_db *db)
+{
+	sqlite3 *connection = NULL;
+	assert_int_equal(sqlite3_open_v2(db->config.database_path, &connection, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(connection, 5000);
+	sqlite3_stmt *tables = NULL;
+	assert_int_equal(sqlite3_prepare_v2(connection,
+					    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+					    "ORDER BY name",
+					    -1, &tables, NULL),
+			 SQLITE_OK);
+	char *dump = arena_strdup(db->arena, "");
+	while (sqlite3_step(tables) == SQLITE_ROW)
+		dump_table(connection, db->arena, (const char *)sqlite3_column_text(tables, 0), &dump);
+	sqlite3_finalize(tables);
+	sqlite3_close(connection);
+	return dump;
 }

@@ -9,9 +9,11 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "domain/token.h"
 
 struct arena;
 struct store;
+struct store_key_fields;
 
 /* A database file in a fresh mkdtemp() folder, migrated and opened, and an arena for its rows. */
 struct test_db {
@@ -37,6 +39,19 @@ long long test_db_integer(const struct test_db *db, const char *format, ...) __a
 
 /* The text in the first column of the first row of `format` (printf-style), in db->arena; "(null)" for NULL. */
 const char *test_db_text(const struct test_db *db, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A key made through keys_create() as the command line makes it (no sealed copy), in the default
+ * workspace at `now`; fails the test unless it was saved. The caller wipes `token`.
+ */
+void test_key_create(struct test_db *db, const struct store_key_fields *fields, int64_t now,
+		     char key_id[TOKEN_KEY_ID_LENGTH + 1], char token[TOKEN_MAX_LENGTH + 1], int64_t *row_id);
+
+/*
+ * Every row of every table of the database as text (tables by name, rows sorted), in db->arena:
+ * equal before and after an action means the action changed nothing at all.
+ */
+const char *test_db_dump(const struct test_db *db);
 
 /* Fails unless another connection can take the write lock at once: no transaction was left open. */
 void test_db_assert_no_transaction(const struct test_db *db);

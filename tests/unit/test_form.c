@@ -508,6 +508,39 @@ static void test_form_status_messages(void **state)
 	assert_true(strlen(unknown) > 0);
 }
 
+static void test_form_typed_getters(void **state)
+{
+	(void)state;
+	struct arena *arena = arena_new();
+	struct form form;
+	const char *text = "page=3&big=100001&zero=0&neg=-2&lead=007&junk=3x&empty=&bad=%ZZ&status=revoked&other=Revoked";
+	parse(arena, text, strlen(text), &form);
+	int64_t value = 1;
+	assert_int_equal(form_get_integer(&form, "page", 1, 100000, &value), FORM_VALID);
+	assert_int_equal(value, 3);
+	value = 1;
+	const char *invalid[] = { "big", "zero", "neg", "lead", "junk", "bad" };
+	for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+		if (form_get_integer(&form, invalid[i], 1, 100000, &value) != FORM_INVALID)
+			fail_msg("%s was not refused", invalid[i]);
+		assert_int_equal(value, 1); /* the default stays */
+	}
+	assert_int_equal(form_get_integer(&form, "empty", 1, 10, &value), FORM_ABSENT);
+	assert_int_equal(form_get_integer(&form, "missing", 1, 10, &value), FORM_ABSENT);
+	assert_int_equal(value, 1);
+
+	static const char *const statuses[] = { "", "enabled", "disabled", "revoked" };
+	size_t index = 0;
+	assert_int_equal(form_get_choice(&form, "status", statuses, 4, &index), FORM_VALID);
+	assert_int_equal(index, 3);
+	index = 0;
+	assert_int_equal(form_get_choice(&form, "other", statuses, 4, &index), FORM_INVALID); /* case counts */
+	assert_int_equal(form_get_choice(&form, "bad", statuses, 4, &index), FORM_INVALID);
+	assert_int_equal(form_get_choice(&form, "missing", statuses, 4, &index), FORM_ABSENT);
+	assert_int_equal(index, 0);
+	arena_free(arena);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_form_huge_value),
 		cmocka_unit_test(test_form_find_and_get),
 		cmocka_unit_test(test_form_status_messages),
+		cmocka_unit_test(test_form_typed_getters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

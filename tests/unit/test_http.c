@@ -113,7 +113,7 @@ static const struct http_route routes[] = {
 	{ HTTP_POST, "/keys", handle_create, 0 },
 	{ HTTP_GET, "/keys/new", handle_new, 0 },
 	{ HTTP_GET, "/keys/{key}", handle_show, 0 },
-	{ HTTP_POST, "/keys/{key}/revoke", handle_revoke, 0 },
+	{ HTTP_POST, "/keys/{key}/revoke", handle_revoke, 42 },
 	{ HTTP_GET, "/a/{first}/b/{second}", handle_pair, 0 },
 	{ HTTP_POST, "/webhook", handle_webhook, 0 },
 	{ HTTP_GET, "/m/{a}/{b}/{c}/{d}/{e}", handle_many, 0 },
@@ -122,7 +122,8 @@ static const struct http_route routes[] = {
 
 struct routed {
 	enum http_route_result result;
-	http_handler handler;
+	const struct http_route *route;
+	http_handler handler; /* route's, NULL when none */
 	char allow[64];
 	struct http_request request;
 };
@@ -134,7 +135,8 @@ static void route(struct arena *arena, enum http_method method, const char *path
 	out->request.method = method;
 	out->request.path = path;
 	strcpy(out->allow, "untouched");
-	out->result = http_route(routes, ROUTE_COUNT, &out->request, &out->handler, out->allow, sizeof out->allow);
+	out->result = http_route(routes, ROUTE_COUNT, &out->request, &out->route, out->allow, sizeof out->allow);
+	out->handler = out->route ? out->route->handler : NULL;
 }
 
 static void assert_found(struct arena *arena, enum http_method method, const char *path, http_handler expected)
@@ -210,8 +212,22 @@ static void test_route_captures(void **state)
 	route(arena, HTTP_POST, "/keys/abc/revoke", &routed);
 	assert_int_equal(routed.result, HTTP_ROUTE_FOUND);
 	assert_ptr_equal(routed.handler, handle_revoke);
+	assert_int_equal(routed.route->need, 42); /* the row itself: handler and what it needs together */
+	assert_ptr_equal(routed.route, &routes[5]);
 	assert_int_equal(routed.request.path_param_count, 1);
 	assert_string_equal(routed.request.path_params[0], "abc");
+
+	int64_t id = 0;
+	assert_false(http_path_id(&routed.request, 0, &id)); /* "abc" is no id */
+	assert_false(http_path_id(&routed.request, 1, &id)); /* no second capture */
+	route(arena, HTTP_POST, "/keys/17/revoke", &routed);
+	assert_true(http_path_id(&routed.request, 0, &id));
+	assert_int_equal(id, 17);
+	route(arena, HTTP_POST, "/keys/017/revoke", &routed);
+	assert_false(http_path_id(&routed.request, 0, &id));
+	route(arena, HTTP_POST, "/keys/0/revoke", &routed);
+	assert_false(http_path_id(&routed.request, 0, &id));
+	assert_int_equal(id, 17);
 
 	route(arena, HTTP_GET, "/a/1/b/two-2", &routed);
 	assert_int_equal(routed.result, HTTP_ROUTE_FOUND);
@@ -259,9 +275,9 @@ static void test_route_wrong_method_allow(void **state)
 	request.arena = arena;
 	request.method = HTTP_OTHER;
 	request.path = "/keys";
-	http_handler handler = NULL;
+	const struct http_route *found = NULL;
 	char allow[5];
-	assert_int_equal(http_route(routes, ROUTE_COUNT, &request, &handler, allow, sizeof allow),
+	assert_int_equal(http_route(routes, ROUTE_COUNT, &request, &found, allow, sizeof allow),
 			 HTTP_ROUTE_WRONG_METHOD);
 	assert_string_equal(allow, "GET,");
 }
@@ -282,9 +298,10 @@ static void test_route_empty_table(void **state)
 	memset(&request, 0, sizeof request);
 	request.arena = arena;
 	request.path = "/";
-	http_handler handler = NULL;
+	const struct http_route *found = NULL;
 	char allow[32] = "";
-	assert_int_equal(http_route(routes, 0, &request, &handler, allow, sizeof allow), HTTP_ROUTE_NOT_FOUND);
+	assert_int_equal(http_route(routes, 0, &request, &found, allow, sizeof allow), HTTP_ROUTE_NOT_FOUND);
+	assert_null(found);
 }
 
 /* ---- request: variables, path, query ------------------------------------------------------- */

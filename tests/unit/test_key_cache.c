@@ -48,8 +48,7 @@ static void make_key(struct test_db *db, const char *name, char key_id[TOKEN_KEY
 		.cidr_count = 2,
 	};
 	char token[TOKEN_MAX_LENGTH + 1];
-	assert_int_equal(keys_create(db->store, &db->config, STORE_DEFAULT_WORKSPACE, &fields, NOW, key_id, token, row_id),
-			 STORE_OK);
+	test_key_create(db, &fields, NOW, key_id, token, row_id);
 	token_hash(db->config.server_key, token, strlen(token), hash);
 	sodium_memzero(token, sizeof token);
 }
@@ -295,14 +294,14 @@ static void test_the_cache_stays_within_its_bounds(void **state)
 	struct fixture *fixture = *state;
 	struct store *store = fixture->db->store;
 	unsigned char (*hashes)[TOKEN_HASH_BYTES] = xcalloc(MANY, sizeof *hashes);
-	assert_int_equal(store_bulk_begin(store), STORE_OK);
+	assert_int_equal(store_transaction_begin(store), STORE_OK);
 	for (size_t i = 0; i < MANY; i++) {
 		char key_id[TOKEN_KEY_ID_LENGTH + 1], name[32];
 		int64_t row_id;
 		snprintf(name, sizeof name, "Key %zu", i);
 		make_key(fixture->db, name, key_id, &row_id, hashes[i]);
 	}
-	assert_int_equal(store_bulk_commit(store), STORE_OK);
+	assert_int_equal(store_transaction_commit(store), STORE_OK);
 
 	struct store_key_auth key;
 	for (size_t i = 0; i < MANY; i++) {

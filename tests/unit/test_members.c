@@ -142,8 +142,9 @@ static struct store_invitation invite(struct fixture *fixture, const char *email
 {
 	struct store_invitation invitation = { .workspace_id = STORE_DEFAULT_WORKSPACE, .email = email,
 					       .console_role = role };
-	assert_int_equal(invitation_create(fixture->db->store, &fixture->db->config, &invitation, email, fixture->owner,
-					   now, token),
+	struct audit_actor actor = { fixture->owner, "owner@example.com", "" };
+	assert_int_equal(invitation_create(fixture->db->store, &fixture->db->config, fixture->db->arena, &actor,
+					   &invitation, email, now, token),
 			 STORE_OK);
 	return invitation;
 }
@@ -258,7 +259,10 @@ static void test_a_setup_link_makes_only_the_first_account(void **state)
 	struct store_invitation setup = { .workspace_id = STORE_DEFAULT_WORKSPACE, .email = "", .console_role = "owner",
 					  .setup = true };
 	char token[SESSION_TOKEN_LENGTH + 1];
-	assert_int_equal(invitation_create(fixture->db->store, &fixture->db->config, &setup, "", 0, NOW, token), STORE_OK);
+	struct audit_actor actor = { 0, "command line", "" };
+	assert_int_equal(invitation_create(fixture->db->store, &fixture->db->config, fixture->db->arena, &actor, &setup,
+					   "", NOW, token),
+			 STORE_OK);
 	assert_int_equal(setup.expires_at, NOW + SETUP_LINK_SECONDS);
 	int64_t user_id = 0;
 	/* Users exist (the fixture's): the link makes nobody. */

@@ -480,6 +480,33 @@ static void test_text_fold_threads(void **state)
 	}
 }
 
+static void test_text_to_integer(void **state)
+{
+	(void)state;
+	int64_t value = -7;
+	assert_true(text_to_integer("0", 0, 10, &value));
+	assert_int_equal(value, 0);
+	assert_true(text_to_integer("10", 0, 10, &value));
+	assert_int_equal(value, 10);
+	assert_true(text_to_integer("9223372036854775807", 1, INT64_MAX, &value));
+	assert_true(value == INT64_MAX);
+	assert_true(text_to_integer("-9223372036854775808", INT64_MIN, 0, &value));
+	assert_true(value == INT64_MIN);
+	assert_true(text_to_integer("-5", -10, 10, &value));
+	assert_int_equal(value, -5);
+	value = 123;
+	/* Not canonical, out of range, or not a number: refused, and the value is left alone. */
+	const char *refused[] = { NULL, "", "11", "-1", "01", "00", "+1", " 1", "1 ", "1a", "a1", "0x1", "1e3", "-0",
+				  "9223372036854775808", "99999999999999999999999", "1.0", "\xc2\xb9", "-" };
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		if (text_to_integer(refused[i], 0, 10, &value))
+			fail_msg("accepted \"%s\"", refused[i] ? refused[i] : "(null)");
+	assert_int_equal(value, 123);
+	assert_false(text_to_integer("-5", 0, 10, &value)); /* no sign where none can be */
+	assert_false(text_to_integer("-9223372036854775809", INT64_MIN, 0, &value));
+	assert_int_equal(value, 123);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_text_fold_long),
 		cmocka_unit_test(test_text_fold_restores_locale),
 		cmocka_unit_test(test_text_fold_threads),
+		cmocka_unit_test(test_text_to_integer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,9 +60,7 @@ static struct test_key make_key(struct fixture *fixture, const char *name, bool 
 	};
 	struct test_key key;
 	memset(&key, 0, sizeof key);
-	assert_int_equal(keys_create(fixture->db->store, &fixture->db->config, STORE_DEFAULT_WORKSPACE, &fields,
-				     BASE - 100 * HOUR, key.key_id, key.token, &key.row_id),
-			 STORE_OK);
+	test_key_create(fixture->db, &fields, BASE - 100 * HOUR, key.key_id, key.token, &key.row_id);
 	return key;
 }
 

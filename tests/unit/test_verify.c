@@ -79,9 +79,7 @@ static struct test_key make_key(struct fixture *fixture, const char *name, int64
 	};
 	struct test_key key;
 	memset(&key, 0, sizeof key);
-	assert_int_equal(keys_create(fixture->db->store, &fixture->db->config, STORE_DEFAULT_WORKSPACE, &fields, NOW,
-				     key.key_id, key.token, &key.row_id),
-			 STORE_OK);
+	test_key_create(fixture->db, &fields, NOW, key.key_id, key.token, &key.row_id);
 	assert_int_equal(token_parse("kw_", key.token, strlen(key.token), NULL), TOKEN_OK);
 	return key;
 }
@@ -300,12 +298,14 @@ static void test_known_key_id_with_another_secret(void **state)
 	assert_int_equal(code_of(fixture, guess, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
 	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_GRANTED);
 	/* After regeneration, the old secret is unknown and the new one works. */
-	char fresh[TOKEN_MAX_LENGTH + 1];
-	assert_int_equal(keys_regenerate(fixture->db->store, &fixture->db->config, STORE_DEFAULT_WORKSPACE, key.key_id,
-					 NOW + 1, fresh),
+	struct audit_actor actor = { 0, "test", "" };
+	struct keys_secret fresh;
+	assert_int_equal(keys_regenerate(fixture->db->store, &fixture->db->config, fixture->db->arena, &actor,
+					 STORE_DEFAULT_WORKSPACE, key.key_id, NOW + 1, false, &fresh),
 			 STORE_OK);
 	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
-	assert_int_equal(code_of(fixture, fresh, "192.0.2.1", NULL), VERIFY_GRANTED);
+	assert_int_equal(code_of(fixture, fresh.token, "192.0.2.1", NULL), VERIFY_GRANTED);
+	keys_secret_wipe(&fresh);
 }
 
 static void test_wrong_server_key(void **state)
