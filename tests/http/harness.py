@@ -366,6 +366,16 @@ class Server:
         finally:
             connection.close()
 
+    def execute(self, sql, params=()):
+        """Run one statement on the live database with a connection of its own, as an operator with
+        the sqlite3 shell would (tests use it to break things on purpose: a trigger that raises)."""
+        connection = sqlite3.connect(self.database, timeout=10)
+        try:
+            connection.execute(sql, params)
+            connection.commit()
+        finally:
+            connection.close()
+
     def count(self, table, where="1", params=()):
         """Rows of `table` matching `where`; for usage_event, the decisions they count (sum of calls)."""
         what = "coalesce(sum(calls), 0)" if table == "usage_event" else "count(*)"
@@ -404,12 +414,14 @@ class Server:
 
     # ---- the command line, on the same database ----
 
-    def cli(self, *args, env=None, timeout=60):
-        """Run build/test/keyward --db <this database> ARGS...; returns the CompletedProcess (text)."""
+    def cli(self, *args, env=None, timeout=60, input=None):
+        """Run build/test/keyward --db <this database> ARGS... with `input` (text) on standard input,
+        or none; returns the CompletedProcess (text)."""
         full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
         full_env.update(env or {})
         return subprocess.run([BIN, "--db", self.database, *args], env=full_env, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                              text=True, timeout=timeout, input=input,
+                              stdin=subprocess.DEVNULL if input is None else None)
 
     # ---- HTTP ----
 

@@ -66,6 +66,27 @@ class WorkspaceTest(WorkspaceTestCase):
         listing = self.server.get("/workspaces")
         self.assertIn(name, listing.text)
 
+    def test_only_owners_make_workspaces(self):
+        """A viewer, an admin, and someone removed from every workspace cannot make a workspace of
+        their own (where they could mint keys): no form, and 403 with nothing changed if they try."""
+        before = self.server.count("workspace")
+        admin = self.person("admin")
+        removed = self.person("viewer")
+        user_id = self.server.query("SELECT id FROM user WHERE email_folded = ?", (removed.email,))[0][0]
+        self.assertStatus(self.server.post(f"/w/1/members/{user_id}/remove"), 303)
+        for who in (self.person("viewer"), admin, removed):
+            with self.subTest(who=who.email):
+                page = who.get("/workspaces")
+                self.assertStatus(page, 200)
+                self.assertIsNone(page.doc.by_id("name"), "a form to make a workspace")
+                if who is not removed:  # someone with no workspace is told to ask for an invitation instead
+                    self.assertIn("Only owners of a workspace can make a new one", page.text)
+                refused = who.post("/workspaces", [("name", "Mine")])
+                self.assertErrorPage(refused, 403, "Only an owner of a workspace can make a new one", "Nothing was changed")
+                self.assertEqual(self.server.count("workspace"), before)
+        # An owner sees the form.
+        self.assertIsNotNone(self.server.get("/workspaces").doc.by_id("name"))
+
     def test_bad_names_are_refused_and_kept(self):
         before = self.server.count("workspace")
         for name in ("", "   ", "x" * 101, "tab\there"):
