@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/alloc.h"
 #include "mustache/mustache_private.h"
 
 /* Sections, inverted sections, blocks and parents nest at most this deep in one template. */
@@ -20,6 +19,20 @@ struct mustache_node_list {
 };
 
 /* ---- nodes ------------------------------------------------------------------------------------ */
+
+/*
+ * The engine's own allocator, so that it depends on nothing of keyward's: out of memory does not
+ * return (a template that cannot be compiled leaves nothing to serve).
+ */
+static void *engine_alloc(void *pointer, size_t count, size_t size)
+{
+	void *grown = count != 0 && size > SIZE_MAX / count ? NULL : realloc(pointer, count * size);
+	if (grown == NULL && count * size != 0) {
+		fputs("mustache: out of memory\n", stderr);
+		abort();
+	}
+	return grown;
+}
 
 static void node_list_free(struct mustache_node *items, size_t count);
 
@@ -40,7 +53,7 @@ static void node_list_append(struct mustache_node_list *list, const struct musta
 {
 	if (list->count == list->capacity) {
 		list->capacity = list->capacity ? list->capacity * 2 : 8;
-		list->items = xrealloc(list->items, list->capacity * sizeof *list->items);
+		list->items = engine_alloc(list->items, list->capacity, sizeof *list->items);
 	}
 	list->items[list->count++] = *node;
 }
@@ -57,7 +70,7 @@ static size_t node_common_prefix(const char *text, size_t length, const char *de
 /* Removes the dedent prefix (or as much of it as matches) from every line that starts in the text. */
 static void node_dedent_text(struct mustache_node *node, const char *dedent, size_t dedent_length)
 {
-	char *out = xmalloc(node->length + 1);
+	char *out = engine_alloc(NULL, node->length + 1, 1);
 	size_t in = 0;
 	size_t used = 0;
 	bool at_start = node->line_start;
@@ -679,8 +692,9 @@ struct mustache_template *mustache_compile(const char *text, size_t length, stru
 		}
 		return NULL;
 	}
-	struct mustache_template *template_ = xcalloc(1, sizeof *template_);
-	template_->source = xmalloc(length + 1);
+	struct mustache_template *template_ = engine_alloc(NULL, 1, sizeof *template_);
+	memset(template_, 0, sizeof *template_);
+	template_->source = engine_alloc(NULL, length + 1, 1);
 	if (length > 0)
 		memcpy(template_->source, text, length);
 	template_->source[length] = '\0';
@@ -694,7 +708,8 @@ struct mustache_template *mustache_compile(const char *text, size_t length, stru
 	parser.close_length = 2;
 	parser.error = error;
 	parser.indent_line = SIZE_MAX;
-	parser.frames = xcalloc(MUSTACHE_MAX_NESTING + 1, sizeof *parser.frames);
+	parser.frames = engine_alloc(NULL, MUSTACHE_MAX_NESTING + 1, sizeof *parser.frames);
+	memset(parser.frames, 0, (MUSTACHE_MAX_NESTING + 1) * sizeof *parser.frames);
 	parser.frames[0].kind = MUSTACHE_NODE_TEXT;
 
 	bool ok = parser_run(&parser);
