@@ -498,6 +498,12 @@ class Server:
         key_id = re.search(r"/w/1/keys/(key_[A-Za-z0-9]+)/secret", created.header("Location")).group(1)
         return key_id, secret_from(page.text)
 
+    def create_workspace(self, name):
+        """Make a workspace through the console as the signed-in owner; returns its id."""
+        response = self.post("/workspaces", [("name", name)])
+        assert response.status == 303, (response.status, response.text[:1000])
+        return int(re.fullmatch(r"/w/(\d+)/keys\?done=workspace-created", response.header("Location")).group(1))
+
     def create_key_cli(self, name, *args):
         """Create a key with `keyward key create`; returns the token it printed."""
         done = self.cli("key", "create", "--name", name, *args)
@@ -794,9 +800,11 @@ class HttpApi:
 class GatekeeperServer(Server):
     """A web server with the console and keyward guarding API_PREFIX, whose handler is a copy of
     tests/http/backend.cgi in <folder>/api (it logs to <folder>/api/backend.log), except for
-    API_PREFIX + "http/", which is reverse-proxied to an HttpApi. The rules are GATEKEEPER_RULES."""
+    API_PREFIX + "http/", which is reverse-proxied to an HttpApi. The rules are GATEKEEPER_RULES unless a
+    subclass says otherwise in `rules`."""
 
     kind = None  # "lighttpd" or "apache"
+    rules = GATEKEEPER_RULES
 
     def prepare_api(self):
         # Apache's workers run as www-data when the tests run as root: they must reach the script and its log.
@@ -813,7 +821,7 @@ class GatekeeperServer(Server):
         os.chmod(self.backend_log_path, 0o666)
         self.rules_path = os.path.join(self.folder, "rules")
         with open(self.rules_path, "w") as f:
-            f.write(GATEKEEPER_RULES)
+            f.write(self.rules)
         self.http_api = HttpApi()
 
     def backend_requests(self):
@@ -894,6 +902,7 @@ ScriptAlias "{API_PREFIX}" "{self.backend_script}/"
     RequestHeader set X-Keyward-Key-Name    "%{{KEYWARD_KEY_NAME}}e"
     RequestHeader set X-Keyward-Role        "%{{KEYWARD_ROLE}}e"
     RequestHeader set X-Keyward-Permissions "%{{KEYWARD_PERMISSIONS}}e"
+    RequestHeader set X-Keyward-Workspace-Id "%{{KEYWARD_WORKSPACE_ID}}e"
     RequestHeader unset Authorization
 </Location>
 """)

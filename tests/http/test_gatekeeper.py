@@ -165,6 +165,7 @@ class GatekeeperChecks:
                 self.assertEqual(seen["KEYWARD_KEY_NAME"], "Billing service")
                 self.assertEqual(seen["KEYWARD_ROLE"], "admin")
                 self.assertEqual(seen["KEYWARD_PERMISSIONS"], ADMIN_PERMISSIONS)
+                self.assertEqual(seen["KEYWARD_WORKSPACE_ID"], "1")
                 self.assertEqual(seen["REQUEST_METHOD"], "GET")
                 self.assertEqual(seen["PATH_INFO"], "/orders/42")
                 self.assertEqual(seen["REMOTE_ADDR"], "127.0.0.1")
@@ -266,6 +267,56 @@ class GatekeeperChecks:
         self.set_role(key_id, "read-only")
         self.refused("insufficient_permissions", "/protected/admin/x", token)
         self.assertEqual(self.granted("/protected/other", token)["KEYWARD_ROLE"], "read-only")
+
+    # ---- the workspace the gatekeeper serves (no "workspace" line in the rules: workspace 1) ----
+
+    def other_workspace(self):
+        """Workspace 2 of this server, made once through the console by the owner."""
+        if not self.server.query("SELECT count(*) FROM workspace WHERE id = 2")[0][0]:
+            self.assertEqual(self.server.create_workspace("Someone else's"), 2)
+        return 2
+
+    def test_a_key_of_another_workspace_is_refused_as_an_unknown_key_is(self):
+        """Anyone signed in can make a workspace and a key there: that key must not pass, and the
+        answer must not tell that it exists (byte for byte the answer to a key nobody knows)."""
+        workspace = self.other_workspace()
+        token, key_id = self.key("Minted elsewhere", "--role", "admin", "--workspace", str(workspace))
+        disabled, _ = self.key("Minted elsewhere, off", "--role", "admin", "--disabled", "--workspace", str(workspace))
+        unknown = foreign_token()
+
+        def answer(key, via="bearer", path="/protected/admin/x"):
+            before = self.backend_count()
+            response = self.call(path, key, via=via)
+            self.assertEqual(self.backend_count(), before, "the API saw a refused request")
+            headers = [(name.lower(), value) for name, value in response.headers if name.lower() != "date"]
+            return response.status, headers, response.body
+
+        for via in ("bearer", "x-api-key"):
+            for path in ("/protected/admin/x", "/protected/x"):
+                with self.subTest(via=via, path=path):
+                    expected = answer(unknown, via, path)
+                    self.assertEqual(expected[0], 401)
+                    self.assertEqual(json.loads(expected[2]), {"code": "invalid_key", "message": REFUSALS["invalid_key"][1]})
+                    self.assertEqual(answer(token, via, path), expected)
+                    self.assertEqual(answer(disabled, via, path), expected)  # not "disabled": nothing is told
+        # Nothing recorded tells it exists either: no usage of the key, no last use.
+        time.sleep(1.5)  # past a flush of the usage writer
+        row_id = self.server.key_row(key_id)["id"]
+        self.assertEqual(self.server.count("usage_event", "api_key_id = ?", (row_id,)), 0)
+        self.assertIsNone(self.server.key_row(key_id)["last_used_at"])
+        # Workspace 1's keys pass, and the API learns the workspace.
+        here, here_id = self.key("At home", "--role", "admin")
+        seen = self.granted("/protected/admin/x", here)
+        self.assertEqual((seen["KEYWARD_KEY_ID"], seen["KEYWARD_WORKSPACE_ID"]), (here_id, "1"))
+
+    def test_the_default_workspace_is_said_once_per_process(self):
+        token, _ = self.key("Logged scope")
+        for _ in range(4):
+            self.granted("/protected/scope", token)
+        said = self.server.error_log().count("keyward: the gatekeeper serves workspace 1 (the rules file names none)")
+        # lighttpd runs two gatekeeper processes (max-procs), Apache one `keyward serve`; each says it at most once.
+        self.assertGreaterEqual(said, 1)
+        self.assertLessEqual(said, 2 if self.server.kind == "lighttpd" else 1)
 
     # ---- usage ----
 
@@ -427,6 +478,7 @@ class GatekeeperChecks:
             self.assertEqual(headers["x-keyward-key-name"], "Proxied caller")
             self.assertEqual(headers["x-keyward-role"], "read-only")
             self.assertEqual(headers["x-keyward-permissions"], "api.key.view")
+            self.assertEqual(headers["x-keyward-workspace-id"], "1")
             self.assertNotIn("authorization", headers)
         else:
             # lighttpd's mod_proxy passes request headers only: the API is guarded but learns nothing
@@ -453,6 +505,26 @@ class GatekeeperChecks:
                 self.assertEqual(response.status, 200, response.text)
                 answer = json.loads(response.text)
                 self.assertEqual((answer["valid"], answer["key_id"]), (True, reader_id))
+
+    def test_the_verify_endpoint_answers_for_its_callers_workspace_only(self):
+        workspace = self.other_workspace()
+        checker, _ = self.key("Checker at home", "--role", "admin")
+        home, home_id = self.key("Checked at home", "--role", "read-only")
+        their_checker, _ = self.key("Their checker", "--role", "admin", "--workspace", str(workspace))
+        theirs, theirs_id = self.key("Theirs", "--role", "read-only", "--workspace", str(workspace))
+        unknown = foreign_token()
+
+        def verify(caller, key):
+            response = self.call("/api/v1/keys/verify", caller, method="POST", body=json.dumps({"key": key}).encode())
+            self.assertEqual(response.status, 200, response.text)
+            return json.loads(response.text)
+        nothing = verify(checker, unknown)
+        self.assertEqual((nothing["valid"], nothing["code"], nothing["key_id"]), (False, "invalid_key", None))
+        self.assertEqual(verify(checker, theirs), nothing)
+        self.assertEqual(verify(their_checker, home), nothing)
+        self.assertEqual(verify(checker, home)["key_id"], home_id)
+        # A verifier of another workspace is answered, for its own keys: the console serves every workspace.
+        self.assertEqual(verify(their_checker, theirs)["key_id"], theirs_id)
 
 
 class LighttpdGatekeeperTest(GatekeeperChecks, ServerTestCase):
@@ -514,8 +586,10 @@ class AuthorizerOverFastcgiTest(unittest.TestCase):
         status, headers, body = self.ask(self.open_key)
         self.assertEqual(status, 200)
         self.assertEqual([name for name, _ in headers], ["Status", "Variable-KEYWARD_KEY_ID", "Variable-KEYWARD_KEY_NAME",
-                                                         "Variable-KEYWARD_ROLE", "Variable-KEYWARD_PERMISSIONS"])
+                                                         "Variable-KEYWARD_ROLE", "Variable-KEYWARD_PERMISSIONS",
+                                                         "Variable-KEYWARD_WORKSPACE_ID"])
         self.assertEqual(dict(headers)["Variable-KEYWARD_KEY_NAME"], "Any address")
+        self.assertEqual(dict(headers)["Variable-KEYWARD_WORKSPACE_ID"], "1")
         self.assertEqual(body, b"")
 
     def test_missing_remote_addr(self):

@@ -34,6 +34,8 @@ struct test_db *test_db_open(const char *name)
 	snprintf(db->config.database_path, sizeof db->config.database_path, "%s/keyward.db", db->folder);
 	snprintf(db->config.token_prefix, sizeof db->config.token_prefix, "kw_");
 	randombytes_buf(db->config.server_key, sizeof db->config.server_key);
+	db->config.workspaces[0] = STORE_DEFAULT_WORKSPACE; /* the gatekeeper's default: workspace 1 */
+	db->config.workspace_count = 1;
 	char error[256];
 	db->store = store_open(db->config.database_path, error, sizeof error);
 	db->arena = arena_new();
