@@ -1,6 +1,7 @@
 /* authorize.c: the FastCGI authorizer: lighttpd or Apache asks, for each request to the protected API, whether to let it through. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -77,6 +78,20 @@ static void send_refusal(struct http_request *request, struct http_response *res
  */
 static atomic_bool scope_noted;
 
+/* `number` (positive) in decimal, in `arena`: by hand, as arena_printf() costs a grant about 1,300 instructions. */
+static const char *decimal(struct arena *arena, int64_t number)
+{
+	char digits[24];
+	size_t start = sizeof digits;
+	digits[--start] = '\0';
+	uint64_t rest = number > 0 ? (uint64_t)number : 0;
+	do {
+		digits[--start] = (char)('0' + rest % 10);
+		rest /= 10;
+	} while (rest > 0);
+	return arena_strndup(arena, digits + start, sizeof digits - 1 - start);
+}
+
 void api_authorize(struct app *app, struct http_request *request)
 {
 	if (!atomic_load_explicit(&scope_noted, memory_order_relaxed) && !atomic_exchange(&scope_noted, true)) {
@@ -104,8 +119,7 @@ void api_authorize(struct app *app, struct http_request *request)
 		http_response_header(&response, "Variable-KEYWARD_KEY_NAME", result.name);
 		http_response_header(&response, "Variable-KEYWARD_ROLE", result.role);
 		http_response_header(&response, "Variable-KEYWARD_PERMISSIONS", result.permissions);
-		http_response_header(&response, "Variable-KEYWARD_WORKSPACE_ID",
-				     arena_printf(request->arena, "%lld", (long long)result.workspace_id));
+		http_response_header(&response, "Variable-KEYWARD_WORKSPACE_ID", decimal(request->arena, result.workspace_id));
 		/* Nothing else: lighttpd drops a grant's other headers, but Apache's mod_authnz_fcgi
 		   adds them to the response the protected backend sends. */
 		response.headers_only = true;
