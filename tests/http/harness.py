@@ -833,9 +833,10 @@ class GatekeeperServer(Server):
         super().stop(grace)
         self.http_api.stop()
 
-    def raw_request(self, method, path, header_lines=(), body=None):
+    def raw_request(self, method, path, header_lines=(), body=None, source=None):
         """A request sent byte for byte as given: `path` and the (name, value) pairs of
-        `header_lines` may be str or bytes (any bytes), repeated names are kept."""
+        `header_lines` may be str or bytes (any bytes), repeated names are kept. `source`: the
+        client's address, such as "127.0.0.7" (Linux loopback takes any of 127.0.0.0/8)."""
         def raw(text):
             return text if isinstance(text, bytes) else text.encode("latin-1")
         data = raw(method) + b" " + raw(path) + b" HTTP/1.1\r\n"
@@ -845,7 +846,8 @@ class GatekeeperServer(Server):
         if body is not None:
             data += f"Content-Length: {len(body)}\r\n".encode()
         data += b"\r\n" + (body or b"")
-        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as sock:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30,
+                                      source_address=(source, 0) if source else None) as sock:
             sock.sendall(data)
             response = http.client.HTTPResponse(sock, method=raw(method).decode("latin-1"))
             response.begin()

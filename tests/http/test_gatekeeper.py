@@ -336,21 +336,70 @@ class GatekeeperChecks:
                 "SELECT k.key_id, e.endpoint, e.client_address, e.outcome, sum(e.calls), min(e.at), max(e.at) "
                 "FROM usage_event e LEFT JOIN api_key k ON k.id = e.api_key_id "
                 "WHERE e.endpoint LIKE '/protected/usage/%' GROUP BY 1, 2, 3, 4 ORDER BY e.endpoint")
-            return found if sum(row[4] for row in found) >= 5 else None
+            return found if sum(row[4] for row in found) >= 3 else None
         found = wait_until(rows)
         self.assertIsNotNone(found, "usage rows did not appear within the flush interval")
         self.assertEqual([row[:5] for row in found], [
             (key_id, "/protected/usage/a", "127.0.0.1", "granted", 2),
             (elsewhere_id, "/protected/usage/b", "127.0.0.1", "ip_not_allowed", 1),
-            (None, "/protected/usage/c", "127.0.0.1", "missing_key", 1),
-            (None, "/protected/usage/d", "127.0.0.1", "invalid_key", 1),
         ])
+        # Without a known key: no row, no path; a count of the hour and address (other tests add theirs).
+        self.assertEqual(self.server.count("usage_event", "endpoint IN ('/protected/usage/c', '/protected/usage/d')"), 0)
+        self.assertGreaterEqual(self.server.query(
+            "SELECT coalesce(sum(calls), 0) FROM usage_refused_hourly WHERE workspace_id = 1 AND client_address = "
+            "'127.0.0.1' AND outcome = 'missing_key' AND hour >= ?", (started - started % 3600,))[0][0], 1)
         for row in found:
             self.assertTrue(started - 1 <= row[5] <= row[6] <= time.time() + 1, row)
         last_used = self.server.key_row(key_id)["last_used_at"]
         self.assertIsNotNone(last_used)
         self.assertGreaterEqual(last_used, started - 1)
         self.assertIsNone(self.server.key_row(elsewhere_id)["last_used_at"])  # refused: not a use
+
+    def test_requests_without_a_valid_key_are_counted_not_kept(self):
+        """Each is counted per hour, client address and outcome, in the first served workspace: no path
+        is stored. The client varies its address within 127.0.0.0/8."""
+        workspace = self.other_workspace()
+        foreign, _ = self.key("Foreign to the gatekeeper", "--workspace", str(workspace))
+        marker = f"/protected/stranger-{time.time_ns()}"
+        kinds = {"missing": None, "malformed": "kw_key_nonsense", "unknown": foreign_token(), "foreign": foreign}
+        # address: how many of each kind it sends
+        plan = {"127.0.0.11": {"missing": 3}, "127.0.0.12": {"missing": 1, "malformed": 2, "unknown": 1},
+                "127.0.0.13": {"foreign": 2}, "127.0.0.14": {"unknown": 1, "missing": 1}}
+        started = int(time.time())
+        backend_before = self.backend_count()
+        sent = 0
+        for address, counts in plan.items():
+            for kind, count in counts.items():
+                for n in range(count):
+                    token = kinds[kind]
+                    lines = [("Authorization", "Bearer " + token)] if token else []
+                    path = f"{marker}/{'p' * 400}/{address}/{kind}/{n}?q=secret"
+                    response = self.server.raw_request("GET", path, lines, source=address)
+                    self.assertEqual(response.status, 401, response.text[:300])
+                    sent += 1
+        self.assertEqual(self.backend_count(), backend_before)
+        expected = {}
+        for address, counts in plan.items():
+            for kind, count in counts.items():
+                outcome = (address, "missing_key" if kind == "missing" else "invalid_key")
+                expected[outcome] = expected.get(outcome, 0) + count
+
+        def counted():
+            rows = self.server.query(
+                "SELECT client_address, outcome, sum(calls), min(hour) FROM usage_refused_hourly WHERE workspace_id = 1 "
+                "AND client_address IN ('127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14') GROUP BY 1, 2")
+            return rows if sum(row[2] for row in rows) >= sent else None
+        rows = wait_until(counted)
+        self.assertIsNotNone(rows, "the counts did not appear within the flush interval")
+        self.assertEqual({(a, o): c for a, o, c, _ in rows}, expected)
+        for row in rows:  # the hour of the calls (one of two, should an hour have turned meanwhile)
+            self.assertIn(row[3], (started - started % 3600, started - started % 3600 + 3600))
+        self.assertEqual(self.server.count("usage_refused_hourly", "workspace_id = ?", (workspace,)), 0)
+        # No path anywhere: not in a row, not in the database's files.
+        self.assertEqual(self.server.count("usage_event", "endpoint LIKE ?", (marker + "%",)), 0)
+        for name, data in self.server.data_files().items():
+            if name.startswith("keyward.db"):
+                self.assertNotIn(marker.encode(), data, name)
 
     def test_an_off_the_record_key_leaves_only_a_count_and_its_last_use(self):
         token, key_id = self.key("Private", "--off-record", "--role", "read-only")
