@@ -357,7 +357,7 @@ class GatekeeperChecks:
 
     def test_requests_without_a_valid_key_are_counted_not_kept(self):
         """Each is counted per hour, client address and outcome, in the first served workspace: no path
-        is stored. The client varies its address within 127.0.0.0/8."""
+        is stored, and the dashboard shows them. The client varies its address within 127.0.0.0/8."""
         workspace = self.other_workspace()
         foreign, _ = self.key("Foreign to the gatekeeper", "--workspace", str(workspace))
         marker = f"/protected/stranger-{time.time_ns()}"
@@ -400,6 +400,17 @@ class GatekeeperChecks:
         for name, data in self.server.data_files().items():
             if name.startswith("keyward.db"):
                 self.assertNotIn(marker.encode(), data, name)
+        # The workspace's dashboard shows them; the other workspace's has none.
+        page = self.server.get("/w/1/")
+        self.assertEqual(page.status, 200)
+        section = page.doc.by_id("strangers")
+        self.assertIsNotNone(section, page.text[-3000:])
+        self.assertIn("Requests without a valid key", section.text)
+        self.assertIn("127.0.0.12", section.text)
+        self.assertIn("4 calls: No key sent 1, Invalid key 3", " ".join(section.text.split()))
+        self.assertNotIn(marker, page.text)
+        other = self.server.get(f"/w/{workspace}/").doc.by_id("strangers")
+        self.assertIn("None in this period.", other.text)
 
     def test_an_off_the_record_key_leaves_only_a_count_and_its_last_use(self):
         token, key_id = self.key("Private", "--off-record", "--role", "read-only")
