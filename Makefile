@@ -139,6 +139,7 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory build/keyward build/bench/seed build/bench/trivial_authorizer
 	@python3 tests/bench/bench.py
 	@python3 tests/bench/instructions.py
+	@python3 tests/bench/refusals.py
 	@python3 tests/bench/insight.py
 
 # ---- dependencies (Debian) ---------------------------------------------------------------------

@@ -58,7 +58,12 @@ static const char *string_member(struct arena *arena, json_t *object, const char
 	return NULL;
 }
 
-/* The caller must present a key whose role holds api.key.verify. True when it may go on. */
+/*
+ * The caller must present a key whose role holds api.key.verify, of any workspace: it is then
+ * told about the keys of its own workspace only (the gatekeeper's workspaces are not the
+ * console's business, and a console process may not even read the gatekeeper's rules file).
+ * True when it may go on.
+ */
 static bool authenticate_caller(struct app *app, struct http_request *request, struct http_response *response,
 				struct verify_result *caller)
 {
@@ -67,6 +72,7 @@ static bool authenticate_caller(struct app *app, struct http_request *request, s
 	question.client_address = request->remote_addr;
 	question.endpoint = request->path;
 	question.permission = "api.key.verify";
+	question.workspace_id = VERIFY_ANY_WORKSPACE;
 	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, caller);
 	if (app->usage != NULL && caller->code != VERIFY_UNAVAILABLE)
 		usage_record(app->usage, caller, question.endpoint, request->remote_addr, (int64_t)time(NULL));
@@ -127,13 +133,10 @@ void api_keys_verify(struct app *app, struct http_request *request, struct http_
 		return;
 	}
 
+	/* A verifier sees only the keys of its own workspace: another's is refused as an unknown one. */
+	question.workspace_id = caller.workspace_id;
 	struct verify_result result;
 	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, &result);
-	/* A verifier sees only the keys of its own workspace. */
-	if (result.key_known && result.workspace_id != caller.workspace_id) {
-		memset(&result, 0, sizeof result);
-		result.code = VERIFY_INVALID_KEY;
-	}
 	if (result.code == VERIFY_UNAVAILABLE) {
 		api_send_error(request, response, 503, "unavailable", verify_code_message(result.code));
 		return;

@@ -28,7 +28,35 @@ static const char *env_or(const char *name, const char *fallback)
 	return value != NULL && value[0] != '\0' ? value : fallback;
 }
 
-/* Parse one line of the rules file into config->rules. False, with a sentence, when it is wrong. */
+/*
+ * A "workspace ID" line: ID must be a positive whole number (digits only) not named before.
+ * False, with a sentence naming the file and line, otherwise.
+ */
+static bool parse_workspace(struct config *config, const char *id, size_t number, char *error, size_t error_size)
+{
+	char *end = NULL;
+	errno = 0;
+	long long value = id[0] >= '0' && id[0] <= '9' ? strtoll(id, &end, 10) : 0;
+	if (end == NULL || *end != '\0' || errno != 0 || value < 1) {
+		snprintf(error, error_size, "%s, line %zu: expected \"workspace ID\" with ID a positive whole number "
+					    "(got \"%.40s\")", config->rules_path, number, id);
+		return false;
+	}
+	for (size_t i = 0; i < config->workspace_count; i++)
+		if (config->workspaces[i] == value) {
+			snprintf(error, error_size, "%s, line %zu: workspace %lld is named twice", config->rules_path,
+				 number, value);
+			return false;
+		}
+	if (config->workspace_count == CONFIG_WORKSPACES_MAX) {
+		snprintf(error, error_size, "%s: more than %d workspace lines", config->rules_path, CONFIG_WORKSPACES_MAX);
+		return false;
+	}
+	config->workspaces[config->workspace_count++] = value;
+	return true;
+}
+
+/* Parse one line of the rules file into config->rules or config->workspaces. False, with a sentence, when it is wrong. */
 static bool parse_rule(struct config *config, char *line, size_t number, char *error, size_t error_size)
 {
 	char *comment = strchr(line, '#');
@@ -41,7 +69,20 @@ static bool parse_rule(struct config *config, char *line, size_t number, char *e
 	char *prefix = strtok_r(NULL, " \t\r\n", &save);
 	char *permission = strtok_r(NULL, " \t\r\n", &save);
 	char *extra = strtok_r(NULL, " \t\r\n", &save);
-	if (strcmp(word, "require") != 0 || prefix == NULL || permission == NULL || extra != NULL || prefix[0] != '/') {
+	if (strcmp(word, "workspace") == 0) {
+		if (prefix == NULL || permission != NULL) {
+			snprintf(error, error_size, "%s, line %zu: expected \"workspace ID\" (one workspace a line)",
+				 config->rules_path, number);
+			return false;
+		}
+		return parse_workspace(config, prefix, number, error, error_size);
+	}
+	if (strcmp(word, "require") != 0) {
+		snprintf(error, error_size, "%s, line %zu: expected \"require /path/prefix permission\" or \"workspace ID\"",
+			 config->rules_path, number);
+		return false;
+	}
+	if (prefix == NULL || permission == NULL || extra != NULL || prefix[0] != '/') {
 		snprintf(error, error_size, "%s, line %zu: expected \"require /path/prefix permission\"", config->rules_path,
 			 number);
 		return false;
@@ -61,6 +102,14 @@ static bool parse_rule(struct config *config, char *line, size_t number, char *e
 	return true;
 }
 
+/* The default scope: workspace 1 only, not named by any rules file. */
+static void serve_default_workspace(struct config *config)
+{
+	config->workspaces[0] = 1;
+	config->workspace_count = 1;
+	config->workspaces_named = false;
+}
+
 static bool load_rules(struct config *config, char *error, size_t error_size)
 {
 	FILE *file = fopen(config->rules_path, "r");
@@ -69,6 +118,7 @@ static bool load_rules(struct config *config, char *error, size_t error_size)
 		return false;
 	}
 	config->rules = calloc(CONFIG_RULES_MAX, sizeof *config->rules);
+	config->workspace_count = 0;
 	char line[1024];
 	size_t number = 0;
 	bool ok = config->rules != NULL;
@@ -88,6 +138,10 @@ static bool load_rules(struct config *config, char *error, size_t error_size)
 		config->rules = NULL;
 		config->rule_count = 0;
 	}
+	if (ok && config->workspace_count > 0)
+		config->workspaces_named = true;
+	else
+		serve_default_workspace(config);
 	return ok;
 }
 
@@ -109,6 +163,23 @@ const char *config_required_permission(const struct config *config, const char *
 	return best ? best->permission : NULL;
 }
 
+bool config_serves_workspace(const struct config *config, long long workspace_id)
+{
+	for (size_t i = 0; i < config->workspace_count; i++)
+		if (config->workspaces[i] == workspace_id)
+			return true;
+	return false;
+}
+
+const char *config_default_workspace_note(const struct config *config)
+{
+	if (config->workspaces_named)
+		return NULL;
+	return config->rules_path[0] == '\0'
+		       ? "keyward: the gatekeeper serves workspace 1 (no rules file: KEYWARD_CONFIG is not set)"
+		       : "keyward: the gatekeeper serves workspace 1 (the rules file names none)";
+}
+
 /* A whole-number setting `name` (default `fallback`) from `low` to `high`; false with a sentence otherwise. */
 static bool number_setting(const char *name, const char *fallback, long long low, long long high, const char *low_text,
 			   long long *value, char *error, size_t error_size)
@@ -128,6 +199,7 @@ static bool number_setting(const char *name, const char *fallback, long long low
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size)
 {
 	memset(config, 0, sizeof *config);
+	serve_default_workspace(config);
 	const char *database = database_path ? database_path : env_or("KEYWARD_DB", KEYWARD_STATEDIR "/keyward.db");
 	if (!copy_setting(config->database_path, sizeof config->database_path, database, "the database path",
 			  error, error_size))

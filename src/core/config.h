@@ -10,7 +10,9 @@
  * The rules file holds lines "require PATH-PREFIX PERMISSION": a request whose path starts with
  * PATH-PREFIX, on a segment boundary ("/admin" covers /admin and /admin/x, not /administrator),
  * needs a key whose role holds PERMISSION (the longest matching prefix wins; no match: any valid
- * key). '#' starts a comment.
+ * key). Lines "workspace ID" (one or more, each ID a positive whole number named once) say whose
+ * keys the gatekeeper accepts; without any (or without a rules file) it serves workspace 1 only.
+ * '#' starts a comment.
  * The server key lives beside the database as <db>.key (0600), made at first start.
  */
 #ifndef KEYWARD_CORE_CONFIG_H
@@ -31,6 +33,7 @@
 
 #define CONFIG_RULES_MAX 256
 #define CONFIG_RULE_TEXT_MAX 256
+#define CONFIG_WORKSPACES_MAX 64 /* "workspace" lines in a rules file */
 
 struct config_rule {
 	char path_prefix[CONFIG_RULE_TEXT_MAX];
@@ -52,6 +55,13 @@ struct config {
 	long long refused_alert;     /* KEYWARD_REFUSED_ALERT: refused calls of a key in an hour that warn (default 100) */
 	struct config_rule *rules;
 	size_t rule_count;
+	/*
+	 * The workspaces whose keys the gatekeeper accepts, in the rules file's order (the first is
+	 * where requests without a valid key are counted); {1} unless the rules file names some.
+	 */
+	long long workspaces[CONFIG_WORKSPACES_MAX];
+	size_t workspace_count;   /* 1 or more after config_load() */
+	bool workspaces_named;    /* false: the default, workspace 1, because the rules file named none */
 };
 
 /*
@@ -70,6 +80,16 @@ bool config_load_server_key(struct config *config, char *error, size_t error_siz
 
 /* The permission a request for `path` needs under the rules, or NULL when none. */
 const char *config_required_permission(const struct config *config, const char *path);
+
+/* True when the gatekeeper accepts keys of `workspace_id` (config->workspaces holds it). */
+bool config_serves_workspace(const struct config *config, long long workspace_id);
+
+/*
+ * The sentence a gatekeeper logs once when it serves workspace 1 by default, because no rules
+ * file or no "workspace" line names any ("keyward: the gatekeeper serves workspace 1 (…)");
+ * NULL when the rules file names the workspaces. Static text.
+ */
+const char *config_default_workspace_note(const struct config *config);
 
 /* Wipe the server key from memory and free the rules. */
 void config_wipe(struct config *config);

@@ -1,8 +1,11 @@
 /* usage.c: buffering verification events in memory and writing them to the store in batches. */
 #include "domain/usage.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +14,15 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "domain/cidr.h"
 #include "domain/insight.h"
 #include "domain/verify.h"
 #include "store/store.h"
 
-/* One buffered decision; its strings live in the batch's text pool. */
+/* One buffered decision about a known key; its strings live in the batch's text pool. */
 struct usage_item {
 	int64_t workspace_id;
-	int64_t key_row_id; /* 0: no key identified */
+	int64_t key_row_id;
 	int64_t at;
 	size_t endpoint;    /* offsets into the text pool */
 	size_t address;
@@ -27,19 +31,49 @@ struct usage_item {
 	bool granted;
 };
 
+/*
+ * Decisions without a known key ("strangers": no key, a malformed, unknown or foreign one, several)
+ * counted per hour, workspace, client network and outcome: a fixed-size entry each, whatever the
+ * path or how many requests it stands for. The fields up to `calls` are the entry's identity,
+ * compared and hashed as bytes (entries are zeroed first, padding included).
+ */
+struct stranger {
+	int64_t hour;
+	int64_t workspace_id;
+	uint8_t address[16]; /* IPv4 in the first 4 bytes; IPv6 with its last 64 bits cleared */
+	uint8_t family;      /* 4, 6, STRANGER_INVALID or STRANGER_NONE */
+	uint8_t outcome;     /* enum verify_code */
+	int64_t calls;
+};
+
+#define STRANGER_INVALID 1 /* an address was given but is not one */
+#define STRANGER_NONE 2    /* no address was given */
+#define STRANGER_IDENTITY offsetof(struct stranger, calls)
+
+/* Strangers of a batch: entries in order of arrival, found through an open-addressing index. */
+struct stranger_table {
+	struct stranger *entries;
+	size_t count;
+	size_t capacity; /* entries allocated; at most USAGE_STRANGERS_MAX */
+	uint32_t *slots; /* 1 + index into entries, 0: empty; 2 * capacity of them (a power of two) */
+};
+
 struct usage_batch {
 	struct usage_item *items;
 	size_t count;
 	size_t capacity;
 	struct buf text;
+	struct stranger_table strangers;
 };
 
 struct usage {
-	pthread_mutex_t lock;   /* guards `pending`, `stopping`, `dropped` */
+	pthread_mutex_t lock;   /* guards `pending`, `stopping`, `dropped`, `strangers_dropped` */
 	pthread_cond_t wake;
 	struct usage_batch pending;
 	bool stopping;
-	size_t dropped;
+	size_t dropped;           /* events of known keys not recorded: the buffer was full */
+	size_t strangers_dropped; /* strangers not counted: their table was full */
+	unsigned char hash_key[crypto_shorthash_KEYBYTES]; /* random per process: addresses cannot be chosen to collide */
 
 	pthread_mutex_t write_lock; /* one writer at a time: guards `writing` and `store` */
 	struct usage_batch writing;
@@ -59,9 +93,125 @@ static size_t pool_add(struct buf *pool, const char *text, size_t max)
 	return offset;
 }
 
+/* Where a stranger's address is counted: its IPv4 address, its IPv6 /64, or one of two words. */
+static void stranger_network(const char *text, struct stranger *stranger)
+{
+	struct cidr parsed;
+	if (text == NULL) {
+		stranger->family = STRANGER_NONE;
+	} else if (!cidr_parse_address(text, &parsed)) { /* a mapped ::ffff:a.b.c.d comes back as IPv4 */
+		stranger->family = STRANGER_INVALID;
+	} else {
+		stranger->family = (uint8_t)parsed.family;
+		memcpy(stranger->address, parsed.address, parsed.family == 4 ? 4 : 8);
+	}
+}
+
+/* A stranger's address as stored and shown: "192.0.2.7", "2001:db8:1:2::/64", "(invalid)", "(none)". */
+static void stranger_address_text(const struct stranger *stranger, char text[CIDR_TEXT_MAX])
+{
+	if (stranger->family == 4) {
+		inet_ntop(AF_INET, stranger->address, text, CIDR_TEXT_MAX);
+	} else if (stranger->family == 6) {
+		struct cidr network = { .family = 6, .prefix = 64 };
+		memcpy(network.address, stranger->address, 16);
+		cidr_format(&network, text);
+	} else {
+		snprintf(text, CIDR_TEXT_MAX, "%s", stranger->family == STRANGER_NONE ? "(none)" : "(invalid)");
+	}
+}
+
+/* Point a free slot of table->slots, found from `hash`, at table->entries[index]. */
+static void stranger_index(struct stranger_table *table, uint64_t hash, size_t index)
+{
+	size_t mask = 2 * table->capacity - 1;
+	size_t slot = (size_t)hash & mask;
+	while (table->slots[slot] != 0)
+		slot = (slot + 1) & mask;
+	table->slots[slot] = (uint32_t)(index + 1);
+}
+
+/* Double the table (entries and index), keeping every entry; `hash_key` rehashes them. */
+static void stranger_grow(struct stranger_table *table, const unsigned char *hash_key)
+{
+	size_t capacity = table->capacity ? 2 * table->capacity : 64;
+	table->entries = xrealloc(table->entries, capacity * sizeof *table->entries);
+	free(table->slots);
+	table->slots = xcalloc(2 * capacity, sizeof *table->slots);
+	table->capacity = capacity;
+	for (size_t i = 0; i < table->count; i++) {
+		uint64_t hash;
+		crypto_shorthash((unsigned char *)&hash, (const unsigned char *)&table->entries[i], STRANGER_IDENTITY,
+				 hash_key);
+		stranger_index(table, hash, i);
+	}
+}
+
+/*
+ * Count one call of `stranger` (calls ignored) whose identity hashes to `hash`: added to its
+ * entry, or a new entry. False when it is new and the table holds USAGE_STRANGERS_MAX already.
+ */
+static bool stranger_count(struct stranger_table *table, const struct stranger *stranger, uint64_t hash,
+			   const unsigned char *hash_key)
+{
+	if (table->capacity > 0) {
+		size_t mask = 2 * table->capacity - 1;
+		for (size_t slot = (size_t)hash & mask; table->slots[slot] != 0; slot = (slot + 1) & mask) {
+			struct stranger *entry = &table->entries[table->slots[slot] - 1];
+			if (memcmp(entry, stranger, STRANGER_IDENTITY) == 0) {
+				entry->calls++;
+				return true;
+			}
+		}
+	}
+	if (table->count == USAGE_STRANGERS_MAX)
+		return false;
+	if (table->count == table->capacity)
+		stranger_grow(table, hash_key);
+	memcpy(&table->entries[table->count], stranger, sizeof *stranger); /* padding too: it is compared */
+	table->entries[table->count].calls = 1;
+	stranger_index(table, hash, table->count);
+	table->count++;
+	return true;
+}
+
+static void stranger_clear(struct stranger_table *table)
+{
+	if (table->count > 0)
+		memset(table->slots, 0, 2 * table->capacity * sizeof *table->slots);
+	table->count = 0;
+}
+
+/*
+ * A stranger is counted, never kept: no path, and its address only as the network it counts in.
+ * The address is parsed and hashed before the lock; under it, one probe of the table.
+ */
+static void record_stranger(struct usage *usage, const struct verify_result *result, const char *address, int64_t now)
+{
+	struct stranger stranger;
+	memset(&stranger, 0, sizeof stranger);
+	stranger.hour = now - now % 3600;
+	stranger.workspace_id = result->workspace_id > 0 ? result->workspace_id : STORE_DEFAULT_WORKSPACE;
+	stranger.outcome = (uint8_t)result->code;
+	stranger_network(address, &stranger);
+	uint64_t hash;
+	crypto_shorthash((unsigned char *)&hash, (const unsigned char *)&stranger, STRANGER_IDENTITY, usage->hash_key);
+	pthread_mutex_lock(&usage->lock);
+	struct stranger_table *table = &usage->pending.strangers;
+	if (!stranger_count(table, &stranger, hash, usage->hash_key))
+		usage->strangers_dropped++;
+	else if (table->count == USAGE_BATCH)
+		pthread_cond_signal(&usage->wake);
+	pthread_mutex_unlock(&usage->lock);
+}
+
 void usage_record(struct usage *usage, const struct verify_result *result, const char *endpoint,
 		  const char *address, int64_t now)
 {
+	if (!result->key_known) {
+		record_stranger(usage, result, address, now);
+		return;
+	}
 	pthread_mutex_lock(&usage->lock);
 	struct usage_batch *batch = &usage->pending;
 	if (batch->count >= USAGE_BUFFER_MAX) {
@@ -75,12 +225,12 @@ void usage_record(struct usage *usage, const struct verify_result *result, const
 	}
 	struct usage_item *item = &batch->items[batch->count++];
 	memset(item, 0, sizeof *item);
-	item->workspace_id = result->key_known ? result->workspace_id : STORE_DEFAULT_WORKSPACE;
-	item->key_row_id = result->key_known ? result->key_row_id : 0;
+	item->workspace_id = result->workspace_id;
+	item->key_row_id = result->key_row_id;
 	item->at = now;
 	item->outcome = verify_code_name(result->code);
 	item->granted = result->code == VERIFY_GRANTED;
-	item->anonymous = result->key_known && result->off_record;
+	item->anonymous = result->off_record;
 	if (!item->anonymous) {
 		item->endpoint = pool_add(&batch->text, endpoint, USAGE_ENDPOINT_MAX);
 		item->address = pool_add(&batch->text, address, USAGE_ADDRESS_MAX);
@@ -90,16 +240,25 @@ void usage_record(struct usage *usage, const struct verify_result *result, const
 	pthread_mutex_unlock(&usage->lock);
 }
 
+/* Decisions held: events of known keys, and entries of strangers (each may stand for many). */
+static size_t batch_size(const struct usage_batch *batch)
+{
+	return batch->count + batch->strangers.count;
+}
+
 static void batch_clear(struct usage_batch *batch)
 {
 	batch->count = 0;
 	buf_clear(&batch->text);
+	stranger_clear(&batch->strangers);
 }
 
 static void batch_free(struct usage_batch *batch)
 {
 	free(batch->items);
 	buf_free(&batch->text);
+	free(batch->strangers.entries);
+	free(batch->strangers.slots);
 }
 
 /* A key and a time: an anonymous call (time = its hour) or a grant. */
@@ -201,11 +360,24 @@ static size_t fold_events(struct store_usage_event *events, size_t count)
 	return kept;
 }
 
+/* The strangers of a batch as the store counts them; their addresses' texts go to texts[count]. */
+static struct store_refusal_count *stranger_rows(const struct stranger_table *table, char (*texts)[CIDR_TEXT_MAX])
+{
+	struct store_refusal_count *rows = xcalloc(table->count + 1, sizeof *rows);
+	for (size_t i = 0; i < table->count; i++) {
+		const struct stranger *entry = &table->entries[i];
+		stranger_address_text(entry, texts[i]);
+		rows[i] = (struct store_refusal_count){ entry->hour, entry->workspace_id, texts[i],
+							verify_code_name((enum verify_code)entry->outcome), entry->calls };
+	}
+	return rows;
+}
+
 /* Write usage->writing in one transaction. Needs write_lock. */
 static bool write_batch(struct usage *usage)
 {
 	struct usage_batch *batch = &usage->writing;
-	if (batch->count == 0)
+	if (batch_size(batch) == 0)
 		return true;
 	struct store_usage_event *events = xcalloc(batch->count, sizeof *events);
 	struct key_time *calls = xcalloc(batch->count, sizeof *calls);
@@ -229,16 +401,21 @@ static bool write_batch(struct usage *usage)
 	event_count = fold_events(events, event_count);
 	size_t count_count = count_anonymous(calls, call_count, counts);
 	size_t last_used_count = latest_grants(grants, grant_count, last_used);
+	char (*texts)[CIDR_TEXT_MAX] = xcalloc(batch->strangers.count + 1, sizeof *texts);
+	struct store_refusal_count *refusals = stranger_rows(&batch->strangers, texts);
 	enum store_status status = store_usage_write(usage->store, events, event_count, counts, count_count, last_used,
-						     last_used_count);
+						     last_used_count, refusals, batch->strangers.count);
+	free(texts);
+	free(refusals);
 	free(events);
 	free(calls);
 	free(grants);
 	free(counts);
 	free(last_used);
 	if (status != STORE_OK) {
-		fprintf(stderr, "keyward: usage: could not write %zu events (%s); will retry\n", batch->count,
-			status == STORE_BUSY ? "database busy" : "database error");
+		fprintf(stderr, "keyward: usage: could not write %zu events and %zu counts of requests without a valid "
+				"key (%s); will retry\n",
+			batch->count, batch->strangers.count, status == STORE_BUSY ? "database busy" : "database error");
 		return false;
 	}
 	batch_clear(batch);
@@ -250,16 +427,21 @@ static bool flush_once(struct usage *usage)
 {
 	pthread_mutex_lock(&usage->write_lock);
 	pthread_mutex_lock(&usage->lock);
-	if (usage->writing.count == 0) {
+	if (batch_size(&usage->writing) == 0) {
 		struct usage_batch swap = usage->writing;
 		usage->writing = usage->pending;
 		usage->pending = swap;
 	}
-	size_t dropped = usage->dropped;
+	size_t dropped = usage->dropped, strangers_dropped = usage->strangers_dropped;
 	usage->dropped = 0;
+	usage->strangers_dropped = 0;
 	pthread_mutex_unlock(&usage->lock);
 	if (dropped > 0)
 		fprintf(stderr, "keyward: usage: buffer full, %zu events were not recorded\n", dropped);
+	if (strangers_dropped > 0)
+		fprintf(stderr, "keyward: usage: more than %d addresses without a valid key at once, %zu requests "
+				"were not counted\n",
+			USAGE_STRANGERS_MAX, strangers_dropped);
 	bool ok = write_batch(usage);
 	pthread_mutex_unlock(&usage->write_lock);
 	return ok;
@@ -283,7 +465,7 @@ static void *flusher_main(void *argument)
 			deadline.tv_sec++;
 			deadline.tv_nsec -= 1000000000L;
 		}
-		while (!usage->stopping && usage->pending.count < USAGE_BATCH &&
+		while (!usage->stopping && usage->pending.count < USAGE_BATCH && usage->pending.strangers.count < USAGE_BATCH &&
 		       pthread_cond_timedwait(&usage->wake, &usage->lock, &deadline) != ETIMEDOUT)
 			;
 		if (usage->stopping)
@@ -317,6 +499,7 @@ struct usage *usage_start(const struct config *config, char *error, size_t error
 	struct usage *usage = xcalloc(1, sizeof *usage);
 	usage->store = store;
 	usage->config = config;
+	crypto_shorthash_keygen(usage->hash_key);
 	pthread_mutex_init(&usage->lock, NULL);
 	pthread_mutex_init(&usage->write_lock, NULL);
 	pthread_cond_init(&usage->wake, NULL);
@@ -342,11 +525,13 @@ void usage_stop(struct usage *usage)
 	 * Up to three rounds: a batch that failed once gets another try, then what was pending
 	 * behind it gets its own.
 	 */
-	for (int round = 0; round < 3 && (usage->writing.count > 0 || usage->pending.count > 0); round++)
+	for (int round = 0; round < 3 && batch_size(&usage->writing) + batch_size(&usage->pending) > 0; round++)
 		flush_once(usage);
-	if (usage->writing.count + usage->pending.count > 0)
-		fprintf(stderr, "keyward: usage: %zu events could not be written at shutdown\n",
-			usage->writing.count + usage->pending.count);
+	if (batch_size(&usage->writing) + batch_size(&usage->pending) > 0)
+		fprintf(stderr, "keyward: usage: %zu events and %zu counts of requests without a valid key could not be "
+				"written at shutdown\n",
+			usage->writing.count + usage->pending.count,
+			usage->writing.strangers.count + usage->pending.strangers.count);
 	store_close(usage->store);
 	batch_free(&usage->pending);
 	batch_free(&usage->writing);

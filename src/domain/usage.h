@@ -8,6 +8,13 @@
  * busy timeout serialises their writes).
  *
  * An off-the-record key's events keep nothing but an anonymous count per hour and its last use.
+ *
+ * A decision without a known key (no key, a malformed, unknown or foreign one, several) is not
+ * buffered but counted, per hour, workspace (verify_result.workspace_id), outcome and client
+ * network: the IPv4 address, the IPv6 /64, or "(invalid)" / "(none)". No path is kept. Each batch
+ * holds at most USAGE_STRANGERS_MAX such counts; past it, new ones are dropped and said in the log.
+ * So strangers cost a fixed-size entry per address and hour in memory, and a row each in the
+ * store (usage_refused_hourly), however many requests they send.
  */
 #ifndef KEYWARD_DOMAIN_USAGE_H
 #define KEYWARD_DOMAIN_USAGE_H
@@ -29,6 +36,8 @@ struct verify_result;
 #define USAGE_BATCH 8192
 #define USAGE_FLUSH_MS 1000
 #define USAGE_BUFFER_MAX 65536 /* events held at most; past it new events are dropped and counted */
+#define USAGE_STRANGERS_MAX 65536 /* counts of strangers a batch holds at most (a power of two); a batch of
+				     USAGE_BATCH of them is written at once, as a full batch of events is */
 #define USAGE_ENDPOINT_MAX 512
 #define USAGE_ADDRESS_MAX 64
 #define USAGE_UPKEEP_CHUNKS 2 /* rollup transactions (and retention deletes) per round of upkeep */
@@ -40,7 +49,8 @@ struct usage *usage_start(const struct config *config, char *error, size_t error
 
 /*
  * Record one decision. Copies what it keeps; never blocks on I/O. `endpoint` and `address` may
- * be NULL. Thread-safe.
+ * be NULL. A decision without a known key (result->key_known false) is counted, its endpoint
+ * ignored. Thread-safe.
  */
 void usage_record(struct usage *usage, const struct verify_result *result, const char *endpoint,
 		  const char *address, int64_t now);

@@ -76,10 +76,22 @@ static bool address_allowed(const struct store_key_auth *key, const char *addres
 	return false;
 }
 
+/* True when keys of `workspace_id` count for this request (verify_request.workspace_id). */
+static bool workspace_in_scope(const struct config *config, const struct verify_request *request, int64_t workspace_id)
+{
+	if (request->workspace_id == VERIFY_SERVED_WORKSPACES)
+		return config_serves_workspace(config, workspace_id);
+	return request->workspace_id == VERIFY_ANY_WORKSPACE || request->workspace_id == workspace_id;
+}
+
 void verify_decide(struct store *store, struct key_cache *cache, const struct config *config, struct arena *arena,
 		   const struct verify_request *request, struct verify_result *result)
 {
 	memset(result, 0, sizeof *result);
+	/* Where a decision without a known key is counted (usage): the request's workspace, else the first served. */
+	result->workspace_id = request->workspace_id > 0	   ? request->workspace_id
+			       : config->workspace_count > 0 ? config->workspaces[0]
+							     : STORE_DEFAULT_WORKSPACE;
 	if (request->several_keys) {
 		result->code = VERIFY_INVALID_KEY;
 		return;
@@ -99,6 +111,10 @@ void verify_decide(struct store *store, struct key_cache *cache, const struct co
 	enum store_status status = key_cache_find(cache, store, arena, hash, &key);
 	if (status != STORE_OK) {
 		result->code = status == STORE_NOT_FOUND ? VERIFY_INVALID_KEY : VERIFY_UNAVAILABLE;
+		return;
+	}
+	if (!workspace_in_scope(config, request, key.workspace_id)) {
+		result->code = VERIFY_INVALID_KEY; /* exactly as unknown: nothing of the key goes into the result */
 		return;
 	}
 	result->key_known = true;

@@ -3,9 +3,11 @@
  *
  * One code path for the FastCGI authorizer and the JSON verify endpoint. Checks, in order:
  * not several keys at once; a key was sent; its shape and checksum (no database access when they fail); a key with that
- * keyed hash exists; it is not revoked; it is enabled; the client address is on its allowlist
- * (no CIDRs: any address); its role holds the permission the request needs.
- * Messages never say whether an unknown key exists elsewhere.
+ * keyed hash exists in a workspace the request may use (those the gatekeeper serves, config.h);
+ * it is not revoked; it is enabled; the client address is on its allowlist (no CIDRs: any
+ * address); its role holds the permission the request needs.
+ * A key of another workspace is refused exactly as an unknown one is (invalid_key, nothing known
+ * of it): messages, results and usage never say whether a key exists elsewhere.
  */
 #ifndef KEYWARD_DOMAIN_VERIFY_H
 #define KEYWARD_DOMAIN_VERIFY_H
@@ -20,6 +22,10 @@ struct key_cache;
 struct store;
 
 #define VERIFY_KEY_MAX 512 /* bytes; longer keys are refused unread */
+
+/* verify_request.workspace_id: whose keys count. */
+#define VERIFY_SERVED_WORKSPACES 0 /* those the gatekeeper serves (config->workspaces) */
+#define VERIFY_ANY_WORKSPACE (-1)  /* any: the verify endpoint's own caller, who then sees its workspace only */
 
 enum verify_code {
 	VERIFY_GRANTED,
@@ -40,13 +46,16 @@ struct verify_request {
 				       given but not an address (garbage REMOTE_ADDR): always refused */
 	const char *endpoint;       /* request path, for usage */
 	const char *permission;     /* permission the request needs, NULL or "" for none */
+	int64_t workspace_id;       /* whose keys count: VERIFY_SERVED_WORKSPACES (0, the default), VERIFY_ANY_WORKSPACE,
+				       or that one workspace only */
 };
 
 struct verify_result {
 	enum verify_code code;
-	bool key_known;          /* the key was found; the fields below are set */
+	bool key_known;          /* the key was found in a workspace the request may use; the fields below are set */
 	int64_t key_row_id;
-	int64_t workspace_id;
+	int64_t workspace_id;    /* the key's; without a known key, the workspace the decision is counted in: the
+				    request's own, else the first the gatekeeper serves */
 	const char *key_id;
 	const char *name;
 	const char *role;

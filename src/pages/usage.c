@@ -21,6 +21,7 @@
 #define DASHBOARD_TOP 10 /* keys per dashboard list */
 #define WARNINGS_MAX 8     /* warning lines shown: one per key and kind */
 #define LATEST_MAX 50    /* latest calls listed in a narrowed view */
+#define STRANGERS_TOP 5  /* addresses listed under "Requests without a valid key" */
 
 /* Thousands separated by a thin space: 1 234 567. */
 static const char *count_text(struct arena *arena, int64_t value)
@@ -369,6 +370,46 @@ static enum store_status set_briefs(struct app *app, struct http_request *reques
 	return STORE_OK;
 }
 
+/*
+ * Requests without a valid key that the gatekeeper counted in this workspace in the period:
+ * {strangers: {any, total, addresses, rows: [{address, calls, outcomes}], more}}.
+ */
+static enum store_status set_strangers(struct app *app, struct http_request *request, struct mustache_value *data,
+				       const struct insight_window *window)
+{
+	struct arena *arena = request->arena;
+	struct store_refused_address *rows = NULL;
+	size_t count = 0;
+	int64_t addresses = 0, calls = 0;
+	enum store_status status = store_usage_refused(app->store, arena, request->visit->workspace_id, window->since,
+						       STRANGERS_TOP, &rows, &count, &addresses, &calls);
+	if (status != STORE_OK)
+		return status;
+	struct mustache_value *section = view_set(data, "strangers", view_map(arena));
+	view_set_bool(arena, section, "any", calls > 0);
+	view_set_string(arena, section, "total", count_text(arena, calls));
+	view_set_string(arena, section, "addresses",
+			arena_printf(arena, "%s %s", count_text(arena, addresses), addresses == 1 ? "address" : "addresses"));
+	struct mustache_value *list = view_set(section, "rows", view_list(arena));
+	for (size_t i = 0; i < count; i++) {
+		struct mustache_value *row = view_push_map(arena, list);
+		view_set_string(arena, row, "address", rows[i].address);
+		view_set_string(arena, row, "calls", count_text(arena, rows[i].calls));
+		const char *outcomes = "";
+		if (rows[i].missing_key > 0)
+			outcomes = arena_printf(arena, "%s %s", insight_outcome_label("missing_key"),
+						count_text(arena, rows[i].missing_key));
+		if (rows[i].invalid_key > 0)
+			outcomes = arena_printf(arena, "%s%s%s %s", outcomes, outcomes[0] ? ", " : "",
+						insight_outcome_label("invalid_key"), count_text(arena, rows[i].invalid_key));
+		view_set_string(arena, row, "outcomes", outcomes);
+	}
+	if (addresses > (int64_t)count)
+		view_set_string(arena, section, "more",
+				arena_printf(arena, "and %lld more addresses", (long long)(addresses - (int64_t)count)));
+	return STORE_OK;
+}
+
 void page_dashboard(struct app *app, struct http_request *request, struct http_response *response)
 {
 	struct arena *arena = request->arena;
@@ -396,6 +437,8 @@ void page_dashboard(struct app *app, struct http_request *request, struct http_r
 	if (status == STORE_OK)
 		status = set_briefs(app, request, data, "rotation", STORE_BRIEF_SECRET_OLDER,
 				    now - INSIGHT_ROTATE_DAYS * 86400, &window);
+	if (status == STORE_OK)
+		status = set_strangers(app, request, data, &window);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;

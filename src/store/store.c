@@ -110,6 +110,20 @@ static const struct {
 	[STMT_USAGE_ANONYMOUS_ADD] = { "usage_anonymous_add",
 		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) VALUES (?1, ?2, ?3, ?4) "
 		"ON CONFLICT (api_key_id, hour) DO UPDATE SET calls = calls + excluded.calls" },
+	/* Requests without a valid key: a count per hour, workspace, address and outcome (009_refusals.sql). */
+	[STMT_USAGE_REFUSED_ADD] = { "usage_refused_add",
+		"INSERT INTO usage_refused_hourly (hour, workspace_id, client_address, outcome, calls) "
+		"VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (hour, workspace_id, client_address, outcome) "
+		"DO UPDATE SET calls = calls + excluded.calls" },
+	/* The busiest ?3 addresses of workspace ?1 since hour ?2, and (before the limit) how many and their calls. */
+	[STMT_USAGE_REFUSED_ADDRESSES] = { "usage_refused_addresses",
+		"SELECT client_address, sum(calls), sum(CASE WHEN outcome = 'missing_key' THEN calls ELSE 0 END), "
+		"sum(CASE WHEN outcome = 'invalid_key' THEN calls ELSE 0 END), count(*) OVER (), sum(sum(calls)) OVER () "
+		"FROM usage_refused_hourly WHERE hour >= ?2 AND workspace_id = ?1 GROUP BY client_address "
+		"ORDER BY 2 DESC, 1 LIMIT ?3" },
+	[STMT_PRUNE_REFUSED] = { "prune_refused",
+		"DELETE FROM usage_refused_hourly WHERE (hour, workspace_id, client_address, outcome) IN (SELECT hour, "
+		"workspace_id, client_address, outcome FROM usage_refused_hourly WHERE hour < ?1 LIMIT ?2)" },
 	[STMT_KEY_TOUCH] = { "key_touch",
 		"INSERT INTO api_key_last_used (api_key_id, at) VALUES (?1, ?2) "
 		"ON CONFLICT (api_key_id) DO UPDATE SET at = excluded.at WHERE excluded.at > at" },

@@ -237,14 +237,41 @@ struct store_last_used {
 	int64_t at;
 };
 
+/* Requests without a valid key of one hour, workspace, client address (as shown) and outcome. */
+struct store_refusal_count {
+	int64_t hour;
+	int64_t workspace_id;
+	const char *client_address; /* "192.0.2.7", "2001:db8:1:2::/64", "(invalid)", "(none)" */
+	const char *outcome;        /* missing_key, invalid_key */
+	int64_t calls;
+};
+
 /*
  * Write a batch in one transaction: events (one row each, with its count of decisions), anonymous
- * hourly counts (added to what is there),
+ * hourly counts and counts of requests without a valid key (each added to what is there),
  * and last-used times (only ever moved forward). All or nothing.
  */
 enum store_status store_usage_write(struct store *store, const struct store_usage_event *events, size_t event_count,
 				    const struct store_usage_count *counts, size_t count_count,
-				    const struct store_last_used *last_used, size_t last_used_count);
+				    const struct store_last_used *last_used, size_t last_used_count,
+				    const struct store_refusal_count *refusals, size_t refusal_count);
+
+/* A client address that sent requests without a valid key, with its calls in a period. */
+struct store_refused_address {
+	const char *address;
+	int64_t calls;
+	int64_t missing_key; /* of them: no key sent */
+	int64_t invalid_key; /* a malformed, unknown or foreign key */
+};
+
+/*
+ * Requests without a valid key counted in `workspace_id` since hour `since`: the busiest `limit`
+ * addresses (most calls first) into *addresses (in `arena`), how many addresses in all and
+ * their calls in all (0 and 0 when none).
+ */
+enum store_status store_usage_refused(struct store *store, struct arena *arena, int64_t workspace_id, int64_t since,
+				      size_t limit, struct store_refused_address **addresses, size_t *count,
+				      int64_t *address_total, int64_t *calls_total);
 
 /* ---- insight: usage rollups and what the Usage tab and dashboard read (store_insight.c) ----------- */
 
@@ -258,8 +285,8 @@ enum store_status store_usage_rollup(struct store *store, size_t max_rows, int64
 				     size_t *rolled);
 
 /*
- * Retention: delete up to `max_rows` rolled-up raw rows (and new-address notes) older than
- * `raw_before`, hourly rows older than `hourly_before` and daily rows older than `daily_before`,
+ * Retention: delete up to `max_rows` rolled-up raw rows (and new-address notes, and counts of
+ * requests without a valid key) older than `raw_before`, hourly rows older than `hourly_before` and daily rows older than `daily_before`,
  * per table (and workspace, where the table has them); *deleted gets how many in all.
  */
 enum store_status store_usage_prune(struct store *store, int64_t raw_before, int64_t hourly_before,

@@ -93,6 +93,22 @@ static enum store_status write_counts(struct store *store, const struct store_us
 	return STORE_OK;
 }
 
+static enum store_status write_refusals(struct store *store, const struct store_refusal_count *refusals, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		sqlite3_stmt *statement = store_statement(store, STMT_USAGE_REFUSED_ADD);
+		sqlite3_bind_int64(statement, 1, refusals[i].hour);
+		sqlite3_bind_int64(statement, 2, refusals[i].workspace_id);
+		sqlite3_bind_text(statement, 3, refusals[i].client_address, -1, SQLITE_STATIC);
+		sqlite3_bind_text(statement, 4, refusals[i].outcome, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(statement, 5, refusals[i].calls);
+		enum store_status status = store_run(store, STMT_USAGE_REFUSED_ADD);
+		if (status != STORE_OK)
+			return status;
+	}
+	return STORE_OK;
+}
+
 static enum store_status write_last_used(struct store *store, const struct store_last_used *last_used, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
@@ -108,7 +124,8 @@ static enum store_status write_last_used(struct store *store, const struct store
 
 enum store_status store_usage_write(struct store *store, const struct store_usage_event *events, size_t event_count,
 				    const struct store_usage_count *counts, size_t count_count,
-				    const struct store_last_used *last_used, size_t last_used_count)
+				    const struct store_last_used *last_used, size_t last_used_count,
+				    const struct store_refusal_count *refusals, size_t refusal_count)
 {
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
@@ -116,6 +133,8 @@ enum store_status store_usage_write(struct store *store, const struct store_usag
 	status = write_events(store, events, event_count);
 	if (status == STORE_OK)
 		status = write_counts(store, counts, count_count);
+	if (status == STORE_OK)
+		status = write_refusals(store, refusals, refusal_count);
 	if (status == STORE_OK)
 		status = write_last_used(store, last_used, last_used_count);
 	if (status != STORE_OK) {

@@ -158,6 +158,9 @@ enum store_status store_usage_prune(struct store *store, int64_t raw_before, int
 		status = prune_one(store, per_key[t], false, 0, hourly_before, max_rows, deleted);
 	for (size_t t = 0; t < sizeof daily / sizeof daily[0] && status == STORE_OK; t++)
 		status = prune_one(store, daily[t], false, 0, daily_before, max_rows, deleted);
+	/* Every workspace's at once, those counted in a workspace not made (or no more) included. */
+	if (status == STORE_OK)
+		status = prune_one(store, STMT_PRUNE_REFUSED, false, 0, raw_before, max_rows, deleted);
 	return status;
 }
 
@@ -423,4 +426,30 @@ enum store_status store_usage_new_addresses(struct store *store, struct arena *a
 	sqlite3_bind_int64(statement, 3, since);
 	sqlite3_bind_int64(statement, 4, (int64_t)limit);
 	return read_briefs(store, STMT_USAGE_NEW_ADDRESSES, arena, limit, found, count, total);
+}
+
+enum store_status store_usage_refused(struct store *store, struct arena *arena, int64_t workspace_id, int64_t since,
+				      size_t limit, struct store_refused_address **addresses, size_t *count,
+				      int64_t *address_total, int64_t *calls_total)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_USAGE_REFUSED_ADDRESSES);
+	sqlite3_bind_int64(statement, 1, workspace_id);
+	sqlite3_bind_int64(statement, 2, since);
+	sqlite3_bind_int64(statement, 3, (int64_t)limit);
+	*addresses = arena_alloc(arena, (limit ? limit : 1) * sizeof **addresses);
+	*count = 0;
+	*address_total = 0;
+	*calls_total = 0;
+	int code;
+	while ((code = store_step(store, STMT_USAGE_REFUSED_ADDRESSES)) == SQLITE_ROW && *count < limit) {
+		struct store_refused_address *row = &(*addresses)[(*count)++];
+		row->address = store_column_text(arena, statement, 0);
+		row->calls = sqlite3_column_int64(statement, 1);
+		row->missing_key = sqlite3_column_int64(statement, 2);
+		row->invalid_key = sqlite3_column_int64(statement, 3);
+		*address_total = sqlite3_column_int64(statement, 4);
+		*calls_total = sqlite3_column_int64(statement, 5);
+	}
+	sqlite3_reset(statement);
+	return code == SQLITE_ROW || code == SQLITE_DONE ? STORE_OK : store_status_from(code);
 }

@@ -343,10 +343,15 @@ def main():
                 + ("met" if now_kb < RSS_TARGET_KB else "MISSED"))
 
     say()
-    say("== usage recording: decisions in usage_event, the last batch written when lighttpd stopped keyward (SIGTERM)")
+    say("== usage recording: decisions in usage_event (known keys) and usage_refused_hourly (without a valid key), "
+        "the last batch written when lighttpd stopped keyward (SIGTERM)")
     database = sqlite3.connect(os.path.join(RUN, "keyward.db"))
     rows, decisions = database.execute("SELECT count(*), coalesce(sum(calls), 0) FROM usage_event").fetchone()
-    by_outcome = database.execute("SELECT outcome, sum(calls) FROM usage_event GROUP BY outcome ORDER BY 2 DESC"
+    counted_rows, counted = database.execute("SELECT count(*), coalesce(sum(calls), 0) FROM usage_refused_hourly"
+                                             ).fetchone()
+    decisions += counted
+    by_outcome = database.execute("SELECT outcome, sum(calls) FROM (SELECT outcome, calls FROM usage_event UNION ALL "
+                                  "SELECT outcome, calls FROM usage_refused_hourly) GROUP BY outcome ORDER BY 2 DESC"
                                   ).fetchall()
     database.close()
     total_sent = sum(sent.values())
@@ -355,6 +360,7 @@ def main():
     say(f"  decisions recorded:          {decisions:,}  ({decisions - total_sent:+,}; wrk does not count the "
         f"requests still in flight when it stops: at most {CONNECTIONS} a run)")
     say(f"  usage_event rows:            {rows:,}  (identical decisions of one second share a row)")
+    say(f"  usage_refused_hourly rows:   {counted_rows:,}  (one per hour, client address and outcome)")
     say("  by outcome: " + ", ".join(f"{outcome} {count:,}" for outcome, count in by_outcome))
     with open(os.path.join(RUN, "authorizers.log")) as file:
         log = [line.strip() for line in file if line.strip()]

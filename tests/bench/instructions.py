@@ -12,7 +12,8 @@ batches too, but not its upkeep (insight_maintain: rollups and retention, which 
 Instructions are not time (system calls and cache misses are not in them), so this complements
 bench.py's requests/s and CPU time; it is what shows exactly what a refusal costs next to a grant.
 
-Settings (environment): BENCH_FEW (200), BENCH_MANY (1200).
+Settings (environment): BENCH_FEW (200), BENCH_MANY (1200), BENCH_KEYWARD (the keyward binary measured,
+default build/keyward: another build, say one from before a change, for a before/after comparison).
 """
 import os
 import re
@@ -26,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tests", "http"))
 from harness import FCGI_AUTHORIZER, fcgi_request  # noqa: E402  (the tests' FastCGI client)
 
-KEYWARD = os.path.join(ROOT, "build", "keyward")
+KEYWARD = os.path.abspath(os.environ.get("BENCH_KEYWARD") or os.path.join(ROOT, "build", "keyward"))
 TRIVIAL = os.path.join(ROOT, "build", "bench", "trivial_authorizer")
 RUN = os.path.join(ROOT, "build", "bench", "instructions")
 FEW = int(os.environ.get("BENCH_FEW", "200"))
@@ -59,6 +60,7 @@ def tokens():
     return database, [
         ("grant", grant, "200", None),
         ("grant_cidr", create_key(database, "--name", "local", "--cidr", "127.0.0.0/8"), "200", None),
+        ("missing", None, "401", "grant"),
         ("checksum", grant[:-1] + last, "401", "grant"),
         ("unknown", create_key(os.path.join(RUN, "elsewhere.db"), "--name", "made elsewhere"), "401", "grant"),
         ("wrong_ip", create_key(database, "--name", "office", "--cidr", "10.0.0.0/8"), "403", "grant_cidr"),
@@ -67,7 +69,8 @@ def tokens():
 
 
 def count(binary, database, token, requests, label):
-    """Total instructions of `binary` spawned on a listening socket, serving `requests` requests."""
+    """Total instructions of `binary` spawned on a listening socket, serving `requests` requests
+    (`token` None: no key sent)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -84,9 +87,11 @@ def count(binary, database, token, requests, label):
     status = None
     try:
         for _ in range(requests):
-            stdout, _, _ = fcgi_request(port, {"FCGI_ROLE": "AUTHORIZER", "REQUEST_METHOD": "GET",
-                                               "REQUEST_URI": "/v1/things", "REMOTE_ADDR": "127.0.0.1",
-                                               "HTTP_AUTHORIZATION": "Bearer " + token}, role=FCGI_AUTHORIZER)
+            params = {"FCGI_ROLE": "AUTHORIZER", "REQUEST_METHOD": "GET", "REQUEST_URI": "/v1/things",
+                      "REMOTE_ADDR": "127.0.0.1"}
+            if token is not None:
+                params["HTTP_AUTHORIZATION"] = "Bearer " + token
+            stdout, _, _ = fcgi_request(port, params, role=FCGI_AUTHORIZER)
             status = stdout[8:11].decode("ascii", "replace") if stdout.startswith(b"Status: ") else "???"
     finally:
         process.send_signal(signal.SIGTERM)

@@ -510,6 +510,12 @@ class Server:
         key_id = re.search(r"/w/1/keys/(key_[A-Za-z0-9]+)/secret", created.header("Location")).group(1)
         return key_id, secret_from(page.text)
 
+    def create_workspace(self, name):
+        """Make a workspace through the console as the signed-in owner; returns its id."""
+        response = self.post("/workspaces", [("name", name)])
+        assert response.status == 303, (response.status, response.text[:1000])
+        return int(re.fullmatch(r"/w/(\d+)/keys\?done=workspace-created", response.header("Location")).group(1))
+
     def create_key_cli(self, name, *args):
         """Create a key with `keyward key create`; returns the token it printed."""
         done = self.cli("key", "create", "--name", name, *args)
@@ -806,9 +812,11 @@ class HttpApi:
 class GatekeeperServer(Server):
     """A web server with the console and keyward guarding API_PREFIX, whose handler is a copy of
     tests/http/backend.cgi in <folder>/api (it logs to <folder>/api/backend.log), except for
-    API_PREFIX + "http/", which is reverse-proxied to an HttpApi. The rules are GATEKEEPER_RULES."""
+    API_PREFIX + "http/", which is reverse-proxied to an HttpApi. The rules are GATEKEEPER_RULES unless a
+    subclass says otherwise in `rules`."""
 
     kind = None  # "lighttpd" or "apache"
+    rules = GATEKEEPER_RULES
 
     def prepare_api(self):
         # Apache's workers run as www-data when the tests run as root: they must reach the script and its log.
@@ -825,7 +833,7 @@ class GatekeeperServer(Server):
         os.chmod(self.backend_log_path, 0o666)
         self.rules_path = os.path.join(self.folder, "rules")
         with open(self.rules_path, "w") as f:
-            f.write(GATEKEEPER_RULES)
+            f.write(self.rules)
         self.http_api = HttpApi()
 
     def backend_requests(self):
@@ -837,9 +845,10 @@ class GatekeeperServer(Server):
         super().stop(grace)
         self.http_api.stop()
 
-    def raw_request(self, method, path, header_lines=(), body=None):
+    def raw_request(self, method, path, header_lines=(), body=None, source=None):
         """A request sent byte for byte as given: `path` and the (name, value) pairs of
-        `header_lines` may be str or bytes (any bytes), repeated names are kept."""
+        `header_lines` may be str or bytes (any bytes), repeated names are kept. `source`: the
+        client's address, such as "127.0.0.7" (Linux loopback takes any of 127.0.0.0/8)."""
         def raw(text):
             return text if isinstance(text, bytes) else text.encode("latin-1")
         data = raw(method) + b" " + raw(path) + b" HTTP/1.1\r\n"
@@ -849,7 +858,8 @@ class GatekeeperServer(Server):
         if body is not None:
             data += f"Content-Length: {len(body)}\r\n".encode()
         data += b"\r\n" + (body or b"")
-        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as sock:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30,
+                                      source_address=(source, 0) if source else None) as sock:
             sock.sendall(data)
             response = http.client.HTTPResponse(sock, method=raw(method).decode("latin-1"))
             response.begin()
@@ -906,6 +916,7 @@ ScriptAlias "{API_PREFIX}" "{self.backend_script}/"
     RequestHeader set X-Keyward-Key-Name    "%{{KEYWARD_KEY_NAME}}e"
     RequestHeader set X-Keyward-Role        "%{{KEYWARD_ROLE}}e"
     RequestHeader set X-Keyward-Permissions "%{{KEYWARD_PERMISSIONS}}e"
+    RequestHeader set X-Keyward-Workspace-Id "%{{KEYWARD_WORKSPACE_ID}}e"
     RequestHeader unset Authorization
 </Location>
 """)

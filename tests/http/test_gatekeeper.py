@@ -165,6 +165,7 @@ class GatekeeperChecks:
                 self.assertEqual(seen["KEYWARD_KEY_NAME"], "Billing service")
                 self.assertEqual(seen["KEYWARD_ROLE"], "admin")
                 self.assertEqual(seen["KEYWARD_PERMISSIONS"], ADMIN_PERMISSIONS)
+                self.assertEqual(seen["KEYWARD_WORKSPACE_ID"], "1")
                 self.assertEqual(seen["REQUEST_METHOD"], "GET")
                 self.assertEqual(seen["PATH_INFO"], "/orders/42")
                 self.assertEqual(seen["REMOTE_ADDR"], "127.0.0.1")
@@ -267,6 +268,56 @@ class GatekeeperChecks:
         self.refused("insufficient_permissions", "/protected/admin/x", token)
         self.assertEqual(self.granted("/protected/other", token)["KEYWARD_ROLE"], "read-only")
 
+    # ---- the workspace the gatekeeper serves (no "workspace" line in the rules: workspace 1) ----
+
+    def other_workspace(self):
+        """Workspace 2 of this server, made once through the console by the owner."""
+        if not self.server.query("SELECT count(*) FROM workspace WHERE id = 2")[0][0]:
+            self.assertEqual(self.server.create_workspace("Someone else's"), 2)
+        return 2
+
+    def test_a_key_of_another_workspace_is_refused_as_an_unknown_key_is(self):
+        """Anyone signed in can make a workspace and a key there: that key must not pass, and the
+        answer must not tell that it exists (byte for byte the answer to a key nobody knows)."""
+        workspace = self.other_workspace()
+        token, key_id = self.key("Minted elsewhere", "--role", "admin", "--workspace", str(workspace))
+        disabled, _ = self.key("Minted elsewhere, off", "--role", "admin", "--disabled", "--workspace", str(workspace))
+        unknown = foreign_token()
+
+        def answer(key, via="bearer", path="/protected/admin/x"):
+            before = self.backend_count()
+            response = self.call(path, key, via=via)
+            self.assertEqual(self.backend_count(), before, "the API saw a refused request")
+            headers = [(name.lower(), value) for name, value in response.headers if name.lower() != "date"]
+            return response.status, headers, response.body
+
+        for via in ("bearer", "x-api-key"):
+            for path in ("/protected/admin/x", "/protected/x"):
+                with self.subTest(via=via, path=path):
+                    expected = answer(unknown, via, path)
+                    self.assertEqual(expected[0], 401)
+                    self.assertEqual(json.loads(expected[2]), {"code": "invalid_key", "message": REFUSALS["invalid_key"][1]})
+                    self.assertEqual(answer(token, via, path), expected)
+                    self.assertEqual(answer(disabled, via, path), expected)  # not "disabled": nothing is told
+        # Nothing recorded tells it exists either: no usage of the key, no last use.
+        time.sleep(1.5)  # past a flush of the usage writer
+        row_id = self.server.key_row(key_id)["id"]
+        self.assertEqual(self.server.count("usage_event", "api_key_id = ?", (row_id,)), 0)
+        self.assertIsNone(self.server.key_row(key_id)["last_used_at"])
+        # Workspace 1's keys pass, and the API learns the workspace.
+        here, here_id = self.key("At home", "--role", "admin")
+        seen = self.granted("/protected/admin/x", here)
+        self.assertEqual((seen["KEYWARD_KEY_ID"], seen["KEYWARD_WORKSPACE_ID"]), (here_id, "1"))
+
+    def test_the_default_workspace_is_said_once_per_process(self):
+        token, _ = self.key("Logged scope")
+        for _ in range(4):
+            self.granted("/protected/scope", token)
+        said = self.server.error_log().count("keyward: the gatekeeper serves workspace 1 (the rules file names none)")
+        # lighttpd runs two gatekeeper processes (max-procs), Apache one `keyward serve`; each says it at most once.
+        self.assertGreaterEqual(said, 1)
+        self.assertLessEqual(said, 2 if self.server.kind == "lighttpd" else 1)
+
     # ---- usage ----
 
     def test_usage_rows_record_endpoint_address_and_outcome(self):
@@ -285,21 +336,81 @@ class GatekeeperChecks:
                 "SELECT k.key_id, e.endpoint, e.client_address, e.outcome, sum(e.calls), min(e.at), max(e.at) "
                 "FROM usage_event e LEFT JOIN api_key k ON k.id = e.api_key_id "
                 "WHERE e.endpoint LIKE '/protected/usage/%' GROUP BY 1, 2, 3, 4 ORDER BY e.endpoint")
-            return found if sum(row[4] for row in found) >= 5 else None
+            return found if sum(row[4] for row in found) >= 3 else None
         found = wait_until(rows)
         self.assertIsNotNone(found, "usage rows did not appear within the flush interval")
         self.assertEqual([row[:5] for row in found], [
             (key_id, "/protected/usage/a", "127.0.0.1", "granted", 2),
             (elsewhere_id, "/protected/usage/b", "127.0.0.1", "ip_not_allowed", 1),
-            (None, "/protected/usage/c", "127.0.0.1", "missing_key", 1),
-            (None, "/protected/usage/d", "127.0.0.1", "invalid_key", 1),
         ])
+        # Without a known key: no row, no path; a count of the hour and address (other tests add theirs).
+        self.assertEqual(self.server.count("usage_event", "endpoint IN ('/protected/usage/c', '/protected/usage/d')"), 0)
+        self.assertGreaterEqual(self.server.query(
+            "SELECT coalesce(sum(calls), 0) FROM usage_refused_hourly WHERE workspace_id = 1 AND client_address = "
+            "'127.0.0.1' AND outcome = 'missing_key' AND hour >= ?", (started - started % 3600,))[0][0], 1)
         for row in found:
             self.assertTrue(started - 1 <= row[5] <= row[6] <= time.time() + 1, row)
         last_used = self.server.key_row(key_id)["last_used_at"]
         self.assertIsNotNone(last_used)
         self.assertGreaterEqual(last_used, started - 1)
         self.assertIsNone(self.server.key_row(elsewhere_id)["last_used_at"])  # refused: not a use
+
+    def test_requests_without_a_valid_key_are_counted_not_kept(self):
+        """Each is counted per hour, client address and outcome, in the first served workspace: no path
+        is stored, and the dashboard shows them. The client varies its address within 127.0.0.0/8."""
+        workspace = self.other_workspace()
+        foreign, _ = self.key("Foreign to the gatekeeper", "--workspace", str(workspace))
+        marker = f"/protected/stranger-{time.time_ns()}"
+        kinds = {"missing": None, "malformed": "kw_key_nonsense", "unknown": foreign_token(), "foreign": foreign}
+        # address: how many of each kind it sends
+        plan = {"127.0.0.11": {"missing": 3}, "127.0.0.12": {"missing": 1, "malformed": 2, "unknown": 1},
+                "127.0.0.13": {"foreign": 2}, "127.0.0.14": {"unknown": 1, "missing": 1}}
+        started = int(time.time())
+        backend_before = self.backend_count()
+        sent = 0
+        for address, counts in plan.items():
+            for kind, count in counts.items():
+                for n in range(count):
+                    token = kinds[kind]
+                    lines = [("Authorization", "Bearer " + token)] if token else []
+                    path = f"{marker}/{'p' * 400}/{address}/{kind}/{n}?q=secret"
+                    response = self.server.raw_request("GET", path, lines, source=address)
+                    self.assertEqual(response.status, 401, response.text[:300])
+                    sent += 1
+        self.assertEqual(self.backend_count(), backend_before)
+        expected = {}
+        for address, counts in plan.items():
+            for kind, count in counts.items():
+                outcome = (address, "missing_key" if kind == "missing" else "invalid_key")
+                expected[outcome] = expected.get(outcome, 0) + count
+
+        def counted():
+            rows = self.server.query(
+                "SELECT client_address, outcome, sum(calls), min(hour) FROM usage_refused_hourly WHERE workspace_id = 1 "
+                "AND client_address IN ('127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14') GROUP BY 1, 2")
+            return rows if sum(row[2] for row in rows) >= sent else None
+        rows = wait_until(counted)
+        self.assertIsNotNone(rows, "the counts did not appear within the flush interval")
+        self.assertEqual({(a, o): c for a, o, c, _ in rows}, expected)
+        for row in rows:  # the hour of the calls (one of two, should an hour have turned meanwhile)
+            self.assertIn(row[3], (started - started % 3600, started - started % 3600 + 3600))
+        self.assertEqual(self.server.count("usage_refused_hourly", "workspace_id = ?", (workspace,)), 0)
+        # No path anywhere: not in a row, not in the database's files.
+        self.assertEqual(self.server.count("usage_event", "endpoint LIKE ?", (marker + "%",)), 0)
+        for name, data in self.server.data_files().items():
+            if name.startswith("keyward.db"):
+                self.assertNotIn(marker.encode(), data, name)
+        # The workspace's dashboard shows them; the other workspace's has none.
+        page = self.server.get("/w/1/")
+        self.assertEqual(page.status, 200)
+        section = page.doc.by_id("strangers")
+        self.assertIsNotNone(section, page.text[-3000:])
+        self.assertIn("Requests without a valid key", section.text)
+        self.assertIn("127.0.0.12", section.text)
+        self.assertIn("4 calls: No key sent 1, Invalid key 3", " ".join(section.text.split()))
+        self.assertNotIn(marker, page.text)
+        other = self.server.get(f"/w/{workspace}/").doc.by_id("strangers")
+        self.assertIn("None in this period.", other.text)
 
     def test_an_off_the_record_key_leaves_only_a_count_and_its_last_use(self):
         token, key_id = self.key("Private", "--off-record", "--role", "read-only")
@@ -427,6 +538,7 @@ class GatekeeperChecks:
             self.assertEqual(headers["x-keyward-key-name"], "Proxied caller")
             self.assertEqual(headers["x-keyward-role"], "read-only")
             self.assertEqual(headers["x-keyward-permissions"], "api.key.view")
+            self.assertEqual(headers["x-keyward-workspace-id"], "1")
             self.assertNotIn("authorization", headers)
         else:
             # lighttpd's mod_proxy passes request headers only: the API is guarded but learns nothing
@@ -453,6 +565,26 @@ class GatekeeperChecks:
                 self.assertEqual(response.status, 200, response.text)
                 answer = json.loads(response.text)
                 self.assertEqual((answer["valid"], answer["key_id"]), (True, reader_id))
+
+    def test_the_verify_endpoint_answers_for_its_callers_workspace_only(self):
+        workspace = self.other_workspace()
+        checker, _ = self.key("Checker at home", "--role", "admin")
+        home, home_id = self.key("Checked at home", "--role", "read-only")
+        their_checker, _ = self.key("Their checker", "--role", "admin", "--workspace", str(workspace))
+        theirs, theirs_id = self.key("Theirs", "--role", "read-only", "--workspace", str(workspace))
+        unknown = foreign_token()
+
+        def verify(caller, key):
+            response = self.call("/api/v1/keys/verify", caller, method="POST", body=json.dumps({"key": key}).encode())
+            self.assertEqual(response.status, 200, response.text)
+            return json.loads(response.text)
+        nothing = verify(checker, unknown)
+        self.assertEqual((nothing["valid"], nothing["code"], nothing["key_id"]), (False, "invalid_key", None))
+        self.assertEqual(verify(checker, theirs), nothing)
+        self.assertEqual(verify(their_checker, home), nothing)
+        self.assertEqual(verify(checker, home)["key_id"], home_id)
+        # A verifier of another workspace is answered, for its own keys: the console serves every workspace.
+        self.assertEqual(verify(their_checker, theirs)["key_id"], theirs_id)
 
 
 class LighttpdGatekeeperTest(GatekeeperChecks, ServerTestCase):
@@ -514,8 +646,10 @@ class AuthorizerOverFastcgiTest(unittest.TestCase):
         status, headers, body = self.ask(self.open_key)
         self.assertEqual(status, 200)
         self.assertEqual([name for name, _ in headers], ["Status", "Variable-KEYWARD_KEY_ID", "Variable-KEYWARD_KEY_NAME",
-                                                         "Variable-KEYWARD_ROLE", "Variable-KEYWARD_PERMISSIONS"])
+                                                         "Variable-KEYWARD_ROLE", "Variable-KEYWARD_PERMISSIONS",
+                                                         "Variable-KEYWARD_WORKSPACE_ID"])
         self.assertEqual(dict(headers)["Variable-KEYWARD_KEY_NAME"], "Any address")
+        self.assertEqual(dict(headers)["Variable-KEYWARD_WORKSPACE_ID"], "1")
         self.assertEqual(body, b"")
 
     def test_missing_remote_addr(self):

@@ -317,10 +317,15 @@ class AuthorizerAnswersTest(KeywardTestCase):
         self.assertEqual(rows, [
             ("/rec/granted", "192.0.2.44", "granted", admin_id),
             ("/rec/revoked", "192.0.2.45", "revoked", self.keyward.key_row(self.revoked)[0]),
-            ("/rec/missing", "192.0.2.46", "missing_key", None),
             ("/rec/ip", "192.0.2.47", "ip_not_allowed", self.keyward.key_row(self.office)[0]),
             ("/admin/rec", "192.0.2.48", "insufficient_permissions", self.keyward.key_row(self.reader)[0]),
         ])
+        # The request without a key: counted for its hour and address, in workspace 1, without its path.
+        hour = int(time.time()) // 3600 * 3600
+        self.assertIn(self.keyward.query("SELECT workspace_id, client_address, outcome, calls, hour FROM "
+                                         "usage_refused_hourly WHERE client_address = '192.0.2.46'"),
+                      ([(1, "192.0.2.46", "missing_key", 1, hour)], [(1, "192.0.2.46", "missing_key", 1, hour - 3600)]))
+        self.assertEqual(self.keyward.scalar("SELECT count(*) FROM usage_event WHERE api_key_id IS NULL"), 0)
         # The query string is no part of the recorded path.
         self.assertEqual(self.keyward.scalar("SELECT coalesce(sum(calls), 0) FROM usage_event WHERE endpoint LIKE '%secret%'"), 0)
         # last_used: set by the grant only.
@@ -405,11 +410,18 @@ class UsageAcrossProcessesTest(KeywardTestCase):
                          k.query("SELECT endpoint, outcome, client_address FROM usage_event")))
         self.assertEqual(k.scalar("SELECT coalesce(sum(calls), 0) FROM usage_event"), len(recorded), "an event was written twice")
         expected = {}
+        strangers = {}  # the unknown key's calls: counted per address (and hour), not one by one
         for number in range(clients):
             for i in range(per_client):
                 _, outcome = self.expected(i)
-                if outcome is not None:
-                    expected[f"/load/{number}/{i}"] = (outcome, f"127.0.{number}.{i % 250 + 1}")
+                address = f"127.0.{number}.{i % 250 + 1}"
+                if outcome == "invalid_key":
+                    strangers[address] = strangers.get(address, 0) + 1
+                elif outcome is not None:
+                    expected[f"/load/{number}/{i}"] = (outcome, address)
+        counted = dict(k.query("SELECT client_address, sum(calls) FROM usage_refused_hourly "
+                               "WHERE outcome = 'invalid_key' AND workspace_id = 1 GROUP BY 1"))
+        self.assertEqual(counted, strangers)
         missing = sorted(set(expected) - set(recorded))
         self.assertEqual(missing[:10], [], f"{len(missing)} of {len(expected)} events missing")
         self.assertEqual(recorded, expected)

@@ -35,6 +35,8 @@ struct test_db *test_db_open(const char *name)
 	snprintf(db->config.database_path, sizeof db->config.database_path, "%s/keyward.db", db->folder);
 	snprintf(db->config.token_prefix, sizeof db->config.token_prefix, "kw_");
 	randombytes_buf(db->config.server_key, sizeof db->config.server_key);
+	db->config.workspaces[0] = STORE_DEFAULT_WORKSPACE; /* the gatekeeper's default: workspace 1 */
+	db->config.workspace_count = 1;
 	char error[256];
 	db->store = store_open(db->config.database_path, error, sizeof error);
 	db->arena = arena_new();
@@ -162,10 +164,15 @@ void test_db_assert_no_transaction(const struct test_db *db)
 void test_key_create(struct test_db *db, const struct store_key_fields *fields, int64_t now,
 		     char key_id[TOKEN_KEY_ID_LENGTH + 1], char token[TOKEN_MAX_LENGTH + 1], int64_t *row_id)
 {
+	test_key_create_in(db, STORE_DEFAULT_WORKSPACE, fields, now, key_id, token, row_id);
+}
+
+void test_key_create_in(struct test_db *db, int64_t workspace_id, const struct store_key_fields *fields, int64_t now,
+			char key_id[TOKEN_KEY_ID_LENGTH + 1], char token[TOKEN_MAX_LENGTH + 1], int64_t *row_id)
+{
 	struct audit_actor actor = { 0, "test", "" };
 	struct keys_secret secret;
-	assert_int_equal(keys_create(db->store, &db->config, db->arena, &actor, STORE_DEFAULT_WORKSPACE, fields, now,
-				     false, &secret),
+	assert_int_equal(keys_create(db->store, &db->config, db->arena, &actor, workspace_id, fields, now, false, &secret),
 			 STORE_OK);
 	memcpy(key_id, secret.key_id, sizeof secret.key_id);
 	memcpy(token, secret.token, sizeof secret.token);

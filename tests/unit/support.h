@@ -41,9 +41,12 @@ long long test_db_integer(const struct test_db *db, const char *format, ...) __a
 const char *test_db_text(const struct test_db *db, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * A key made through keys_create() as the command line makes it (no sealed copy), in the default
- * workspace at `now`; fails the test unless it was saved. The caller wipes `token`.
+ * A key made through keys_create() as the command line makes it (no sealed copy), in workspace
+ * `workspace_id` (the default one for test_key_create) at `now`; fails the test unless it was
+ * saved. The caller wipes `token`.
  */
+void test_key_create_in(struct test_db *db, int64_t workspace_id, const struct store_key_fields *fields, int64_t now,
+			char key_id[TOKEN_KEY_ID_LENGTH + 1], char token[TOKEN_MAX_LENGTH + 1], int64_t *row_id);
 void test_key_create(struct test_db *db, const struct store_key_fields *fields, int64_t now,
 		     char key_id[TOKEN_KEY_ID_LENGTH + 1], char token[TOKEN_MAX_LENGTH + 1], int64_t *row_id);
 

@@ -1,4 +1,4 @@
-/* test_config.c: unit tests for the gatekeeper's rules file (KEYWARD_CONFIG): parsing, errors, longest prefix. */
+/* test_config.c: unit tests for the gatekeeper's rules file (KEYWARD_CONFIG): parsing, errors, longest prefix, workspaces. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -75,6 +75,8 @@ static void assert_refused(struct fixture *fixture, const char *text, const char
 	/* A refused file leaves no half-loaded rules behind (and nothing for the caller to free). */
 	assert_int_equal(fixture->config.rule_count, 0);
 	assert_null(fixture->config.rules);
+	assert_int_equal(fixture->config.workspace_count, 1);
+	assert_false(fixture->config.workspaces_named);
 }
 
 static const char *required(const struct fixture *fixture, const char *path)
@@ -273,6 +275,107 @@ static void test_reload_replaces_rules(void **state)
 	assert_string_equal(required(fixture, "/b"), "two");
 }
 
+/* ---- "workspace ID": whose keys the gatekeeper accepts ----------------------------------------- */
+
+static void test_workspace_1_by_default(void **state)
+{
+	struct fixture *fixture = *state;
+	/* No rules file. */
+	assert_true(config_load(&fixture->config, "/tmp/keyward-test.db", fixture->error, sizeof fixture->error));
+	assert_int_equal(fixture->config.workspace_count, 1);
+	assert_int_equal(fixture->config.workspaces[0], 1);
+	assert_false(fixture->config.workspaces_named);
+	assert_true(config_serves_workspace(&fixture->config, 1));
+	assert_false(config_serves_workspace(&fixture->config, 2));
+	assert_false(config_serves_workspace(&fixture->config, 0));
+	assert_string_equal(config_default_workspace_note(&fixture->config),
+			    "keyward: the gatekeeper serves workspace 1 (no rules file: KEYWARD_CONFIG is not set)");
+	config_wipe(&fixture->config);
+	/* A rules file without a workspace line (comments naming one do not count). */
+	assert_true(load_rules(fixture, "require /a b\n# workspace 2\n"));
+	assert_int_equal(fixture->config.workspace_count, 1);
+	assert_int_equal(fixture->config.workspaces[0], 1);
+	assert_false(fixture->config.workspaces_named);
+	assert_false(config_serves_workspace(&fixture->config, 2));
+	assert_string_equal(config_default_workspace_note(&fixture->config),
+			    "keyward: the gatekeeper serves workspace 1 (the rules file names none)");
+}
+
+static void test_workspace_lines(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_true(load_rules(fixture, "workspace 2\n"
+					"require /a b\n"
+					"  workspace\t7   # the billing team\n"
+					"workspace 3\r\n"
+					"workspace 9223372036854775807"));
+	assert_int_equal(fixture->config.workspace_count, 4);
+	assert_int_equal(fixture->config.workspaces[0], 2); /* the first named: strangers are counted there */
+	assert_int_equal(fixture->config.workspaces[1], 7);
+	assert_int_equal(fixture->config.workspaces[2], 3);
+	assert_true(fixture->config.workspaces[3] == 9223372036854775807LL);
+	assert_true(fixture->config.workspaces_named);
+	assert_null(config_default_workspace_note(&fixture->config));
+	assert_int_equal(fixture->config.rule_count, 1);
+	for (long long id = -1; id <= 10; id++)
+		assert_int_equal(config_serves_workspace(&fixture->config, id), id == 2 || id == 3 || id == 7);
+	config_wipe(&fixture->config);
+	/* Named, workspace 1 included: the note is not said either. */
+	assert_true(load_rules(fixture, "workspace 1\n"));
+	assert_int_equal(fixture->config.workspace_count, 1);
+	assert_true(fixture->config.workspaces_named);
+	assert_null(config_default_workspace_note(&fixture->config));
+}
+
+static void test_malformed_and_repeated_workspace_lines_are_refused(void **state)
+{
+	struct fixture *fixture = *state;
+	static const struct {
+		const char *text;
+		const char *words;
+	} cases[] = {
+		{ "workspace\n", "line 1: expected \"workspace ID\"" },
+		{ "workspace 2 3\n", "line 1: expected \"workspace ID\" (one workspace a line)" },
+		{ "# x\nworkspace 0\n", "line 2: expected \"workspace ID\" with ID a positive whole number (got \"0\")" },
+		{ "workspace -1\n", "line 1: expected \"workspace ID\" with ID a positive" },
+		{ "workspace +2\n", "line 1: expected \"workspace ID\" with ID a positive" },
+		{ "workspace 2x\n", "line 1: expected \"workspace ID\" with ID a positive" },
+		{ "workspace 1.0\n", "line 1: expected \"workspace ID\" with ID a positive" },
+		{ "workspace 0x10\n", "line 1: expected \"workspace ID\" with ID a positive" },
+		{ "workspace 1e3\n", "line 1: expected \"workspace ID\" with ID a positive" },
+		{ "workspace two\n", "line 1: expected \"workspace ID\" with ID a positive" },
+		{ "workspace \xef\xbc\x91\n", "line 1: expected \"workspace ID\" with ID a positive" },
+		{ "workspace 9223372036854775808\n", "line 1: expected \"workspace ID\" with ID a positive" },
+		{ "workspace 99999999999999999999999999\n", "line 1: expected \"workspace ID\" with ID a positive" },
+		{ "Workspace 2\n", "line 1: expected \"require /path/prefix permission\" or \"workspace ID\"" },
+		{ "workspaces 2\n", "line 1: expected \"require /path/prefix permission\" or \"workspace ID\"" },
+		{ "workspace 2\nrequire /a b\nworkspace 2\n", "line 3: workspace 2 is named twice" },
+		{ "workspace 5\nworkspace 005\n", "line 2: workspace 5 is named twice" },
+		/* A good line before a bad one: nothing of the file is kept. */
+		{ "workspace 4\nworkspace x\n", "line 2:" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_refused(fixture, cases[i].text, cases[i].words);
+		assert_int_equal(fixture->config.workspaces[0], 1);
+		config_wipe(&fixture->config);
+	}
+}
+
+static void test_workspace_line_limit(void **state)
+{
+	struct fixture *fixture = *state;
+	char text[CONFIG_WORKSPACES_MAX * 24 + 64];
+	size_t used = 0;
+	for (int i = 1; i <= CONFIG_WORKSPACES_MAX; i++)
+		used += (size_t)snprintf(text + used, sizeof text - used, "workspace %d\n", i * 10);
+	assert_true(load_rules(fixture, text));
+	assert_int_equal(fixture->config.workspace_count, CONFIG_WORKSPACES_MAX);
+	assert_true(config_serves_workspace(&fixture->config, 10 * CONFIG_WORKSPACES_MAX));
+	config_wipe(&fixture->config);
+	snprintf(text + used, sizeof text - used, "workspace 1\n");
+	assert_refused(fixture, text, "more than 64 workspace lines");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +390,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_rules_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_replaces_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust_remote_user_is_off_unless_set_to_1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_workspace_1_by_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_workspace_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_and_repeated_workspace_lines_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_workspace_line_limit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,7 +114,7 @@ static int teardown(void **state)
 
 static void write_events(struct fixture *fixture, const struct store_usage_event *events, size_t count)
 {
-	assert_int_equal(store_usage_write(fixture->db->store, events, count, NULL, 0, NULL, 0), STORE_OK);
+	assert_int_equal(store_usage_write(fixture->db->store, events, count, NULL, 0, NULL, 0, NULL, 0), STORE_OK);
 }
 
 static void roll_all(struct fixture *fixture)
@@ -290,7 +290,7 @@ static void test_off_the_record_counts(void **state)
 	struct fixture *fixture = *state;
 	const struct store_usage_count counts[] = { { 1, fixture->other, MIDNIGHT - HOUR, 4 },
 						    { 1, fixture->other, MIDNIGHT, 6 } };
-	assert_int_equal(store_usage_write(fixture->db->store, NULL, 0, counts, 2, NULL, 0), STORE_OK);
+	assert_int_equal(store_usage_write(fixture->db->store, NULL, 0, counts, 2, NULL, 0, NULL, 0), STORE_OK);
 	int64_t calls = 0;
 	assert_int_equal(store_usage_anonymous(fixture->db->store, 1, fixture->other, MIDNIGHT, &calls), STORE_OK);
 	assert_int_equal(calls, 6);
@@ -711,6 +711,109 @@ static void test_upkeep_rolls_up_and_takes_turns_at_retention(void **state)
 	test_db_assert_no_transaction(db);
 }
 
+/* ---- requests without a valid key (usage_refused_hourly) -------------------------------------- */
+
+static void write_refusals(struct fixture *fixture, const struct store_refusal_count *refusals, size_t count)
+{
+	assert_int_equal(store_usage_write(fixture->db->store, NULL, 0, NULL, 0, NULL, 0, refusals, count), STORE_OK);
+}
+
+/* Written with the rest of a batch, added up across batches, read per workspace and period, busiest first. */
+static void test_refused_counts(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t h = MIDNIGHT;
+	const struct store_refusal_count first[] = {
+		{ h, 1, "192.0.2.1", "missing_key", 5 },
+		{ h, 1, "192.0.2.1", "invalid_key", 2 },
+		{ h + HOUR, 1, "192.0.2.1", "missing_key", 1 },
+		{ h, 1, "2001:db8:1:2::/64", "invalid_key", 7 },
+		{ h, 1, "(invalid)", "invalid_key", 1 },
+		{ h - 2 * DAY, 1, "198.51.100.1", "missing_key", 100 }, /* before the period read below */
+		{ h, 2, "192.0.2.1", "missing_key", 50 },              /* another workspace */
+		{ h, 99, "192.0.2.1", "missing_key", 3 },              /* a workspace not made: no foreign key refuses it */
+	};
+	write_refusals(fixture, first, sizeof first / sizeof first[0]);
+	const struct store_refusal_count second[] = { { h, 1, "192.0.2.1", "missing_key", 4 } };
+	write_refusals(fixture, second, 1);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT calls FROM usage_refused_hourly WHERE hour = %lld AND "
+						      "workspace_id = 1 AND client_address = '192.0.2.1' AND "
+						      "outcome = 'missing_key'",
+					 (long long)h),
+			 9);
+
+	struct store_refused_address *rows = NULL;
+	size_t count = 0;
+	int64_t address_count = 0, calls = 0;
+	assert_int_equal(store_usage_refused(fixture->db->store, fixture->db->arena, 1, h - HOUR, 2, &rows, &count,
+					     &address_count, &calls),
+			 STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(address_count, 3);
+	assert_int_equal(calls, 9 + 2 + 1 + 7 + 1);
+	assert_string_equal(rows[0].address, "192.0.2.1");
+	assert_int_equal(rows[0].calls, 12);
+	assert_int_equal(rows[0].missing_key, 10);
+	assert_int_equal(rows[0].invalid_key, 2);
+	assert_string_equal(rows[1].address, "2001:db8:1:2::/64");
+	assert_int_equal(rows[1].calls, 7);
+	assert_int_equal(rows[1].missing_key, 0);
+	assert_int_equal(rows[1].invalid_key, 7);
+	/* A longer period takes in the older hour; another workspace sees its own only. */
+	assert_int_equal(store_usage_refused(fixture->db->store, fixture->db->arena, 1, h - 3 * DAY, 10, &rows, &count,
+					     &address_count, &calls),
+			 STORE_OK);
+	assert_int_equal(count, 4);
+	assert_int_equal(calls, 120);
+	assert_string_equal(rows[0].address, "198.51.100.1");
+	assert_string_equal(rows[3].address, "(invalid)");
+	assert_int_equal(store_usage_refused(fixture->db->store, fixture->db->arena, 2, h - 3 * DAY, 10, &rows, &count,
+					     &address_count, &calls),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(calls, 50);
+	/* None: nothing, and zeros. */
+	assert_int_equal(store_usage_refused(fixture->db->store, fixture->db->arena, 3, h - 3 * DAY, 10, &rows, &count,
+					     &address_count, &calls),
+			 STORE_OK);
+	assert_int_equal(count, 0);
+	assert_int_equal(address_count, 0);
+	assert_int_equal(calls, 0);
+
+	/* Retention: with the raw usage, in every workspace (the one never made included), in small pieces. */
+	size_t deleted = 0, total = 0;
+	do {
+		assert_int_equal(store_usage_prune(fixture->db->store, h - DAY, h - 400 * DAY, h - 32 * DAY, 1, &deleted),
+				 STORE_OK);
+		total += deleted;
+	} while (deleted > 0);
+	assert_int_equal(total, 1);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_refused_hourly WHERE hour < %lld",
+					 (long long)h - DAY),
+			 0);
+	do
+		assert_int_equal(store_usage_prune(fixture->db->store, h + 1, h - 400 * DAY, h - 32 * DAY, 2, &deleted),
+				 STORE_OK);
+	while (deleted > 0);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT group_concat(hour - %lld) FROM usage_refused_hourly",
+					 (long long)h),
+			 HOUR);
+	test_db_assert_no_transaction(fixture->db);
+}
+
+/* A failed batch writes none of its parts: the counts of strangers go with the events, or not at all. */
+static void test_a_failed_batch_leaves_no_refused_counts(void **state)
+{
+	struct fixture *fixture = *state;
+	const struct store_usage_event bad[] = { { 1, fixture->key, MIDNIGHT, "/x", "192.0.2.1", "granted", 0 } }; /* calls > 0 */
+	const struct store_refusal_count refusals[] = { { MIDNIGHT, 1, "192.0.2.9", "missing_key", 4 } };
+	assert_int_not_equal(store_usage_write(fixture->db->store, bad, 1, NULL, 0, NULL, 0, refusals, 1), STORE_OK);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_refused_hourly"), 0);
+	const struct store_refusal_count none[] = { { MIDNIGHT, 1, "192.0.2.9", "missing_key", 0 } }; /* calls > 0 */
+	assert_int_not_equal(store_usage_write(fixture->db->store, NULL, 0, NULL, 0, NULL, 0, none, 1), STORE_OK);
+	test_db_assert_no_transaction(fixture->db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -725,6 +828,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_generated_traffic_matches_sums_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_are_never_used_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upkeep_rolls_up_and_takes_turns_at_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_failed_batch_leaves_no_refused_counts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,7 +222,7 @@ static void test_every_event_from_several_threads_is_written(void **state)
 	assert_true(usage_flush(usage));
 
 	const long long per_kind = THREADS * PER_THREAD / 4;
-	assert_int_equal(event_count(fixture), 3 * per_kind);
+	assert_int_equal(event_count(fixture), 2 * per_kind);
 	assert_int_equal(test_db_integer(fixture->db,
 					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld "
 					 "AND outcome = 'granted'",
@@ -233,11 +233,21 @@ static void test_every_event_from_several_threads_is_written(void **state)
 					 "AND outcome = 'revoked'",
 					 (long long)fixture->revoked.row_id),
 			 per_kind);
+	/* The unknown key: counted per address and hour, in the first served workspace, no row of its own. */
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_event WHERE api_key_id IS NULL"), 0);
 	assert_int_equal(test_db_integer(fixture->db,
-					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id IS NULL "
-					 "AND outcome = 'invalid_key' AND workspace_id = %d",
+					 "SELECT coalesce(sum(calls), 0) FROM usage_refused_hourly WHERE "
+					 "outcome = 'invalid_key' AND workspace_id = %d",
 					 STORE_DEFAULT_WORKSPACE),
 			 per_kind);
+	/* Each of its calls came from an address of its own: one count each, in the hour of its time. */
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(DISTINCT client_address) FROM usage_refused_hourly"),
+			 per_kind);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT max(calls) FROM usage_refused_hourly"), 1);
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT count(*) FROM usage_refused_hourly WHERE hour %% 3600 != 0 OR "
+					 "client_address NOT LIKE '10.%%'"),
+			 0);
 	/* Off the record: no event row, only the count. */
 	assert_int_equal(test_db_integer(fixture->db,
 					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE api_key_id = %lld",
@@ -254,7 +264,7 @@ static void test_every_event_from_several_threads_is_written(void **state)
 			 0);
 	/* Every row holds the endpoint, address and time its thread gave it, each exactly once. */
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(DISTINCT endpoint) FROM usage_event"),
-			 3 * per_kind);
+			 2 * per_kind);
 	assert_int_equal(
 		test_db_integer(
 			fixture->db,
@@ -263,7 +273,7 @@ static void test_every_event_from_several_threads_is_written(void **state)
 			"client_address = '10.' || ((at - %lld) / 10000) || '.' || (((at - %lld) %% 10000) / 256) "
 			"|| '.' || (((at - %lld) %% 10000) %% 256)",
 			(long long)BASE, (long long)BASE, (long long)BASE, (long long)BASE, (long long)BASE),
-		3 * per_kind);
+		2 * per_kind);
 	/* last_used: the latest grant, for granted keys only. */
 	long long latest = BASE + (THREADS - 1) * 10000 + (PER_THREAD - 4);          /* i % 4 == 0 */
 	long long latest_quiet = BASE + (THREADS - 1) * 10000 + (PER_THREAD - 1);    /* i % 4 == 3 */
@@ -272,7 +282,8 @@ static void test_every_event_from_several_threads_is_written(void **state)
 	assert_int_equal(last_used(fixture, &fixture->revoked), -1);
 	usage_stop(usage);
 	/* Nothing was written twice. */
-	assert_int_equal(event_count(fixture), 3 * per_kind);
+	assert_int_equal(event_count(fixture), 2 * per_kind);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT sum(calls) FROM usage_refused_hourly"), per_kind);
 }
 
 static void test_strings_are_kept_within_limits(void **state)
@@ -301,10 +312,14 @@ static void test_strings_are_kept_within_limits(void **state)
 					 "AND endpoint = '' AND client_address = ''",
 					 (long long)BASE + 1),
 			 1);
-	assert_int_equal(test_db_integer(fixture->db,
-					 "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at = %lld "
-					 "AND endpoint = '/caf\xc3\xa9?q=''x\"' AND client_address = '2001:db8::1'",
+	/* The unknown key's endpoint is kept nowhere; its address as its /64. */
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_event WHERE at = %lld",
 					 (long long)BASE + 2),
+			 0);
+	assert_int_equal(test_db_integer(fixture->db,
+					 "SELECT coalesce(sum(calls), 0) FROM usage_refused_hourly WHERE hour = %lld "
+					 "AND client_address = '2001:db8::/64' AND outcome = 'invalid_key'",
+					 (long long)BASE),
 			 1);
 	/* An empty flush is fine. */
 	assert_true(usage_flush(usage));
@@ -330,17 +345,15 @@ static void test_identical_decisions_share_a_row(void **state)
 		usage_record(usage, &fixture->granted, "/same", "192.0.2.1", BASE);
 	usage_stop(usage);
 
-	assert_int_equal(event_count(fixture), 5 + 1 + 1 + 1 + 1 + 2 + 3);
-	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_event"), 7);
+	assert_int_equal(event_count(fixture), 5 + 1 + 1 + 1 + 1 + 3);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_event"), 6);
 	assert_int_equal(test_db_integer(fixture->db,
 					 "SELECT calls FROM usage_event WHERE api_key_id = %lld AND at = %lld AND "
 					 "endpoint = '/same' AND client_address = '192.0.2.1' ORDER BY id LIMIT 1",
 					 (long long)fixture->normal.row_id, (long long)BASE),
 			 5);
-	assert_int_equal(
-		test_db_integer(fixture->db,
-				"SELECT calls FROM usage_event WHERE api_key_id IS NULL AND outcome = 'invalid_key'"),
-		2);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT calls FROM usage_refused_hourly WHERE outcome = 'invalid_key'"),
+			 2);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT min(calls) FROM usage_event"), 1);
 }
 
@@ -524,17 +537,40 @@ static void test_a_batch_refused_by_a_locked_database_is_written_later(void **st
 	assert_int_equal(last_used(fixture, &fixture->quiet), BASE + 159);
 }
 
-/* Read what was written to stderr while it was redirected to `path`, and add up the "N events were not recorded". */
-static long long dropped_reported(const char *path)
+/* Send stderr to <folder>/stderr.log (its path into log_path) until stderr_restore(); returns the saved stderr. */
+static int stderr_to_log(const struct fixture *fixture, char *log_path, size_t size)
+{
+	snprintf(log_path, size, "%s/stderr.log", fixture->db->folder);
+	fflush(stderr);
+	int saved_stderr = dup(2);
+	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved_stderr >= 0 && log >= 0);
+	dup2(log, 2);
+	close(log);
+	return saved_stderr;
+}
+
+static void stderr_restore(int saved_stderr)
+{
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+}
+
+/* Add up the N of the lines of `path` that say "<before>N<after>" ("buffer full, ", " events were not recorded"). */
+static long long reported(const char *path, const char *before, const char *after)
 {
 	FILE *file = fopen(path, "r");
 	assert_non_null(file);
 	long long total = 0;
 	char line[512];
 	while (fgets(line, sizeof line, file) != NULL) {
-		const char *found = strstr(line, "buffer full, ");
-		unsigned long long count = 0;
-		if (found != NULL && sscanf(found, "buffer full, %llu events were not recorded", &count) == 1)
+		const char *found = strstr(line, before);
+		if (found == NULL)
+			continue;
+		char *end = NULL;
+		unsigned long long count = strtoull(found + strlen(before), &end, 10);
+		if (end != found + strlen(before) && strncmp(end, after, strlen(after)) == 0)
 			total += (long long)count;
 	}
 	fclose(file);
@@ -549,13 +585,7 @@ static void test_a_full_buffer_drops_and_counts(void **state)
 {
 	struct fixture *fixture = *state;
 	char log_path[128];
-	snprintf(log_path, sizeof log_path, "%s/stderr.log", fixture->db->folder);
-	fflush(stderr);
-	int saved_stderr = dup(2);
-	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(saved_stderr >= 0 && log >= 0);
-	dup2(log, 2);
-	close(log);
+	int saved_stderr = stderr_to_log(fixture, log_path, sizeof log_path);
 
 	struct usage *usage = start(fixture);
 	sqlite3 *lock = hold_lock(fixture);
@@ -568,12 +598,10 @@ static void test_a_full_buffer_drops_and_counts(void **state)
 	release_lock(lock);
 	usage_stop(usage);
 
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
+	stderr_restore(saved_stderr);
 
 	long long written = event_count(fixture);
-	long long dropped = dropped_reported(log_path);
+	long long dropped = reported(log_path, "buffer full, ", " events were not recorded");
 	assert_true(recording_took < 4.0); /* never waited on the locked database */
 	assert_true(dropped >= 1000);
 	assert_true(written >= USAGE_BUFFER_MAX);
@@ -583,6 +611,153 @@ static void test_a_full_buffer_drops_and_counts(void **state)
 	assert_int_equal(test_db_integer(fixture->db, "SELECT coalesce(sum(calls), 0) FROM usage_event WHERE at < %lld",
 					 (long long)BASE + USAGE_BUFFER_MAX),
 			 USAGE_BUFFER_MAX);
+}
+
+/* ---- requests without a valid key ("strangers") ------------------------------------------------- */
+
+/* A decision about no known key, counted in `workspace_id`, as verify_decide() leaves it. */
+static struct verify_result stranger(enum verify_code code, int64_t workspace_id)
+{
+	struct verify_result result;
+	memset(&result, 0, sizeof result);
+	result.code = code;
+	result.workspace_id = workspace_id;
+	return result;
+}
+
+static long long refused(const struct fixture *fixture, int64_t workspace_id, int64_t hour, const char *address,
+			 const char *outcome)
+{
+	return test_db_integer(fixture->db,
+			       "SELECT coalesce(sum(calls), 0) FROM usage_refused_hourly WHERE workspace_id = %lld "
+			       "AND hour = %lld AND client_address = '%s' AND outcome = '%s'",
+			       (long long)workspace_id, (long long)hour, address, outcome);
+}
+
+/* Does any database file (the WAL included) hold `text`? */
+static bool files_hold(const struct fixture *fixture, const char *text)
+{
+	static const char *const suffixes[] = { "", "-wal" };
+	for (size_t i = 0; i < 2; i++) {
+		char path[sizeof fixture->db->config.database_path + 8];
+		snprintf(path, sizeof path, "%s%s", fixture->db->config.database_path, suffixes[i]);
+		FILE *file = fopen(path, "rb");
+		if (file == NULL)
+			continue;
+		static char data[1 << 22];
+		size_t length = fread(data, 1, sizeof data, file);
+		fclose(file);
+		if (length > 0 && memmem(data, length, text, strlen(text)) != NULL)
+			return true;
+	}
+	return false;
+}
+
+static void test_strangers_are_counted_per_hour_address_and_outcome(void **state)
+{
+	struct fixture *fixture = *state;
+	struct usage *usage = start(fixture);
+	const struct verify_result missing = stranger(VERIFY_MISSING_KEY, STORE_DEFAULT_WORKSPACE);
+	const struct verify_result invalid = stranger(VERIFY_INVALID_KEY, STORE_DEFAULT_WORKSPACE);
+	const struct verify_result elsewhere = stranger(VERIFY_INVALID_KEY, 99); /* a workspace not made (yet) */
+	static const char *const marker = "/a-path-that-must-be-kept-nowhere";
+	char path[128];
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%d", marker, i);
+		usage_record(usage, &missing, path, "192.0.2.7", BASE + i);
+	}
+	usage_record(usage, &missing, marker, "::ffff:192.0.2.7", BASE + 100);  /* mapped: the same IPv4 address */
+	usage_record(usage, &missing, marker, "::FFFF:c000:207", BASE + 200);   /* and again */
+	usage_record(usage, &invalid, marker, "192.0.2.7", BASE + 300);          /* another outcome: its own count */
+	usage_record(usage, &missing, marker, "192.0.2.7", BASE + HOUR);         /* another hour */
+	usage_record(usage, &missing, marker, "192.0.2.8", BASE + 400);          /* another address */
+	usage_record(usage, &invalid, marker, "2001:db8:1:2:aaaa::1", BASE + 1); /* one /64 ... */
+	usage_record(usage, &invalid, marker, "2001:DB8:1:2:bbbb:cccc:dddd:eeee", BASE + 2);
+	usage_record(usage, &invalid, marker, "2001:db8:1:3::1", BASE + 3);     /* ... and the next */
+	usage_record(usage, &invalid, marker, "not an address", BASE + 4);
+	usage_record(usage, &invalid, marker, "", BASE + 5);
+	usage_record(usage, &invalid, marker, "10.0.0.1/8", BASE + 6);
+	usage_record(usage, &missing, marker, NULL, BASE + 7);
+	usage_record(usage, &elsewhere, marker, "192.0.2.7", BASE + 8);
+	assert_true(usage_flush(usage));
+
+	assert_int_equal(refused(fixture, 1, BASE, "192.0.2.7", "missing_key"), 5);
+	assert_int_equal(refused(fixture, 1, BASE, "192.0.2.7", "invalid_key"), 1);
+	assert_int_equal(refused(fixture, 1, BASE + HOUR, "192.0.2.7", "missing_key"), 1);
+	assert_int_equal(refused(fixture, 1, BASE, "192.0.2.8", "missing_key"), 1);
+	assert_int_equal(refused(fixture, 1, BASE, "2001:db8:1:2::/64", "invalid_key"), 2);
+	assert_int_equal(refused(fixture, 1, BASE, "2001:db8:1:3::/64", "invalid_key"), 1);
+	assert_int_equal(refused(fixture, 1, BASE, "(invalid)", "invalid_key"), 3);
+	assert_int_equal(refused(fixture, 1, BASE, "(none)", "missing_key"), 1);
+	assert_int_equal(refused(fixture, 99, BASE, "192.0.2.7", "invalid_key"), 1);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_refused_hourly"), 9);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT sum(calls) FROM usage_refused_hourly"), 16);
+
+	/* A later batch adds to the counts there. */
+	usage_record(usage, &missing, marker, "192.0.2.7", BASE + 900);
+	usage_record(usage, &missing, marker, "192.0.2.7", BASE + 901);
+	usage_stop(usage);
+	assert_int_equal(refused(fixture, 1, BASE, "192.0.2.7", "missing_key"), 7);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_refused_hourly"), 9);
+	/* Nothing else was written, and the paths are in no file. */
+	assert_int_equal(event_count(fixture), 0);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_anonymous_hourly"), 0);
+	assert_int_equal(last_used(fixture, &fixture->normal), -1);
+	test_db_execute(fixture->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	assert_false(files_hold(fixture, marker));
+	assert_false(files_hold(fixture, "aaaa"));
+}
+
+/* The refusal verify_decide() makes of an unknown key is counted like the hand-made ones above. */
+static void test_a_decided_unknown_key_is_a_stranger(void **state)
+{
+	struct fixture *fixture = *state;
+	struct usage *usage = start(fixture);
+	for (int i = 0; i < 4; i++)
+		usage_record(usage, &fixture->unknown, "/from/a/decision", "192.0.2.1", BASE + i);
+	usage_stop(usage);
+	assert_int_equal(refused(fixture, STORE_DEFAULT_WORKSPACE, BASE, "192.0.2.1", "invalid_key"), 4);
+	assert_int_equal(event_count(fixture), 0);
+}
+
+/*
+ * While the writer is stuck on a locked database, the strangers' table holds at most
+ * USAGE_STRANGERS_MAX counts besides the batch being written; a new address past that is dropped,
+ * counted, and said in the log, while addresses already held go on being counted.
+ */
+static void test_a_full_stranger_table_drops_and_counts(void **state)
+{
+	struct fixture *fixture = *state;
+	char log_path[128];
+	int saved_stderr = stderr_to_log(fixture, log_path, sizeof log_path);
+
+	struct usage *usage = start(fixture);
+	const struct verify_result missing = stranger(VERIFY_MISSING_KEY, STORE_DEFAULT_WORKSPACE);
+	usage_record(usage, &missing, "/", "192.0.2.1", BASE); /* held from the start */
+	sqlite3 *lock = hold_lock(fixture);
+	const long long sent = 2LL * USAGE_STRANGERS_MAX + 1000;
+	struct timespec recording;
+	clock_gettime(CLOCK_MONOTONIC, &recording);
+	for (long long i = 0; i < sent; i++) {
+		char address[32];
+		snprintf(address, sizeof address, "10.%lld.%lld.%lld", i >> 16, (i >> 8) & 255, i & 255);
+		usage_record(usage, &missing, "/flood", address, BASE + 1);
+	}
+	double recording_took = seconds_since(&recording);
+	release_lock(lock);
+	usage_stop(usage);
+
+	stderr_restore(saved_stderr);
+
+	long long counted = test_db_integer(fixture->db, "SELECT sum(calls) FROM usage_refused_hourly WHERE "
+							 "client_address LIKE '10.%%'");
+	long long dropped = reported(log_path, "without a valid key at once, ", " requests were not counted");
+	assert_true(recording_took < 10.0); /* never waited on the locked database */
+	assert_true(dropped >= 1000);
+	assert_true(counted >= USAGE_STRANGERS_MAX);
+	assert_true(counted <= 2LL * USAGE_STRANGERS_MAX);
+	assert_int_equal(counted + dropped, sent);
+	assert_int_equal(refused(fixture, STORE_DEFAULT_WORKSPACE, BASE, "192.0.2.1", "missing_key"), 1);
 }
 
 int main(void)
@@ -602,6 +777,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_start_fails_on_a_database_it_cannot_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_batch_refused_by_a_locked_database_is_written_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_full_buffer_drops_and_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_strangers_are_counted_per_hour_address_and_outcome, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_decided_unknown_key_is_a_stranger, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_full_stranger_table_drops_and_counts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

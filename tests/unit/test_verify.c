@@ -59,9 +59,9 @@ static int teardown(void **state)
 	return removed;
 }
 
-/* Make a key with these properties; `cidrs` is a NULL-terminated list of canonical networks (or NULL). */
-static struct test_key make_key(struct fixture *fixture, const char *name, int64_t role_id, bool enabled,
-				bool off_record, const char *const *cidrs)
+/* Make a key in `workspace_id`; `cidrs` is a NULL-terminated list of canonical networks (or NULL). */
+static struct test_key make_key_in(struct fixture *fixture, int64_t workspace_id, const char *name, int64_t role_id,
+				   bool enabled, bool off_record, const char *const *cidrs)
 {
 	struct store_cidr list[8];
 	size_t count = 0;
@@ -79,9 +79,16 @@ static struct test_key make_key(struct fixture *fixture, const char *name, int64
 	};
 	struct test_key key;
 	memset(&key, 0, sizeof key);
-	test_key_create(fixture->db, &fields, NOW, key.key_id, key.token, &key.row_id);
+	test_key_create_in(fixture->db, workspace_id, &fields, NOW, key.key_id, key.token, &key.row_id);
 	assert_int_equal(token_parse("kw_", key.token, strlen(key.token), NULL), TOKEN_OK);
 	return key;
+}
+
+/* Make a key in the default workspace (1). */
+static struct test_key make_key(struct fixture *fixture, const char *name, int64_t role_id, bool enabled,
+				bool off_record, const char *const *cidrs)
+{
+	return make_key_in(fixture, STORE_DEFAULT_WORKSPACE, name, role_id, enabled, off_record, cidrs);
 }
 
 /* Ask about `key` (NUL-terminated; NULL for none) from `address` needing `permission`. */
@@ -528,6 +535,175 @@ static void test_has_permission(void **state)
 	assert_false(verify_has_permission("a b", " "));
 }
 
+/* ---- the workspaces the gatekeeper serves -------------------------------------------------------- */
+
+/* A second workspace (made as the console makes one, with its own admin role); returns its id and that role. */
+static int64_t second_workspace(struct fixture *fixture, int64_t *admin_role)
+{
+	int64_t owner = 0, workspace = 0;
+	assert_int_equal(store_user_insert(fixture->db->store, "o@example.com", "o@example.com", "", "h", NOW, &owner),
+			 STORE_OK);
+	assert_int_equal(store_workspace_create(fixture->db->store, "Second", owner, NOW, &workspace), STORE_OK);
+	assert_true(workspace > STORE_DEFAULT_WORKSPACE);
+	struct store_role role;
+	assert_int_equal(store_role_find_by_name(fixture->db->store, fixture->db->arena, workspace, "admin", &role),
+			 STORE_OK);
+	*admin_role = role.id;
+	return workspace;
+}
+
+/* Decide about `token` under a config that serves `workspaces` (count of them), for request scope `scope`. */
+static enum verify_code decide_served(struct fixture *fixture, const char *token, const long long *workspaces,
+				      size_t count, int64_t scope, struct verify_result *result)
+{
+	struct config config = fixture->db->config;
+	memcpy(config.workspaces, workspaces, count * sizeof *workspaces);
+	config.workspace_count = count;
+	config.workspaces_named = true;
+	struct verify_request request = { .key = token, .key_length = strlen(token), .client_address = "192.0.2.1",
+					  .endpoint = "/v1/things", .workspace_id = scope };
+	verify_decide(fixture->db->store, fixture->cache, &config, fixture->db->arena, &request, result);
+	return result->code;
+}
+
+/* Two results that say exactly the same: code, nothing known, the same workspace to count them in. */
+static void assert_same_result(const struct verify_result *a, const struct verify_result *b)
+{
+	assert_int_equal(a->code, b->code);
+	assert_int_equal(a->key_known, b->key_known);
+	assert_int_equal(a->key_row_id, b->key_row_id);
+	assert_int_equal(a->workspace_id, b->workspace_id);
+	assert_true(a->key_id == b->key_id && a->name == b->name && a->role == b->role &&
+		    a->permissions == b->permissions); /* all NULL */
+	assert_int_equal(a->off_record, b->off_record);
+}
+
+/*
+ * By default the gatekeeper serves workspace 1: a key of any other workspace, valid in every
+ * other way, gets exactly what an unknown key gets, whatever its state (a disabled or revoked
+ * key of another workspace must not say so either).
+ */
+static void test_a_key_of_another_workspace_reads_as_unknown(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t other_admin = 0;
+	int64_t other = second_workspace(fixture, &other_admin);
+	struct test_key here = make_key(fixture, "Here", fixture->db->admin_role, true, false, NULL);
+	struct test_key there = make_key_in(fixture, other, "There", other_admin, true, false, NULL);
+	struct test_key there_off = make_key_in(fixture, other, "There, disabled", other_admin, false, false, NULL);
+	struct test_key there_revoked = make_key_in(fixture, other, "There, revoked", other_admin, true, false, NULL);
+	assert_int_equal(store_key_revoke(fixture->db->store, other, there_revoked.key_id, NOW + 1), STORE_OK);
+	char unknown_id[TOKEN_KEY_ID_LENGTH + 1];
+	char unknown[TOKEN_MAX_LENGTH + 1];
+	token_generate_key_id(unknown_id);
+	token_generate("kw_", unknown_id, unknown);
+
+	struct verify_result never, result;
+	assert_int_equal(decide(fixture, unknown, "192.0.2.1", NULL, &never), VERIFY_INVALID_KEY);
+	assert_false(never.key_known);
+	assert_int_equal(never.workspace_id, STORE_DEFAULT_WORKSPACE); /* counted in the first served workspace */
+	const char *const tokens[] = { there.token, there_off.token, there_revoked.token };
+	for (size_t i = 0; i < 3; i++) {
+		/* Twice: the second answer comes from the key cache, which keeps the key but not the verdict. */
+		for (int round = 0; round < 2; round++) {
+			assert_int_equal(decide(fixture, tokens[i], "192.0.2.1", "api.key.view", &result), VERIFY_INVALID_KEY);
+			assert_same_result(&result, &never);
+		}
+	}
+	assert_int_equal(decide(fixture, here.token, "192.0.2.1", NULL, &result), VERIFY_GRANTED);
+	assert_int_equal(result.workspace_id, STORE_DEFAULT_WORKSPACE);
+}
+
+/* "workspace 2" serves 2 and refuses 1; two lines serve both; the first named is where strangers count. */
+static void test_served_workspaces_follow_the_rules_file(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t other_admin = 0;
+	int64_t other = second_workspace(fixture, &other_admin);
+	struct test_key one = make_key(fixture, "One", fixture->db->admin_role, true, false, NULL);
+	struct test_key two = make_key_in(fixture, other, "Two", other_admin, true, false, NULL);
+	char unknown_id[TOKEN_KEY_ID_LENGTH + 1];
+	char unknown[TOKEN_MAX_LENGTH + 1];
+	token_generate_key_id(unknown_id);
+	token_generate("kw_", unknown_id, unknown);
+	struct verify_result result, never;
+
+	const long long only_two[] = { other };
+	assert_int_equal(decide_served(fixture, two.token, only_two, 1, VERIFY_SERVED_WORKSPACES, &result), VERIFY_GRANTED);
+	assert_true(result.key_known);
+	assert_int_equal(result.workspace_id, other);
+	assert_string_equal(result.key_id, two.key_id);
+	assert_int_equal(decide_served(fixture, unknown, only_two, 1, VERIFY_SERVED_WORKSPACES, &never), VERIFY_INVALID_KEY);
+	assert_int_equal(never.workspace_id, other);
+	assert_int_equal(decide_served(fixture, one.token, only_two, 1, VERIFY_SERVED_WORKSPACES, &result),
+			 VERIFY_INVALID_KEY);
+	assert_same_result(&result, &never);
+
+	const long long both[] = { STORE_DEFAULT_WORKSPACE, other };
+	assert_int_equal(decide_served(fixture, one.token, both, 2, VERIFY_SERVED_WORKSPACES, &result), VERIFY_GRANTED);
+	assert_int_equal(result.workspace_id, STORE_DEFAULT_WORKSPACE);
+	assert_int_equal(decide_served(fixture, two.token, both, 2, VERIFY_SERVED_WORKSPACES, &result), VERIFY_GRANTED);
+	assert_int_equal(result.workspace_id, other);
+	assert_int_equal(decide_served(fixture, unknown, both, 2, VERIFY_SERVED_WORKSPACES, &result), VERIFY_INVALID_KEY);
+	assert_int_equal(result.workspace_id, STORE_DEFAULT_WORKSPACE);
+
+	/* Missing and malformed keys are counted in the first served workspace too. */
+	const long long two_first[] = { other, STORE_DEFAULT_WORKSPACE };
+	struct config config = fixture->db->config;
+	memcpy(config.workspaces, two_first, sizeof two_first);
+	config.workspace_count = 2;
+	struct verify_request request = { .client_address = "192.0.2.1" };
+	verify_decide(fixture->db->store, fixture->cache, &config, fixture->db->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_MISSING_KEY);
+	assert_int_equal(result.workspace_id, other);
+	request.key = "kw_nonsense";
+	request.key_length = strlen(request.key);
+	verify_decide(fixture->db->store, fixture->cache, &config, fixture->db->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_INVALID_KEY);
+	assert_int_equal(result.workspace_id, other);
+
+	/* A config that serves nothing (never made by config_load) accepts no key at all. */
+	config.workspace_count = 0;
+	request.key = one.token;
+	request.key_length = strlen(one.token);
+	verify_decide(fixture->db->store, fixture->cache, &config, fixture->db->arena, &request, &result);
+	assert_int_equal(result.code, VERIFY_INVALID_KEY);
+	assert_false(result.key_known);
+}
+
+/* The verify endpoint's scopes: its caller from any workspace, then the keys of the caller's workspace only. */
+static void test_request_scopes(void **state)
+{
+	struct fixture *fixture = *state;
+	int64_t other_admin = 0;
+	int64_t other = second_workspace(fixture, &other_admin);
+	struct test_key one = make_key(fixture, "One", fixture->db->admin_role, true, false, NULL);
+	struct test_key two = make_key_in(fixture, other, "Two", other_admin, true, false, NULL);
+	const long long default_scope[] = { STORE_DEFAULT_WORKSPACE };
+	struct verify_result result, never;
+
+	assert_int_equal(decide_served(fixture, two.token, default_scope, 1, VERIFY_ANY_WORKSPACE, &result), VERIFY_GRANTED);
+	assert_int_equal(result.workspace_id, other);
+	assert_int_equal(decide_served(fixture, one.token, default_scope, 1, VERIFY_ANY_WORKSPACE, &result), VERIFY_GRANTED);
+
+	/* Scoped to workspace 2: its key passes, workspace 1's reads as unknown, counted in 2. */
+	assert_int_equal(decide_served(fixture, two.token, default_scope, 1, other, &result), VERIFY_GRANTED);
+	char unknown_id[TOKEN_KEY_ID_LENGTH + 1];
+	char unknown[TOKEN_MAX_LENGTH + 1];
+	token_generate_key_id(unknown_id);
+	token_generate("kw_", unknown_id, unknown);
+	assert_int_equal(decide_served(fixture, unknown, default_scope, 1, other, &never), VERIFY_INVALID_KEY);
+	assert_int_equal(never.workspace_id, other);
+	assert_int_equal(decide_served(fixture, one.token, default_scope, 1, other, &result), VERIFY_INVALID_KEY);
+	assert_same_result(&result, &never);
+	/* Scoped to workspace 1: the reverse. */
+	assert_int_equal(decide_served(fixture, one.token, default_scope, 1, STORE_DEFAULT_WORKSPACE, &result),
+			 VERIFY_GRANTED);
+	assert_int_equal(decide_served(fixture, two.token, default_scope, 1, STORE_DEFAULT_WORKSPACE, &result),
+			 VERIFY_INVALID_KEY);
+	assert_false(result.key_known);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0) {
@@ -552,6 +728,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_permission_is_a_whole_word, setup, teardown),
 		cmocka_unit_test(test_has_permission),
+		cmocka_unit_test_setup_teardown(test_a_key_of_another_workspace_reads_as_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_served_workspaces_follow_the_rules_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_scopes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
