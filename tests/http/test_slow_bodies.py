@@ -131,6 +131,11 @@ class GatekeeperUnderSlowBodiesTest(ServerTestCase):
         finally:
             connection.close()
 
+    def assertAllGranted(self, statuses, seconds, when):
+        if len(statuses) < SAMPLES or statuses[-1] != "HTTP/1.1 200 OK":
+            self.fail(f"{when}, gatekeeper request {len(statuses)} of {SAMPLES} got {statuses[-1]!r} "
+                      f"after {seconds[-1]:.1f} s")
+
     def measure(self, token):
         """SAMPLES requests one after the other; stops at the first that is not granted."""
         statuses, seconds = [], []
@@ -148,7 +153,7 @@ class GatekeeperUnderSlowBodiesTest(ServerTestCase):
         report = []
         for attempt in (1, 2):  # a second try only if the first loaded run fell on a neighbour's busy moment
             statuses, idle = self.measure(token)
-            self.assertEqual(set(statuses), {"HTTP/1.1 200 OK"})
+            self.assertAllGranted(statuses, idle, "idle")
             stop = threading.Event()
             clients = [SlowBody(self.server.port, stop) for _ in range(SLOW_CLIENTS)]
             for client in clients:
@@ -161,7 +166,7 @@ class GatekeeperUnderSlowBodiesTest(ServerTestCase):
                 stop.set()
                 for client in clients:
                     client.join(SLOW_BYTE_INTERVAL + 10)
-            self.assertEqual(set(statuses), {"HTTP/1.1 200 OK"})
+            self.assertAllGranted(statuses, loaded, f"under {SLOW_CLIENTS} slow bodies")
             idle_p99, loaded_p99 = percentile(idle, 0.99), percentile(loaded, 0.99)
             report.append(f"try {attempt}: idle p50 {percentile(idle, 0.5) * 1000:.1f} ms, "
                           f"p99 {idle_p99 * 1000:.1f} ms; under {SLOW_CLIENTS} slow bodies "
