@@ -105,7 +105,8 @@ build/fuzz/%: tests/fuzz/%.c $(SOURCES) $(wildcard src/*/*.h) build/schema.h bui
 run: deps build/keyward
 	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-lighttpd.sh
 
-# The same behind Apache: mod_authnz_fcgi and mod_proxy_fcgi to one `keyward serve` (www/run-apache.sh).
+# The same behind Apache: mod_authnz_fcgi and mod_proxy_fcgi to one `keyward serve` with a listener
+# for each (www/run-apache.sh).
 run-apache: deps build/keyward
 	@sh tests/install-packages.sh apache2
 	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-apache.sh
@@ -161,9 +162,14 @@ deps-bench:
 # configurations with their placeholders for paths filled in, and the manual page.
 EXAMPLES := www/lighttpd.conf www/lighttpd-gatekeeper.conf www/apache-keyward.conf www/apache-fcgid.conf \
             www/keyward.service
+# keyward serve's two listeners in the examples (keyward.service, apache-keyward.conf): the console's
+# and the gatekeeper's.
+KEYWARD_ADDRESS            ?= 127.0.0.1:9000
+KEYWARD_GATEKEEPER_ADDRESS ?= 127.0.0.1:9001
 FILL     := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
             -e 's|@TEMPLATES@|$(DATADIR)/templates|g' -e 's|@STATIC@|$(DATADIR)/static|g' -e 's|@BIN@|$(SBINDIR)/keyward|g' \
-            -e 's|@VARDIR@|$(STATEDIR)|g'
+            -e 's|@VARDIR@|$(STATEDIR)|g' -e 's|@KEYWARD_ADDRESS@|$(KEYWARD_ADDRESS)|g' \
+            -e 's|@KEYWARD_GATEKEEPER_ADDRESS@|$(KEYWARD_GATEKEEPER_ADDRESS)|g'
 
 install: build/keyward
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/templates/partials $(DESTDIR)$(DATADIR)/static \

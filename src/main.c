@@ -28,7 +28,9 @@ static int command_init(const struct config *config, int argc, char **argv);
 static int command_serve(const struct config *config, int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "serve", "--listen ADDRESS [--threads N]", "FastCGI server on HOST:PORT or a unix socket path",
+	{ "serve", "--listen ADDRESS [--threads N]\n[--gatekeeper ADDRESS [--gatekeeper-threads N]]",
+	  "FastCGI server on HOST:PORT or a unix socket path;\n--gatekeeper: a second listener with threads of its\n"
+	  "own that answers authorizer requests and /api/ only",
 	  command_serve },
 	{ "init", "", "create the database and the server key", command_init },
 	{ "key create",
@@ -180,32 +182,78 @@ static int command_init(const struct config *config, int argc, char **argv)
 	return 0;
 }
 
+/* A thread count from 1 to SERVER_THREADS_MAX, or false. */
+static bool parse_threads(const char *text, int *threads)
+{
+	char *end = NULL;
+	long value = strtol(text, &end, 10);
+	if (end == text || *end != '\0' || value < 1 || value > SERVER_THREADS_MAX)
+		return false;
+	*threads = (int)value;
+	return true;
+}
+
+/* Open each listener's socket; on failure say which and return false. */
+static bool open_listeners(struct server_listener *listeners, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		listeners[i].fd = server_listen(listeners[i].address);
+		if (listeners[i].fd < 0) {
+			fprintf(stderr, "keyward: cannot listen on %s\n", listeners[i].address);
+			return false;
+		}
+	}
+	return true;
+}
+
 static int command_serve(const struct config *config, int argc, char **argv)
 {
-	const char *listen = NULL;
-	int threads = SERVER_THREADS_DEFAULT;
+	struct server_listener listeners[2] = {
+		{ .threads = SERVER_THREADS_DEFAULT, .fd = -1, .serves = SERVER_SERVES_ALL },
+		{ .threads = SERVER_THREADS_DEFAULT, .fd = -1, .serves = SERVER_SERVES_GATEKEEPER },
+	};
+	bool gatekeeper_threads = false;
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "gatekeeper", required_argument, NULL, 'g' },
+		{ "gatekeeper-threads", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int option;
 	optind = 1;
-	while ((option = getopt_long(argc, argv, "l:t:", options, NULL)) != -1) {
+	opterr = 0;
+	while ((option = getopt_long(argc, argv, ":l:t:g:G:", options, NULL)) != -1) {
 		if (option == 'l') {
-			listen = optarg;
+			listeners[0].address = optarg;
 		} else if (option == 't') {
-			char *end = NULL;
-			long value = strtol(optarg, &end, 10);
-			if (*end != '\0' || value < 1 || value > SERVER_THREADS_MAX)
+			if (!parse_threads(optarg, &listeners[0].threads))
 				return cli_fail("--threads takes a number from 1 to 64");
-			threads = (int)value;
+		} else if (option == 'g') {
+			listeners[1].address = optarg;
+		} else if (option == 'G') {
+			if (!parse_threads(optarg, &listeners[1].threads))
+				return cli_fail("--gatekeeper-threads takes a number from 1 to 64");
+			gatekeeper_threads = true;
+		} else if (option == ':') {
+			fprintf(stderr, "keyward: %s needs a value\n", argv[optind - 1]);
+			return 1;
 		} else {
-			return cli_fail("usage: keyward serve --listen ADDRESS [--threads N]");
+			return cli_fail("usage: keyward serve --listen ADDRESS [--threads N] "
+					"[--gatekeeper ADDRESS [--gatekeeper-threads N]]");
 		}
 	}
-	if (listen == NULL)
+	if (optind < argc)
+		return cli_fail("serve takes no arguments besides its options; keyward --help lists them");
+	if (listeners[0].address == NULL || listeners[0].address[0] == '\0')
 		return cli_fail("serve needs --listen HOST:PORT or --listen /path/to.sock");
+	if (listeners[1].address != NULL && listeners[1].address[0] == '\0')
+		return cli_fail("--gatekeeper needs HOST:PORT or /path/to.sock");
+	if (gatekeeper_threads && listeners[1].address == NULL)
+		return cli_fail("--gatekeeper-threads needs --gatekeeper ADDRESS");
+	if (listeners[1].address != NULL && strcmp(listeners[0].address, listeners[1].address) == 0)
+		return cli_fail("--listen and --gatekeeper need two different addresses");
+	size_t count = listeners[1].address != NULL ? 2 : 1;
 	struct store *check = cli_open_store(config); /* migrate once, before the workers start */
 	if (check == NULL)
 		return 1;
@@ -213,13 +261,16 @@ static int command_serve(const struct config *config, int argc, char **argv)
 	struct view *view = load_view(config);
 	if (view == NULL)
 		return 1;
-	int fd = server_listen(listen);
-	if (fd < 0) {
+	if (!open_listeners(listeners, count)) {
 		view_free(view);
-		return cli_fail("cannot listen on that address");
+		return 1;
 	}
-	fprintf(stderr, "keyward: serving FastCGI on %s with %d threads\n", listen, threads);
-	int status = server_run_fastcgi(config, view, fd, threads);
+	fprintf(stderr, "keyward: serving FastCGI on %s with %d thread%s\n", listeners[0].address, listeners[0].threads,
+		listeners[0].threads == 1 ? "" : "s");
+	if (count == 2)
+		fprintf(stderr, "keyward: serving the gatekeeper (authorizer requests and /api/) on %s with %d thread%s\n",
+			listeners[1].address, listeners[1].threads, listeners[1].threads == 1 ? "" : "s");
+	int status = server_run_fastcgi(config, view, listeners, count);
 	view_free(view);
 	return status;
 }
@@ -239,7 +290,8 @@ static int serve_web_server(const struct config *config)
 			return 1;
 		}
 		store_close(check);
-		status = server_run_fastcgi(config, view, 0, 1);
+		struct server_listener spawned = { "the socket the web server passed (fd 0)", 0, 1, SERVER_SERVES_ALL };
+		status = server_run_fastcgi(config, view, &spawned, 1);
 	} else {
 		status = server_run_cgi(config, view);
 	}

@@ -2,10 +2,12 @@
 # Fill in www/apache.conf and www/apache-keyward.conf for this checkout, start `keyward serve` and
 # Apache in front of it, and run until Ctrl+C.
 #   PORT          Apache's port on 127.0.0.1 (default 8080)
-#   KEYWARD_PORT  keyward serve's port on 127.0.0.1 (default 9000)
+#   KEYWARD_PORT  keyward serve's console listener on 127.0.0.1 (default 9000; mod_proxy_fcgi)
+#   KEYWARD_GATEKEEPER_PORT  its gatekeeper listener (default 9001; mod_authnz_fcgi and /api/)
 #   VARDIR        data folder: database, server key, logs (default ./var)
 #   BIN           keyward binary (default ./build/keyward)
-#   THREADS       keyward serve --threads (default 8)
+#   THREADS       keyward serve --threads, the console's workers (default 8)
+#   GATEKEEPER_THREADS  keyward serve --gatekeeper-threads, the gatekeeper's workers (default 8)
 #   API_PREFIX    URL prefix guarded by keyward (default /protected/)
 #   API_RULES     rules file for the gatekeeper (KEYWARD_CONFIG), default none
 #   API_CONF      an Apache file with your API's handler for that prefix, included last
@@ -16,9 +18,11 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${PORT:-8080}
 KEYWARD_PORT=${KEYWARD_PORT:-9000}
+KEYWARD_GATEKEEPER_PORT=${KEYWARD_GATEKEEPER_PORT:-9001}
 VARDIR=${VARDIR:-$root/var}
 BIN=${BIN:-$root/build/keyward}
 THREADS=${THREADS:-8}
+GATEKEEPER_THREADS=${GATEKEEPER_THREADS:-8}
 API_PREFIX=${API_PREFIX:-/protected/}
 API_RULES=${API_RULES:-}
 API_CONF=${API_CONF:-}
@@ -42,7 +46,8 @@ if [ "$(id -u)" -ne 0 ]; then  # Apache ignores User and Group unless it starts 
   group=$(id -gn)
 fi
 fill() {
-  sed -e "s|@PORT@|$PORT|g" -e "s|@KEYWARD_ADDRESS@|127.0.0.1:$KEYWARD_PORT|g" -e "s|@STATIC@|$root/static|g" \
+  sed -e "s|@PORT@|$PORT|g" -e "s|@KEYWARD_ADDRESS@|127.0.0.1:$KEYWARD_PORT|g" \
+      -e "s|@KEYWARD_GATEKEEPER_ADDRESS@|127.0.0.1:$KEYWARD_GATEKEEPER_PORT|g" -e "s|@STATIC@|$root/static|g" \
       -e "s|@VARDIR@|$VARDIR|g" -e "s|@MODULES@|$modules|g" -e "s|@USER@|$user|g" -e "s|@GROUP@|$group|g" \
       -e "s|@API_PREFIX@|$API_PREFIX|g" "$1"
 }
@@ -53,10 +58,13 @@ if [ -n "$API_CONF" ]; then
 fi
 "$apache" -t -f "$VARDIR/apache.conf" 2>"$VARDIR/apache-check.log" || { cat "$VARDIR/apache-check.log" >&2; exit 1; }
 
-# keyward first: the database and server key are made before anything asks for a key.
+# keyward first: the database and server key are made before anything asks for a key. One process,
+# two listeners with a pool of workers each: slow console clients cannot hold up the gatekeeper.
 export KEYWARD_DB="$VARDIR/keyward.db" KEYWARD_TEMPLATES="$root/templates" KEYWARD_CONFIG="$API_RULES"
 "$BIN" init >/dev/null
-"$BIN" serve --listen "127.0.0.1:$KEYWARD_PORT" --threads "$THREADS" </dev/null >>"$VARDIR/keyward.log" 2>&1 &
+"$BIN" serve --listen "127.0.0.1:$KEYWARD_PORT" --threads "$THREADS" \
+  --gatekeeper "127.0.0.1:$KEYWARD_GATEKEEPER_PORT" --gatekeeper-threads "$GATEKEEPER_THREADS" \
+  </dev/null >>"$VARDIR/keyward.log" 2>&1 &
 echo $! > "$VARDIR/keyward-serve.pid"
 wait_for() {  # until something answers on 127.0.0.1:$1, 20 s at most
   python3 -c "
@@ -70,7 +78,9 @@ while time.time() < deadline:
         time.sleep(0.05)
 sys.exit('run-apache.sh: nothing answers on port $1')"
 }
-wait_for "$KEYWARD_PORT" || { kill "$(cat "$VARDIR/keyward-serve.pid")"; cat "$VARDIR/keyward.log" >&2; exit 1; }
+for port in "$KEYWARD_PORT" "$KEYWARD_GATEKEEPER_PORT"; do
+  wait_for "$port" || { kill "$(cat "$VARDIR/keyward-serve.pid")"; cat "$VARDIR/keyward.log" >&2; exit 1; }
+done
 
 echo "keyward console: http://127.0.0.1:$PORT/"
 if [ "$("$BIN" user list | wc -l)" -le 1 ]; then

@@ -49,6 +49,10 @@ void api_handle(struct app *app, struct http_request *request)
 	char allow[32] = "";
 	if (!request->path_valid) {
 		api_send_error(request, &response, 404, "not_found", "There is no API endpoint at this address");
+	} else if (request->body_status == HTTP_BODY_TIMED_OUT) {
+		api_send_error(request, &response, 408, "request_timeout",
+			       arena_printf(request->arena, "The request body did not arrive within %d seconds",
+					    HTTP_BODY_SECONDS));
 	} else {
 		switch (http_route(routes, sizeof routes / sizeof routes[0], request, &route, allow, sizeof allow)) {
 		case HTTP_ROUTE_FOUND:
@@ -64,6 +68,15 @@ void api_handle(struct app *app, struct http_request *request)
 			break;
 		}
 	}
+	http_response_send(&response, request);
+	http_response_free(&response);
+}
+
+void api_refuse(struct http_request *request, int status, const char *code, const char *message)
+{
+	struct http_response response;
+	http_response_init(&response);
+	api_send_error(request, &response, status, code, message);
 	http_response_send(&response, request);
 	http_response_free(&response);
 }

@@ -16,7 +16,10 @@ void api_authorize(struct app *app, struct http_request *request);
 /* True when `path` belongs to the JSON API (and api_handle() should answer it). */
 bool api_owns_path(const char *path);
 
-/* Route and answer a JSON API request. */
+/* Route and answer a JSON API request (408 when its body missed its deadline). */
 void api_handle(struct app *app, struct http_request *request);
+
+/* Answer `request` with {"error": {"code": code, "message": message}} and `status`, whatever its path. */
+void api_refuse(struct http_request *request, int status, const char *code, const char *message);
 
 #endif

@@ -99,7 +99,8 @@ static void read_body(struct http_request *request)
 		got += chunk;
 	}
 	if (got < length) {
-		request->body_status = HTTP_BODY_INCOMPLETE;
+		bool late = request->io->timed_out != NULL && request->io->timed_out(request->io->context);
+		request->body_status = late ? HTTP_BODY_TIMED_OUT : HTTP_BODY_INCOMPLETE;
 		return;
 	}
 	if (form) {

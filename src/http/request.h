@@ -18,13 +18,19 @@ struct visit;
 #define HTTP_BODY_MAX ((size_t)64 * 1024)
 #define HTTP_PATH_MAX 2048
 #define HTTP_PATH_PARAMS_MAX 4
+/* A body must have fully arrived this long after the request began; the server's read enforces it. */
+#define HTTP_BODY_SECONDS 10
 
-/* The bridge to the web server: how to read a variable, read the body, write the response. */
+/*
+ * The bridge to the web server: how to read a variable, read the body, write the response. A read
+ * that returned 0 because the body's deadline passed (not at its end) says so through timed_out.
+ */
 struct http_io {
 	const char *(*getenv)(void *context, const char *name); /* NULL when unset */
-	size_t (*read)(void *context, char *buffer, size_t size); /* 0 at end or on error */
+	size_t (*read)(void *context, char *buffer, size_t size); /* 0 at end, on error or past the deadline */
 	void (*write)(void *context, const char *bytes, size_t length);
 	void *context;
+	bool (*timed_out)(void *context); /* true once a read stopped at the deadline; NULL: reads have none */
 };
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER };
@@ -36,6 +42,7 @@ enum http_body_status {
 	HTTP_BODY_TOO_LARGE,   /* CONTENT_LENGTH above HTTP_BODY_MAX: nothing was read */
 	HTTP_BODY_WRONG_TYPE,  /* a body that is neither urlencoded form data nor JSON */
 	HTTP_BODY_INCOMPLETE,  /* fewer bytes arrived than CONTENT_LENGTH promised */
+	HTTP_BODY_TIMED_OUT,   /* the body had not fully arrived HTTP_BODY_SECONDS after the request began */
 };
 
 struct http_request {

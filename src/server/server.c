@@ -1,14 +1,19 @@
-/* server.c: FastCGI accept loops (spawned or standalone, threaded) and plain CGI, around pages_handle(). */
+/* server.c: FastCGI accept loops (spawned or standalone, a thread pool per listener) and plain CGI. */
 #include "server/server.h"
 
+#include <errno.h>
 #include <fcgiapp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -18,41 +23,106 @@
 #include "domain/key_cache.h"
 #include "domain/usage.h"
 #include "http/request.h"
+#include "http/response.h"
 #include "pages/pages.h"
 #include "store/store.h"
+#include "view/view.h"
+
+/* The workers of one listener: its own accept loop (and lock), threads and store connections. */
+struct pool {
+	const struct server_listener *listener;
+	pthread_mutex_t accept_lock; /* libfcgi recommends serialising accept() across threads on some platforms */
+};
 
 struct worker {
 	pthread_t thread;
+	struct pool *pool;
 	const struct config *config;
 	const struct view *view;
-	struct usage *usage;
-	int listen_fd;
+	struct usage *usage; /* shared by every pool of the process */
 	int status;
 };
 
-/* libfcgi recommends serialising accept() across threads on some platforms. */
-static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+/* A worker's FastCGI request in hand, and when its body must have arrived. */
+struct exchange {
+	FCGX_Request request;
+	int64_t body_deadline; /* CLOCK_MONOTONIC milliseconds */
+	bool read_timeout_set; /* SO_RCVTIMEO is set on the connection */
+	bool timed_out;        /* a body read stopped at the deadline */
+};
 
 /* Set by the main thread before it makes the workers' accept() fail on purpose. */
 static atomic_bool stopping;
 
-static const char *fcgi_getenv(void *context, const char *name)
+static int64_t monotonic_ms(void)
 {
-	FCGX_Request *request = context;
-	return FCGX_GetParam(name, request->envp);
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+static const char *fcgi_getenv(void *context, const char *name)
+{
+	struct exchange *exchange = context;
+	return FCGX_GetParam(name, exchange->request.envp);
+}
+
+/* Make a read on the connection wait `milliseconds` (> 0) at most, or for ever when 0. */
+static bool set_read_timeout(struct exchange *exchange, int64_t milliseconds)
+{
+	struct timeval wait = { .tv_sec = (time_t)(milliseconds / 1000),
+				.tv_usec = (suseconds_t)(milliseconds % 1000) * 1000 };
+	if (setsockopt(exchange->request.ipcFd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait) != 0)
+		return false;
+	exchange->read_timeout_set = milliseconds > 0;
+	return true;
+}
+
+/*
+ * Read body bytes, never waiting past the body's deadline. libfcgi's FCGX_GetStr() fills its buffer
+ * with blocking read()s until it has all it was asked for, so a body that trickles in would keep
+ * one call busy for as long as the client likes; and a read error (the timeout, EAGAIN) closes
+ * the input stream only, the output stream still takes the answer. So: bytes libfcgi already
+ * holds are handed out without waiting; otherwise ask for one byte (one record's worth lands in
+ * libfcgi's buffer) with SO_RCVTIMEO set to the time left. (FCGX_Stream's rdNext and stop are in
+ * the public header, and FCGX_GetStr's own fast path is the same test.)
+ */
 static size_t fcgi_read(void *context, char *buffer, size_t size)
 {
-	FCGX_Request *request = context;
-	int got = FCGX_GetStr(buffer, size > (size_t)INT32_MAX ? INT32_MAX : (int)size, request->in);
-	return got > 0 ? (size_t)got : 0;
+	struct exchange *exchange = context;
+	FCGX_Stream *in = exchange->request.in;
+	if (size > (size_t)INT32_MAX)
+		size = INT32_MAX;
+	ptrdiff_t held = in->stop - in->rdNext;
+	if (held > 0 && !FCGX_HasSeenEOF(in)) {
+		int got = FCGX_GetStr(buffer, (size_t)held < size ? (int)held : (int)size, in);
+		return got > 0 ? (size_t)got : 0;
+	}
+	if (FCGX_HasSeenEOF(in) || size == 0)
+		return 0;
+	int64_t left = exchange->body_deadline - monotonic_ms();
+	if (left <= 0 || !set_read_timeout(exchange, left)) {
+		exchange->timed_out = left <= 0;
+		return 0;
+	}
+	int got = FCGX_GetStr(buffer, 1, in);
+	if (got > 0)
+		return (size_t)got;
+	int error = FCGX_GetError(in);
+	exchange->timed_out = error == EAGAIN || error == EWOULDBLOCK || monotonic_ms() >= exchange->body_deadline;
+	return 0;
+}
+
+static bool fcgi_timed_out(void *context)
+{
+	struct exchange *exchange = context;
+	return exchange->timed_out;
 }
 
 static void fcgi_write(void *context, const char *bytes, size_t length)
 {
-	FCGX_Request *request = context;
-	FCGX_PutStr(bytes, (int)length, request->out);
+	struct exchange *exchange = context;
+	FCGX_PutStr(bytes, (int)length, exchange->request.out);
 }
 
 /* An authorizer never gets the request body (FastCGI spec, 6.3): reading one would wait forever. */
@@ -65,21 +135,81 @@ static size_t no_body(void *context, char *buffer, size_t size)
 }
 
 /*
- * Serve one request with a fresh arena turn: an authorizer request (any path) goes to the
- * gatekeeper, /api/ to the JSON API, everything else to the console's pages.
+ * A request whose body missed its deadline: send the answer and FCGI_END_REQUEST now, and close our
+ * side; then read and drop what the web server still sends, SERVER_LINGER_MS at most, so that the
+ * close does not reset the connection under the answer; then stop reading. FCGX_Finish_r() closes
+ * the connection (its input stream failed), and libfcgi's own wait for the peer there (read until
+ * 2 s pass without a byte) ends at once instead of following a client that keeps trickling.
  */
-static void serve_one(struct app *app, struct arena *arena, const struct http_io *io)
+static void finish_timed_out(struct exchange *exchange)
+{
+	FCGX_FClose(exchange->request.err);
+	FCGX_FClose(exchange->request.out);
+	int fd = exchange->request.ipcFd;
+	if (shutdown(fd, SHUT_WR) != 0)
+		return;
+	int64_t until = monotonic_ms() + SERVER_LINGER_MS;
+	char dropped[1024];
+	for (int64_t left = SERVER_LINGER_MS; left > 0; left = until - monotonic_ms()) {
+		struct pollfd peer = { .fd = fd, .events = POLLIN };
+		int ready = poll(&peer, 1, (int)left);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0 || read(fd, dropped, sizeof dropped) <= 0)
+			break;
+	}
+	shutdown(fd, SHUT_RD);
+}
+
+/* The console's answer to a form whose body missed its deadline: its error page, with no session looked up. */
+static void send_console_timeout(struct app *app, struct http_request *request)
+{
+	struct http_response response;
+	http_response_init(&response);
+	response.status = 408;
+	struct mustache_value *data = view_map(request->arena);
+	view_set_string(request->arena, data, "base", app->config->base_path);
+	view_set_string(request->arena, data, "title", "Form too slow");
+	view_set_string(request->arena, data, "version", KEYWARD_VERSION);
+	view_set_int(request->arena, data, "status", 408);
+	view_set_string(request->arena, data, "status_text", http_status_text(408));
+	view_set_string(request->arena, data, "message",
+			arena_printf(request->arena, "The form did not arrive within %d seconds. Nothing was saved; "
+						     "please send it again.", HTTP_BODY_SECONDS));
+	if (!view_render(app->view, "error", data, &response.body)) {
+		buf_clear(&response.body);
+		response.content_type = "text/plain; charset=utf-8";
+		buf_puts(&response.body, "The form did not arrive in time. Nothing was saved.\n");
+	}
+	http_response_send(&response, request);
+	http_response_free(&response);
+}
+
+/*
+ * Serve one request with a fresh arena turn: an authorizer request (any path) goes to the
+ * gatekeeper, /api/ to the JSON API, everything else to the console's pages, except on a
+ * listener that serves the gatekeeper only, which refuses console pages. A console form whose
+ * body missed its deadline gets 408 here: the pages never see it.
+ */
+static void serve_one(struct app *app, struct arena *arena, const struct http_io *io, enum server_serves serves)
 {
 	const char *role = io->getenv(io->context, "FCGI_ROLE");
 	bool authorizer = role != NULL && strcmp(role, "AUTHORIZER") == 0;
 	struct http_io authorizer_io = *io;
 	authorizer_io.read = no_body; /* even when a server passes CONTENT_LENGTH along */
+	authorizer_io.timed_out = NULL;
 	struct http_request request;
 	http_request_read(&request, arena, authorizer ? &authorizer_io : io, authorizer ? "" : app->config->base_path);
 	if (authorizer)
 		api_authorize(app, &request);
 	else if (api_owns_path(request.path))
 		api_handle(app, &request);
+	else if (serves == SERVER_SERVES_GATEKEEPER)
+		api_refuse(&request, 404, "gatekeeper_only",
+			   "This listener serves the gatekeeper only: FastCGI authorizer requests and the JSON API "
+			   "under /api/. The console has a listener of its own.");
+	else if (request.body_status == HTTP_BODY_TIMED_OUT)
+		send_console_timeout(app, &request);
 	else
 		pages_handle(app, &request);
 	arena_reset(arena);
@@ -88,6 +218,7 @@ static void serve_one(struct app *app, struct arena *arena, const struct http_io
 static void *worker_main(void *argument)
 {
 	struct worker *worker = argument;
+	struct pool *pool = worker->pool;
 	char error[512];
 	struct store *store = store_open(worker->config->database_path, error, sizeof error);
 	if (store == NULL) {
@@ -100,17 +231,24 @@ static void *worker_main(void *argument)
 	struct app app = { .config = worker->config, .store = store, .key_cache = key_cache, .view = worker->view,
 			   .usage = worker->usage };
 	struct arena *arena = arena_new();
-	FCGX_Request request;
-	FCGX_InitRequest(&request, worker->listen_fd, 0);
-	struct http_io io = { fcgi_getenv, fcgi_read, fcgi_write, &request };
+	struct exchange exchange = { 0 };
+	FCGX_InitRequest(&exchange.request, pool->listener->fd, 0);
+	struct http_io io = { fcgi_getenv, fcgi_read, fcgi_write, &exchange, fcgi_timed_out };
 	for (;;) {
-		pthread_mutex_lock(&accept_lock);
-		int accepted = FCGX_Accept_r(&request);
-		pthread_mutex_unlock(&accept_lock);
+		pthread_mutex_lock(&pool->accept_lock);
+		int accepted = FCGX_Accept_r(&exchange.request);
+		pthread_mutex_unlock(&pool->accept_lock);
 		if (accepted < 0)
 			break;
-		serve_one(&app, arena, &io);
-		FCGX_Finish_r(&request);
+		exchange.body_deadline = monotonic_ms() + (int64_t)HTTP_BODY_SECONDS * 1000;
+		exchange.timed_out = false;
+		serve_one(&app, arena, &io, pool->listener->serves);
+		if (exchange.timed_out)
+			finish_timed_out(&exchange);
+		else if (exchange.read_timeout_set)
+			set_read_timeout(&exchange, 0); /* a connection the web server keeps waits for its next request */
+		exchange.read_timeout_set = false;
+		FCGX_Finish_r(&exchange.request);
 	}
 	if (!atomic_load(&stopping)) {
 		/*
@@ -121,7 +259,7 @@ static void *worker_main(void *argument)
 		worker->status = 1;
 		kill(getpid(), SIGTERM);
 	}
-	FCGX_Free(&request, 1);
+	FCGX_Free(&exchange.request, 1);
 	arena_free(arena);
 	key_cache_free(key_cache);
 	store_close(store);
@@ -138,10 +276,12 @@ int server_listen(const char *address)
 
 /*
  * Workers block the stop signals; the main thread waits for one with sigwait(), then lets each
- * worker finish the request in hand: FCGX_ShutdownPending() and a shutdown() of the listening
- * socket make the accept() they wait in fail, so they leave their loops and are joined.
+ * worker finish the request in hand: FCGX_ShutdownPending() and a shutdown() of each listening
+ * socket make the accept() they wait in fail, so they leave their loops and are joined. The usage
+ * the workers of every pool recorded is written last.
  */
-int server_run_fastcgi(const struct config *config, const struct view *view, int listen_fd, int threads)
+int server_run_fastcgi(const struct config *config, const struct view *view, const struct server_listener *listeners,
+		       size_t listener_count)
 {
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "keyward: cannot initialise libfcgi\n");
@@ -154,35 +294,48 @@ int server_run_fastcgi(const struct config *config, const struct view *view, int
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	if (threads < 1)
-		threads = 1;
 	char error[512];
 	struct usage *usage = usage_start(config, error, sizeof error);
 	if (usage == NULL) {
 		fprintf(stderr, "keyward: usage recording: %s\n", error);
 		return 1;
 	}
-	struct worker *workers = xcalloc((size_t)threads, sizeof *workers);
-	int started = 0;
-	for (; started < threads; started++) {
-		workers[started] = (struct worker){ .config = config, .view = view, .usage = usage, .listen_fd = listen_fd };
-		if (pthread_create(&workers[started].thread, NULL, worker_main, &workers[started]) != 0) {
-			fprintf(stderr, "keyward: cannot start worker thread %d\n", started);
-			break;
+	size_t total = 0;
+	struct pool *pools = xcalloc(listener_count, sizeof *pools);
+	for (size_t i = 0; i < listener_count; i++) {
+		pools[i].listener = &listeners[i];
+		pthread_mutex_init(&pools[i].accept_lock, NULL);
+		total += listeners[i].threads < 1 ? 1 : (size_t)listeners[i].threads;
+	}
+	struct worker *workers = xcalloc(total, sizeof *workers);
+	size_t started = 0;
+	int status = 0;
+	for (size_t i = 0; i < listener_count && status == 0; i++) {
+		int threads = listeners[i].threads < 1 ? 1 : listeners[i].threads;
+		for (int n = 0; n < threads; n++, started++) {
+			workers[started] = (struct worker){ .pool = &pools[i], .config = config, .view = view, .usage = usage };
+			if (pthread_create(&workers[started].thread, NULL, worker_main, &workers[started]) != 0) {
+				fprintf(stderr, "keyward: cannot start worker thread %d for %s\n", n, listeners[i].address);
+				status = 1;
+				break;
+			}
 		}
 	}
 	int signal_number = 0;
-	if (started > 0)
+	if (status == 0)
 		sigwait(&stop, &signal_number);
 	atomic_store(&stopping, true);
 	FCGX_ShutdownPending();
-	shutdown(listen_fd, SHUT_RDWR);
-	int status = started == threads ? 0 : 1;
-	for (int i = 0; i < started; i++) {
+	for (size_t i = 0; i < listener_count; i++)
+		shutdown(listeners[i].fd, SHUT_RDWR);
+	for (size_t i = 0; i < started; i++) {
 		pthread_join(workers[i].thread, NULL);
 		status |= workers[i].status;
 	}
 	free(workers);
+	for (size_t i = 0; i < listener_count; i++)
+		pthread_mutex_destroy(&pools[i].accept_lock);
+	free(pools);
 	usage_stop(usage); /* writes what the workers recorded */
 	return status;
 }
@@ -221,8 +374,8 @@ int server_run_cgi(const struct config *config, const struct view *view)
 		fprintf(stderr, "keyward: usage recording: %s\n", error_usage);
 	struct app app = { .config = config, .store = store, .view = view, .usage = usage }; /* one request: no key cache */
 	struct arena *arena = arena_new();
-	struct http_io io = { cgi_getenv, cgi_read, cgi_write, NULL };
-	serve_one(&app, arena, &io);
+	struct http_io io = { cgi_getenv, cgi_read, cgi_write, NULL, NULL }; /* the web server bounds the body */
+	serve_one(&app, arena, &io, SERVER_SERVES_ALL);
 	fflush(stdout);
 	usage_stop(usage);
 	arena_free(arena);

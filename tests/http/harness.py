@@ -703,21 +703,26 @@ def header(headers, name):
 
 
 class StandaloneKeyward:
-    """`keyward serve --listen 127.0.0.1:PORT` on its own database, its output in serve.log."""
+    """`keyward serve --listen 127.0.0.1:PORT` on its own database, its output in serve.log; with
+    gatekeeper_threads, also `--gatekeeper 127.0.0.1:GATEKEEPER_PORT --gatekeeper-threads N`."""
 
-    def __init__(self, threads=2, env=None):
+    def __init__(self, threads=2, env=None, gatekeeper_threads=None):
         self.folder = tempfile.mkdtemp(prefix="keyward-serve-")
         self.database = os.path.join(self.folder, "keyward.db")
         self.port = free_port()
+        self.gatekeeper_port = free_port() if gatekeeper_threads else None
         self.log_path = os.path.join(self.folder, "serve.log")
         self._log = open(self.log_path, "wb")
         full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
         full_env.pop("GATEWAY_INTERFACE", None)
         full_env.update(env or {})
-        self.process = subprocess.Popen([BIN, "--db", self.database, "serve", "--listen", f"127.0.0.1:{self.port}",
-                                         "--threads", str(threads)], env=full_env, stdin=subprocess.DEVNULL,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
-        if not wait_for_port(self.port):
+        command = [BIN, "--db", self.database, "serve", "--listen", f"127.0.0.1:{self.port}", "--threads", str(threads)]
+        if gatekeeper_threads:
+            command += ["--gatekeeper", f"127.0.0.1:{self.gatekeeper_port}", "--gatekeeper-threads",
+                        str(gatekeeper_threads)]
+        self.process = subprocess.Popen(command, env=full_env, stdin=subprocess.DEVNULL, stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+        if not all(wait_for_port(port) for port in (self.port, self.gatekeeper_port) if port):
             self.stop()
             raise RuntimeError("keyward serve did not start listening:\n" + self.log())
 
@@ -893,8 +898,8 @@ $HTTP["url"] =^ "{API_PREFIX}http/" {{
 
 
 class ApacheGatekeeper(GatekeeperServer):
-    """Apache from www/apache.conf + www/apache-keyward.conf (run-apache.sh), with `keyward serve`
-    as the authorizer (mod_authnz_fcgi) and the console (mod_proxy_fcgi)."""
+    """Apache from www/apache.conf + www/apache-keyward.conf (run-apache.sh), with one `keyward serve`
+    on two listeners: the gatekeeper's (mod_authnz_fcgi, and /api/) and the console's (mod_proxy_fcgi)."""
 
     kind = "apache"
 
@@ -927,8 +932,10 @@ ScriptAlias "{API_PREFIX}" "{self.backend_script}/"
             shutil.rmtree(self.folder, ignore_errors=True)
             raise unittest.SkipTest("Apache httpd 2.4 with mod_authnz_fcgi is not installed (Debian: apache2)")
         self.keyward_port = free_port()
-        env = dict(os.environ, PORT=str(self.port), KEYWARD_PORT=str(self.keyward_port), VARDIR=self.folder,
-                   BIN=BIN, THREADS="4", DETACH="1")
+        self.gatekeeper_port = free_port()
+        env = dict(os.environ, PORT=str(self.port), KEYWARD_PORT=str(self.keyward_port),
+                   KEYWARD_GATEKEEPER_PORT=str(self.gatekeeper_port), VARDIR=self.folder, BIN=BIN, THREADS="4",
+                   GATEKEEPER_THREADS="4", DETACH="1")
         env.update(self.prepare())
         done = subprocess.run([os.path.join(ROOT, "www", "run-apache.sh")], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)

@@ -60,9 +60,16 @@ class InstallTest(unittest.TestCase):
         self.assertEqual(examples, ["apache-fcgid.conf", "apache-keyward.conf", "keyward.service",
                                     "lighttpd-gatekeeper.conf", "lighttpd.conf"])
         unit = read(os.path.join(self.share, "examples", "keyward.service"))
-        self.assertIn(f"ExecStart={PREFIX}/sbin/keyward serve", unit)
+        self.assertIn(f"ExecStart={PREFIX}/sbin/keyward serve --listen 127.0.0.1:9000 --threads 8 \\\n"
+                      "          --gatekeeper 127.0.0.1:9001 --gatekeeper-threads 8\n", unit)
         self.assertIn(f"KEYWARD_TEMPLATES={PREFIX}/share/keyward/templates", unit)
         self.assertNotIn("@", unit.replace("man:keyward(8)", ""))
+        # The gatekeeper and keyward's JSON API go to the gatekeeper's listener, the pages to the console's.
+        apache = read(os.path.join(self.share, "examples", "apache-keyward.conf"))
+        self.assertIn("AuthnzFcgiDefineProvider authnz keyward fcgi://127.0.0.1:9001/\n", apache)
+        self.assertIn('ProxyPass "/api/" "fcgi://127.0.0.1:9001/api/"\n', apache)
+        self.assertIn('ProxyPass "/" "fcgi://127.0.0.1:9000/"\n', apache)
+        self.assertNotIn("@KEYWARD", apache)
         manual = os.path.join(self.root, "share", "man", "man8", "keyward.8")
         self.assertIn(f".It Pa {PREFIX}/share/keyward/templates", read(manual))
         # Nothing left outside PREFIX.

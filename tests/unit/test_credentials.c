@@ -60,7 +60,7 @@ struct found {
 static struct found find(const char *authorization, const char *api_key)
 {
 	struct headers headers = { authorization, api_key };
-	struct http_io io = { headers_getenv, no_body, no_write, &headers };
+	struct http_io io = { headers_getenv, no_body, no_write, &headers, NULL };
 	struct arena *arena = arena_new();
 	struct http_request request;
 	http_request_read(&request, arena, &io, "");

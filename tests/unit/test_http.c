@@ -25,6 +25,9 @@ struct fake_server {
 	int read_calls;
 	size_t largest_ask;   /* the largest `size` a read was called with */
 	size_t left_at_largest_ask; /* bytes the request still wanted then (checked by the tests) */
+	bool has_deadline;    /* reads have a deadline: io.timed_out is set */
+	bool deadline_passed; /* what timed_out answers: the body's end is where the deadline passed */
+	int timed_out_calls;
 };
 
 static const char *fake_getenv(void *context, const char *name)
@@ -49,6 +52,13 @@ static size_t fake_read(void *context, char *buffer, size_t size)
 	memcpy(buffer, server->body + server->position, give);
 	server->position += give;
 	return give;
+}
+
+static bool fake_timed_out(void *context)
+{
+	struct fake_server *server = context;
+	server->timed_out_calls++;
+	return server->deadline_passed;
 }
 
 static void fake_write(void *context, const char *bytes, size_t length)
@@ -79,6 +89,7 @@ static void read_request(struct arena *arena, struct fake_server *server, const 
 	io->read = fake_read;
 	io->write = fake_write;
 	io->context = server;
+	io->timed_out = server->has_deadline ? fake_timed_out : NULL;
 	memset(request, 0xA5, sizeof *request); /* http_request_read must set every field */
 	http_request_read(request, arena, io, base);
 }
@@ -683,6 +694,52 @@ static void test_post_short_body_is_incomplete(void **state)
 	assert_int_equal(empty.read_calls, 1);
 }
 
+static void test_post_body_past_its_deadline_is_timed_out(void **state)
+{
+	struct arena *arena = *state;
+	static const char body[] = "email=a%40example.com&pass";
+	struct http_request request;
+
+	/* The bytes stop coming and the read says the deadline passed: timed out, not incomplete. */
+	struct fake_server late = { .chunk = 5, .has_deadline = true, .deadline_passed = true };
+	post(arena, &late, "300", FORM_TYPE, body, sizeof body - 1, &request);
+	assert_int_equal(request.body_status, HTTP_BODY_TIMED_OUT);
+	assert_int_equal(request.form.count, 0);
+	assert_null(form_get(&request.form, "email"));
+	assert_int_equal(late.position, sizeof body - 1);
+	assert_int_equal(late.timed_out_calls, 1);
+
+	/* A JSON body likewise keeps nothing. */
+	struct fake_server json = { .chunk = 0, .has_deadline = true, .deadline_passed = true };
+	post(arena, &json, "40", "application/json", "{\"key\": \"kw_", 11, &request);
+	assert_int_equal(request.body_status, HTTP_BODY_TIMED_OUT);
+	assert_null(request.body);
+	assert_int_equal(request.body_length, 0);
+
+	/* Nothing at all arrived before the deadline. */
+	struct fake_server nothing = { .chunk = 0, .has_deadline = true, .deadline_passed = true };
+	post(arena, &nothing, "5", FORM_TYPE, "", 0, &request);
+	assert_int_equal(request.body_status, HTTP_BODY_TIMED_OUT);
+
+	/* The stream ended early with time to spare: incomplete, as without a deadline. */
+	struct fake_server ended = { .chunk = 5, .has_deadline = true, .deadline_passed = false };
+	post(arena, &ended, "300", FORM_TYPE, body, sizeof body - 1, &request);
+	assert_int_equal(request.body_status, HTTP_BODY_INCOMPLETE);
+	assert_int_equal(ended.timed_out_calls, 1);
+
+	/* A whole body is a body, whatever the clock says afterwards; the deadline is not asked about. */
+	struct fake_server whole = { .chunk = 5, .has_deadline = true, .deadline_passed = true };
+	post(arena, &whole, "26", FORM_TYPE, body, sizeof body - 1, &request);
+	assert_int_equal(request.body_status, HTTP_BODY_FORM);
+	assert_string_equal(form_get(&request.form, "email"), "a@example.com");
+	assert_int_equal(whole.timed_out_calls, 0);
+
+	/* Without a deadline (plain CGI), a short body is incomplete. */
+	struct fake_server cgi = { .chunk = 5 };
+	post(arena, &cgi, "300", FORM_TYPE, body, sizeof body - 1, &request);
+	assert_int_equal(request.body_status, HTTP_BODY_INCOMPLETE);
+}
+
 static void test_post_content_length_malformed_or_absent(void **state)
 {
 	struct arena *arena = *state;
@@ -829,6 +886,7 @@ int main(void)
 		TEST(test_post_json_is_kept_as_bytes),
 		TEST(test_post_wrong_type_is_not_read),
 		TEST(test_post_short_body_is_incomplete),
+		TEST(test_post_body_past_its_deadline_is_timed_out),
 		TEST(test_post_content_length_malformed_or_absent),
 		TEST(test_cookies),
 		TEST(test_url_query_escape),
