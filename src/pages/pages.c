@@ -119,6 +119,11 @@ static bool refuse_early(struct app *app, struct http_request *request, struct h
 		page_error(app, request, response, 400, "Form incomplete",
 			   "The form arrived incomplete. Nothing was saved; please send it again.");
 		return true;
+	case HTTP_BODY_TIMED_OUT:
+		page_error(app, request, response, 408, "Form too slow",
+			   arena_printf(request->arena, "The form did not arrive within %d seconds. Nothing was saved; "
+							"please send it again.", HTTP_BODY_SECONDS));
+		return true;
 	default:
 		break;
 	}

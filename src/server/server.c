@@ -23,10 +23,8 @@
 #include "domain/key_cache.h"
 #include "domain/usage.h"
 #include "http/request.h"
-#include "http/response.h"
 #include "pages/pages.h"
 #include "store/store.h"
-#include "view/view.h"
 
 /* The workers of one listener: its own accept loop (and lock), threads and store connections. */
 struct pool {
@@ -161,35 +159,11 @@ static void finish_timed_out(struct exchange *exchange)
 	shutdown(fd, SHUT_RD);
 }
 
-/* The console's answer to a form whose body missed its deadline: its error page, with no session looked up. */
-static void send_console_timeout(struct app *app, struct http_request *request)
-{
-	struct http_response response;
-	http_response_init(&response);
-	response.status = 408;
-	struct mustache_value *data = view_map(request->arena);
-	view_set_string(request->arena, data, "base", app->config->base_path);
-	view_set_string(request->arena, data, "title", "Form too slow");
-	view_set_string(request->arena, data, "version", KEYWARD_VERSION);
-	view_set_int(request->arena, data, "status", 408);
-	view_set_string(request->arena, data, "status_text", http_status_text(408));
-	view_set_string(request->arena, data, "message",
-			arena_printf(request->arena, "The form did not arrive within %d seconds. Nothing was saved; "
-						     "please send it again.", HTTP_BODY_SECONDS));
-	if (!view_render(app->view, "error", data, &response.body)) {
-		buf_clear(&response.body);
-		response.content_type = "text/plain; charset=utf-8";
-		buf_puts(&response.body, "The form did not arrive in time. Nothing was saved.\n");
-	}
-	http_response_send(&response, request);
-	http_response_free(&response);
-}
-
 /*
  * Serve one request with a fresh arena turn: an authorizer request (any path) goes to the
  * gatekeeper, /api/ to the JSON API, everything else to the console's pages, except on a
- * listener that serves the gatekeeper only, which refuses console pages. A console form whose
- * body missed its deadline gets 408 here: the pages never see it.
+ * listener that serves the gatekeeper only, which refuses console pages. A body that missed its
+ * deadline is answered 408 by the API or the pages, as any other bad body.
  */
 static void serve_one(struct app *app, struct arena *arena, const struct http_io *io, enum server_serves serves)
 {
@@ -208,8 +182,6 @@ static void serve_one(struct app *app, struct arena *arena, const struct http_io
 		api_refuse(&request, 404, "gatekeeper_only",
 			   "This listener serves the gatekeeper only: FastCGI authorizer requests and the JSON API "
 			   "under /api/. The console has a listener of its own.");
-	else if (request.body_status == HTTP_BODY_TIMED_OUT)
-		send_console_timeout(app, &request);
 	else
 		pages_handle(app, &request);
 	arena_reset(arena);
