@@ -1,0 +1,2 @@
+-- 008_placeholder.sql: stands for a teammate's migration 008 on this branch only; the lead drops it at merge.
+PRAGMA user_version = 8;

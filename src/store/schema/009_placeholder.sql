@@ -1,0 +1,2 @@
+-- 009_placeholder.sql: stands for a teammate's migration 009 on this branch only; the lead drops it at merge.
+PRAGMA user_version = 9;
