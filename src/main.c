@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "domain/accounts.h"
 #include "domain/token.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -73,6 +74,8 @@ static const char usage_tail[] =
 	"  KEYWARD_USAGE_RAW_DAYS     days each recorded decision is kept (default 30)\n"
 	"  KEYWARD_USAGE_HOURLY_DAYS  days the hourly usage totals are kept (default 400)\n"
 	"  KEYWARD_REFUSED_ALERT      refused calls of a key in an hour that warn (default 100)\n"
+	"  KEYWARD_PASSWORD_CHECKS    Argon2id password checks at once, each 64 MiB (default:\n"
+	"                             the number of CPUs; the others wait in line)\n"
 	"\n"
 	"See keyward(8) and the README.\n";
 
@@ -154,6 +157,7 @@ static bool prepare(struct config *config, const char *database)
 		config_wipe(config);
 		return false;
 	}
+	account_password_concurrency((unsigned)config->password_checks);
 	return true;
 }
 
@@ -217,7 +221,8 @@ static int command_serve(const struct config *config, int argc, char **argv)
 		view_free(view);
 		return cli_fail("cannot listen on that address");
 	}
-	fprintf(stderr, "keyward: serving FastCGI on %s with %d threads\n", listen, threads);
+	fprintf(stderr, "keyward: serving FastCGI on %s with %d threads (at most %u password checks at once)\n", listen,
+		threads, account_password_concurrency(0));
 	int status = server_run_fastcgi(config, view, fd, threads);
 	view_free(view);
 	return status;
