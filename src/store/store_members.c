@@ -134,7 +134,7 @@ enum store_status store_member_get(struct store *store, struct arena *arena, int
 	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
-/* Inside a transaction: STORE_CONFLICT when the workspace has no owner left. */
+/* Inside a transaction: STORE_CONFLICT when the workspace has no owner left who can sign in (not disabled). */
 static enum store_status owner_remains(struct store *store, int64_t workspace_id)
 {
 	sqlite3_stmt *statement = store_statement(store, STMT_OWNER_COUNT);
