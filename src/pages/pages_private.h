@@ -74,6 +74,11 @@ void page_signin_form(struct app *app, struct http_request *request, struct http
 void page_signin(struct app *app, struct http_request *request, struct http_response *response);
 void page_signout(struct app *app, struct http_request *request, struct http_response *response);
 
+/* account.c */
+void page_account(struct app *app, struct http_request *request, struct http_response *response);
+void page_account_password(struct app *app, struct http_request *request, struct http_response *response);
+void page_account_signout_everywhere(struct app *app, struct http_request *request, struct http_response *response);
+
 /* workspaces.c */
 void page_workspaces_list(struct app *app, struct http_request *request, struct http_response *response);
 void page_workspaces_create(struct app *app, struct http_request *request, struct http_response *response);
