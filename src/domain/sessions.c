@@ -157,18 +157,16 @@ enum store_status session_sign_in(struct store *store, const struct config *conf
 	}
 	if (status == STORE_OK)
 		status = session_start(store, config, user->id, now, success->client_address, token);
+	/*
+	 * The attempt was no failure, and its subject's earlier ones are forgiven: the account's for
+	 * a browser it never used, else the device's. A trusted browser leaves the account's alone:
+	 * strangers may still be at work, and the pause they built up keeps them out.
+	 */
 	const struct signin_attempt *attempt = success->attempt;
-	if (status == STORE_OK && attempt != NULL) {
-		char account[SIGNIN_SUBJECT_MAX];
-		signin_account_subject(attempt->email_folded, account);
+	if (status == STORE_OK && attempt != NULL)
 		status = store_signin_failure_delete(store, attempt->address_row);
-		if (status == STORE_OK)
-			status = store_signin_failure_delete(store, attempt->subject_row);
-		if (status == STORE_OK)
-			status = store_signin_failure_clear(store, account);
-		if (status == STORE_OK && strcmp(attempt->subject, account) != 0)
-			status = store_signin_failure_clear(store, attempt->subject); /* the device's */
-	}
+	if (status == STORE_OK && attempt != NULL)
+		status = store_signin_failure_clear(store, attempt->subject);
 	if (status == STORE_OK && success->summary != NULL) {
 		struct audit_actor actor = { user->id, user->email, success->client_address };
 		status = audit_record_everywhere(store, arena, user->id, &actor, "signin", user->email, success->summary, now);

@@ -80,8 +80,8 @@ bool session_csrf_valid(const struct config *config, const char *token, const ch
  * Sign-in throttling. Each attempt is checked against its subjects' recent failures and, when let
  * through, recorded as a failure of each at once, in one IMMEDIATE transaction, before the
  * password is checked: so N attempts at the same moment get no more checks than N failures one
- * after another would. The password right, the attempt's rows are deleted again (and the
- * account's and device's earlier failures with them; not the address's).
+ * after another would. The password right, the attempt's rows are deleted again, and the earlier
+ * failures of its account or device subject with them (not the address's).
  *
  * The subjects: the client address; and either the account ("email:<folded address>"), or, for a
  * browser that presents a valid device cookie of that account (one it was given when someone
@@ -160,8 +160,9 @@ struct signin_success {
 
 /*
  * Sign `success->user` in, in one transaction: the browser's previous session ends, a new one
- * starts (token[] gets its cookie value), the attempt's rows and the account's and its device's
- * failures are forgotten, and each workspace of the user gets a "signin" line. STORE_CONFLICT
+ * starts (token[] gets its cookie value), the attempt's rows and the earlier failures of its
+ * subject are forgotten (a trusted device's success leaves the account's pause alone: strangers
+ * may still be at it), and each workspace of the user gets a "signin" line. STORE_CONFLICT
  * when the account changed since it was read (disabled, or, for a password sign-in, given a new
  * password); STORE_NOT_FOUND when it is gone. Anything but STORE_OK: nothing changed (the
  * attempt stays a failure, and the previous session still works).

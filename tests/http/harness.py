@@ -404,12 +404,14 @@ class Server:
 
     # ---- the command line, on the same database ----
 
-    def cli(self, *args, env=None, timeout=60):
-        """Run build/test/keyward --db <this database> ARGS...; returns the CompletedProcess (text)."""
+    def cli(self, *args, env=None, timeout=60, input=None):
+        """Run build/test/keyward --db <this database> ARGS... (standard input: `input`, else none);
+        returns the CompletedProcess (text)."""
         full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
         full_env.update(env or {})
         return subprocess.run([BIN, "--db", self.database, *args], env=full_env, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                              text=True, timeout=timeout, input=input,
+                              stdin=subprocess.DEVNULL if input is None else None)
 
     # ---- HTTP ----
 
@@ -685,9 +687,10 @@ def header(headers, name):
 
 
 class StandaloneKeyward:
-    """`keyward serve --listen 127.0.0.1:PORT` on its own database, its output in serve.log."""
+    """`keyward serve --listen 127.0.0.1:PORT` on its own database, its output in serve.log (`binary`:
+    the sanitizer build unless told otherwise)."""
 
-    def __init__(self, threads=2, env=None):
+    def __init__(self, threads=2, env=None, binary=BIN):
         self.folder = tempfile.mkdtemp(prefix="keyward-serve-")
         self.database = os.path.join(self.folder, "keyward.db")
         self.port = free_port()
@@ -696,7 +699,7 @@ class StandaloneKeyward:
         full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
         full_env.pop("GATEWAY_INTERFACE", None)
         full_env.update(env or {})
-        self.process = subprocess.Popen([BIN, "--db", self.database, "serve", "--listen", f"127.0.0.1:{self.port}",
+        self.process = subprocess.Popen([binary, "--db", self.database, "serve", "--listen", f"127.0.0.1:{self.port}",
                                          "--threads", str(threads)], env=full_env, stdin=subprocess.DEVNULL,
                                         stdout=self._log, stderr=subprocess.STDOUT)
         if not wait_for_port(self.port):

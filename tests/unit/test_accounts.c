@@ -422,22 +422,34 @@ static void test_sign_in_throttling(void **state)
 				 &recorded, &locked),
 			 0);
 
-	/* A right password: the attempt and the account's and device's failures are forgotten; the address's stay. */
+	/*
+	 * A right password from a trusted device: the attempt and the device's failures are forgotten;
+	 * the account's pause stays for browsers it never used, and the address's failures stay.
+	 */
 	struct store_user ada;
 	assert_int_equal(store_user_get(store, fixture->db->arena, fixture->user_id, &ada), STORE_OK);
 	struct signin_success success = { &ada, &recorded, NULL, "198.51.100.8", "signed in" };
 	char token[SESSION_TOKEN_LENGTH + 1];
 	assert_int_equal(session_sign_in(store, &fixture->db->config, fixture->db->arena, &success, NOW, token), STORE_OK);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure WHERE subject IN "
-						      "('email:ada@example.com', 'device:ada@example.com devicedevicedevicedev2', "
-						      "'address:198.51.100.8')"),
+						      "('device:ada@example.com devicedevicedevicedev2', 'address:198.51.100.8')"),
+			 0);
+	assert_int_equal(attempt(store, "ada@example.com", NULL, "198.51.100.9", now + 62000, &recorded, &locked),
+			 SIGNIN_WINDOW - 62);
+	assert_true(locked);
+	/* A right password from a browser the account never used (once the pause is over) forgives the account's. */
+	now += SIGNIN_WINDOW * 1000;
+	assert_int_equal(attempt(store, "ada@example.com", NULL, "198.51.100.9", now, &recorded, &locked), 0);
+	success.attempt = &recorded;
+	assert_int_equal(session_sign_in(store, &fixture->db->config, fixture->db->arena, &success, NOW, token), STORE_OK);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure WHERE subject = "
+						      "'email:ada@example.com'"),
 			 0);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure WHERE subject = "
 						      "'device:ada@example.com devicedevicedevicedev1'"),
 			 SIGNIN_FREE_FAILURES);
 	assert_true(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure WHERE subject = "
 						 "'address:198.51.100.7'") > 0);
-	assert_int_equal(attempt(store, "ada@example.com", NULL, "198.51.100.9", now + 62000, &recorded, &locked), 0);
 
 	/* An address trying many accounts is paused too. */
 	now += 2 * SIGNIN_WINDOW * 1000;
