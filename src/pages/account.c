@@ -43,7 +43,7 @@ static void render(struct app *app, struct http_request *request, struct http_re
 	}
 	view_set_bool(arena, data, "has_workspaces", count > 0);
 	view_set_string(arena, data, "sessions_text",
-			live <= 1 ? "in this browser only"
+			live <= 1 ? "here only"
 				  : arena_printf(arena, "in %lld browsers (this one included)", (long long)live));
 	struct mustache_value *form = view_set(data, "form", view_map(arena));
 	view_set_string(arena, form, "account_email", session->email);
