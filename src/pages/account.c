@@ -178,8 +178,6 @@ void page_account_signout_everywhere(struct app *app, struct http_request *reque
 			   "again in a moment; if it keeps failing, the server's error log says why.");
 		return;
 	}
-	http_response_header(response, "Set-Cookie",
-			     arena_printf(request->arena, "%s=; Path=%s; Max-Age=0; HttpOnly; SameSite=Lax", SESSION_COOKIE,
-					  app->config->base_path[0] ? app->config->base_path : "/"));
+	page_forget_session_cookie(app, request, response);
 	http_response_redirect(response, page_url(app, request, "/signin?done=signed-out-everywhere"));
 }

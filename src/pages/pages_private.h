@@ -187,6 +187,9 @@ enum store_status page_start_session(struct app *app, struct http_request *reque
 				     const struct store_user *user, const struct signin_attempt *attempt,
 				     const char *summary, int64_t now);
 
+/* Tell the browser to drop its session cookie (the session itself was ended on the server). */
+void page_forget_session_cookie(struct app *app, struct http_request *request, struct http_response *response);
+
 /* Where to go after signing in: `next` when it is a path of this console, else its front door. */
 const char *page_safe_next(struct app *app, struct http_request *request, const char *next);
 

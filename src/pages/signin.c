@@ -221,8 +221,13 @@ void page_signout(struct app *app, struct http_request *request, struct http_res
 			return;
 		}
 	}
+	page_forget_session_cookie(app, request, response);
+	http_response_redirect(response, page_url(app, request, "/signin?done=signed-out"));
+}
+
+void page_forget_session_cookie(struct app *app, struct http_request *request, struct http_response *response)
+{
 	http_response_header(response, "Set-Cookie",
 			     arena_printf(request->arena, "%s=; Path=%s; Max-Age=0; HttpOnly; SameSite=Lax", SESSION_COOKIE,
 					  app->config->base_path[0] ? app->config->base_path : "/"));
-	http_response_redirect(response, page_url(app, request, "/signin?done=signed-out"));
 }

@@ -366,6 +366,15 @@ class Server:
         finally:
             connection.close()
 
+    def execute(self, sql, params=()):
+        """Change the live database by hand, as an operator with the sqlite3 shell could (one statement)."""
+        connection = sqlite3.connect(self.database, timeout=10)
+        try:
+            with connection:
+                connection.execute(sql, params)
+        finally:
+            connection.close()
+
     def count(self, table, where="1", params=()):
         """Rows of `table` matching `where`; for usage_event, the decisions they count (sum of calls)."""
         what = "coalesce(sum(calls), 0)" if table == "usage_event" else "count(*)"

@@ -59,12 +59,7 @@ class PeopleTest(ServerTestCase):
         self.write("DELETE FROM signin_failure")
 
     def write(self, sql, params=()):
-        connection = sqlite3.connect(self.server.database, timeout=10)
-        try:
-            with connection:
-                connection.execute(sql, params)
-        finally:
-            connection.close()
+        self.server.execute(sql, params)
 
     def add_user(self, role="viewer", workspace="1"):
         email = f"person-{uuid.uuid4().hex[:8]}@example.com"

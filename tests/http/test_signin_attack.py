@@ -163,12 +163,7 @@ class AttackThroughLighttpdTest(ServerTestCase):
         self.write("DELETE FROM signin_failure")
 
     def write(self, sql, params=()):
-        connection = sqlite3.connect(self.server.database, timeout=10)
-        try:
-            with connection:
-                connection.execute(sql, params)
-        finally:
-            connection.close()
+        self.server.execute(sql, params)
 
     def add_user(self, email):
         done = self.server.cli("user", "add", "--email", email, "--role", "owner", input=PASSWORD + "\n")

@@ -71,39 +71,11 @@ static int teardown(void **state)
 	return removed;
 }
 
-struct write {
-	const char *operation;
-	const char *table;
-};
-
-typedef enum store_status (*action_fn)(struct fixture *fixture);
-
-/*
- * Make each of `writes` fail in turn: `action` must change nothing and say so. Then, without a
- * fault, it succeeds and adds `lines` lines of `audit_action` to the audit log.
- */
-static void assert_all_or_nothing(struct fixture *fixture, action_fn action, const struct write *writes, size_t count,
-				  const char *audit_action, long long lines)
+/* test_assert_all_or_nothing() (support.h) for an action of Ada's that writes `lines` audit lines. */
+static void assert_all_or_nothing(struct fixture *fixture, enum store_status (*action)(void *fixture),
+				  const struct test_write *writes, size_t count, const char *audit_action, long long lines)
 {
-	for (size_t i = 0; i < count; i++) {
-		const char *before = test_db_dump(fixture->db);
-		char sql[256];
-		snprintf(sql, sizeof sql, "CREATE TRIGGER injected BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, 'injected'); END",
-			 writes[i].operation, writes[i].table);
-		test_db_execute(fixture->db, sql);
-		enum store_status status = action(fixture);
-		test_db_execute(fixture->db, "DROP TRIGGER injected");
-		if (status == STORE_OK)
-			fail_msg("the action succeeded although %s %s failed", writes[i].operation, writes[i].table);
-		if (strcmp(before, test_db_dump(fixture->db)) != 0)
-			fail_msg("%s %s failed, yet the database changed", writes[i].operation, writes[i].table);
-		test_db_assert_no_transaction(fixture->db);
-	}
-	long long had = test_db_integer(fixture->db, "SELECT count(*) FROM audit_event WHERE action = '%s'", audit_action);
-	assert_int_equal(action(fixture), STORE_OK);
-	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM audit_event WHERE action = '%s'", audit_action),
-			 had + lines);
-	test_db_assert_no_transaction(fixture->db);
+	test_assert_all_or_nothing(fixture->db, action, fixture, writes, count, audit_action, lines);
 }
 
 static enum session_state resume(struct fixture *fixture, const char *token)
@@ -114,8 +86,9 @@ static enum session_state resume(struct fixture *fixture, const char *token)
 
 /* ---- disable, enable ---------------------------------------------------------------------------- */
 
-static enum store_status disable_ada(struct fixture *fixture)
+static enum store_status disable_ada(void *context)
 {
+	struct fixture *fixture = context;
 	const char *blocking = NULL;
 	int64_t ended = 0;
 	bool changed = false;
@@ -131,7 +104,7 @@ static void test_disabling_ends_every_session_at_once(void **state)
 	struct fixture *fixture = *state;
 	/* Workspace 2 has no other owner: make Bob one, so that Ada may be disabled. */
 	test_db_execute(fixture->db, "UPDATE membership SET console_role = 'owner' WHERE workspace_id = 2 AND user_id = 2");
-	static const struct write writes[] = { { "UPDATE", "user" }, { "DELETE", "session" }, { "INSERT", "audit_event" } };
+	static const struct test_write writes[] = { { "UPDATE", "user" }, { "DELETE", "session" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, disable_ada, writes, sizeof writes / sizeof writes[0], "user.disable", 2);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM session WHERE user_id = 1"), 0);
 	assert_int_equal(resume(fixture, fixture->ada_token), SESSION_NONE);
@@ -200,8 +173,9 @@ static void test_the_only_owner_who_can_sign_in_stays(void **state)
 
 /* ---- remove ------------------------------------------------------------------------------------- */
 
-static enum store_status remove_ada(struct fixture *fixture)
+static enum store_status remove_ada(void *context)
 {
+	struct fixture *fixture = context;
 	const char *blocking = NULL;
 	return users_remove(fixture->db->store, fixture->db->arena, &fixture->command_line, fixture->ada, NOW, &blocking);
 }
@@ -212,7 +186,7 @@ static void test_removing_deletes_the_account_and_the_log_keeps_the_address(void
 	test_db_execute(fixture->db, "UPDATE membership SET console_role = 'owner' WHERE workspace_id = 2 AND user_id = 2;"
 				     "INSERT INTO audit_event (workspace_id, at, actor_user_id, actor_label, action) VALUES "
 				     "(1, 1, 1, 'Ada@example.com', 'key.create')");
-	static const struct write writes[] = { { "INSERT", "audit_event" }, { "DELETE", "signin_failure" },
+	static const struct test_write writes[] = { { "INSERT", "audit_event" }, { "DELETE", "signin_failure" },
 					       { "DELETE", "user" }, { "DELETE", "membership" }, { "DELETE", "session" },
 					       { "UPDATE", "audit_event" } };
 	assert_all_or_nothing(fixture, remove_ada, writes, sizeof writes / sizeof writes[0], "user.remove", 2);
@@ -232,8 +206,9 @@ static void test_removing_deletes_the_account_and_the_log_keeps_the_address(void
 
 /* ---- passwords, unlock, everywhere ---------------------------------------------------------------- */
 
-static enum store_status reset_ada(struct fixture *fixture)
+static enum store_status reset_ada(void *context)
 {
+	struct fixture *fixture = context;
 	int64_t ended = 0;
 	return users_reset_password(fixture->db->store, fixture->db->arena, &fixture->command_line, fixture->ada,
 				    "$argon2id$new", NOW, &ended);
@@ -242,7 +217,7 @@ static enum store_status reset_ada(struct fixture *fixture)
 static void test_a_new_password_ends_sessions_and_unlocks(void **state)
 {
 	struct fixture *fixture = *state;
-	static const struct write writes[] = { { "UPDATE", "user" }, { "DELETE", "session" },
+	static const struct test_write writes[] = { { "UPDATE", "user" }, { "DELETE", "session" },
 					       { "DELETE", "signin_failure" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, reset_ada, writes, sizeof writes / sizeof writes[0], "user.password", 2);
 	assert_string_equal(test_db_text(fixture->db, "SELECT password_hash FROM user WHERE id = 1"), "$argon2id$new");
@@ -250,8 +225,9 @@ static void test_a_new_password_ends_sessions_and_unlocks(void **state)
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure WHERE subject LIKE '%%ada%%'"), 0);
 }
 
-static enum store_status change_ada(struct fixture *fixture)
+static enum store_status change_ada(void *context)
 {
+	struct fixture *fixture = context;
 	struct store_session session;
 	assert_int_equal(session_resume(fixture->db->store, &fixture->db->config, fixture->db->arena, fixture->ada_token,
 					NOW + 1, &session),
@@ -265,7 +241,7 @@ static enum store_status change_ada(struct fixture *fixture)
 static void test_changing_ones_own_password_keeps_this_session(void **state)
 {
 	struct fixture *fixture = *state;
-	static const struct write writes[] = { { "UPDATE", "user" }, { "DELETE", "session" },
+	static const struct test_write writes[] = { { "UPDATE", "user" }, { "DELETE", "session" },
 					       { "DELETE", "signin_failure" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, change_ada, writes, sizeof writes / sizeof writes[0], "user.password", 2);
 	assert_int_equal(resume(fixture, fixture->ada_token), SESSION_VALID);
@@ -275,8 +251,9 @@ static void test_changing_ones_own_password_keeps_this_session(void **state)
 	assert_string_equal(test_db_text(fixture->db, "SELECT password_hash FROM user WHERE id = 1"), "$argon2id$mine");
 }
 
-static enum store_status unlock_ada(struct fixture *fixture)
+static enum store_status unlock_ada(void *context)
 {
+	struct fixture *fixture = context;
 	return users_unlock(fixture->db->store, fixture->db->arena, &fixture->command_line, fixture->ada,
 			    "ada@example.com", NOW);
 }
@@ -284,14 +261,15 @@ static enum store_status unlock_ada(struct fixture *fixture)
 static void test_unlock_forgets_the_account_and_its_devices(void **state)
 {
 	struct fixture *fixture = *state;
-	static const struct write writes[] = { { "DELETE", "signin_failure" }, { "INSERT", "audit_event" } };
+	static const struct test_write writes[] = { { "DELETE", "signin_failure" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, unlock_ada, writes, sizeof writes / sizeof writes[0], "user.unlock", 2);
 	assert_string_equal(test_db_text(fixture->db, "SELECT group_concat(subject) FROM (SELECT subject FROM signin_failure ORDER BY subject)"),
 			    "address:192.0.2.1");
 }
 
-static enum store_status everywhere_ada(struct fixture *fixture)
+static enum store_status everywhere_ada(void *context)
 {
+	struct fixture *fixture = context;
 	struct audit_actor actor = { fixture->ada, "Ada@example.com", "192.0.2.1" };
 	int64_t ended = 0;
 	enum store_status status = users_sign_out_everywhere(fixture->db->store, fixture->db->arena, &actor, NOW, &ended);
@@ -302,7 +280,7 @@ static enum store_status everywhere_ada(struct fixture *fixture)
 static void test_signing_out_everywhere(void **state)
 {
 	struct fixture *fixture = *state;
-	static const struct write writes[] = { { "DELETE", "session" }, { "INSERT", "audit_event" } };
+	static const struct test_write writes[] = { { "DELETE", "session" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, everywhere_ada, writes, sizeof writes / sizeof writes[0], "signout.everywhere", 2);
 	assert_int_equal(resume(fixture, fixture->ada_token), SESSION_NONE);
 	assert_int_equal(resume(fixture, fixture->ada_other), SESSION_NONE);
@@ -313,8 +291,9 @@ static void test_signing_out_everywhere(void **state)
 static struct signin_attempt recorded;
 static struct store_user checked; /* Ada as read before her password was checked */
 
-static enum store_status sign_ada_in(struct fixture *fixture)
+static enum store_status sign_ada_in(void *context)
 {
+	struct fixture *fixture = context;
 	struct signin_success success = { &checked, &recorded, fixture->ada_token, "192.0.2.1", "signed in" };
 	char token[SESSION_TOKEN_LENGTH + 1];
 	enum store_status status =
@@ -334,7 +313,7 @@ static void test_signing_in_is_one_transaction(void **state)
 	assert_int_equal(wait, 0);
 	assert_int_equal(store_user_get(fixture->db->store, fixture->db->arena, fixture->ada, &checked), STORE_OK);
 	/* The previous session ends, the new one starts, the attempt is forgotten, each workspace gets a line. */
-	static const struct write writes[] = { { "DELETE", "session" }, { "INSERT", "session" },
+	static const struct test_write writes[] = { { "DELETE", "session" }, { "INSERT", "session" },
 					       { "DELETE", "signin_failure" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, sign_ada_in, writes, sizeof writes / sizeof writes[0], "signin", 2);
 	assert_int_equal(resume(fixture, fixture->ada_token), SESSION_NONE);
@@ -351,8 +330,9 @@ static void test_signing_in_is_one_transaction(void **state)
 	assert_string_equal(before, test_db_dump(fixture->db));
 }
 
-static enum store_status sign_ada_out(struct fixture *fixture)
+static enum store_status sign_ada_out(void *context)
 {
+	struct fixture *fixture = context;
 	struct audit_actor actor = { fixture->ada, "Ada@example.com", "192.0.2.1" };
 	return session_sign_out(fixture->db->store, &fixture->db->config, fixture->db->arena, &actor, fixture->ada_token, NOW);
 }
@@ -360,7 +340,7 @@ static enum store_status sign_ada_out(struct fixture *fixture)
 static void test_signing_out_is_one_transaction(void **state)
 {
 	struct fixture *fixture = *state;
-	static const struct write writes[] = { { "DELETE", "session" }, { "INSERT", "audit_event" } };
+	static const struct test_write writes[] = { { "DELETE", "session" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, sign_ada_out, writes, sizeof writes / sizeof writes[0], "signout", 2);
 	assert_int_equal(resume(fixture, fixture->ada_token), SESSION_NONE);
 	assert_int_equal(resume(fixture, fixture->ada_other), SESSION_VALID);
