@@ -210,6 +210,12 @@ void page_signout(struct app *app, struct http_request *request, struct http_res
 			   "This form has expired or came from another site. Reload the page and sign out again.");
 		return;
 	}
+	if (request->visit->session == NULL && request->visit->session_unavailable) {
+		page_error(app, request, response, 503, "Not signed out",
+			   "keyward could not read its database to find your session, so it could not end it: you may "
+			   "still be signed in. Try again in a moment.");
+		return;
+	}
 	if (request->visit->session != NULL) {
 		struct audit_actor actor = page_actor(request);
 		enum store_status status = session_sign_out(app->store, app->config, request->arena, &actor,

@@ -319,3 +319,53 @@ class PeopleTest(ServerTestCase):
                                                              ("password_again", "a password of twelve")], csrf=False)
         self.assertStatus(joined, 303)
         self.assertIsNone(joined.header("Server-Timing"))
+
+
+class StoreFaultsTest(ServerTestCase):
+    """When the database refuses a write (a trigger that raises, as a full disk would), sign-in and
+    sign-out say what happened: an attempt that cannot be counted is not checked, a session that
+    cannot be ended still works and the answer says so, and an account made by an invitation whose
+    session cannot start is said to exist."""
+
+    def fault(self, operation, table):
+        self.server.execute(f"CREATE TRIGGER injected BEFORE {operation} ON {table} "
+                            "BEGIN SELECT RAISE(ABORT, 'injected'); END")
+        self.addCleanup(self.server.execute, "DROP TRIGGER IF EXISTS injected")
+
+    def test_an_attempt_that_cannot_be_counted_is_refused(self):
+        self.server.execute("DELETE FROM signin_failure")
+        self.fault("INSERT", "signin_failure")
+        before = self.server.count("audit_event")
+        refused = Browser(self.server).sign_in(Server.OWNER_EMAIL, "a wrong guess that is never checked")
+        self.assertErrorPage(refused, 503, "could not record this sign-in attempt")
+        right = Browser(self.server).sign_in(Server.OWNER_EMAIL, Server.OWNER_PASSWORD)
+        self.assertStatus(right, 503)
+        self.assertIsNone(right.header("Set-Cookie"))
+        self.assertEqual(self.server.count("audit_event"), before)  # nothing was checked, so nothing to log
+
+    def test_a_sign_out_that_cannot_end_the_session_says_so(self):
+        browser = Browser(self.server)
+        self.assertStatus(browser.sign_in(Server.OWNER_EMAIL, Server.OWNER_PASSWORD), 303)
+        self.fault("DELETE", "session")
+        out = browser.request("POST", "/signout", [])
+        self.assertErrorPage(out, 500, "could not end your session, so you are still signed in")
+        self.assertNotIn("signed-out", out.header("Location") or "")
+        self.assertTrue(browser.signed_in_as(Server.OWNER_EMAIL))  # and so it is
+        everywhere = browser.request("POST", "/account/signout-everywhere", [])
+        self.assertErrorPage(everywhere, 500, "could not end your sessions, so you are still signed in")
+        self.server.execute("DROP TRIGGER injected")
+        self.assertStatus(browser.request("POST", "/signout", []), 303)
+        self.assertFalse(browser.signed_in_as(Server.OWNER_EMAIL))
+
+    def test_a_new_account_whose_session_cannot_start_is_said_to_exist(self):
+        invited = f"late-{uuid.uuid4().hex[:8]}@example.com"
+        made = self.server.post("/w/1/members/invite", [("email", invited), ("role", "viewer")])
+        link = re.search(r'id="invitation-link"[^>]*value="[^"]*(/join/[^"]+)"', made.text).group(1)
+        self.fault("INSERT", "session")
+        joined = Browser(self.server).request("POST", link, [("password", "a password of twelve"),
+                                                             ("password_again", "a password of twelve")], csrf=False)
+        self.assertErrorPage(joined, 503, f"Your account {invited} is made", "Sign in with your e-mail address")
+        self.assertNotIn("Nothing was changed", joined.text)
+        self.assertEqual(self.server.count("user", "email = ?", (invited,)), 1)
+        self.server.execute("DROP TRIGGER injected")
+        self.assertStatus(Browser(self.server).sign_in(invited, "a password of twelve"), 303)
