@@ -176,7 +176,8 @@ int cli_user_list(const struct config *config, int argc, char **argv)
 	} else {
 		printf("%-40s  %s\n", "E-MAIL", "ROLE");
 		for (size_t i = 0; i < count; i++)
-			printf("%-40s  %s\n", members[i].email, members[i].console_role);
+			printf("%-40s  %s%s\n", members[i].email, members[i].console_role,
+			       members[i].disabled ? " (disabled)" : "");
 	}
 	arena_free(arena);
 	store_close(store);

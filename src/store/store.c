@@ -37,7 +37,8 @@
 
 /* The columns read_member() and read_invitation() (store_members.c) expect. */
 #define MEMBER_SELECT \
-	"SELECT u.id, u.email, u.name, m.console_role, m.created_at FROM membership m JOIN user u ON u.id = m.user_id "
+	"SELECT u.id, u.email, u.name, m.console_role, m.created_at, u.disabled_at IS NOT NULL FROM membership m " \
+	"JOIN user u ON u.id = m.user_id "
 #define INVITATION_SELECT                                                                                          \
 	"SELECT i.id, i.workspace_id, w.name, i.email, i.console_role, i.setup, i.created_at, i.expires_at, "        \
 	"i.accepted_at IS NOT NULL FROM invitation i JOIN workspace w ON w.id = i.workspace_id "

@@ -476,6 +476,7 @@ struct store_member {
 	const char *name;
 	const char *console_role;
 	int64_t joined_at;
+	bool disabled; /* the account cannot sign in (keyward user disable) */
 };
 
 /* An invitation to join a workspace, or (setup) the link that makes the first owner. */

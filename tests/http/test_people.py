@@ -107,6 +107,11 @@ class PeopleTest(ServerTestCase):
     def test_a_disabled_person_learns_it_only_with_the_right_password(self):
         email = self.add_user()
         self.assertEqual(self.server.cli("user", "disable", "--email", email).returncode, 0)
+        # Members see who cannot sign in, on the page and on the command line.
+        row = [e for e in self.server.get("/w/1/members").doc.find_all("tr") if email in e.text]
+        self.assertEqual(len(row), 1)
+        self.assertIn("disabled: cannot sign in", row[0].text)
+        self.assertRegex(self.server.cli("user", "list").stdout, re.escape(email) + r" +viewer \(disabled\)\n")
         browser = Browser(self.server)
         # A wrong password: the answer anyone gets, word for word.
         wrong = browser.sign_in(email, "not the password at all")
