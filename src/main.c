@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "domain/accounts.h"
 #include "domain/token.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -41,6 +42,18 @@ static const struct command commands[] = {
 	{ "user add", "--email EMAIL [--name NAME] [--role ROLE | --owner] [--workspace ID]",
 	  "make a console user (password from the terminal, or\nthe first line of standard input)", cli_user_add },
 	{ "user list", "[--workspace ID]", "the members of a workspace and their roles", cli_user_list },
+	{ "user disable", "--email EMAIL", "stop someone signing in; their sessions end at once", cli_user_disable },
+	{ "user enable", "--email EMAIL", "let a disabled user sign in again", cli_user_enable },
+	{ "user remove", "--email EMAIL",
+	  "delete an account with its memberships and sessions\n(the audit log keeps the address)", cli_user_remove },
+	{ "user reset-password", "--email EMAIL",
+	  "a new password (read as for user add); their sessions\nend and their sign-in is unlocked",
+	  cli_user_reset_password },
+	{ "user unlock", "--email EMAIL",
+	  "forget an account's failed sign-ins (and its browsers'),\nso sign-in is no longer slowed down or paused",
+	  cli_user_unlock },
+	{ "workspace create", "--name NAME --owner EMAIL", "a new workspace owned by an existing user",
+	  cli_workspace_create },
 	{ "usage rollup", "", "roll usage up and apply retention now (servers do it themselves)", cli_usage_rollup },
 	{ "setup-link", "[--url http://HOST:PORT]",
 	  "while no user exists: a one-time link (24 hours) to make\nthe first owner in the browser", cli_setup_link },
@@ -76,6 +89,8 @@ static const char usage_tail[] =
 	"  KEYWARD_USAGE_RAW_DAYS     days each recorded decision is kept (default 30)\n"
 	"  KEYWARD_USAGE_HOURLY_DAYS  days the hourly usage totals are kept (default 400)\n"
 	"  KEYWARD_REFUSED_ALERT      refused calls of a key in an hour that warn (default 100)\n"
+	"  KEYWARD_PASSWORD_CHECKS    Argon2id password checks at once, each 64 MiB (default:\n"
+	"                             the number of CPUs; the others wait in line)\n"
 	"\n"
 	"See keyward(8) and the README.\n";
 
@@ -157,6 +172,7 @@ static bool prepare(struct config *config, const char *database)
 		config_wipe(config);
 		return false;
 	}
+	account_password_concurrency((unsigned)config->password_checks);
 	return true;
 }
 
@@ -265,8 +281,9 @@ static int command_serve(const struct config *config, int argc, char **argv)
 		view_free(view);
 		return 1;
 	}
-	fprintf(stderr, "keyward: serving FastCGI on %s with %d thread%s\n", listeners[0].address, listeners[0].threads,
-		listeners[0].threads == 1 ? "" : "s");
+	fprintf(stderr, "keyward: serving FastCGI on %s with %d thread%s (at most %u password checks at once)\n",
+		listeners[0].address, listeners[0].threads, listeners[0].threads == 1 ? "" : "s",
+		account_password_concurrency(0));
 	if (count == 2)
 		fprintf(stderr, "keyward: serving the gatekeeper (authorizer requests and /api/) on %s with %d thread%s\n",
 			listeners[1].address, listeners[1].threads, listeners[1].threads == 1 ? "" : "s");

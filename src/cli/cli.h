@@ -35,6 +35,24 @@ int cli_user_add(const struct config *config, int argc, char **argv);
 int cli_user_list(const struct config *config, int argc, char **argv);
 
 /*
+ * keyward user disable | enable | remove | reset-password | unlock --email EMAIL: one person's
+ * account (domain/users.h): disable ends every session of theirs and refuses a workspace's only
+ * owner who can sign in, as does remove; reset-password reads the new password as user add does;
+ * unlock forgets the failed sign-ins of the account and its browsers. Returns the exit status.
+ */
+int cli_user_disable(const struct config *config, int argc, char **argv);
+int cli_user_enable(const struct config *config, int argc, char **argv);
+int cli_user_remove(const struct config *config, int argc, char **argv);
+int cli_user_reset_password(const struct config *config, int argc, char **argv);
+int cli_user_unlock(const struct config *config, int argc, char **argv);
+
+/*
+ * keyward workspace create --name NAME --owner EMAIL: a new workspace owned by an existing (and
+ * not disabled) user, with its audit line; prints its number on standard output.
+ */
+int cli_workspace_create(const struct config *config, int argc, char **argv);
+
+/*
  * keyward setup-link [--url http://HOST:PORT]: while no user exists, print a one-time link
  * (valid 24 hours) that makes the first owner of the first workspace in the browser.
  */

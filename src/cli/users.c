@@ -1,4 +1,7 @@
-/* users.c: `keyward user add`, `user list`, `setup-link`: console users from the command line (the first owner, say). */
+/*
+ * users.c: console users from the command line: `keyward user add | list | disable | enable |
+ * remove | reset-password | unlock`, `workspace create`, `setup-link`.
+ */
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -16,6 +19,7 @@
 #include "domain/accounts.h"
 #include "domain/audit.h"
 #include "domain/members.h"
+#include "domain/users.h"
 #include "store/store.h"
 
 /*
@@ -74,6 +78,21 @@ static bool read_password(char *password, size_t size)
 	return true;
 }
 
+/* Read a new password (as read_password) and hash it into hash[]; false after saying why. */
+static bool read_password_hash(char hash[ACCOUNT_HASH_MAX])
+{
+	char password[ACCOUNT_PASSWORD_MAX + 2];
+	if (!read_password(password, sizeof password)) {
+		sodium_memzero(password, sizeof password);
+		return false;
+	}
+	bool hashed = account_password_hash(password, strlen(password), hash);
+	sodium_memzero(password, sizeof password);
+	if (!hashed)
+		cli_fail("not enough memory to hash the password (Argon2id needs 64 MiB)");
+	return hashed;
+}
+
 int cli_user_add(const struct config *config, int argc, char **argv)
 {
 	const char *email = NULL, *name = "", *role_name = "viewer";
@@ -111,16 +130,9 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 	if (!console_role_parse(role_name, &role))
 		return cli_fail("--role must be one of owner, admin, developer, viewer");
 
-	char password[ACCOUNT_PASSWORD_MAX + 2];
-	if (!read_password(password, sizeof password)) {
-		sodium_memzero(password, sizeof password);
-		return 1;
-	}
 	char hash[ACCOUNT_HASH_MAX];
-	bool hashed = account_password_hash(password, strlen(password), hash);
-	sodium_memzero(password, sizeof password);
-	if (!hashed)
-		return cli_fail("not enough memory to hash the password (Argon2id needs 64 MiB)");
+	if (!read_password_hash(hash))
+		return 1;
 
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
@@ -164,7 +176,8 @@ int cli_user_list(const struct config *config, int argc, char **argv)
 	} else {
 		printf("%-40s  %s\n", "E-MAIL", "ROLE");
 		for (size_t i = 0; i < count; i++)
-			printf("%-40s  %s\n", members[i].email, members[i].console_role);
+			printf("%-40s  %s%s\n", members[i].email, members[i].console_role,
+			       members[i].disabled ? " (disabled)" : "");
 	}
 	arena_free(arena);
 	store_close(store);
@@ -213,4 +226,220 @@ int cli_setup_link(const struct config *config, int argc, char **argv)
 	}
 	store_close(store);
 	return status;
+}
+
+/* ---- one person: disable, enable, remove, reset-password, unlock --------------------------------- */
+
+enum person_action { PERSON_DISABLE, PERSON_ENABLE, PERSON_REMOVE, PERSON_RESET_PASSWORD, PERSON_UNLOCK };
+
+static const char *const person_commands[] = { "disable", "enable", "remove", "reset-password", "unlock" };
+
+/* The folded address of `--email E`, the only argument these commands take; NULL after saying why. */
+static bool person_arguments(int argc, char **argv, enum person_action action, char folded[ACCOUNT_EMAIL_MAX + 1],
+			     const char **email)
+{
+	static const struct option options[] = { { "email", required_argument, NULL, 'e' }, { NULL, 0, NULL, 0 } };
+	int option;
+	*email = NULL;
+	optind = 1;
+	while ((option = getopt_long(argc, argv, "e:", options, NULL)) != -1) {
+		if (option != 'e')
+			break;
+		*email = optarg;
+	}
+	if (option != -1 || optind != argc || *email == NULL) {
+		fprintf(stderr, "keyward: usage: keyward user %s --email EMAIL\n", person_commands[action]);
+		return false;
+	}
+	const char *problem = account_email_problem(*email, folded);
+	if (problem != NULL) {
+		cli_fail(problem);
+		return false;
+	}
+	return true;
+}
+
+/* "N sessions ended" for the messages. */
+static const char *ended_text(struct arena *arena, int64_t ended)
+{
+	return ended == 0 ? "no session was open"
+			  : arena_printf(arena, "%lld session%s ended", (long long)ended, ended == 1 ? "" : "s");
+}
+
+/* Say why `action` changed nothing for `email`; returns the exit status (1). */
+static int person_refused(enum person_action action, const char *email, enum store_status status,
+			  const char *blocking)
+{
+	if (status == STORE_NOT_FOUND)
+		fprintf(stderr, "keyward: there is no user with the e-mail address %s; nothing was changed\n", email);
+	else if (status == STORE_CONFLICT && blocking != NULL)
+		fprintf(stderr, "keyward: %s is the only owner of the workspace “%s” who can sign in; make someone "
+				"else its owner first (Members page). Nothing was changed\n", email, blocking);
+	else if (status == STORE_BUSY)
+		fprintf(stderr, "keyward: the database is busy; nothing was changed, try again (user %s)\n",
+			person_commands[action]);
+	else
+		fprintf(stderr, "keyward: could not %s %s: the database failed (the messages above say how); nothing "
+				"was changed\n", action == PERSON_RESET_PASSWORD ? "reset the password of" : person_commands[action],
+			email);
+	return 1;
+}
+
+static int person_command(const struct config *config, int argc, char **argv, enum person_action action)
+{
+	char folded[ACCOUNT_EMAIL_MAX + 1];
+	const char *email = NULL;
+	if (!person_arguments(argc, argv, action, folded, &email))
+		return 1;
+	char hash[ACCOUNT_HASH_MAX] = "";
+	struct store *store = cli_open_store(config);
+	if (store == NULL)
+		return 1;
+	struct arena *arena = arena_new();
+	struct store_user user;
+	enum store_status status = store_user_find_by_email(store, arena, folded, &user);
+	if (status == STORE_OK && action == PERSON_RESET_PASSWORD && !read_password_hash(hash)) {
+		arena_free(arena);
+		store_close(store);
+		return 1;
+	}
+	struct audit_actor actor = { 0, "command line", "" };
+	int64_t now = (int64_t)time(NULL), ended = 0;
+	const char *blocking = NULL;
+	bool changed = true;
+	if (status == STORE_OK) {
+		switch (action) {
+		case PERSON_DISABLE:
+			status = users_disable(store, arena, &actor, user.id, now, &blocking, &ended, &changed);
+			break;
+		case PERSON_ENABLE:
+			status = users_enable(store, arena, &actor, user.id, now, &changed);
+			break;
+		case PERSON_REMOVE:
+			status = users_remove(store, arena, &actor, user.id, now, &blocking);
+			break;
+		case PERSON_RESET_PASSWORD:
+			status = users_reset_password(store, arena, &actor, user.id, hash, now, &ended);
+			break;
+		case PERSON_UNLOCK:
+			status = users_unlock(store, arena, &actor, user.id, folded, now);
+			break;
+		}
+	}
+	sodium_memzero(hash, sizeof hash);
+	int exit_status = 0;
+	if (status != STORE_OK) {
+		exit_status = person_refused(action, email, status, blocking);
+	} else if (!changed) {
+		fprintf(stderr, "keyward: %s was %s already; nothing was changed\n", user.email,
+			action == PERSON_DISABLE ? "disabled" : "enabled");
+	} else {
+		switch (action) {
+		case PERSON_DISABLE:
+			fprintf(stderr, "keyward: disabled %s: they cannot sign in; %s\n", user.email, ended_text(arena, ended));
+			break;
+		case PERSON_ENABLE:
+			fprintf(stderr, "keyward: enabled %s: they can sign in again\n", user.email);
+			break;
+		case PERSON_REMOVE:
+			fprintf(stderr, "keyward: removed %s with their memberships and sessions; the audit log keeps their "
+					"address\n", user.email);
+			break;
+		case PERSON_RESET_PASSWORD:
+			fprintf(stderr, "keyward: new password for %s; sign-in unlocked; %s\n", user.email,
+				ended_text(arena, ended));
+			break;
+		case PERSON_UNLOCK:
+			fprintf(stderr, "keyward: sign-in for %s is no longer slowed down or paused (its failed attempts, and "
+					"its browsers', are forgotten)\n", user.email);
+			break;
+		}
+	}
+	arena_free(arena);
+	store_close(store);
+	return exit_status;
+}
+
+int cli_user_disable(const struct config *config, int argc, char **argv)
+{
+	return person_command(config, argc, argv, PERSON_DISABLE);
+}
+
+int cli_user_enable(const struct config *config, int argc, char **argv)
+{
+	return person_command(config, argc, argv, PERSON_ENABLE);
+}
+
+int cli_user_remove(const struct config *config, int argc, char **argv)
+{
+	return person_command(config, argc, argv, PERSON_REMOVE);
+}
+
+int cli_user_reset_password(const struct config *config, int argc, char **argv)
+{
+	return person_command(config, argc, argv, PERSON_RESET_PASSWORD);
+}
+
+int cli_user_unlock(const struct config *config, int argc, char **argv)
+{
+	return person_command(config, argc, argv, PERSON_UNLOCK);
+}
+
+int cli_workspace_create(const struct config *config, int argc, char **argv)
+{
+	const char *name = NULL, *owner = NULL;
+	static const struct option options[] = {
+		{ "name", required_argument, NULL, 'n' }, { "owner", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+	};
+	int option;
+	optind = 1;
+	while ((option = getopt_long(argc, argv, "n:o:", options, NULL)) != -1) {
+		if (option == 'n')
+			name = optarg;
+		else if (option == 'o')
+			owner = optarg;
+		else
+			break;
+	}
+	if (option != -1 || optind != argc || name == NULL || owner == NULL)
+		return cli_fail("usage: keyward workspace create --name NAME --owner EMAIL");
+	const char *problem = workspace_name_problem(name);
+	if (problem != NULL)
+		return cli_fail(problem);
+	char folded[ACCOUNT_EMAIL_MAX + 1];
+	problem = account_email_problem(owner, folded);
+	if (problem != NULL)
+		return cli_fail(problem);
+	struct store *store = cli_open_store(config);
+	if (store == NULL)
+		return 1;
+	struct arena *arena = arena_new();
+	struct store_user user;
+	int exit_status = 0;
+	enum store_status status = store_user_find_by_email(store, arena, folded, &user);
+	if (status == STORE_NOT_FOUND) {
+		fprintf(stderr, "keyward: there is no user with the e-mail address %s to own it (make them with keyward "
+				"user add, or invite them to a workspace first); nothing was saved\n", owner);
+		exit_status = 1;
+	} else if (status == STORE_OK && user.disabled_at != 0) {
+		fprintf(stderr, "keyward: %s is disabled and could not sign in to own it (keyward user enable); nothing "
+				"was saved\n", user.email);
+		exit_status = 1;
+	} else if (status != STORE_OK) {
+		exit_status = cli_fail("could not read the users; nothing was saved");
+	} else {
+		struct audit_actor actor = { 0, "command line", "" };
+		int64_t workspace_id = 0;
+		status = workspaces_create(store, arena, &actor, name, user.id, (int64_t)time(NULL), &workspace_id);
+		if (status != STORE_OK) {
+			exit_status = cli_fail("could not save the workspace; nothing was saved");
+		} else {
+			printf("%lld\n", (long long)workspace_id);
+			fprintf(stderr, "keyward: made workspace %lld “%s”, owned by %s (its console: /w/%lld/)\n",
+				(long long)workspace_id, name, user.email, (long long)workspace_id);
+		}
+	}
+	arena_free(arena);
+	store_close(store);
+	return exit_status;
 }

@@ -230,6 +230,8 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 	    !number_setting("KEYWARD_USAGE_HOURLY_DAYS", "400", 1, 3650, "1", &config->usage_hourly_days, error,
 			    error_size) ||
 	    !number_setting("KEYWARD_REFUSED_ALERT", "100", 1, 1000000000, "1", &config->refused_alert, error,
+			    error_size) ||
+	    !number_setting("KEYWARD_PASSWORD_CHECKS", "0", 0, 256, "0 (one per CPU)", &config->password_checks, error,
 			    error_size))
 		return false;
 	if (config->usage_hourly_days < config->usage_raw_days) {

@@ -1,8 +1,12 @@
-/* accounts.c: e-mail and password rules, Argon2id password hashes, console roles and their permissions. */
+/* accounts.c: e-mail and password rules, Argon2id password hashes (a few at a time), console roles and their permissions. */
 #include "domain/accounts.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/text.h"
 
@@ -90,13 +94,68 @@ const char *account_password_problem(const char *password, size_t length)
 	return NULL;
 }
 
-bool account_password_hash(const char *password, size_t length, char hash[ACCOUNT_HASH_MAX])
+/* The line Argon2id computations wait in (see account_password_concurrency). */
+static sem_t slots;
+static unsigned slot_count;
+static pthread_once_t slots_made = PTHREAD_ONCE_INIT;
+static unsigned slots_wanted; /* 0: one per online CPU */
+
+static void make_slots(void)
 {
-	return crypto_pwhash_str(hash, password, length, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				 crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	slot_count = slots_wanted > 0 ? slots_wanted : cpus > 0 ? (unsigned)cpus : 1;
+	if (sem_init(&slots, 0, slot_count) != 0)
+		abort(); /* only for a count past SEM_VALUE_MAX, which the setting's bound rules out */
 }
 
-/* A hash of a random password, checked when there is no account, to take the same time. */
+unsigned account_password_concurrency(unsigned checks)
+{
+	slots_wanted = checks;
+	pthread_once(&slots_made, make_slots);
+	return slot_count;
+}
+
+/* How many run now, and the most that ever ran at once. */
+static unsigned running, busiest;
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void slot_take(void)
+{
+	pthread_once(&slots_made, make_slots);
+	while (sem_wait(&slots) != 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&running_lock);
+	if (++running > busiest)
+		busiest = running;
+	pthread_mutex_unlock(&running_lock);
+}
+
+static void slot_give(void)
+{
+	pthread_mutex_lock(&running_lock);
+	running--;
+	pthread_mutex_unlock(&running_lock);
+	sem_post(&slots);
+}
+
+unsigned account_password_busiest(void)
+{
+	pthread_mutex_lock(&running_lock);
+	unsigned most = busiest;
+	pthread_mutex_unlock(&running_lock);
+	return most;
+}
+
+bool account_password_hash(const char *password, size_t length, char hash[ACCOUNT_HASH_MAX])
+{
+	slot_take();
+	int made = crypto_pwhash_str(hash, password, length, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				     crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	slot_give();
+	return made == 0;
+}
+
+/* A hash of a random password, checked when there is no usable hash, to take the same time. */
 static char dummy_hash[ACCOUNT_HASH_MAX];
 static pthread_once_t dummy_made = PTHREAD_ONCE_INIT;
 
@@ -111,15 +170,14 @@ static void make_dummy_hash(void)
 
 bool account_password_verify(const char *hash, const char *password, size_t length)
 {
-	if (hash == NULL) {
+	bool usable = hash != NULL && hash[0] != '\0' && length <= ACCOUNT_PASSWORD_MAX;
+	if (!usable)
 		pthread_once(&dummy_made, make_dummy_hash);
-		if (dummy_hash[0] != '\0') {
-			int same = crypto_pwhash_str_verify(dummy_hash, password, length);
-			(void)same; /* never a match: this is only for the time it takes */
-		}
-		return false;
-	}
-	if (hash[0] == '\0' || length > ACCOUNT_PASSWORD_MAX)
-		return false;
-	return crypto_pwhash_str_verify(hash, password, length) == 0;
+	const char *checked = usable ? hash : dummy_hash;
+	if (checked[0] == '\0')
+		return false; /* the dummy could not be made: the machine is out of memory anyway */
+	slot_take();
+	int same = crypto_pwhash_str_verify(checked, password, length <= ACCOUNT_PASSWORD_MAX ? length : ACCOUNT_PASSWORD_MAX);
+	slot_give();
+	return usable && same == 0;
 }

@@ -53,15 +53,30 @@ const char *account_email_problem(const char *email, char folded[ACCOUNT_EMAIL_M
 const char *account_password_problem(const char *password, size_t length);
 
 /*
+ * How many Argon2id computations (hashes and checks) this process runs at once: each takes 64 MiB
+ * and a core for a good tenth of a second, so more at once than there are cores only costs memory
+ * and makes each slower. Callers past the limit wait in line (a counting semaphore). `checks` 0:
+ * the number of online CPUs. The first call decides, and the first hash or check calls it with 0
+ * when nobody did; main.c calls it with KEYWARD_PASSWORD_CHECKS before anything else runs.
+ * Returns the limit in force.
+ */
+unsigned account_password_concurrency(unsigned checks);
+
+/* The most Argon2id computations that ran at once in this process so far (at most the limit). */
+unsigned account_password_busiest(void);
+
+/*
  * Hash a password for storage (Argon2id, interactive limits) into hash[ACCOUNT_HASH_MAX].
  * False only when the machine cannot spare the memory Argon2id asks for.
  */
 bool account_password_hash(const char *password, size_t length, char hash[ACCOUNT_HASH_MAX]);
 
 /*
- * True when `password` matches `hash`. An empty or malformed hash never matches. When `hash` is
- * NULL (no such account) a dummy hash is checked anyway, so that the time taken does not tell
- * whether an account exists.
+ * True when `password` matches `hash`. Every call runs one Argon2id check of the same cost,
+ * whatever it is given, so that the time taken tells nothing: when `hash` is NULL (no such
+ * account) or "" (an account without a password), or the password is longer than
+ * ACCOUNT_PASSWORD_MAX (its first ACCOUNT_PASSWORD_MAX bytes are used), a dummy hash is checked
+ * instead and the answer is false. A malformed hash never matches.
  */
 bool account_password_verify(const char *hash, const char *password, size_t length);
 

@@ -103,3 +103,15 @@ enum store_status audit_record(struct store *store, int64_t workspace_id, const 
 	};
 	return store_audit_insert(store, &event);
 }
+
+enum store_status audit_record_everywhere(struct store *store, struct arena *arena, int64_t user_id,
+					  const struct audit_actor *actor, const char *action, const char *target_id,
+					  const char *summary, int64_t now)
+{
+	struct store_membership *memberships = NULL;
+	size_t count = 0;
+	enum store_status status = store_membership_list_for_user(store, arena, user_id, &memberships, &count);
+	for (size_t i = 0; status == STORE_OK && i < count; i++)
+		status = audit_record(store, memberships[i].workspace_id, actor, action, "member", target_id, summary, now);
+	return status;
+}

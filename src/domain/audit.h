@@ -38,4 +38,13 @@ enum store_status audit_record(struct store *store, int64_t workspace_id, const 
 			       const char *action, const char *target_type, const char *target_id, const char *summary,
 			       int64_t now);
 
+/*
+ * The same line in each workspace `user_id` belongs to (sign-ins, and changes to a person, belong
+ * to no one workspace), inside the caller's transaction; STORE_OK when every line was written
+ * (none when they belong to no workspace).
+ */
+enum store_status audit_record_everywhere(struct store *store, struct arena *arena, int64_t user_id,
+					  const struct audit_actor *actor, const char *action, const char *target_id,
+					  const char *summary, int64_t now);
+
 #endif

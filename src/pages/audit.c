@@ -26,6 +26,9 @@ static const struct {
 	{ "member.role", "Member's role changed" }, { "member.remove", "Member removed" },
 	{ "workspace.create", "Workspace created" }, { "signin", "Signed in" },
 	{ "signin.failed", "Sign-in failed" }, { "signout", "Signed out" },
+	{ "signout.everywhere", "Signed out everywhere" }, { "user.password", "Password changed" },
+	{ "user.disable", "Account disabled" }, { "user.enable", "Account enabled" },
+	{ "user.unlock", "Sign-in unlocked" }, { "user.remove", "Account removed" },
 };
 
 static const char *action_label(const char *action)

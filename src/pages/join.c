@@ -140,6 +140,30 @@ static void accept_signed_in(struct app *app, struct http_request *request, stru
 										    (long long)invitation->workspace_id)));
 }
 
+/*
+ * The account of `email` (`user_id`, password `hash`) was made and joined the workspace: sign it
+ * in, or, when that fails, say that the account exists and how to sign in, for it does.
+ */
+static void accepted_sign_in(struct app *app, struct http_request *request, struct http_response *response,
+			     const struct store_invitation *invitation, const char *email, const char *folded,
+			     const char *hash, int64_t user_id, int64_t now)
+{
+	struct arena *arena = request->arena;
+	struct store_user user = { .id = user_id, .email = email, .name = "", .password_hash = hash };
+	enum store_status status = page_start_session(app, request, response, &user, NULL, NULL, now);
+	if (status != STORE_OK) {
+		page_error(app, request, response, 503, "Account made; not signed in",
+			   arena_printf(arena, "Your account %s is made and is a member of “%s”, but keyward could not "
+					       "sign you in just now. Sign in with your e-mail address and the password "
+					       "you chose.",
+					email, invitation->workspace_name));
+		return;
+	}
+	page_trust_device(app, request, response, folded, hash, NULL);
+	http_response_redirect(response, page_url(app, request, arena_printf(arena, "/w/%lld/keys?done=joined",
+									    (long long)invitation->workspace_id)));
+}
+
 /* Make the account (for the invited address, or any for a setup link), join, and sign in. */
 static void accept_new_account(struct app *app, struct http_request *request, struct http_response *response,
 			       const struct store_invitation *invitation, enum join_mode mode)
@@ -175,6 +199,11 @@ static void accept_new_account(struct app *app, struct http_request *request, st
 	int64_t user_id = 0, now = page_now();
 	enum store_status status = invitation_accept_new_user(app->store, arena, invitation, email, folded, hash,
 							      request->remote_addr, now, &user_id);
+	if (status == STORE_OK) {
+		accepted_sign_in(app, request, response, invitation, email, folded, hash, user_id, now);
+		sodium_memzero(hash, sizeof hash);
+		return;
+	}
 	sodium_memzero(hash, sizeof hash);
 	if (status == STORE_CONFLICT) {
 		response->status = 409;
@@ -189,13 +218,7 @@ static void accept_new_account(struct app *app, struct http_request *request, st
 			   "This link was used or expired a moment ago, so no account was made. Ask for a new one.");
 		return;
 	}
-	if (status != STORE_OK) {
-		page_store_error(app, request, response, status);
-		return;
-	}
-	if (page_start_session(app, request, response, user_id, now))
-		http_response_redirect(response, page_url(app, request, arena_printf(arena, "/w/%lld/keys?done=joined",
-										    (long long)invitation->workspace_id)));
+	page_store_error(app, request, response, status);
 }
 
 void page_join_accept(struct app *app, struct http_request *request, struct http_response *response)

@@ -89,6 +89,7 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 		view_set_string(arena, row, "role", member->console_role);
 		view_set_time(arena, row, "joined", member->joined_at, "");
 		view_set_bool(arena, row, "is_self", member->user_id == request->visit->session->user_id);
+		view_set_bool(arena, row, "disabled", member->disabled);
 		bool manageable = can_manage && member_change_problem(actor, &current, current) == NULL;
 		view_set_bool(arena, row, "manageable", manageable);
 		if (manageable)

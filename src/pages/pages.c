@@ -56,6 +56,9 @@ static const struct http_route routes[] = {
 	{ HTTP_GET, "/signin", page_signin_form, PUBLIC },
 	{ HTTP_POST, "/signin", page_signin, PUBLIC },
 	{ HTTP_POST, "/signout", page_signout, PUBLIC },
+	{ HTTP_GET, "/account", page_account, SIGNED_IN },
+	{ HTTP_POST, "/account/password", page_account_password, SIGNED_IN },
+	{ HTTP_POST, "/account/signout-everywhere", page_account_signout_everywhere, SIGNED_IN },
 	{ HTTP_GET, "/workspaces", page_workspaces_list, SIGNED_IN },
 	{ HTTP_POST, "/workspaces", page_workspaces_create, SIGNED_IN },
 	{ HTTP_GET, "/join/{token}", page_join_show, PUBLIC },
@@ -138,8 +141,8 @@ static bool refuse_early(struct app *app, struct http_request *request, struct h
 /*
  * With KEYWARD_TRUST_REMOTE_USER=1, the person the web server authenticated (REMOTE_USER, their
  * e-mail address) is signed in: a session is started for them when the cookie holds none of
- * theirs, so forms get their CSRF token as usual. A REMOTE_USER keyward does not know signs no
- * one in.
+ * theirs, so forms get their CSRF token as usual. A REMOTE_USER keyward does not know, or whose
+ * account is disabled, signs no one in.
  */
 static void remote_user_session(struct app *app, struct http_request *request, struct http_response *response)
 {
@@ -151,16 +154,23 @@ static void remote_user_session(struct app *app, struct http_request *request, s
 	if (request->visit->session != NULL && strcasecmp(request->visit->session->email, folded) == 0)
 		return;
 	struct store_user user;
-	if (store_user_find_by_email(app->store, request->arena, folded, &user) != STORE_OK) {
+	enum store_status status = store_user_find_by_email(app->store, request->arena, folded, &user);
+	if (status == STORE_NOT_FOUND) {
 		fprintf(stderr, "keyward: REMOTE_USER is not a keyward user; nobody signed in\n");
 		return;
 	}
-	/* The web server's word wins over an older cookie: page_start_session ends that session. */
-	int64_t now = page_now();
-	if (!page_start_session(app, request, response, user.id, now))
+	if (status == STORE_OK && user.disabled_at != 0) {
+		fprintf(stderr, "keyward: REMOTE_USER's keyward account is disabled; nobody signed in\n");
 		return;
-	struct audit_actor actor = { user.id, user.email, request->remote_addr };
-	page_audit_everywhere(app, request, &actor, "signin", "signed in by the web server (REMOTE_USER)");
+	}
+	/* The web server's word wins over an older cookie: session_sign_in ends that session. */
+	if (status == STORE_OK)
+		status = page_start_session(app, request, response, &user, NULL, "signed in by the web server (REMOTE_USER)",
+					    page_now());
+	if (status != STORE_OK) {
+		fprintf(stderr, "keyward: could not sign REMOTE_USER in (the database failed); nobody signed in\n");
+		request->visit->session_unavailable = true;
+	}
 }
 
 /* Who is signed in: the session cookie's person, or the web server's (visit->session NULL: nobody). */
@@ -168,11 +178,14 @@ static void resume_session(struct app *app, struct http_request *request, struct
 {
 	const char *token = http_request_cookie(request, SESSION_COOKIE);
 	struct store_session *session = arena_alloc(request->arena, sizeof *session);
-	if (token != NULL &&
-	    session_resume(app->store, app->config, request->arena, token, page_now(), session) == SESSION_VALID) {
+	enum session_state state =
+		token != NULL ? session_resume(app->store, app->config, request->arena, token, page_now(), session)
+			      : SESSION_NONE;
+	if (state == SESSION_VALID) {
 		request->visit->session = session;
 		request->visit->session_token = token;
 	}
+	request->visit->session_unavailable = state == SESSION_UNAVAILABLE;
 	remote_user_session(app, request, response);
 }
 
@@ -220,6 +233,12 @@ static bool allowed(struct app *app, struct http_request *request, struct http_r
 	struct arena *arena = request->arena;
 	if (!(need & SIGNED_IN))
 		return true;
+	if (request->visit->session == NULL && request->visit->session_unavailable) {
+		page_error(app, request, response, 503, "Busy",
+			   "keyward could not read its database to see who you are. Nothing was changed; please try again "
+			   "in a moment.");
+		return false;
+	}
 	if (request->visit->session == NULL) {
 		if (request->method == HTTP_POST) {
 			page_error(app, request, response, 401, "Signed out",
@@ -326,9 +345,17 @@ void pages_handle(struct app *app, struct http_request *request)
 			break;
 		}
 	}
-	/* How long keyward took (browsers' developer tools show it; make bench reads it). */
-	http_response_header(&response, "Server-Timing",
-			     arena_printf(request->arena, "app;dur=%.1f", (monotonic_seconds() - began) * 1000));
+	/* What a signed-in person sees is theirs: no cache, the browser's own included, keeps a copy. */
+	if (request->visit->session != NULL)
+		response.no_store = true;
+	/*
+	 * How long keyward took (browsers' developer tools show it; make bench reads it), for pages
+	 * only: a form may check a password (sign-in, joining, a new password), and how long that took
+	 * must not be printed for anyone to compare.
+	 */
+	if (request->method != HTTP_POST)
+		http_response_header(&response, "Server-Timing",
+				     arena_printf(request->arena, "app;dur=%.1f", (monotonic_seconds() - began) * 1000));
 	http_response_send(&response, request);
 	http_response_free(&response);
 }

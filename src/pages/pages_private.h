@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "core/app.h"
+#include "domain/sessions.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/router.h"
@@ -26,6 +27,7 @@ struct visit {
 	int64_t workspace_id;                /* the /w/{id} of the path; 0 outside one, or not a member */
 	const char *workspace_name;          /* set once the person is known to be a member */
 	const char *console_role;            /* their role there: owner, admin, developer, viewer */
+	bool session_unavailable;            /* the store could not tell who is signed in (or sign them in) */
 };
 
 /* keys.c */
@@ -71,6 +73,11 @@ void page_roles_delete(struct app *app, struct http_request *request, struct htt
 void page_signin_form(struct app *app, struct http_request *request, struct http_response *response);
 void page_signin(struct app *app, struct http_request *request, struct http_response *response);
 void page_signout(struct app *app, struct http_request *request, struct http_response *response);
+
+/* account.c */
+void page_account(struct app *app, struct http_request *request, struct http_response *response);
+void page_account_password(struct app *app, struct http_request *request, struct http_response *response);
+void page_account_signout_everywhere(struct app *app, struct http_request *request, struct http_response *response);
 
 /* workspaces.c */
 void page_workspaces_list(struct app *app, struct http_request *request, struct http_response *response);
@@ -169,16 +176,36 @@ const char *page_absolute_url(struct app *app, struct http_request *request, con
 bool page_same_origin(struct http_request *request);
 
 /*
- * Sign `user_id` in: a new session and its cookie (HttpOnly, SameSite=Lax, Secure over HTTPS);
- * the session the request came with (app->session_token), if any, is ended on the server first.
- * False (error page rendered) when it could not be stored.
+ * Sign `user` in (session_sign_in: one transaction with its "signin" lines, `summary` (NULL:
+ * none), and the end of the session the request came with, request->visit->session_token), then
+ * hand the browser the new session's cookie (HttpOnly, SameSite=Lax, Secure over HTTPS) and make the rest
+ * of the request the new session's. `attempt`: the sign-in attempt that checked the password,
+ * NULL when none did. Returns session_sign_in's status and answers nothing itself: on anything but
+ * STORE_OK no cookie was set, nobody was signed in and the caller says so.
  */
-bool page_start_session(struct app *app, struct http_request *request, struct http_response *response, int64_t user_id,
-			int64_t now);
+enum store_status page_start_session(struct app *app, struct http_request *request, struct http_response *response,
+				     const struct store_user *user, const struct signin_attempt *attempt,
+				     const char *summary, int64_t now);
 
-/* Sign-ins belong to no workspace: record one in the audit log of each workspace of the person. */
-void page_audit_everywhere(struct app *app, struct http_request *request, const struct audit_actor *actor,
-			   const char *action, const char *summary);
+/* Tell the browser to drop its session cookie (the session itself was ended on the server). */
+void page_forget_session_cookie(struct app *app, struct http_request *request, struct http_response *response);
+
+/* Where to go after signing in: `next` when it is a path of this console, else its front door. */
+const char *page_safe_next(struct app *app, struct http_request *request, const char *next);
+
+/* The sentence of a throttled sign-in: wait `seconds`, or (locked) paused for that many minutes. */
+const char *page_wait_message(struct arena *arena, int64_t seconds, bool locked);
+
+/*
+ * True when the request's device cookie is one of account `email_folded` with `password_hash`
+ * (id[] gets its device id: sign-in from it is throttled per device, see domain/sessions.h).
+ */
+bool page_device_id(struct app *app, struct http_request *request, const char *email_folded,
+		    const char *password_hash, char id[DEVICE_ID_LENGTH + 1]);
+
+/* Hand the browser a device cookie of that account for device `id` (NULL: a new one), valid for 400 days. */
+void page_trust_device(struct app *app, struct http_request *request, struct http_response *response,
+		       const char *email_folded, const char *password_hash, const char *id);
 
 /* Seconds since the epoch. */
 int64_t page_now(void);

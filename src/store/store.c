@@ -37,7 +37,8 @@
 
 /* The columns read_member() and read_invitation() (store_members.c) expect. */
 #define MEMBER_SELECT \
-	"SELECT u.id, u.email, u.name, m.console_role, m.created_at FROM membership m JOIN user u ON u.id = m.user_id "
+	"SELECT u.id, u.email, u.name, m.console_role, m.created_at, u.disabled_at IS NOT NULL FROM membership m " \
+	"JOIN user u ON u.id = m.user_id "
 #define INVITATION_SELECT                                                                                          \
 	"SELECT i.id, i.workspace_id, w.name, i.email, i.console_role, i.setup, i.created_at, i.expires_at, "        \
 	"i.accepted_at IS NOT NULL FROM invitation i JOIN workspace w ON w.id = i.workspace_id "
@@ -133,9 +134,9 @@ static const struct {
 		"INSERT INTO user (email, email_folded, name, password_hash, created_at, updated_at) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?5)" },
 	[STMT_USER_FIND_BY_EMAIL] = { "user_find_by_email",
-		"SELECT id, email, name, password_hash FROM user WHERE email_folded = ?1" },
+		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM user WHERE email_folded = ?1" },
 	[STMT_USER_GET] = { "user_get",
-		"SELECT id, email, name, password_hash FROM user WHERE id = ?1" },
+		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM user WHERE id = ?1" },
 	[STMT_USER_COUNT] = { "user_count",
 		"SELECT count(*) FROM user" },
 	[STMT_MEMBERSHIP_SET] = { "membership_set",
@@ -149,7 +150,7 @@ static const struct {
 		"VALUES (?1, ?2, ?3, ?3, ?4, ?5)" },
 	[STMT_SESSION_FIND] = { "session_find",
 		"SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, u.email, u.name "
-		"FROM session s JOIN user u ON u.id = s.user_id WHERE s.token_hash = ?1" },
+		"FROM session s JOIN user u ON u.id = s.user_id WHERE s.token_hash = ?1 AND u.disabled_at IS NULL" },
 	[STMT_SESSION_TOUCH] = { "session_touch",
 		"UPDATE session SET last_seen_at = ?2 WHERE id = ?1 AND last_seen_at < ?2" },
 	[STMT_SESSION_DELETE] = { "session_delete",
@@ -157,9 +158,10 @@ static const struct {
 	[STMT_SESSION_DELETE_EXPIRED] = { "session_delete_expired",
 		"DELETE FROM session WHERE expires_at <= ?1 OR last_seen_at <= ?2" },
 	[STMT_SIGNIN_FAILURE_INSERT] = { "signin_failure_insert",
-		"INSERT INTO signin_failure (subject, at) VALUES (?1, ?2)" },
+		"INSERT INTO signin_failure (subject, at, at_ms) VALUES (?1, ?2 / 1000, ?2)" },
 	[STMT_SIGNIN_FAILURE_COUNT] = { "signin_failure_count",
-		"SELECT count(*), coalesce(max(at), 0) FROM signin_failure WHERE subject = ?1 AND at > ?2" },
+		"SELECT count(*), coalesce(max(coalesce(at_ms, at * 1000)), 0) FROM signin_failure "
+		"WHERE subject = ?1 AND at > ?2" },
 	[STMT_SIGNIN_FAILURE_CLEAR] = { "signin_failure_clear",
 		"DELETE FROM signin_failure WHERE subject = ?1" },
 	[STMT_KEY_ACTIVE_LIMIT] = { "key_active_limit",
@@ -196,7 +198,8 @@ static const struct {
 		"SELECT w.name, m.console_role FROM membership m JOIN workspace w ON w.id = m.workspace_id "
 		"WHERE m.workspace_id = ?1 AND m.user_id = ?2" },
 	[STMT_OWNER_COUNT] = { "owner_count",
-		"SELECT count(*) FROM membership WHERE workspace_id = ?1 AND console_role = 'owner'" },
+		"SELECT count(*) FROM membership m JOIN user u ON u.id = m.user_id "
+		"WHERE m.workspace_id = ?1 AND m.console_role = 'owner' AND u.disabled_at IS NULL" },
 	[STMT_MEMBER_SET_ROLE] = { "member_set_role",
 		"UPDATE membership SET console_role = ?3 WHERE workspace_id = ?1 AND user_id = ?2" },
 	[STMT_MEMBER_DELETE] = { "member_delete",
@@ -231,6 +234,27 @@ static const struct {
 		"WHERE id = ?1 AND accepted_at IS NULL AND expires_at > ?3" },
 	[STMT_SIGNIN_FAILURE_DELETE_OLD] = { "signin_failure_delete_old",
 		"DELETE FROM signin_failure WHERE at <= ?1" },
+	[STMT_SIGNIN_FAILURE_DELETE] = { "signin_failure_delete",
+		"DELETE FROM signin_failure WHERE rowid = ?1" },
+	/* Every subject that starts with ?1 (a device's of one account: "device:<address> "). */
+	[STMT_SIGNIN_FAILURE_CLEAR_PREFIX] = { "signin_failure_clear_prefix",
+		"DELETE FROM signin_failure WHERE substr(subject, 1, length(?1)) = ?1" },
+	[STMT_USER_SET_DISABLED] = { "user_set_disabled",
+		"UPDATE user SET disabled_at = ?2, updated_at = ?3 WHERE id = ?1" },
+	[STMT_USER_SET_PASSWORD] = { "user_set_password",
+		"UPDATE user SET password_hash = ?2, updated_at = ?3 WHERE id = ?1" },
+	[STMT_USER_DELETE] = { "user_delete",
+		"DELETE FROM user WHERE id = ?1" },
+	[STMT_SESSION_DELETE_FOR_USER] = { "session_delete_for_user",
+		"DELETE FROM session WHERE user_id = ?1 AND id <> ?2" },
+	[STMT_SESSION_COUNT_FOR_USER] = { "session_count_for_user",
+		"SELECT count(*) FROM session WHERE user_id = ?1 AND expires_at > ?2 AND last_seen_at > ?3" },
+	/* The workspaces where user ?1 is the only owner who can sign in (no other enabled owner). */
+	[STMT_SOLE_OWNER_WORKSPACES] = { "sole_owner_workspaces",
+		"SELECT w.id, w.name, m.console_role FROM membership m JOIN workspace w ON w.id = m.workspace_id "
+		"WHERE m.user_id = ?1 AND m.console_role = 'owner' AND NOT EXISTS (SELECT 1 FROM membership o "
+		"JOIN user u ON u.id = o.user_id WHERE o.workspace_id = m.workspace_id AND o.console_role = 'owner' "
+		"AND o.user_id <> ?1 AND u.disabled_at IS NULL) ORDER BY w.name, w.id" },
 	[STMT_ROLLUP_STATE] = { "rollup_state",
 		"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1" },
 	[STMT_ROLLUP_END] = { "rollup_end",

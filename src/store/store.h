@@ -434,6 +434,7 @@ struct store_user {
 	const char *email;         /* as typed */
 	const char *name;
 	const char *password_hash; /* "" when the account cannot sign in with a password */
+	int64_t disabled_at;       /* 0: may sign in; else when it was disabled */
 };
 
 
@@ -464,6 +465,30 @@ enum store_status store_session_delete(struct store *store, const unsigned char 
 /* Delete sessions past their absolute expiry (`now`) or idle since before `idle_since`. */
 enum store_status store_session_delete_expired(struct store *store, int64_t now, int64_t idle_since);
 
+/* Disable user `user_id` at `disabled_at` (0: enable again). STORE_NOT_FOUND when there is no such user. */
+enum store_status store_user_set_disabled(struct store *store, int64_t user_id, int64_t disabled_at, int64_t now);
+/* Give user `user_id` a new password hash. STORE_NOT_FOUND when there is no such user. */
+enum store_status store_user_set_password(struct store *store, int64_t user_id, const char *password_hash,
+					  int64_t now);
+/*
+ * Delete user `user_id`: their memberships and sessions go with them (ON DELETE CASCADE); audit
+ * lines keep their e-mail in actor_label and target_id. STORE_NOT_FOUND when there is no such user.
+ */
+enum store_status store_user_delete(struct store *store, int64_t user_id);
+/* End every session of `user_id` but `keep_session_id` (0: all of them); *ended (may be NULL) gets how many. */
+enum store_status store_session_delete_for_user(struct store *store, int64_t user_id, int64_t keep_session_id,
+						int64_t *ended);
+/* How many sessions of `user_id` are live at `now` (not past expiry, seen since `idle_since`). */
+enum store_status store_session_count_for_user(struct store *store, int64_t user_id, int64_t now, int64_t idle_since,
+					       int64_t *count);
+struct store_membership;
+/*
+ * The workspaces where `user_id` is the only owner who can sign in (every other owner, if any, is
+ * disabled), by name: disabling or removing them would leave the workspace without one.
+ */
+enum store_status store_sole_owner_workspaces(struct store *store, struct arena *arena, int64_t user_id,
+					      struct store_membership **workspaces, size_t *count);
+
 /* ---- workspaces, members, invitations (store_members.c) ----------------------------------------- */
 
 struct store_membership {
@@ -478,6 +503,7 @@ struct store_member {
 	const char *name;
 	const char *console_role;
 	int64_t joined_at;
+	bool disabled; /* the account cannot sign in (keyward user disable) */
 };
 
 /* An invitation to join a workspace, or (setup) the link that makes the first owner. */
@@ -514,7 +540,8 @@ enum store_status store_member_get(struct store *store, struct arena *arena, int
 				   struct store_member *member);
 /*
  * Change a member's role, or remove them. STORE_NOT_FOUND when not a member; STORE_CONFLICT
- * (nothing changed) when the workspace would be left without an owner.
+ * (nothing changed) when the workspace would be left without an owner who can sign in (one who
+ * is not disabled).
  */
 enum store_status store_member_set_role(struct store *store, int64_t workspace_id, int64_t user_id,
 					const char *console_role);
@@ -583,12 +610,21 @@ enum store_status store_audit_list(struct store *store, struct arena *arena, int
 enum store_status store_audit_actors(struct store *store, struct arena *arena, int64_t workspace_id,
 				     const char ***actors, size_t *count);
 
-/* Failed sign-ins per subject ("email:...", "address:..."), for throttling. */
-enum store_status store_signin_failure_add(struct store *store, const char *subject, int64_t now);
-/* How many failures `subject` had after `since`, and when the latest was (0: none). */
+/*
+ * Sign-in attempts per subject ("email:...", "address:...", "device:..."), for throttling: each
+ * is recorded when it is let through, before its password is checked, and stays a failure unless
+ * it is deleted again (the password was right). Add one at `now_ms` (milliseconds); *id (may be
+ * NULL) gets its row, for store_signin_failure_delete().
+ */
+enum store_status store_signin_failure_add(struct store *store, const char *subject, int64_t now_ms, int64_t *id);
+/* How many failures `subject` had after `since` (seconds), and when the latest was, in milliseconds (0: none). */
 enum store_status store_signin_failure_count(struct store *store, const char *subject, int64_t since, int64_t *count,
-					     int64_t *latest);
+					     int64_t *latest_ms);
+enum store_status store_signin_failure_delete(struct store *store, int64_t id);
 enum store_status store_signin_failure_clear(struct store *store, const char *subject);
+/* Forget the failures of every subject that starts with `prefix` (a device's of one account). */
+enum store_status store_signin_failure_clear_prefix(struct store *store, const char *prefix);
+/* Forget failures at or before `before` (seconds): housekeeping. */
 enum store_status store_signin_failure_forget(struct store *store, int64_t before);
 
 #endif

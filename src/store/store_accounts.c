@@ -1,4 +1,4 @@
-/* store_accounts.c: console users, sessions, failed sign-ins, the audit log. */
+/* store_accounts.c: console users (disabled, removed, new passwords), sessions, sign-in attempts, the audit log. */
 #include "store/store_private.h"
 
 #include <string.h>
@@ -30,6 +30,7 @@ static enum store_status read_user(struct store *store, struct arena *arena, enu
 		user->email = store_column_text(arena, statement, 1);
 		user->name = store_column_text(arena, statement, 2);
 		user->password_hash = store_column_text(arena, statement, 3);
+		user->disabled_at = sqlite3_column_int64(statement, 4);
 	}
 	sqlite3_reset(statement);
 	if (code == SQLITE_ROW)
@@ -134,16 +135,19 @@ enum store_status store_audit_insert(struct store *store, const struct store_aud
 	return store_run(store, STMT_AUDIT_INSERT);
 }
 
-enum store_status store_signin_failure_add(struct store *store, const char *subject, int64_t now)
+enum store_status store_signin_failure_add(struct store *store, const char *subject, int64_t now_ms, int64_t *id)
 {
 	sqlite3_stmt *statement = store_statement(store, STMT_SIGNIN_FAILURE_INSERT);
 	sqlite3_bind_text(statement, 1, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(statement, 2, now);
-	return store_run(store, STMT_SIGNIN_FAILURE_INSERT);
+	sqlite3_bind_int64(statement, 2, now_ms);
+	enum store_status status = store_run(store, STMT_SIGNIN_FAILURE_INSERT);
+	if (status == STORE_OK && id != NULL)
+		*id = sqlite3_last_insert_rowid(store->db);
+	return status;
 }
 
 enum store_status store_signin_failure_count(struct store *store, const char *subject, int64_t since, int64_t *count,
-					     int64_t *latest)
+					     int64_t *latest_ms)
 {
 	sqlite3_stmt *statement = store_statement(store, STMT_SIGNIN_FAILURE_COUNT);
 	sqlite3_bind_text(statement, 1, subject, -1, SQLITE_STATIC);
@@ -151,10 +155,17 @@ enum store_status store_signin_failure_count(struct store *store, const char *su
 	int code = store_step(store, STMT_SIGNIN_FAILURE_COUNT);
 	if (code == SQLITE_ROW) {
 		*count = sqlite3_column_int64(statement, 0);
-		*latest = sqlite3_column_int64(statement, 1);
+		*latest_ms = sqlite3_column_int64(statement, 1);
 	}
 	sqlite3_reset(statement);
 	return code == SQLITE_ROW ? STORE_OK : store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
+}
+
+enum store_status store_signin_failure_delete(struct store *store, int64_t id)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_SIGNIN_FAILURE_DELETE);
+	sqlite3_bind_int64(statement, 1, id);
+	return store_run(store, STMT_SIGNIN_FAILURE_DELETE);
 }
 
 enum store_status store_signin_failure_clear(struct store *store, const char *subject)
@@ -164,9 +175,103 @@ enum store_status store_signin_failure_clear(struct store *store, const char *su
 	return store_run(store, STMT_SIGNIN_FAILURE_CLEAR);
 }
 
+enum store_status store_signin_failure_clear_prefix(struct store *store, const char *prefix)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_SIGNIN_FAILURE_CLEAR_PREFIX);
+	sqlite3_bind_text(statement, 1, prefix, -1, SQLITE_STATIC);
+	return store_run(store, STMT_SIGNIN_FAILURE_CLEAR_PREFIX);
+}
+
 enum store_status store_signin_failure_forget(struct store *store, int64_t before)
 {
 	sqlite3_stmt *statement = store_statement(store, STMT_SIGNIN_FAILURE_DELETE_OLD);
 	sqlite3_bind_int64(statement, 1, before);
 	return store_run(store, STMT_SIGNIN_FAILURE_DELETE_OLD);
+}
+
+/* Run a write that names one user; STORE_NOT_FOUND when it changed no row. */
+static enum store_status run_for_one(struct store *store, enum store_statement which)
+{
+	enum store_status status = store_run(store, which);
+	if (status == STORE_OK && sqlite3_changes(store->db) == 0)
+		status = STORE_NOT_FOUND;
+	return status;
+}
+
+enum store_status store_user_set_disabled(struct store *store, int64_t user_id, int64_t disabled_at, int64_t now)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_USER_SET_DISABLED);
+	sqlite3_bind_int64(statement, 1, user_id);
+	if (disabled_at != 0)
+		sqlite3_bind_int64(statement, 2, disabled_at);
+	sqlite3_bind_int64(statement, 3, now);
+	return run_for_one(store, STMT_USER_SET_DISABLED);
+}
+
+enum store_status store_user_set_password(struct store *store, int64_t user_id, const char *password_hash,
+					  int64_t now)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_USER_SET_PASSWORD);
+	sqlite3_bind_int64(statement, 1, user_id);
+	sqlite3_bind_text(statement, 2, password_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(statement, 3, now);
+	return run_for_one(store, STMT_USER_SET_PASSWORD);
+}
+
+enum store_status store_user_delete(struct store *store, int64_t user_id)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_USER_DELETE);
+	sqlite3_bind_int64(statement, 1, user_id);
+	return run_for_one(store, STMT_USER_DELETE);
+}
+
+enum store_status store_session_delete_for_user(struct store *store, int64_t user_id, int64_t keep_session_id,
+						int64_t *ended)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_SESSION_DELETE_FOR_USER);
+	sqlite3_bind_int64(statement, 1, user_id);
+	sqlite3_bind_int64(statement, 2, keep_session_id);
+	enum store_status status = store_run(store, STMT_SESSION_DELETE_FOR_USER);
+	if (status == STORE_OK && ended != NULL)
+		*ended = sqlite3_changes(store->db);
+	return status;
+}
+
+enum store_status store_session_count_for_user(struct store *store, int64_t user_id, int64_t now, int64_t idle_since,
+					       int64_t *count)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_SESSION_COUNT_FOR_USER);
+	sqlite3_bind_int64(statement, 1, user_id);
+	sqlite3_bind_int64(statement, 2, now);
+	sqlite3_bind_int64(statement, 3, idle_since);
+	int code = store_step(store, STMT_SESSION_COUNT_FOR_USER);
+	if (code == SQLITE_ROW)
+		*count = sqlite3_column_int64(statement, 0);
+	sqlite3_reset(statement);
+	return code == SQLITE_ROW ? STORE_OK : store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
+}
+
+enum store_status store_sole_owner_workspaces(struct store *store, struct arena *arena, int64_t user_id,
+					      struct store_membership **workspaces, size_t *count)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_SOLE_OWNER_WORKSPACES);
+	sqlite3_bind_int64(statement, 1, user_id);
+	size_t capacity = 4;
+	*workspaces = arena_alloc(arena, capacity * sizeof **workspaces);
+	*count = 0;
+	int code;
+	while ((code = store_step(store, STMT_SOLE_OWNER_WORKSPACES)) == SQLITE_ROW) {
+		if (*count == capacity) {
+			struct store_membership *grown = arena_alloc(arena, 2 * capacity * sizeof *grown);
+			memcpy(grown, *workspaces, capacity * sizeof *grown);
+			*workspaces = grown;
+			capacity *= 2;
+		}
+		struct store_membership *row = &(*workspaces)[(*count)++];
+		row->workspace_id = sqlite3_column_int64(statement, 0);
+		row->workspace_name = store_column_text(arena, statement, 1);
+		row->console_role = store_column_text(arena, statement, 2);
+	}
+	sqlite3_reset(statement);
+	return store_status_from(code);
 }

@@ -100,6 +100,7 @@ static void read_member(struct arena *arena, sqlite3_stmt *statement, struct sto
 	member->name = store_column_text(arena, statement, 2);
 	member->console_role = store_column_text(arena, statement, 3);
 	member->joined_at = sqlite3_column_int64(statement, 4);
+	member->disabled = sqlite3_column_int(statement, 5) != 0;
 }
 
 enum store_status store_member_list(struct store *store, struct arena *arena, int64_t workspace_id,
@@ -134,7 +135,7 @@ enum store_status store_member_get(struct store *store, struct arena *arena, int
 	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
-/* Inside a transaction: STORE_CONFLICT when the workspace has no owner left. */
+/* Inside a transaction: STORE_CONFLICT when the workspace has no owner left who can sign in (not disabled). */
 static enum store_status owner_remains(struct store *store, int64_t workspace_id)
 {
 	sqlite3_stmt *statement = store_statement(store, STMT_OWNER_COUNT);

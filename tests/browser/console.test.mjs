@@ -4,8 +4,8 @@
 // create a key with networks and labels; copy its secret; close the secret page; find the key with
 // the Filter box; edit it; a form with errors keeps every typed value; regenerate; disable;
 // revoke; the Usage tab's chart after real traffic through the gatekeeper; the whole flow by
-// keyboard alone. Every page visited is checked on the way (checkPage): axe-core finds no serious
-// or critical accessibility problem, no inline script and no Content-Security-Policy complaint,
+// keyboard alone; the account page (an error, then a new password). Every page visited is
+// checked on the way (checkPage): axe-core finds no serious or critical accessibility problem, no inline script and no Content-Security-Policy complaint,
 // nothing wider than a 360 px phone, and a screenshot goes to KW_ARTIFACTS.
 //
 // Environment (run.py sets it): KW_BASE, KW_EMAIL, KW_PASSWORD, KW_JS ("on"/"off"), KW_RUN,
@@ -367,6 +367,32 @@ test("the other pages pass the same checks; an invitation link is there to copy"
 	assert.match(link, new RegExp("^" + base.replace(/[.:/]/g, "\\$&") + "/join/"));
 	assert.equal(await page.getByRole("button", { name: "Copy" }).count(), javascript ? 1 : 0);
 	state.invitation = link;
+});
+
+test("the account page: errors beside their fields, then a new password, still signed in", async () => {
+	await clickAndWait(page.getByRole("link", { name: /your account/ }));
+	assert.match(page.url(), /\/account$/);
+	await checkPage("account");
+	// A wrong current password: the error is next to its field, which gets the focus; no password comes back.
+	await page.fill("#current_password", "not my password at all");
+	await page.fill("#password", "a brand new passphrase");
+	await page.fill("#password_again", "a brand new passphrase");
+	await clickAndWait(page.getByRole("button", { name: "Change password" }));
+	await checkPage("account-error");
+	assert.equal(await page.locator("#current_password-error").textContent(), "That is not your current password.");
+	assert.equal(await page.getAttribute("#current_password", "aria-invalid"), "true");
+	assert.equal(await page.evaluate(() => document.activeElement?.id), "current_password");
+	for (const field of ["#current_password", "#password", "#password_again"])
+		assert.equal(await page.inputValue(field), "");
+	await page.fill("#current_password", process.env.KW_PASSWORD);
+	await page.fill("#password", "a brand new passphrase");
+	await page.fill("#password_again", "a brand new passphrase");
+	await clickAndWait(page.getByRole("button", { name: "Change password" }));
+	assert.match(page.url(), /\/account\?done=password-changed$/);
+	await checkPage("account-changed");
+	assert.ok(await page.getByText("Your password is changed.").isVisible());
+	assert.ok(await page.getByRole("button", { name: "Sign out everywhere" }).isVisible());
+	await page.goto(base + "/w/1/"); // where the next test signs out
 });
 
 test("sign out", async () => {

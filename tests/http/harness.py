@@ -704,9 +704,10 @@ def header(headers, name):
 
 class StandaloneKeyward:
     """`keyward serve --listen 127.0.0.1:PORT` on its own database, its output in serve.log; with
-    gatekeeper_threads, also `--gatekeeper 127.0.0.1:GATEKEEPER_PORT --gatekeeper-threads N`."""
+    gatekeeper_threads, also `--gatekeeper 127.0.0.1:GATEKEEPER_PORT --gatekeeper-threads N`
+    (`binary`: the sanitizer build unless told otherwise)."""
 
-    def __init__(self, threads=2, env=None, gatekeeper_threads=None):
+    def __init__(self, threads=2, env=None, gatekeeper_threads=None, binary=BIN):
         self.folder = tempfile.mkdtemp(prefix="keyward-serve-")
         self.database = os.path.join(self.folder, "keyward.db")
         self.port = free_port()
@@ -716,7 +717,7 @@ class StandaloneKeyward:
         full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
         full_env.pop("GATEWAY_INTERFACE", None)
         full_env.update(env or {})
-        command = [BIN, "--db", self.database, "serve", "--listen", f"127.0.0.1:{self.port}", "--threads", str(threads)]
+        command = [binary, "--db", self.database, "serve", "--listen", f"127.0.0.1:{self.port}", "--threads", str(threads)]
         if gatekeeper_threads:
             command += ["--gatekeeper", f"127.0.0.1:{self.gatekeeper_port}", "--gatekeeper-threads",
                         str(gatekeeper_threads)]

@@ -110,6 +110,26 @@ class RemoteUserTest(ServerTestCase):
         self.assertNotIn("kw_session", self.server.cookies)
         self.assertIn("REMOTE_USER is not a keyward user", self.server.error_log())
 
+    def test_a_disabled_user_is_not_signed_in_by_the_web_server(self):
+        self.server.cookies.clear()
+        added = self.server.cli("user", "add", "--email", STRANGER, input="the stranger's keyward password\n")
+        self.assertEqual(added.returncode, 0, added.stderr)
+        try:
+            page = self.server.get("/w/1/keys", headers=basic(STRANGER, "the stranger's password"))
+            self.assertStatus(page, 200)  # enabled: signed in by the web server
+            self.assertIn(STRANGER, page.text)
+            self.assertEqual(self.server.cli("user", "disable", "--email", STRANGER).returncode, 0)
+            # The session the web server started ends, and no new one starts.
+            response = self.server.get("/w/1/keys", headers=basic(STRANGER, "the stranger's password"))
+            self.assertStatus(response, 303)
+            self.assertTrue(response.header("Location").startswith("/signin?next="), response.header("Location"))
+            self.assertEqual(self.server.count("session", "user_id = (SELECT id FROM user WHERE email = ?)",
+                                               (STRANGER,)), 0)
+            with open(os.path.join(self.server.folder, "keyward.log"), encoding="utf-8", errors="replace") as f:
+                self.assertIn("REMOTE_USER's keyward account is disabled; nobody signed in", f.read())
+        finally:
+            self.assertEqual(self.server.cli("user", "remove", "--email", STRANGER).returncode, 0)
+
     def test_a_client_cannot_claim_a_remote_user_with_a_header(self):
         self.server.cookies.clear()
         # "/" is outside the authenticated part: lighttpd sets no REMOTE_USER there.

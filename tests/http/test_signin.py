@@ -372,12 +372,18 @@ class ConsoleRequiresSignInTest(ServerTestCase):
             (f"/w/1/members/{changed}/role", [("role", "developer")], True),
             (f"/w/1/members/{removed}/remove", [], True),
             (f"/w/1/invitations/{invitation}/cancel", [], True),
-            ("/signout", [], True),  # last: it ends the session
+            ("/account/password", [("current_password", server.OWNER_PASSWORD), ("password", "a new long password"),
+                                   ("password_again", "a new long password")], True),
+            ("/signout", [], True),  # ends the session
+            # Signs out everywhere: a new session first, with the owner's password as it was.
+            ("/account/signout-everywhere", [], True, self.reset_owner_and_sign_in),
         ]
-        covered = {re.sub(r"/(key_[0-9A-Za-z]+|\d+)(?=/)", "/*", path) for path, _, _ in forms}
+        covered = {re.sub(r"/(key_[0-9A-Za-z]+|\d+)(?=/)", "/*", path) for path, *_ in forms}
         self.assertEqual(covered, post_routes_needing_a_session(), "a POST route without a CSRF row here")
         try:
-            for path, fields, changes in forms:
+            for path, fields, changes, *prepare in forms:
+                for step in prepare:
+                    step()
                 with self.subTest(path=path):
                     before = server.snapshot()
                     for attempt, extra in (("missing", []), ("made up", [("csrf", "A" * 43)]),
@@ -393,6 +399,15 @@ class ConsoleRequiresSignInTest(ServerTestCase):
         finally:
             server.cookies.clear()
             server.sign_in_owner()
+
+    def reset_owner_and_sign_in(self):
+        """Give the owner their usual password back (keyward user reset-password) and sign them in."""
+        done = subprocess.run([BIN, "--db", self.server.database, "user", "reset-password", "--email",
+                               self.server.OWNER_EMAIL], input=self.server.OWNER_PASSWORD + "\n", capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.server.cookies.clear()
+        self.server.sign_in_owner()
 
     def test_a_viewer_sees_keys_but_changes_nothing(self):
         key_id, _ = self.server.create_key("Watched by a viewer")

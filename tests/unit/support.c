@@ -230,3 +230,27 @@ const char *test_db_dump(const struct test_db *db)
 	sqlite3_close(connection);
 	return dump;
 }
+
+void test_assert_all_or_nothing(struct test_db *db, enum store_status (*action)(void *context), void *context,
+				const struct test_write *writes, size_t count, const char *audit_action, long long lines)
+{
+	for (size_t i = 0; i < count; i++) {
+		const char *before = test_db_dump(db);
+		char sql[256];
+		snprintf(sql, sizeof sql, "CREATE TRIGGER injected BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, 'injected'); END",
+			 writes[i].operation, writes[i].table);
+		test_db_execute(db, sql);
+		enum store_status status = action(context);
+		test_db_execute(db, "DROP TRIGGER injected");
+		if (status == STORE_OK)
+			fail_msg("the action succeeded although %s %s failed", writes[i].operation, writes[i].table);
+		if (strcmp(before, test_db_dump(db)) != 0)
+			fail_msg("%s %s failed, yet the database changed", writes[i].operation, writes[i].table);
+		test_db_assert_no_transaction(db);
+	}
+	long long had = test_db_integer(db, "SELECT count(*) FROM audit_event WHERE action = '%s'", audit_action);
+	assert_int_equal(action(context), STORE_OK);
+	assert_int_equal(test_db_integer(db, "SELECT count(*) FROM audit_event WHERE action = '%s'", audit_action),
+			 had + lines);
+	test_db_assert_no_transaction(db);
+}

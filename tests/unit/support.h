@@ -11,8 +11,9 @@
 #include "core/config.h"
 #include "domain/token.h"
 
+#include "store/store.h"
+
 struct arena;
-struct store;
 struct store_key_fields;
 
 /* A database file in a fresh mkdtemp() folder, migrated and opened, and an arena for its rows. */
@@ -55,6 +56,21 @@ void test_key_create(struct test_db *db, const struct store_key_fields *fields, 
  * equal before and after an action means the action changed nothing at all.
  */
 const char *test_db_dump(const struct test_db *db);
+
+/* One write an action makes, to be made to fail: { "INSERT", "api_key" }, { "UPDATE", "gate_state" }, ... */
+struct test_write {
+	const char *operation; /* INSERT, UPDATE, DELETE */
+	const char *table;
+};
+
+/*
+ * Make each of `writes` fail in turn (a trigger that raises, installed from another connection as
+ * an operator could) and check that `action(context)` says so and leaves the whole database exactly
+ * as it was, with no transaction open; then run it without a fault: it must succeed and add
+ * `lines` lines of `audit_action` to the audit log.
+ */
+void test_assert_all_or_nothing(struct test_db *db, enum store_status (*action)(void *context), void *context,
+				const struct test_write *writes, size_t count, const char *audit_action, long long lines);
 
 /* Fails unless another connection can take the write lock at once: no transaction was left open. */
 void test_db_assert_no_transaction(const struct test_db *db);

@@ -1,6 +1,7 @@
 /*
  * test_accounts.c: unit tests for console accounts: e-mail and password rules, Argon2id hashes,
- * console roles, sessions (expiry, sign-out, CSRF) and sign-in throttling, on real SQLite files.
+ * console roles, sessions (expiry, sign-out, CSRF), device cookies and sign-in throttling, on real
+ * SQLite files; over-long passwords cost a whole check; Argon2id computations wait in line.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,11 +9,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "support.h"
 
@@ -93,6 +96,93 @@ static void test_password_hash_and_verify(void **state)
 	char again[ACCOUNT_HASH_MAX];
 	assert_true(account_password_hash(password, strlen(password), again));
 	assert_string_not_equal(hash, again);
+}
+
+/* Seconds on the monotonic clock. */
+static double seconds_now(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The median time of five checks of `password` (length bytes) against `hash`, each false. */
+static double median_wrong_check(const char *hash, const char *password, size_t length)
+{
+	double times[5];
+	for (int i = 0; i < 5; i++) {
+		double began = seconds_now();
+		assert_false(account_password_verify(hash, password, length));
+		times[i] = seconds_now() - began;
+	}
+	qsort(times, 5, sizeof times[0], compare_doubles);
+	return times[2];
+}
+
+static void test_over_long_passwords_cost_a_whole_check(void **state)
+{
+	(void)state;
+	/* A password of the longest length allowed, and the same with one byte more. */
+	char *longest = xmalloc(ACCOUNT_PASSWORD_MAX + 2);
+	memset(longest, 'p', ACCOUNT_PASSWORD_MAX + 1);
+	longest[ACCOUNT_PASSWORD_MAX + 1] = '\0';
+	char hash[ACCOUNT_HASH_MAX];
+	assert_true(account_password_hash(longest, ACCOUNT_PASSWORD_MAX, hash));
+	assert_true(account_password_verify(hash, longest, ACCOUNT_PASSWORD_MAX));
+	/* One byte more is never right, not even when the first 1,024 bytes are. */
+	assert_false(account_password_verify(hash, longest, ACCOUNT_PASSWORD_MAX + 1));
+	/*
+	 * And it costs a whole Argon2id check, as a wrong password of a normal length does (it used
+	 * to answer in microseconds for a known account). Medians of five, with a wide margin for a
+	 * loaded machine: a refusal without a check is a thousand times faster.
+	 */
+	double wrong = median_wrong_check(hash, "a wrong but normal password", 27);
+	double over_long = median_wrong_check(hash, longest, ACCOUNT_PASSWORD_MAX + 1);
+	double no_account = median_wrong_check(NULL, longest, ACCOUNT_PASSWORD_MAX + 1);
+	print_message("wrong password %.1f ms, over-long %.1f ms, over-long for no account %.1f ms\n", wrong * 1000,
+		      over_long * 1000, no_account * 1000);
+	assert_true(over_long > wrong / 3);
+	assert_true(no_account > wrong / 3);
+	assert_true(over_long < wrong * 3);
+	free(longest);
+}
+
+/* Hashes and checks from many threads at once run at most as many at a time as the limit says. */
+#define CONCURRENT_THREADS 8
+
+/* One hash and one check (cmocka's asserts belong to the main thread: a problem is returned). */
+static void *hash_and_check(void *hash_out)
+{
+	char *hash = hash_out;
+	bool right = account_password_hash("a password of a thread", 22, hash) &&
+		     !account_password_verify(hash, "not the password of the thread", 30);
+	return right ? NULL : hash_out;
+}
+
+static void test_password_checks_wait_in_line(void **state)
+{
+	(void)state;
+	unsigned limit = account_password_concurrency(0);
+	assert_true(limit >= 1);
+	pthread_t threads[CONCURRENT_THREADS];
+	char hashes[CONCURRENT_THREADS][ACCOUNT_HASH_MAX];
+	for (int i = 0; i < CONCURRENT_THREADS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, hash_and_check, hashes[i]), 0);
+	for (int i = 0; i < CONCURRENT_THREADS; i++) {
+		void *problem = NULL;
+		pthread_join(threads[i], &problem);
+		assert_null(problem);
+	}
+	print_message("%d threads, a limit of %u: at most %u Argon2id computations ran at once\n", CONCURRENT_THREADS,
+		      limit, account_password_busiest());
+	assert_true(account_password_busiest() >= 1);
+	assert_true(account_password_busiest() <= limit);
 }
 
 static void test_console_roles(void **state)
@@ -272,57 +362,154 @@ static void test_csrf_tokens(void **state)
 	assert_false(session_csrf_valid(config, NULL, csrf));
 }
 
+/* Let an attempt through (or not) at `now_ms`; returns the wait in seconds, 0 when let through. */
+static int64_t attempt(struct store *store, const char *email, const char *device, const char *address, int64_t now_ms,
+		       struct signin_attempt *recorded, bool *locked)
+{
+	int64_t wait = -1;
+	assert_int_equal(signin_attempt_begin(store, email, device, address, now_ms, recorded, &wait, locked), STORE_OK);
+	return wait;
+}
+
 static void test_sign_in_throttling(void **state)
 {
 	struct fixture *fixture = *state;
 	struct store *store = fixture->db->store;
-	int64_t wait = 0;
+	struct signin_attempt recorded;
 	bool locked = false;
-	int64_t now = NOW;
-	for (int i = 0; i < SIGNIN_FREE_FAILURES; i++) {
-		assert_int_equal(signin_wait(store, "ada@example.com", "192.0.2.1", now, &wait, &locked), STORE_OK);
-		assert_int_equal(wait, 0);
-		assert_int_equal(signin_failed(store, "ada@example.com", "192.0.2.1", now), STORE_OK);
-	}
-	/* Slowed down: 1 s after the latest failure, then 2, 4 ... */
-	assert_int_equal(signin_wait(store, "ada@example.com", "192.0.2.1", now, &wait, &locked), STORE_OK);
-	assert_int_equal(wait, 1);
+	int64_t now = NOW * 1000;
+	/* Attempts are recorded as they are let through, before any password is checked: three go at once ... */
+	for (int i = 0; i < SIGNIN_FREE_FAILURES; i++)
+		assert_int_equal(attempt(store, "ada@example.com", NULL, "192.0.2.1", now, &recorded, &locked), 0);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure WHERE subject = "
+						      "'email:ada@example.com' AND at_ms = %lld", (long long)now),
+			 SIGNIN_FREE_FAILURES);
+	/* ... and the fourth at the same moment waits, recording nothing. */
+	assert_int_equal(attempt(store, "ada@example.com", NULL, "192.0.2.1", now, &recorded, &locked), 1);
 	assert_false(locked);
-	now += 1;
-	assert_int_equal(signin_wait(store, "ada@example.com", "192.0.2.1", now, &wait, &locked), STORE_OK);
-	assert_int_equal(wait, 0);
-	assert_int_equal(signin_failed(store, "ada@example.com", "192.0.2.1", now), STORE_OK);
-	assert_int_equal(signin_wait(store, "ada@example.com", "192.0.2.1", now, &wait, &locked), STORE_OK);
-	assert_int_equal(wait, 2);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure"), 2 * SIGNIN_FREE_FAILURES);
+	/* A whole second, to the millisecond: not 999 ms, whatever second the clock shows. */
+	assert_int_equal(attempt(store, "ada@example.com", NULL, "192.0.2.1", now + 999, &recorded, &locked), 1);
+	now += 1000;
+	assert_int_equal(attempt(store, "ada@example.com", NULL, "192.0.2.1", now, &recorded, &locked), 0);
+	assert_int_equal(attempt(store, "ada@example.com", NULL, "192.0.2.1", now, &recorded, &locked), 2);
 	/* Another account from another address is not slowed by Ada's failures. */
-	assert_int_equal(signin_wait(store, "bob@example.com", "198.51.100.1", now, &wait, &locked), STORE_OK);
-	assert_int_equal(wait, 0);
-	/* Up to the lock. */
+	assert_int_equal(attempt(store, "bob@example.com", NULL, "198.51.100.1", now, &recorded, &locked), 0);
+	/* Up to the lock: 4, 8, 16, 32, 60 s apart. */
 	for (int i = SIGNIN_FREE_FAILURES + 1; i < SIGNIN_LOCK_FAILURES; i++) {
-		now += 61;
-		assert_int_equal(signin_failed(store, "ada@example.com", "192.0.2.1", now), STORE_OK);
+		now += 61 * 1000;
+		assert_int_equal(attempt(store, "ada@example.com", NULL, "192.0.2.1", now, &recorded, &locked), 0);
 	}
-	assert_int_equal(signin_wait(store, "ada@example.com", "198.51.100.7", now + 61, &wait, &locked), STORE_OK);
+	assert_int_equal(attempt(store, "ada@example.com", NULL, "198.51.100.7", now + 61000, &recorded, &locked),
+			 SIGNIN_WINDOW - 61);
 	assert_true(locked);
-	assert_int_equal(wait, SIGNIN_WINDOW - 61);
-	assert_int_equal(signin_wait(store, "ada@example.com", "198.51.100.7", now + SIGNIN_WINDOW, &wait, &locked),
-			 STORE_OK);
-	assert_int_equal(wait, 0);
-	/* A success clears the account's failures. */
-	assert_int_equal(signin_succeeded(store, "ada@example.com"), STORE_OK);
-	assert_int_equal(signin_wait(store, "ada@example.com", "198.51.100.7", now + 62, &wait, &locked), STORE_OK);
-	assert_int_equal(wait, 0);
 
-	/* An address trying many accounts is locked too. */
-	now += 2 * SIGNIN_WINDOW;
-	for (int i = 0; i < SIGNIN_ADDRESS_LOCK_FAILURES; i++) {
+	/* A browser Ada signed in with before is throttled by its own failures, not by the account's lock. */
+	assert_int_equal(attempt(store, "ada@example.com", "devicedevicedevicedev1", "198.51.100.7", now + 61000,
+				 &recorded, &locked),
+			 0);
+	assert_string_equal(recorded.subject, "device:ada@example.com devicedevicedevicedev1");
+	/* Its own failures slow it down as an account's do. */
+	for (int i = 1; i < SIGNIN_FREE_FAILURES; i++)
+		assert_int_equal(attempt(store, "ada@example.com", "devicedevicedevicedev1", "198.51.100.7", now + 61000,
+					 &recorded, &locked),
+				 0);
+	assert_int_equal(attempt(store, "ada@example.com", "devicedevicedevicedev1", "198.51.100.7", now + 61000,
+				 &recorded, &locked),
+			 1);
+	/* Another device of hers is not. */
+	assert_int_equal(attempt(store, "ada@example.com", "devicedevicedevicedev2", "198.51.100.8", now + 61000,
+				 &recorded, &locked),
+			 0);
+
+	/*
+	 * A right password from a trusted device: the attempt and the device's failures are forgotten;
+	 * the account's pause stays for browsers it never used, and the address's failures stay.
+	 */
+	struct store_user ada;
+	assert_int_equal(store_user_get(store, fixture->db->arena, fixture->user_id, &ada), STORE_OK);
+	struct signin_success success = { &ada, &recorded, NULL, "198.51.100.8", "signed in" };
+	char token[SESSION_TOKEN_LENGTH + 1];
+	assert_int_equal(session_sign_in(store, &fixture->db->config, fixture->db->arena, &success, NOW, token), STORE_OK);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure WHERE subject IN "
+						      "('device:ada@example.com devicedevicedevicedev2', 'address:198.51.100.8')"),
+			 0);
+	assert_int_equal(attempt(store, "ada@example.com", NULL, "198.51.100.9", now + 62000, &recorded, &locked),
+			 SIGNIN_WINDOW - 62);
+	assert_true(locked);
+	/* A right password from a browser the account never used (once the pause is over) forgives the account's. */
+	now += SIGNIN_WINDOW * 1000;
+	assert_int_equal(attempt(store, "ada@example.com", NULL, "198.51.100.9", now, &recorded, &locked), 0);
+	success.attempt = &recorded;
+	assert_int_equal(session_sign_in(store, &fixture->db->config, fixture->db->arena, &success, NOW, token), STORE_OK);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure WHERE subject = "
+						      "'email:ada@example.com'"),
+			 0);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure WHERE subject = "
+						      "'device:ada@example.com devicedevicedevicedev1'"),
+			 SIGNIN_FREE_FAILURES);
+	assert_true(test_db_integer(fixture->db, "SELECT count(*) FROM signin_failure WHERE subject = "
+						 "'address:198.51.100.7'") > 0);
+
+	/* An address trying many accounts is paused too. */
+	now += 2 * SIGNIN_WINDOW * 1000;
+	for (int i = 0; i < SIGNIN_ADDRESS_FREE_FAILURES; i++) {
 		char email[64];
 		snprintf(email, sizeof email, "guess%d@example.com", i);
-		assert_int_equal(signin_failed(store, email, "203.0.113.9", now), STORE_OK);
+		assert_int_equal(attempt(store, email, NULL, "203.0.113.9", now, &recorded, &locked), 0);
 	}
-	assert_int_equal(signin_wait(store, "new@example.com", "203.0.113.9", now, &wait, &locked), STORE_OK);
+	assert_int_equal(attempt(store, "new@example.com", NULL, "203.0.113.9", now, &recorded, &locked), 1);
+	assert_false(locked);
+	char sql[300];
+	snprintf(sql, sizeof sql, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20) "
+				  "INSERT INTO signin_failure (subject, at, at_ms) SELECT 'address:203.0.113.9', %lld, %lld FROM n",
+		 (long long)(now / 1000), (long long)now);
+	test_db_execute(fixture->db, sql);
+	assert_int_equal(attempt(store, "new@example.com", NULL, "203.0.113.9", now, &recorded, &locked), SIGNIN_WINDOW);
 	assert_true(locked);
-	assert_int_equal(wait, SIGNIN_WINDOW);
+	/* Rows written by hand, in whole seconds only, count too (the time then is the second's start). */
+	test_db_execute(fixture->db, "INSERT INTO signin_failure (subject, at) VALUES ('email:old@example.com', 1800000000), "
+				     "('email:old@example.com', 1800000000), ('email:old@example.com', 1800000000)");
+	assert_int_equal(attempt(store, "old@example.com", NULL, "192.0.2.200", 1800000000500LL, &recorded, &locked), 1);
+}
+
+static void test_device_cookies(void **state)
+{
+	struct fixture *fixture = *state;
+	const struct config *config = &fixture->db->config;
+	char cookie[DEVICE_COOKIE_LENGTH + 1], other[DEVICE_COOKIE_LENGTH + 1], id[DEVICE_ID_LENGTH + 1];
+	device_cookie_make(config, "ada@example.com", "$argon2id$one", NULL, cookie);
+	device_cookie_make(config, "ada@example.com", "$argon2id$one", NULL, other);
+	assert_int_equal(strlen(cookie), DEVICE_COOKIE_LENGTH);
+	assert_string_not_equal(cookie, other); /* each a new device */
+	assert_true(device_cookie_check(config, cookie, "ada@example.com", "$argon2id$one", id));
+	assert_int_equal(strncmp(id, cookie, DEVICE_ID_LENGTH), 0);
+	/* The same device, renewed: the same cookie. */
+	char renewed[DEVICE_COOKIE_LENGTH + 1];
+	device_cookie_make(config, "ada@example.com", "$argon2id$one", id, renewed);
+	assert_string_equal(renewed, cookie);
+	/* Bound to the account, its password and the server key. */
+	assert_false(device_cookie_check(config, cookie, "bob@example.com", "$argon2id$one", id));
+	assert_string_equal(id, "");
+	assert_false(device_cookie_check(config, cookie, "ada@example.com", "$argon2id$two", id));
+	assert_false(device_cookie_check(config, cookie, "ada@example.com", "", id));
+	assert_false(device_cookie_check(config, cookie, "ada@example.com", NULL, id));
+	struct config elsewhere = *config;
+	randombytes_buf(elsewhere.server_key, sizeof elsewhere.server_key);
+	assert_false(device_cookie_check(&elsewhere, cookie, "ada@example.com", "$argon2id$one", id));
+	/* Any change, or any shape but its own, is refused. */
+	char changed[DEVICE_COOKIE_LENGTH + 1];
+	for (size_t at = 0; at < DEVICE_COOKIE_LENGTH; at += 7) {
+		memcpy(changed, cookie, sizeof changed);
+		changed[at] = changed[at] == 'A' ? 'B' : 'A';
+		assert_false(device_cookie_check(config, changed, "ada@example.com", "$argon2id$one", id));
+	}
+	static const char *const foreign[] = { NULL, "", ".", "short.cookie",
+					       "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+					       "AAAAAAAAAAAAAAAAAAAAAA!AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+					       "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n" };
+	for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++)
+		assert_false(device_cookie_check(config, foreign[i], "ada@example.com", "$argon2id$one", id));
 }
 
 int main(void)
@@ -337,6 +524,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sign_out_and_foreign_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csrf_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_in_throttling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_cookies, setup, teardown),
+		cmocka_unit_test(test_over_long_passwords_cost_a_whole_check),
+		cmocka_unit_test(test_password_checks_wait_in_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

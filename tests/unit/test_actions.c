@@ -62,41 +62,26 @@ static int teardown(void **state)
 	return removed;
 }
 
-/* One write an action makes: "INSERT ON api_key", "UPDATE ON gate_state", ... */
-struct write {
-	const char *operation; /* INSERT, UPDATE, DELETE */
-	const char *table;
-};
-
 /* An action under test: run it once; returns its status. */
 typedef enum store_status (*action_fn)(struct fixture *fixture);
 
-/*
- * Make each of `writes` fail in turn and check that `action` changes nothing and says so; then
- * run it without a fault and check it succeeds and adds `audit_action` to the audit log.
- */
-static void assert_all_or_nothing(struct fixture *fixture, action_fn action, const struct write *writes, size_t count,
-				  const char *audit_action)
+struct call {
+	struct fixture *fixture;
+	action_fn action;
+};
+
+static enum store_status run_call(void *context)
 {
-	for (size_t i = 0; i < count; i++) {
-		const char *before = test_db_dump(fixture->db);
-		char sql[256];
-		snprintf(sql, sizeof sql, "CREATE TRIGGER injected BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, 'injected'); END",
-			 writes[i].operation, writes[i].table);
-		test_db_execute(fixture->db, sql);
-		enum store_status status = action(fixture);
-		test_db_execute(fixture->db, "DROP TRIGGER injected");
-		if (status == STORE_OK)
-			fail_msg("the action succeeded although %s %s failed", writes[i].operation, writes[i].table);
-		if (strcmp(before, test_db_dump(fixture->db)) != 0)
-			fail_msg("%s %s failed, yet the database changed", writes[i].operation, writes[i].table);
-		test_db_assert_no_transaction(fixture->db);
-	}
-	long long lines = test_db_integer(fixture->db, "SELECT count(*) FROM audit_event WHERE action = '%s'", audit_action);
-	assert_int_equal(action(fixture), STORE_OK);
-	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM audit_event WHERE action = '%s'", audit_action),
-			 lines + 1);
-	test_db_assert_no_transaction(fixture->db);
+	struct call *call = context;
+	return call->action(call->fixture);
+}
+
+/* test_assert_all_or_nothing() (support.h) for an action that writes one audit line. */
+static void assert_all_or_nothing(struct fixture *fixture, action_fn action, const struct test_write *writes,
+				  size_t count, const char *audit_action)
+{
+	struct call call = { fixture, action };
+	test_assert_all_or_nothing(fixture->db, run_call, &call, writes, count, audit_action, 1);
 }
 
 /* ---- keys --------------------------------------------------------------------------------------- */
@@ -127,7 +112,7 @@ static enum store_status create_sealed(struct fixture *fixture)
 
 static void test_keys_create(void **state)
 {
-	static const struct write writes[] = { { "INSERT", "api_key" }, { "INSERT", "api_key_cidr" },
+	static const struct test_write writes[] = { { "INSERT", "api_key" }, { "INSERT", "api_key_cidr" },
 					       { "UPDATE", "gate_state" }, { "INSERT", "secret_reveal" },
 					       { "INSERT", "audit_event" } };
 	assert_all_or_nothing(*state, create_sealed, writes, sizeof writes / sizeof writes[0], "key.create");
@@ -158,7 +143,7 @@ static enum store_status update_key(struct fixture *fixture)
 static void test_keys_update(void **state)
 {
 	make_existing_key(*state);
-	static const struct write writes[] = { { "UPDATE", "api_key" }, { "DELETE", "api_key_cidr" },
+	static const struct test_write writes[] = { { "UPDATE", "api_key" }, { "DELETE", "api_key_cidr" },
 					       { "INSERT", "api_key_cidr" }, { "UPDATE", "gate_state" },
 					       { "INSERT", "audit_event" } };
 	assert_all_or_nothing(*state, update_key, writes, sizeof writes / sizeof writes[0], "key.update");
@@ -177,7 +162,7 @@ static enum store_status disable_key(struct fixture *fixture)
 static void test_keys_disable(void **state)
 {
 	make_existing_key(*state);
-	static const struct write writes[] = { { "UPDATE", "api_key" }, { "UPDATE", "gate_state" },
+	static const struct test_write writes[] = { { "UPDATE", "api_key" }, { "UPDATE", "gate_state" },
 					       { "INSERT", "audit_event" } };
 	assert_all_or_nothing(*state, disable_key, writes, sizeof writes / sizeof writes[0], "key.disable");
 	/* Disabling a disabled key changes nothing and writes no line. */
@@ -204,7 +189,7 @@ static void test_keys_regenerate(void **state)
 	make_existing_key(fixture);
 	unsigned char hash[TOKEN_HASH_BYTES];
 	token_hash(fixture->db->config.server_key, existing_token, strlen(existing_token), hash);
-	static const struct write writes[] = { { "UPDATE", "api_key" }, { "UPDATE", "gate_state" },
+	static const struct test_write writes[] = { { "UPDATE", "api_key" }, { "UPDATE", "gate_state" },
 					       { "INSERT", "secret_reveal" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, regenerate_key, writes, sizeof writes / sizeof writes[0], "key.regenerate");
 	/* Only the successful run changed the secret: the old one is unknown now. */
@@ -223,7 +208,7 @@ static void test_keys_revoke(void **state)
 {
 	struct fixture *fixture = *state;
 	make_existing_key(fixture);
-	static const struct write writes[] = { { "UPDATE", "api_key" }, { "UPDATE", "gate_state" },
+	static const struct test_write writes[] = { { "UPDATE", "api_key" }, { "UPDATE", "gate_state" },
 					       { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, revoke_key, writes, sizeof writes / sizeof writes[0], "key.revoke");
 	/* A revoked key takes no more changes, and says so. */
@@ -288,12 +273,12 @@ static enum store_status delete_role(struct fixture *fixture)
 static void test_roles(void **state)
 {
 	struct fixture *fixture = *state;
-	static const struct write create[] = { { "INSERT", "role" }, { "INSERT", "audit_event" } };
+	static const struct test_write create[] = { { "INSERT", "role" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, create_role, create, 2, "role.create");
-	static const struct write update[] = { { "UPDATE", "role" }, { "UPDATE", "gate_state" },
+	static const struct test_write update[] = { { "UPDATE", "role" }, { "UPDATE", "gate_state" },
 					       { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, update_role, update, 3, "role.update");
-	static const struct write delete[] = { { "DELETE", "role" }, { "UPDATE", "gate_state" },
+	static const struct test_write delete[] = { { "DELETE", "role" }, { "UPDATE", "gate_state" },
 					       { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, delete_role, delete, 3, "role.delete");
 	assert_int_equal(delete_role(fixture), STORE_NOT_FOUND);
@@ -322,9 +307,9 @@ static enum store_status remove_member(struct fixture *fixture)
 static void test_members(void **state)
 {
 	struct fixture *fixture = *state;
-	static const struct write role[] = { { "UPDATE", "membership" }, { "INSERT", "audit_event" } };
+	static const struct test_write role[] = { { "UPDATE", "membership" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, make_admin, role, 2, "member.role");
-	static const struct write removal[] = { { "DELETE", "membership" }, { "INSERT", "audit_event" } };
+	static const struct test_write removal[] = { { "DELETE", "membership" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, remove_member, removal, 2, "member.remove");
 	assert_int_equal(remove_member(fixture), STORE_NOT_FOUND);
 	/* The last owner stays, whole. */
@@ -365,12 +350,12 @@ static enum store_status cancel(struct fixture *fixture)
 static void test_invitations(void **state)
 {
 	struct fixture *fixture = *state;
-	static const struct write made[] = { { "INSERT", "invitation" }, { "INSERT", "audit_event" } };
+	static const struct test_write made[] = { { "INSERT", "invitation" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, invite, made, 2, "member.invite");
-	static const struct write cancelled[] = { { "DELETE", "invitation" }, { "INSERT", "audit_event" } };
+	static const struct test_write cancelled[] = { { "DELETE", "invitation" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, cancel, cancelled, 2, "invitation.cancel");
 	assert_int_equal(invite(fixture), STORE_OK);
-	static const struct write joined[] = { { "INSERT", "user" }, { "UPDATE", "invitation" },
+	static const struct test_write joined[] = { { "INSERT", "user" }, { "UPDATE", "invitation" },
 					       { "INSERT", "membership" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, accept_new, joined, 4, "member.join");
 	assert_string_equal(test_db_text(fixture->db, "SELECT console_role FROM membership WHERE user_id = %lld",
@@ -392,7 +377,7 @@ static enum store_status create_workspace(struct fixture *fixture)
 static void test_workspaces(void **state)
 {
 	struct fixture *fixture = *state;
-	static const struct write writes[] = { { "INSERT", "workspace" }, { "INSERT", "role" },
+	static const struct test_write writes[] = { { "INSERT", "workspace" }, { "INSERT", "role" },
 					       { "INSERT", "membership" }, { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, create_workspace, writes, 4, "workspace.create");
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM role WHERE workspace_id = %lld",
@@ -421,7 +406,7 @@ static enum store_status add_user(struct fixture *fixture)
 static void test_members_add_user(void **state)
 {
 	struct fixture *fixture = *state;
-	static const struct write writes[] = { { "INSERT", "user" }, { "INSERT", "membership" },
+	static const struct test_write writes[] = { { "INSERT", "user" }, { "INSERT", "membership" },
 					       { "INSERT", "audit_event" } };
 	assert_all_or_nothing(fixture, add_user, writes, 3, "member.add");
 	const char *before = test_db_dump(fixture->db);
