@@ -112,11 +112,11 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 			printf("%s\n", token);
 			sodium_memzero(token, sizeof token);
 			status = 0;
+		} else if (status_of_create == STORE_LIMIT) {
+			cli_fail("this workspace has as many active keys as KEYWARD_KEY_LIMIT (or its own limit) allows; "
+				 "revoke keys that are no longer used first");
 		} else {
-			cli_fail(status_of_create == STORE_LIMIT
-				     ? "this workspace has as many active keys as KEYWARD_KEY_LIMIT (or its own limit) allows; "
-				       "revoke keys that are no longer used first"
-				     : "could not save the key");
+			cli_store_fail(config, status_of_create, "could not save the key");
 		}
 	}
 	store_close(store);
@@ -139,8 +139,9 @@ int cli_key_list(const struct config *config, int argc, char **argv)
 	int status = 0;
 	printf("%-20s  %-8s  %-10s  %s\n", "KEY ID", "STATE", "ROLE", "NAME");
 	do {
-		if (store_key_list(store, arena, workspace_id, &filter, &keys, &count, &total) != STORE_OK) {
-			status = cli_fail("could not read the keys");
+		enum store_status read = store_key_list(store, arena, workspace_id, &filter, &keys, &count, &total);
+		if (read != STORE_OK) {
+			status = cli_store_fail(config, read, "could not read the keys");
 			break;
 		}
 		for (size_t i = 0; i < count; i++)

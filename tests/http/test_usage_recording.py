@@ -26,7 +26,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import BIN, TEMPLATES, fastcgi_sign_in, free_port, sanitizer_report, wait_for_port
+from harness import BIN, TEMPLATES, fastcgi_sign_in, free_port, init_database, sanitizer_report, wait_for_port
 
 # ---- a FastCGI client (FastCGI 1.0: 8-byte record headers, name-value pairs, roles) -------------
 
@@ -121,6 +121,7 @@ class Keyward:
             with open(path, "w") as f:
                 f.write(rules)
             self.env["KEYWARD_CONFIG"] = path
+        init_database(self.database, self.env)
         self.processes = []  # (Popen, port, log path)
 
     def create_key(self, name, *args):

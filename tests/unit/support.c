@@ -35,10 +35,10 @@ struct test_db *test_db_open(const char *name)
 	snprintf(db->config.token_prefix, sizeof db->config.token_prefix, "kw_");
 	randombytes_buf(db->config.server_key, sizeof db->config.server_key);
 	char error[256];
-	db->store = store_open(db->config.database_path, error, sizeof error);
+	db->store = store_create(db->config.database_path, error, sizeof error);
 	db->arena = arena_new();
 	if (db->store == NULL) {
-		fprintf(stderr, "store_open: %s\n", error);
+		fprintf(stderr, "store_create: %s\n", error);
 		test_db_close(db);
 		return NULL;
 	}
