@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	{ "serve", "--listen ADDRESS [--threads N]", "FastCGI server on HOST:PORT or a unix socket path",
 	  command_serve },
 	{ "init", "", "create the database and its server key, or check\nand upgrade them", command_init },
+	{ "backup", "PATH [--without-key]",
+	  "a consistent copy of the database, even under load,\nand of its server key as PATH.key", cli_backup },
 	{ "key create",
 	  "--name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--postback-url URL]\n"
 	  "[--off-record] [--disabled] [--workspace ID]",

@@ -64,4 +64,12 @@ int cli_key_list(const struct config *config, int argc, char **argv);
  */
 int cli_usage_rollup(const struct config *config, int argc, char **argv);
 
+/*
+ * keyward backup PATH [--without-key]: a consistent copy of the database in one pass, even while
+ * the servers write (VACUUM INTO a temporary file beside PATH, synced, then linked into place: an
+ * interrupted backup leaves nothing at PATH), and a copy of the server key as PATH.key (0600)
+ * unless --without-key. Refuses to replace an existing file. Prints how to restore.
+ */
+int cli_backup(const struct config *config, int argc, char **argv);
+
 #endif

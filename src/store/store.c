@@ -126,6 +126,8 @@ static const struct {
 		"INSERT INTO server_key_check (id, check_value, set_at) SELECT 1, ?1, ?2 "
 		"WHERE NOT EXISTS (SELECT 1 FROM api_key) AND NOT EXISTS (SELECT 1 FROM user) "
 		"ON CONFLICT (id) DO UPDATE SET check_value = excluded.check_value, set_at = excluded.set_at" },
+	[STMT_BACKUP] = { "backup",
+		"VACUUM INTO ?1" },
 	[STMT_USER_INSERT] = { "user_insert",
 		"INSERT INTO user (email, email_folded, name, password_hash, created_at, updated_at) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?5)" },

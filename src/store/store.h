@@ -119,6 +119,13 @@ enum store_status store_key_check_set(struct store *store, const unsigned char v
 				      bool replace, int64_t now);
 
 /*
+ * A consistent copy of the whole database, in one pass, into the file `path`, which must not exist
+ * or be empty (SQLite's VACUUM INTO: a read transaction, so writers carry on and do not restart
+ * it). The copy is not synced: the caller fsyncs it before trusting it.
+ */
+enum store_status store_backup(struct store *store, const char *path);
+
+/*
  * Bulk loading (seeding a benchmark, imports): between these two calls every write function
  * joins one IMMEDIATE transaction, each as a savepoint (a failed one undoes only itself), so
  * thousands of writes cost one commit. Other connections cannot write meanwhile. Closing the

@@ -1,4 +1,4 @@
-/* store_maintenance.c: what keeps a database whole: the server key's check value. */
+/* store_maintenance.c: what keeps a database whole: the server key's check value, and backups. */
 #include "store/store_private.h"
 
 #include <string.h>
@@ -34,4 +34,11 @@ enum store_status store_key_check_set(struct store *store, const unsigned char v
 	if (status == STORE_OK && replace && sqlite3_changes(store->db) == 0)
 		return STORE_CONFLICT; /* keys or users appeared meanwhile */
 	return status;
+}
+
+enum store_status store_backup(struct store *store, const char *path)
+{
+	sqlite3_stmt *statement = store_statement(store, STMT_BACKUP);
+	sqlite3_bind_text(statement, 1, path, -1, SQLITE_STATIC);
+	return store_run(store, STMT_BACKUP);
 }

@@ -95,6 +95,7 @@ class MissingDatabaseTest(Folder):
     def test_every_command_but_init_refuses_a_missing_database(self):
         listed = commands()
         self.assertIn(["init"], listed)
+        self.assertIn(["backup"], listed)
         self.assertIn(["key", "create"], listed)
         existing = os.path.join(self.folder, "keyward.db")
         init_database(existing)

@@ -297,6 +297,21 @@ static void test_key_check(void **state)
 	assert_int_equal(store_key_check_set(store, value, true, 14), STORE_CONFLICT);
 }
 
+/* VACUUM INTO: a whole copy in a new file; refused over a file that holds something. */
+static void test_backup_copies_into_a_new_file(void **state)
+{
+	struct fixture *fixture = *state;
+	insert_simple_key(fixture, "key_in_backup", "kept", 100);
+	char path[160];
+	snprintf(path, sizeof path, "%s/copy.db", fixture->db->folder);
+	assert_int_equal(store_backup(fixture->db->store, path), STORE_OK);
+	assert_int_equal(test_file_integer(path, "SELECT count(*) FROM api_key WHERE key_id = 'key_in_backup'"), 1);
+	assert_int_equal(test_file_integer(path, "PRAGMA user_version"), MIGRATION_COUNT);
+	assert_int_not_equal(store_backup(fixture->db->store, path), STORE_OK);
+	assert_int_equal(test_file_integer(path, "SELECT count(*) FROM api_key"), 1);
+	test_db_assert_no_transaction(fixture->db);
+}
+
 /* ---- roles --------------------------------------------------------------------------------- */
 
 static void test_roles_admin_and_read_only(void **state)
@@ -1158,6 +1173,7 @@ int main(void)
 		TEST(test_open_refuses_a_missing_or_empty_file),
 		TEST(test_damaged_page_is_store_damaged),
 		TEST(test_key_check),
+		TEST(test_backup_copies_into_a_new_file),
 		TEST(test_roles_admin_and_read_only),
 		TEST(test_key_insert_and_get),
 		TEST(test_key_insert_without_cidrs_and_odd_text),
