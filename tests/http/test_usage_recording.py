@@ -116,12 +116,12 @@ class Keyward:
         self.database = os.path.join(self.folder, "keyward.db")
         self.env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
         self.env.pop("GATEWAY_INTERFACE", None)
+        init_database(self.database, self.env)  # before the rules: one test's rules file is malformed
         if rules is not None:
             path = os.path.join(self.folder, "rules.conf")
             with open(path, "w") as f:
                 f.write(rules)
             self.env["KEYWARD_CONFIG"] = path
-        init_database(self.database, self.env)
         self.processes = []  # (Popen, port, log path)
 
     def create_key(self, name, *args):
