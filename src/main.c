@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "core/config.h"
 #include "domain/accounts.h"
+#include "domain/server_key.h"
 #include "domain/token.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -33,7 +34,9 @@ static const struct command commands[] = {
 	  "FastCGI server on HOST:PORT or a unix socket path;\n--gatekeeper: a second listener with threads of its\n"
 	  "own that answers authorizer requests and /api/ only",
 	  command_serve },
-	{ "init", "", "create the database and the server key", command_init },
+	{ "init", "", "create the database and its server key, or check\nand upgrade them", command_init },
+	{ "backup", "PATH [--without-key]",
+	  "a consistent copy of the database, even under load,\nand of its server key as PATH.key", cli_backup },
 	{ "key create",
 	  "--name NAME [--role ROLE] [--cidr NETWORK[=LABEL]]... [--postback-url URL]\n"
 	  "[--off-record] [--disabled] [--workspace ID]",
@@ -73,7 +76,7 @@ static const char usage_tail[] =
 	"\n"
 	"options:\n"
 	"  --db PATH      database file (default $KEYWARD_DB or " KEYWARD_STATEDIR "/keyward.db); the server key\n"
-	"                 is PATH.key\n"
+	"                 is PATH.key; only init creates them\n"
 	"  -h, --help     this text\n"
 	"  -V, --version  the version\n"
 	"\n"
@@ -153,10 +156,14 @@ static const struct command *find_command(int argc, char **argv, int *used)
 	return NULL;
 }
 
-/* Settings and the server key, which every command needs. */
-static bool prepare(struct config *config, const char *database)
+/*
+ * Settings, the database and the server key, which every command and every way of serving needs:
+ * the database must exist and be migrated, and the key file must belong to it (server_key.h).
+ * Only `creating` (`keyward init`) makes the database, its folder and the key file when missing.
+ */
+static bool prepare(struct config *config, const char *database, bool creating)
 {
-	char error[512];
+	char error[1024];
 	if (!config_load(config, database, error, sizeof error)) {
 		cli_fail(error);
 		return false;
@@ -167,13 +174,30 @@ static bool prepare(struct config *config, const char *database)
 		config_wipe(config);
 		return false;
 	}
-	if (!config_load_server_key(config, error, sizeof error)) {
+	if (creating && !config_make_database_folder(config, error, sizeof error)) {
+		cli_fail(error);
+		config_wipe(config);
+		return false;
+	}
+	struct store *store = creating ? store_create(config->database_path, error, sizeof error)
+				       : store_open(config->database_path, error, sizeof error);
+	bool ready = store != NULL && server_key_load(store, config, creating, error, sizeof error);
+	store_close(store);
+	if (!ready) {
 		cli_fail(error);
 		config_wipe(config);
 		return false;
 	}
 	account_password_concurrency((unsigned)config->password_checks);
 	return true;
+}
+
+/* A web server that ran us as CGI waits for an answer even when we cannot serve: 503, the reason in the log. */
+static void answer_unavailable(void)
+{
+	fputs("Status: 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+	      "keyward cannot serve: its database or server key is not in order. The server's error log says why.\n",
+	      stdout);
 }
 
 static struct view *load_view(const struct config *config)
@@ -359,8 +383,11 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0)
 		return cli_fail("cannot initialise libsodium");
 	struct config config;
-	if (!prepare(&config, database))
+	if (!prepare(&config, database, command != NULL && command->run == command_init)) {
+		if (command == NULL && FCGX_IsCGI())
+			answer_unavailable();
 		return 1;
+	}
 	int skip = first + used - 1; /* the command's last word becomes its argv[0] */
 	int status = command ? command->run(&config, argc - skip, argv + skip) : serve_web_server(&config);
 	config_wipe(&config);

@@ -8,8 +8,9 @@
 
 #include <stdbool.h>
 
+#include "store/store.h"
+
 struct config;
-struct store;
 
 /* "keyward: MESSAGE" on standard error; returns 1, the exit status of a failed command. */
 int cli_fail(const char *message);
@@ -22,6 +23,13 @@ bool cli_workspace_arguments(int argc, char **argv, long long *workspace_id);
 
 /* The database of `config`, opened (and migrated); NULL after saying why on standard error. */
 struct store *cli_open_store(const struct config *config);
+
+/*
+ * "keyward: WHAT: why" on standard error for a store status that is not STORE_OK: busy (try
+ * again), damaged (run PRAGMA integrity_check on the database), or see the message above.
+ * Returns 1, the exit status of a failed command.
+ */
+int cli_store_fail(const struct config *config, enum store_status status, const char *what);
 
 /*
  * keyward user add --email EMAIL [--name NAME] [--role ROLE | --owner] [--workspace ID]
@@ -73,5 +81,13 @@ int cli_key_list(const struct config *config, int argc, char **argv);
  * retention now (each server process does both on its own every few seconds and hourly).
  */
 int cli_usage_rollup(const struct config *config, int argc, char **argv);
+
+/*
+ * keyward backup PATH [--without-key]: a consistent copy of the database in one pass, even while
+ * the servers write (VACUUM INTO a temporary file beside PATH, synced, then linked into place: an
+ * interrupted backup leaves nothing at PATH), and a copy of the server key as PATH.key (0600)
+ * unless --without-key. Refuses to replace an existing file. Prints how to restore.
+ */
+int cli_backup(const struct config *config, int argc, char **argv);
 
 #endif

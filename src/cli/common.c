@@ -26,6 +26,18 @@ struct store *cli_open_store(const struct config *config)
 	return store;
 }
 
+int cli_store_fail(const struct config *config, enum store_status status, const char *what)
+{
+	if (status == STORE_DAMAGED)
+		fprintf(stderr, "keyward: %s: database damaged: run PRAGMA integrity_check on %s\n", what,
+			config->database_path);
+	else if (status == STORE_BUSY)
+		fprintf(stderr, "keyward: %s: the database stayed busy; try again in a moment\n", what);
+	else
+		fprintf(stderr, "keyward: %s; the message above says why\n", what);
+	return 1;
+}
+
 bool cli_workspace_option(const char *text, long long *workspace_id)
 {
 	int64_t id = 0;

@@ -102,11 +102,13 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 			printf("%s\n", secret.token);
 			status = 0;
 		} else {
-			cli_fail(saved == STORE_LIMIT
-					 ? "this workspace has as many active keys as KEYWARD_KEY_LIMIT (or its own limit) allows; "
-					   "revoke keys that are no longer used first; nothing was saved"
-				 : saved == STORE_NOT_FOUND ? "that role was deleted meanwhile; nothing was saved"
-							    : "could not save the key; nothing was saved");
+			if (saved == STORE_LIMIT)
+				cli_fail("this workspace has as many active keys as KEYWARD_KEY_LIMIT (or its own limit) "
+					 "allows; revoke keys that are no longer used first; nothing was saved");
+			else if (saved == STORE_NOT_FOUND)
+				cli_fail("that role was deleted meanwhile; nothing was saved");
+			else
+				cli_store_fail(config, saved, "could not save the key; nothing was saved");
 		}
 		keys_secret_wipe(&secret);
 	}
@@ -130,8 +132,9 @@ int cli_key_list(const struct config *config, int argc, char **argv)
 	int status = 0;
 	printf("%-20s  %-8s  %-10s  %s\n", "KEY ID", "STATE", "ROLE", "NAME");
 	do {
-		if (store_key_list(store, arena, workspace_id, &filter, &keys, &count, &total) != STORE_OK) {
-			status = cli_fail("could not read the keys");
+		enum store_status read = store_key_list(store, arena, workspace_id, &filter, &keys, &count, &total);
+		if (read != STORE_OK) {
+			status = cli_store_fail(config, read, "could not read the keys");
 			break;
 		}
 		for (size_t i = 0; i < count; i++)

@@ -171,8 +171,9 @@ int cli_user_list(const struct config *config, int argc, char **argv)
 	struct store_member *members = NULL;
 	size_t count = 0;
 	int status = 0;
-	if (store_member_list(store, arena, workspace_id, &members, &count) != STORE_OK) {
-		status = cli_fail("could not read the members");
+	enum store_status read = store_member_list(store, arena, workspace_id, &members, &count);
+	if (read != STORE_OK) {
+		status = cli_store_fail(config, read, "could not read the members");
 	} else {
 		printf("%-40s  %s\n", "E-MAIL", "ROLE");
 		for (size_t i = 0; i < count; i++)
@@ -200,8 +201,9 @@ int cli_setup_link(const struct config *config, int argc, char **argv)
 		return 1;
 	int64_t users = 0;
 	int status = 0;
-	if (store_user_count(store, &users) != STORE_OK) {
-		status = cli_fail("could not read the users");
+	enum store_status read = store_user_count(store, &users);
+	if (read != STORE_OK) {
+		status = cli_store_fail(config, read, "could not read the users");
 	} else if (users > 0) {
 		status = cli_fail("the first owner exists already: they invite everyone else from the Members page "
 				  "(or use keyward user add)");

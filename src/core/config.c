@@ -250,11 +250,10 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 	return config->rules_path[0] == '\0' || load_rules(config, error, error_size);
 }
 
-/* Make the folder that holds `path`, if missing (one level, mode 0750). */
-static bool make_parent_folder(const char *path, char *error, size_t error_size)
+bool config_make_database_folder(const struct config *config, char *error, size_t error_size)
 {
-	char folder[1024];
-	snprintf(folder, sizeof folder, "%s", path);
+	char folder[sizeof config->database_path];
+	snprintf(folder, sizeof folder, "%s", config->database_path);
 	char *slash = strrchr(folder, '/');
 	if (slash == NULL || slash == folder)
 		return true;
@@ -269,8 +268,8 @@ static bool make_parent_folder(const char *path, char *error, size_t error_size)
 static bool read_key_file(struct config *config, int fd, char *error, size_t error_size)
 {
 	struct stat info;
-	if (fstat(fd, &info) != 0 || info.st_size != CONFIG_SERVER_KEY_BYTES) {
-		snprintf(error, error_size, "server key %s must be exactly %d bytes", config->server_key_path,
+	if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_size != CONFIG_SERVER_KEY_BYTES) {
+		snprintf(error, error_size, "server key %s must be a file of exactly %d bytes", config->server_key_path,
 			 CONFIG_SERVER_KEY_BYTES);
 		return false;
 	}
@@ -285,53 +284,68 @@ static bool read_key_file(struct config *config, int fd, char *error, size_t err
 	return true;
 }
 
-/* Write a fresh key to a private temporary file, then link() it into place: first one wins. */
-static bool create_key_file(struct config *config, char *error, size_t error_size)
+/*
+ * Write `key` to a private temporary file beside `path`, sync it, then link() it into place, so
+ * that `path` is either absent or whole. *existed (when not NULL) is set when `path` existed
+ * already: nothing is written then, and that is an error only when `existed` is NULL.
+ */
+static bool write_key_file(const char *path, const unsigned char key[CONFIG_SERVER_KEY_BYTES], bool *existed,
+			   char *error, size_t error_size)
 {
-	char temporary[1100];
-	snprintf(temporary, sizeof temporary, "%s.%ld.tmp", config->server_key_path, (long)getpid());
+	char temporary[1200];
+	snprintf(temporary, sizeof temporary, "%s.%ld.tmp", path, (long)getpid());
 	int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		snprintf(error, error_size, "cannot create server key %s: %s", temporary, strerror(errno));
+		snprintf(error, error_size, "cannot create %s: %s", temporary, strerror(errno));
 		return false;
 	}
-	unsigned char key[CONFIG_SERVER_KEY_BYTES];
-	randombytes_buf(key, sizeof key);
-	bool written = write(fd, key, sizeof key) == (ssize_t)sizeof key && fsync(fd) == 0;
-	sodium_memzero(key, sizeof key);
+	bool written = write(fd, key, CONFIG_SERVER_KEY_BYTES) == CONFIG_SERVER_KEY_BYTES && fsync(fd) == 0;
 	close(fd);
 	if (!written) {
 		unlink(temporary);
-		snprintf(error, error_size, "cannot write server key %s", temporary);
+		snprintf(error, error_size, "cannot write %s", temporary);
 		return false;
 	}
-	int linked = link(temporary, config->server_key_path);
+	int linked = link(temporary, path);
 	int saved = errno;
 	unlink(temporary);
-	if (linked != 0 && saved != EEXIST) {
-		snprintf(error, error_size, "cannot create server key %s: %s", config->server_key_path, strerror(saved));
+	if (existed != NULL)
+		*existed = linked != 0 && saved == EEXIST;
+	if (linked != 0 && (existed == NULL || saved != EEXIST)) {
+		snprintf(error, error_size, "cannot create %s: %s", path, strerror(saved));
 		return false;
 	}
 	return true;
 }
 
-bool config_load_server_key(struct config *config, char *error, size_t error_size)
+bool config_read_server_key(struct config *config, bool *missing, char *error, size_t error_size)
 {
-	if (!make_parent_folder(config->database_path, error, error_size))
-		return false;
+	*missing = false;
 	int fd = open(config->server_key_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		if (!create_key_file(config, error, error_size))
-			return false;
-		fd = open(config->server_key_path, O_RDONLY | O_CLOEXEC);
-	}
 	if (fd < 0) {
+		*missing = errno == ENOENT;
 		snprintf(error, error_size, "cannot open server key %s: %s", config->server_key_path, strerror(errno));
 		return false;
 	}
 	bool ok = read_key_file(config, fd, error, error_size);
 	close(fd);
 	return ok;
+}
+
+bool config_create_server_key(struct config *config, char *error, size_t error_size)
+{
+	unsigned char key[CONFIG_SERVER_KEY_BYTES];
+	randombytes_buf(key, sizeof key);
+	bool existed = false;
+	bool written = write_key_file(config->server_key_path, key, &existed, error, error_size);
+	sodium_memzero(key, sizeof key);
+	bool missing = false;
+	return written && config_read_server_key(config, &missing, error, error_size); /* another process may have won */
+}
+
+bool config_copy_server_key(const struct config *config, const char *path, char *error, size_t error_size)
+{
+	return write_key_file(path, config->server_key, NULL, error, error_size);
 }
 
 void config_wipe(struct config *config)

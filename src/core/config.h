@@ -13,7 +13,7 @@
  * key). Lines "workspace ID" (one or more, each ID a positive whole number named once) say whose
  * keys the gatekeeper accepts; without any (or without a rules file) it serves workspace 1 only.
  * '#' starts a comment.
- * The server key lives beside the database as <db>.key (0600), made at first start.
+ * The server key lives beside the database as <db>.key (0600), made by `keyward init`.
  */
 #ifndef KEYWARD_CORE_CONFIG_H
 #define KEYWARD_CORE_CONFIG_H
@@ -72,12 +72,25 @@ struct config {
  */
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size);
 
+/* Make the folder that holds the database, when missing (one level, mode 0750): for `keyward init`. */
+bool config_make_database_folder(const struct config *config, char *error, size_t error_size);
+
 /*
- * Read the server key, creating it (random, mode 0600, written atomically so that several
- * processes starting together agree on one key) when it does not exist. Also makes the
- * database's folder when missing. Needs sodium_init().
+ * Read the server key file into config->server_key. False with a sentence when it cannot be read
+ * or is not 32 bytes; *missing is set when there is no such file. Whether the key belongs to the
+ * database is src/domain/server_key.c's question.
  */
-bool config_load_server_key(struct config *config, char *error, size_t error_size);
+bool config_read_server_key(struct config *config, bool *missing, char *error, size_t error_size);
+
+/*
+ * Make a new random server key file (mode 0600, written whole and linked into place, so that
+ * several processes starting together agree on one key: the first wins) and read it. Needs
+ * sodium_init(). Only `keyward init` makes one, through server_key_load().
+ */
+bool config_create_server_key(struct config *config, char *error, size_t error_size);
+
+/* Write the key in config->server_key to a new file `path` (mode 0600, synced; never over an existing file). */
+bool config_copy_server_key(const struct config *config, const char *path, char *error, size_t error_size);
 
 /* The permission a request for `path` needs under the rules, or NULL when none. */
 const char *config_required_permission(const struct config *config, const char *path);

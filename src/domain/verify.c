@@ -110,6 +110,8 @@ void verify_decide(struct store *store, struct key_cache *cache, const struct co
 	struct store_key_auth key;
 	enum store_status status = key_cache_find(cache, store, arena, hash, &key);
 	if (status != STORE_OK) {
+		if (status == STORE_DAMAGED) /* still a 503 to the client; the operator's log says what to do */
+			store_report_damaged(config->database_path);
 		result->code = status == STORE_NOT_FOUND ? VERIFY_INVALID_KEY : VERIFY_UNAVAILABLE;
 		return;
 	}

@@ -531,12 +531,19 @@ void page_error(struct app *app, struct http_request *request, struct http_respo
 void page_store_error(struct app *app, struct http_request *request, struct http_response *response,
 		      enum store_status status)
 {
-	if (status == STORE_BUSY)
+	if (status == STORE_BUSY) {
 		page_error(app, request, response, 503, "Busy",
 			   "The database is busy. Nothing was changed; please try again in a moment.");
-	else
+	} else if (status == STORE_DAMAGED) {
+		store_report_damaged(app->config->database_path);
+		page_error(app, request, response, 500, "Database damaged",
+			   "keyward's database file is damaged, so this page cannot be shown. The operator should run "
+			   "PRAGMA integrity_check on it (the server's error log names the file), and restore the "
+			   "latest backup if it finds problems.");
+	} else {
 		page_error(app, request, response, 500, "Something went wrong",
 			   "keyward could not read or write its database. Nothing was changed. The server's error log says more.");
+	}
 }
 
 bool page_load_key(struct app *app, struct http_request *request, struct http_response *response,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/alloc.h"
 #include "schema.h" /* store_migrations[], generated from src/store/schema/NNN_*.sql */
@@ -130,6 +131,18 @@ static const struct {
 		"ON CONFLICT (api_key_id) DO UPDATE SET at = excluded.at WHERE excluded.at > at" },
 	[STMT_GATE_GENERATION] = { "gate_generation",
 		"SELECT generation FROM gate_state WHERE id = 1" },
+	/* NOT INDEXED: each table's first row, whatever indexes it has (every start reads these pages). */
+	[STMT_KEY_CHECK_GET] = { "key_check_get",
+		"SELECT (SELECT check_value FROM server_key_check WHERE id = 1), "
+		"EXISTS (SELECT 1 FROM api_key NOT INDEXED) OR EXISTS (SELECT 1 FROM user NOT INDEXED)" },
+	[STMT_KEY_CHECK_INSERT] = { "key_check_insert",
+		"INSERT INTO server_key_check (id, check_value, set_at) VALUES (1, ?1, ?2) ON CONFLICT (id) DO NOTHING" },
+	[STMT_KEY_CHECK_REPLACE] = { "key_check_replace",
+		"INSERT INTO server_key_check (id, check_value, set_at) SELECT 1, ?1, ?2 "
+		"WHERE NOT EXISTS (SELECT 1 FROM api_key) AND NOT EXISTS (SELECT 1 FROM user) "
+		"ON CONFLICT (id) DO UPDATE SET check_value = excluded.check_value, set_at = excluded.set_at" },
+	[STMT_BACKUP] = { "backup",
+		"VACUUM INTO ?1" },
 	[STMT_USER_INSERT] = { "user_insert",
 		"INSERT INTO user (email, email_folded, name, password_hash, created_at, updated_at) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?5)" },
@@ -522,6 +535,9 @@ enum store_status store_status_from(int code)
 		return STORE_BUSY;
 	case SQLITE_CONSTRAINT:
 		return STORE_CONFLICT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return STORE_DAMAGED;
 	default:
 		return STORE_ERROR;
 	}
@@ -642,19 +658,77 @@ static int read_user_version(sqlite3 *db, int *version)
 }
 
 /*
- * Apply the migrations past PRAGMA user_version in one IMMEDIATE transaction, so that several
- * processes starting together migrate once. Each migration file sets user_version itself.
+ * Repairs for databases that a migration edited after it landed left behind (migrations are
+ * history: never edit one; this table is the cost of having done so). Each runs inside the
+ * migration transaction just before migration `before`, when `probe` (one integer) answers 0.
+ */
+static const struct {
+	int before;          /* the migration it must precede */
+	const char *probe;   /* 0 when the repair is due */
+	const char *repair;
+} repairs[] = {
+	/*
+	 * 003_gate.sql gained usage_event.calls after it landed; 007 copies that column, so a database
+	 * made before the edit stopped at "migration 7 failed: no such column: calls". Add it as the
+	 * edited 003 does (007 rebuilds the table with it anyway).
+	 */
+	{ 7, "SELECT count(*) FROM pragma_table_info('usage_event') WHERE name = 'calls'",
+	  "ALTER TABLE usage_event ADD COLUMN calls INTEGER NOT NULL DEFAULT 1 CHECK (calls > 0)" },
+};
+
+/* Run the repairs due before migration `migration` (see repairs[]). */
+static int repair_before(sqlite3 *db, int migration, char *error, size_t error_size)
+{
+	for (size_t i = 0; i < sizeof repairs / sizeof repairs[0]; i++) {
+		if (repairs[i].before != migration)
+			continue;
+		sqlite3_stmt *statement = NULL;
+		int code = sqlite3_prepare_v2(db, repairs[i].probe, -1, &statement, NULL);
+		int found = 1;
+		if (code == SQLITE_OK && (code = sqlite3_step(statement)) == SQLITE_ROW) {
+			found = sqlite3_column_int(statement, 0);
+			code = SQLITE_OK;
+		}
+		sqlite3_finalize(statement);
+		if (code == SQLITE_OK && found == 0)
+			code = run_script(db, repairs[i].repair);
+		if (code != SQLITE_OK) {
+			snprintf(error, error_size, "repair before migration %d failed: %s", migration, sqlite3_errmsg(db));
+			return code;
+		}
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * Apply the migrations past PRAGMA user_version. The version is read first, without a lock: an
+ * up-to-date database (every start but the first after an upgrade) never waits for a writer.
+ * Only when a migration is due is the write lock taken (BEGIN IMMEDIATE) and the version read
+ * again, so that several processes starting together migrate once, in one transaction. Each
+ * migration file sets user_version itself.
  */
 static int migrate(sqlite3 *db, char *error, size_t error_size)
 {
 	int count = (int)(sizeof store_migrations / sizeof store_migrations[0]);
-	int code = run_script(db, "BEGIN IMMEDIATE");
+	int version = 0;
+	int code = read_user_version(db, &version);
+	if (code != SQLITE_OK) {
+		snprintf(error, error_size, "cannot read the schema version: %s", sqlite3_errmsg(db));
+		return code;
+	}
+	if (version == count)
+		return SQLITE_OK;
+	if (version > count) {
+		snprintf(error, error_size, "the database is at schema version %d, newer than this program (%d)",
+			 version, count);
+		return SQLITE_ERROR;
+	}
+	code = run_script(db, "BEGIN IMMEDIATE");
 	if (code != SQLITE_OK) {
 		snprintf(error, error_size, "cannot lock the database to migrate it: %s", sqlite3_errmsg(db));
 		return code;
 	}
-	int version = 0;
-	code = read_user_version(db, &version);
+	code = read_user_version(db, &version); /* another process may have migrated meanwhile */
 	if (code == SQLITE_OK && version > count) {
 		snprintf(error, error_size, "the database is at schema version %d, newer than this program (%d)",
 			 version, count);
@@ -662,6 +736,9 @@ static int migrate(sqlite3 *db, char *error, size_t error_size)
 		return SQLITE_ERROR;
 	}
 	for (int next = version; code == SQLITE_OK && next < count; next++) {
+		code = repair_before(db, next + 1, error, error_size);
+		if (code != SQLITE_OK)
+			break;
 		code = run_script(db, store_migrations[next]);
 		int reached = 0;
 		if (code == SQLITE_OK && (code = read_user_version(db, &reached)) == SQLITE_OK && reached != next + 1) {
@@ -693,28 +770,64 @@ static void configure_sqlite(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-struct store *store_open(const char *path, char *error, size_t error_size)
+void store_report_damaged(const char *path)
+{
+	fprintf(stderr, "keyward: database damaged: run PRAGMA integrity_check on %s\n", path);
+}
+
+/* The sentence for a failure to open `path`: the damage advice for a damaged file, else `doing` and SQLite's reason. */
+static void open_failed(sqlite3 *db, int code, const char *path, const char *doing, char *error, size_t error_size)
+{
+	int primary = code & 0xff;
+	const char *reason = db ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+		snprintf(error, error_size, "database damaged: run PRAGMA integrity_check on %s (%s)", path, reason);
+	else if (error[0] == '\0')
+		snprintf(error, error_size, "%s %s: %s", doing, path, reason);
+}
+
+/*
+ * True when there is a database at `path`: a file, not empty (an empty file is what an interrupted
+ * copy or a `touch` leaves; SQLite would take it for a new database), or one whose write-ahead log
+ * holds its pages.
+ */
+static bool database_exists(const char *path)
+{
+	struct stat info;
+	if (stat(path, &info) != 0)
+		return false;
+	if (!S_ISREG(info.st_mode) || info.st_size > 0)
+		return true; /* not a regular file: SQLite says what is wrong with it */
+	char wal[4096];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	return stat(wal, &info) == 0 && info.st_size > 0;
+}
+
+/* Open `path` with `flags`, set it up, migrate it and prepare every statement (store_open()). */
+static struct store *open_database(const char *path, int flags, char *error, size_t error_size)
 {
 	static pthread_once_t configured = PTHREAD_ONCE_INIT;
 	pthread_once(&configured, configure_sqlite);
 	error[0] = '\0';
+	if (!(flags & SQLITE_OPEN_CREATE) && !database_exists(path)) {
+		snprintf(error, error_size, "no database at %s: run \"keyward --db %s init\" to create one (is the path right?)",
+			 path, path);
+		return NULL;
+	}
 	sqlite3 *db = NULL;
-	int code = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	int code = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (code != SQLITE_OK) {
-		snprintf(error, error_size, "cannot open database %s: %s", path,
-			 db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+		open_failed(db, code, path, "cannot open database", error, error_size);
 		sqlite3_close(db);
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(db, 1);
 	code = run_script(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL");
+	if (code == SQLITE_OK)
+		code = migrate(db, error, error_size);
 	if (code != SQLITE_OK) {
-		snprintf(error, error_size, "cannot set up database %s: %s", path, sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return NULL;
-	}
-	if (migrate(db, error, error_size) != SQLITE_OK) {
+		open_failed(db, code, path, "cannot set up database", error, error_size);
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -724,13 +837,24 @@ struct store *store_open(const char *path, char *error, size_t error_size)
 		code = sqlite3_prepare_v3(db, statement_table[which].sql, -1, SQLITE_PREPARE_PERSISTENT,
 					  &store->statements[which], NULL);
 		if (code != SQLITE_OK) {
-			snprintf(error, error_size, "cannot prepare statement %s: %s", statement_table[which].name,
-				 sqlite3_errmsg(db));
+			char doing[128];
+			snprintf(doing, sizeof doing, "cannot prepare statement %s in", statement_table[which].name);
+			open_failed(db, code, path, doing, error, error_size);
 			store_close(store);
 			return NULL;
 		}
 	}
 	return store;
+}
+
+struct store *store_open(const char *path, char *error, size_t error_size)
+{
+	return open_database(path, 0, error, error_size);
+}
+
+struct store *store_create(const char *path, char *error, size_t error_size)
+{
+	return open_database(path, SQLITE_OPEN_CREATE, error, error_size);
 }
 
 void store_close(struct store *store)

@@ -21,6 +21,7 @@ enum store_status {
 	STORE_CONFLICT, /* a uniqueness rule refused the write */
 	STORE_LIMIT,    /* a limit refused the write (a workspace's active keys) */
 	STORE_BUSY,     /* the database stayed locked past the busy timeout */
+	STORE_DAMAGED,  /* the file is damaged or not a database (SQLITE_CORRUPT, SQLITE_NOTADB) */
 	STORE_ERROR,
 };
 
@@ -82,12 +83,47 @@ struct store_key_filter {
 };
 
 /*
- * Open (creating if needed) the database at `path`, in WAL mode with a busy timeout, apply
- * pending migrations inside one transaction, and prepare every statement. Returns NULL and
- * writes a sentence into error[error_size] on failure.
+ * Open the database at `path`, which must exist, in WAL mode with a busy timeout; apply pending
+ * migrations (taking the write lock only when one is due: an up-to-date database opens without
+ * waiting for a writer), and prepare every statement. Returns NULL and writes a sentence into
+ * error[error_size] on failure: for a missing file, `no database at PATH: run "keyward --db PATH
+ * init" to create one (is the path right?)`; for a damaged one, the advice of store_report_damaged().
+ * Never creates a file.
  */
 struct store *store_open(const char *path, char *error, size_t error_size);
+
+/* store_open(), but a missing file is created (an empty, fully migrated database): `keyward init` only. */
+struct store *store_create(const char *path, char *error, size_t error_size);
+
 void store_close(struct store *store);
+
+/* Say on standard error "keyward: database damaged: run PRAGMA integrity_check on PATH" (for STORE_DAMAGED). */
+void store_report_damaged(const char *path);
+
+#define STORE_KEY_CHECK_BYTES 32
+
+/*
+ * The server key's check value (src/domain/server_key.c makes it): *present false when none is
+ * stored yet. *holds_secrets: whether the database holds API keys or users, whose hashes the key
+ * made (revoked keys included).
+ */
+enum store_status store_key_check_get(struct store *store, unsigned char value[STORE_KEY_CHECK_BYTES], bool *present,
+				      bool *holds_secrets);
+
+/*
+ * Store the check value unless one is there already (several processes may start together;
+ * read it again to see which one stands), or, with `replace`, in place of the one there, but only
+ * while the database holds no API keys and no users: STORE_CONFLICT when it does.
+ */
+enum store_status store_key_check_set(struct store *store, const unsigned char value[STORE_KEY_CHECK_BYTES],
+				      bool replace, int64_t now);
+
+/*
+ * A consistent copy of the whole database, in one pass, into the file `path`, which must not exist
+ * or be empty (SQLite's VACUUM INTO: a read transaction, so writers carry on and do not restart
+ * it). The copy is not synced: the caller fsyncs it before trusting it.
+ */
+enum store_status store_backup(struct store *store, const char *path);
 
 /*
  * A unit of work. Between store_transaction_begin() and store_transaction_commit() every write

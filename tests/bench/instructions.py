@@ -40,8 +40,10 @@ def say(text=""):
 
 
 def create_key(database, *arguments):
+    env = dict(os.environ, KEYWARD_TEMPLATES=os.path.join(ROOT, "templates"))
+    subprocess.run([KEYWARD, "--db", database, "init"], capture_output=True, env=env, check=True)  # makes it once
     done = subprocess.run([KEYWARD, "--db", database, "key", "create", *arguments], capture_output=True, text=True,
-                          env=dict(os.environ, KEYWARD_TEMPLATES=os.path.join(ROOT, "templates")))
+                          env=env)
     match = TOKEN.search(done.stdout)
     if done.returncode != 0 or not match:
         sys.exit(f"instructions: keyward key create failed: {done.stderr.strip()}")

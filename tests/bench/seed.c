@@ -26,6 +26,7 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "domain/keys.h"
+#include "domain/server_key.h"
 #include "domain/token.h"
 #include "store/store.h"
 
@@ -100,13 +101,13 @@ int main(int argc, char **argv)
 		return 1;
 	struct config config;
 	char error[512];
-	if (!config_load(&config, database, error, sizeof error) || !token_prefix_valid(config.token_prefix) ||
-	    !config_load_server_key(&config, error, sizeof error)) {
+	if (!config_load(&config, database, error, sizeof error) || !token_prefix_valid(config.token_prefix)) {
 		fprintf(stderr, "seed: %s\n", error);
 		return 1;
 	}
-	struct store *store = store_open(config.database_path, error, sizeof error);
-	if (store == NULL) {
+	/* What `keyward init` does: the database, its server key and the key's check value. */
+	struct store *store = store_create(config.database_path, error, sizeof error);
+	if (store == NULL || !server_key_load(store, &config, true, error, sizeof error)) {
 		fprintf(stderr, "seed: %s\n", error);
 		return 1;
 	}

@@ -650,6 +650,18 @@ def fcgi_request(port, params, stdin=b"", request_id=1, role=FCGI_RESPONDER):
                 return stdout, stderr, app_status
 
 
+def init_database(database, env=None):
+    """`keyward --db DATABASE init`: only init makes a database (and its server key); every other
+    command and server refuses a missing one. Returns the CompletedProcess; raises when it failed."""
+    full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
+    full_env.update(env or {})
+    done = subprocess.run([BIN, "--db", database, "init"], env=full_env, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise RuntimeError(f"keyward init {database} failed: {done.stderr}")
+    return done
+
+
 def add_owner(database, email="owner@example.com", password="the owner's long password"):
     """Make `email` an owner of the first workspace of `database` (once)."""
     done = subprocess.run([BIN, "--db", database, "user", "add", "--email", email, "--owner"], input=password + "\n",
@@ -717,6 +729,7 @@ class StandaloneKeyward:
         full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
         full_env.pop("GATEWAY_INTERFACE", None)
         full_env.update(env or {})
+        init_database(self.database, full_env)
         command = [binary, "--db", self.database, "serve", "--listen", f"127.0.0.1:{self.port}", "--threads", str(threads)]
         if gatekeeper_threads:
             command += ["--gatekeeper", f"127.0.0.1:{self.gatekeeper_port}", "--gatekeeper-threads",

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import BIN, ServerTestCase
+from harness import BIN, ServerTestCase, init_database
 
 VERIFY = "/api/v1/keys/verify"
 
@@ -191,6 +191,7 @@ class VerifyEndpointTest(ServerTestCase):
         """A token of the right shape and checksum that was never stored: made for a scratch database."""
         folder = tempfile.mkdtemp(prefix="keyward-verify-scratch-")
         try:
+            init_database(os.path.join(folder, "k.db"))
             made = subprocess.run([BIN, "--db", os.path.join(folder, "k.db"), "key", "create", "--name", "x"],
                                   capture_output=True, text=True, timeout=60)
             self.assertEqual(made.returncode, 0, made.stderr)

@@ -21,8 +21,8 @@ import unittest
 import urllib.parse
 
 from harness import (BIN, FCGI_AUTHORIZER, GATEKEEPER_RULES, TEMPLATES, ApacheGatekeeper,
-                     LighttpdGatekeeper, ServerTestCase, StandaloneKeyward, fcgi_request, parse_cgi_output,
-                     sanitizer_report)
+                     LighttpdGatekeeper, ServerTestCase, StandaloneKeyward, fcgi_request, init_database,
+                     parse_cgi_output, sanitizer_report)
 
 ADMIN_PERMISSIONS = "api.key.view api.key.create api.key.update api.key.delete api.key.verify"
 
@@ -70,6 +70,7 @@ def foreign_token():
     """A well-formed token with a correct checksum that no keyward under test knows (another database)."""
     folder = tempfile.mkdtemp(prefix="keyward-foreign-")
     try:
+        init_database(os.path.join(folder, "k.db"))
         done = subprocess.run([BIN, "--db", os.path.join(folder, "k.db"), "key", "create", "--name", "Elsewhere"],
                               env=dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES), capture_output=True, text=True,
                               timeout=60, stdin=subprocess.DEVNULL)

@@ -93,6 +93,8 @@ class InstallTest(unittest.TestCase):
         # Without KEYWARD_TEMPLATES it looks in the DATADIR it was built for, and says so.
         folder = tempfile.mkdtemp(prefix="keyward-test-install-db-")
         try:
+            subprocess.run([self.binary, "--db", os.path.join(folder, "keyward.db"), "init"], check=True,
+                           capture_output=True, timeout=60)
             env = {"PATH": os.environ["PATH"], "REQUEST_METHOD": "GET", "REQUEST_URI": "/signin",
                    "SERVER_NAME": "127.0.0.1", "GATEWAY_INTERFACE": "CGI/1.1"}
             cgi = subprocess.run([self.binary, "--db", os.path.join(folder, "keyward.db")], env=env,
@@ -153,6 +155,8 @@ Include "{cls.vardir}/keyward-site.conf"
 """)
         # The first owner, made by the installed binary; the database must be Apache's user's.
         env = dict(os.environ, KEYWARD_TEMPLATES=os.path.join(root, "share", "keyward", "templates"))
+        subprocess.run([cls.binary, "--db", os.path.join(cls.vardir, "keyward.db"), "init"], check=True,
+                       capture_output=True, env=env, timeout=60)
         done = subprocess.run([cls.binary, "--db", os.path.join(cls.vardir, "keyward.db"), "user", "add",
                                "--email", "owner@example.com", "--owner"], input="an installed password\n",
                               capture_output=True, text=True, env=env, timeout=60)

@@ -11,8 +11,8 @@ import subprocess
 import unittest
 import uuid
 
-from harness import (BIN, ROOT, ApacheGatekeeper, Server, ServerTestCase, apache_binary, free_port, sanitizer_report,
-                     wait_for_port)
+from harness import (BIN, ROOT, ApacheGatekeeper, Server, ServerTestCase, apache_binary, free_port, init_database,
+                     sanitizer_report, wait_for_port)
 
 PASSWORD = "a long member password"
 
@@ -464,6 +464,7 @@ class ScriptOutputServer(NoUserServer):
 
     def start(self):
         if self.user:
+            init_database(self.database)
             done = subprocess.run([BIN, "--db", self.database, "user", "add", "--email", self.user, "--owner"],
                                   input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr

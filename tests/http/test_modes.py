@@ -16,7 +16,7 @@ import unittest
 import urllib.parse
 
 from harness import (BIN, ROOT, TEMPLATES, TOKEN_PATTERN, Document, Server, ServerTestCase, fastcgi_sign_in,
-                     fcgi_request, free_port,
+                     fcgi_request, free_port, init_database,
                      header, parse_cgi_output, sanitizer_report, secret_from, wait_for_exit, wait_for_port)
 
 
@@ -146,6 +146,7 @@ class CommandLineTest(ServerTestCase):
             return subprocess.run([BIN, "--db", database, "user", "add", *args], input=stdin, capture_output=True,
                                   text=True, timeout=60)
         try:
+            init_database(database)
             done = add("--email", "Ada@Example.com", "--name", "Ada Lovelace", "--owner")
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertIn("added Ada@Example.com as owner of workspace 1", done.stderr)
@@ -356,6 +357,7 @@ class StandaloneFastcgiTest(unittest.TestCase):
         cls.log = open(cls.log_path, "wb")
         env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
         env.pop("GATEWAY_INTERFACE", None)
+        init_database(cls.database, env)
         cls.process = subprocess.Popen([BIN, "--db", cls.database, "serve", "--listen", f"127.0.0.1:{cls.port}",
                                         "--threads", "2"], env=env, stdin=subprocess.DEVNULL, stdout=cls.log,
                                        stderr=subprocess.STDOUT)
@@ -524,6 +526,7 @@ class ShutdownTest(unittest.TestCase):
         folder = tempfile.mkdtemp(prefix="keyward-sigterm-")
         port = free_port()
         env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
+        init_database(os.path.join(folder, "k.db"), env)
         process = subprocess.Popen([BIN, "--db", os.path.join(folder, "k.db"), "serve", "--listen",
                                     f"127.0.0.1:{port}", "--threads", "2"], env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -556,6 +559,7 @@ class ShutdownTest(unittest.TestCase):
         port = listener.getsockname()[1]
         env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES, KEYWARD_DB=os.path.join(folder, "k.db"))
         env.pop("GATEWAY_INTERFACE", None)
+        init_database(env["KEYWARD_DB"], env)
         process = subprocess.Popen([BIN], env=env, stdin=listener.fileno(), stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE)
         try:

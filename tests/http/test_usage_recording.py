@@ -26,7 +26,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import BIN, TEMPLATES, fastcgi_sign_in, free_port, sanitizer_report, wait_for_port
+from harness import BIN, TEMPLATES, fastcgi_sign_in, free_port, init_database, sanitizer_report, wait_for_port
 
 # ---- a FastCGI client (FastCGI 1.0: 8-byte record headers, name-value pairs, roles) -------------
 
@@ -116,6 +116,7 @@ class Keyward:
         self.database = os.path.join(self.folder, "keyward.db")
         self.env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
         self.env.pop("GATEWAY_INTERFACE", None)
+        init_database(self.database, self.env)  # before the rules: one test's rules file is malformed
         if rules is not None:
             path = os.path.join(self.folder, "rules.conf")
             with open(path, "w") as f:

@@ -38,10 +38,10 @@ struct test_db *test_db_open(const char *name)
 	db->config.workspaces[0] = STORE_DEFAULT_WORKSPACE; /* the gatekeeper's default: workspace 1 */
 	db->config.workspace_count = 1;
 	char error[256];
-	db->store = store_open(db->config.database_path, error, sizeof error);
+	db->store = store_create(db->config.database_path, error, sizeof error);
 	db->arena = arena_new();
 	if (db->store == NULL) {
-		fprintf(stderr, "store_open: %s\n", error);
+		fprintf(stderr, "store_create: %s\n", error);
 		test_db_close(db);
 		return NULL;
 	}

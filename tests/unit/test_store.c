@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -168,7 +169,147 @@ static void test_open_reports_bad_files(void **state)
 	fclose(file);
 	error[0] = '\0';
 	assert_null(store_open(path, error, sizeof error));
-	assert_true(strlen(error) > 0);
+	char expected[256];
+	snprintf(expected, sizeof expected, "database damaged: run PRAGMA integrity_check on %s", path);
+	if (strstr(error, expected) == NULL)
+		fail_msg("error \"%s\" does not say \"%s\"", error, expected);
+}
+
+/* True when `path` exists. */
+static bool file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* Only store_create() makes a database: store_open() names the path and the command that would. */
+static void test_open_refuses_a_missing_or_empty_file(void **state)
+{
+	struct fixture *fixture = *state;
+	char path[160];
+	char expected[512];
+	char error[512] = "";
+	snprintf(path, sizeof path, "%s/typo.db", fixture->db->folder);
+	assert_null(store_open(path, error, sizeof error));
+	snprintf(expected, sizeof expected,
+		 "no database at %s: run \"keyward --db %s init\" to create one (is the path right?)", path, path);
+	assert_string_equal(error, expected);
+	assert_false(file_exists(path));
+	char wal[200];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	assert_false(file_exists(wal));
+
+	/* An empty file (an interrupted copy, a touch) is no database either: SQLite would start a new one. */
+	FILE *file = fopen(path, "w");
+	assert_non_null(file);
+	fclose(file);
+	error[0] = '\0';
+	assert_null(store_open(path, error, sizeof error));
+	assert_string_equal(error, expected);
+	assert_int_equal(test_file_integer(path, "SELECT count(*) FROM sqlite_master"), 0);
+
+	/* store_create() makes it, migrated; then store_open() takes it. */
+	struct store *store = store_create(path, error, sizeof error);
+	assert_non_null(store);
+	store_close(store);
+	assert_int_equal(test_file_integer(path, "PRAGMA user_version"), MIGRATION_COUNT);
+	store = store_open(path, error, sizeof error);
+	assert_non_null(store);
+	store_close(store);
+}
+
+/* Overwrite page `page` (1-based) of the file at `path` with bytes no page starts with. */
+static void damage_page(const char *path, long long page)
+{
+	long long size = test_file_integer(path, "PRAGMA page_size");
+	FILE *file = fopen(path, "r+b");
+	assert_non_null(file);
+	assert_int_equal(fseek(file, (long)((page - 1) * size), SEEK_SET), 0);
+	for (long long i = 0; i < size; i++)
+		fputc(0xa5, file);
+	fclose(file);
+}
+
+/* A damaged page is STORE_DAMAGED, not busy nor a plain error, whatever the extended code. */
+static void test_damaged_page_is_store_damaged(void **state)
+{
+	struct fixture *fixture = *state;
+	char key_id[32];
+	for (int i = 0; i < 300; i++) { /* more than one page of keys */
+		snprintf(key_id, sizeof key_id, "key_damage_%04d", i);
+		insert_simple_key(fixture, key_id, "a key with a name long enough to fill pages", 100 + i);
+	}
+	store_close(fixture->db->store);
+	fixture->db->store = NULL;
+	long long root = test_db_integer(fixture->db, "SELECT rootpage FROM sqlite_master WHERE name = 'api_key'");
+	damage_page(fixture->db->config.database_path, root);
+
+	char error[512] = "";
+	fixture->db->store = store_open(fixture->db->config.database_path, error, sizeof error);
+	assert_non_null(fixture->db->store); /* the schema and header are whole: it opens */
+	struct store_key *keys = NULL;
+	size_t count = 0, total = 0;
+	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 10 };
+	assert_int_equal(store_key_list(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, &filter, &keys,
+					&count, &total),
+			 STORE_DAMAGED);
+	store_close(fixture->db->store);
+	fixture->db->store = NULL;
+
+	/* Damage in the header: refused at open with the advice. */
+	damage_page(fixture->db->config.database_path, 1);
+	assert_null(store_open(fixture->db->config.database_path, error, sizeof error));
+	if (strstr(error, "database damaged: run PRAGMA integrity_check on ") == NULL)
+		fail_msg("error \"%s\" does not give the advice", error);
+}
+
+/* The server key's check value: none at first, stored once, replaced only while no key or user exists. */
+static void test_key_check(void **state)
+{
+	struct fixture *fixture = *state;
+	struct store *store = fixture->db->store;
+	unsigned char value[STORE_KEY_CHECK_BYTES], other[STORE_KEY_CHECK_BYTES], read[STORE_KEY_CHECK_BYTES];
+	memset(value, 1, sizeof value);
+	memset(other, 2, sizeof other);
+	bool present = true, holds = true;
+	assert_int_equal(store_key_check_get(store, read, &present, &holds), STORE_OK);
+	assert_false(present);
+	assert_false(holds);
+	assert_int_equal(store_key_check_set(store, value, false, 10), STORE_OK);
+	assert_int_equal(store_key_check_set(store, other, false, 11), STORE_OK); /* the first stands */
+	assert_int_equal(store_key_check_get(store, read, &present, &holds), STORE_OK);
+	assert_true(present);
+	assert_memory_equal(read, value, sizeof value);
+	assert_int_equal(store_key_check_set(store, other, true, 12), STORE_OK); /* nothing made with it: replaced */
+	assert_int_equal(store_key_check_get(store, read, &present, &holds), STORE_OK);
+	assert_memory_equal(read, other, sizeof other);
+
+	insert_simple_key(fixture, "key_holds_secret", "made with the key", 100);
+	assert_int_equal(store_key_check_get(store, read, &present, &holds), STORE_OK);
+	assert_true(holds);
+	assert_int_equal(store_key_check_set(store, value, true, 13), STORE_CONFLICT);
+	assert_int_equal(store_key_check_get(store, read, &present, &holds), STORE_OK);
+	assert_memory_equal(read, other, sizeof other);
+
+	test_db_execute(fixture->db, "DELETE FROM api_key; INSERT INTO user (email, email_folded, password_hash, "
+				     "created_at, updated_at) VALUES ('a@example.com', 'a@example.com', '', 1, 1)");
+	assert_int_equal(store_key_check_get(store, read, &present, &holds), STORE_OK);
+	assert_true(holds); /* users count too: their sessions are keyed with it */
+	assert_int_equal(store_key_check_set(store, value, true, 14), STORE_CONFLICT);
+}
+
+/* VACUUM INTO: a whole copy in a new file; refused over a file that holds something. */
+static void test_backup_copies_into_a_new_file(void **state)
+{
+	struct fixture *fixture = *state;
+	insert_simple_key(fixture, "key_in_backup", "kept", 100);
+	char path[160];
+	snprintf(path, sizeof path, "%s/copy.db", fixture->db->folder);
+	assert_int_equal(store_backup(fixture->db->store, path), STORE_OK);
+	assert_int_equal(test_file_integer(path, "SELECT count(*) FROM api_key WHERE key_id = 'key_in_backup'"), 1);
+	assert_int_equal(test_file_integer(path, "PRAGMA user_version"), MIGRATION_COUNT);
+	assert_int_not_equal(store_backup(fixture->db->store, path), STORE_OK);
+	assert_int_equal(test_file_integer(path, "SELECT count(*) FROM api_key"), 1);
+	test_db_assert_no_transaction(fixture->db);
 }
 
 /* ---- roles --------------------------------------------------------------------------------- */
@@ -1029,6 +1170,10 @@ int main(void)
 		TEST(test_open_twice_is_idempotent),
 		TEST(test_open_refuses_newer_schema),
 		TEST(test_open_reports_bad_files),
+		TEST(test_open_refuses_a_missing_or_empty_file),
+		TEST(test_damaged_page_is_store_damaged),
+		TEST(test_key_check),
+		TEST(test_backup_copies_into_a_new_file),
 		TEST(test_roles_admin_and_read_only),
 		TEST(test_key_insert_and_get),
 		TEST(test_key_insert_without_cidrs_and_odd_text),

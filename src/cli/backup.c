@@ -1,0 +1,139 @@
+/* backup.c: `keyward backup PATH`: a consistent copy of the database in one pass, with its server key. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "store/store.h"
+
+/* fsync() the file or folder at `path`; false with errno set when it cannot. */
+static bool sync_path(const char *path, int flags)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+	if (fd < 0)
+		return false;
+	bool synced = fsync(fd) == 0;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return synced;
+}
+
+/* The folder that holds `path` ("." when it names none), into `folder`. */
+static void folder_of(const char *path, char *folder, size_t size)
+{
+	snprintf(folder, size, "%s", path);
+	char *slash = strrchr(folder, '/');
+	if (slash == NULL)
+		snprintf(folder, size, ".");
+	else if (slash == folder)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+}
+
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* How to put the copy back, on standard output. */
+static void print_restore(const struct config *config, const char *path, const char *key_path)
+{
+	const char *database = config->database_path;
+	printf("to restore it: stop every keyward server of %s (lighttpd or Apache, keyward serve), then\n", database);
+	printf("  rm -f '%s-wal' '%s-shm'\n", database, database);
+	printf("  cp '%s' '%s'\n", path, database);
+	if (key_path != NULL)
+		printf("  cp '%s' '%s'\n", key_path, config->server_key_path);
+	else
+		printf("  (--without-key: put the server key that belongs to this copy at %s yourself)\n",
+		       config->server_key_path);
+	printf("and start them again; both files must belong to the servers' user, mode 0600.\n");
+}
+
+int cli_backup(const struct config *config, int argc, char **argv)
+{
+	static const struct option options[] = { { "without-key", no_argument, NULL, 'k' }, { NULL, 0, NULL, 0 } };
+	static const char usage[] = "usage: keyward backup PATH [--without-key]";
+	bool with_key = true;
+	int option;
+	optind = 1;
+	while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (option != 'k')
+			return cli_fail(usage);
+		with_key = false;
+	}
+	if (optind != argc - 1 || argv[optind][0] == '\0')
+		return cli_fail(usage);
+	const char *path = argv[optind];
+	char key_path[2048];
+	char temporary[2048];
+	char folder[2048];
+	if ((size_t)snprintf(key_path, sizeof key_path, "%s.key", path) >= sizeof key_path ||
+	    (size_t)snprintf(temporary, sizeof temporary, "%s.partial-XXXXXX", path) >= sizeof temporary)
+		return cli_fail("the backup's path is too long");
+	struct stat info;
+	if (lstat(path, &info) == 0 || (with_key && lstat(key_path, &info) == 0)) {
+		fprintf(stderr, "keyward: %s exists: a backup never replaces a file; name a new one\n",
+			lstat(path, &info) == 0 ? path : key_path);
+		return 1;
+	}
+	folder_of(path, folder, sizeof folder);
+	/* An empty private file for VACUUM INTO, beside PATH (so that the rename stays in one file system). */
+	int fd = mkstemp(temporary);
+	if (fd < 0) {
+		fprintf(stderr, "keyward: cannot write in %s: %s\n", folder, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	struct store *store = cli_open_store(config);
+	if (store == NULL) {
+		unlink(temporary);
+		return 1;
+	}
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	enum store_status status = store_backup(store, temporary);
+	store_close(store);
+	if (status != STORE_OK) {
+		unlink(temporary);
+		return cli_store_fail(config, status, "cannot back the database up (nothing was written)");
+	}
+	if (!sync_path(temporary, 0) || stat(temporary, &info) != 0) {
+		fprintf(stderr, "keyward: cannot sync %s: %s; nothing was written\n", temporary, strerror(errno));
+		unlink(temporary);
+		return 1;
+	}
+	char error[1024];
+	if (with_key && !config_copy_server_key(config, key_path, error, sizeof error)) {
+		fprintf(stderr, "keyward: %s; nothing was written\n", error);
+		unlink(temporary);
+		return 1;
+	}
+	/* link(), not rename(): PATH appears whole or not at all, and never replaces a file made meanwhile. */
+	if (link(temporary, path) != 0) {
+		fprintf(stderr, "keyward: cannot create %s: %s; nothing was written\n", path, strerror(errno));
+		unlink(temporary);
+		if (with_key)
+			unlink(key_path);
+		return 1;
+	}
+	unlink(temporary);
+	if (!sync_path(folder, O_DIRECTORY))
+		fprintf(stderr, "keyward: warning: cannot sync folder %s: %s\n", folder, strerror(errno));
+	printf("backup of %s: %s (%lld bytes, %.2f s)%s%s\n", config->database_path, path, (long long)info.st_size,
+	       seconds_since(&start), with_key ? ", server key " : "", with_key ? key_path : "");
+	print_restore(config, path, with_key ? key_path : NULL);
+	return 0;
+}
