@@ -39,7 +39,7 @@ static const char *rules_path_of(const struct http_request *request)
  * and copied after that (packing and dumping it per request cost about 9,000 instructions, a
  * sixth of keyward's own work on a refusal, under callgrind). Kept for the life of the process.
  */
-static char *refusal_bodies[VERIFY_UNAVAILABLE + 1];
+static char *refusal_bodies[VERIFY_DAMAGED + 1];
 static pthread_once_t refusals_encoded = PTHREAD_ONCE_INIT;
 
 static json_t *refusal_json(enum verify_code code)
@@ -109,7 +109,7 @@ void api_authorize(struct app *app, struct http_request *request)
 
 	struct verify_result result;
 	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, &result);
-	if (app->usage != NULL && result.code != VERIFY_UNAVAILABLE)
+	if (app->usage != NULL && !verify_code_is_outage(result.code))
 		usage_record(app->usage, &result, question.endpoint, request->remote_addr, (int64_t)time(NULL));
 
 	struct http_response response;

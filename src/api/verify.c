@@ -74,7 +74,7 @@ static bool authenticate_caller(struct app *app, struct http_request *request, s
 	question.permission = "api.key.verify";
 	question.workspace_id = VERIFY_ANY_WORKSPACE;
 	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, caller);
-	if (app->usage != NULL && caller->code != VERIFY_UNAVAILABLE)
+	if (app->usage != NULL && !verify_code_is_outage(caller->code))
 		usage_record(app->usage, caller, question.endpoint, request->remote_addr, (int64_t)time(NULL));
 	if (caller->code == VERIFY_GRANTED)
 		return true;
@@ -137,7 +137,7 @@ void api_keys_verify(struct app *app, struct http_request *request, struct http_
 	question.workspace_id = caller.workspace_id;
 	struct verify_result result;
 	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, &result);
-	if (result.code == VERIFY_UNAVAILABLE) {
+	if (verify_code_is_outage(result.code)) {
 		api_send_error(request, response, 503, "unavailable", verify_code_message(result.code));
 		return;
 	}

@@ -22,6 +22,7 @@ static const struct {
 	[VERIFY_IP_NOT_ALLOWED] = { "ip_not_allowed", "Your IP address is not on this key's allowlist", 403 },
 	[VERIFY_INSUFFICIENT_PERMISSIONS] = { "insufficient_permissions", "This key's role does not allow this request", 403 },
 	[VERIFY_UNAVAILABLE] = { "unavailable", "The key service is busy; try again in a moment", 503 },
+	[VERIFY_DAMAGED] = { "unavailable", "The key service cannot read its keys until its operator repairs it", 503 },
 };
 
 const char *verify_code_name(enum verify_code code)
@@ -32,6 +33,11 @@ const char *verify_code_name(enum verify_code code)
 const char *verify_code_message(enum verify_code code)
 {
 	return codes[code].message;
+}
+
+bool verify_code_is_outage(enum verify_code code)
+{
+	return code == VERIFY_UNAVAILABLE || code == VERIFY_DAMAGED;
 }
 
 int verify_code_status(enum verify_code code)
@@ -112,7 +118,9 @@ void verify_decide(struct store *store, struct key_cache *cache, const struct co
 	if (status != STORE_OK) {
 		if (status == STORE_DAMAGED) /* still a 503 to the client; the operator's log says what to do */
 			store_report_damaged(config->database_path);
-		result->code = status == STORE_NOT_FOUND ? VERIFY_INVALID_KEY : VERIFY_UNAVAILABLE;
+		result->code = status == STORE_NOT_FOUND ? VERIFY_INVALID_KEY
+			       : status == STORE_DAMAGED  ? VERIFY_DAMAGED
+							  : VERIFY_UNAVAILABLE;
 		return;
 	}
 	if (!workspace_in_scope(config, request, key.workspace_id)) {

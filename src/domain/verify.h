@@ -35,7 +35,8 @@ enum verify_code {
 	VERIFY_REVOKED,
 	VERIFY_IP_NOT_ALLOWED,
 	VERIFY_INSUFFICIENT_PERMISSIONS,
-	VERIFY_UNAVAILABLE, /* the database could not be read: refuse, 503 */
+	VERIFY_UNAVAILABLE, /* the database could not be read (busy, failing): refuse, 503 */
+	VERIFY_DAMAGED,     /* the database is damaged: refuse, 503, the same code word; no "try again" */
 };
 
 struct verify_request {
@@ -75,6 +76,9 @@ const char *verify_code_name(enum verify_code code);
 
 /* The plain human sentence, e.g. "Key was revoked". */
 const char *verify_code_message(enum verify_code code);
+
+/* True for the codes that say keyward could not decide (503): nothing of such a decision is recorded. */
+bool verify_code_is_outage(enum verify_code code);
 
 /* The HTTP status for a code: 200, 401, 403 or 503. */
 int verify_code_status(enum verify_code code);

@@ -351,6 +351,8 @@ class ServingTest(unittest.TestCase):
         self.assertEqual(gate.status, 503, gate.text[:500])
         self.assertEqual(gate.header("Content-Type"), "application/json")
         self.assertEqual(json.loads(gate.text)["code"], "unavailable")
+        self.assertNotIn("busy", gate.text)  # retrying will not help: the answer does not say it would
+        self.assertIn("repairs it", json.loads(gate.text)["message"])
 
         advice = f"database damaged: run PRAGMA integrity_check on {database}"
         log = self.server.error_log()

@@ -137,6 +137,7 @@ static void test_code_vocabulary(void **state)
 		{ VERIFY_IP_NOT_ALLOWED, "ip_not_allowed", 403 },
 		{ VERIFY_INSUFFICIENT_PERMISSIONS, "insufficient_permissions", 403 },
 		{ VERIFY_UNAVAILABLE, "unavailable", 503 },
+		{ VERIFY_DAMAGED, "unavailable", 503 },
 	};
 	for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
 		assert_string_equal(verify_code_name(expected[i].code), expected[i].name);
