@@ -1,7 +1,6 @@
 /* keys.c: `keyward key create` and `keyward key list`: keys from the command line. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,13 +15,14 @@
 #include "domain/token.h"
 #include "store/store.h"
 
-/* "10.0.0.0/8=Office" into a CIDR row. */
-static void parse_cidr_argument(char *argument, struct key_cidr_input *row)
+/* "10.0.0.0/8=Office" into a CIDR row (strings in `arena`). */
+static void parse_cidr_argument(struct arena *arena, const char *argument, struct key_cidr_input *row)
 {
-	char *equals = strchr(argument, '=');
+	char *copy = arena_strdup(arena, argument);
+	char *equals = strchr(copy, '=');
 	if (equals != NULL)
 		*equals = '\0';
-	row->cidr = argument;
+	row->cidr = copy;
 	row->label = equals ? equals + 1 : "";
 }
 
@@ -40,46 +40,28 @@ static void print_input_errors(const struct key_input *input)
 	}
 }
 
-int cli_key_create(const struct config *config, int argc, char **argv)
+int cli_key_create(const struct config *config, const struct cli_args *args)
 {
 	struct arena *arena = arena_new();
 	struct key_input input;
 	memset(&input, 0, sizeof input);
-	input.enabled = true;
-	input.cidrs = arena_alloc(arena, (size_t)argc * sizeof *input.cidrs);
-	const char *role = "read-only";
-	long long workspace_id = STORE_DEFAULT_WORKSPACE;
-	static const struct option options[] = {
-		{ "name", required_argument, NULL, 'n' },     { "role", required_argument, NULL, 'r' },
-		{ "cidr", required_argument, NULL, 'c' },     { "postback-url", required_argument, NULL, 'p' },
-		{ "off-record", no_argument, NULL, 'o' },     { "disabled", no_argument, NULL, 'd' },
-		{ "workspace", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
-	};
-	int option;
-	optind = 1;
-	while ((option = getopt_long(argc, argv, "n:r:c:p:odw:", options, NULL)) != -1) {
-		switch (option) {
-		case 'w':
-			if (!cli_workspace_option(optarg, &workspace_id)) {
-				arena_free(arena);
-				return cli_fail("--workspace takes a workspace number");
-			}
-			break;
-		case 'n': input.name = optarg; break;
-		case 'r': role = optarg; break;
-		case 'c': parse_cidr_argument(optarg, &input.cidrs[input.cidr_count++]); break;
-		case 'p': input.postback_url = optarg; break;
-		case 'o': input.off_record = true; break;
-		case 'd': input.enabled = false; break;
-		default: arena_free(arena); return cli_fail("usage: keyward key create --name NAME [--role ROLE] ...");
-		}
-	}
+	input.name = cli_text(args, "name");
+	input.postback_url = cli_text(args, "postback-url");
+	input.off_record = cli_flag(args, "off-record");
+	input.enabled = !cli_flag(args, "disabled");
+	const char *role = cli_text(args, "role") ? cli_text(args, "role") : "read-only";
+	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
+	size_t cidr_count = 0;
+	const char *const *cidrs = cli_list(args, "cidr", &cidr_count);
+	input.cidrs = arena_alloc(arena, (cidr_count + 1) * sizeof *input.cidrs);
+	for (size_t i = 0; i < cidr_count; i++)
+		parse_cidr_argument(arena, cidrs[i], &input.cidrs[input.cidr_count++]);
 	struct store *store = cli_open_store(config);
 	if (store == NULL) {
 		arena_free(arena);
-		return 1;
+		return CLI_FAILED;
 	}
-	int status = 1;
+	int status = CLI_FAILED;
 	struct store_role found;
 	if (store_role_find_by_name(store, arena, workspace_id, role, &found) == STORE_OK)
 		input.role_id = arena_printf(arena, "%lld", (long long)found.id);
@@ -117,14 +99,12 @@ int cli_key_create(const struct config *config, int argc, char **argv)
 	return status;
 }
 
-int cli_key_list(const struct config *config, int argc, char **argv)
+int cli_key_list(const struct config *config, const struct cli_args *args)
 {
-	long long workspace_id = STORE_DEFAULT_WORKSPACE;
-	if (!cli_workspace_arguments(argc, argv, &workspace_id))
-		return cli_fail("usage: keyward key list [--workspace ID]");
+	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
-		return 1;
+		return CLI_FAILED;
 	struct arena *arena = arena_new();
 	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 500 };
 	struct store_key *keys = NULL;

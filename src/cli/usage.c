@@ -9,14 +9,12 @@
 #include "domain/insight.h"
 #include "store/store.h"
 
-int cli_usage_rollup(const struct config *config, int argc, char **argv)
+int cli_usage_rollup(const struct config *config, const struct cli_args *args)
 {
-	(void)argv;
-	if (argc > 1)
-		return cli_fail("usage: keyward usage rollup");
+	(void)args;
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
-		return 1;
+		return CLI_FAILED;
 	/* One round without a limit on chunks: it rolls everything up and prunes until nothing is left. */
 	struct insight_upkeep upkeep = { 0 };
 	bool ok = insight_maintain(store, config, (int64_t)time(NULL), INSIGHT_ROLLUP_CHUNK_LARGE, SIZE_MAX, true, &upkeep);
@@ -25,5 +23,5 @@ int cli_usage_rollup(const struct config *config, int argc, char **argv)
 		return cli_fail("could not roll the usage up; see the message above");
 	fprintf(stderr, "keyward: %zu usage rows rolled up, %zu rows past retention deleted\n", upkeep.rolled,
 		upkeep.deleted);
-	return 0;
+	return CLI_OK;
 }

@@ -4,7 +4,6 @@
  */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,32 +92,19 @@ static bool read_password_hash(char hash[ACCOUNT_HASH_MAX])
 	return hashed;
 }
 
-int cli_user_add(const struct config *config, int argc, char **argv)
+int cli_user_add_check(const struct cli_args *args)
 {
-	const char *email = NULL, *name = "", *role_name = "viewer";
-	long long workspace_id = STORE_DEFAULT_WORKSPACE;
-	static const struct option options[] = {
-		{ "email", required_argument, NULL, 'e' }, { "name", required_argument, NULL, 'n' },
-		{ "role", required_argument, NULL, 'r' },  { "owner", no_argument, NULL, 'o' },
-		{ "workspace", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
-	};
-	int option;
-	optind = 1;
-	while ((option = getopt_long(argc, argv, "e:n:r:ow:", options, NULL)) != -1) {
-		switch (option) {
-		case 'e': email = optarg; break;
-		case 'n': name = optarg; break;
-		case 'r': role_name = optarg; break;
-		case 'o': role_name = "owner"; break;
-		case 'w':
-			if (!cli_workspace_option(optarg, &workspace_id))
-				return cli_fail("--workspace takes a workspace number");
-			break;
-		default: return cli_fail("usage: keyward user add --email EMAIL [--name NAME] [--role ROLE | --owner]");
-		}
-	}
-	if (email == NULL)
-		return cli_fail("user add needs --email EMAIL");
+	if (cli_flag(args, "owner") && cli_text(args, "role") != NULL)
+		return cli_usage(args, "--owner and --role are one choice: give one of them");
+	return CLI_OK;
+}
+
+int cli_user_add(const struct config *config, const struct cli_args *args)
+{
+	const char *email = cli_text(args, "email");
+	const char *name = cli_text(args, "name") ? cli_text(args, "name") : "";
+	const char *role_name = cli_flag(args, "owner") ? "owner" : cli_text(args, "role") ? cli_text(args, "role") : "viewer";
+	long long workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
 	char folded[ACCOUNT_EMAIL_MAX + 1];
 	const char *problem = account_email_problem(email, folded);
 	if (problem != NULL)
@@ -132,11 +118,11 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 
 	char hash[ACCOUNT_HASH_MAX];
 	if (!read_password_hash(hash))
-		return 1;
+		return CLI_FAILED;
 
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
-		return 1;
+		return CLI_FAILED;
 	struct arena *arena = arena_new();
 	struct audit_actor actor = { 0, "command line", "" };
 	int64_t user_id = 0;
@@ -147,26 +133,24 @@ int cli_user_add(const struct config *config, int argc, char **argv)
 	store_close(store);
 	if (saved == STORE_CONFLICT) {
 		fprintf(stderr, "keyward: there is already a user with the e-mail address %s; nothing was saved\n", email);
-		return 1;
+		return CLI_FAILED;
 	}
 	if (saved == STORE_NOT_FOUND) {
 		fprintf(stderr, "keyward: there is no workspace %lld; nothing was saved\n", workspace_id);
-		return 1;
+		return CLI_FAILED;
 	}
 	if (saved != STORE_OK)
 		return cli_fail("could not save the user; nothing was saved");
 	fprintf(stderr, "keyward: added %s as %s of workspace %lld\n", email, console_role_name(role), workspace_id);
-	return 0;
+	return CLI_OK;
 }
 
-int cli_user_list(const struct config *config, int argc, char **argv)
+int cli_user_list(const struct config *config, const struct cli_args *args)
 {
-	long long workspace_id = STORE_DEFAULT_WORKSPACE;
-	if (!cli_workspace_arguments(argc, argv, &workspace_id))
-		return cli_fail("usage: keyward user list [--workspace ID]");
+	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
-		return 1;
+		return CLI_FAILED;
 	struct arena *arena = arena_new();
 	struct store_member *members = NULL;
 	size_t count = 0;
@@ -185,20 +169,12 @@ int cli_user_list(const struct config *config, int argc, char **argv)
 	return status;
 }
 
-int cli_setup_link(const struct config *config, int argc, char **argv)
+int cli_setup_link(const struct config *config, const struct cli_args *args)
 {
-	const char *url_base = "";
-	static const struct option options[] = { { "url", required_argument, NULL, 'u' }, { NULL, 0, NULL, 0 } };
-	int option;
-	optind = 1;
-	while ((option = getopt_long(argc, argv, "u:", options, NULL)) != -1) {
-		if (option != 'u')
-			return cli_fail("usage: keyward setup-link [--url http://HOST:PORT]");
-		url_base = optarg;
-	}
+	const char *url_base = cli_text(args, "url") ? cli_text(args, "url") : "";
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
-		return 1;
+		return CLI_FAILED;
 	int64_t users = 0;
 	int status = 0;
 	enum store_status read = store_user_count(store, &users);
@@ -236,31 +212,6 @@ enum person_action { PERSON_DISABLE, PERSON_ENABLE, PERSON_REMOVE, PERSON_RESET_
 
 static const char *const person_commands[] = { "disable", "enable", "remove", "reset-password", "unlock" };
 
-/* The folded address of `--email E`, the only argument these commands take; NULL after saying why. */
-static bool person_arguments(int argc, char **argv, enum person_action action, char folded[ACCOUNT_EMAIL_MAX + 1],
-			     const char **email)
-{
-	static const struct option options[] = { { "email", required_argument, NULL, 'e' }, { NULL, 0, NULL, 0 } };
-	int option;
-	*email = NULL;
-	optind = 1;
-	while ((option = getopt_long(argc, argv, "e:", options, NULL)) != -1) {
-		if (option != 'e')
-			break;
-		*email = optarg;
-	}
-	if (option != -1 || optind != argc || *email == NULL) {
-		fprintf(stderr, "keyward: usage: keyward user %s --email EMAIL\n", person_commands[action]);
-		return false;
-	}
-	const char *problem = account_email_problem(*email, folded);
-	if (problem != NULL) {
-		cli_fail(problem);
-		return false;
-	}
-	return true;
-}
-
 /* "N sessions ended" for the messages. */
 static const char *ended_text(struct arena *arena, int64_t ended)
 {
@@ -284,26 +235,27 @@ static int person_refused(enum person_action action, const char *email, enum sto
 		fprintf(stderr, "keyward: could not %s %s: the database failed (the messages above say how); nothing "
 				"was changed\n", action == PERSON_RESET_PASSWORD ? "reset the password of" : person_commands[action],
 			email);
-	return 1;
+	return CLI_FAILED;
 }
 
-static int person_command(const struct config *config, int argc, char **argv, enum person_action action)
+static int person_command(const struct config *config, const struct cli_args *args, enum person_action action)
 {
 	char folded[ACCOUNT_EMAIL_MAX + 1];
-	const char *email = NULL;
-	if (!person_arguments(argc, argv, action, folded, &email))
-		return 1;
+	const char *email = cli_text(args, "email");
+	const char *problem = account_email_problem(email, folded);
+	if (problem != NULL)
+		return cli_fail(problem);
 	char hash[ACCOUNT_HASH_MAX] = "";
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
-		return 1;
+		return CLI_FAILED;
 	struct arena *arena = arena_new();
 	struct store_user user;
 	enum store_status status = store_user_find_by_email(store, arena, folded, &user);
 	if (status == STORE_OK && action == PERSON_RESET_PASSWORD && !read_password_hash(hash)) {
 		arena_free(arena);
 		store_close(store);
-		return 1;
+		return CLI_FAILED;
 	}
 	struct audit_actor actor = { 0, "command line", "" };
 	int64_t now = (int64_t)time(NULL), ended = 0;
@@ -362,49 +314,34 @@ static int person_command(const struct config *config, int argc, char **argv, en
 	return exit_status;
 }
 
-int cli_user_disable(const struct config *config, int argc, char **argv)
+int cli_user_disable(const struct config *config, const struct cli_args *args)
 {
-	return person_command(config, argc, argv, PERSON_DISABLE);
+	return person_command(config, args, PERSON_DISABLE);
 }
 
-int cli_user_enable(const struct config *config, int argc, char **argv)
+int cli_user_enable(const struct config *config, const struct cli_args *args)
 {
-	return person_command(config, argc, argv, PERSON_ENABLE);
+	return person_command(config, args, PERSON_ENABLE);
 }
 
-int cli_user_remove(const struct config *config, int argc, char **argv)
+int cli_user_remove(const struct config *config, const struct cli_args *args)
 {
-	return person_command(config, argc, argv, PERSON_REMOVE);
+	return person_command(config, args, PERSON_REMOVE);
 }
 
-int cli_user_reset_password(const struct config *config, int argc, char **argv)
+int cli_user_reset_password(const struct config *config, const struct cli_args *args)
 {
-	return person_command(config, argc, argv, PERSON_RESET_PASSWORD);
+	return person_command(config, args, PERSON_RESET_PASSWORD);
 }
 
-int cli_user_unlock(const struct config *config, int argc, char **argv)
+int cli_user_unlock(const struct config *config, const struct cli_args *args)
 {
-	return person_command(config, argc, argv, PERSON_UNLOCK);
+	return person_command(config, args, PERSON_UNLOCK);
 }
 
-int cli_workspace_create(const struct config *config, int argc, char **argv)
+int cli_workspace_create(const struct config *config, const struct cli_args *args)
 {
-	const char *name = NULL, *owner = NULL;
-	static const struct option options[] = {
-		{ "name", required_argument, NULL, 'n' }, { "owner", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
-	};
-	int option;
-	optind = 1;
-	while ((option = getopt_long(argc, argv, "n:o:", options, NULL)) != -1) {
-		if (option == 'n')
-			name = optarg;
-		else if (option == 'o')
-			owner = optarg;
-		else
-			break;
-	}
-	if (option != -1 || optind != argc || name == NULL || owner == NULL)
-		return cli_fail("usage: keyward workspace create --name NAME --owner EMAIL");
+	const char *name = cli_text(args, "name"), *owner = cli_text(args, "owner");
 	const char *problem = workspace_name_problem(name);
 	if (problem != NULL)
 		return cli_fail(problem);
@@ -414,7 +351,7 @@ int cli_workspace_create(const struct config *config, int argc, char **argv)
 		return cli_fail(problem);
 	struct store *store = cli_open_store(config);
 	if (store == NULL)
-		return 1;
+		return CLI_FAILED;
 	struct arena *arena = arena_new();
 	struct store_user user;
 	int exit_status = 0;
@@ -422,11 +359,11 @@ int cli_workspace_create(const struct config *config, int argc, char **argv)
 	if (status == STORE_NOT_FOUND) {
 		fprintf(stderr, "keyward: there is no user with the e-mail address %s to own it (make them with keyward "
 				"user add, or invite them to a workspace first); nothing was saved\n", owner);
-		exit_status = 1;
+		exit_status = CLI_FAILED;
 	} else if (status == STORE_OK && user.disabled_at != 0) {
 		fprintf(stderr, "keyward: %s is disabled and could not sign in to own it (keyward user enable); nothing "
 				"was saved\n", user.email);
-		exit_status = 1;
+		exit_status = CLI_FAILED;
 	} else if (status != STORE_OK) {
 		exit_status = cli_fail("could not read the users; nothing was saved");
 	} else {

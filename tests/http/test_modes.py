@@ -23,14 +23,55 @@ from harness import (BIN, ROOT, TEMPLATES, TOKEN_PATTERN, Document, Server, Serv
 class CommandLineTest(ServerTestCase):
     """`keyward` as a command, against the database the running console uses."""
 
+    # Every command of the table, by its words.
+    COMMANDS = ("serve", "init", "backup", "key create", "key list", "user add", "user list", "user disable",
+                "user enable", "user remove", "user reset-password", "user unlock", "workspace create",
+                "usage rollup", "setup-link")
+
     def test_help(self):
-        for flag in ("--help", "-h"):
-            done = subprocess.run([BIN, flag], capture_output=True, text=True, timeout=30)
+        for args in (["--help"], ["-h"], ["help"]):
+            done = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=30)
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertIn("usage: keyward", done.stdout)
-            for words in ("serve --listen", "key create --name NAME", "key list", "init", "KEYWARD_DB"):
+            for words in (*self.COMMANDS, "KEYWARD_DB", "exit status: 0 done; 1 refused or failed"):
                 self.assertIn(words, done.stdout)
             self.assertIsNone(sanitizer_report(done.stderr))
+
+    def test_each_command_has_its_help_and_one_convention(self):
+        """`keyward help COMMAND` and `COMMAND --help` print the same usage, made from the table, without
+        touching any database; a wrong command line is exit status 2, found before the database is opened."""
+        nowhere = os.path.join(self.server.folder, "no-such.db")
+        for command in self.COMMANDS:
+            with self.subTest(command=command):
+                words = command.split()
+                helped = subprocess.run([BIN, "help", *words], capture_output=True, text=True, timeout=30)
+                self.assertEqual(helped.returncode, 0, helped.stderr)
+                self.assertTrue(helped.stdout.startswith(f"usage: keyward {command}"), helped.stdout)
+                asked = subprocess.run([BIN, "--db", nowhere, *words, "--help"], capture_output=True, text=True,
+                                       timeout=30)
+                self.assertEqual((asked.returncode, asked.stdout), (0, helped.stdout))
+                wrong = subprocess.run([BIN, "--db", nowhere, *words, "--no-such-option"], capture_output=True,
+                                       text=True, timeout=30, stdin=subprocess.DEVNULL)
+                self.assertEqual(wrong.returncode, 2, wrong.stderr)
+                self.assertIn(f"keyward: {command}: unknown option --no-such-option", wrong.stderr)
+                self.assertIn(f"usage: keyward {command}", wrong.stderr)
+                self.assertNotIn("no database", wrong.stderr)
+                self.assertFalse(os.path.exists(nowhere))
+        for args, message in ((["key", "create"], "--name is needed"),
+                              (["key", "list", "--workspace", "0"], "--workspace takes a whole number from 1"),
+                              (["key", "list", "--workspace", "1", "--workspace", "2"], "--workspace is given twice"),
+                              (["backup"], "PATH is needed"),
+                              (["backup", "a", "b"], 'unexpected "b"'),
+                              (["user", "add", "--email", "a@example.com", "--owner", "--role", "admin"],
+                               "--owner and --role are one choice"),
+                              (["serve", "--listen", "127.0.0.1:1", "--gatekeeper-threads", "2"],
+                               "--gatekeeper-threads needs --gatekeeper"),
+                              (["help", "frob"], 'no command "frob"')):
+            with self.subTest(args=args):
+                done = subprocess.run([BIN, "--db", nowhere, *args], capture_output=True, text=True, timeout=30)
+                self.assertEqual(done.returncode, 2, done.stderr)
+                self.assertIn(message, done.stderr)
+                self.assertFalse(os.path.exists(nowhere))
 
     def test_version(self):
         for flag in ("--version", "-V"):
@@ -114,7 +155,7 @@ class CommandLineTest(ServerTestCase):
             (["--name", "Dup net", "--cidr", "10.0.0.0/8", "--cidr", "10.0.0.0/8"], "already in the list"),
             (["--name", "Bad role", "--role", "superuser"], 'no role named "superuser"'),
             (["--name", "   "], "Enter a name"),
-            ([], "Enter a name"),
+            ([], "--name is needed"),
             (["--name", "x" * 101], "at most 100 characters"),
             (["--name", "Bad url", "--postback-url", "ftp://example.com"], "http:// or https://"),
             (["--name", "Bad label", "--cidr", "10.0.0.0/8=" + "l" * 101], "at most 100 characters"),
@@ -172,11 +213,12 @@ class CommandLineTest(ServerTestCase):
                 (["--email", "bob@example.com"], "", "no password was given"),
                 (["--email", "bob@example.com", "--role", "root"], password + "\n", "owner, admin, developer, viewer"),
                 (["--email", "bob@example.com", "--workspace", "7"], password + "\n", "no workspace 7"),
-                (["--name", "No e-mail"], password + "\n", "needs --email"),
+                (["--name", "No e-mail"], password + "\n", "--email is needed"),
             ]
             for args, stdin, message in refusals:
                 done = add(*args, stdin=stdin)
-                self.assertEqual(done.returncode, 1, (args, done.stderr))
+                # 2: the command line was wrong; 1: it was refused
+                self.assertEqual(done.returncode, 2 if message == "--email is needed" else 1, (args, done.stderr))
                 self.assertIn(message, done.stderr, args)
                 self.assertIsNone(sanitizer_report(done.stderr), done.stderr)
             connection = sqlite3.connect(database)

@@ -1,9 +1,12 @@
-/* backup.c: `keyward backup PATH`: a consistent copy of the database in one pass, with its server key. */
+/*
+ * database.c: the database file itself: `keyward init` (the one command that creates a database
+ * and its server key, or checks and upgrades them) and `keyward backup PATH` (a consistent copy
+ * in one pass, with its server key).
+ */
 #include "cli/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,21 +65,17 @@ static void print_restore(const struct config *config, const char *path, const c
 	printf("and start them again; both files must belong to the servers' user, mode 0600.\n");
 }
 
-int cli_backup(const struct config *config, int argc, char **argv)
+int cli_init(const struct config *config, const struct cli_args *args)
 {
-	static const struct option options[] = { { "without-key", no_argument, NULL, 'k' }, { NULL, 0, NULL, 0 } };
-	static const char usage[] = "usage: keyward backup PATH [--without-key]";
-	bool with_key = true;
-	int option;
-	optind = 1;
-	while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (option != 'k')
-			return cli_fail(usage);
-		with_key = false;
-	}
-	if (optind != argc - 1 || argv[optind][0] == '\0')
-		return cli_fail(usage);
-	const char *path = argv[optind];
+	(void)args; /* main's start-up made or checked the database and its key already: say where */
+	printf("database %s is ready; server key %s\n", config->database_path, config->server_key_path);
+	return CLI_OK;
+}
+
+int cli_backup(const struct config *config, const struct cli_args *args)
+{
+	bool with_key = !cli_flag(args, "without-key");
+	const char *path = args->operand;
 	char key_path[2048];
 	char temporary[2048];
 	char folder[2048];
@@ -87,20 +86,20 @@ int cli_backup(const struct config *config, int argc, char **argv)
 	if (lstat(path, &info) == 0 || (with_key && lstat(key_path, &info) == 0)) {
 		fprintf(stderr, "keyward: %s exists: a backup never replaces a file; name a new one\n",
 			lstat(path, &info) == 0 ? path : key_path);
-		return 1;
+		return CLI_FAILED;
 	}
 	folder_of(path, folder, sizeof folder);
 	/* An empty private file for VACUUM INTO, beside PATH (so that the rename stays in one file system). */
 	int fd = mkstemp(temporary);
 	if (fd < 0) {
 		fprintf(stderr, "keyward: cannot write in %s: %s\n", folder, strerror(errno));
-		return 1;
+		return CLI_FAILED;
 	}
 	close(fd);
 	struct store *store = cli_open_store(config);
 	if (store == NULL) {
 		unlink(temporary);
-		return 1;
+		return CLI_FAILED;
 	}
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -113,13 +112,13 @@ int cli_backup(const struct config *config, int argc, char **argv)
 	if (!sync_path(temporary, 0) || stat(temporary, &info) != 0) {
 		fprintf(stderr, "keyward: cannot sync %s: %s; nothing was written\n", temporary, strerror(errno));
 		unlink(temporary);
-		return 1;
+		return CLI_FAILED;
 	}
 	char error[1024];
 	if (with_key && !config_copy_server_key(config, key_path, error, sizeof error)) {
 		fprintf(stderr, "keyward: %s; nothing was written\n", error);
 		unlink(temporary);
-		return 1;
+		return CLI_FAILED;
 	}
 	/* link(), not rename(): PATH appears whole or not at all, and never replaces a file made meanwhile. */
 	if (link(temporary, path) != 0) {
@@ -127,7 +126,7 @@ int cli_backup(const struct config *config, int argc, char **argv)
 		unlink(temporary);
 		if (with_key)
 			unlink(key_path);
-		return 1;
+		return CLI_FAILED;
 	}
 	unlink(temporary);
 	if (!sync_path(folder, O_DIRECTORY))
@@ -135,5 +134,5 @@ int cli_backup(const struct config *config, int argc, char **argv)
 	printf("backup of %s: %s (%lld bytes, %.2f s)%s%s\n", config->database_path, path, (long long)info.st_size,
 	       seconds_since(&start), with_key ? ", server key " : "", with_key ? key_path : "");
 	print_restore(config, path, with_key ? key_path : NULL);
-	return 0;
+	return CLI_OK;
 }
