@@ -30,9 +30,11 @@ static int command_init(const struct config *config, int argc, char **argv);
 static int command_serve(const struct config *config, int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "serve", "--listen ADDRESS [--threads N]\n[--gatekeeper ADDRESS [--gatekeeper-threads N]]",
+	{ "serve", "--listen ADDRESS [--threads N]\n[--gatekeeper ADDRESS [--gatekeeper-threads N]]\n"
+		   "[--socket-mode MODE] [--socket-group GROUP]",
 	  "FastCGI server on HOST:PORT or a unix socket path;\n--gatekeeper: a second listener with threads of its\n"
-	  "own that answers authorizer requests and /api/ only",
+	  "own that answers authorizer requests and /api/ only;\na unix socket gets MODE (default 0660) and GROUP\n"
+	  "(default keyward's own), and is removed at exit",
 	  command_serve },
 	{ "init", "", "create the database and its server key, or check\nand upgrade them", command_init },
 	{ "backup", "PATH [--without-key]",
@@ -258,12 +260,16 @@ static int command_serve(const struct config *config, int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "gatekeeper", required_argument, NULL, 'g' },
 		{ "gatekeeper-threads", required_argument, NULL, 'G' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned socket_mode = 0;
+	const char *socket_group = NULL;
 	int option;
 	optind = 1;
 	opterr = 0;
-	while ((option = getopt_long(argc, argv, ":l:t:g:G:", options, NULL)) != -1) {
+	while ((option = getopt_long(argc, argv, ":l:t:g:G:m:o:", options, NULL)) != -1) {
 		if (option == 'l') {
 			listeners[0].address = optarg;
 		} else if (option == 't') {
@@ -275,12 +281,20 @@ static int command_serve(const struct config *config, int argc, char **argv)
 			if (!parse_threads(optarg, &listeners[1].threads))
 				return cli_fail("--gatekeeper-threads takes a number from 1 to 64");
 			gatekeeper_threads = true;
+		} else if (option == 'm') {
+			if (!server_parse_socket_mode(optarg, &socket_mode))
+				return cli_fail("--socket-mode takes an octal mode from 0600 to 0777 (owner read and write), such as 0660");
+		} else if (option == 'o') {
+			if (optarg[0] == '\0')
+				return cli_fail("--socket-group needs a group name or number, such as www-data");
+			socket_group = optarg;
 		} else if (option == ':') {
 			fprintf(stderr, "keyward: %s needs a value\n", argv[optind - 1]);
 			return 1;
 		} else {
 			return cli_fail("usage: keyward serve --listen ADDRESS [--threads N] "
-					"[--gatekeeper ADDRESS [--gatekeeper-threads N]]");
+					"[--gatekeeper ADDRESS [--gatekeeper-threads N]] [--socket-mode MODE] "
+					"[--socket-group GROUP]");
 		}
 	}
 	if (optind < argc)
@@ -294,6 +308,13 @@ static int command_serve(const struct config *config, int argc, char **argv)
 	if (listeners[1].address != NULL && strcmp(listeners[0].address, listeners[1].address) == 0)
 		return cli_fail("--listen and --gatekeeper need two different addresses");
 	size_t count = listeners[1].address != NULL ? 2 : 1;
+	if ((socket_mode != 0 || socket_group != NULL) && !server_address_is_unix(listeners[0].address) &&
+	    (count == 1 || !server_address_is_unix(listeners[1].address)))
+		return cli_fail("--socket-mode and --socket-group are for a unix socket: --listen /path/to.sock");
+	for (size_t i = 0; i < count; i++) {
+		listeners[i].socket_mode = socket_mode;
+		listeners[i].socket_group = socket_group;
+	}
 	struct store *check = cli_open_store(config); /* migrate once, before the workers start */
 	if (check == NULL)
 		return 1;
@@ -331,7 +352,8 @@ static int serve_web_server(const struct config *config)
 			return 1;
 		}
 		store_close(check);
-		struct server_listener spawned = { "the socket the web server passed (fd 0)", 0, 1, SERVER_SERVES_ALL };
+		struct server_listener spawned = { .address = "the socket the web server passed (fd 0)", .fd = 0,
+						  .threads = 1, .serves = SERVER_SERVES_ALL };
 		status = server_run_fastcgi(config, view, &spawned, 1);
 	} else {
 		status = server_run_cgi(config, view);
