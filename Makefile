@@ -4,7 +4,7 @@
 #   make run-apache  the same behind Apache instead of lighttpd
 #   make test      install what the tests need, build with sanitizers, run every test
 #   make bench     benchmarks (see tests/bench/)
-#   make install   PREFIX=/usr/local DESTDIR=
+#   make install   PREFIX=/usr/local DESTDIR=  (make uninstall removes exactly what it wrote)
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -19,7 +19,7 @@ SHARED_DIR ?= $(CURDIR)/../shared
 
 PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libjansson-dev zlib1g-dev
 PACKAGES_RUN   := lighttpd
-PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev apache2 libapache2-mod-fcgid mandoc \
+PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev apache2 libapache2-mod-fcgid mandoc logrotate \
                   chromium fonts-dejavu-core
 PACKAGES_BENCH := wrk python3 valgrind sqlite3
 
@@ -46,7 +46,7 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -DKEYWARD_VERSION='"$(VERSION)"' -g -O1 -
 OBJECTS      := $(SOURCES:src/%.c=build/release/%.o)
 TEST_OBJECTS := $(SOURCES:src/%.c=build/test/%.o)
 
-.PHONY: all run run-apache test fuzz bench install uninstall clean deps deps-test deps-browser deps-bench FORCE
+.PHONY: all run run-apache test fuzz bench install install-user uninstall clean deps deps-test deps-browser deps-bench FORCE
 all: build/keyward
 
 # ---- build -------------------------------------------------------------------------------------
@@ -158,32 +158,101 @@ deps-bench:
 
 # ---- install -----------------------------------------------------------------------------------
 # The program in SBINDIR (it serves a web server, as keyward(8) says), its templates and static
-# files in DATADIR (where it looks for them unless KEYWARD_TEMPLATES says otherwise), the example
-# configurations with their placeholders for paths filled in, and the manual page.
-EXAMPLES := www/lighttpd.conf www/lighttpd-gatekeeper.conf www/apache-keyward.conf www/apache-fcgid.conf \
-            www/keyward.service
+# files in DATADIR (keyward's own folder, where it looks for them unless KEYWARD_TEMPLATES says
+# otherwise), the example configurations with their placeholders for paths filled in, and the
+# manual page. Every file written and every folder made is listed in MANIFEST (a reinstall keeps
+# what the last one listed), which is all that `make uninstall` removes.
+EXAMPLES := www/lighttpd-keyward.conf www/lighttpd-keyward-serve.conf www/lighttpd-gatekeeper.conf \
+            www/apache-keyward.conf www/apache-fcgid.conf www/keyward.service www/keyward.logrotate
+MANIFEST ?= $(DATADIR)/keyward.manifest
 # keyward serve's two listeners in the examples (keyward.service, apache-keyward.conf): the console's
 # and the gatekeeper's.
 KEYWARD_ADDRESS            ?= 127.0.0.1:9000
 KEYWARD_GATEKEEPER_ADDRESS ?= 127.0.0.1:9001
+# Where the examples mount the console beside an existing site, and the rest of their paths.
+KEYWARD_BASE_PATH ?= /keyward
+KEYWARD_SOCKET    ?= /run/keyward/keyward.sock
+LIGHTTPD_RUNDIR   ?= /run/lighttpd
+LOGDIR            ?= /var/log/keyward
+# The system user and group keyward runs as (made by `make install` as root when missing).
+KEYWARD_USER      ?= keyward
+# Set to /etc/logrotate.d to install keyward.logrotate there too (as "keyward").
+LOGROTATEDIR      ?=
+# systemd's StateDirectory= is relative to /var/lib; another STATEDIR is named with ReadWritePaths=.
+STATE_DIRECTORY := $(if $(filter /var/lib/%,$(STATEDIR)),StateDirectory=$(patsubst /var/lib/%,%,$(STATEDIR)),ReadWritePaths=$(STATEDIR))
 FILL     := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
             -e 's|@TEMPLATES@|$(DATADIR)/templates|g' -e 's|@STATIC@|$(DATADIR)/static|g' -e 's|@BIN@|$(SBINDIR)/keyward|g' \
             -e 's|@VARDIR@|$(STATEDIR)|g' -e 's|@KEYWARD_ADDRESS@|$(KEYWARD_ADDRESS)|g' \
-            -e 's|@KEYWARD_GATEKEEPER_ADDRESS@|$(KEYWARD_GATEKEEPER_ADDRESS)|g'
+            -e 's|@KEYWARD_GATEKEEPER_ADDRESS@|$(KEYWARD_GATEKEEPER_ADDRESS)|g' -e 's|@BASE_PATH@|$(KEYWARD_BASE_PATH)|g' \
+            -e 's|@SOCKET@|$(KEYWARD_SOCKET)|g' -e 's|@RUNDIR@|$(LIGHTTPD_RUNDIR)|g' -e 's|@LOGDIR@|$(LOGDIR)|g' \
+            -e 's|@TRUST_REMOTE_USER@|0|g' -e 's|@STATE_DIRECTORY@|$(STATE_DIRECTORY)|g' \
+            -e 's|^User=keyward$$|User=$(KEYWARD_USER)|' -e 's|^Group=keyward$$|Group=$(KEYWARD_USER)|'
+
+# Shell helpers for install: `folder PATH` makes each missing folder of PATH and lists it; `put MODE
+# SOURCE PATH [SHOWN]` installs a file and lists it. Paths are listed without DESTDIR.
+INSTALL_HELPERS = listed=$$(mktemp); trap 'rm -f "$$listed"' EXIT; \
+	folder() { p=; for part in $$(printf '%s' "$$1" | tr '/' ' '); do p="$$p/$$part"; \
+	  if [ ! -d "$(DESTDIR)$$p" ]; then echo "mkdir $(DESTDIR)$$p"; mkdir -m 0755 "$(DESTDIR)$$p"; echo "d $$p" >> "$$listed"; fi; \
+	done; }; \
+	put() { folder "$$(dirname "$$3")"; echo "install -m $$1 $${4:-$$2} $(DESTDIR)$$3"; \
+	  install -m "$$1" "$$2" "$(DESTDIR)$$3"; echo "f $$3" >> "$$listed"; }
 
 install: build/keyward
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/templates/partials $(DESTDIR)$(DATADIR)/static \
-	  $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 build/keyward $(DESTDIR)$(SBINDIR)/keyward
-	install -m 0644 templates/*.mustache $(DESTDIR)$(DATADIR)/templates/
-	install -m 0644 templates/partials/*.mustache $(DESTDIR)$(DATADIR)/templates/partials/
-	install -m 0644 static/* $(DESTDIR)$(DATADIR)/static/
-	for f in $(EXAMPLES); do $(FILL) $$f > $(DESTDIR)$(DATADIR)/examples/$$(basename $$f) || exit 1; done
-	$(FILL) src/keyward.8 > $(DESTDIR)$(MANDIR)/man8/keyward.8
+	@set -e; $(INSTALL_HELPERS); \
+	if [ -n "$(DESTDIR)" ]; then mkdir -p "$(DESTDIR)"; fi; \
+	if [ -f "$(DESTDIR)$(MANIFEST)" ]; then grep -E '^[df] /' "$(DESTDIR)$(MANIFEST)" >> "$$listed" || true; fi; \
+	put 0755 build/keyward $(SBINDIR)/keyward; \
+	for f in templates/*.mustache; do put 0644 "$$f" "$(DATADIR)/$$f"; done; \
+	for f in templates/partials/*.mustache; do put 0644 "$$f" "$(DATADIR)/$$f"; done; \
+	for f in static/*; do put 0644 "$$f" "$(DATADIR)/$$f"; done; \
+	filled=$$(mktemp); trap 'rm -f "$$listed" "$$filled"' EXIT; \
+	for f in $(EXAMPLES); do $(FILL) "$$f" > "$$filled"; put 0644 "$$filled" "$(DATADIR)/examples/$${f#www/}" "$$f (filled in)"; done; \
+	if [ -n "$(LOGROTATEDIR)" ]; then $(FILL) www/keyward.logrotate > "$$filled"; put 0644 "$$filled" "$(LOGROTATEDIR)/keyward" "www/keyward.logrotate (filled in)"; fi; \
+	$(FILL) src/keyward.8 > "$$filled"; put 0644 "$$filled" "$(MANDIR)/man8/keyward.8" "src/keyward.8 (filled in)"; \
+	sort -u "$$listed" > "$(DESTDIR)$(MANIFEST).tmp"; chmod 0644 "$(DESTDIR)$(MANIFEST).tmp"; \
+	mv "$(DESTDIR)$(MANIFEST).tmp" "$(DESTDIR)$(MANIFEST)"; echo "listed in $(DESTDIR)$(MANIFEST)"
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory install-user; \
+	else echo "(not root, or DESTDIR set: no $(KEYWARD_USER) user and no $(STATEDIR) made; README: Installing)"; fi
 
+# The keyward system user and group, and its state and log folders (2770 keyward:keyward), each
+# only when missing: an existing one is left as it is. Root only; `make install` runs it when run
+# as root without DESTDIR. Add the web server's user to the group yourself: adduser www-data keyward.
+install-user:
+	@set -e; \
+	if ! getent group $(KEYWARD_USER) >/dev/null; then \
+	  echo "addgroup --system $(KEYWARD_USER)"; \
+	  if command -v addgroup >/dev/null; then addgroup --quiet --system $(KEYWARD_USER); else groupadd --system $(KEYWARD_USER); fi; \
+	fi; \
+	if ! getent passwd $(KEYWARD_USER) >/dev/null; then \
+	  echo "adduser --system --ingroup $(KEYWARD_USER) --home $(STATEDIR) --no-create-home $(KEYWARD_USER)"; \
+	  if command -v adduser >/dev/null; then \
+	    adduser --quiet --system --ingroup $(KEYWARD_USER) --home $(STATEDIR) --no-create-home --shell /usr/sbin/nologin \
+	      --gecos "keyward API key console" $(KEYWARD_USER); \
+	  else useradd --system --gid $(KEYWARD_USER) --home-dir $(STATEDIR) --no-create-home --shell /usr/sbin/nologin \
+	      $(KEYWARD_USER); fi; \
+	fi; \
+	for d in $(STATEDIR) $(LOGDIR); do \
+	  if [ ! -d "$$d" ]; then echo "install -d -o $(KEYWARD_USER) -g $(KEYWARD_USER) -m 2770 $$d"; \
+	    install -d -o $(KEYWARD_USER) -g $(KEYWARD_USER) -m 2770 "$$d"; fi; \
+	done; \
+	echo "next: adduser www-data $(KEYWARD_USER), then sudo -u $(KEYWARD_USER) $(SBINDIR)/keyward init (README: Installing)"
+
+# Removes the files and folders MANIFEST lists: each file, then each folder install made, deepest
+# first and only when empty (another program's files keep it). Never the database, the logs, or
+# the keyward user. Nothing at all without a manifest.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/keyward $(DESTDIR)$(MANDIR)/man8/keyward.8
-	rm -rf $(DESTDIR)$(DATADIR)
+	@set -e; m="$(DESTDIR)$(MANIFEST)"; \
+	if [ ! -f "$$m" ]; then echo "make uninstall: no $$m, so nothing is removed (was keyward installed with" \
+	  "these PREFIX, DATADIR and DESTDIR?)" >&2; exit 1; fi; \
+	if grep -v -E '^[df] /[^ ]*$$' "$$m" | grep -q . || grep -q -E '(^|/)\.\.?(/|$$)' "$$m"; then \
+	  echo "make uninstall: $$m has lines that are not \"f /path\" or \"d /path\"; nothing is removed" >&2; exit 1; fi; \
+	entries=$$(cat "$$m"); \
+	printf '%s\n' "$$entries" | sed -n 's/^f //p' | while read -r path; do echo "rm -f $(DESTDIR)$$path"; \
+	  rm -f -- "$(DESTDIR)$$path"; done; \
+	rm -f -- "$$m"; \
+	printf '%s\n' "$$entries" | sed -n 's/^d //p' | sort -r | while read -r path; do \
+	  if [ -d "$(DESTDIR)$$path" ]; then echo "rmdir $(DESTDIR)$$path (if empty)"; \
+	    rmdir --ignore-fail-on-non-empty -- "$(DESTDIR)$$path"; fi; done
 
 clean:
 	rm -rf build

@@ -5,6 +5,7 @@
 #   KEYWARD_PORT  keyward serve's console listener on 127.0.0.1 (default 9000; mod_proxy_fcgi)
 #   KEYWARD_GATEKEEPER_PORT  its gatekeeper listener (default 9001; mod_authnz_fcgi and /api/)
 #   VARDIR        data folder: database, server key, logs (default ./var)
+#   BASE_PATH     the console's URL prefix, such as /keyward (default "": the console at /)
 #   BIN           keyward binary (default ./build/keyward)
 #   THREADS       keyward serve --threads, the console's workers (default 8)
 #   GATEKEEPER_THREADS  keyward serve --gatekeeper-threads, the gatekeeper's workers (default 8)
@@ -26,6 +27,7 @@ GATEKEEPER_THREADS=${GATEKEEPER_THREADS:-8}
 API_PREFIX=${API_PREFIX:-/protected/}
 API_RULES=${API_RULES:-}
 API_CONF=${API_CONF:-}
+BASE_PATH=${BASE_PATH:-}
 mkdir -p "$VARDIR"
 VARDIR=$(cd "$VARDIR" && pwd)
 apache=$(command -v apache2 || command -v httpd || echo /usr/sbin/apache2)
@@ -49,7 +51,7 @@ fill() {
   sed -e "s|@PORT@|$PORT|g" -e "s|@KEYWARD_ADDRESS@|127.0.0.1:$KEYWARD_PORT|g" \
       -e "s|@KEYWARD_GATEKEEPER_ADDRESS@|127.0.0.1:$KEYWARD_GATEKEEPER_PORT|g" -e "s|@STATIC@|$root/static|g" \
       -e "s|@VARDIR@|$VARDIR|g" -e "s|@MODULES@|$modules|g" -e "s|@USER@|$user|g" -e "s|@GROUP@|$group|g" \
-      -e "s|@API_PREFIX@|$API_PREFIX|g" "$1"
+      -e "s|@API_PREFIX@|$API_PREFIX|g" -e "s|@BASE_PATH@|$BASE_PATH|g" "$1"
 }
 fill "$root/www/apache.conf" > "$VARDIR/apache.conf"
 fill "$root/www/apache-keyward.conf" > "$VARDIR/apache-keyward.conf"
@@ -60,7 +62,8 @@ fi
 
 # keyward first: the database and server key are made before anything asks for a key. One process,
 # two listeners with a pool of workers each: slow console clients cannot hold up the gatekeeper.
-export KEYWARD_DB="$VARDIR/keyward.db" KEYWARD_TEMPLATES="$root/templates" KEYWARD_CONFIG="$API_RULES"
+export KEYWARD_DB="$VARDIR/keyward.db" KEYWARD_TEMPLATES="$root/templates" KEYWARD_CONFIG="$API_RULES" \
+  KEYWARD_BASE_PATH="$BASE_PATH"
 "$BIN" init >/dev/null
 "$BIN" serve --listen "127.0.0.1:$KEYWARD_PORT" --threads "$THREADS" \
   --gatekeeper "127.0.0.1:$KEYWARD_GATEKEEPER_PORT" --gatekeeper-threads "$GATEKEEPER_THREADS" \
@@ -82,7 +85,7 @@ for port in "$KEYWARD_PORT" "$KEYWARD_GATEKEEPER_PORT"; do
   wait_for "$port" || { kill "$(cat "$VARDIR/keyward-serve.pid")"; cat "$VARDIR/keyward.log" >&2; exit 1; }
 done
 
-echo "keyward console: http://127.0.0.1:$PORT/"
+echo "keyward console: http://127.0.0.1:$PORT$BASE_PATH/"
 if [ "$("$BIN" user list | wc -l)" -le 1 ]; then
   echo "no console user yet: open this one-time setup link (valid 24 hours) to make the first owner:"
   echo "  $("$BIN" setup-link --url "http://127.0.0.1:$PORT")"

@@ -1,8 +1,10 @@
 #!/bin/sh
-# Fill in www/lighttpd.conf for this checkout and run lighttpd in the foreground.
+# Fill in www/lighttpd.conf and the console's part it includes (www/lighttpd-keyward.conf) for this
+# checkout and run lighttpd in the foreground.
 #   PORT        port on 127.0.0.1 (default 8080)
-#   VARDIR      data folder: database, server key, logs (default ./var)
+#   VARDIR      data folder: database, server key, sockets, logs (default ./var)
 #   BIN         keyward binary (default ./build/keyward)
+#   BASE_PATH   the console's URL prefix, such as /keyward (default "": the console at /)
 #   DETACH      when set, print the same lines, start in the background and return once the port answers
 #   TRUST_REMOTE_USER  1: keyward signs in the REMOTE_USER of mod_auth (default 0)
 #   CONSOLE_CONF       a lighttpd file included after the console's part, e.g. mod_auth in front of it
@@ -20,16 +22,19 @@ API_RULES=${API_RULES:-}
 API_CONF=${API_CONF:-}
 TRUST_REMOTE_USER=${TRUST_REMOTE_USER:-0}
 CONSOLE_CONF=${CONSOLE_CONF:-}
+BASE_PATH=${BASE_PATH:-}
 mkdir -p "$VARDIR"
 VARDIR=$(cd "$VARDIR" && pwd)
 conf="$VARDIR/lighttpd.conf"
 fill() {
   sed -e "s|@PORT@|$PORT|g" -e "s|@BIN@|$BIN|g" -e "s|@STATIC@|$root/static|g" \
-      -e "s|@TEMPLATES@|$root/templates|g" -e "s|@VARDIR@|$VARDIR|g" \
+      -e "s|@TEMPLATES@|$root/templates|g" -e "s|@VARDIR@|$VARDIR|g" -e "s|@RUNDIR@|$VARDIR|g" \
+      -e "s|@LOGDIR@|$VARDIR|g" -e "s|@BASE_PATH@|$BASE_PATH|g" \
       -e "s|@API_PREFIX@|$API_PREFIX|g" -e "s|@RULES@|$API_RULES|g" \
       -e "s|@TRUST_REMOTE_USER@|$TRUST_REMOTE_USER|g" "$1"
 }
 fill "$root/www/lighttpd.conf" > "$conf"
+fill "$root/www/lighttpd-keyward.conf" > "$VARDIR/lighttpd-keyward.conf"
 if [ -n "$CONSOLE_CONF" ]; then
   echo "include \"$CONSOLE_CONF\"" >> "$conf"
 fi
@@ -43,16 +48,16 @@ fi
 lighttpd=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 # The database and server key are made here, once, before lighttpd spawns its workers.
 KEYWARD_DB="$VARDIR/keyward.db" "$BIN" init >/dev/null
-echo "keyward console: http://127.0.0.1:$PORT/"
+echo "keyward console: http://127.0.0.1:$PORT$BASE_PATH/"
 if [ "$(KEYWARD_DB="$VARDIR/keyward.db" "$BIN" user list | wc -l)" -le 1 ]; then
   echo "no console user yet: open this one-time setup link (valid 24 hours) to make the first owner:"
-  echo "  $(KEYWARD_DB="$VARDIR/keyward.db" "$BIN" setup-link --url "http://127.0.0.1:$PORT")"
+  echo "  $(KEYWARD_DB="$VARDIR/keyward.db" KEYWARD_BASE_PATH="$BASE_PATH" "$BIN" setup-link --url "http://127.0.0.1:$PORT")"
   echo "(or on the command line: $BIN --db $VARDIR/keyward.db user add --email you@example.com --owner)"
 fi
 if [ -n "$API_PREFIX" ]; then
   echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"
 fi
-echo "data: $VARDIR (database keyward.db, server key keyward.db.key, log lighttpd-error.log)"
+echo "data: $VARDIR (database keyward.db, server key keyward.db.key, logs lighttpd-error.log and keyward.log)"
 if [ -n "${DETACH:-}" ]; then
   "$lighttpd" -f "$conf"
   echo "stop: kill \$(cat $VARDIR/lighttpd.pid)"

@@ -22,6 +22,9 @@ static const struct cli_option serve_options[] = {
 	{ "gatekeeper", CLI_TEXT, "ADDRESS", false, 0, 0,
 	  "a second listener, with threads of its own, that answers authorizer requests and /api/ only" },
 	{ "gatekeeper-threads", CLI_NUMBER, "N", false, 1, SERVER_THREADS_MAX, "its worker threads (default 4)" },
+	{ "socket-mode", CLI_TEXT, "MODE", false, 0, 0,
+	  "a unix socket's mode, octal, owner read and write (default 0660); removed at exit" },
+	{ "socket-group", CLI_TEXT, "GROUP", false, 0, 0, "a unix socket's group (default: keyward's own)" },
 	END,
 };
 
@@ -214,8 +217,11 @@ int cli_parse(const struct cli_command *command, int argc, char **argv, struct c
 			cli_print_command_help(stdout, command);
 			return -1;
 		}
-		if (found == ':')
-			return cli_usage(args, "an option needs a value");
+		if (found == ':') {
+			char message[160];
+			snprintf(message, sizeof message, "%s needs a value", argv[optind - 1]);
+			return cli_usage(args, message);
+		}
 		if (found == '?') {
 			char message[160];
 			snprintf(message, sizeof message, "unknown option %s", argv[optind - 1]);

@@ -62,7 +62,8 @@ static void print_restore(const struct config *config, const char *path, const c
 	else
 		printf("  (--without-key: put the server key that belongs to this copy at %s yourself)\n",
 		       config->server_key_path);
-	printf("and start them again; both files must belong to the servers' user, mode 0600.\n");
+	printf("and start them again. Run the cp lines as the servers' user (sudo -u keyward …) so that both files stay\n"
+	       "its own, with their modes (database 0660, key 0640).\n");
 }
 
 int cli_init(const struct config *config, const struct cli_args *args)

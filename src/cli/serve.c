@@ -49,6 +49,16 @@ int cli_serve_check(const struct cli_args *args)
 		return cli_usage(args, "--gatekeeper-threads needs --gatekeeper ADDRESS");
 	if (gatekeeper != NULL && strcmp(listen, gatekeeper) == 0)
 		return cli_usage(args, "--listen and --gatekeeper need two different addresses");
+	unsigned mode = 0;
+	const char *socket_mode = cli_text(args, "socket-mode"), *socket_group = cli_text(args, "socket-group");
+	if (socket_mode != NULL && !server_parse_socket_mode(socket_mode, &mode))
+		return cli_usage(args, "--socket-mode takes an octal mode from 0600 to 0777 (owner read and write), such as "
+				       "0660");
+	if (socket_group != NULL && socket_group[0] == '\0')
+		return cli_usage(args, "--socket-group needs a group name or number, such as www-data");
+	if ((socket_mode != NULL || socket_group != NULL) && !server_address_is_unix(listen) &&
+	    (gatekeeper == NULL || !server_address_is_unix(gatekeeper)))
+		return cli_usage(args, "--socket-mode and --socket-group are for a unix socket: --listen /path/to.sock");
 	return CLI_OK;
 }
 
@@ -61,6 +71,13 @@ int cli_serve(const struct config *config, const struct cli_args *args)
 		  .threads = (int)cli_number(args, "gatekeeper-threads", SERVER_THREADS_DEFAULT) },
 	};
 	size_t count = listeners[1].address != NULL ? 2 : 1;
+	unsigned socket_mode = 0; /* 0: SERVER_SOCKET_MODE_DEFAULT; cli_serve_check() vouched for the text */
+	if (cli_text(args, "socket-mode") != NULL)
+		server_parse_socket_mode(cli_text(args, "socket-mode"), &socket_mode);
+	for (size_t i = 0; i < count; i++) {
+		listeners[i].socket_mode = socket_mode;
+		listeners[i].socket_group = cli_text(args, "socket-group");
+	}
 	struct view *view = load_view(config);
 	if (view == NULL)
 		return CLI_FAILED;
@@ -86,7 +103,8 @@ int cli_serve_web_server(const struct config *config)
 		return CLI_FAILED;
 	int status;
 	if (!FCGX_IsCGI()) {
-		struct server_listener spawned = { "the socket the web server passed (fd 0)", 0, 1, SERVER_SERVES_ALL };
+		struct server_listener spawned = { .address = "the socket the web server passed (fd 0)", .fd = 0,
+						  .threads = 1, .serves = SERVER_SERVES_ALL };
 		status = server_run_fastcgi(config, view, &spawned, 1);
 	} else {
 		status = server_run_cgi(config, view);

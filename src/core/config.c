@@ -258,8 +258,14 @@ bool config_make_database_folder(const struct config *config, char *error, size_
 	if (slash == NULL || slash == folder)
 		return true;
 	*slash = '\0';
-	if (mkdir(folder, 0750) != 0 && errno != EEXIST) {
+	if (mkdir(folder, 0700) != 0) {
+		if (errno == EEXIST)
+			return true; /* its owner's to set up: keyward changes nothing of an existing folder */
 		snprintf(error, error_size, "cannot make folder %s: %s", folder, strerror(errno));
+		return false;
+	}
+	if (chmod(folder, CONFIG_FOLDER_MODE) != 0) { /* mkdir() applies the umask and may drop set-group-ID */
+		snprintf(error, error_size, "cannot set the mode of folder %s: %s", folder, strerror(errno));
 		return false;
 	}
 	return true;
@@ -273,8 +279,8 @@ static bool read_key_file(struct config *config, int fd, char *error, size_t err
 			 CONFIG_SERVER_KEY_BYTES);
 		return false;
 	}
-	if ((info.st_mode & 077) != 0)
-		fprintf(stderr, "keyward: warning: server key %s is readable by others; chmod 600 it\n",
+	if ((info.st_mode & 007) != 0)
+		fprintf(stderr, "keyward: warning: server key %s is readable by others; chmod 640 it\n",
 			config->server_key_path);
 	ssize_t got = read(fd, config->server_key, CONFIG_SERVER_KEY_BYTES);
 	if (got != CONFIG_SERVER_KEY_BYTES) {
@@ -299,7 +305,8 @@ static bool write_key_file(const char *path, const unsigned char key[CONFIG_SERV
 		snprintf(error, error_size, "cannot create %s: %s", temporary, strerror(errno));
 		return false;
 	}
-	bool written = write(fd, key, CONFIG_SERVER_KEY_BYTES) == CONFIG_SERVER_KEY_BYTES && fsync(fd) == 0;
+	bool written = fchmod(fd, CONFIG_SERVER_KEY_MODE) == 0 &&
+		       write(fd, key, CONFIG_SERVER_KEY_BYTES) == CONFIG_SERVER_KEY_BYTES && fsync(fd) == 0;
 	close(fd);
 	if (!written) {
 		unlink(temporary);

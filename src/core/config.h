@@ -13,13 +13,25 @@
  * key). Lines "workspace ID" (one or more, each ID a positive whole number named once) say whose
  * keys the gatekeeper accepts; without any (or without a rules file) it serves workspace 1 only.
  * '#' starts a comment.
- * The server key lives beside the database as <db>.key (0600), made by `keyward init`.
+ * The server key lives beside the database as <db>.key (0640), made by `keyward init`.
+ *
+ * Modes: one ownership model for every way of serving (README: Installing). keyward's files belong
+ * to the keyward user and group, and the web server's user (www-data) is a member of that group,
+ * because lighttpd's bin-path, mod_fcgid and CGI run keyward as the web server's user: it must
+ * write the database and its -wal and -shm files (SQLite gives those the database's mode and, run
+ * by root, its owner), make and remove them in the folder, and read the server key. Nobody else
+ * gets anything. The modes are set explicitly, whatever the umask.
  */
 #ifndef KEYWARD_CORE_CONFIG_H
 #define KEYWARD_CORE_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#define CONFIG_DATABASE_MODE 0660   /* the database file (and so its -wal and -shm) */
+#define CONFIG_SERVER_KEY_MODE 0640 /* the server key, and its copy beside a backup */
+#define CONFIG_FOLDER_MODE 02770    /* a database folder init makes: set-group-ID, so that files
+				       the web server's user makes in it belong to the group too */
 
 #ifndef KEYWARD_STATEDIR /* the database's folder, unless KEYWARD_DB or --db says otherwise */
 #define KEYWARD_STATEDIR "/var/lib/keyward"
@@ -72,7 +84,7 @@ struct config {
  */
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size);
 
-/* Make the folder that holds the database, when missing (one level, mode 0750): for `keyward init`. */
+/* Make the folder that holds the database, when missing (one level, CONFIG_FOLDER_MODE): for `keyward init`. */
 bool config_make_database_folder(const struct config *config, char *error, size_t error_size);
 
 /*
@@ -83,13 +95,13 @@ bool config_make_database_folder(const struct config *config, char *error, size_
 bool config_read_server_key(struct config *config, bool *missing, char *error, size_t error_size);
 
 /*
- * Make a new random server key file (mode 0600, written whole and linked into place, so that
+ * Make a new random server key file (CONFIG_SERVER_KEY_MODE, written whole and linked into place, so that
  * several processes starting together agree on one key: the first wins) and read it. Needs
  * sodium_init(). Only `keyward init` makes one, through server_key_load().
  */
 bool config_create_server_key(struct config *config, char *error, size_t error_size);
 
-/* Write the key in config->server_key to a new file `path` (mode 0600, synced; never over an existing file). */
+/* Write the key in config->server_key to a new file `path` (CONFIG_SERVER_KEY_MODE, synced; never over an existing file). */
 bool config_copy_server_key(const struct config *config, const char *path, char *error, size_t error_size);
 
 /* The permission a request for `path` needs under the rules, or NULL when none. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -238,19 +241,111 @@ static void *worker_main(void *argument)
 	return NULL;
 }
 
+bool server_address_is_unix(const char *address)
+{
+	return strchr(address, ':') == NULL;
+}
+
 int server_listen(const char *address)
 {
 	if (FCGX_Init() != 0)
 		return -1;
+	/* libfcgi copies the address into a buffer of its own (MAXPATHLEN) unchecked. */
+	size_t length = strlen(address);
+	size_t most = server_address_is_unix(address) ? sizeof(((struct sockaddr_un *)0)->sun_path) - 1 : 255;
+	if (length > most) {
+		fprintf(stderr, "keyward: %.40s… is too long for %s (at most %zu bytes)\n", address,
+			server_address_is_unix(address) ? "a unix socket path" : "an address", most);
+		return -1;
+	}
+	if (!server_address_is_unix(address))
+		return FCGX_OpenSocket(address, 128);
+	mode_t previous = umask(0177); /* no one else may connect before server_socket_access() */
 	int fd = FCGX_OpenSocket(address, 128);
+	umask(previous);
 	return fd;
+}
+
+bool server_parse_socket_mode(const char *text, unsigned *mode)
+{
+	size_t length = strlen(text);
+	if (length < 1 || length > 4 || strspn(text, "01234567") != length)
+		return false;
+	unsigned long value = strtoul(text, NULL, 8);
+	if (value > 0777 || (value & 0600) != 0600) /* a socket its own user cannot use is a mistake */
+		return false;
+	*mode = (unsigned)value;
+	return true;
+}
+
+/* The group `name` (or number) names, or false. */
+static bool find_group(const char *name, gid_t *gid)
+{
+	char buffer[16384];
+	struct group entry;
+	struct group *found = NULL;
+	if (getgrnam_r(name, &entry, buffer, sizeof buffer, &found) == 0 && found != NULL) {
+		*gid = found->gr_gid;
+		return true;
+	}
+	size_t length = strlen(name);
+	if (length == 0 || length > 9 || strspn(name, "0123456789") != length)
+		return false;
+	*gid = (gid_t)strtoul(name, NULL, 10);
+	return true;
+}
+
+bool server_socket_access(const char *path, unsigned mode, const char *group, char *error, size_t error_size)
+{
+	if (mode == 0)
+		mode = SERVER_SOCKET_MODE_DEFAULT;
+	if (group != NULL) {
+		gid_t gid;
+		if (!find_group(group, &gid)) {
+			snprintf(error, error_size, "--socket-group: there is no group \"%.64s\"", group);
+			return false;
+		}
+		if (chown(path, (uid_t)-1, gid) != 0) {
+			snprintf(error, error_size, "cannot give socket %s to group %.64s: %s (only root, or a member of "
+						    "the group, may)", path, group, strerror(errno));
+			return false;
+		}
+	}
+	if (chmod(path, (mode_t)mode) != 0) {
+		snprintf(error, error_size, "cannot set the mode of socket %s: %s", path, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* True when `listener` listens on a unix socket bound to its own address: one server_listen() made. */
+static bool listener_made_socket(const struct server_listener *listener)
+{
+	struct sockaddr_un bound;
+	socklen_t size = sizeof bound;
+	memset(&bound, 0, sizeof bound);
+	if (!server_address_is_unix(listener->address) || getsockname(listener->fd, (struct sockaddr *)&bound, &size) != 0 ||
+	    bound.sun_family != AF_UNIX)
+		return false;
+	return strncmp(bound.sun_path, listener->address, sizeof bound.sun_path) == 0;
+}
+
+/* Remove the socket file of each listener that made one (while it still is a socket). */
+static void remove_sockets(const struct server_listener *listeners, const bool *made, size_t listener_count)
+{
+	for (size_t i = 0; i < listener_count; i++) {
+		struct stat info;
+		if (made[i] && lstat(listeners[i].address, &info) == 0 && S_ISSOCK(info.st_mode))
+			unlink(listeners[i].address);
+	}
 }
 
 /*
  * Workers block the stop signals; the main thread waits for one with sigwait(), then lets each
  * worker finish the request in hand: FCGX_ShutdownPending() and a shutdown() of each listening
  * socket make the accept() they wait in fail, so they leave their loops and are joined. The usage
- * the workers of every pool recorded is written last.
+ * the workers of every pool recorded is written last. SIGHUP is waited for too, so that it does
+ * not end the process (its default), and only said in the log.
  */
 int server_run_fastcgi(const struct config *config, const struct view *view, const struct server_listener *listeners,
 		       size_t listener_count)
@@ -267,9 +362,22 @@ int server_run_fastcgi(const struct config *config, const struct view *view, con
 	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	char error[512];
+	bool *made = xcalloc(listener_count, sizeof *made);
+	for (size_t i = 0; i < listener_count; i++) {
+		made[i] = listener_made_socket(&listeners[i]);
+		if (made[i] && !server_socket_access(listeners[i].address, listeners[i].socket_mode,
+						     listeners[i].socket_group, error, sizeof error)) {
+			fprintf(stderr, "keyward: %s\n", error);
+			remove_sockets(listeners, made, listener_count);
+			free(made);
+			return 1;
+		}
+	}
 	struct usage *usage = usage_start(config, error, sizeof error);
 	if (usage == NULL) {
 		fprintf(stderr, "keyward: usage recording: %s\n", error);
+		remove_sockets(listeners, made, listener_count);
+		free(made);
 		return 1;
 	}
 	size_t total = 0;
@@ -294,8 +402,10 @@ int server_run_fastcgi(const struct config *config, const struct view *view, con
 		}
 	}
 	int signal_number = 0;
-	if (status == 0)
-		sigwait(&stop, &signal_number);
+	while (status == 0 && sigwait(&stop, &signal_number) == 0 && signal_number == SIGHUP)
+		fprintf(stderr, "keyward: SIGHUP ignored: keyward has no log file or settings to reload (its messages "
+				"go to standard error); still serving. Stop it with SIGTERM; restart it to read new "
+				"settings.\n");
 	atomic_store(&stopping, true);
 	FCGX_ShutdownPending();
 	for (size_t i = 0; i < listener_count; i++)
@@ -308,6 +418,8 @@ int server_run_fastcgi(const struct config *config, const struct view *view, con
 	for (size_t i = 0; i < listener_count; i++)
 		pthread_mutex_destroy(&pools[i].accept_lock);
 	free(pools);
+	remove_sockets(listeners, made, listener_count);
+	free(made);
 	usage_stop(usage); /* writes what the workers recorded */
 	return status;
 }

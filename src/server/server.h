@@ -30,23 +30,58 @@ enum server_serves {
 	SERVER_SERVES_GATEKEEPER, /* authorizer requests and the JSON API under /api/; console pages get 404 */
 };
 
+/* Who may connect to a unix socket keyward serve makes, unless --socket-mode says otherwise: its user and group. */
+#define SERVER_SOCKET_MODE_DEFAULT 0660
+
 /* A listening socket and the pool of workers that serves it. */
 struct server_listener {
 	const char *address; /* as given, for messages */
 	int fd;
 	int threads;         /* 1 to SERVER_THREADS_MAX */
 	enum server_serves serves;
+	/*
+	 * For a unix socket that server_listen() made at `address`: its mode (0 means
+	 * SERVER_SOCKET_MODE_DEFAULT) and group (a name or number; NULL: the process's own).
+	 */
+	unsigned socket_mode;
+	const char *socket_group;
 };
 
 /*
- * Serve FastCGI on each of `listeners` with its own workers until SIGTERM, SIGINT or SIGHUP; each
- * worker finishes the request in hand, then the recorded usage is written. Returns the exit status.
+ * Serve FastCGI on each of `listeners` with its own workers until SIGTERM or SIGINT; each worker
+ * finishes the request in hand, then the recorded usage is written. First, each unix socket that
+ * server_listen() made gets its listener's mode and group (server_socket_access()); last, its file
+ * is removed. SIGHUP is logged and otherwise ignored: keyward keeps no files open to reopen (its
+ * messages go to standard error, which the web server or systemd holds). Returns the exit status:
+ * 0 after a stop signal, 1 when a listener, a worker or the usage recorder could not start or a
+ * listening socket failed.
  */
 int server_run_fastcgi(const struct config *config, const struct view *view, const struct server_listener *listeners,
 		       size_t listener_count);
 
-/* Open a FastCGI listening socket on "127.0.0.1:9000", ":9000" or "/path/to.sock"; -1 on failure. */
+/* True when `address` names a unix socket (a path: no ':'), false for "HOST:PORT" or ":PORT". */
+bool server_address_is_unix(const char *address);
+
+/*
+ * Open a FastCGI listening socket on "127.0.0.1:9000", ":9000" or "/path/to.sock"; -1 on failure
+ * (a path too long for a unix socket included). A unix socket replaces any file at its path, and
+ * is made with mode 0600 (only this user may connect) until server_run_fastcgi() widens it.
+ */
 int server_listen(const char *address);
+
+/*
+ * --socket-mode: an octal mode of 1 to 4 digits, at most 0777, that lets the owner read and write
+ * ("0660", "660", "0600"); false otherwise.
+ */
+bool server_parse_socket_mode(const char *text, unsigned *mode);
+
+/*
+ * Give the unix socket at `path` the mode `mode` (0: SERVER_SOCKET_MODE_DEFAULT) and, unless
+ * `group` is NULL, the group `group` (a name or a number). False with a sentence in `error` when
+ * the group does not exist or the change is not allowed (only root, or a member of the group,
+ * may give a file to a group).
+ */
+bool server_socket_access(const char *path, unsigned mode, const char *group, char *error, size_t error_size);
 
 /* Answer the one CGI request in this process's environment. Returns the exit status. */
 int server_run_cgi(const struct config *config, const struct view *view);

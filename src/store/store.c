@@ -1,13 +1,17 @@
 /* store.c: opening the database, migrations, the statement table, and the step helpers. */
 #include "store/store_private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/config.h"
 #include "schema.h" /* store_migrations[], generated from src/store/schema/NNN_*.sql */
 
 #define STORE_BUSY_TIMEOUT_MS 5000
@@ -852,8 +856,30 @@ struct store *store_open(const char *path, char *error, size_t error_size)
 	return open_database(path, 0, error, error_size);
 }
 
+/*
+ * Make the file of a new database at `path` with CONFIG_DATABASE_MODE whatever the umask (SQLite
+ * would make it 0644 less the umask, and gives its -wal and -shm files the database's mode). An
+ * existing file is left as it is. False with a sentence when it can be made but not set up.
+ */
+static bool make_database_file(const char *path, char *error, size_t error_size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return true; /* it exists, or SQLite will say why it cannot be made */
+	bool ok = fchmod(fd, CONFIG_DATABASE_MODE) == 0;
+	if (!ok)
+		snprintf(error, error_size, "cannot set the mode of new database %s: %s", path, strerror(errno));
+	close(fd);
+	if (!ok)
+		unlink(path);
+	return ok;
+}
+
 struct store *store_create(const char *path, char *error, size_t error_size)
 {
+	error[0] = '\0';
+	if (!make_database_file(path, error, error_size))
+		return NULL;
 	return open_database(path, SQLITE_OPEN_CREATE, error, error_size);
 }
 

@@ -92,7 +92,10 @@ struct store_key_filter {
  */
 struct store *store_open(const char *path, char *error, size_t error_size);
 
-/* store_open(), but a missing file is created (an empty, fully migrated database): `keyward init` only. */
+/*
+ * store_open(), but a missing file is created (an empty, fully migrated database, with
+ * CONFIG_DATABASE_MODE whatever the umask): `keyward init` only.
+ */
 struct store *store_create(const char *path, char *error, size_t error_size);
 
 void store_close(struct store *store);

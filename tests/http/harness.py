@@ -606,11 +606,22 @@ def fcgi_params(params):
     return out
 
 
+def fcgi_connect(where):
+    """A connection to 127.0.0.1:`where` (a port number) or to the unix socket at path `where`."""
+    if isinstance(where, int):
+        return socket.create_connection(("127.0.0.1", where), timeout=30)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(30)
+    sock.connect(where)
+    return sock
+
+
 def fcgi_request(port, params, stdin=b"", request_id=1, role=FCGI_RESPONDER):
-    """Send one request in `role`; returns (stdout bytes, stderr bytes, app status).
+    """Send one request in `role` to a port on 127.0.0.1 or a unix socket path; returns (stdout bytes,
+    stderr bytes, app status).
 
     An authorizer request gets no FCGI_STDIN records, as lighttpd and mod_authnz_fcgi send it."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+    with fcgi_connect(port) as sock:
         data = fcgi_record(FCGI_BEGIN_REQUEST, request_id, struct.pack("!HB5x", role, 0))
         encoded = fcgi_params(params)
         for start in range(0, len(encoded), 65535):
@@ -648,6 +659,11 @@ def fcgi_request(port, params, stdin=b"", request_id=1, role=FCGI_RESPONDER):
                 if protocol_status != 0:
                     raise AssertionError(f"FastCGI protocol status {protocol_status}")
                 return stdout, stderr, app_status
+
+
+def fcgi_request_unix(path, params, stdin=b"", request_id=1, role=FCGI_RESPONDER):
+    """fcgi_request() to the unix socket at `path`."""
+    return fcgi_request(path, params, stdin, request_id, role)
 
 
 def init_database(database, env=None):

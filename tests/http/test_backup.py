@@ -140,7 +140,7 @@ class BackupUnderLoadTest(unittest.TestCase):
         self.assertIn(f"cp '{copy}.key' '{self.server.database}.key'", done.stdout)
         # The copy: whole, current, and nothing but it and its key (no temporary file left).
         self.assertEqual(sorted(os.listdir(self.copies)), ["monday.db", "monday.db.key"])
-        self.assertEqual(os.stat(copy + ".key").st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(copy + ".key").st_mode & 0o777, 0o640)
         with open(copy + ".key", "rb") as f, open(self.server.database + ".key", "rb") as g:
             self.assertEqual(f.read(), g.read())
         with sqlite3.connect(f"file:{copy}?mode=ro", uri=True) as connection:

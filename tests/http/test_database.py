@@ -169,7 +169,7 @@ class MissingDatabaseTest(Folder):
         done = run("--db", database, "init")
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(listing(self.folder), ["sub", "sub/keyward.db", "sub/keyward.db.key"])
-        self.assertEqual(os.stat(database + ".key").st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(database + ".key").st_mode & 0o777, 0o640)
         with sqlite3.connect(database) as connection:
             check = connection.execute("SELECT check_value FROM server_key_check").fetchall()
         self.assertEqual(len(check), 1)

@@ -1,26 +1,25 @@
-"""test_install.py: `make install` into a temporary DESTDIR, and the installed program at work.
+"""test_install.py: `make install` into a temporary DESTDIR, `make uninstall`, and the installed program.
 
 The layout (program, templates, static files, examples with their paths filled in, manual page),
 the manual page through `mandoc -Tlint`, the installed binary's own idea of where its files are
-(the compiled-in DATADIR), and the installed console served by a real Apache through mod_fcgid,
-configured from the installed example, with an owner made by the installed binary signing in.
+(the compiled-in DATADIR), the manifest install writes and uninstall follows (it removes exactly
+what install wrote, and only the folders it made, and only when empty: with DATADIR=/usr/share,
+a file already in /usr/share survives), the logrotate file through logrotate itself, and, as root,
+the keyward user and folders `make install-user` makes. The installed examples at work behind real
+web servers beside an existing site are test_beside_site.py's.
 """
+import grp
 import os
+import pwd
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 import unittest
 
-from harness import ROOT, Document, apache_binary, free_port, wait_for_port
-import http.client
-import urllib.parse
+from harness import ROOT
 
 PREFIX = "/usr/local"  # the Makefile's default: what the release build was made for
-FCGID_MODULE = "/usr/lib/apache2/modules/mod_fcgid.so"
-CGID_MODULE = "/usr/lib/apache2/modules/mod_cgid.so"
 
 
 def read(path):
@@ -57,23 +56,50 @@ class InstallTest(unittest.TestCase):
         for name in ("keyward.css", "keyward.js"):
             self.assertTrue(os.path.isfile(os.path.join(self.share, "static", name)), name)
         examples = sorted(os.listdir(os.path.join(self.share, "examples")))
-        self.assertEqual(examples, ["apache-fcgid.conf", "apache-keyward.conf", "keyward.service",
-                                    "lighttpd-gatekeeper.conf", "lighttpd.conf"])
+        self.assertEqual(examples, ["apache-fcgid.conf", "apache-keyward.conf", "keyward.logrotate", "keyward.service",
+                                    "lighttpd-gatekeeper.conf", "lighttpd-keyward-serve.conf",
+                                    "lighttpd-keyward.conf"])
         unit = read(os.path.join(self.share, "examples", "keyward.service"))
         self.assertIn(f"ExecStart={PREFIX}/sbin/keyward serve --listen 127.0.0.1:9000 --threads 8 \\\n"
                       "          --gatekeeper 127.0.0.1:9001 --gatekeeper-threads 8\n", unit)
         self.assertIn(f"KEYWARD_TEMPLATES={PREFIX}/share/keyward/templates", unit)
         self.assertNotIn("@", unit.replace("man:keyward(8)", ""))
-        # The gatekeeper and keyward's JSON API go to the gatekeeper's listener, the pages to the console's.
+        # One ownership model: a user of its own (not DynamicUser, whose state is root's only).
+        for line in ("User=keyward", "Group=keyward", "UMask=0007", "StateDirectory=keyward", "StateDirectoryMode=2770",
+                     "RuntimeDirectory=keyward", "Environment=KEYWARD_DB=/var/lib/keyward/keyward.db",
+                     "Environment=KEYWARD_BASE_PATH=/keyward"):
+            self.assertIn("\n" + line + "\n", unit)
+        self.assertNotIn("DynamicUser=yes", unit)
+        # The gatekeeper and keyward's JSON API go to the gatekeeper's listener, the pages to the console's,
+        # all of it under the base path.
         apache = read(os.path.join(self.share, "examples", "apache-keyward.conf"))
         self.assertIn("AuthnzFcgiDefineProvider authnz keyward fcgi://127.0.0.1:9001/\n", apache)
-        self.assertIn('ProxyPass "/api/" "fcgi://127.0.0.1:9001/api/"\n', apache)
-        self.assertIn('ProxyPass "/" "fcgi://127.0.0.1:9000/"\n', apache)
+        self.assertIn('ProxyPass "/keyward/api/" "fcgi://127.0.0.1:9001/keyward/api/"\n', apache)
+        self.assertIn('ProxyPass "/keyward/" "fcgi://127.0.0.1:9000/keyward/"\n', apache)
+        self.assertNotIn('ProxyPass "/" ', apache)
         self.assertNotIn("@KEYWARD", apache)
+        lighttpd = read(os.path.join(self.share, "examples", "lighttpd-keyward.conf"))
+        self.assertIn('server.breakagelog = "/var/log/keyward/keyward.log"\n', lighttpd)
+        self.assertIn('$HTTP["url"] =^ "/keyward/" {', lighttpd)
+        self.assertIn('"KEYWARD_BASE_PATH" => "/keyward",', lighttpd)
+        self.assertIn('"KEYWARD_TRUST_REMOTE_USER" => "0",', lighttpd)
+        for name in examples:
+            text = read(os.path.join(self.share, "examples", name))
+            left = set(re.findall(r"@[A-Z_]+@", text)) - {"@API_PREFIX@", "@RULES@"}
+            self.assertEqual(left, set(), name)
         manual = os.path.join(self.root, "share", "man", "man8", "keyward.8")
         self.assertIn(f".It Pa {PREFIX}/share/keyward/templates", read(manual))
-        # Nothing left outside PREFIX.
+        # Nothing left outside PREFIX: not run as root without DESTDIR, install made no user and no state folder.
         self.assertEqual(os.listdir(self.destdir), [PREFIX.strip("/").split("/")[0]])
+        # Everything it wrote is in the manifest, and nothing else.
+        listed = read(os.path.join(self.share, "keyward.manifest")).splitlines()
+        written = set()
+        for folder, folders, files in os.walk(self.destdir):
+            for name in folders + files:
+                path = os.path.join(folder, name)[len(self.destdir):]
+                written.add(("d " if os.path.isdir(self.destdir + path) else "f ") + path)
+        written.discard("f " + PREFIX + "/share/keyward/keyward.manifest")
+        self.assertEqual(set(listed), written)
 
     def test_the_manual_page_is_clean_mdoc(self):
         manual = os.path.join(self.root, "share", "man", "man8", "keyward.8")
@@ -109,160 +135,148 @@ class InstallTest(unittest.TestCase):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-class InstalledBehindApache:
-    """The installed program and files behind a real Apache; subclasses say how (site())."""
+class UninstallTest(unittest.TestCase):
+    """make uninstall takes back exactly what make install wrote."""
 
-    modules = ()
+    def setUp(self):
+        self.destdir = tempfile.mkdtemp(prefix="keyward-test-uninstall-")
+        self.addCleanup(shutil.rmtree, self.destdir, True)
 
-    @classmethod
-    def site(cls, root):
-        """The Apache lines that serve the console from the installed files under `root`."""
-        raise NotImplementedError
+    def tree(self):
+        found = set()
+        for folder, folders, files in os.walk(self.destdir):
+            for name in folders + files:
+                found.add(os.path.join(folder, name)[len(self.destdir):])
+        return found
 
-    @classmethod
-    def setUpClass(cls):
-        cls.destdir = tempfile.mkdtemp(prefix="keyward-test-fcgid-")
-        os.chmod(cls.destdir, 0o755)
-        done = make("install", f"DESTDIR={cls.destdir}")
-        if done.returncode != 0:
-            raise AssertionError("make install failed:\n" + done.stdout + done.stderr)
-        root = cls.destdir + PREFIX
-        cls.binary = os.path.join(root, "sbin", "keyward")
-        cls.vardir = os.path.join(cls.destdir, "var")
-        os.mkdir(cls.vardir)
-        cls.port = free_port()
-        user = "www-data" if os.getuid() == 0 else None
-        with open(os.path.join(cls.vardir, "keyward-site.conf"), "w") as f:
-            f.write(cls.site(root))
-        modules = "".join(f"LoadModule {name}_module /usr/lib/apache2/modules/mod_{name}.so\n" for name in cls.modules)
-        with open(os.path.join(cls.vardir, "apache.conf"), "w") as f:
-            f.write(f"""ServerRoot "{cls.vardir}"
-ServerName 127.0.0.1
-Listen 127.0.0.1:{cls.port}
-PidFile "{cls.vardir}/apache.pid"
-DefaultRuntimeDir "{cls.vardir}"
-ErrorLog "{cls.vardir}/apache-error.log"
-LogLevel warn
-{f"User {user}" if user else ""}
-{f"Group {user}" if user else ""}
-LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
-LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
-LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
-LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
-{modules}TypesConfig /etc/mime.types
-DocumentRoot "{cls.vardir}"
-Include "{cls.vardir}/keyward-site.conf"
-""")
-        # The first owner, made by the installed binary; the database must be Apache's user's.
-        env = dict(os.environ, KEYWARD_TEMPLATES=os.path.join(root, "share", "keyward", "templates"))
-        subprocess.run([cls.binary, "--db", os.path.join(cls.vardir, "keyward.db"), "init"], check=True,
-                       capture_output=True, env=env, timeout=60)
-        done = subprocess.run([cls.binary, "--db", os.path.join(cls.vardir, "keyward.db"), "user", "add",
-                               "--email", "owner@example.com", "--owner"], input="an installed password\n",
-                              capture_output=True, text=True, env=env, timeout=60)
-        if done.returncode != 0:
-            raise AssertionError(done.stderr)
-        if user:
-            subprocess.run(["chown", "-R", f"{user}:{user}", cls.vardir], check=True)
-        started = subprocess.run([apache_binary(), "-f", os.path.join(cls.vardir, "apache.conf"), "-k", "start"],
-                                 capture_output=True, text=True)
-        if started.returncode != 0 or not wait_for_port(cls.port):
-            raise AssertionError("Apache did not start: " + started.stderr + cls.log())
+    def test_with_datadir_usr_share_a_file_already_there_survives(self):
+        # GNU habits: DATADIR=/usr/share. The old uninstall ran rm -rf $(DESTDIR)$(DATADIR): all of /usr/share.
+        os.makedirs(os.path.join(self.destdir, "usr", "share", "doc"))
+        sentinel = os.path.join(self.destdir, "usr", "share", "doc", "sentinel")
+        with open(sentinel, "w") as f:
+            f.write("another program's file\n")
+        before = self.tree()
+        done = make("install", f"DESTDIR={self.destdir}", "DATADIR=/usr/share")
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(self.destdir, "usr", "share", "templates", "keys.mustache")))
+        self.assertTrue(os.path.isfile(os.path.join(self.destdir, "usr", "local", "sbin", "keyward")))
+        done = make("uninstall", f"DESTDIR={self.destdir}", "DATADIR=/usr/share")
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        with open(sentinel) as f:
+            self.assertEqual(f.read(), "another program's file\n")
+        # Everything installed is gone, folders install made included; what was there before stays.
+        self.assertEqual(self.tree(), before)
 
-    @classmethod
-    def log(cls):
-        try:
-            return read(os.path.join(cls.vardir, "apache-error.log"))
-        except FileNotFoundError:
-            return ""
+    def test_a_folder_install_made_that_now_holds_other_files_stays(self):
+        self.assertEqual(make("install", f"DESTDIR={self.destdir}").returncode, 0)
+        mine = os.path.join(self.destdir, "usr", "local", "sbin", "mine")
+        with open(mine, "w") as f:
+            f.write("mine\n")
+        done = make("uninstall", f"DESTDIR={self.destdir}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(self.tree(), {"/usr", "/usr/local", "/usr/local/sbin", "/usr/local/sbin/mine"})
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            pid = int(read(os.path.join(cls.vardir, "apache.pid")))
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                os.kill(pid, 0)
-                time.sleep(0.05)
-        except (FileNotFoundError, ProcessLookupError, ValueError):
+    def test_reinstalling_then_uninstalling_leaves_nothing(self):
+        for _ in range(2):
+            self.assertEqual(make("install", f"DESTDIR={self.destdir}", "LOGROTATEDIR=/etc/logrotate.d").returncode, 0)
+        self.assertTrue(os.path.isfile(os.path.join(self.destdir, "etc", "logrotate.d", "keyward")))
+        self.assertEqual(make("uninstall", f"DESTDIR={self.destdir}").returncode, 0)
+        self.assertEqual(self.tree(), set())
+
+    def test_without_a_manifest_nothing_is_removed(self):
+        folder = os.path.join(self.destdir, "usr", "local", "share", "keyward")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "keep"), "w"):
             pass
-        shutil.rmtree(cls.destdir, ignore_errors=True)
+        done = make("uninstall", f"DESTDIR={self.destdir}")
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("no " + self.destdir + "/usr/local/share/keyward/keyward.manifest, so nothing is removed", done.stderr)
+        self.assertTrue(os.path.exists(os.path.join(folder, "keep")))
 
-    def request(self, method, path, body=None, cookie=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Origin": f"http://127.0.0.1:{self.port}"}
-        if cookie:
-            headers["Cookie"] = cookie
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            body = urllib.parse.urlencode(body)
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        data = response.read().decode()
-        connection.close()
-        return response, data
-
-    def test_the_console_signs_in_and_serves_its_pages_and_files(self):
-        name = f"Made behind {self.kind}"
-        response, page = self.request("GET", "/signin")
-        self.assertEqual(response.status, 200, page + self.log())
-        self.assertIn("<h1>Sign in</h1>", page)
-        response, css = self.request("GET", "/static/keyward.css")
-        self.assertEqual(response.status, 200)
-        self.assertIn("text/css", response.getheader("Content-Type"))
-        response, _ = self.request("GET", "/static/keyward.js")
-        self.assertEqual(response.status, 200)
-        response, _ = self.request("POST", "/signin", {"email": "owner@example.com", "password": "an installed password"})
-        self.assertEqual(response.status, 303, self.log())
-        cookie = response.getheader("Set-Cookie").split(";", 1)[0]
-        response, page = self.request("GET", "/w/1/keys", cookie=cookie)
-        self.assertEqual(response.status, 200)
-        self.assertIn("No API keys yet", page)
-        csrf = Document(page).value("csrf")
-        response, _ = self.request("POST", "/w/1/keys/new", {"csrf": csrf, "name": name,
-                                                            "role": "1", "enabled": "1", "action": "save"},
-                                   cookie=cookie)
-        self.assertEqual(response.status, 303, self.log())
-        response, page = self.request("GET", "/w/1/keys", cookie=cookie)
-        self.assertIn(name, page)
+    def test_a_manifest_with_strange_lines_removes_nothing(self):
+        self.assertEqual(make("install", f"DESTDIR={self.destdir}").returncode, 0)
+        manifest = os.path.join(self.destdir, "usr", "local", "share", "keyward", "keyward.manifest")
+        for line in ("f /usr/local/../../etc/passwd", "x /usr", "f relative/path", "d /usr/local/sbin /etc"):
+            with self.subTest(line=line):
+                with open(manifest) as f:
+                    original = f.read()
+                with open(manifest, "a") as f:
+                    f.write(line + "\n")
+                done = make("uninstall", f"DESTDIR={self.destdir}")
+                self.assertNotEqual(done.returncode, 0)
+                self.assertIn("nothing is removed", done.stderr)
+                self.assertTrue(os.path.isfile(os.path.join(self.destdir, "usr", "local", "sbin", "keyward")))
+                with open(manifest, "w") as f:
+                    f.write(original)
 
 
-@unittest.skipUnless(apache_binary() and os.path.exists(FCGID_MODULE), "Apache with mod_fcgid is not installed")
-class InstalledBehindApacheFcgidTest(InstalledBehindApache, unittest.TestCase):
-    """Apache configured from the installed examples/apache-fcgid.conf: mod_fcgid starts keyward."""
+@unittest.skipUnless(shutil.which("logrotate"), "logrotate is not installed")
+class LogrotateTest(unittest.TestCase):
+    def test_logrotate_takes_the_installed_file_and_copies_and_truncates(self):
+        destdir = tempfile.mkdtemp(prefix="keyward-test-logrotate-")
+        self.addCleanup(shutil.rmtree, destdir, True)
+        logs = os.path.join(destdir, "log")
+        done = make("install", f"DESTDIR={destdir}/stage", f"LOGDIR={logs}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        os.mkdir(logs)
+        os.chmod(logs, 0o2770)
+        log = os.path.join(logs, "keyward.log")
+        with open(log, "w") as f:
+            f.write("keyward: a message\n")
+        # A writer that keeps the file open, as lighttpd's spawned processes do with their stderr.
+        writer = open(log, "a")
+        self.addCleanup(writer.close)
+        config = os.path.join(destdir, "stage", "usr", "local", "share", "keyward", "examples", "keyward.logrotate")
+        state = os.path.join(destdir, "state")
+        group = "root" if os.getuid() == 0 else None
+        text = read(config)
+        if group is None:  # su needs root; as another user, rotate as that user
+            text = text.replace("\tsu root keyward\n", "")
+        elif subprocess.run(["getent", "group", "keyward"], capture_output=True).returncode != 0:
+            text = text.replace("su root keyward", "su root root")
+        with open(config, "w") as f:
+            f.write(text)
+        done = subprocess.run(["logrotate", "--force", "--state", state, config], capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(sorted(os.listdir(logs)), ["keyward.log", "keyward.log.1"])
+        self.assertEqual(read(os.path.join(logs, "keyward.log.1")), "keyward: a message\n")
+        self.assertEqual(os.path.getsize(log), 0)
+        writer.write("keyward: after the rotation\n")
+        writer.flush()
+        self.assertEqual(read(log), "keyward: after the rotation\n")  # the open file is the one kept
 
-    kind = "mod_fcgid"
-    modules = ("fcgid",)
 
-    @classmethod
-    def site(cls, root):
-        # The example, as an operator would adapt it: its paths moved into DESTDIR, the state folder ours.
-        example = read(os.path.join(root, "share", "keyward", "examples", "apache-fcgid.conf"))
-        return (example.replace(PREFIX + "/", root + "/").replace("/var/lib/keyward", cls.vardir) +
-                f'FcgidIPCDir "{cls.vardir}/fcgid"\nFcgidProcessTableFile "{cls.vardir}/fcgid-shm"\n')
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("useradd"), "makes a system user: root only")
+class InstallUserTest(unittest.TestCase):
+    """make install-user (what make install runs as root): the user, the group and 2770 folders."""
 
+    def test_the_user_group_and_folders_are_made_when_missing_and_left_alone_after(self):
+        name = f"kwtest{os.getpid() % 100000}"
+        folder = tempfile.mkdtemp(prefix="keyward-test-user-")
+        state, logs = os.path.join(folder, "state"), os.path.join(folder, "log")
 
-@unittest.skipUnless(apache_binary() and os.path.exists(CGID_MODULE), "Apache with mod_cgid is not installed")
-class InstalledBehindApacheCgiTest(InstalledBehindApache, unittest.TestCase):
-    """Plain CGI, with the lines the README gives (a process per request, mod_cgid)."""
-
-    kind = "CGI"
-    modules = ("cgid", "env")
-
-    @classmethod
-    def site(cls, root):
-        return f"""Alias "/static/" "{root}/share/keyward/static/"
-<Directory "{root}/share/keyward/static">
-    Require all granted
-</Directory>
-ScriptAliasMatch "^/(?!static/)" "{root}/sbin/keyward"
-<Directory "{root}/sbin">
-    Require all granted
-</Directory>
-ScriptSock "{cls.vardir}/cgid.sock"
-SetEnv KEYWARD_DB {cls.vardir}/keyward.db
-SetEnv KEYWARD_TEMPLATES {root}/share/keyward/templates
-"""
+        def remove_user():
+            subprocess.run(["userdel", name], capture_output=True)
+            subprocess.run(["groupdel", name], capture_output=True)
+        self.addCleanup(shutil.rmtree, folder, True)
+        self.addCleanup(remove_user)
+        done = make("install-user", f"KEYWARD_USER={name}", f"STATEDIR={state}", f"LOGDIR={logs}")
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        user = pwd.getpwnam(name)
+        group = grp.getgrnam(name)
+        self.assertEqual(user.pw_gid, group.gr_gid)
+        self.assertLess(user.pw_uid, 1000)  # a system user
+        self.assertEqual(user.pw_dir, state)
+        for path in (state, logs):
+            info = os.stat(path)
+            self.assertEqual((info.st_mode & 0o7777, info.st_uid, info.st_gid), (0o2770, user.pw_uid, group.gr_gid))
+        self.assertIn(f"adduser www-data {name}", done.stdout)
+        # Again: nothing changes, an existing folder keeps what its owner made of it.
+        os.chmod(state, 0o750)
+        done = make("install-user", f"KEYWARD_USER={name}", f"STATEDIR={state}", f"LOGDIR={logs}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertNotIn("adduser --system", done.stdout)
+        self.assertEqual(os.stat(state).st_mode & 0o7777, 0o750)
 
 
 if __name__ == "__main__":

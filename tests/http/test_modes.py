@@ -240,11 +240,13 @@ class CommandLineTest(ServerTestCase):
         folder = tempfile.mkdtemp(prefix="keyward-init-")
         try:
             database = os.path.join(folder, "sub", "k.db")
-            done = subprocess.run([BIN, "--db", database, "init"], capture_output=True, text=True, timeout=30)
+            # The modes are keyward's, whatever the umask it was started with (README: Installing).
+            done = subprocess.run([BIN, "--db", database, "init"], capture_output=True, text=True, timeout=30,
+                                  preexec_fn=lambda: os.umask(0o022))
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertTrue(os.path.exists(database))
             mode = stat.S_IMODE(os.stat(database + ".key").st_mode)
-            self.assertEqual(mode, 0o600)
+            self.assertEqual(mode, 0o640)
             self.assertEqual(os.path.getsize(database + ".key"), 32)
             with open(database + ".key", "rb") as f:
                 first = f.read()

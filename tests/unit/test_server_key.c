@@ -89,7 +89,7 @@ static void test_init_makes_a_key_for_an_empty_database(void **state)
 	assert_true(load(db, true, error, sizeof error));
 	struct stat info;
 	assert_int_equal(stat(db->config.server_key_path, &info), 0);
-	assert_int_equal(info.st_mode & 0777, 0600);
+	assert_int_equal(info.st_mode & 0777, 0640);
 	assert_int_equal(info.st_size, CONFIG_SERVER_KEY_BYTES);
 	unsigned char expected[STORE_KEY_CHECK_BYTES], stored[STORE_KEY_CHECK_BYTES];
 	server_key_check_value(db->config.server_key, sizeof db->config.server_key, expected);
