@@ -21,17 +21,14 @@ static const char *endpoint_of(const struct http_request *request)
 	return request->path_valid ? request->path : "(invalid path)";
 }
 
-/*
- * The path the rules are matched against. The web server sends REQUEST_URI as the client wrote
- * it, but picks the handler after decoding and normalizing it: match what the API will serve,
- * so that "/v1/%61dmin/", "/v1//admin/" or "/v1/x/../admin/" cannot slip past a rule for
- * "/v1/admin/". A final '/' is added, so that the rule also covers "/v1/admin" itself.
- */
-static const char *rules_path_of(const struct http_request *request)
+const char *api_rule_permission(const struct config *config, struct arena *arena, const char *path)
 {
-	char *path = url_path_normalize(request->arena, request->path);
-	size_t length = strlen(path);
-	return path[length - 1] == '/' ? path : arena_printf(request->arena, "%s/", path);
+	if (config->rule_count == 0)
+		return NULL;
+	char *normal = url_path_normalize(arena, arena_strndup(arena, path, strcspn(path, "?#")));
+	size_t length = strlen(normal);
+	return config_required_permission(config, normal[length - 1] == '/' ? normal
+									     : arena_printf(arena, "%s/", normal));
 }
 
 /*
@@ -105,7 +102,7 @@ void api_authorize(struct app *app, struct http_request *request)
 	/* The server always knows the client's address: an empty or garbage one is refused by the allowlist. */
 	question.client_address = request->remote_addr;
 	question.endpoint = endpoint_of(request);
-	question.permission = config_required_permission(app->config, rules_path_of(request));
+	question.rule_permission = api_rule_permission(app->config, request->arena, request->path);
 
 	struct verify_result result;
 	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, &result);
