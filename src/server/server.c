@@ -65,6 +65,18 @@ static const char *fcgi_getenv(void *context, const char *name)
 	return FCGX_GetParam(name, exchange->request.envp);
 }
 
+/* True when the FastCGI parameters hold `name` more than once (libfcgi's FCGX_GetParam returns the first). */
+static bool fcgi_repeated(void *context, const char *name)
+{
+	struct exchange *exchange = context;
+	size_t length = strlen(name);
+	int seen = 0;
+	for (char **entry = exchange->request.envp; entry != NULL && *entry != NULL; entry++)
+		if (strncmp(*entry, name, length) == 0 && (*entry)[length] == '=' && ++seen > 1)
+			return true;
+	return false;
+}
+
 /* Make a read on the connection wait `milliseconds` (> 0) at most, or for ever when 0. */
 static bool set_read_timeout(struct exchange *exchange, int64_t milliseconds)
 {
@@ -205,7 +217,7 @@ static void *worker_main(void *argument)
 	struct arena *arena = arena_new();
 	struct exchange exchange = { 0 };
 	FCGX_InitRequest(&exchange.request, pool->listener->fd, 0);
-	struct http_io io = { fcgi_getenv, fcgi_read, fcgi_write, &exchange, fcgi_timed_out };
+	struct http_io io = { fcgi_getenv, fcgi_read, fcgi_write, &exchange, fcgi_timed_out, fcgi_repeated };
 	for (;;) {
 		pthread_mutex_lock(&pool->accept_lock);
 		int accepted = FCGX_Accept_r(&exchange.request);
@@ -346,7 +358,7 @@ int server_run_cgi(const struct config *config, const struct view *view)
 		fprintf(stderr, "keyward: usage recording: %s\n", error_usage);
 	struct app app = { .config = config, .store = store, .view = view, .usage = usage }; /* one request: no key cache */
 	struct arena *arena = arena_new();
-	struct http_io io = { cgi_getenv, cgi_read, cgi_write, NULL, NULL }; /* the web server bounds the body */
+	struct http_io io = { cgi_getenv, cgi_read, cgi_write, NULL, NULL, NULL }; /* the web server bounds the body */
 	serve_one(&app, arena, &io, SERVER_SERVES_ALL);
 	fflush(stdout);
 	usage_stop(usage);

@@ -597,9 +597,10 @@ def fcgi_length(length):
 
 
 def fcgi_params(params):
-    """Name-value pairs; names and values may be str or bytes (bytes are sent as they are)."""
+    """Name-value pairs, a dict or a list of pairs (a name may repeat, as nginx sends a repeated
+    header); names and values may be str or bytes (bytes are sent as they are)."""
     out = b""
-    for name, value in params.items():
+    for name, value in (params.items() if isinstance(params, dict) else params):
         name = name.encode() if isinstance(name, str) else name
         value = value.encode() if isinstance(value, str) else value
         out += fcgi_length(len(name)) + fcgi_length(len(value)) + name + value

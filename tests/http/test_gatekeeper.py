@@ -711,6 +711,26 @@ class AuthorizerOverFastcgiTest(unittest.TestCase):
         self.assertAnswer(self.ask(self.open_key, REQUEST_URI="/protected/" + "x" * 100000), "granted")
         self.assertIsNone(self.keyward.process.poll(), "keyward serve stopped")
 
+    def test_a_header_sent_as_two_parameters_is_several_keys(self):
+        """nginx before 1.23 passes each copy of a repeated header as a FastCGI parameter of its own;
+        libfcgi would show keyward the first only, so a second key could hide behind a first."""
+        base = [("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/protected/x"), ("QUERY_STRING", ""),
+                ("REMOTE_ADDR", "127.0.0.1")]
+        cases = {
+            "X-API-Key twice, one key": [("HTTP_X_API_KEY", self.open_key)] * 2,
+            "X-API-Key twice, two keys": [("HTTP_X_API_KEY", self.open_key), ("HTTP_X_API_KEY", self.reader_key)],
+            "X-API-Key, then empty": [("HTTP_X_API_KEY", self.open_key), ("HTTP_X_API_KEY", "")],
+            "Authorization twice": [("HTTP_AUTHORIZATION", "Bearer " + self.open_key)] * 2,
+        }
+        for name, lines in cases.items():
+            with self.subTest(name):
+                stdout, _, _ = fcgi_request(self.keyward.port, base + lines, role=FCGI_AUTHORIZER)
+                self.assertAnswer(parse_cgi_output(stdout), "invalid_key")
+        stdout, _, _ = fcgi_request(self.keyward.port, base + [("HTTP_X_API_KEY", self.open_key),
+                                                               ("HTTP_COOKIE", "a=1"), ("HTTP_COOKIE", "b=2")],
+                                    role=FCGI_AUTHORIZER)
+        self.assertAnswer(parse_cgi_output(stdout), "granted")
+
     def query(self, sql, params=()):
         uri = f"file:{urllib.parse.quote(self.keyward.database)}?mode=ro"
         connection = sqlite3.connect(uri, uri=True, timeout=10)
