@@ -84,6 +84,7 @@ static const char usage_tail[] =
 	"  KEYWARD_DB            database file\n"
 	"  KEYWARD_TEMPLATES     folder of the console's templates\n"
 	"  KEYWARD_BASE_PATH     URL prefix the console is mounted at, e.g. /console\n"
+	"  KEYWARD_PUBLIC_URL    the console's address as browsers use it, e.g. https://example.com/console\n"
 	"  KEYWARD_TOKEN_PREFIX  prefix of new tokens (default kw_)\n"
 	"  KEYWARD_CONFIG        the gatekeeper's rules file: lines \"workspace ID\" (whose keys it accepts;\n"
 	"                        default 1) and \"require /path/prefix permission\"\n"

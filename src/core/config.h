@@ -6,6 +6,9 @@
  *   KEYWARD_BASE_PATH  URL prefix the console is mounted at default "" (e.g. "/console")
  *   KEYWARD_TOKEN_PREFIX  token prefix                       default kw_
  *   KEYWARD_CONFIG     the gatekeeper's rules file           default none
+ *   KEYWARD_PUBLIC_URL the console's address as browsers use it, e.g. https://example.com/keyward
+ *                      (scheme, host, optional port, and the base path or no path); default none:
+ *                      each request's own scheme, host and port
  *
  * The rules file holds lines "require PATH-PREFIX PERMISSION": a request whose path starts with
  * PATH-PREFIX, on a segment boundary ("/admin" covers /admin and /admin/x, not /administrator),
@@ -20,6 +23,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "core/text.h"
 
 #ifndef KEYWARD_STATEDIR /* the database's folder, unless KEYWARD_DB or --db says otherwise */
 #define KEYWARD_STATEDIR "/var/lib/keyward"
@@ -45,6 +50,7 @@ struct config {
 	char server_key_path[1040];
 	char template_dir[1024];
 	char base_path[256];
+	char public_origin[TEXT_ORIGIN_MAX]; /* KEYWARD_PUBLIC_URL's origin ("https://example.com"), "" when unset */
 	char token_prefix[CONFIG_TOKEN_PREFIX_MAX + 1]; /* its rules are token_prefix_valid()'s, checked by main */
 	unsigned char server_key[CONFIG_SERVER_KEY_BYTES];
 	char rules_path[1024]; /* "" when no rules file */
