@@ -2,6 +2,7 @@
 #   make           build build/keyward
 #   make run       install missing Debian packages, build, serve the console at http://127.0.0.1:8080/
 #   make run-apache  the same behind Apache instead of lighttpd
+#   make run-nginx   the same behind nginx, under /keyward/ beside a site at /
 #   make test      install what the tests need, build with sanitizers, run every test
 #   make bench     benchmarks (see tests/bench/)
 #   make install   PREFIX=/usr/local DESTDIR=
@@ -20,7 +21,7 @@ SHARED_DIR ?= $(CURDIR)/../shared
 PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libjansson-dev zlib1g-dev
 PACKAGES_RUN   := lighttpd
 PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev apache2 libapache2-mod-fcgid mandoc \
-                  chromium fonts-dejavu-core
+                  chromium fonts-dejavu-core nginx fcgiwrap
 PACKAGES_BENCH := wrk python3 valgrind sqlite3
 
 PKGS    := fcgi sqlite3 libsodium zlib jansson
@@ -46,7 +47,7 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -DKEYWARD_VERSION='"$(VERSION)"' -g -O1 -
 OBJECTS      := $(SOURCES:src/%.c=build/release/%.o)
 TEST_OBJECTS := $(SOURCES:src/%.c=build/test/%.o)
 
-.PHONY: all run run-apache test fuzz bench install uninstall clean deps deps-test deps-browser deps-bench FORCE
+.PHONY: all run run-apache run-nginx test fuzz bench install uninstall clean deps deps-test deps-browser deps-bench FORCE
 all: build/keyward
 
 # ---- build -------------------------------------------------------------------------------------
@@ -111,6 +112,12 @@ run-apache: deps build/keyward
 	@sh tests/install-packages.sh apache2
 	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-apache.sh
 
+# The same behind nginx: an existing site at /, the console under /keyward/, auth_request to keyward's
+# gate, and one `keyward serve` with a listener for each (www/run-nginx.sh).
+run-nginx: deps build/keyward
+	@sh tests/install-packages.sh nginx
+	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-nginx.sh
+
 # ---- test --------------------------------------------------------------------------------------
 test: deps-test deps-browser
 	@$(MAKE) --no-print-directory build/keyward build/test/keyward $(UNIT_TESTS:%=build/test/unit/%) \
@@ -161,7 +168,7 @@ deps-bench:
 # files in DATADIR (where it looks for them unless KEYWARD_TEMPLATES says otherwise), the example
 # configurations with their placeholders for paths filled in, and the manual page.
 EXAMPLES := www/lighttpd.conf www/lighttpd-gatekeeper.conf www/apache-keyward.conf www/apache-fcgid.conf \
-            www/keyward.service
+            www/keyward.service www/nginx-keyward.conf www/nginx-keyward-guard.conf
 # keyward serve's two listeners in the examples (keyward.service, apache-keyward.conf): the console's
 # and the gatekeeper's.
 KEYWARD_ADDRESS            ?= 127.0.0.1:9000
@@ -169,7 +176,7 @@ KEYWARD_GATEKEEPER_ADDRESS ?= 127.0.0.1:9001
 FILL     := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
             -e 's|@TEMPLATES@|$(DATADIR)/templates|g' -e 's|@STATIC@|$(DATADIR)/static|g' -e 's|@BIN@|$(SBINDIR)/keyward|g' \
             -e 's|@VARDIR@|$(STATEDIR)|g' -e 's|@KEYWARD_ADDRESS@|$(KEYWARD_ADDRESS)|g' \
-            -e 's|@KEYWARD_GATEKEEPER_ADDRESS@|$(KEYWARD_GATEKEEPER_ADDRESS)|g'
+            -e 's|@KEYWARD_GATEKEEPER_ADDRESS@|$(KEYWARD_GATEKEEPER_ADDRESS)|g' -e 's|@FASTCGI_PARAMS@|fastcgi_params|g'
 
 install: build/keyward
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/templates/partials $(DESTDIR)$(DATADIR)/static \

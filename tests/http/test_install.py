@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from harness import ROOT, Document, apache_binary, free_port, wait_for_port
+from harness import ROOT, Document, apache_binary, free_port, nginx_binary, nginx_conf_folder, wait_for_port
 import http.client
 import urllib.parse
 
@@ -58,7 +58,8 @@ class InstallTest(unittest.TestCase):
             self.assertTrue(os.path.isfile(os.path.join(self.share, "static", name)), name)
         examples = sorted(os.listdir(os.path.join(self.share, "examples")))
         self.assertEqual(examples, ["apache-fcgid.conf", "apache-keyward.conf", "keyward.service",
-                                    "lighttpd-gatekeeper.conf", "lighttpd.conf"])
+                                    "lighttpd-gatekeeper.conf", "lighttpd.conf", "nginx-keyward-guard.conf",
+                                    "nginx-keyward.conf"])
         unit = read(os.path.join(self.share, "examples", "keyward.service"))
         self.assertIn(f"ExecStart={PREFIX}/sbin/keyward serve --listen 127.0.0.1:9000 --threads 8 \\\n"
                       "          --gatekeeper 127.0.0.1:9001 --gatekeeper-threads 8\n", unit)
@@ -70,10 +71,49 @@ class InstallTest(unittest.TestCase):
         self.assertIn('ProxyPass "/api/" "fcgi://127.0.0.1:9001/api/"\n', apache)
         self.assertIn('ProxyPass "/" "fcgi://127.0.0.1:9000/"\n', apache)
         self.assertNotIn("@KEYWARD", apache)
+        # nginx: the console's pages to the console's listener, the gate and /keyward/api/ to the gatekeeper's.
+        nginx = read(os.path.join(self.share, "examples", "nginx-keyward.conf"))
+        self.assertIn("location /keyward/ {\n    fastcgi_pass 127.0.0.1:9000;\n    include fastcgi_params;\n", nginx)
+        self.assertIn("location /keyward/api/ {\n    fastcgi_pass 127.0.0.1:9001;\n", nginx)
+        self.assertIn("location = /_keyward_gate {\n    internal;\n    fastcgi_pass 127.0.0.1:9001;\n", nginx)
+        self.assertIn(f"alias {PREFIX}/share/keyward/static/;", nginx)
+        for name in ("nginx-keyward.conf", "nginx-keyward-guard.conf"):
+            self.assertNotRegex(read(os.path.join(self.share, "examples", name)), r"@[A-Z_]+@", name)
         manual = os.path.join(self.root, "share", "man", "man8", "keyward.8")
         self.assertIn(f".It Pa {PREFIX}/share/keyward/templates", read(manual))
         # Nothing left outside PREFIX.
         self.assertEqual(os.listdir(self.destdir), [PREFIX.strip("/").split("/")[0]])
+
+    @unittest.skipUnless(nginx_binary(), "nginx is not installed (Debian: nginx)")
+    def test_the_installed_nginx_examples_pass_nginx_t(self):
+        """Included as their comments say, in a server block beside nginx's own fastcgi_params."""
+        folder = tempfile.mkdtemp(prefix="keyward-test-nginx-t-")
+        try:
+            shutil.copy(os.path.join(nginx_conf_folder(), "fastcgi_params"), folder)
+            examples = os.path.join(self.share, "examples")
+            with open(os.path.join(folder, "nginx.conf"), "w") as f:
+                f.write(f"""pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ }}
+http {{
+    access_log off;
+    server {{
+        listen 127.0.0.1:{free_port()};
+        location / {{ root {folder}; }}
+        include {examples}/nginx-keyward.conf;
+        location /v1/ {{
+            include {examples}/nginx-keyward-guard.conf;
+            proxy_pass http://127.0.0.1:8000;
+        }}
+    }}
+}}
+""")
+            done = subprocess.run([nginx_binary(), "-t", "-c", os.path.join(folder, "nginx.conf")],
+                                  capture_output=True, text=True, timeout=30)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertIn("test is successful", done.stderr)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def test_the_manual_page_is_clean_mdoc(self):
         manual = os.path.join(self.root, "share", "man", "man8", "keyward.8")
