@@ -137,7 +137,7 @@ void api_keys_verify(struct app *app, struct http_request *request, struct http_
 		return;
 	}
 
-	/* The gatekeeper's decision, code for code: the rules file's permission for the endpoint, and the one asked about. */
+	/* The gatekeeper's decision, code for code: the rules' permission for the endpoint, and the one asked about. */
 	if (question.endpoint != NULL)
 		question.rule_permission = api_rule_permission(app->config, request->arena, question.endpoint);
 	/* A verifier sees only the keys of its own workspace: another's is refused as an unknown one. */
