@@ -2,6 +2,7 @@
 #   make           build build/keyward
 #   make run       install missing Debian packages, build, serve the console at http://127.0.0.1:8080/
 #   make run-apache  the same behind Apache instead of lighttpd
+#   make run-nginx   the same behind nginx, under /keyward/ beside a site at /
 #   make test      install what the tests need, build with sanitizers, run every test
 #   make bench     benchmarks (see tests/bench/)
 #   make install   PREFIX=/usr/local DESTDIR=  (make uninstall removes exactly what it wrote)
@@ -20,7 +21,7 @@ SHARED_DIR ?= $(CURDIR)/../shared
 PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libjansson-dev zlib1g-dev
 PACKAGES_RUN   := lighttpd
 PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev apache2 libapache2-mod-fcgid mandoc logrotate \
-                  chromium fonts-dejavu-core
+                  chromium fonts-dejavu-core nginx fcgiwrap
 PACKAGES_BENCH := wrk python3 valgrind sqlite3
 
 PKGS    := fcgi sqlite3 libsodium zlib jansson
@@ -46,7 +47,7 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -DKEYWARD_VERSION='"$(VERSION)"' -g -O1 -
 OBJECTS      := $(SOURCES:src/%.c=build/release/%.o)
 TEST_OBJECTS := $(SOURCES:src/%.c=build/test/%.o)
 
-.PHONY: all run run-apache test fuzz bench install install-user uninstall clean deps deps-test deps-browser deps-bench FORCE
+.PHONY: all run run-apache run-nginx test fuzz bench install install-user uninstall clean deps deps-test deps-browser deps-bench FORCE
 all: build/keyward
 
 # ---- build -------------------------------------------------------------------------------------
@@ -111,6 +112,12 @@ run-apache: deps build/keyward
 	@sh tests/install-packages.sh apache2
 	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-apache.sh
 
+# The same behind nginx: an existing site at /, the console under /keyward/, auth_request to keyward's
+# gate, and one `keyward serve` with a listener for each (www/run-nginx.sh).
+run-nginx: deps build/keyward
+	@sh tests/install-packages.sh nginx
+	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-nginx.sh
+
 # ---- test --------------------------------------------------------------------------------------
 test: deps-test deps-browser
 	@$(MAKE) --no-print-directory build/keyward build/test/keyward $(UNIT_TESTS:%=build/test/unit/%) \
@@ -163,7 +170,8 @@ deps-bench:
 # manual page. Every file written and every folder made is listed in MANIFEST (a reinstall keeps
 # what the last one listed), which is all that `make uninstall` removes.
 EXAMPLES := www/lighttpd-keyward.conf www/lighttpd-keyward-serve.conf www/lighttpd-gatekeeper.conf \
-            www/apache-keyward.conf www/apache-fcgid.conf www/keyward.service www/keyward.logrotate
+            www/apache-keyward.conf www/apache-fcgid.conf www/keyward.service www/keyward.logrotate \
+            www/nginx-keyward.conf www/nginx-keyward-guard.conf
 MANIFEST ?= $(DATADIR)/keyward.manifest
 # keyward serve's two listeners in the examples (keyward.service, apache-keyward.conf): the console's
 # and the gatekeeper's.
@@ -186,6 +194,7 @@ FILL     := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' -e '
             -e 's|@KEYWARD_GATEKEEPER_ADDRESS@|$(KEYWARD_GATEKEEPER_ADDRESS)|g' -e 's|@BASE_PATH@|$(KEYWARD_BASE_PATH)|g' \
             -e 's|@SOCKET@|$(KEYWARD_SOCKET)|g' -e 's|@RUNDIR@|$(LIGHTTPD_RUNDIR)|g' -e 's|@LOGDIR@|$(LOGDIR)|g' \
             -e 's|@TRUST_REMOTE_USER@|0|g' -e 's|@STATE_DIRECTORY@|$(STATE_DIRECTORY)|g' \
+            -e 's|@FASTCGI_PARAMS@|fastcgi_params|g' \
             -e 's|^User=keyward$$|User=$(KEYWARD_USER)|' -e 's|^Group=keyward$$|Group=$(KEYWARD_USER)|'
 
 # Shell helpers for install: `folder PATH` makes each missing folder of PATH and lists it; `put MODE

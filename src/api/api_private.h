@@ -15,6 +15,15 @@ void api_send_json(struct http_request *request, struct http_response *response,
 void api_send_error(struct http_request *request, struct http_response *response, int status, const char *code,
 		    const char *message);
 
+/*
+ * authorize.c: the permission the rules file requires for `path` (a request path; a query is
+ * ignored), matched as the web server reads it before it picks a handler: decoded and normalized
+ * (url_path_normalize), so that "/v1/%61dmin/", "/v1//admin/" or "/v1/x/../admin/" cannot slip
+ * past a rule for "/v1/admin/", with a final '/' added so that the rule also covers "/v1/admin"
+ * itself. NULL when no rule applies. The gatekeeper and the verify endpoint both ask it.
+ */
+const char *api_rule_permission(const struct config *config, struct arena *arena, const char *path);
+
 /* verify.c */
 void api_keys_verify(struct app *app, struct http_request *request, struct http_response *response);
 

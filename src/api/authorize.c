@@ -1,4 +1,8 @@
-/* authorize.c: the FastCGI authorizer: lighttpd or Apache asks, for each request to the protected API, whether to let it through. */
+/*
+ * authorize.c: the gatekeeper's two ways of being asked, for each request to the protected API,
+ * whether to let it through: the FastCGI authorizer (lighttpd, Apache) and the gate of nginx's
+ * auth_request. One decision (gatekeeper_decide), two forms of answer.
+ */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -21,17 +25,14 @@ static const char *endpoint_of(const struct http_request *request)
 	return request->path_valid ? request->path : "(invalid path)";
 }
 
-/*
- * The path the rules are matched against. The web server sends REQUEST_URI as the client wrote
- * it, but picks the handler after decoding and normalizing it: match what the API will serve,
- * so that "/v1/%61dmin/", "/v1//admin/" or "/v1/x/../admin/" cannot slip past a rule for
- * "/v1/admin/". A final '/' is added, so that the rule also covers "/v1/admin" itself.
- */
-static const char *rules_path_of(const struct http_request *request)
+const char *api_rule_permission(const struct config *config, struct arena *arena, const char *path)
 {
-	char *path = url_path_normalize(request->arena, request->path);
-	size_t length = strlen(path);
-	return path[length - 1] == '/' ? path : arena_printf(request->arena, "%s/", path);
+	if (config->rule_count == 0)
+		return NULL;
+	char *normal = url_path_normalize(arena, arena_strndup(arena, path, strcspn(path, "?#")));
+	size_t length = strlen(normal);
+	return config_required_permission(config, normal[length - 1] == '/' ? normal
+									     : arena_printf(arena, "%s/", normal));
 }
 
 /*
@@ -56,6 +57,13 @@ static void encode_refusals(void)
 	}
 }
 
+/* The encoded JSON body of a refusal `code`, without its final newline (static, lives as long as the process). */
+static const char *refusal_text(enum verify_code code)
+{
+	pthread_once(&refusals_encoded, encode_refusals);
+	return refusal_bodies[code] != NULL ? refusal_bodies[code] : "{\"code\":\"unavailable\"}";
+}
+
 /* The same answer api_send_json() gives for refusal_json(code), from the encoded copy. */
 static void send_refusal(struct http_request *request, struct http_response *response, enum verify_code code)
 {
@@ -72,7 +80,7 @@ static void send_refusal(struct http_request *request, struct http_response *res
 }
 
 /*
- * The gatekeeper's scope, said once per process at its first authorizer request when it is the
+ * The gatekeeper's scope, said once per process at its first gatekeeper request when it is the
  * default (workspace 1): only a process that acts as the gatekeeper says it, never a CLI command
  * or a console process, and a CGI process never gets this role.
  */
@@ -92,7 +100,13 @@ static const char *decimal(struct arena *arena, int64_t number)
 	return arena_strndup(arena, digits + start, sizeof digits - 1 - start);
 }
 
-void api_authorize(struct app *app, struct http_request *request)
+/*
+ * The gatekeeper's decision on `request`, the same whichever way it is asked (FastCGI authorizer,
+ * nginx's gate): the key from its headers, the client address from REMOTE_ADDR, the permission the
+ * rules file requires for its path, the workspaces the gatekeeper serves. The decision is recorded
+ * as usage (not an outage: nothing is known then). Strings in *result live in the request's arena.
+ */
+static void gatekeeper_decide(struct app *app, struct http_request *request, struct verify_result *result)
 {
 	if (!atomic_load_explicit(&scope_noted, memory_order_relaxed) && !atomic_exchange(&scope_noted, true)) {
 		const char *note = config_default_workspace_note(app->config);
@@ -105,13 +119,25 @@ void api_authorize(struct app *app, struct http_request *request)
 	/* The server always knows the client's address: an empty or garbage one is refused by the allowlist. */
 	question.client_address = request->remote_addr;
 	question.endpoint = endpoint_of(request);
-	question.permission = config_required_permission(app->config, rules_path_of(request));
+	question.rule_permission = api_rule_permission(app->config, request->arena, request->path);
 
+	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, result);
+	if (app->usage != NULL && !verify_code_is_outage(result->code))
+		usage_record(app->usage, result, question.endpoint, request->remote_addr, (int64_t)time(NULL));
+}
+
+/* A refusal, either way it is asked: its status, its JSON body and, for a 401, the Bearer challenge. */
+static void refuse(struct http_request *request, struct http_response *response, enum verify_code code)
+{
+	if (verify_code_status(code) == 401)
+		http_response_header(response, "WWW-Authenticate", "Bearer realm=\"api\"");
+	send_refusal(request, response, code);
+}
+
+void api_authorize(struct app *app, struct http_request *request)
+{
 	struct verify_result result;
-	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, &result);
-	if (app->usage != NULL && !verify_code_is_outage(result.code))
-		usage_record(app->usage, &result, question.endpoint, request->remote_addr, (int64_t)time(NULL));
-
+	gatekeeper_decide(app, request, &result);
 	struct http_response response;
 	http_response_init(&response);
 	if (result.code == VERIFY_GRANTED) {
@@ -124,9 +150,33 @@ void api_authorize(struct app *app, struct http_request *request)
 		   adds them to the response the protected backend sends. */
 		response.headers_only = true;
 	} else {
-		if (verify_code_status(result.code) == 401)
-			http_response_header(&response, "WWW-Authenticate", "Bearer realm=\"api\"");
-		send_refusal(request, &response, result.code);
+		refuse(request, &response, result.code);
+	}
+	http_response_send(&response, request);
+	http_response_free(&response);
+}
+
+void api_gate(struct app *app, struct http_request *request)
+{
+	struct verify_result result;
+	gatekeeper_decide(app, request, &result);
+	struct http_response response;
+	http_response_init(&response);
+	if (result.code == VERIFY_GRANTED) {
+		response.status = 204;
+		http_response_header(&response, "X-Keyward-Key-Id", result.key_id);
+		http_response_header(&response, "X-Keyward-Key-Name", result.name);
+		http_response_header(&response, "X-Keyward-Role", result.role);
+		http_response_header(&response, "X-Keyward-Permissions", result.permissions);
+		http_response_header(&response, "X-Keyward-Workspace-Id", decimal(request->arena, result.workspace_id));
+		/* A decision is never to be cached: a revocation counts from the next request. */
+		http_response_header(&response, "Cache-Control", "no-store");
+		response.headers_only = true;
+	} else {
+		refuse(request, &response, result.code);
+		response.no_store = true;
+		/* nginx drops an auth answer's body: the same JSON, for its error_page to send on. */
+		http_response_header(&response, "X-Keyward-Refusal", refusal_text(result.code));
 	}
 	http_response_send(&response, request);
 	http_response_free(&response);

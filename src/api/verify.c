@@ -1,4 +1,8 @@
-/* verify.c: POST /api/v1/keys/verify: applications that check keys themselves ask keyward, in JSON. */
+/*
+ * verify.c: POST /api/v1/keys/verify: applications that check keys themselves ask keyward, in JSON.
+ * It answers 200 whatever the decision ("valid": false on a refusal), so it is no target for a web
+ * server's auth_request: that is the gate's job (authorize.c).
+ */
 #include <string.h>
 #include <time.h>
 
@@ -133,6 +137,9 @@ void api_keys_verify(struct app *app, struct http_request *request, struct http_
 		return;
 	}
 
+	/* The gatekeeper's decision, code for code: the rules' permission for the endpoint, and the one asked about. */
+	if (question.endpoint != NULL)
+		question.rule_permission = api_rule_permission(app->config, request->arena, question.endpoint);
 	/* A verifier sees only the keys of its own workspace: another's is refused as an unknown one. */
 	question.workspace_id = caller.workspace_id;
 	struct verify_result result;

@@ -20,7 +20,7 @@ static const struct cli_option serve_options[] = {
 	{ "listen", CLI_TEXT, "ADDRESS", true, 0, 0, "HOST:PORT or the path of a unix socket for the web server" },
 	{ "threads", CLI_NUMBER, "N", false, 1, SERVER_THREADS_MAX, "worker threads (default 4)" },
 	{ "gatekeeper", CLI_TEXT, "ADDRESS", false, 0, 0,
-	  "a second listener, with threads of its own, that answers authorizer requests and /api/ only" },
+	  "a second listener, with threads of its own, for authorizer requests, nginx's gate and /api/ only" },
 	{ "gatekeeper-threads", CLI_NUMBER, "N", false, 1, SERVER_THREADS_MAX, "its worker threads (default 4)" },
 	{ "socket-mode", CLI_TEXT, "MODE", false, 0, 0,
 	  "a unix socket's mode, octal, owner read and write (default 0660); removed at exit" },
@@ -313,6 +313,7 @@ static const char help_tail[] =
 	"  KEYWARD_DB            database file\n"
 	"  KEYWARD_TEMPLATES     folder of the console's templates\n"
 	"  KEYWARD_BASE_PATH     URL prefix the console is mounted at, e.g. /console\n"
+	"  KEYWARD_PUBLIC_URL    the console's address as browsers use it, e.g. https://example.com/console\n"
 	"  KEYWARD_TOKEN_PREFIX  prefix of new tokens (default kw_)\n"
 	"  KEYWARD_CONFIG        the gatekeeper's rules file: lines \"workspace ID\" (whose keys it accepts;\n"
 	"                        default 1) and \"require /path/prefix permission\"\n"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,6 +181,43 @@ const char *config_default_workspace_note(const struct config *config)
 		       : "keyward: the gatekeeper serves workspace 1 (the rules file names none)";
 }
 
+/*
+ * KEYWARD_PUBLIC_URL, when set: http:// or https://, a host and perhaps a port, then the base path
+ * or no path (a final '/' allowed), and nothing else. Its origin goes into config->public_origin.
+ */
+static bool load_public_url(struct config *config, char *error, size_t error_size)
+{
+	const char *url = env_or("KEYWARD_PUBLIC_URL", "");
+	if (url[0] == '\0')
+		return true;
+	bool https = strncasecmp(url, "https://", 8) == 0;
+	if (!https && strncasecmp(url, "http://", 7) != 0) {
+		snprintf(error, error_size, "KEYWARD_PUBLIC_URL must start with http:// or https:// (got \"%.200s\")", url);
+		return false;
+	}
+	const char *authority = url + (https ? 8 : 7);
+	size_t authority_length = strcspn(authority, "/?#");
+	const char *path = authority + authority_length;
+	if (strpbrk(url, "?#@ \t") != NULL || !text_origin(config->public_origin, https, authority, authority_length, NULL)) {
+		config->public_origin[0] = '\0';
+		snprintf(error, error_size, "KEYWARD_PUBLIC_URL must be the console's address as browsers use it: a scheme, "
+					    "a host and perhaps a port, such as https://example.com%s or http://192.0.2.7:8080%s "
+					    "(got \"%.200s\")", config->base_path, config->base_path, url);
+		return false;
+	}
+	size_t path_length = strlen(path);
+	if (path_length > 0 && path[path_length - 1] == '/')
+		path_length--;
+	if (path_length != strlen(config->base_path) || strncmp(path, config->base_path, path_length) != 0) {
+		config->public_origin[0] = '\0';
+		snprintf(error, error_size, "KEYWARD_PUBLIC_URL's path must be %s%s%s (got \"%.200s\")",
+			 config->base_path[0] != '\0' ? "KEYWARD_BASE_PATH, \"" : "empty or \"/\"", config->base_path,
+			 config->base_path[0] != '\0' ? "\"" : "", url);
+		return false;
+	}
+	return true;
+}
+
 /* A whole-number setting `name` (default `fallback`) from `low` to `high`; false with a sentence otherwise. */
 static bool number_setting(const char *name, const char *fallback, long long low, long long high, const char *low_text,
 			   long long *value, char *error, size_t error_size)
@@ -218,6 +256,8 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 			 config->base_path);
 		return false;
 	}
+	if (!load_public_url(config, error, error_size))
+		return false;
 	const char *prefix = env_or("KEYWARD_TOKEN_PREFIX", "kw_");
 	if (!copy_setting(config->token_prefix, sizeof config->token_prefix, prefix, "KEYWARD_TOKEN_PREFIX", error,
 			  error_size))

@@ -6,6 +6,9 @@
  *   KEYWARD_BASE_PATH  URL prefix the console is mounted at default "" (e.g. "/console")
  *   KEYWARD_TOKEN_PREFIX  token prefix                       default kw_
  *   KEYWARD_CONFIG     the gatekeeper's rules file           default none
+ *   KEYWARD_PUBLIC_URL the console's address as browsers use it, e.g. https://example.com/keyward
+ *                      (scheme, host, optional port, and the base path or no path); default none:
+ *                      each request's own scheme, host and port
  *
  * The rules file holds lines "require PATH-PREFIX PERMISSION": a request whose path starts with
  * PATH-PREFIX, on a segment boundary ("/admin" covers /admin and /admin/x, not /administrator),
@@ -28,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/text.h"
 #define CONFIG_DATABASE_MODE 0660   /* the database file (and so its -wal and -shm) */
 #define CONFIG_SERVER_KEY_MODE 0640 /* the server key, and its copy beside a backup */
 #define CONFIG_FOLDER_MODE 02770    /* a database folder init makes: set-group-ID, so that files
@@ -57,6 +61,7 @@ struct config {
 	char server_key_path[1040];
 	char template_dir[1024];
 	char base_path[256];
+	char public_origin[TEXT_ORIGIN_MAX]; /* KEYWARD_PUBLIC_URL's origin ("https://example.com"), "" when unset */
 	char token_prefix[CONFIG_TOKEN_PREFIX_MAX + 1]; /* its rules are token_prefix_valid()'s, checked by main */
 	unsigned char server_key[CONFIG_SERVER_KEY_BYTES];
 	char rules_path[1024]; /* "" when no rules file */

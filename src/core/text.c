@@ -235,3 +235,76 @@ bool text_to_integer(const char *text, int64_t min, int64_t max, int64_t *value)
 	*value = number;
 	return true;
 }
+
+/* The port in the `length` bytes at `text` (1 to 65535, digits only, at most 5), or 0 when it is not one. */
+static long port_of(const char *text, size_t length)
+{
+	if (length == 0 || length > 5)
+		return 0;
+	long port = 0;
+	for (size_t i = 0; i < length; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return 0;
+		port = port * 10 + (text[i] - '0');
+	}
+	return port <= 65535 ? port : 0;
+}
+
+bool text_origin(char origin[TEXT_ORIGIN_MAX], bool https, const char *authority, size_t length,
+		 const char *port_if_none)
+{
+	origin[0] = '\0';
+	const char *scheme = https ? "https://" : "http://";
+	size_t host_length;
+	if (length > 0 && authority[0] == '[') {
+		const char *close = memchr(authority, ']', length);
+		if (close == NULL || close == authority + 1)
+			return false;
+		host_length = (size_t)(close - authority) + 1;
+		for (size_t i = 1; i + 1 < host_length; i++)
+			if (strchr("0123456789abcdefABCDEF:.", authority[i]) == NULL || authority[i] == '\0')
+				return false;
+	} else {
+		host_length = 0;
+		while (host_length < length && authority[host_length] != ':') {
+			char c = authority[host_length];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+			      c == '-' || c == '_'))
+				return false;
+			host_length++;
+		}
+		if (host_length == 0)
+			return false;
+	}
+	long port;
+	if (host_length == length) {
+		port = port_if_none != NULL ? port_of(port_if_none, strlen(port_if_none)) : 0;
+	} else {
+		if (authority[host_length] != ':')
+			return false;
+		port = port_of(authority + host_length + 1, length - host_length - 1);
+		if (port == 0)
+			return false;
+	}
+	if (port == (https ? 443 : 80))
+		port = 0;
+	size_t used = strlen(scheme);
+	if (used + host_length + 7 > TEXT_ORIGIN_MAX)
+		return false;
+	memcpy(origin, scheme, used);
+	for (size_t i = 0; i < host_length; i++) {
+		char c = authority[i];
+		origin[used++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	if (port != 0) {
+		char digits[8];
+		size_t at = sizeof digits;
+		for (; port > 0; port /= 10)
+			digits[--at] = (char)('0' + port % 10);
+		origin[used++] = ':';
+		memcpy(origin + used, digits + at, sizeof digits - at);
+		used += sizeof digits - at;
+	}
+	origin[used] = '\0';
+	return true;
+}

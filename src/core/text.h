@@ -39,4 +39,18 @@ char *text_fold(struct arena *arena, const char *text);
  */
 bool text_to_integer(const char *text, int64_t min, int64_t max, int64_t *value);
 
+#define TEXT_ORIGIN_MAX 300 /* bytes of an origin text_origin() writes, with its NUL */
+
+/*
+ * The web origin of the `length` bytes at `authority` ("host" or "host:port", as in a Host header)
+ * under http or https, written as browsers write an Origin header: "https://example.com",
+ * "http://127.0.0.1:8080", "http://[2001:db8::1]:8080". The host is lower-cased; a port that is
+ * the scheme's default (80, 443) is left out; `port_if_none` (SERVER_PORT: NULL or anything that is
+ * not a port is ignored) stands in for a port the authority does not name. A host is letters,
+ * digits, '.', '-' and '_', or an IPv6 address in brackets; a port is 1 to 65535. Writes at most
+ * TEXT_ORIGIN_MAX bytes into `origin`; false (and "" there) when the authority is none of these.
+ */
+bool text_origin(char origin[TEXT_ORIGIN_MAX], bool https, const char *authority, size_t length,
+		 const char *port_if_none);
+
 #endif

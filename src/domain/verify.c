@@ -82,6 +82,12 @@ static bool address_allowed(const struct store_key_auth *key, const char *addres
 	return false;
 }
 
+/* True when a role with space-separated `permissions` may do what needs `permission` (NULL or "": nothing). */
+static bool role_allows(const char *permissions, const char *permission)
+{
+	return permission == NULL || permission[0] == '\0' || verify_has_permission(permissions, permission);
+}
+
 /* True when keys of `workspace_id` count for this request (verify_request.workspace_id). */
 static bool workspace_in_scope(const struct config *config, const struct verify_request *request, int64_t workspace_id)
 {
@@ -141,8 +147,8 @@ void verify_decide(struct store *store, struct key_cache *cache, const struct co
 		result->code = VERIFY_DISABLED;
 	else if (!address_allowed(&key, request->client_address))
 		result->code = VERIFY_IP_NOT_ALLOWED;
-	else if (request->permission != NULL && request->permission[0] != '\0' &&
-		 !verify_has_permission(key.permissions, request->permission))
+	else if (!role_allows(key.permissions, request->rule_permission) ||
+		 !role_allows(key.permissions, request->permission))
 		result->code = VERIFY_INSUFFICIENT_PERMISSIONS;
 	else
 		result->code = VERIFY_GRANTED;

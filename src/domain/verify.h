@@ -5,7 +5,8 @@
  * not several keys at once; a key was sent; its shape and checksum (no database access when they fail); a key with that
  * keyed hash exists in a workspace the request may use (those the gatekeeper serves, config.h);
  * it is not revoked; it is enabled; the client address is on its allowlist (no CIDRs: any
- * address); its role holds the permission the request needs.
+ * address); its role holds the permission the rules file requires for the request's path and the
+ * permission the caller asks about (either may be absent).
  * A key of another workspace is refused exactly as an unknown one is (invalid_key, nothing known
  * of it): messages, results and usage never say whether a key exists elsewhere.
  */
@@ -46,7 +47,10 @@ struct verify_request {
 	const char *client_address; /* NULL when not given: refused only if the key has an allowlist;
 				       given but not an address (garbage REMOTE_ADDR): always refused */
 	const char *endpoint;       /* request path, for usage */
-	const char *permission;     /* permission the request needs, NULL or "" for none */
+	const char *rule_permission; /* the permission the rules file requires for the request's path
+					(api_rule_permission()), NULL or "" for none */
+	const char *permission;     /* another permission the request needs (the verify endpoint's "permission"),
+				       NULL or "" for none */
 	int64_t workspace_id;       /* whose keys count: VERIFY_SERVED_WORKSPACES (0, the default), VERIFY_ANY_WORKSPACE,
 				       or that one workspace only */
 };

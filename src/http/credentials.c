@@ -37,13 +37,17 @@ enum http_key_presence http_request_api_key(const struct http_request *request, 
 	enum http_key_presence from_authorization = HTTP_KEY_NONE, from_header = HTTP_KEY_NONE;
 
 	const char *authorization = http_request_env(request, "HTTP_AUTHORIZATION");
+	const char *api_key = http_request_env(request, "HTTP_X_API_KEY");
+	/* Two copies of a header sent as two variables: several keys, as when a server joins them. */
+	if ((authorization != NULL && http_request_env_repeated(request, "HTTP_AUTHORIZATION")) ||
+	    (api_key != NULL && http_request_env_repeated(request, "HTTP_X_API_KEY")))
+		return HTTP_KEY_SEVERAL;
 	if (authorization != NULL) {
 		authorization += strspn(authorization, " \t");
 		if (strncasecmp(authorization, "Bearer", 6) == 0 &&
 		    (authorization[6] == ' ' || authorization[6] == '\t' || authorization[6] == '\0'))
 			from_authorization = from_value(authorization + 6, &bearer, &bearer_length);
 	}
-	const char *api_key = http_request_env(request, "HTTP_X_API_KEY");
 	if (api_key != NULL)
 		from_header = from_value(api_key, &header_key, &header_length);
 

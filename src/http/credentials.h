@@ -1,7 +1,8 @@
 /*
  * credentials.h: the API key a request carries, from "Authorization: Bearer <key>" or
  * "X-API-Key: <key>". Web servers join repeated headers with ", ", so a value holding a comma
- * or a space (after the scheme) is more than one key.
+ * or a space (after the scheme) is more than one key; so is a header the server sent as two
+ * variables (nginx before 1.23 over FastCGI).
  */
 #ifndef KEYWARD_HTTP_CREDENTIALS_H
 #define KEYWARD_HTTP_CREDENTIALS_H

@@ -14,6 +14,11 @@ const char *http_request_env(const struct http_request *request, const char *nam
 	return request->io->getenv(request->io->context, name);
 }
 
+bool http_request_env_repeated(const struct http_request *request, const char *name)
+{
+	return request->io->repeated != NULL && request->io->repeated(request->io->context, name);
+}
+
 static enum http_method method_from(const char *name)
 {
 	if (strcmp(name, "GET") == 0)

@@ -31,6 +31,12 @@ struct http_io {
 	void (*write)(void *context, const char *bytes, size_t length);
 	void *context;
 	bool (*timed_out)(void *context); /* true once a read stopped at the deadline; NULL: reads have none */
+	/*
+	 * True when the web server sent variable `name` more than once, as FastCGI allows: nginx (before
+	 * 1.23) sends each copy of a repeated request header as a parameter of its own, and getenv sees
+	 * the first only. NULL: never (a CGI environment holds each name once).
+	 */
+	bool (*repeated)(void *context, const char *name);
 };
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER };
@@ -75,6 +81,9 @@ void http_request_read(struct http_request *request, struct arena *arena, const 
 
 /* A request variable (CGI meta-variable or HTTP_* header), or NULL. */
 const char *http_request_env(const struct http_request *request, const char *name);
+
+/* True when the web server sent variable `name` more than once (struct http_io, repeated). */
+bool http_request_env_repeated(const struct http_request *request, const char *name);
 
 /* The value of cookie `name` from the Cookie header, or NULL. */
 const char *http_request_cookie(const struct http_request *request, const char *name);

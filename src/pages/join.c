@@ -233,7 +233,7 @@ void page_join_accept(struct app *app, struct http_request *request, struct http
 		break;
 	case JOIN_SETUP:
 	case JOIN_CREATE:
-		if (!page_same_origin(request)) {
+		if (!page_same_origin(app, request)) {
 			page_error(app, request, response, 403, "Refused",
 				   "This form was sent from another site. Open the invitation link itself and try again.");
 			return;

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/alloc.h"
@@ -433,25 +434,46 @@ const char *page_ws_url(struct app *app, struct http_request *request, const cha
 			    path);
 }
 
-const char *page_absolute_url(struct app *app, struct http_request *request, const char *path)
+/*
+ * The console's origin as browsers see it: KEYWARD_PUBLIC_URL's when set; else the request's scheme
+ * and Host, with SERVER_PORT when the Host came without a port (Debian's nginx fastcgi_params send
+ * $host, which has none). NULL when the request has no usable Host.
+ */
+static const char *console_origin(struct app *app, struct http_request *request)
 {
+	if (app->config->public_origin[0] != '\0')
+		return app->config->public_origin;
 	const char *host = http_request_env(request, "HTTP_HOST");
-	if (host == NULL || host[0] == '\0' || strpbrk(host, " \t\r\n/\\\"<>") != NULL)
-		return page_url(app, request, path);
-	return arena_printf(request->arena, "%s://%s%s%s", request->https ? "https" : "http", host,
-			    app->config->base_path, path);
+	char origin[TEXT_ORIGIN_MAX];
+	if (host == NULL ||
+	    !text_origin(origin, request->https, host, strlen(host), http_request_env(request, "SERVER_PORT")))
+		return NULL;
+	return arena_strdup(request->arena, origin);
 }
 
-bool page_same_origin(struct http_request *request)
+const char *page_absolute_url(struct app *app, struct http_request *request, const char *path)
 {
-	const char *origin = http_request_env(request, "HTTP_ORIGIN");
-	if (origin == NULL || origin[0] == '\0')
+	const char *origin = console_origin(app, request);
+	if (origin == NULL)
+		return page_url(app, request, path);
+	return arena_printf(request->arena, "%s%s%s", origin, app->config->base_path, path);
+}
+
+bool page_same_origin(struct app *app, struct http_request *request)
+{
+	const char *sent = http_request_env(request, "HTTP_ORIGIN");
+	if (sent == NULL || sent[0] == '\0')
 		return true;
-	const char *host = http_request_env(request, "HTTP_HOST");
-	if (host == NULL)
+	const char *expected = console_origin(app, request);
+	if (expected == NULL)
 		return false;
-	const char *expected = arena_printf(request->arena, "%s://%s", request->https ? "https" : "http", host);
-	return strcmp(origin, expected) == 0;
+	/* As a browser writes it (lower case, no default port), however a client spelled it. */
+	bool https = strncasecmp(sent, "https://", 8) == 0;
+	if (!https && strncasecmp(sent, "http://", 7) != 0)
+		return false;
+	const char *authority = sent + (https ? 8 : 7);
+	char origin[TEXT_ORIGIN_MAX];
+	return text_origin(origin, https, authority, strlen(authority), NULL) && strcmp(origin, expected) == 0;
 }
 
 int64_t page_now(void)

@@ -169,11 +169,17 @@ const char *page_url(struct app *app, struct http_request *request, const char *
 /* The same within the request's workspace: base path + "/w/{id}" + `path`. */
 const char *page_ws_url(struct app *app, struct http_request *request, const char *path);
 
-/* The same as a whole URL (scheme and Host of the request), for links people copy elsewhere. */
+/*
+ * The same as a whole URL, for links people copy elsewhere: KEYWARD_PUBLIC_URL's scheme, host and
+ * port when set, else the request's (its Host, and SERVER_PORT when the Host names no port).
+ */
 const char *page_absolute_url(struct app *app, struct http_request *request, const char *path);
 
-/* False when a browser says the form came from another site (Origin differs; no Origin: true). */
-bool page_same_origin(struct http_request *request);
+/*
+ * False when a browser says the form came from another site: an Origin that is not the console's
+ * origin as page_absolute_url() reckons it (no Origin: true).
+ */
+bool page_same_origin(struct app *app, struct http_request *request);
 
 /*
  * Sign `user` in (session_sign_in: one transaction with its "signin" lines, `summary` (NULL:

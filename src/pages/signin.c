@@ -94,7 +94,7 @@ void page_signin(struct app *app, struct http_request *request, struct http_resp
 	const char *email = page_form_value(form_find(&request->form, "email"), &decode_error);
 	const char *password = page_form_value(form_find(&request->form, "password"), &decode_error);
 	const char *next = page_form_value(form_find(&request->form, "next"), &decode_error);
-	if (!page_same_origin(request)) {
+	if (!page_same_origin(app, request)) {
 		page_error(app, request, response, 403, "Sign-in refused",
 			   "This sign-in form was sent from another site. Open the console's own sign-in page and try again.");
 		return;

@@ -68,6 +68,18 @@ static const char *fcgi_getenv(void *context, const char *name)
 	return FCGX_GetParam(name, exchange->request.envp);
 }
 
+/* True when the FastCGI parameters hold `name` more than once (libfcgi's FCGX_GetParam returns the first). */
+static bool fcgi_repeated(void *context, const char *name)
+{
+	struct exchange *exchange = context;
+	size_t length = strlen(name);
+	int seen = 0;
+	for (char **entry = exchange->request.envp; entry != NULL && *entry != NULL; entry++)
+		if (strncmp(*entry, name, length) == 0 && (*entry)[length] == '=' && ++seen > 1)
+			return true;
+	return false;
+}
+
 /* Make a read on the connection wait `milliseconds` (> 0) at most, or for ever when 0. */
 static bool set_read_timeout(struct exchange *exchange, int64_t milliseconds)
 {
@@ -163,28 +175,65 @@ static void finish_timed_out(struct exchange *exchange)
 }
 
 /*
+ * A gate request's view of its variables: no CONTENT_LENGTH, as nginx passes the client's along
+ * (fastcgi_params) although an auth subrequest never carries a body; writes go to the real stream.
+ */
+static const char *gate_getenv(void *context, const char *name)
+{
+	const struct http_io *io = context;
+	return strcmp(name, "CONTENT_LENGTH") == 0 ? NULL : io->getenv(io->context, name);
+}
+
+static void gate_write(void *context, const char *bytes, size_t length)
+{
+	const struct http_io *io = context;
+	io->write(io->context, bytes, length);
+}
+
+static bool gate_repeated(void *context, const char *name)
+{
+	const struct http_io *io = context;
+	return io->repeated != NULL && io->repeated(io->context, name);
+}
+
+/*
  * Serve one request with a fresh arena turn: an authorizer request (any path) goes to the
- * gatekeeper, /api/ to the JSON API, everything else to the console's pages, except on a
- * listener that serves the gatekeeper only, which refuses console pages. A body that missed its
+ * gatekeeper, a gate request (SCRIPT_NAME API_GATE_SCRIPT, from nginx's auth_request) too but only
+ * on a listener that serves the gatekeeper alone, /api/ to the JSON API, everything else to the
+ * console's pages, except on a gatekeeper's listener, which refuses console pages. A gate request
+ * anywhere else is refused (404): the public console's address must not be a way to ask about any
+ * URI from any address. Neither kind of gatekeeper request reads a body. A body that missed its
  * deadline is answered 408 by the API or the pages, as any other bad body.
  */
 static void serve_one(struct app *app, struct arena *arena, const struct http_io *io, enum server_serves serves)
 {
 	const char *role = io->getenv(io->context, "FCGI_ROLE");
 	bool authorizer = role != NULL && strcmp(role, "AUTHORIZER") == 0;
+	const char *script = io->getenv(io->context, "SCRIPT_NAME");
+	bool gate = !authorizer && script != NULL && strcmp(script, API_GATE_SCRIPT) == 0;
 	struct http_io authorizer_io = *io;
 	authorizer_io.read = no_body; /* even when a server passes CONTENT_LENGTH along */
 	authorizer_io.timed_out = NULL;
+	struct http_io gate_io = { gate_getenv, no_body, gate_write, (void *)io, NULL, gate_repeated };
 	struct http_request request;
-	http_request_read(&request, arena, authorizer ? &authorizer_io : io, authorizer ? "" : app->config->base_path);
+	if (gate)
+		http_request_read(&request, arena, &gate_io, "");
+	else
+		http_request_read(&request, arena, authorizer ? &authorizer_io : io, authorizer ? "" : app->config->base_path);
 	if (authorizer)
 		api_authorize(app, &request);
+	else if (gate && serves == SERVER_SERVES_GATEKEEPER)
+		api_gate(app, &request);
+	else if (gate)
+		api_refuse(&request, 404, "gate_not_served",
+			   "The gate (SCRIPT_NAME " API_GATE_SCRIPT ") is answered only on the gatekeeper's own listener: "
+			   "keyward serve --gatekeeper ADDRESS");
 	else if (api_owns_path(request.path))
 		api_handle(app, &request);
 	else if (serves == SERVER_SERVES_GATEKEEPER)
 		api_refuse(&request, 404, "gatekeeper_only",
-			   "This listener serves the gatekeeper only: FastCGI authorizer requests and the JSON API "
-			   "under /api/. The console has a listener of its own.");
+			   "This listener serves the gatekeeper only: FastCGI authorizer requests, the gate (SCRIPT_NAME "
+			   API_GATE_SCRIPT ") and the JSON API under /api/. The console has a listener of its own.");
 	else
 		pages_handle(app, &request);
 	arena_reset(arena);
@@ -208,7 +257,7 @@ static void *worker_main(void *argument)
 	struct arena *arena = arena_new();
 	struct exchange exchange = { 0 };
 	FCGX_InitRequest(&exchange.request, pool->listener->fd, 0);
-	struct http_io io = { fcgi_getenv, fcgi_read, fcgi_write, &exchange, fcgi_timed_out };
+	struct http_io io = { fcgi_getenv, fcgi_read, fcgi_write, &exchange, fcgi_timed_out, fcgi_repeated };
 	for (;;) {
 		pthread_mutex_lock(&pool->accept_lock);
 		int accepted = FCGX_Accept_r(&exchange.request);
@@ -458,7 +507,7 @@ int server_run_cgi(const struct config *config, const struct view *view)
 		fprintf(stderr, "keyward: usage recording: %s\n", error_usage);
 	struct app app = { .config = config, .store = store, .view = view, .usage = usage }; /* one request: no key cache */
 	struct arena *arena = arena_new();
-	struct http_io io = { cgi_getenv, cgi_read, cgi_write, NULL, NULL }; /* the web server bounds the body */
+	struct http_io io = { cgi_getenv, cgi_read, cgi_write, NULL, NULL, NULL }; /* the web server bounds the body */
 	serve_one(&app, arena, &io, SERVER_SERVES_ALL);
 	fflush(stdout);
 	usage_stop(usage);

@@ -26,8 +26,8 @@ struct view;
 
 /* What a listener's workers answer. */
 enum server_serves {
-	SERVER_SERVES_ALL,        /* the console, the JSON API and authorizer requests */
-	SERVER_SERVES_GATEKEEPER, /* authorizer requests and the JSON API under /api/; console pages get 404 */
+	SERVER_SERVES_ALL,        /* the console, the JSON API and authorizer requests; gate requests get 404 */
+	SERVER_SERVES_GATEKEEPER, /* authorizer and gate requests, the JSON API under /api/; console pages get 404 */
 };
 
 /* Who may connect to a unix socket keyward serve makes, unless --socket-mode says otherwise: its user and group. */

@@ -11,10 +11,11 @@ or was not, saved; run the same binary's command line against the same database;
 with html.parser so tests can look at attributes (value="", aria-describedby) rather than guess
 with regular expressions.
 
-The gatekeeper tests use LighttpdGatekeeper and ApacheGatekeeper: the same console, plus keyward as
-the FastCGI authorizer of a sample API (tests/http/backend.cgi, and a small HTTP service), with the
-configurations www/ ships (www/run-lighttpd.sh with API_PREFIX, www/run-apache.sh). The minimal
-FastCGI client at the end (fcgi_request) talks to a standalone `keyward serve` directly, in either role.
+The gatekeeper tests use LighttpdGatekeeper, ApacheGatekeeper and NginxGatekeeper: the same console,
+plus keyward as the gatekeeper of a sample API (tests/http/backend.cgi, and a small HTTP service),
+with the configurations www/ ships (www/run-lighttpd.sh with API_PREFIX, www/run-apache.sh,
+www/run-nginx.sh; behind nginx, backend.cgi runs under fcgiwrap and the console is under /keyward/).
+The minimal FastCGI client (fcgi_request) talks to a standalone `keyward serve` directly, in any role.
 
 Set KEYWARD_TEST_KEEP=1 to keep each class's data folder (its path is printed) for a post-mortem.
 """
@@ -514,7 +515,7 @@ class Server:
         """Make a workspace through the console as the signed-in owner; returns its id."""
         response = self.post("/workspaces", [("name", name)])
         assert response.status == 303, (response.status, response.text[:1000])
-        return int(re.fullmatch(r"/w/(\d+)/keys\?done=workspace-created", response.header("Location")).group(1))
+        return int(re.fullmatch(r"(?:/[^/]+)?/w/(\d+)/keys\?done=workspace-created", response.header("Location")).group(1))
 
     def create_key_cli(self, name, *args):
         """Create a key with `keyward key create`; returns the token it printed."""
@@ -597,9 +598,10 @@ def fcgi_length(length):
 
 
 def fcgi_params(params):
-    """Name-value pairs; names and values may be str or bytes (bytes are sent as they are)."""
+    """Name-value pairs, a dict or a list of pairs (a name may repeat, as nginx sends a repeated
+    header); names and values may be str or bytes (bytes are sent as they are)."""
     out = b""
-    for name, value in params.items():
+    for name, value in (params.items() if isinstance(params, dict) else params):
         name = name.encode() if isinstance(name, str) else name
         value = value.encode() if isinstance(value, str) else value
         out += fcgi_length(len(name)) + fcgi_length(len(value)) + name + value
@@ -871,6 +873,11 @@ class GatekeeperServer(Server):
             f.write(self.rules)
         self.http_api = HttpApi()
 
+    def console_path(self, path):
+        """`path` of the console (its JSON API included) as a client asks for it: under the
+        console's base path where the server mounts it below one."""
+        return path
+
     def backend_requests(self):
         """What backend.cgi logged: one dict per request it served."""
         with open(self.backend_log_path, encoding="utf-8") as f:
@@ -1013,3 +1020,197 @@ ScriptAlias "{API_PREFIX}" "{self.backend_script}/"
                 wait_for_exit([backend], 5)
         self.http_api.stop()
         time.sleep(0.2)
+
+
+# ---- nginx: an existing site at /, the console under /keyward/, the gate for auth_request ---------
+
+NGINX_BASE_PATH = "/keyward"
+
+
+def nginx_binary():
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    return found
+
+
+def fcgiwrap_binary():
+    return shutil.which("fcgiwrap") or ("/usr/sbin/fcgiwrap" if os.access("/usr/sbin/fcgiwrap", os.X_OK) else None)
+
+
+def nginx_conf_folder():
+    """nginx's own configuration folder (mime.types, fastcgi_params), from `nginx -V`."""
+    done = subprocess.run([nginx_binary(), "-V"], capture_output=True, text=True)
+    found = re.search(r"--conf-path=(\S+)", done.stderr)
+    return os.path.dirname(found.group(1)) if found else "/etc/nginx"
+
+
+class NginxMixin:
+    """nginx from www/nginx.conf, www/nginx-keyward.conf and www/nginx-keyward-guard.conf
+    (www/run-nginx.sh), with one `keyward serve` on two listeners: the console's, and the
+    gatekeeper's (the gate, and the JSON API under /keyward/api/). An existing site (a page written
+    at start, site_page) is served at /. Console paths are asked under /keyward unless they are
+    already; raw_request() and site requests go as they are."""
+
+    kind = "nginx"
+    base_path = NGINX_BASE_PATH
+    site_page = "<!doctype html>\n<title>The site before keyward</title>\n<h1>Hello from the existing site</h1>\n"
+    public_url = ""
+
+    def console_path(self, path):
+        if path == self.base_path or path.startswith(self.base_path + "/"):
+            return path
+        return self.base_path + path
+
+    def request(self, method, path, *args, **kw):
+        return super().request(method, self.console_path(path), *args, **kw)
+
+    def site_request(self, method, path, headers=None):
+        """A request outside the console, as it is (the existing site, the gate's location)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request(method, path, headers=headers or {})
+        response = conn.getresponse()
+        result = Response(response.status, response.getheaders(), response.read())
+        conn.close()
+        return result
+
+    def prepare(self):
+        return {}
+
+    def start(self):
+        if nginx_binary() is None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise unittest.SkipTest("nginx is not installed (Debian: nginx)")
+        # nginx's workers run as www-data when the tests run as root: they must reach the site.
+        os.chmod(self.folder, 0o755)
+        self.site = os.path.join(self.folder, "site")
+        os.mkdir(self.site)
+        with open(os.path.join(self.site, "index.html"), "w") as f:
+            f.write(self.site_page)
+        self.keyward_port = free_port()
+        self.gatekeeper_port = free_port()
+        env = dict(os.environ, PORT=str(self.port), KEYWARD_PORT=str(self.keyward_port),
+                   KEYWARD_GATEKEEPER_PORT=str(self.gatekeeper_port), VARDIR=self.folder, BIN=BIN, THREADS="4",
+                   GATEKEEPER_THREADS="4", SITE=self.site, PUBLIC_URL=self.public_url, DETACH="1")
+        env.update(self.prepare())
+        done = subprocess.run([os.path.join(ROOT, "www", "run-nginx.sh")], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0 or not wait_for_port(self.port):
+            raise RuntimeError(f"nginx did not start: {done.stderr}\n{self.error_log()[-3000:]}")
+        self.sign_in_owner()
+
+    def error_log_path(self):
+        return os.path.join(self.folder, "nginx-error.log")
+
+    def _pid(self, name):
+        try:
+            with open(os.path.join(self.folder, name)) as f:
+                return int(f.read().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def nginx_pid(self):
+        return self._pid("nginx.pid")
+
+    def backend_pids(self):
+        """The standalone keyward process behind nginx."""
+        pid = self._pid("keyward-serve.pid")
+        return [pid] if pid is not None and alive(pid) else []
+
+    def lighttpd_pid(self):
+        return None
+
+    def stop_keyward(self):
+        """SIGTERM to keyward serve (it writes its buffered usage and exits); SIGKILL after 5 s."""
+        for backend in self.backend_pids():
+            os.kill(backend, signal.SIGTERM)
+            wait_for_exit([backend], 5)
+            if alive(backend):
+                self.backends_killed.append(backend)
+                os.kill(backend, signal.SIGKILL)
+                wait_for_exit([backend], 5)
+
+    def start_keyward(self):
+        """keyward serve again, as run-nginx.sh started it."""
+        env = dict(os.environ, KEYWARD_DB=self.database, KEYWARD_TEMPLATES=TEMPLATES, KEYWARD_BASE_PATH=self.base_path,
+                   KEYWARD_CONFIG=getattr(self, "rules_path", ""), KEYWARD_PUBLIC_URL=self.public_url)
+        with open(self.keyward_log_path(), "ab") as log:
+            process = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{self.keyward_port}", "--threads", "4",
+                                        "--gatekeeper", f"127.0.0.1:{self.gatekeeper_port}", "--gatekeeper-threads",
+                                        "4"], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        with open(os.path.join(self.folder, "keyward-serve.pid"), "w") as f:
+            f.write(str(process.pid))
+        self.keyward_process = process  # reaped by alive()
+        if not (wait_for_port(self.keyward_port) and wait_for_port(self.gatekeeper_port)):
+            raise RuntimeError("keyward serve did not start again: " + self.error_log()[-3000:])
+
+    def stop(self, grace=0.5):
+        """Stop nginx (SIGQUIT: it lets requests in hand finish), then keyward serve."""
+        self.backends_killed = []
+        pid = self.nginx_pid()
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGQUIT)
+            except ProcessLookupError:
+                pass
+            wait_for_exit([pid], 10)
+        self.stop_keyward()
+        time.sleep(0.2)
+
+
+class NginxServer(NginxMixin, Server):
+    """The console behind nginx, under /keyward/, beside an existing site."""
+
+
+class NginxGatekeeper(NginxMixin, GatekeeperServer):
+    """NginxServer guarding API_PREFIX with auth_request: backend.cgi under fcgiwrap (the keyward_*
+    variables as FastCGI parameters), API_PREFIX + "http/" proxied to an HttpApi (as X-Keyward-*
+    headers)."""
+
+    def prepare(self):
+        if fcgiwrap_binary() is None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise unittest.SkipTest("fcgiwrap is not installed (Debian: fcgiwrap): the sample API behind nginx needs it")
+        self.prepare_api()
+        fcgiwrap_port = free_port()
+        self.fcgiwrap = subprocess.Popen([fcgiwrap_binary(), "-c", "2", "-s", f"tcp:127.0.0.1:{fcgiwrap_port}",
+                                          "-p", self.backend_script], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         start_new_session=True)
+        if not wait_for_port(fcgiwrap_port):
+            raise RuntimeError("fcgiwrap did not start")
+        api_conf = os.path.join(self.folder, "api.conf")
+        with open(api_conf, "w") as f:
+            f.write(f"""# the sample API behind the gatekeeper (what an operator would write), inside location {API_PREFIX}
+fastcgi_pass 127.0.0.1:{fcgiwrap_port};
+fastcgi_split_path_info ^({API_PREFIX[:-1]})(/.*)$;
+fastcgi_param SCRIPT_FILENAME      {self.backend_script};
+fastcgi_param PATH_INFO            $fastcgi_path_info;
+fastcgi_param KEYWARD_KEY_ID       $keyward_key_id;
+fastcgi_param KEYWARD_KEY_NAME     $keyward_key_name;
+fastcgi_param KEYWARD_ROLE         $keyward_role;
+fastcgi_param KEYWARD_PERMISSIONS  $keyward_permissions;
+fastcgi_param KEYWARD_WORKSPACE_ID $keyward_workspace_id;
+include {nginx_conf_folder()}/fastcgi_params;
+
+location {API_PREFIX}http/ {{
+    proxy_pass http://127.0.0.1:{self.http_api.port}/;
+    proxy_set_header X-Keyward-Key-Id       $keyward_key_id;
+    proxy_set_header X-Keyward-Key-Name     $keyward_key_name;
+    proxy_set_header X-Keyward-Role         $keyward_role;
+    proxy_set_header X-Keyward-Permissions  $keyward_permissions;
+    proxy_set_header X-Keyward-Workspace-Id $keyward_workspace_id;
+    proxy_set_header Authorization "";
+}}
+""")
+        return {"API_PREFIX": API_PREFIX, "API_RULES": self.rules_path, "API_CONF": api_conf}
+
+    def stop(self, grace=0.5):
+        super().stop(grace)
+        fcgiwrap = getattr(self, "fcgiwrap", None)
+        if fcgiwrap is not None and fcgiwrap.poll() is None:
+            os.killpg(fcgiwrap.pid, signal.SIGTERM)
+            try:
+                fcgiwrap.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(fcgiwrap.pid, signal.SIGKILL)
+                fcgiwrap.wait()
+        self.http_api.stop()

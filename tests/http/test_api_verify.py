@@ -2,8 +2,12 @@
 
 Applications that check keys themselves ask keyward in JSON. The caller authenticates with a key of
 its own whose role holds api.key.verify; then the body names the key to check, and optionally the
-client address, the endpoint (recorded as usage) and a permission. Every answer, refusal or not, is
-application/json and parses; bad bodies get 400/413/415 with a JSON error, never a crash.
+client address, the endpoint (recorded as usage, and matched against the rules file) and a
+permission. Every answer, refusal or not, is application/json and parses; bad bodies get
+400/413/415 with a JSON error, never a crash.
+
+VerifyAppliesTheRulesTest asks a standalone `keyward serve` with a rules file over FastCGI, and
+holds each answer against the FastCGI authorizer's for the same key, path and address.
 """
 import json
 import os
@@ -12,7 +16,10 @@ import subprocess
 import tempfile
 import time
 
-from harness import BIN, ServerTestCase, init_database
+import unittest
+
+from harness import (BIN, FCGI_AUTHORIZER, ServerTestCase, StandaloneKeyward, fcgi_request, init_database,
+                     parse_cgi_output, sanitizer_report)
 
 VERIFY = "/api/v1/keys/verify"
 
@@ -410,3 +417,107 @@ class VerifyEndpointTest(ServerTestCase):
                 self.assertIn(response.status, (200, 400, 401, 403, 404, 405, 413, 415), response)
                 self.json_of(response)
         self.assertNotIn("AddressSanitizer", self.server.error_log())
+
+
+class VerifyAppliesTheRulesTest(unittest.TestCase):
+    """The verify endpoint and the gatekeeper, one rules file: the same code for the same question."""
+
+    RULES = """# the rules of these tests
+require /v1/admin/ api.key.create
+require /v1/admin/audit reports.read
+require /v1/reports api.key.view
+"""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.mkdtemp(prefix="keyward-verify-rules-")
+        rules = os.path.join(cls.folder, "rules")
+        with open(rules, "w") as f:
+            f.write(cls.RULES)
+        cls.keyward = StandaloneKeyward(threads=2, env={"KEYWARD_CONFIG": rules})
+
+        def make(name, *args):
+            done = cls.keyward.cli("key", "create", "--name", name, *args)
+            assert done.returncode == 0, done.stderr
+            return done.stdout.strip()
+        cls.verifier = make("Verifier", "--role", "admin")
+        cls.admin = make("Admin", "--role", "admin")
+        cls.reader = make("Reader", "--role", "read-only")
+        cls.office = make("Office", "--role", "read-only", "--cidr", "10.0.0.0/8")
+
+    @classmethod
+    def tearDownClass(cls):
+        log = cls.keyward.stop()
+        cls.keyward.cleanup()
+        shutil.rmtree(cls.folder, ignore_errors=True)
+        if sanitizer_report(log):
+            raise AssertionError(f"sanitizer report from keyward serve:\n{log[-6000:]}")
+
+    def verify(self, **body):
+        data = json.dumps(body).encode()
+        stdout, _, _ = fcgi_request(self.keyward.port, {
+            "REQUEST_METHOD": "POST", "REQUEST_URI": VERIFY, "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_AUTHORIZATION": "Bearer " + self.verifier, "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(data))}, data)
+        status, _, answer = parse_cgi_output(stdout)
+        self.assertEqual(status, 200, answer)
+        return json.loads(answer)
+
+    def authorizer_code(self, token, uri, address="127.0.0.1"):
+        stdout, _, _ = fcgi_request(self.keyward.port, {
+            "REQUEST_METHOD": "GET", "REQUEST_URI": uri, "QUERY_STRING": "", "REMOTE_ADDR": address,
+            "HTTP_AUTHORIZATION": "Bearer " + token}, role=FCGI_AUTHORIZER)
+        status, _, body = parse_cgi_output(stdout)
+        return "granted" if status == 200 else json.loads(body)["code"]
+
+    def test_the_endpoint_is_matched_against_the_rules(self):
+        cases = [
+            ("reader", "/v1/admin/keys", "insufficient_permissions"),
+            ("reader", "/v1/admin", "insufficient_permissions"),
+            ("reader", "/v1/%61dmin/keys", "insufficient_permissions"),
+            ("reader", "/v1//admin/keys?page=2", "insufficient_permissions"),
+            ("reader", "/v1/x/../admin/keys", "insufficient_permissions"),
+            ("reader", "/v1/administrators", "granted"),
+            ("reader", "/v1/reports/7", "granted"),
+            ("reader", "/v1/other", "granted"),
+            ("admin", "/v1/admin/keys", "granted"),
+            ("admin", "/v1/admin/audit/x", "insufficient_permissions"),  # the longest prefix wins
+            ("reader", "/v1/admin/audit/x", "insufficient_permissions"),
+        ]
+        for who, endpoint, code in cases:
+            with self.subTest(who=who, endpoint=endpoint):
+                answer = self.verify(key=getattr(self, who), endpoint=endpoint)
+                self.assertEqual(answer["code"], code, answer)
+                self.assertEqual(answer["valid"], code == "granted")
+                self.assertEqual(self.authorizer_code(getattr(self, who), endpoint), code)
+
+    def test_an_explicit_permission_is_checked_too(self):
+        # Each of the two may refuse; both must hold.
+        self.assertEqual(self.verify(key=self.reader, endpoint="/v1/other", permission="api.key.delete")["code"],
+                         "insufficient_permissions")
+        self.assertEqual(self.verify(key=self.reader, endpoint="/v1/admin/x", permission="api.key.view")["code"],
+                         "insufficient_permissions")
+        self.assertEqual(self.verify(key=self.admin, endpoint="/v1/admin/x", permission="api.key.delete")["code"],
+                         "granted")
+        self.assertEqual(self.verify(key=self.reader, endpoint="/v1/reports", permission="api.key.view")["code"],
+                         "granted")
+        # Without an endpoint no path, so no rule: the permission alone.
+        self.assertEqual(self.verify(key=self.reader)["code"], "granted")
+        self.assertEqual(self.verify(key=self.reader, permission="api.key.create")["code"], "insufficient_permissions")
+
+    def test_the_address_comes_before_the_rules_as_at_the_gate(self):
+        answer = self.verify(key=self.office, endpoint="/v1/admin/x", ip="192.0.2.1")
+        self.assertEqual(answer["code"], "ip_not_allowed")
+        self.assertEqual(self.authorizer_code(self.office, "/v1/admin/x", "192.0.2.1"), "ip_not_allowed")
+        self.assertEqual(self.verify(key=self.office, endpoint="/v1/admin/x", ip="10.1.2.3")["code"],
+                         "insufficient_permissions")
+        self.assertEqual(self.verify(key=self.office, endpoint="/v1/x", ip="10.1.2.3")["code"], "granted")
+
+    def test_odd_endpoints(self):
+        for endpoint in ("", "v1/admin/x", "/v1/admin/\u00ff", "%", "/v1/admin%2Fx", "?", "#", "/" * 2000):
+            with self.subTest(endpoint=endpoint[:20]):
+                answer = self.verify(key=self.reader, endpoint=endpoint)
+                self.assertIn(answer["code"], ("granted", "insufficient_permissions"), answer)
+        self.assertEqual(self.verify(key=self.reader, endpoint="v1/admin/x")["code"], "insufficient_permissions")
+        self.assertEqual(self.verify(key=self.reader, endpoint="/v1/admin%2Fx")["code"], "insufficient_permissions")
+        self.assertIsNone(self.keyward.process.poll(), "keyward serve stopped")

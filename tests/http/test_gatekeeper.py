@@ -1,9 +1,11 @@
-"""test_gatekeeper.py: keyward as the FastCGI authorizer in front of a sample API, through real servers.
+"""test_gatekeeper.py: keyward as the gatekeeper in front of a sample API, through real servers.
 
-The same checks run through lighttpd ("mode" => "authorizer", keyward spawned by lighttpd) and through
-Apache (mod_authnz_fcgi to a standalone `keyward serve`), each started from the configurations in
-www/ on a free loopback port (harness.LighttpdGatekeeper, harness.ApacheGatekeeper). The API behind
-is tests/http/backend.cgi, which logs every request it serves: a refusal must leave that log as it
+The same checks run through lighttpd ("mode" => "authorizer", keyward spawned by lighttpd), through
+Apache (mod_authnz_fcgi to a standalone `keyward serve`) and through nginx (auth_request to the gate
+of a standalone `keyward serve`, the error_page recipe that hands keyward's refusals on), each
+started from the configurations in www/ on a free loopback port (harness.LighttpdGatekeeper,
+harness.ApacheGatekeeper, harness.NginxGatekeeper). The API behind is tests/http/backend.cgi (under
+fcgiwrap behind nginx), which logs every request it serves: a refusal must leave that log as it
 was. Keys are made with the command line; a role change and a revocation are made under the
 running server. The rules file maps /protected/admin/ to api.key.create (harness.GATEKEEPER_RULES).
 
@@ -21,8 +23,8 @@ import unittest
 import urllib.parse
 
 from harness import (BIN, FCGI_AUTHORIZER, GATEKEEPER_RULES, TEMPLATES, ApacheGatekeeper,
-                     LighttpdGatekeeper, ServerTestCase, StandaloneKeyward, fcgi_request, init_database,
-                     parse_cgi_output, sanitizer_report)
+                     LighttpdGatekeeper, NginxGatekeeper, ServerTestCase, StandaloneKeyward, fcgi_request,
+                     init_database, parse_cgi_output, sanitizer_report)
 
 ADMIN_PERMISSIONS = "api.key.view api.key.create api.key.update api.key.delete api.key.verify"
 
@@ -453,10 +455,14 @@ class GatekeeperChecks:
         before = self.backend_count()
         self.assertRefused(self.server.raw_request("GET", "/protected/bytes", [("X-API-Key", raw + b"\xe2\x9c\x93")]),
                            "invalid_key", before)
-        # Control bytes are refused by the server itself (400), before keyward or the API see anything.
+        # Control bytes are refused by lighttpd and Apache themselves (400), before keyward or the API
+        # see anything; nginx passes them on, and keyward refuses the key.
         before = self.backend_count()
         response = self.server.raw_request("GET", "/protected/bytes", [("Authorization", b"Bearer " + raw + b"\x01")])
-        self.assertEqual(response.status, 400)
+        if self.server.kind == "nginx":
+            self.assertRefused(response, "invalid_key", before)
+        else:
+            self.assertEqual(response.status, 400)
         self.assertEqual(self.backend_count(), before)
         self.assertKeywardStillServes(pids)
 
@@ -476,7 +482,13 @@ class GatekeeperChecks:
         for name, lines in cases.items():
             with self.subTest(name):
                 before = self.backend_count()
-                self.assertRefused(self.server.raw_request("GET", "/protected/several", lines), "invalid_key", before)
+                response = self.server.raw_request("GET", "/protected/several", lines)
+                if self.server.kind == "nginx" and name.startswith("two Authorization headers"):
+                    # nginx refuses a repeated Authorization header itself.
+                    self.assertEqual(response.status, 400)
+                    self.assertEqual(self.backend_count(), before)
+                else:
+                    self.assertRefused(response, "invalid_key", before)
         # The same key in both headers is one key.
         before = self.backend_count()
         response = self.server.raw_request("GET", "/protected/several",
@@ -532,8 +544,8 @@ class GatekeeperChecks:
         self.assertEqual(response.status, 200, response.text)
         self.assertEqual(len(api.requests), before + 1)
         headers = {name.lower(): value for name, value in api.requests[-1]["headers"].items()}
-        if self.server.kind == "apache":
-            # RequestHeader set: the caller's identity, and a forged header overwritten.
+        if self.server.kind in ("apache", "nginx"):
+            # RequestHeader set, proxy_set_header: the caller's identity, and a forged header overwritten.
             self.assertEqual(api.requests[-1]["path"], "/orders?id=7")
             self.assertEqual(headers["x-keyward-key-id"], key_id)
             self.assertEqual(headers["x-keyward-key-name"], "Proxied caller")
@@ -561,7 +573,7 @@ class GatekeeperChecks:
         reader, reader_id = self.key("Checked", "--role", "read-only")
         for via in ("bearer", "x-api-key"):
             with self.subTest(via=via):
-                response = self.call("/api/v1/keys/verify", checker, via=via, method="POST",
+                response = self.call(self.server.console_path("/api/v1/keys/verify"), checker, via=via, method="POST",
                                      body=json.dumps({"key": reader, "ip": "127.0.0.1"}).encode())
                 self.assertEqual(response.status, 200, response.text)
                 answer = json.loads(response.text)
@@ -576,7 +588,8 @@ class GatekeeperChecks:
         unknown = foreign_token()
 
         def verify(caller, key):
-            response = self.call("/api/v1/keys/verify", caller, method="POST", body=json.dumps({"key": key}).encode())
+            response = self.call(self.server.console_path("/api/v1/keys/verify"), caller, method="POST",
+                                 body=json.dumps({"key": key}).encode())
             self.assertEqual(response.status, 200, response.text)
             return json.loads(response.text)
         nothing = verify(checker, unknown)
@@ -594,6 +607,10 @@ class LighttpdGatekeeperTest(GatekeeperChecks, ServerTestCase):
 
 class ApacheGatekeeperTest(GatekeeperChecks, ServerTestCase):
     server_class = ApacheGatekeeper
+
+
+class NginxGatekeeperTest(GatekeeperChecks, ServerTestCase):
+    server_class = NginxGatekeeper
 
 
 class AuthorizerOverFastcgiTest(unittest.TestCase):
@@ -710,6 +727,26 @@ class AuthorizerOverFastcgiTest(unittest.TestCase):
                           "invalid_key")
         self.assertAnswer(self.ask(self.open_key, REQUEST_URI="/protected/" + "x" * 100000), "granted")
         self.assertIsNone(self.keyward.process.poll(), "keyward serve stopped")
+
+    def test_a_header_sent_as_two_parameters_is_several_keys(self):
+        """nginx before 1.23 passes each copy of a repeated header as a FastCGI parameter of its own;
+        libfcgi would show keyward the first only, so a second key could hide behind a first."""
+        base = [("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/protected/x"), ("QUERY_STRING", ""),
+                ("REMOTE_ADDR", "127.0.0.1")]
+        cases = {
+            "X-API-Key twice, one key": [("HTTP_X_API_KEY", self.open_key)] * 2,
+            "X-API-Key twice, two keys": [("HTTP_X_API_KEY", self.open_key), ("HTTP_X_API_KEY", self.reader_key)],
+            "X-API-Key, then empty": [("HTTP_X_API_KEY", self.open_key), ("HTTP_X_API_KEY", "")],
+            "Authorization twice": [("HTTP_AUTHORIZATION", "Bearer " + self.open_key)] * 2,
+        }
+        for name, lines in cases.items():
+            with self.subTest(name):
+                stdout, _, _ = fcgi_request(self.keyward.port, base + lines, role=FCGI_AUTHORIZER)
+                self.assertAnswer(parse_cgi_output(stdout), "invalid_key")
+        stdout, _, _ = fcgi_request(self.keyward.port, base + [("HTTP_X_API_KEY", self.open_key),
+                                                               ("HTTP_COOKIE", "a=1"), ("HTTP_COOKIE", "b=2")],
+                                    role=FCGI_AUTHORIZER)
+        self.assertAnswer(parse_cgi_output(stdout), "granted")
 
     def query(self, sql, params=()):
         uri = f"file:{urllib.parse.quote(self.keyward.database)}?mode=ro"

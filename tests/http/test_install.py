@@ -17,7 +17,9 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import ROOT
+from harness import ROOT, Document, apache_binary, free_port, nginx_binary, nginx_conf_folder, wait_for_port
+import http.client
+import urllib.parse
 
 PREFIX = "/usr/local"  # the Makefile's default: what the release build was made for
 
@@ -58,7 +60,7 @@ class InstallTest(unittest.TestCase):
         examples = sorted(os.listdir(os.path.join(self.share, "examples")))
         self.assertEqual(examples, ["apache-fcgid.conf", "apache-keyward.conf", "keyward.logrotate", "keyward.service",
                                     "lighttpd-gatekeeper.conf", "lighttpd-keyward-serve.conf",
-                                    "lighttpd-keyward.conf"])
+                                    "lighttpd-keyward.conf", "nginx-keyward-guard.conf", "nginx-keyward.conf"])
         unit = read(os.path.join(self.share, "examples", "keyward.service"))
         self.assertIn(f"ExecStart={PREFIX}/sbin/keyward serve --listen 127.0.0.1:9000 --threads 8 \\\n"
                       "          --gatekeeper 127.0.0.1:9001 --gatekeeper-threads 8\n", unit)
@@ -87,6 +89,14 @@ class InstallTest(unittest.TestCase):
             text = read(os.path.join(self.share, "examples", name))
             left = set(re.findall(r"@[A-Z_]+@", text)) - {"@API_PREFIX@", "@RULES@"}
             self.assertEqual(left, set(), name)
+        # nginx: the console's pages to the console's listener, the gate and /keyward/api/ to the gatekeeper's.
+        nginx = read(os.path.join(self.share, "examples", "nginx-keyward.conf"))
+        self.assertIn("location /keyward/ {\n    fastcgi_pass 127.0.0.1:9000;\n    include fastcgi_params;\n", nginx)
+        self.assertIn("location /keyward/api/ {\n    fastcgi_pass 127.0.0.1:9001;\n", nginx)
+        self.assertIn("location = /_keyward_gate {\n    internal;\n    fastcgi_pass 127.0.0.1:9001;\n", nginx)
+        self.assertIn(f"alias {PREFIX}/share/keyward/static/;", nginx)
+        for name in ("nginx-keyward.conf", "nginx-keyward-guard.conf"):
+            self.assertNotRegex(read(os.path.join(self.share, "examples", name)), r"@[A-Z_]+@", name)
         manual = os.path.join(self.root, "share", "man", "man8", "keyward.8")
         self.assertIn(f".It Pa {PREFIX}/share/keyward/templates", read(manual))
         # Nothing left outside PREFIX: not run as root without DESTDIR, install made no user and no state folder.
@@ -100,6 +110,37 @@ class InstallTest(unittest.TestCase):
                 written.add(("d " if os.path.isdir(self.destdir + path) else "f ") + path)
         written.discard("f " + PREFIX + "/share/keyward/keyward.manifest")
         self.assertEqual(set(listed), written)
+
+    @unittest.skipUnless(nginx_binary(), "nginx is not installed (Debian: nginx)")
+    def test_the_installed_nginx_examples_pass_nginx_t(self):
+        """Included as their comments say, in a server block beside nginx's own fastcgi_params."""
+        folder = tempfile.mkdtemp(prefix="keyward-test-nginx-t-")
+        try:
+            shutil.copy(os.path.join(nginx_conf_folder(), "fastcgi_params"), folder)
+            examples = os.path.join(self.share, "examples")
+            with open(os.path.join(folder, "nginx.conf"), "w") as f:
+                f.write(f"""pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ }}
+http {{
+    access_log off;
+    server {{
+        listen 127.0.0.1:{free_port()};
+        location / {{ root {folder}; }}
+        include {examples}/nginx-keyward.conf;
+        location /v1/ {{
+            include {examples}/nginx-keyward-guard.conf;
+            proxy_pass http://127.0.0.1:8000;
+        }}
+    }}
+}}
+""")
+            done = subprocess.run([nginx_binary(), "-t", "-c", os.path.join(folder, "nginx.conf")],
+                                  capture_output=True, text=True, timeout=30)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertIn("test is successful", done.stderr)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def test_the_manual_page_is_clean_mdoc(self):
         manual = os.path.join(self.root, "share", "man", "man8", "keyward.8")

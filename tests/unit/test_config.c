@@ -37,6 +37,7 @@ static int setup(void **state)
 	unsetenv("KEYWARD_CONFIG");
 	unsetenv("KEYWARD_KEY_LIMIT");
 	unsetenv("KEYWARD_TRUST_REMOTE_USER");
+	unsetenv("KEYWARD_PUBLIC_URL");
 	*state = fixture;
 	return 0;
 }
@@ -376,6 +377,74 @@ static void test_workspace_line_limit(void **state)
 	assert_refused(fixture, text, "more than 64 workspace lines");
 }
 
+/* ---- KEYWARD_PUBLIC_URL ------------------------------------------------------------------------ */
+
+/* Load with these two settings; the origin it holds, or NULL when refused (the sentence in fixture->error). */
+static const char *public_origin(struct fixture *fixture, const char *base_path, const char *url)
+{
+	setenv("KEYWARD_BASE_PATH", base_path, 1);
+	setenv("KEYWARD_PUBLIC_URL", url, 1);
+	fixture->error[0] = '\0';
+	bool loaded = config_load(&fixture->config, "/tmp/keyward-test.db", fixture->error, sizeof fixture->error);
+	unsetenv("KEYWARD_BASE_PATH");
+	unsetenv("KEYWARD_PUBLIC_URL");
+	return loaded ? fixture->config.public_origin : NULL;
+}
+
+static void test_public_url(void **state)
+{
+	struct fixture *fixture = *state;
+	assert_true(config_load(&fixture->config, "/tmp/keyward-test.db", fixture->error, sizeof fixture->error));
+	assert_string_equal(fixture->config.public_origin, "");
+	assert_string_equal(public_origin(fixture, "", ""), ""); /* empty: unset */
+	static const struct {
+		const char *base_path, *url, *origin;
+	} accepted[] = {
+		{ "/keyward", "https://example.com/keyward", "https://example.com" },
+		{ "/keyward", "https://example.com/keyward/", "https://example.com" },
+		{ "/keyward", "HTTPS://Example.com:443/keyward", "https://example.com" },
+		{ "/keyward", "http://192.0.2.7:8080/keyward", "http://192.0.2.7:8080" },
+		{ "", "http://127.0.0.1:8443", "http://127.0.0.1:8443" },
+		{ "", "https://[2001:db8::1]:8443/", "https://[2001:db8::1]:8443" },
+	};
+	for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+		const char *origin = public_origin(fixture, accepted[i].base_path, accepted[i].url);
+		if (origin == NULL)
+			fail_msg("\"%s\" refused: %s", accepted[i].url, fixture->error);
+		assert_string_equal(origin, accepted[i].origin);
+	}
+	static const struct {
+		const char *base_path, *url, *words;
+	} refused[] = {
+		{ "", "example.com", "must start with http:// or https://" },
+		{ "", "ftp://example.com", "must start with http:// or https://" },
+		{ "", "//example.com", "must start with http:// or https://" },
+		{ "", "https://", "a scheme, a host and perhaps a port" },
+		{ "", "https://example.com:0", "a scheme, a host and perhaps a port" },
+		{ "", "https://example.com:99999", "a scheme, a host and perhaps a port" },
+		{ "", "https://user@example.com", "a scheme, a host and perhaps a port" },
+		{ "", "https://example.com/?x=1", "a scheme, a host and perhaps a port" },
+		{ "", "https://example.com#top", "a scheme, a host and perhaps a port" },
+		{ "", "https://exa mple.com", "a scheme, a host and perhaps a port" },
+		{ "", "https://example.com/keyward", "path must be empty or \"/\"" },
+		{ "", "https://example.com//", "path must be empty or \"/\"" },
+		{ "/keyward", "https://example.com", "path must be KEYWARD_BASE_PATH, \"/keyward\"" },
+		{ "/keyward", "https://example.com/", "path must be KEYWARD_BASE_PATH, \"/keyward\"" },
+		{ "/keyward", "https://example.com/console", "path must be KEYWARD_BASE_PATH" },
+		{ "/keyward", "https://example.com/keyward/x", "path must be KEYWARD_BASE_PATH" },
+		{ "/keyward", "https://example.com/keywards", "path must be KEYWARD_BASE_PATH" },
+		{ "/keyward", "https://example.com/keyward//", "path must be KEYWARD_BASE_PATH" },
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		if (public_origin(fixture, refused[i].base_path, refused[i].url) != NULL)
+			fail_msg("\"%s\" accepted", refused[i].url);
+		if (strstr(fixture->error, refused[i].words) == NULL || strstr(fixture->error, "KEYWARD_PUBLIC_URL") == NULL ||
+		    strstr(fixture->error, refused[i].url) == NULL)
+			fail_msg("\"%s\": %s", refused[i].url, fixture->error);
+		assert_string_equal(fixture->config.public_origin, "");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +463,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_workspace_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_and_repeated_workspace_lines_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workspace_line_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_public_url, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,14 @@
 struct headers {
 	const char *authorization; /* HTTP_AUTHORIZATION, NULL when absent */
 	const char *api_key;       /* HTTP_X_API_KEY, NULL when absent */
+	const char *repeated;      /* the variable the server sent twice (FastCGI), NULL for none */
 };
+
+static bool headers_repeated(void *context, const char *name)
+{
+	const struct headers *headers = context;
+	return headers->repeated != NULL && strcmp(name, headers->repeated) == 0;
+}
 
 static const char *headers_getenv(void *context, const char *name)
 {
@@ -57,10 +64,10 @@ struct found {
 };
 
 /* What http_request_api_key() finds in a request carrying these headers. */
-static struct found find(const char *authorization, const char *api_key)
+static struct found find_repeated(const char *authorization, const char *api_key, const char *repeated)
 {
-	struct headers headers = { authorization, api_key };
-	struct http_io io = { headers_getenv, no_body, no_write, &headers, NULL };
+	struct headers headers = { authorization, api_key, repeated };
+	struct http_io io = { headers_getenv, no_body, no_write, &headers, NULL, headers_repeated };
 	struct arena *arena = arena_new();
 	struct http_request request;
 	http_request_read(&request, arena, &io, "");
@@ -74,6 +81,11 @@ static struct found find(const char *authorization, const char *api_key)
 		memcpy(found.key, key, found.length);
 	arena_free(arena);
 	return found;
+}
+
+static struct found find(const char *authorization, const char *api_key)
+{
+	return find_repeated(authorization, api_key, NULL);
 }
 
 static void assert_one(const char *authorization, const char *api_key, const char *expected)
@@ -205,6 +217,22 @@ static void test_x_api_key_alone(void **state)
 	assert_one(NULL, "\xff\xfe", "\xff\xfe"); /* bytes are passed on; verify refuses them */
 }
 
+/* nginx before 1.23 sends each copy of a repeated header as a variable of its own: several keys. */
+static void test_a_header_sent_twice_is_several_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(find_repeated(NULL, KEY, "HTTP_X_API_KEY").presence, HTTP_KEY_SEVERAL);
+	assert_int_equal(find_repeated(NULL, "", "HTTP_X_API_KEY").presence, HTTP_KEY_SEVERAL);
+	assert_int_equal(find_repeated("Bearer " KEY, NULL, "HTTP_AUTHORIZATION").presence, HTTP_KEY_SEVERAL);
+	assert_int_equal(find_repeated("Bearer " KEY, KEY, "HTTP_X_API_KEY").presence, HTTP_KEY_SEVERAL);
+	assert_int_equal(find_repeated("Basic dXNlcjpwYXNz", NULL, "HTTP_AUTHORIZATION").presence, HTTP_KEY_SEVERAL);
+	/* Another header sent twice is none of the key's business. */
+	struct found found = find_repeated("Bearer " KEY, NULL, "HTTP_COOKIE");
+	assert_int_equal(found.presence, HTTP_KEY_ONE);
+	assert_string_equal(found.key, KEY);
+	assert_int_equal(find_repeated(NULL, KEY, "HTTP_AUTHORIZATION").presence, HTTP_KEY_ONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_several_keys_in_one_header),
 		cmocka_unit_test(test_both_headers),
 		cmocka_unit_test(test_x_api_key_alone),
+		cmocka_unit_test(test_a_header_sent_twice_is_several_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -507,6 +507,74 @@ static void test_text_to_integer(void **state)
 	assert_int_equal(value, 123);
 }
 
+/* text_origin(): origins as browsers write them, from a Host header and perhaps SERVER_PORT. */
+static void test_text_origin(void **state)
+{
+	(void)state;
+	static const struct {
+		bool https;
+		const char *authority, *port_if_none, *origin; /* origin NULL: refused */
+	} cases[] = {
+		{ false, "127.0.0.1:8080", NULL, "http://127.0.0.1:8080" },
+		{ false, "127.0.0.1:8080", "9999", "http://127.0.0.1:8080" }, /* the Host's own port wins */
+		{ false, "localhost", "18701", "http://localhost:18701" },   /* Debian's nginx: $host, no port */
+		{ false, "localhost", "80", "http://localhost" },
+		{ true, "example.com", "443", "https://example.com" },
+		{ true, "example.com", "80", "https://example.com:80" },
+		{ true, "Example.COM:443", NULL, "https://example.com" },
+		{ false, "example.com:80", NULL, "http://example.com" },
+		{ false, "example.com:443", NULL, "http://example.com:443" },
+		{ false, "example.com", NULL, "http://example.com" },
+		{ false, "example.com", "", "http://example.com" },
+		{ false, "example.com", "x", "http://example.com" },         /* not a port: ignored */
+		{ false, "example.com", "70000", "http://example.com" },
+		{ false, "my_host.internal", NULL, "http://my_host.internal" },
+		{ false, "[2001:DB8::1]:8080", NULL, "http://[2001:db8::1]:8080" },
+		{ true, "[::1]", "8443", "https://[::1]:8443" },
+		{ false, "", NULL, NULL },
+		{ false, ":8080", NULL, NULL },
+		{ false, "example.com:", NULL, NULL },
+		{ false, "example.com:0", NULL, NULL },
+		{ false, "example.com:65536", NULL, NULL },
+		{ false, "example.com:123456", NULL, NULL },
+		{ false, "example.com:80x", NULL, NULL },
+		{ false, "example.com:+80", NULL, NULL },
+		{ false, "exa mple.com", NULL, NULL },
+		{ false, "example.com/x", NULL, NULL },
+		{ false, "user@example.com", NULL, NULL },
+		{ false, "evil.example\r\nX: 1", NULL, NULL },
+		{ false, "[]", NULL, NULL },
+		{ false, "[::1", NULL, NULL },
+		{ false, "[::1]x", NULL, NULL },
+		{ false, "[::g]", NULL, NULL },
+		{ false, "\xc3\xa4.example", NULL, NULL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char origin[TEXT_ORIGIN_MAX];
+		bool ok = text_origin(origin, cases[i].https, cases[i].authority, strlen(cases[i].authority),
+				      cases[i].port_if_none);
+		if (cases[i].origin == NULL) {
+			if (ok)
+				fail_msg("\"%s\" gave \"%s\"", cases[i].authority, origin);
+			assert_string_equal(origin, "");
+		} else {
+			if (!ok)
+				fail_msg("\"%s\" refused", cases[i].authority);
+			assert_string_equal(origin, cases[i].origin);
+		}
+	}
+	/* Only `length` bytes count; an authority too long for an origin is refused. */
+	char origin[TEXT_ORIGIN_MAX];
+	assert_true(text_origin(origin, false, "example.com:8080/ignored", 16, NULL));
+	assert_string_equal(origin, "http://example.com:8080");
+	char long_host[TEXT_ORIGIN_MAX + 10];
+	memset(long_host, 'a', sizeof long_host - 1);
+	long_host[sizeof long_host - 1] = '\0';
+	assert_false(text_origin(origin, true, long_host, strlen(long_host), "8443"));
+	assert_true(text_origin(origin, true, long_host, TEXT_ORIGIN_MAX - 20, "8443"));
+	assert_int_equal(strlen(origin), strlen("https://") + TEXT_ORIGIN_MAX - 20 + strlen(":8443"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_text_fold_restores_locale),
 		cmocka_unit_test(test_text_fold_threads),
 		cmocka_unit_test(test_text_to_integer),
+		cmocka_unit_test(test_text_origin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -517,6 +517,48 @@ static void test_permission_is_a_whole_word(void **state)
 	assert_int_equal(code_of(fixture, admin.token, "192.0.2.1", "api.key.verif"), VERIFY_INSUFFICIENT_PERMISSIONS);
 }
 
+/* Both the rules file's permission and the one asked about must be held; either alone may be absent. */
+static void test_rule_and_asked_permissions_are_both_required(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_key reader = make_key(fixture, "Reader", fixture->db->read_only_role, true, false, NULL);
+	struct test_key admin = make_key(fixture, "Admin", fixture->db->admin_role, true, false, NULL);
+	static const struct {
+		const char *rule, *asked;
+		enum verify_code reader, admin;
+	} cases[] = {
+		{ NULL, NULL, VERIFY_GRANTED, VERIFY_GRANTED },
+		{ "", "", VERIFY_GRANTED, VERIFY_GRANTED },
+		{ "api.key.view", NULL, VERIFY_GRANTED, VERIFY_GRANTED },
+		{ "api.key.create", NULL, VERIFY_INSUFFICIENT_PERMISSIONS, VERIFY_GRANTED },
+		{ NULL, "api.key.create", VERIFY_INSUFFICIENT_PERMISSIONS, VERIFY_GRANTED },
+		{ "api.key.view", "api.key.create", VERIFY_INSUFFICIENT_PERMISSIONS, VERIFY_GRANTED },
+		{ "api.key.create", "api.key.view", VERIFY_INSUFFICIENT_PERMISSIONS, VERIFY_GRANTED },
+		{ "api.key.create", "", VERIFY_INSUFFICIENT_PERMISSIONS, VERIFY_GRANTED },
+		{ "api.key.view", "reports.read", VERIFY_INSUFFICIENT_PERMISSIONS, VERIFY_INSUFFICIENT_PERMISSIONS },
+		{ "reports.read", "api.key.view", VERIFY_INSUFFICIENT_PERMISSIONS, VERIFY_INSUFFICIENT_PERMISSIONS },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct test_key *keys[] = { &reader, &admin };
+		enum verify_code expected[] = { cases[i].reader, cases[i].admin };
+		for (size_t k = 0; k < 2; k++) {
+			struct verify_request request = {
+				.key = keys[k]->token,
+				.key_length = strlen(keys[k]->token),
+				.client_address = "192.0.2.1",
+				.endpoint = "/v1/admin/x",
+				.rule_permission = cases[i].rule,
+				.permission = cases[i].asked,
+			};
+			struct verify_result result;
+			verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request,
+				      &result);
+			assert_int_equal(result.code, expected[k]);
+			assert_true(result.key_known);
+		}
+	}
+}
+
 static void test_has_permission(void **state)
 {
 	(void)state;
@@ -728,6 +770,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_address_is_always_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_permission_is_a_whole_word, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rule_and_asked_permissions_are_both_required, setup, teardown),
 		cmocka_unit_test(test_has_permission),
 		cmocka_unit_test_setup_teardown(test_a_key_of_another_workspace_reads_as_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_served_workspaces_follow_the_rules_file, setup, teardown),
