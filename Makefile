@@ -26,14 +26,29 @@ PACKAGES_BENCH := wrk python3 valgrind sqlite3
 
 PKGS    := fcgi sqlite3 libsodium zlib jansson
 CC      ?= cc
-WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
-CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DKEYWARD_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) -Isrc -Ibuild \
-             -include build/paths.h $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+AR      ?= ar
+CLANG   ?= clang
 
+# ---- flags -------------------------------------------------------------------------------------
+# CPPFLAGS, CFLAGS and LDFLAGS are the builder's (a packager's `dpkg-buildflags`, the environment or
+# the command line): the release build (`make`, `make install`) applies them after the project's
+# own, so hardening flags are kept and an -O or -g given there wins. The project's own flags below
+# apply whatever the builder says. Warnings are errors only in the test build.
+CPPFLAGS ?=
+CFLAGS   ?= -O2 -g
+LDFLAGS  ?=
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS       := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+WARN       := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
+KW_CPPFLAGS := -D_GNU_SOURCE -DKEYWARD_VERSION='"$(VERSION)"' -Isrc -Ibuild -include build/paths.h $(PKG_CFLAGS)
+KW_CFLAGS   := -std=c11 $(WARN)
+RELEASE_CFLAGS = $(KW_CPPFLAGS) $(CPPFLAGS) $(KW_CFLAGS) $(CFLAGS)
+
+# The test build (build/test/): the project's flags only, sanitized, warnings as errors. The builder's
+# CFLAGS do not reach it, so -Werror never meets flags the code was not tested with and
+# _FORTIFY_SOURCE does not get in the sanitizers' way.
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-TEST_CFLAGS := -O1 -g $(SAN)
+TEST_CFLAGS := $(KW_CPPFLAGS) $(KW_CFLAGS) -Werror -O1 -g $(SAN)
 
 SOURCES     := $(sort $(wildcard src/*/*.c))
 MAIN_SOURCE := src/main.c
@@ -41,13 +56,20 @@ SCHEMA      := $(sort $(wildcard src/store/schema/*.sql))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 60
-FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -DKEYWARD_VERSION='"$(VERSION)"' -g -O1 -Isrc -Ibuild -include build/paths.h \
-                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+# The fuzz targets: every source built once with clang into build/fuzz/libkeyward.a, instrumented
+# for libFuzzer (fuzzer-no-link) and the sanitizers; each target links its own main from libFuzzer.
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := $(KW_CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer-no-link $(FUZZ_SAN)
 
 OBJECTS      := $(SOURCES:src/%.c=build/release/%.o)
 TEST_OBJECTS := $(SOURCES:src/%.c=build/test/%.o)
+FUZZ_OBJECTS := $(SOURCES:src/%.c=build/fuzz/obj/%.o)
+UNIT_OBJECTS := $(UNIT_TESTS:%=build/test/unit/%.o) build/test/unit/support.o
 
-.PHONY: all run run-apache run-nginx test fuzz bench install install-user uninstall clean deps deps-test deps-browser deps-bench FORCE
+# `make test` builds with as many jobs as the machine has CPUs, unless told -jN.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all run run-apache run-nginx test test-unit fuzz bench install install-user uninstall clean deps deps-test deps-browser deps-bench FORCE
 all: build/keyward
 
 # ---- build -------------------------------------------------------------------------------------
@@ -60,15 +82,47 @@ build/paths.h: FORCE
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 FORCE:
 
-build/release/%.o: src/%.c $(wildcard src/*/*.h) build/schema.h build/paths.h
+# What each build was compiled with: rewritten only when the flags change, so that `make CFLAGS=...`
+# after a plain `make` rebuilds rather than keeping objects made with other flags.
+build/release/flags: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(call quote,$(CC) $(RELEASE_CFLAGS) $(LDFLAGS)) > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+build/test/flags: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(call quote,$(CC) $(TEST_CFLAGS)) > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+build/fuzz/flags: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(call quote,$(CLANG) $(FUZZ_CFLAGS)) > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+# $(call quote,TEXT): TEXT as one single-quoted shell word.
+quote = '$(subst ','\'',$(1))'
+
+# Each object also depends on the headers it includes, as the compiler lists them (-MMD, in the .d
+# file beside it); the generated headers are made before anything is compiled.
+GENERATED := build/schema.h build/paths.h
+DEPFLAGS  := -MMD -MP
+
+build/release/%.o: src/%.c build/release/flags | $(GENERATED)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -Ibuild -c $< -o $@
+	@$(CC) $(RELEASE_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-build/test/%.o: src/%.c $(wildcard src/*/*.h) build/schema.h build/paths.h
+build/test/%.o: src/%.c build/test/flags | $(GENERATED)
 	@mkdir -p $(dir $@)
 	@echo "  CC+SAN  $<"
-	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild -c $< -o $@
+	@$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+build/fuzz/obj/%.o: src/%.c build/fuzz/flags | $(GENERATED)
+	@mkdir -p $(dir $@)
+	@echo "  CLANG   $<"
+	@$(CLANG) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+DEPFILES := $(OBJECTS:.o=.d) $(TEST_OBJECTS:.o=.d) $(FUZZ_OBJECTS:.o=.d) $(UNIT_OBJECTS:.o=.d) \
+            build/release/main.d build/test/main.d $(FUZZ_TARGETS:%=build/fuzz/%.d)
+$(DEPFILES): ;
+-include $(wildcard $(DEPFILES))
 
 # The schema migrations, embedded as C strings in order (src/store/schema/NNN_name.sql).
 build/schema.h: $(SCHEMA) Makefile
@@ -82,25 +136,50 @@ build/schema.h: $(SCHEMA) Makefile
 	   done; \
 	   echo '};'; } > $@.tmp && mv $@.tmp $@
 
+# Every source but main.c, compiled once per build into an archive that the programs link: the
+# test build's for the unit tests, clang's for the fuzz targets. (Sources in different folders
+# share names, src/api/verify.c and src/domain/verify.c: `ar q` keeps both, where `ar r` would
+# replace one with the other.)
+build/test/libkeyward.a: $(TEST_OBJECTS)
+	@echo "  AR      $@"
+	@rm -f $@ && $(AR) qcs $@ $^
+
+build/fuzz/libkeyward.a: $(FUZZ_OBJECTS)
+	@echo "  AR      $@"
+	@rm -f $@ && $(AR) qcs $@ $^
+
 build/keyward: $(OBJECTS) build/release/main.o
 	@echo "  LINK    $@"
-	@$(CC) $(ALL_CFLAGS) $^ -o $@ $(LIBS)
+	@$(CC) $(KW_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LIBS)
 
-build/test/keyward: $(TEST_OBJECTS) build/test/main.o
+build/test/keyward: build/test/main.o build/test/libkeyward.a
 	@echo "  LINK    $@"
-	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $^ -o $@ $(LIBS)
+	@$(CC) $(TEST_CFLAGS) $^ -o $@ $(LIBS)
 
-# Each unit test is one program, linked with the shared fixture (tests/unit/support.c).
-build/test/unit/%: tests/unit/%.c tests/unit/support.c tests/unit/support.h $(TEST_OBJECTS) build/paths.h
+# Each unit test is one program: its own object, the shared fixture (tests/unit/support.c) and the
+# archive.
+build/test/unit/%.o: tests/unit/%.c build/test/flags | $(GENERATED)
 	@mkdir -p $(dir $@)
+	@echo "  CC+SAN  $<"
+	@$(CC) $(TEST_CFLAGS) -Itests/unit $(DEPFLAGS) -c $< -o $@
+
+build/test/unit/%: build/test/unit/%.o build/test/unit/support.o build/test/libkeyward.a
 	@echo "  TEST    $@"
-	@$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Ibuild -Itests/unit $< tests/unit/support.c $(TEST_OBJECTS) -o $@ $(LIBS) -lcmocka
+	@$(CC) $(TEST_CFLAGS) $^ -o $@ $(LIBS) -lcmocka
 
-# libFuzzer targets, one per parser of outside input, built with clang over every source.
-build/fuzz/%: tests/fuzz/%.c $(SOURCES) $(wildcard src/*/*.h) build/schema.h build/paths.h
+# libFuzzer targets, one per parser of outside input.
+build/fuzz/%.o: tests/fuzz/%.c build/fuzz/flags | $(GENERATED)
 	@mkdir -p $(dir $@)
+	@echo "  CLANG   $<"
+	@$(CLANG) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+build/fuzz/%: build/fuzz/%.o build/fuzz/libkeyward.a
 	@echo "  FUZZ    $@"
-	@clang $(FUZZ_FLAGS) $< $(SOURCES) -o $@ $(LIBS)
+	@$(CLANG) -g -fsanitize=fuzzer $(FUZZ_SAN) $^ -o $@ $(LIBS)
+
+# The programs' own objects are kept (make would delete them as intermediate), so that a second
+# run relinks nothing.
+.SECONDARY: $(UNIT_OBJECTS) $(FUZZ_TARGETS:%=build/fuzz/%.o)
 
 # ---- run ---------------------------------------------------------------------------------------
 run: deps build/keyward
@@ -119,10 +198,19 @@ run-nginx: deps build/keyward
 	@PORT=$(PORT) VARDIR=$(VARDIR) sh www/run-nginx.sh
 
 # ---- test --------------------------------------------------------------------------------------
-test: deps-test deps-browser
-	@$(MAKE) --no-print-directory build/keyward build/test/keyward $(UNIT_TESTS:%=build/test/unit/%) \
-	  $(FUZZ_TARGETS:%=build/fuzz/%)
-	@SHARED_DIR=$(SHARED_DIR) FUZZ_TARGETS="$(FUZZ_TARGETS)" sh tests/run-all.sh $(UNIT_TESTS)
+# Every program the tests run, built with -j (as many jobs as CPUs) unless make was given a -j.
+TEST_PROGRAMS := build/keyward build/test/keyward $(UNIT_TESTS:%=build/test/unit/%) $(FUZZ_TARGETS:%=build/fuzz/%)
+PARALLEL = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(JOBS))
+
+test: deps-test
+	@$(MAKE) --no-print-directory deps-browser
+	@$(MAKE) --no-print-directory $(PARALLEL) $(TEST_PROGRAMS)
+	@SHARED_DIR=$(SHARED_DIR) FUZZ_TARGETS="$(FUZZ_TARGETS)" JOBS=$(JOBS) sh tests/run-all.sh $(UNIT_TESTS)
+
+# The unit tests and the mustache spec runner alone: no packages installed, no servers started.
+test-unit:
+	@$(MAKE) --no-print-directory $(PARALLEL) $(UNIT_TESTS:%=build/test/unit/%)
+	@SHARED_DIR=$(SHARED_DIR) SUITES=unit sh tests/run-all.sh $(UNIT_TESTS)
 
 # Run each fuzz target for FUZZ_SECONDS (make test runs each for a few seconds only).
 fuzz: deps-test $(FUZZ_TARGETS:%=build/fuzz/%)
@@ -136,12 +224,12 @@ fuzz: deps-test $(FUZZ_TARGETS:%=build/fuzz/%)
 build/bench/seed: tests/bench/seed.c $(OBJECTS) build/paths.h
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
-	@$(CC) $(ALL_CFLAGS) $(filter-out build/paths.h,$^) -o $@ $(LIBS)
+	@$(CC) $(RELEASE_CFLAGS) $(LDFLAGS) $(filter-out build/paths.h,$^) -o $@ $(LIBS)
 
 build/bench/trivial_authorizer: tests/bench/trivial_authorizer.c build/paths.h
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
-	@$(CC) $(ALL_CFLAGS) $< -o $@ $(LIBS)
+	@$(CC) $(RELEASE_CFLAGS) $(LDFLAGS) $< -o $@ $(LIBS)
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory build/keyward build/bench/seed build/bench/trivial_authorizer

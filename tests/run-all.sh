@@ -1,69 +1,143 @@
 #!/bin/sh
 # Run every test suite and add up the results. Arguments: the unit test names (tests/unit/test_*.c).
-# Each suite prints its own lines; this script prints one total at the end and fails if anything failed.
+#
+# The suites are cut into jobs (each unit test, each fuzz target, each tests/http/test_*.py file,
+# each browser run, the build checks) and JOBS of them (the number of CPUs unless told) run at a
+# time, the longest first as the last run timed them (build/test/durations). Each job's output is
+# kept, and printed whole in a fixed order once all are done, with one total line at the end; the
+# script fails if anything failed. KEYWARD_TEST_JOBS=1 runs them one at a time.
+# SUITES (default "unit fuzz http browser build") picks suites.
+#
+# A skipped test (one whose outside requirement is missing: the mustache spec without ../shared) is
+# counted as skipped, neither passed nor failed.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export SHARED_DIR="${SHARED_DIR:-$root/../shared}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+# ---- one job: sh tests/run-all.sh --job FOLDER KIND NAME ---------------------------------------
+# Writes FOLDER/KIND.NAME.log (its output), .status (its exit status) and .seconds (how long it took).
+if [ "${1:-}" = "--job" ]; then
+  folder=$2
+  kind=$3
+  name=$4
+  out="$folder/$kind.$name"
+  began=$(date +%s)
+  case $kind in
+    unit) "build/test/unit/$name" ;;
+    fuzz) # a smoke test on its saved corpus (`make fuzz` runs them longer): its last lines, and
+          # the verdict as a line run-all counts
+          mkdir -p "build/fuzz/corpus/$name"
+          "build/fuzz/$name" -max_total_time="${FUZZ_SMOKE_SECONDS:-10}" "build/fuzz/corpus/$name" >"$out.fuzz" 2>&1
+          fuzz_status=$?
+          if [ "$fuzz_status" -eq 0 ]; then tail -n 3 "$out.fuzz"; echo "fuzz: 1 passed, 0 failed";
+          else tail -n 60 "$out.fuzz"; echo "fuzz: 0 passed, 1 failed"; fi
+          rm -f "$out.fuzz"
+          [ "$fuzz_status" -eq 0 ] ;;
+    http) python3 tests/http/run.py "$name" ;;
+    browser) KEYWARD_BROWSER_RUNS=$name python3 tests/browser/run.py ;;
+    build) sh tests/build/run.sh ;;
+  esac >"$out.log" 2>&1
+  status=$?
+  echo "$status" >"$out.status"
+  echo $(($(date +%s) - began)) >"$out.seconds"
+  echo "   done $kind $name ($(cat "$out.seconds") s, status $status)"
+  exit 0
+fi
+
+# ---- the jobs ----------------------------------------------------------------------------------
+suites=${SUITES:-unit fuzz http browser build}
+jobs=${KEYWARD_TEST_JOBS:-${JOBS:-$(nproc 2>/dev/null || echo 2)}}
+folder=$(mktemp -d)
+trap 'rm -rf "$folder"' EXIT
+durations=build/test/durations
+
+list() {
+  for suite in $suites; do
+    case $suite in
+      unit) for test in "$@"; do echo "unit $test"; done ;;
+      fuzz) for target in ${FUZZ_TARGETS:-}; do echo "fuzz $target"; done ;;
+      http) for file in tests/http/test_*.py; do echo "http $(basename "$file" .py)"; done ;;
+      browser) for run in $(python3 tests/browser/run.py --list); do echo "browser $run"; done ;;
+      build) echo "build checks" ;;
+    esac
+  done
+}
+list "$@" >"$folder/jobs"
+
+# The longest first: the seconds each took last time (a new job counts as long, so it starts early).
+while read -r kind name; do
+  seconds=$(awk -v k="$kind" -v n="$name" '$2 == k && $3 == n { s = $1 } END { print (s == "" ? 999 : s) }' \
+              "$durations" 2>/dev/null || echo 999)
+  echo "${seconds:-999} $kind $name"
+done <"$folder/jobs" | sort -k1,1nr | cut -d' ' -f2- >"$folder/order"
+
+echo "== running $(wc -l <"$folder/jobs") jobs, $jobs at a time (suites: $suites)"
+began=$(date +%s)
+xargs -P "$jobs" -L 1 sh "$0" --job "$folder" <"$folder/order"
+elapsed=$(($(date +%s) - began))
+
+# ---- the results, in a fixed order -------------------------------------------------------------
 passed=0
 failed=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+skipped=0
 
-# Count a suite's results from its output: cmocka's summary lines, or a closing "N passed, M failed".
+# Count a job's results from its output: cmocka's summary lines, or a closing
+# "N passed, M failed" with an optional ", K skipped".
 count() {
-  name=$1
+  label=$1
   status=$2
+  log=$3
   p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\./\1/p' "$log" | tail -n 1)
   f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below:/\1/p' "$log" | tail -n 1)
+  s=$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test(s), listed below:/\1/p' "$log" | tail -n 1)
   if [ -z "$p" ]; then
-    p=$(sed -n 's/^[a-z-]*:* *\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1/p' "$log" | tail -n 1)
-    f=$(sed -n 's/^[a-z-]*:* *\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\2/p' "$log" | tail -n 1)
+    line=$(grep '^[a-z-]*:* *[0-9][0-9]* passed, [0-9][0-9]* failed' "$log" | tail -n 1)
+    p=$(echo "$line" | sed -n 's/^[a-z-]*:* *\([0-9][0-9]*\) passed, .*/\1/p')
+    f=$(echo "$line" | sed -n 's/.* passed, \([0-9][0-9]*\) failed.*/\1/p')
+    s=$(echo "$line" | sed -n 's/.* failed, \([0-9][0-9]*\) skipped.*/\1/p')
   fi
   p=${p:-0}
   f=${f:-0}
+  s=${s:-0}
   if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
     f=1
-    echo "!! $name exited with status $status"
+    echo "!! $label exited with status $status"
+  fi
+  if [ "$status" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
+    f=1
+    echo "!! $label ran no test"
   fi
   passed=$((passed + p))
   failed=$((failed + f))
-  echo "== $name: $p passed, $f failed"
+  skipped=$((skipped + s))
+  echo "== $label: $p passed, $f failed, $s skipped"
 }
 
-for test in "$@"; do
-  echo "== unit: $test"
-  "build/test/unit/$test" >"$log" 2>&1
-  status=$?
-  cat "$log"
-  count "$test" "$status"
-done
-
-# Each fuzz target runs briefly on its saved corpus: a smoke test; `make fuzz` runs them longer.
-for target in ${FUZZ_TARGETS:-}; do
-  mkdir -p "build/fuzz/corpus/$target"
-  echo "== fuzz: $target (${FUZZ_SMOKE_SECONDS:-10} s)"
-  "build/fuzz/$target" -max_total_time="${FUZZ_SMOKE_SECONDS:-10}" "build/fuzz/corpus/$target" >"$log" 2>&1
-  status=$?
-  tail -n 3 "$log"
-  if [ "$status" -eq 0 ]; then passed=$((passed + 1)); echo "== $target: 1 passed, 0 failed";
-  else failed=$((failed + 1)); cat "$log" | tail -n 60; echo "== $target: 0 passed, 1 failed"; fi
-done
-
-echo "== http: tests/http (real lighttpd and Apache, sanitized build)"
-python3 tests/http/run.py >"$log" 2>&1
-status=$?
-cat "$log"
-count "http" "$status"
-
-echo "== browser: tests/browser (headless Chromium, lighttpd and Apache, JavaScript on and off)"
-python3 tests/browser/run.py >"$log" 2>&1
-status=$?
-cat "$log"
-count "browser" "$status"
+mkdir -p build/test
+: >"$durations.new"
+while read -r kind name; do
+  out="$folder/$kind.$name"
+  echo "== $kind: $name ($(cat "$out.seconds" 2>/dev/null || echo '?') s)"
+  if [ -f "$out.status" ]; then
+    cat "$out.log"
+    count "$kind $name" "$(cat "$out.status")" "$out.log"
+    echo "$(cat "$out.seconds") $kind $name" >>"$durations.new"
+  else
+    failed=$((failed + 1))
+    echo "!! $kind $name did not run"
+  fi
+done <"$folder/jobs"
+# Keep the times of the jobs not run this time (make test-unit runs some only).
+{ cat "$durations.new"; [ -f "$durations" ] &&
+    awk 'NR == FNR { seen[$2 " " $3] = 1; next } !(($2 " " $3) in seen)' "$durations.new" "$durations"; } \
+  >"$durations.tmp"
+mv "$durations.tmp" "$durations"
+rm -f "$durations.new"
 
 echo
-echo "keyward tests: $passed passed, $failed failed"
+echo "ran $(wc -l <"$folder/jobs") jobs, $jobs at a time, in $elapsed s"
+echo "keyward tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

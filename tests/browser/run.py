@@ -62,6 +62,9 @@ def run_one(name, server_class, javascript):
 
 
 def main():
+    if sys.argv[1:] == ["--list"]:  # the runs' names, for tests/run-all.sh
+        print("\n".join(name for name, _, _ in RUNS))
+        return
     passed = failed = 0
     only = os.environ.get("KEYWARD_BROWSER_RUNS")
     for name, server_class, javascript in RUNS:

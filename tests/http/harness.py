@@ -300,12 +300,15 @@ class Server:
         return text
 
     def backend_pids(self):
-        """The keyward processes lighttpd spawned (its children), by pid."""
+        """The keyward processes lighttpd spawned (its children), by pid. Only keyward's: the
+        gatekeeper tests' sample API is a CGI script, and lighttpd's child too while it runs."""
         pid = self.lighttpd_pid()
         if pid is None:
             return []
-        listed = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-        return [int(p) for p in listed.split()]
+        listed = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+        name = os.path.basename(BIN)[:15]  # comm is the program's name, cut to 15 characters
+        return [int(fields[0]) for fields in (line.split(None, 1) for line in listed.splitlines())
+                if len(fields) == 2 and fields[1].strip() == name]
 
     def lighttpd_pid(self):
         try:
