@@ -2,7 +2,7 @@
 # Run every test suite and add up the results. Arguments: the unit test names (tests/unit/test_*.c).
 #
 # The suites are cut into jobs (each unit test, each fuzz target, each tests/http/test_*.py file,
-# each browser run, the build checks) and JOBS of them (the number of CPUs unless told) run at a
+# each browser run, the build checks) and JOBS + 1 of them (JOBS: the number of CPUs unless told) run at a
 # time, the longest first as the last run timed them (build/test/durations). Each job's output is
 # kept, and printed whole in a fixed order once all are done, with one total line at the end; the
 # script fails if anything failed. KEYWARD_TEST_JOBS=1 runs them one at a time.
@@ -49,7 +49,9 @@ fi
 
 # ---- the jobs ----------------------------------------------------------------------------------
 suites=${SUITES:-unit fuzz http browser build}
-jobs=${KEYWARD_TEST_JOBS:-${JOBS:-$(nproc 2>/dev/null || echo 2)}}
+# One job more than CPUs: several jobs spend much of their time waiting (on a server's timeout, a
+# browser, a socket), and the spare slot fills that time.
+jobs=${KEYWARD_TEST_JOBS:-$((${JOBS:-$(nproc 2>/dev/null || echo 2)} + 1))}
 folder=$(mktemp -d)
 trap 'rm -rf "$folder"' EXIT
 durations=build/test/durations

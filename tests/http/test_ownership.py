@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, TEMPLATES, fcgi_request_unix, init_database, parse_cgi_output
+from harness import BIN, TEMPLATES, fcgi_connect, fcgi_request_unix, init_database, parse_cgi_output
 
 
 def mode_of(path):
@@ -73,7 +73,7 @@ class InitModesTest(unittest.TestCase):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    preexec_fn=lambda: os.umask(0o022))
         try:
-            wait_for_path(socket_path)
+            wait_for_listening(socket_path)
             stdout, _, _ = fcgi_request_unix(socket_path, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/signin",
                                                            "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1"})
             self.assertEqual(parse_cgi_output(stdout)[0], 200)
@@ -101,13 +101,17 @@ class InitModesTest(unittest.TestCase):
         self.assertIn("is readable by others; chmod 640 it", done.stderr)
 
 
-def wait_for_path(path, seconds=20):
+def wait_for_listening(path, seconds=20):
+    """Wait until the unix socket at `path` takes connections. Its file appears at bind(), a moment
+    before listen(): a connection in between is refused."""
     deadline = time.time() + seconds
     while time.time() < deadline:
-        if os.path.exists(path):
-            return True
-        time.sleep(0.05)
-    raise AssertionError(f"{path} did not appear")
+        try:
+            fcgi_connect(path).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{path} took no connection in {seconds} s")
 
 
 class ServeSocketTest(unittest.TestCase):
