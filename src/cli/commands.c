@@ -300,9 +300,6 @@ static const char help_head[] =
 	"commands:\n";
 
 static const char help_tail[] =
-	"\n"
-	"options:\n"
-	"  --db PATH      database file (default $KEYWARD_DB or " KEYWARD_STATEDIR "/keyward.db); the server key\n"
 	"                 is PATH.key; only init creates them\n"
 	"  -h, --help     this text (COMMAND --help: that command's)\n"
 	"  -V, --version  the version\n"
@@ -333,6 +330,8 @@ void cli_print_help(FILE *out)
 	for (size_t i = 0; i < COMMAND_COUNT; i++)
 		fprintf(out, "  %-22s %s\n", commands[i].name, commands[i].help);
 	fputs("\nkeyward help COMMAND shows a command's options.\n", out);
+	fprintf(out, "\noptions:\n  --db PATH      database file (default $KEYWARD_DB or %s); the server key\n",
+		config_default_database());
 	fputs(help_tail, out);
 }
 

@@ -12,6 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* KEYWARD_DATADIR and KEYWARD_STATEDIR, the folders make install put keyward in (build/paths.h, which
+ * the Makefile writes): included here alone, so that a changed one recompiles this file only. */
+#include "paths.h"
+
 static bool copy_setting(char *target, size_t size, const char *value, const char *what, char *error,
 			 size_t error_size)
 {
@@ -234,11 +238,16 @@ static bool number_setting(const char *name, const char *fallback, long long low
 	return true;
 }
 
+const char *config_default_database(void)
+{
+	return KEYWARD_STATEDIR "/keyward.db";
+}
+
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size)
 {
 	memset(config, 0, sizeof *config);
 	serve_default_workspace(config);
-	const char *database = database_path ? database_path : env_or("KEYWARD_DB", KEYWARD_STATEDIR "/keyward.db");
+	const char *database = database_path ? database_path : env_or("KEYWARD_DB", config_default_database());
 	if (!copy_setting(config->database_path, sizeof config->database_path, database, "the database path",
 			  error, error_size))
 		return false;

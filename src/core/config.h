@@ -37,12 +37,6 @@
 #define CONFIG_FOLDER_MODE 02770    /* a database folder init makes: set-group-ID, so that files
 				       the web server's user makes in it belong to the group too */
 
-#ifndef KEYWARD_STATEDIR /* the database's folder, unless KEYWARD_DB or --db says otherwise */
-#define KEYWARD_STATEDIR "/var/lib/keyward"
-#endif
-#ifndef KEYWARD_DATADIR
-#define KEYWARD_DATADIR "/usr/local/share/keyward"
-#endif
 
 #define CONFIG_TOKEN_PREFIX_MAX 16
 #define CONFIG_SERVER_KEY_BYTES 32
@@ -81,6 +75,9 @@ struct config {
 	size_t workspace_count;   /* 1 or more after config_load() */
 	bool workspaces_named;    /* false: the default, workspace 1, because the rules file named none */
 };
+
+/* The database make install chose (STATEDIR/keyward.db): used unless KEYWARD_DB or --db say otherwise. */
+const char *config_default_database(void);
 
 /*
  * Fill *config from the environment, then `database_path` if not NULL. False, with a sentence, on
