@@ -53,6 +53,7 @@ TEST_CFLAGS := $(KW_CPPFLAGS) $(KW_CFLAGS) -Werror -O1 -g $(SAN)
 SOURCES     := $(sort $(wildcard src/*/*.c))
 MAIN_SOURCE := src/main.c
 SCHEMA      := $(sort $(wildcard src/store/schema/*.sql))
+PG_SCHEMA   := $(sort $(wildcard src/store/schema/postgresql/*.sql))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 60
@@ -125,8 +126,12 @@ DEPFILES := $(OBJECTS:.o=.d) $(TEST_OBJECTS:.o=.d) $(FUZZ_OBJECTS:.o=.d) $(UNIT_
 $(DEPFILES): ;
 -include $(wildcard $(DEPFILES))
 
-# The schema migrations, embedded as C strings in order (src/store/schema/NNN_name.sql).
-build/schema.h: $(SCHEMA) Makefile
+# The schema migrations, embedded as C strings in order: SQLite's (src/store/schema/NNN_name.sql) in
+# store_migrations[], migration N at index N - 1; PostgreSQL's (src/store/schema/postgresql/NNN_name.sql)
+# in store_postgresql_migrations[], as { number, text } pairs, because they share SQLite's numbers but
+# start at 10 (010_baseline.sql is the whole schema at version 10). The number is the file name's,
+# without its leading zeros (010 would be octal in C).
+build/schema.h: $(SCHEMA) $(PG_SCHEMA) Makefile
 	@mkdir -p build
 	@{ echo '/* generated from the files in src/store/schema by the Makefile; do not edit */'; \
 	   echo 'static const char *const store_migrations[] = {'; \
@@ -134,6 +139,14 @@ build/schema.h: $(SCHEMA) Makefile
 	     echo "	/* $$f */"; \
 	     sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/	"/' -e 's/$$/\\n"/' "$$f"; \
 	     echo '	,'; \
+	   done; \
+	   echo '};'; \
+	   echo 'static const struct { int number; const char *text; } store_postgresql_migrations[] = {'; \
+	   for f in $(PG_SCHEMA); do \
+	     echo "	/* $$f */"; \
+	     echo "	{ $$(basename "$$f" | sed -e 's/_.*//' -e 's/^0*//'),"; \
+	     sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/	"/' -e 's/$$/\\n"/' "$$f"; \
+	     echo '	},'; \
 	   done; \
 	   echo '};'; } > $@.tmp && mv $@.tmp $@
 
