@@ -18,10 +18,10 @@ PORT       ?= 8080
 VARDIR     ?= $(CURDIR)/var
 SHARED_DIR ?= $(CURDIR)/../shared
 
-PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libjansson-dev zlib1g-dev
+PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libjansson-dev zlib1g-dev libpq-dev
 PACKAGES_RUN   := lighttpd
 PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev apache2 libapache2-mod-fcgid mandoc logrotate \
-                  chromium fonts-dejavu-core nginx fcgiwrap
+                  chromium fonts-dejavu-core nginx fcgiwrap postgresql
 PACKAGES_BENCH := wrk python3 valgrind sqlite3
 
 PKGS    := fcgi sqlite3 libsodium zlib jansson
