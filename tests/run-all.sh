@@ -6,7 +6,7 @@
 # time, the longest first as the last run timed them (build/test/durations). Each job's output is
 # kept, and printed whole in a fixed order once all are done, with one total line at the end; the
 # script fails if anything failed. KEYWARD_TEST_JOBS=1 runs them one at a time.
-# SUITES (default "unit fuzz http browser build") picks suites.
+# SUITES (default "unit fuzz http browser build pg") picks suites.
 #
 # A skipped test (one whose outside requirement is missing: the mustache spec without ../shared) is
 # counted as skipped, neither passed nor failed.
@@ -39,6 +39,7 @@ if [ "${1:-}" = "--job" ]; then
     http) python3 tests/http/run.py "$name" ;;
     browser) KEYWARD_BROWSER_RUNS=$name python3 tests/browser/run.py ;;
     build) sh tests/build/run.sh ;;
+    pg) python3 "tests/pg/$name.py" ;;
   esac >"$out.log" 2>&1
   status=$?
   echo "$status" >"$out.status"
@@ -48,7 +49,7 @@ if [ "${1:-}" = "--job" ]; then
 fi
 
 # ---- the jobs ----------------------------------------------------------------------------------
-suites=${SUITES:-unit fuzz http browser build}
+suites=${SUITES:-unit fuzz http browser build pg}
 # One job more than CPUs: several jobs spend much of their time waiting (on a server's timeout, a
 # browser, a socket), and the spare slot fills that time.
 jobs=${KEYWARD_TEST_JOBS:-$((${JOBS:-$(nproc 2>/dev/null || echo 2)} + 1))}
@@ -64,6 +65,7 @@ list() {
       http) for file in tests/http/test_*.py; do echo "http $(basename "$file" .py)"; done ;;
       browser) for run in $(python3 tests/browser/run.py --list); do echo "browser $run"; done ;;
       build) echo "build checks" ;;
+      pg) for file in tests/pg/test_*.py; do echo "pg $(basename "$file" .py)"; done ;;
     esac
   done
 }
