@@ -30,10 +30,13 @@ struct store_engine {
 	/* False when the engine has left the transaction by itself (SQLite after some errors). */
 	bool (*in_transaction)(struct store *store);
 	enum store_status (*backup)(struct store *store, const char *path);
+	/* The gate generation without asking the database, or STORE_NOT_FOUND: ask it. NULL: always ask. */
+	enum store_status (*gate_generation)(struct store *store, int64_t *generation);
 	void (*close)(struct store *store);
 };
 
 extern const struct store_engine store_engine_sqlite;
+extern const struct store_engine store_engine_postgresql;
 
 /* The SQL of statement `which` in SQLite's words, and in PostgreSQL's (NULL: the same words). */
 const char *store_statement_sql(enum store_statement which);
@@ -45,7 +48,8 @@ struct store *store_new(const struct store_engine *engine, void *connection, con
 /* Free what store_new() made (the engine has closed its connection). */
 void store_free(struct store *store);
 
-/* SQLite's store_open() and store_create(). */
+/* Each engine's store_open() (and with `create`, store_create()). */
 struct store *store_sqlite_open(const char *path, bool create, char *error, size_t error_size);
+struct store *store_postgresql_open(const char *database, bool create, char *error, size_t error_size);
 
 #endif

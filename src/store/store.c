@@ -19,8 +19,8 @@
 	"WHERE k.workspace_id = ?1 "                                                             \
 	"AND (?2 = '' OR instr(k.name_folded, ?2) > 0) "                                         \
 	"AND CASE ?3 WHEN 0 THEN k.revoked_at IS NULL "                                          \
-	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled "                            \
-	"            WHEN 2 THEN k.revoked_at IS NULL AND NOT k.enabled "                        \
+	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled <> 0 "                            \
+	"            WHEN 2 THEN k.revoked_at IS NULL AND k.enabled = 0 "                        \
 	"            ELSE k.revoked_at IS NOT NULL END "                                         \
 	"AND (?4 = 0 OR k.role_id = ?4) "
 
@@ -37,7 +37,7 @@
 /* The columns read_member() and read_invitation() (store_members.c) expect. */
 #define MEMBER_SELECT \
 	"SELECT u.id, u.email, u.name, m.console_role, m.created_at, u.disabled_at IS NOT NULL FROM membership m " \
-	"JOIN user u ON u.id = m.user_id "
+	"JOIN \"user\" u ON u.id = m.user_id "
 #define INVITATION_SELECT                                                                                          \
 	"SELECT i.id, i.workspace_id, w.name, i.email, i.console_role, i.setup, i.created_at, i.expires_at, "        \
 	"i.accepted_at IS NOT NULL FROM invitation i JOIN workspace w ON w.id = i.workspace_id "
@@ -139,24 +139,24 @@ static const struct {
 	/* NOT INDEXED: each table's first row, whatever indexes it has (every start reads these pages). */
 	[STMT_KEY_CHECK_GET] = { "key_check_get",
 		"SELECT (SELECT check_value FROM server_key_check WHERE id = 1), "
-		"EXISTS (SELECT 1 FROM api_key NOT INDEXED) OR EXISTS (SELECT 1 FROM user NOT INDEXED)" },
+		"EXISTS (SELECT 1 FROM api_key NOT INDEXED) OR EXISTS (SELECT 1 FROM \"user\" NOT INDEXED)" },
 	[STMT_KEY_CHECK_INSERT] = { "key_check_insert",
 		"INSERT INTO server_key_check (id, check_value, set_at) VALUES (1, ?1, ?2) ON CONFLICT (id) DO NOTHING" },
 	[STMT_KEY_CHECK_REPLACE] = { "key_check_replace",
 		"INSERT INTO server_key_check (id, check_value, set_at) SELECT 1, ?1, ?2 "
-		"WHERE NOT EXISTS (SELECT 1 FROM api_key) AND NOT EXISTS (SELECT 1 FROM user) "
+		"WHERE NOT EXISTS (SELECT 1 FROM api_key) AND NOT EXISTS (SELECT 1 FROM \"user\") "
 		"ON CONFLICT (id) DO UPDATE SET check_value = excluded.check_value, set_at = excluded.set_at" },
 	[STMT_BACKUP] = { "backup",
 		"VACUUM INTO ?1" },
 	[STMT_USER_INSERT] = { "user_insert",
-		"INSERT INTO user (email, email_folded, name, password_hash, created_at, updated_at) "
+		"INSERT INTO \"user\" (email, email_folded, name, password_hash, created_at, updated_at) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?5)" },
 	[STMT_USER_FIND_BY_EMAIL] = { "user_find_by_email",
-		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM user WHERE email_folded = ?1" },
+		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM \"user\" WHERE email_folded = ?1" },
 	[STMT_USER_GET] = { "user_get",
-		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM user WHERE id = ?1" },
+		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM \"user\" WHERE id = ?1" },
 	[STMT_USER_COUNT] = { "user_count",
-		"SELECT count(*) FROM user" },
+		"SELECT count(*) FROM \"user\"" },
 	[STMT_MEMBERSHIP_SET] = { "membership_set",
 		"INSERT INTO membership (workspace_id, user_id, console_role, created_at) VALUES (?1, ?2, ?3, ?4) "
 		"ON CONFLICT (workspace_id, user_id) DO UPDATE SET console_role = excluded.console_role" },
@@ -168,7 +168,7 @@ static const struct {
 		"VALUES (?1, ?2, ?3, ?3, ?4, ?5)" },
 	[STMT_SESSION_FIND] = { "session_find",
 		"SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, u.email, u.name "
-		"FROM session s JOIN user u ON u.id = s.user_id WHERE s.token_hash = ?1 AND u.disabled_at IS NULL" },
+		"FROM session s JOIN \"user\" u ON u.id = s.user_id WHERE s.token_hash = ?1 AND u.disabled_at IS NULL" },
 	[STMT_SESSION_TOUCH] = { "session_touch",
 		"UPDATE session SET last_seen_at = ?2 WHERE id = ?1 AND last_seen_at < ?2" },
 	[STMT_SESSION_DELETE] = { "session_delete",
@@ -216,7 +216,7 @@ static const struct {
 		"SELECT w.name, m.console_role FROM membership m JOIN workspace w ON w.id = m.workspace_id "
 		"WHERE m.workspace_id = ?1 AND m.user_id = ?2" },
 	[STMT_OWNER_COUNT] = { "owner_count",
-		"SELECT count(*) FROM membership m JOIN user u ON u.id = m.user_id "
+		"SELECT count(*) FROM membership m JOIN \"user\" u ON u.id = m.user_id "
 		"WHERE m.workspace_id = ?1 AND m.console_role = 'owner' AND u.disabled_at IS NULL" },
 	[STMT_MEMBER_SET_ROLE] = { "member_set_role",
 		"UPDATE membership SET console_role = ?3 WHERE workspace_id = ?1 AND user_id = ?2" },
@@ -256,13 +256,13 @@ static const struct {
 		"DELETE FROM signin_failure WHERE rowid = ?1" },
 	/* Every subject that starts with ?1 (a device's of one account: "device:<address> "). */
 	[STMT_SIGNIN_FAILURE_CLEAR_PREFIX] = { "signin_failure_clear_prefix",
-		"DELETE FROM signin_failure WHERE substr(subject, 1, length(?1)) = ?1" },
+		"DELETE FROM signin_failure WHERE substr(subject, 1, length(CAST(?1 AS TEXT))) = CAST(?1 AS TEXT)" },
 	[STMT_USER_SET_DISABLED] = { "user_set_disabled",
-		"UPDATE user SET disabled_at = ?2, updated_at = ?3 WHERE id = ?1" },
+		"UPDATE \"user\" SET disabled_at = ?2, updated_at = ?3 WHERE id = ?1" },
 	[STMT_USER_SET_PASSWORD] = { "user_set_password",
-		"UPDATE user SET password_hash = ?2, updated_at = ?3 WHERE id = ?1" },
+		"UPDATE \"user\" SET password_hash = ?2, updated_at = ?3 WHERE id = ?1" },
 	[STMT_USER_DELETE] = { "user_delete",
-		"DELETE FROM user WHERE id = ?1" },
+		"DELETE FROM \"user\" WHERE id = ?1" },
 	[STMT_SESSION_DELETE_FOR_USER] = { "session_delete_for_user",
 		"DELETE FROM session WHERE user_id = ?1 AND id <> ?2" },
 	[STMT_SESSION_COUNT_FOR_USER] = { "session_count_for_user",
@@ -271,7 +271,7 @@ static const struct {
 	[STMT_SOLE_OWNER_WORKSPACES] = { "sole_owner_workspaces",
 		"SELECT w.id, w.name, m.console_role FROM membership m JOIN workspace w ON w.id = m.workspace_id "
 		"WHERE m.user_id = ?1 AND m.console_role = 'owner' AND NOT EXISTS (SELECT 1 FROM membership o "
-		"JOIN user u ON u.id = o.user_id WHERE o.workspace_id = m.workspace_id AND o.console_role = 'owner' "
+		"JOIN \"user\" u ON u.id = o.user_id WHERE o.workspace_id = m.workspace_id AND o.console_role = 'owner' "
 		"AND o.user_id <> ?1 AND u.disabled_at IS NULL) ORDER BY w.name, w.id" },
 	[STMT_ROLLUP_STATE] = { "rollup_state",
 		"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1" },
@@ -322,14 +322,14 @@ static const struct {
 		"last_seen = max(last_seen, excluded.last_seen)" },
 	/* Before the addresses of (?1, ?2] are noted: those a key used in the ?3 seconds before had not. */
 	[STMT_ROLLUP_NEW_ADDRESS] = { "rollup_new_address",
-		"INSERT OR IGNORE INTO usage_new_address (workspace_id, api_key_id, client_address, at) "
+		"INSERT INTO usage_new_address (workspace_id, api_key_id, client_address, at) "
 		"SELECT n.workspace_id, n.api_key_id, n.client_address, n.first FROM (SELECT min(workspace_id) AS "
 		"workspace_id, api_key_id, client_address, min(at) AS first FROM usage_event WHERE id > ?1 AND id <= ?2 "
 		"AND api_key_id IS NOT NULL GROUP BY api_key_id, client_address) n "
 		"WHERE NOT EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
 		"AND s.client_address = n.client_address AND s.last_seen >= n.first - ?3) "
 		"AND EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
-		"AND s.last_seen >= n.first - ?3)" },
+		"AND s.last_seen >= n.first - ?3) ON CONFLICT DO NOTHING" },
 	[STMT_ROLLUP_KEY_ADDRESS] = { "rollup_key_address",
 		"INSERT INTO usage_key_address (api_key_id, client_address, first_seen, last_seen) "
 		"SELECT api_key_id, client_address, min(at), max(at) FROM usage_event WHERE id > ?1 AND id <= ?2 "
@@ -546,14 +546,18 @@ void store_free(struct store *store)
 	free(store);
 }
 
-struct store *store_open(const char *path, char *error, size_t error_size)
+struct store *store_open(const char *database, char *error, size_t error_size)
 {
-	return store_sqlite_open(path, false, error, error_size);
+	if (store_is_postgresql(database))
+		return store_postgresql_open(database, false, error, error_size);
+	return store_sqlite_open(database, false, error, error_size);
 }
 
-struct store *store_create(const char *path, char *error, size_t error_size)
+struct store *store_create(const char *database, char *error, size_t error_size)
 {
-	return store_sqlite_open(path, true, error, error_size);
+	if (store_is_postgresql(database))
+		return store_postgresql_open(database, true, error, error_size);
+	return store_sqlite_open(database, true, error, error_size);
 }
 
 void store_close(struct store *store)

@@ -1,5 +1,5 @@
 /* store_gate.c: the gatekeeper's reads (a key by its hash) and its batched usage writes. */
-#include "store/store_private.h"
+#include "store/engine.h"
 
 #include <string.h>
 
@@ -49,6 +49,8 @@ enum store_status store_key_find_by_hash(struct store *store, struct arena *aren
 
 enum store_status store_gate_generation(struct store *store, int64_t *generation)
 {
+	if (store->engine->gate_generation != NULL && store->engine->gate_generation(store, generation) == STORE_OK)
+		return STORE_OK;
 	struct store_query *statement = store_query(store, STMT_GATE_GENERATION);
 	int code = store_step(store, STMT_GATE_GENERATION);
 	if (code == STORE_ROW)
