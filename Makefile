@@ -18,13 +18,13 @@ PORT       ?= 8080
 VARDIR     ?= $(CURDIR)/var
 SHARED_DIR ?= $(CURDIR)/../shared
 
-PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libjansson-dev zlib1g-dev libpq-dev
+PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev zlib1g-dev
 PACKAGES_RUN   := lighttpd
 PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev apache2 libapache2-mod-fcgid mandoc logrotate \
                   chromium fonts-dejavu-core nginx fcgiwrap postgresql
 PACKAGES_BENCH := wrk python3 valgrind sqlite3
 
-PKGS    := fcgi sqlite3 libsodium zlib jansson
+PKGS    := fcgi sqlite3 libpq libsodium zlib jansson
 CC      ?= cc
 AR      ?= ar
 CLANG   ?= clang
@@ -53,7 +53,7 @@ TEST_CFLAGS := $(KW_CPPFLAGS) $(KW_CFLAGS) -Werror -O1 -g $(SAN)
 SOURCES     := $(sort $(wildcard src/*/*.c))
 MAIN_SOURCE := src/main.c
 SCHEMA      := $(sort $(wildcard src/store/schema/*.sql))
-PG_SCHEMA   := $(sort $(wildcard src/store/schema/postgresql/*.sql))
+SCHEMA_POSTGRESQL := $(sort $(wildcard src/store/schema/postgresql/*.sql))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 60
@@ -103,7 +103,7 @@ quote = '$(subst ','\'',$(1))'
 
 # Each object also depends on the headers it includes, as the compiler lists them (-MMD, in the .d
 # file beside it); the generated headers are made before anything is compiled.
-GENERATED := build/schema.h build/paths.h
+GENERATED := build/schema.h build/schema_postgresql.h build/paths.h
 DEPFLAGS  := -MMD -MP
 
 build/release/%.o: src/%.c build/release/flags | $(GENERATED)
@@ -126,12 +126,8 @@ DEPFILES := $(OBJECTS:.o=.d) $(TEST_OBJECTS:.o=.d) $(FUZZ_OBJECTS:.o=.d) $(UNIT_
 $(DEPFILES): ;
 -include $(wildcard $(DEPFILES))
 
-# The schema migrations, embedded as C strings in order: SQLite's (src/store/schema/NNN_name.sql) in
-# store_migrations[], migration N at index N - 1; PostgreSQL's (src/store/schema/postgresql/NNN_name.sql)
-# in store_postgresql_migrations[], as { number, text } pairs, because they share SQLite's numbers but
-# start at 10 (010_baseline.sql is the whole schema at version 10). The number is the file name's,
-# without its leading zeros (010 would be octal in C).
-build/schema.h: $(SCHEMA) $(PG_SCHEMA) Makefile
+# The schema migrations, embedded as C strings in order (src/store/schema/NNN_name.sql).
+build/schema.h: $(SCHEMA) Makefile
 	@mkdir -p build
 	@{ echo '/* generated from the files in src/store/schema by the Makefile; do not edit */'; \
 	   echo 'static const char *const store_migrations[] = {'; \
@@ -140,14 +136,22 @@ build/schema.h: $(SCHEMA) $(PG_SCHEMA) Makefile
 	     sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/	"/' -e 's/$$/\\n"/' "$$f"; \
 	     echo '	,'; \
 	   done; \
-	   echo '};'; \
-	   echo 'static const struct { int number; const char *text; } store_postgresql_migrations[] = {'; \
-	   for f in $(PG_SCHEMA); do \
+	   echo '};'; } > $@.tmp && mv $@.tmp $@
+
+# PostgreSQL's migrations (src/store/schema/postgresql/NNN_name.sql), numbered as SQLite's: the
+# first, 010, makes the schema SQLite has after its tenth; later numbers exist in both folders.
+# Each is { number, text }, in order, and a { 0, NULL } ends the list.
+build/schema_postgresql.h: $(SCHEMA_POSTGRESQL) Makefile
+	@mkdir -p build
+	@{ echo '/* generated from the files in src/store/schema/postgresql by the Makefile; do not edit */'; \
+	   echo 'static const struct { int number; const char *sql; } store_postgresql_migrations[] = {'; \
+	   for f in $(SCHEMA_POSTGRESQL); do \
 	     echo "	/* $$f */"; \
-	     echo "	{ $$(basename "$$f" | sed -e 's/_.*//' -e 's/^0*//'),"; \
+	     echo "	{ $$(basename "$$f" | sed 's/^0*\([0-9][0-9]*\)_.*/\1/'),"; \
 	     sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/	"/' -e 's/$$/\\n"/' "$$f"; \
 	     echo '	},'; \
 	   done; \
+	   echo '	{ 0, NULL },'; \
 	   echo '};'; } > $@.tmp && mv $@.tmp $@
 
 # Every source but main.c, compiled once per build into an archive that the programs link: the

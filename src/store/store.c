@@ -1,20 +1,14 @@
-/* store.c: opening the database, migrations, the statement table, and the step helpers. */
-#include "store/store_private.h"
+/*
+ * store.c: what both engines share: the statement table, the query layer (binding, stepping,
+ * columns) and transactions, and the choice of engine at open.
+ */
+#include "store/engine.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/alloc.h"
-#include "core/config.h"
-#include "schema.h" /* store_migrations[], generated from src/store/schema/NNN_*.sql */
-
-#define STORE_BUSY_TIMEOUT_MS 5000
 
 #define KEY_COLUMNS                                                                              \
 	"k.id, k.workspace_id, k.key_id, k.name, k.secret_hint, k.postback_url, k.off_record, "   \
@@ -25,8 +19,8 @@
 	"WHERE k.workspace_id = ?1 "                                                             \
 	"AND (?2 = '' OR instr(k.name_folded, ?2) > 0) "                                         \
 	"AND CASE ?3 WHEN 0 THEN k.revoked_at IS NULL "                                          \
-	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled "                            \
-	"            WHEN 2 THEN k.revoked_at IS NULL AND NOT k.enabled "                        \
+	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled <> 0 "                            \
+	"            WHEN 2 THEN k.revoked_at IS NULL AND k.enabled = 0 "                        \
 	"            ELSE k.revoked_at IS NOT NULL END "                                         \
 	"AND (?4 = 0 OR k.role_id = ?4) "
 
@@ -43,16 +37,23 @@
 /* The columns read_member() and read_invitation() (store_members.c) expect. */
 #define MEMBER_SELECT \
 	"SELECT u.id, u.email, u.name, m.console_role, m.created_at, u.disabled_at IS NOT NULL FROM membership m " \
-	"JOIN user u ON u.id = m.user_id "
+	"JOIN \"user\" u ON u.id = m.user_id "
 #define INVITATION_SELECT                                                                                          \
 	"SELECT i.id, i.workspace_id, w.name, i.email, i.console_role, i.setup, i.created_at, i.expires_at, "        \
 	"i.accepted_at IS NOT NULL FROM invitation i JOIN workspace w ON w.id = i.workspace_id "
 
+/*
+ * Every statement: its name (for messages), its SQL in SQLite's words with numbered parameters,
+ * and, where PostgreSQL needs other words, PostgreSQL's (its parameters are the same ?N, which
+ * engine_postgresql.c writes as $N). A PostgreSQL text of "" means the statement does not exist
+ * there (what it does, the engine does otherwise).
+ */
 static const struct {
 	const char *name;
 	const char *sql;
+	const char *postgresql;
 } statement_table[STMT_COUNT] = {
-	[STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE" },
+	[STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE", "BEGIN" },
 	[STMT_COMMIT] = { "commit", "COMMIT" },
 	[STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
 	[STMT_SAVEPOINT] = { "savepoint", "SAVEPOINT unit" },
@@ -138,24 +139,24 @@ static const struct {
 	/* NOT INDEXED: each table's first row, whatever indexes it has (every start reads these pages). */
 	[STMT_KEY_CHECK_GET] = { "key_check_get",
 		"SELECT (SELECT check_value FROM server_key_check WHERE id = 1), "
-		"EXISTS (SELECT 1 FROM api_key NOT INDEXED) OR EXISTS (SELECT 1 FROM user NOT INDEXED)" },
+		"EXISTS (SELECT 1 FROM api_key NOT INDEXED) OR EXISTS (SELECT 1 FROM \"user\" NOT INDEXED)" },
 	[STMT_KEY_CHECK_INSERT] = { "key_check_insert",
 		"INSERT INTO server_key_check (id, check_value, set_at) VALUES (1, ?1, ?2) ON CONFLICT (id) DO NOTHING" },
 	[STMT_KEY_CHECK_REPLACE] = { "key_check_replace",
 		"INSERT INTO server_key_check (id, check_value, set_at) SELECT 1, ?1, ?2 "
-		"WHERE NOT EXISTS (SELECT 1 FROM api_key) AND NOT EXISTS (SELECT 1 FROM user) "
+		"WHERE NOT EXISTS (SELECT 1 FROM api_key) AND NOT EXISTS (SELECT 1 FROM \"user\") "
 		"ON CONFLICT (id) DO UPDATE SET check_value = excluded.check_value, set_at = excluded.set_at" },
 	[STMT_BACKUP] = { "backup",
 		"VACUUM INTO ?1" },
 	[STMT_USER_INSERT] = { "user_insert",
-		"INSERT INTO user (email, email_folded, name, password_hash, created_at, updated_at) "
+		"INSERT INTO \"user\" (email, email_folded, name, password_hash, created_at, updated_at) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?5)" },
 	[STMT_USER_FIND_BY_EMAIL] = { "user_find_by_email",
-		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM user WHERE email_folded = ?1" },
+		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM \"user\" WHERE email_folded = ?1" },
 	[STMT_USER_GET] = { "user_get",
-		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM user WHERE id = ?1" },
+		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM \"user\" WHERE id = ?1" },
 	[STMT_USER_COUNT] = { "user_count",
-		"SELECT count(*) FROM user" },
+		"SELECT count(*) FROM \"user\"" },
 	[STMT_MEMBERSHIP_SET] = { "membership_set",
 		"INSERT INTO membership (workspace_id, user_id, console_role, created_at) VALUES (?1, ?2, ?3, ?4) "
 		"ON CONFLICT (workspace_id, user_id) DO UPDATE SET console_role = excluded.console_role" },
@@ -167,7 +168,7 @@ static const struct {
 		"VALUES (?1, ?2, ?3, ?3, ?4, ?5)" },
 	[STMT_SESSION_FIND] = { "session_find",
 		"SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, u.email, u.name "
-		"FROM session s JOIN user u ON u.id = s.user_id WHERE s.token_hash = ?1 AND u.disabled_at IS NULL" },
+		"FROM session s JOIN \"user\" u ON u.id = s.user_id WHERE s.token_hash = ?1 AND u.disabled_at IS NULL" },
 	[STMT_SESSION_TOUCH] = { "session_touch",
 		"UPDATE session SET last_seen_at = ?2 WHERE id = ?1 AND last_seen_at < ?2" },
 	[STMT_SESSION_DELETE] = { "session_delete",
@@ -215,7 +216,7 @@ static const struct {
 		"SELECT w.name, m.console_role FROM membership m JOIN workspace w ON w.id = m.workspace_id "
 		"WHERE m.workspace_id = ?1 AND m.user_id = ?2" },
 	[STMT_OWNER_COUNT] = { "owner_count",
-		"SELECT count(*) FROM membership m JOIN user u ON u.id = m.user_id "
+		"SELECT count(*) FROM membership m JOIN \"user\" u ON u.id = m.user_id "
 		"WHERE m.workspace_id = ?1 AND m.console_role = 'owner' AND u.disabled_at IS NULL" },
 	[STMT_MEMBER_SET_ROLE] = { "member_set_role",
 		"UPDATE membership SET console_role = ?3 WHERE workspace_id = ?1 AND user_id = ?2" },
@@ -255,13 +256,13 @@ static const struct {
 		"DELETE FROM signin_failure WHERE rowid = ?1" },
 	/* Every subject that starts with ?1 (a device's of one account: "device:<address> "). */
 	[STMT_SIGNIN_FAILURE_CLEAR_PREFIX] = { "signin_failure_clear_prefix",
-		"DELETE FROM signin_failure WHERE substr(subject, 1, length(?1)) = ?1" },
+		"DELETE FROM signin_failure WHERE substr(subject, 1, length(CAST(?1 AS TEXT))) = CAST(?1 AS TEXT)" },
 	[STMT_USER_SET_DISABLED] = { "user_set_disabled",
-		"UPDATE user SET disabled_at = ?2, updated_at = ?3 WHERE id = ?1" },
+		"UPDATE \"user\" SET disabled_at = ?2, updated_at = ?3 WHERE id = ?1" },
 	[STMT_USER_SET_PASSWORD] = { "user_set_password",
-		"UPDATE user SET password_hash = ?2, updated_at = ?3 WHERE id = ?1" },
+		"UPDATE \"user\" SET password_hash = ?2, updated_at = ?3 WHERE id = ?1" },
 	[STMT_USER_DELETE] = { "user_delete",
-		"DELETE FROM user WHERE id = ?1" },
+		"DELETE FROM \"user\" WHERE id = ?1" },
 	[STMT_SESSION_DELETE_FOR_USER] = { "session_delete_for_user",
 		"DELETE FROM session WHERE user_id = ?1 AND id <> ?2" },
 	[STMT_SESSION_COUNT_FOR_USER] = { "session_count_for_user",
@@ -270,7 +271,7 @@ static const struct {
 	[STMT_SOLE_OWNER_WORKSPACES] = { "sole_owner_workspaces",
 		"SELECT w.id, w.name, m.console_role FROM membership m JOIN workspace w ON w.id = m.workspace_id "
 		"WHERE m.user_id = ?1 AND m.console_role = 'owner' AND NOT EXISTS (SELECT 1 FROM membership o "
-		"JOIN user u ON u.id = o.user_id WHERE o.workspace_id = m.workspace_id AND o.console_role = 'owner' "
+		"JOIN \"user\" u ON u.id = o.user_id WHERE o.workspace_id = m.workspace_id AND o.console_role = 'owner' "
 		"AND o.user_id <> ?1 AND u.disabled_at IS NULL) ORDER BY w.name, w.id" },
 	[STMT_ROLLUP_STATE] = { "rollup_state",
 		"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1" },
@@ -321,14 +322,14 @@ static const struct {
 		"last_seen = max(last_seen, excluded.last_seen)" },
 	/* Before the addresses of (?1, ?2] are noted: those a key used in the ?3 seconds before had not. */
 	[STMT_ROLLUP_NEW_ADDRESS] = { "rollup_new_address",
-		"INSERT OR IGNORE INTO usage_new_address (workspace_id, api_key_id, client_address, at) "
+		"INSERT INTO usage_new_address (workspace_id, api_key_id, client_address, at) "
 		"SELECT n.workspace_id, n.api_key_id, n.client_address, n.first FROM (SELECT min(workspace_id) AS "
 		"workspace_id, api_key_id, client_address, min(at) AS first FROM usage_event WHERE id > ?1 AND id <= ?2 "
 		"AND api_key_id IS NOT NULL GROUP BY api_key_id, client_address) n "
 		"WHERE NOT EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
 		"AND s.client_address = n.client_address AND s.last_seen >= n.first - ?3) "
 		"AND EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
-		"AND s.last_seen >= n.first - ?3)" },
+		"AND s.last_seen >= n.first - ?3) ON CONFLICT DO NOTHING" },
 	[STMT_ROLLUP_KEY_ADDRESS] = { "rollup_key_address",
 		"INSERT INTO usage_key_address (api_key_id, client_address, first_seen, last_seen) "
 		"SELECT api_key_id, client_address, min(at), max(at) FROM usage_event WHERE id > ?1 AND id <= ?2 "
@@ -509,57 +510,206 @@ static const struct {
 		"ORDER BY latest DESC LIMIT ?4) g JOIN api_key k ON k.id = g.api_key_id ORDER BY g.latest DESC, k.key_id" },
 };
 
-sqlite3_stmt *store_statement(struct store *store, enum store_statement which)
+const char *store_statement_name(enum store_statement which)
 {
-	sqlite3_stmt *statement = store->statements[which];
-	sqlite3_reset(statement);
-	sqlite3_clear_bindings(statement);
-	return statement;
+	return statement_table[which].name;
+}
+
+const char *store_statement_sql(enum store_statement which)
+{
+	return statement_table[which].sql;
+}
+
+const char *store_statement_postgresql(enum store_statement which)
+{
+	return statement_table[which].postgresql;
+}
+
+/* ---- opening ---------------------------------------------------------------------------------- */
+
+struct store *store_new(const struct store_engine *engine, void *connection, const char *where)
+{
+	struct store *store = xcalloc(1, sizeof *store);
+	store->engine = engine;
+	store->connection = connection;
+	store->where = xstrdup(where);
+	for (int which = 0; which < STMT_COUNT; which++) {
+		store->queries[which].store = store;
+		store->queries[which].which = (enum store_statement)which;
+	}
+	return store;
+}
+
+void store_free(struct store *store)
+{
+	free(store->where);
+	free(store);
+}
+
+struct store *store_open(const char *database, char *error, size_t error_size)
+{
+	if (store_is_postgresql(database))
+		return store_postgresql_open(database, false, error, error_size);
+	return store_sqlite_open(database, false, error, error_size);
+}
+
+struct store *store_create(const char *database, char *error, size_t error_size)
+{
+	if (store_is_postgresql(database))
+		return store_postgresql_open(database, true, error, error_size);
+	return store_sqlite_open(database, true, error, error_size);
+}
+
+void store_close(struct store *store)
+{
+	if (store == NULL)
+		return;
+	for (int which = 0; which < STMT_COUNT; which++)
+		store->engine->reset(store, &store->queries[which]);
+	store->engine->close(store);
+	store_free(store);
+}
+
+enum store_status store_backup(struct store *store, const char *path)
+{
+	return store->engine->backup(store, path);
+}
+
+/* ---- queries ---------------------------------------------------------------------------------- */
+
+struct store_query *store_query(struct store *store, enum store_statement which)
+{
+	struct store_query *query = &store->queries[which];
+	store_query_reset(query);
+	return query;
+}
+
+static struct store *store_of(const struct store_query *query)
+{
+	return query->store;
+}
+
+void store_query_reset(struct store_query *query)
+{
+	struct store *store = store_of(query);
+	if (query->started || query->param_count > 0)
+		store->engine->reset(store, query);
+	query->param_count = 0;
+	query->started = false;
+}
+
+/* Parameter `index` (1-based) of `query`, counted as bound. */
+static struct store_param *param_at(struct store_query *query, int index)
+{
+	if (index < 1 || index > STORE_PARAMS_MAX) {
+		fprintf(stderr, "keyward: store: %s: parameter %d is out of range\n", store_statement_name(query->which),
+			index);
+		abort(); /* a programming error: the table and the code disagree */
+	}
+	for (int i = query->param_count; i < index - 1; i++)
+		query->params[i].kind = STORE_PARAM_NULL;
+	if (index > query->param_count)
+		query->param_count = index;
+	return &query->params[index - 1];
+}
+
+void store_bind_int(struct store_query *query, int index, int64_t value)
+{
+	struct store_param *param = param_at(query, index);
+	param->kind = STORE_PARAM_INT;
+	param->integer = value;
+}
+
+void store_bind_text(struct store_query *query, int index, const char *text)
+{
+	struct store_param *param = param_at(query, index);
+	param->kind = text == NULL ? STORE_PARAM_NULL : STORE_PARAM_TEXT;
+	param->data = text;
+	param->length = text == NULL ? 0 : strlen(text);
+}
+
+void store_bind_blob(struct store_query *query, int index, const void *data, size_t length)
+{
+	struct store_param *param = param_at(query, index);
+	param->kind = STORE_PARAM_BLOB;
+	param->data = data;
+	param->length = length;
+}
+
+void store_bind_null(struct store_query *query, int index)
+{
+	param_at(query, index)->kind = STORE_PARAM_NULL;
 }
 
 int store_step(struct store *store, enum store_statement which)
 {
-	int code = sqlite3_step(store->statements[which]);
-	if (code != SQLITE_ROW && code != SQLITE_DONE)
-		fprintf(stderr, "keyward: store: %s: %s\n", statement_table[which].name, sqlite3_errmsg(store->db));
-	return code;
+	return store->engine->step(store, &store->queries[which]);
 }
 
 enum store_status store_status_from(int code)
 {
-	if (code == SQLITE_CONSTRAINT_TRIGGER)
-		return STORE_ERROR; /* a trigger refused the write (an operator's, or a test's): a failure, not a rule */
-	switch (code & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_ROW:
-	case SQLITE_DONE:
-		return STORE_OK;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return STORE_BUSY;
-	case SQLITE_CONSTRAINT:
-		return STORE_CONFLICT;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return STORE_DAMAGED;
-	default:
-		return STORE_ERROR;
-	}
+	return code == STORE_ROW || code == STORE_DONE ? STORE_OK : (enum store_status)code;
 }
 
 enum store_status store_run(struct store *store, enum store_statement which)
 {
 	int code = store_step(store, which);
-	sqlite3_reset(store->statements[which]);
+	store_query_reset(&store->queries[which]);
 	return store_status_from(code);
 }
 
+bool store_column_is_null(const struct store_query *query, int column)
+{
+	return store_of(query)->engine->column_is_null(query, column);
+}
+
+int64_t store_column_int(const struct store_query *query, int column)
+{
+	return store_of(query)->engine->column_int(query, column);
+}
+
+int store_column_count(const struct store_query *query)
+{
+	return store_of(query)->engine->column_count(query);
+}
+
+const char *store_column_text(struct arena *arena, const struct store_query *query, int column)
+{
+	size_t length = 0;
+	const char *text = store_of(query)->engine->column_text(query, column, &length);
+	if (text == NULL)
+		return "";
+	return arena_strndup(arena, text, length);
+}
+
+const void *store_column_blob(struct arena *arena, const struct store_query *query, int column, size_t *length)
+{
+	const void *blob = store_of(query)->engine->column_blob(arena, query, column, length);
+	if (blob == NULL || *length == 0) {
+		*length = 0;
+		return NULL;
+	}
+	return blob;
+}
+
+int64_t store_changes(struct store *store)
+{
+	return store->engine->changes(store);
+}
+
+int64_t store_last_insert_id(struct store *store)
+{
+	return store->engine->last_insert_id(store);
+}
+
+/* ---- transactions ----------------------------------------------------------------------------- */
+
 enum store_status store_transaction_begin(struct store *store)
 {
-	if (store->depth > 0 && sqlite3_get_autocommit(store->db))
+	if (store->depth > 0 && !store->engine->in_transaction(store))
 		return STORE_ERROR; /* the outer transaction is gone: nothing may run outside it */
 	enum store_statement which = store->depth > 0 ? STMT_SAVEPOINT : STMT_BEGIN;
-	store_statement(store, which);
+	store_query(store, which);
 	enum store_status status = store_run(store, which);
 	if (status == STORE_OK)
 		store->depth++;
@@ -570,13 +720,13 @@ enum store_status store_transaction_commit(struct store *store)
 {
 	if (store->depth == 0)
 		return STORE_ERROR;
-	if (sqlite3_get_autocommit(store->db)) { /* SQLite rolled it back by itself after an error */
+	if (!store->engine->in_transaction(store)) { /* the engine rolled it back by itself after an error */
 		fprintf(stderr, "keyward: store: the transaction was rolled back after an error; nothing was saved\n");
 		store->depth = 0;
 		return STORE_ERROR;
 	}
 	enum store_statement which = store->depth > 1 ? STMT_RELEASE : STMT_COMMIT;
-	store_statement(store, which);
+	store_query(store, which);
 	enum store_status status = store_run(store, which);
 	if (status != STORE_OK) {
 		store_transaction_rollback(store);
@@ -590,18 +740,18 @@ void store_transaction_rollback(struct store *store)
 {
 	if (store->depth == 0)
 		return;
-	if (sqlite3_get_autocommit(store->db)) {
+	if (!store->engine->in_transaction(store)) {
 		store->depth = 0;
 		return;
 	}
 	if (store->depth > 1) {
 		/* Undo the savepoint, then pop it; the outer transaction stays open. */
-		store_statement(store, STMT_ROLLBACK_TO);
+		store_query(store, STMT_ROLLBACK_TO);
 		store_run(store, STMT_ROLLBACK_TO);
-		store_statement(store, STMT_RELEASE);
+		store_query(store, STMT_RELEASE);
 		store_run(store, STMT_RELEASE);
 	} else {
-		store_statement(store, STMT_ROLLBACK);
+		store_query(store, STMT_ROLLBACK);
 		store_run(store, STMT_ROLLBACK);
 	}
 	store->depth--;
@@ -614,281 +764,4 @@ enum store_status store_transaction_finish(struct store *store, enum store_statu
 		return status;
 	}
 	return store_transaction_commit(store);
-}
-
-const char *store_column_text(struct arena *arena, sqlite3_stmt *statement, int column)
-{
-	const unsigned char *text = sqlite3_column_text(statement, column);
-	if (text == NULL)
-		return "";
-	return arena_strndup(arena, (const char *)text, (size_t)sqlite3_column_bytes(statement, column));
-}
-
-/* Run every statement in `sql` (several, separated by ';') in order. */
-static int run_script(sqlite3 *db, const char *sql)
-{
-	const char *rest = sql;
-	while (*rest != '\0') {
-		sqlite3_stmt *statement = NULL;
-		const char *tail = NULL;
-		int code = sqlite3_prepare_v2(db, rest, -1, &statement, &tail);
-		if (code != SQLITE_OK)
-			return code;
-		if (statement != NULL) {
-			while ((code = sqlite3_step(statement)) == SQLITE_ROW)
-				;
-			sqlite3_finalize(statement);
-			if (code != SQLITE_DONE)
-				return code;
-		}
-		rest = tail;
-	}
-	return SQLITE_OK;
-}
-
-static int read_user_version(sqlite3 *db, int *version)
-{
-	sqlite3_stmt *statement = NULL;
-	int code = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &statement, NULL);
-	if (code != SQLITE_OK)
-		return code;
-	code = sqlite3_step(statement);
-	if (code == SQLITE_ROW) {
-		*version = sqlite3_column_int(statement, 0);
-		code = SQLITE_OK;
-	}
-	sqlite3_finalize(statement);
-	return code;
-}
-
-/*
- * Repairs for databases that a migration edited after it landed left behind (migrations are
- * history: never edit one; this table is the cost of having done so). Each runs inside the
- * migration transaction just before migration `before`, when `probe` (one integer) answers 0.
- */
-static const struct {
-	int before;          /* the migration it must precede */
-	const char *probe;   /* 0 when the repair is due */
-	const char *repair;
-} repairs[] = {
-	/*
-	 * 003_gate.sql gained usage_event.calls after it landed; 007 copies that column, so a database
-	 * made before the edit stopped at "migration 7 failed: no such column: calls". Add it as the
-	 * edited 003 does (007 rebuilds the table with it anyway).
-	 */
-	{ 7, "SELECT count(*) FROM pragma_table_info('usage_event') WHERE name = 'calls'",
-	  "ALTER TABLE usage_event ADD COLUMN calls INTEGER NOT NULL DEFAULT 1 CHECK (calls > 0)" },
-};
-
-/* Run the repairs due before migration `migration` (see repairs[]). */
-static int repair_before(sqlite3 *db, int migration, char *error, size_t error_size)
-{
-	for (size_t i = 0; i < sizeof repairs / sizeof repairs[0]; i++) {
-		if (repairs[i].before != migration)
-			continue;
-		sqlite3_stmt *statement = NULL;
-		int code = sqlite3_prepare_v2(db, repairs[i].probe, -1, &statement, NULL);
-		int found = 1;
-		if (code == SQLITE_OK && (code = sqlite3_step(statement)) == SQLITE_ROW) {
-			found = sqlite3_column_int(statement, 0);
-			code = SQLITE_OK;
-		}
-		sqlite3_finalize(statement);
-		if (code == SQLITE_OK && found == 0)
-			code = run_script(db, repairs[i].repair);
-		if (code != SQLITE_OK) {
-			snprintf(error, error_size, "repair before migration %d failed: %s", migration, sqlite3_errmsg(db));
-			return code;
-		}
-	}
-	return SQLITE_OK;
-}
-
-/*
- * Apply the migrations past PRAGMA user_version. The version is read first, without a lock: an
- * up-to-date database (every start but the first after an upgrade) never waits for a writer.
- * Only when a migration is due is the write lock taken (BEGIN IMMEDIATE) and the version read
- * again, so that several processes starting together migrate once, in one transaction. Each
- * migration file sets user_version itself.
- */
-static int migrate(sqlite3 *db, char *error, size_t error_size)
-{
-	int count = (int)(sizeof store_migrations / sizeof store_migrations[0]);
-	int version = 0;
-	int code = read_user_version(db, &version);
-	if (code != SQLITE_OK) {
-		snprintf(error, error_size, "cannot read the schema version: %s", sqlite3_errmsg(db));
-		return code;
-	}
-	if (version == count)
-		return SQLITE_OK;
-	if (version > count) {
-		snprintf(error, error_size, "the database is at schema version %d, newer than this program (%d)",
-			 version, count);
-		return SQLITE_ERROR;
-	}
-	code = run_script(db, "BEGIN IMMEDIATE");
-	if (code != SQLITE_OK) {
-		snprintf(error, error_size, "cannot lock the database to migrate it: %s", sqlite3_errmsg(db));
-		return code;
-	}
-	code = read_user_version(db, &version); /* another process may have migrated meanwhile */
-	if (code == SQLITE_OK && version > count) {
-		snprintf(error, error_size, "the database is at schema version %d, newer than this program (%d)",
-			 version, count);
-		run_script(db, "ROLLBACK");
-		return SQLITE_ERROR;
-	}
-	for (int next = version; code == SQLITE_OK && next < count; next++) {
-		code = repair_before(db, next + 1, error, error_size);
-		if (code != SQLITE_OK)
-			break;
-		code = run_script(db, store_migrations[next]);
-		int reached = 0;
-		if (code == SQLITE_OK && (code = read_user_version(db, &reached)) == SQLITE_OK && reached != next + 1) {
-			snprintf(error, error_size, "migration %d did not set user_version", next + 1);
-			run_script(db, "ROLLBACK");
-			return SQLITE_ERROR;
-		}
-		if (code != SQLITE_OK)
-			snprintf(error, error_size, "migration %d failed: %s", next + 1, sqlite3_errmsg(db));
-	}
-	if (code == SQLITE_OK)
-		code = run_script(db, "COMMIT");
-	if (code != SQLITE_OK) {
-		if (error[0] == '\0')
-			snprintf(error, error_size, "cannot migrate the database: %s", sqlite3_errmsg(db));
-		run_script(db, "ROLLBACK");
-	}
-	return code;
-}
-
-/*
- * Process-wide SQLite settings, made once before the first connection. Memory statistics off:
- * keyward never reads them, and with them on every SQLite allocation takes a global mutex
- * (SQLite's own advice for speed; under callgrind it saved about 2,000 instructions of the
- * 19,000 a key lookup took, and as many per usage row written).
- */
-static void configure_sqlite(void)
-{
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-}
-
-void store_report_damaged(const char *path)
-{
-	fprintf(stderr, "keyward: database damaged: run PRAGMA integrity_check on %s\n", path);
-}
-
-/* The sentence for a failure to open `path`: the damage advice for a damaged file, else `doing` and SQLite's reason. */
-static void open_failed(sqlite3 *db, int code, const char *path, const char *doing, char *error, size_t error_size)
-{
-	int primary = code & 0xff;
-	const char *reason = db ? sqlite3_errmsg(db) : sqlite3_errstr(code);
-	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
-		snprintf(error, error_size, "database damaged: run PRAGMA integrity_check on %s (%s)", path, reason);
-	else if (error[0] == '\0')
-		snprintf(error, error_size, "%s %s: %s", doing, path, reason);
-}
-
-/*
- * True when there is a database at `path`: a file, not empty (an empty file is what an interrupted
- * copy or a `touch` leaves; SQLite would take it for a new database), or one whose write-ahead log
- * holds its pages.
- */
-static bool database_exists(const char *path)
-{
-	struct stat info;
-	if (stat(path, &info) != 0)
-		return false;
-	if (!S_ISREG(info.st_mode) || info.st_size > 0)
-		return true; /* not a regular file: SQLite says what is wrong with it */
-	char wal[4096];
-	snprintf(wal, sizeof wal, "%s-wal", path);
-	return stat(wal, &info) == 0 && info.st_size > 0;
-}
-
-/* Open `path` with `flags`, set it up, migrate it and prepare every statement (store_open()). */
-static struct store *open_database(const char *path, int flags, char *error, size_t error_size)
-{
-	static pthread_once_t configured = PTHREAD_ONCE_INIT;
-	pthread_once(&configured, configure_sqlite);
-	error[0] = '\0';
-	if (!(flags & SQLITE_OPEN_CREATE) && !database_exists(path)) {
-		snprintf(error, error_size, "no database at %s: run \"keyward --db %s init\" to create one (is the path right?)",
-			 path, path);
-		return NULL;
-	}
-	sqlite3 *db = NULL;
-	int code = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (code != SQLITE_OK) {
-		open_failed(db, code, path, "cannot open database", error, error_size);
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
-	sqlite3_extended_result_codes(db, 1);
-	code = run_script(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL");
-	if (code == SQLITE_OK)
-		code = migrate(db, error, error_size);
-	if (code != SQLITE_OK) {
-		open_failed(db, code, path, "cannot set up database", error, error_size);
-		sqlite3_close(db);
-		return NULL;
-	}
-	struct store *store = xcalloc(1, sizeof *store);
-	store->db = db;
-	for (int which = 0; which < STMT_COUNT; which++) {
-		code = sqlite3_prepare_v3(db, statement_table[which].sql, -1, SQLITE_PREPARE_PERSISTENT,
-					  &store->statements[which], NULL);
-		if (code != SQLITE_OK) {
-			char doing[128];
-			snprintf(doing, sizeof doing, "cannot prepare statement %s in", statement_table[which].name);
-			open_failed(db, code, path, doing, error, error_size);
-			store_close(store);
-			return NULL;
-		}
-	}
-	return store;
-}
-
-struct store *store_open(const char *path, char *error, size_t error_size)
-{
-	return open_database(path, 0, error, error_size);
-}
-
-/*
- * Make the file of a new database at `path` with CONFIG_DATABASE_MODE whatever the umask (SQLite
- * would make it 0644 less the umask, and gives its -wal and -shm files the database's mode). An
- * existing file is left as it is. False with a sentence when it can be made but not set up.
- */
-static bool make_database_file(const char *path, char *error, size_t error_size)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return true; /* it exists, or SQLite will say why it cannot be made */
-	bool ok = fchmod(fd, CONFIG_DATABASE_MODE) == 0;
-	if (!ok)
-		snprintf(error, error_size, "cannot set the mode of new database %s: %s", path, strerror(errno));
-	close(fd);
-	if (!ok)
-		unlink(path);
-	return ok;
-}
-
-struct store *store_create(const char *path, char *error, size_t error_size)
-{
-	error[0] = '\0';
-	if (!make_database_file(path, error, error_size))
-		return NULL;
-	return open_database(path, SQLITE_OPEN_CREATE, error, error_size);
-}
-
-void store_close(struct store *store)
-{
-	if (store == NULL)
-		return;
-	for (int which = 0; which < STMT_COUNT; which++)
-		sqlite3_finalize(store->statements[which]);
-	sqlite3_close(store->db);
-	free(store);
 }

@@ -1,9 +1,10 @@
 /*
  * store.h: all persistent data, behind typed functions. The only file set that speaks SQL.
  *
- * One `struct store` is one SQLite connection with every statement prepared once at open; give
- * each thread its own. Rows come back as plain structs whose strings live in the caller's arena.
- * Functions return a `store_status`; on STORE_ERROR the reason went to stderr (never a secret).
+ * One `struct store` is one connection (SQLite or PostgreSQL, src/store/engine.h) with every
+ * statement prepared once at open; give each thread its own. Rows come back as plain structs
+ * whose strings live in the caller's arena. Functions return a `store_status`; on STORE_ERROR
+ * the reason went to stderr (never a secret).
  */
 #ifndef KEYWARD_STORE_H
 #define KEYWARD_STORE_H
@@ -83,20 +84,28 @@ struct store_key_filter {
 };
 
 /*
- * Open the database at `path`, which must exist, in WAL mode with a busy timeout; apply pending
- * migrations (taking the write lock only when one is due: an up-to-date database opens without
- * waiting for a writer), and prepare every statement. Returns NULL and writes a sentence into
- * error[error_size] on failure: for a missing file, `no database at PATH: run "keyward --db PATH
- * init" to create one (is the path right?)`; for a damaged one, the advice of store_report_damaged().
- * Never creates a file.
+ * True when `database` names a PostgreSQL database (a postgresql:// or postgres:// URI, or a
+ * conninfo string "keyword=value ..."), false for an SQLite file's path.
  */
-struct store *store_open(const char *path, char *error, size_t error_size);
+bool store_is_postgresql(const char *database);
+
+/*
+ * Open `database`, which must exist: an SQLite file (in WAL mode with a busy timeout) or a
+ * PostgreSQL database (see store_is_postgresql()); apply pending migrations (taking the write
+ * lock only when one is due: an up-to-date database opens without waiting for a writer), and
+ * prepare every statement. Returns NULL and writes a sentence into error[error_size] on failure:
+ * for a missing file, `no database at PATH: run "keyward --db PATH init" to create one (is the
+ * path right?)`; for a damaged one, the advice of store_report_damaged().
+ * Never creates a file or a schema.
+ */
+struct store *store_open(const char *database, char *error, size_t error_size);
 
 /*
  * store_open(), but a missing file is created (an empty, fully migrated database, with
- * CONFIG_DATABASE_MODE whatever the umask): `keyward init` only.
+ * CONFIG_DATABASE_MODE whatever the umask), and an empty PostgreSQL database is given keyward's
+ * schema: `keyward init` only.
  */
-struct store *store_create(const char *path, char *error, size_t error_size);
+struct store *store_create(const char *database, char *error, size_t error_size);
 
 void store_close(struct store *store);
 

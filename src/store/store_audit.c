@@ -5,36 +5,36 @@
 
 #include "core/alloc.h"
 
-static void bind_filter(sqlite3_stmt *statement, int64_t workspace_id, const struct store_audit_filter *filter)
+static void bind_filter(struct store_query *statement, int64_t workspace_id, const struct store_audit_filter *filter)
 {
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_text(statement, 2, filter->actor_label ? filter->actor_label : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 3, filter->action ? filter->action : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 4, filter->target_id ? filter->target_id : "", -1, SQLITE_STATIC);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, filter->actor_label ? filter->actor_label : "");
+	store_bind_text(statement, 3, filter->action ? filter->action : "");
+	store_bind_text(statement, 4, filter->target_id ? filter->target_id : "");
 }
 
 enum store_status store_audit_list(struct store *store, struct arena *arena, int64_t workspace_id,
 				   const struct store_audit_filter *filter, struct store_audit_event **events,
 				   size_t *count, size_t *total)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_AUDIT_COUNT);
+	struct store_query *statement = store_query(store, STMT_AUDIT_COUNT);
 	bind_filter(statement, workspace_id, filter);
 	int code = store_step(store, STMT_AUDIT_COUNT);
-	*total = code == SQLITE_ROW ? (size_t)sqlite3_column_int64(statement, 0) : 0;
-	sqlite3_reset(statement);
-	if (code != SQLITE_ROW)
-		return store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
+	*total = code == STORE_ROW ? (size_t)store_column_int(statement, 0) : 0;
+	store_query_reset(statement);
+	if (code != STORE_ROW)
+		return store_status_from(code == STORE_DONE ? STORE_ERROR : code);
 
-	statement = store_statement(store, STMT_AUDIT_LIST);
+	statement = store_query(store, STMT_AUDIT_LIST);
 	bind_filter(statement, workspace_id, filter);
-	sqlite3_bind_int64(statement, 5, (sqlite3_int64)filter->limit);
-	sqlite3_bind_int64(statement, 6, (sqlite3_int64)filter->offset);
+	store_bind_int(statement, 5, (int64_t)filter->limit);
+	store_bind_int(statement, 6, (int64_t)filter->offset);
 	*events = arena_alloc(arena, (filter->limit + 1) * sizeof **events);
 	*count = 0;
-	while ((code = store_step(store, STMT_AUDIT_LIST)) == SQLITE_ROW && *count < filter->limit) {
+	while ((code = store_step(store, STMT_AUDIT_LIST)) == STORE_ROW && *count < filter->limit) {
 		struct store_audit_event *event = &(*events)[(*count)++];
 		event->workspace_id = workspace_id;
-		event->at = sqlite3_column_int64(statement, 0);
+		event->at = store_column_int(statement, 0);
 		event->actor_label = store_column_text(arena, statement, 1);
 		event->client_address = store_column_text(arena, statement, 2);
 		event->action = store_column_text(arena, statement, 3);
@@ -42,20 +42,20 @@ enum store_status store_audit_list(struct store *store, struct arena *arena, int
 		event->target_id = store_column_text(arena, statement, 5);
 		event->summary = store_column_text(arena, statement, 6);
 	}
-	sqlite3_reset(statement);
+	store_query_reset(statement);
 	return store_status_from(code);
 }
 
 enum store_status store_audit_actors(struct store *store, struct arena *arena, int64_t workspace_id,
 				     const char ***actors, size_t *count)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_AUDIT_ACTORS);
-	sqlite3_bind_int64(statement, 1, workspace_id);
+	struct store_query *statement = store_query(store, STMT_AUDIT_ACTORS);
+	store_bind_int(statement, 1, workspace_id);
 	*actors = arena_alloc(arena, 201 * sizeof **actors);
 	*count = 0;
 	int code;
-	while ((code = store_step(store, STMT_AUDIT_ACTORS)) == SQLITE_ROW && *count < 200)
+	while ((code = store_step(store, STMT_AUDIT_ACTORS)) == STORE_ROW && *count < 200)
 		(*actors)[(*count)++] = store_column_text(arena, statement, 0);
-	sqlite3_reset(statement);
+	store_query_reset(statement);
 	return store_status_from(code);
 }

@@ -1,5 +1,5 @@
 /* store_gate.c: the gatekeeper's reads (a key by its hash) and its batched usage writes. */
-#include "store/store_private.h"
+#include "store/engine.h"
 
 #include <string.h>
 
@@ -25,52 +25,54 @@ static void split_cidrs(struct arena *arena, const char *text, struct store_key_
 enum store_status store_key_find_by_hash(struct store *store, struct arena *arena, const unsigned char *hash,
 					 size_t hash_length, struct store_key_auth *key)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_KEY_FIND_BY_HASH);
-	sqlite3_bind_blob(statement, 1, hash, (int)hash_length, SQLITE_STATIC);
+	struct store_query *statement = store_query(store, STMT_KEY_FIND_BY_HASH);
+	store_bind_blob(statement, 1, hash, hash_length);
 	int code = store_step(store, STMT_KEY_FIND_BY_HASH);
-	if (code == SQLITE_ROW) {
+	if (code == STORE_ROW) {
 		memset(key, 0, sizeof *key);
-		key->id = sqlite3_column_int64(statement, 0);
-		key->workspace_id = sqlite3_column_int64(statement, 1);
+		key->id = store_column_int(statement, 0);
+		key->workspace_id = store_column_int(statement, 1);
 		key->key_id = store_column_text(arena, statement, 2);
 		key->name = store_column_text(arena, statement, 3);
-		key->enabled = sqlite3_column_int(statement, 4) != 0;
-		key->revoked = sqlite3_column_int(statement, 5) != 0;
-		key->off_record = sqlite3_column_int(statement, 6) != 0;
+		key->enabled = store_column_int(statement, 4) != 0;
+		key->revoked = store_column_int(statement, 5) != 0;
+		key->off_record = store_column_int(statement, 6) != 0;
 		key->role_name = store_column_text(arena, statement, 7);
 		key->permissions = store_column_text(arena, statement, 8);
 		split_cidrs(arena, store_column_text(arena, statement, 9), key);
 	}
-	sqlite3_reset(statement);
-	if (code == SQLITE_ROW)
+	store_query_reset(statement);
+	if (code == STORE_ROW)
 		return STORE_OK;
-	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	return code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
 enum store_status store_gate_generation(struct store *store, int64_t *generation)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_GATE_GENERATION);
-	int code = store_step(store, STMT_GATE_GENERATION);
-	if (code == SQLITE_ROW)
-		*generation = sqlite3_column_int64(statement, 0);
-	sqlite3_reset(statement);
-	if (code == SQLITE_ROW)
+	if (store->engine->gate_generation != NULL && store->engine->gate_generation(store, generation) == STORE_OK)
 		return STORE_OK;
-	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	struct store_query *statement = store_query(store, STMT_GATE_GENERATION);
+	int code = store_step(store, STMT_GATE_GENERATION);
+	if (code == STORE_ROW)
+		*generation = store_column_int(statement, 0);
+	store_query_reset(statement);
+	if (code == STORE_ROW)
+		return STORE_OK;
+	return code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
 static enum store_status write_events(struct store *store, const struct store_usage_event *events, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
-		sqlite3_stmt *statement = store_statement(store, STMT_USAGE_INSERT);
-		sqlite3_bind_int64(statement, 1, events[i].workspace_id);
+		struct store_query *statement = store_query(store, STMT_USAGE_INSERT);
+		store_bind_int(statement, 1, events[i].workspace_id);
 		if (events[i].api_key_id != 0)
-			sqlite3_bind_int64(statement, 2, events[i].api_key_id);
-		sqlite3_bind_int64(statement, 3, events[i].at);
-		sqlite3_bind_text(statement, 4, events[i].endpoint, -1, SQLITE_STATIC);
-		sqlite3_bind_text(statement, 5, events[i].client_address, -1, SQLITE_STATIC);
-		sqlite3_bind_text(statement, 6, events[i].outcome, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(statement, 7, events[i].calls);
+			store_bind_int(statement, 2, events[i].api_key_id);
+		store_bind_int(statement, 3, events[i].at);
+		store_bind_text(statement, 4, events[i].endpoint);
+		store_bind_text(statement, 5, events[i].client_address);
+		store_bind_text(statement, 6, events[i].outcome);
+		store_bind_int(statement, 7, events[i].calls);
 		enum store_status status = store_run(store, STMT_USAGE_INSERT);
 		if (status != STORE_OK)
 			return status;
@@ -81,11 +83,11 @@ static enum store_status write_events(struct store *store, const struct store_us
 static enum store_status write_counts(struct store *store, const struct store_usage_count *counts, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
-		sqlite3_stmt *statement = store_statement(store, STMT_USAGE_ANONYMOUS_ADD);
-		sqlite3_bind_int64(statement, 1, counts[i].workspace_id);
-		sqlite3_bind_int64(statement, 2, counts[i].api_key_id);
-		sqlite3_bind_int64(statement, 3, counts[i].hour);
-		sqlite3_bind_int64(statement, 4, counts[i].calls);
+		struct store_query *statement = store_query(store, STMT_USAGE_ANONYMOUS_ADD);
+		store_bind_int(statement, 1, counts[i].workspace_id);
+		store_bind_int(statement, 2, counts[i].api_key_id);
+		store_bind_int(statement, 3, counts[i].hour);
+		store_bind_int(statement, 4, counts[i].calls);
 		enum store_status status = store_run(store, STMT_USAGE_ANONYMOUS_ADD);
 		if (status != STORE_OK)
 			return status;
@@ -96,12 +98,12 @@ static enum store_status write_counts(struct store *store, const struct store_us
 static enum store_status write_refusals(struct store *store, const struct store_refusal_count *refusals, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
-		sqlite3_stmt *statement = store_statement(store, STMT_USAGE_REFUSED_ADD);
-		sqlite3_bind_int64(statement, 1, refusals[i].hour);
-		sqlite3_bind_int64(statement, 2, refusals[i].workspace_id);
-		sqlite3_bind_text(statement, 3, refusals[i].client_address, -1, SQLITE_STATIC);
-		sqlite3_bind_text(statement, 4, refusals[i].outcome, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(statement, 5, refusals[i].calls);
+		struct store_query *statement = store_query(store, STMT_USAGE_REFUSED_ADD);
+		store_bind_int(statement, 1, refusals[i].hour);
+		store_bind_int(statement, 2, refusals[i].workspace_id);
+		store_bind_text(statement, 3, refusals[i].client_address);
+		store_bind_text(statement, 4, refusals[i].outcome);
+		store_bind_int(statement, 5, refusals[i].calls);
 		enum store_status status = store_run(store, STMT_USAGE_REFUSED_ADD);
 		if (status != STORE_OK)
 			return status;
@@ -112,9 +114,9 @@ static enum store_status write_refusals(struct store *store, const struct store_
 static enum store_status write_last_used(struct store *store, const struct store_last_used *last_used, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
-		sqlite3_stmt *statement = store_statement(store, STMT_KEY_TOUCH);
-		sqlite3_bind_int64(statement, 1, last_used[i].api_key_id);
-		sqlite3_bind_int64(statement, 2, last_used[i].at);
+		struct store_query *statement = store_query(store, STMT_KEY_TOUCH);
+		store_bind_int(statement, 1, last_used[i].api_key_id);
+		store_bind_int(statement, 2, last_used[i].at);
 		enum store_status status = store_run(store, STMT_KEY_TOUCH);
 		if (status != STORE_OK)
 			return status;

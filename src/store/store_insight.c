@@ -18,22 +18,22 @@ static void *grow(struct arena *arena, void *rows, size_t size, size_t count, si
 
 static enum store_status rollup_state(struct store *store, int64_t *rolled_to, int64_t *pruned_at)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_ROLLUP_STATE);
+	struct store_query *statement = store_query(store, STMT_ROLLUP_STATE);
 	int code = store_step(store, STMT_ROLLUP_STATE);
-	if (code == SQLITE_ROW) {
-		*rolled_to = sqlite3_column_int64(statement, 0);
-		*pruned_at = sqlite3_column_int64(statement, 1);
+	if (code == STORE_ROW) {
+		*rolled_to = store_column_int(statement, 0);
+		*pruned_at = store_column_int(statement, 1);
 	}
-	sqlite3_reset(statement);
-	return code == SQLITE_ROW ? STORE_OK : store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
+	store_query_reset(statement);
+	return code == STORE_ROW ? STORE_OK : store_status_from(code == STORE_DONE ? STORE_ERROR : code);
 }
 
 /* Bind the raw-row range (from, to] and run a rollup statement. */
 static enum store_status roll(struct store *store, enum store_statement which, int64_t from, int64_t to)
 {
-	sqlite3_stmt *statement = store_statement(store, which);
-	sqlite3_bind_int64(statement, 1, from);
-	sqlite3_bind_int64(statement, 2, to);
+	struct store_query *statement = store_query(store, which);
+	store_bind_int(statement, 1, from);
+	store_bind_int(statement, 2, to);
 	return store_run(store, which);
 }
 
@@ -50,10 +50,10 @@ static enum store_status roll_all(struct store *store, int64_t from, int64_t to,
 		status = roll(store, tables[i], from, to);
 	if (status != STORE_OK)
 		return status;
-	sqlite3_stmt *statement = store_statement(store, STMT_ROLLUP_NEW_ADDRESS);
-	sqlite3_bind_int64(statement, 1, from);
-	sqlite3_bind_int64(statement, 2, to);
-	sqlite3_bind_int64(statement, 3, new_address_seconds);
+	struct store_query *statement = store_query(store, STMT_ROLLUP_NEW_ADDRESS);
+	store_bind_int(statement, 1, from);
+	store_bind_int(statement, 2, to);
+	store_bind_int(statement, 3, new_address_seconds);
 	status = store_run(store, STMT_ROLLUP_NEW_ADDRESS);
 	if (status == STORE_OK)
 		status = roll(store, STMT_ROLLUP_KEY_ADDRESS, from, to);
@@ -69,23 +69,23 @@ enum store_status store_usage_rollup(struct store *store, size_t max_rows, int64
 	int64_t from = 0, pruned_at = 0, to = 0, rows = 0;
 	status = rollup_state(store, &from, &pruned_at);
 	if (status == STORE_OK) {
-		sqlite3_stmt *statement = store_statement(store, STMT_ROLLUP_END);
-		sqlite3_bind_int64(statement, 1, from);
-		sqlite3_bind_int64(statement, 2, (int64_t)max_rows);
+		struct store_query *statement = store_query(store, STMT_ROLLUP_END);
+		store_bind_int(statement, 1, from);
+		store_bind_int(statement, 2, (int64_t)max_rows);
 		int code = store_step(store, STMT_ROLLUP_END);
-		if (code == SQLITE_ROW) {
-			to = sqlite3_column_int64(statement, 0);
-			rows = sqlite3_column_int64(statement, 1);
+		if (code == STORE_ROW) {
+			to = store_column_int(statement, 0);
+			rows = store_column_int(statement, 1);
 		}
-		sqlite3_reset(statement);
-		if (code != SQLITE_ROW)
-			status = store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
+		store_query_reset(statement);
+		if (code != STORE_ROW)
+			status = store_status_from(code == STORE_DONE ? STORE_ERROR : code);
 	}
 	if (status == STORE_OK && rows > 0) {
 		status = roll_all(store, from, to, new_address_seconds);
 		if (status == STORE_OK) {
-			sqlite3_stmt *statement = store_statement(store, STMT_ROLLUP_ADVANCE);
-			sqlite3_bind_int64(statement, 1, to);
+			struct store_query *statement = store_query(store, STMT_ROLLUP_ADVANCE);
+			store_bind_int(statement, 1, to);
 			status = store_run(store, STMT_ROLLUP_ADVANCE);
 		}
 	}
@@ -103,15 +103,15 @@ enum store_status store_usage_rollup(struct store *store, size_t max_rows, int64
 static enum store_status prune_one(struct store *store, enum store_statement which, bool per_workspace,
 				   int64_t workspace_id, int64_t before, size_t max_rows, size_t *deleted)
 {
-	sqlite3_stmt *statement = store_statement(store, which);
+	struct store_query *statement = store_query(store, which);
 	int column = 1;
 	if (per_workspace)
-		sqlite3_bind_int64(statement, column++, workspace_id);
-	sqlite3_bind_int64(statement, column++, before);
-	sqlite3_bind_int64(statement, column, (int64_t)max_rows);
+		store_bind_int(statement, column++, workspace_id);
+	store_bind_int(statement, column++, before);
+	store_bind_int(statement, column, (int64_t)max_rows);
 	enum store_status status = store_run(store, which);
 	if (status == STORE_OK)
-		*deleted += (size_t)sqlite3_changes(store->db);
+		*deleted += (size_t)store_changes(store);
 	return status;
 }
 
@@ -135,15 +135,15 @@ enum store_status store_usage_prune(struct store *store, int64_t raw_before, int
 	/* Workspaces a few at a time, each delete its own short transaction: the writers never wait long. */
 	do {
 		count = 0;
-		sqlite3_stmt *statement = store_statement(store, STMT_WORKSPACE_IDS);
+		struct store_query *statement = store_query(store, STMT_WORKSPACE_IDS);
 		int code;
-		while ((code = store_step(store, STMT_WORKSPACE_IDS)) == SQLITE_ROW && count < 64) {
-			int64_t id = sqlite3_column_int64(statement, 0);
+		while ((code = store_step(store, STMT_WORKSPACE_IDS)) == STORE_ROW && count < 64) {
+			int64_t id = store_column_int(statement, 0);
 			if (id > after)
 				workspaces[count++] = id;
 		}
-		sqlite3_reset(statement);
-		if (code != SQLITE_ROW && code != SQLITE_DONE)
+		store_query_reset(statement);
+		if (code != STORE_ROW && code != STORE_DONE)
 			return store_status_from(code);
 		for (size_t i = 0; i < count && status == STORE_OK; i++) {
 			status = prune_one(store, STMT_PRUNE_RAW, true, workspaces[i], raw_before, max_rows, deleted);
@@ -172,8 +172,8 @@ enum store_status store_usage_pruned_at(struct store *store, int64_t *at)
 
 enum store_status store_usage_set_pruned_at(struct store *store, int64_t at)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_PRUNED_AT_SET);
-	sqlite3_bind_int64(statement, 1, at);
+	struct store_query *statement = store_query(store, STMT_PRUNED_AT_SET);
+	store_bind_int(statement, 1, at);
 	return store_run(store, STMT_PRUNED_AT_SET);
 }
 
@@ -190,46 +190,46 @@ enum store_status store_usage_series(struct store *store, struct arena *arena, i
 				     : by_address	 ? STMT_USAGE_SERIES_ADDRESS
 				     : by_endpoint	 ? STMT_USAGE_SERIES_ENDPOINT
 							 : STMT_USAGE_SERIES_KEY;
-	sqlite3_stmt *statement = store_statement(store, which);
-	sqlite3_bind_int64(statement, 1, api_key_row_id ? api_key_row_id : workspace_id);
-	sqlite3_bind_int64(statement, 2, since);
-	sqlite3_bind_int64(statement, 3, step > 0 ? step : 3600);
+	struct store_query *statement = store_query(store, which);
+	store_bind_int(statement, 1, api_key_row_id ? api_key_row_id : workspace_id);
+	store_bind_int(statement, 2, since);
+	store_bind_int(statement, 3, step > 0 ? step : 3600);
 	if (by_address || by_endpoint)
-		sqlite3_bind_text(statement, 4, by_address ? slice->address : slice->endpoint, -1, SQLITE_STATIC);
+		store_bind_text(statement, 4, by_address ? slice->address : slice->endpoint);
 	else if (which == STMT_USAGE_SERIES_KEY)
-		sqlite3_bind_int(statement, 4, slice->refused_only ? 1 : 0);
+		store_bind_int(statement, 4, slice->refused_only ? 1 : 0);
 	size_t capacity = 32;
 	*buckets = arena_alloc(arena, capacity * sizeof **buckets);
 	*count = 0;
 	int code;
-	while ((code = store_step(store, which)) == SQLITE_ROW) {
+	while ((code = store_step(store, which)) == STORE_ROW) {
 		*buckets = grow(arena, *buckets, sizeof **buckets, *count, &capacity);
 		struct store_usage_bucket *bucket = &(*buckets)[(*count)++];
-		bucket->index = sqlite3_column_int64(statement, 0);
-		bucket->granted = slice->refused_only ? 0 : sqlite3_column_int64(statement, 1);
-		bucket->refused = sqlite3_column_int64(statement, 2);
+		bucket->index = store_column_int(statement, 0);
+		bucket->granted = slice->refused_only ? 0 : store_column_int(statement, 1);
+		bucket->refused = store_column_int(statement, 2);
 	}
-	sqlite3_reset(statement);
+	store_query_reset(statement);
 	return store_status_from(code);
 }
 
 enum store_status store_usage_outcomes(struct store *store, struct arena *arena, int64_t api_key_row_id, int64_t since,
 				       struct store_usage_outcome **outcomes, size_t *count)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_USAGE_OUTCOMES);
-	sqlite3_bind_int64(statement, 1, api_key_row_id);
-	sqlite3_bind_int64(statement, 2, since);
+	struct store_query *statement = store_query(store, STMT_USAGE_OUTCOMES);
+	store_bind_int(statement, 1, api_key_row_id);
+	store_bind_int(statement, 2, since);
 	size_t capacity = 8;
 	*outcomes = arena_alloc(arena, capacity * sizeof **outcomes);
 	*count = 0;
 	int code;
-	while ((code = store_step(store, STMT_USAGE_OUTCOMES)) == SQLITE_ROW) {
+	while ((code = store_step(store, STMT_USAGE_OUTCOMES)) == STORE_ROW) {
 		*outcomes = grow(arena, *outcomes, sizeof **outcomes, *count, &capacity);
 		struct store_usage_outcome *outcome = &(*outcomes)[(*count)++];
 		outcome->outcome = store_column_text(arena, statement, 0);
-		outcome->calls = sqlite3_column_int64(statement, 1);
+		outcome->calls = store_column_int(statement, 1);
 	}
-	sqlite3_reset(statement);
+	store_query_reset(statement);
 	return store_status_from(code);
 }
 
@@ -239,28 +239,28 @@ static enum store_status read_items(struct store *store, enum store_statement wh
 				   struct store_usage_item **items, size_t *count, int64_t *total)
 {
 	size_t limit = filter->limit;
-	sqlite3_stmt *statement = store_statement(store, which);
-	sqlite3_bind_int64(statement, 1, api_key_row_id);
-	sqlite3_bind_int64(statement, 2, filter->span.since);
-	sqlite3_bind_int64(statement, 3, (int64_t)limit);
-	sqlite3_bind_text(statement, 4, filter->only ? filter->only : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(statement, 5, filter->refused_only ? 1 : 0);
-	sqlite3_bind_int64(statement, 6, filter->span.days_from);
+	struct store_query *statement = store_query(store, which);
+	store_bind_int(statement, 1, api_key_row_id);
+	store_bind_int(statement, 2, filter->span.since);
+	store_bind_int(statement, 3, (int64_t)limit);
+	store_bind_text(statement, 4, filter->only ? filter->only : "");
+	store_bind_int(statement, 5, filter->refused_only ? 1 : 0);
+	store_bind_int(statement, 6, filter->span.days_from);
 	*items = arena_alloc(arena, (limit ? limit : 1) * sizeof **items);
 	*count = 0;
 	*total = 0;
 	int code;
-	while ((code = store_step(store, which)) == SQLITE_ROW && *count < limit) {
+	while ((code = store_step(store, which)) == STORE_ROW && *count < limit) {
 		struct store_usage_item *item = &(*items)[(*count)++];
 		item->name = store_column_text(arena, statement, 0);
-		item->calls = sqlite3_column_int64(statement, 1);
-		item->refused = sqlite3_column_int64(statement, 2);
-		item->first_seen = sqlite3_column_int64(statement, 3);
-		item->last_seen = sqlite3_column_int64(statement, 4);
-		*total = sqlite3_column_int64(statement, 5);
+		item->calls = store_column_int(statement, 1);
+		item->refused = store_column_int(statement, 2);
+		item->first_seen = store_column_int(statement, 3);
+		item->last_seen = store_column_int(statement, 4);
+		*total = store_column_int(statement, 5);
 	}
-	sqlite3_reset(statement);
-	return code == SQLITE_ROW ? STORE_OK : store_status_from(code);
+	store_query_reset(statement);
+	return code == STORE_ROW ? STORE_OK : store_status_from(code);
 }
 
 enum store_status store_usage_endpoints(struct store *store, struct arena *arena, int64_t api_key_row_id,
@@ -278,16 +278,16 @@ enum store_status store_usage_addresses(struct store *store, struct arena *arena
 }
 
 /* Bind a slice as ?1 key, ?2 since, ?3 endpoint, ?4 address, ?5 refused only, ?6 limit. */
-static sqlite3_stmt *bind_slice(struct store *store, enum store_statement which, int64_t api_key_row_id,
+static struct store_query *bind_slice(struct store *store, enum store_statement which, int64_t api_key_row_id,
 				const struct store_usage_slice *slice, int64_t since, size_t limit)
 {
-	sqlite3_stmt *statement = store_statement(store, which);
-	sqlite3_bind_int64(statement, 1, api_key_row_id);
-	sqlite3_bind_int64(statement, 2, since);
-	sqlite3_bind_text(statement, 3, slice->endpoint ? slice->endpoint : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 4, slice->address ? slice->address : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(statement, 5, slice->refused_only ? 1 : 0);
-	sqlite3_bind_int64(statement, 6, (int64_t)limit);
+	struct store_query *statement = store_query(store, which);
+	store_bind_int(statement, 1, api_key_row_id);
+	store_bind_int(statement, 2, since);
+	store_bind_text(statement, 3, slice->endpoint ? slice->endpoint : "");
+	store_bind_text(statement, 4, slice->address ? slice->address : "");
+	store_bind_int(statement, 5, slice->refused_only ? 1 : 0);
+	store_bind_int(statement, 6, (int64_t)limit);
 	return statement;
 }
 
@@ -295,19 +295,19 @@ static sqlite3_stmt *bind_slice(struct store *store, enum store_statement which,
 static enum store_status read_calls(struct store *store, enum store_statement which, struct arena *arena,
 				    struct store_usage_call *calls, size_t *count, size_t limit)
 {
-	sqlite3_stmt *statement = store->statements[which];
-	int code = SQLITE_DONE;
-	while (*count < limit && (code = store_step(store, which)) == SQLITE_ROW) {
+	struct store_query *statement = &store->queries[which];
+	int code = STORE_DONE;
+	while (*count < limit && (code = store_step(store, which)) == STORE_ROW) {
 		struct store_usage_call *call = &calls[(*count)++];
-		call->at = sqlite3_column_int64(statement, 0);
+		call->at = store_column_int(statement, 0);
 		call->endpoint = store_column_text(arena, statement, 1);
 		call->address = store_column_text(arena, statement, 2);
 		call->outcome = store_column_text(arena, statement, 3);
-		call->calls = sqlite3_column_int64(statement, 4);
+		call->calls = store_column_int(statement, 4);
 	}
 	if (*count >= limit)
-		code = SQLITE_DONE;
-	sqlite3_reset(statement);
+		code = STORE_DONE;
+	store_query_reset(statement);
 	return store_status_from(code);
 }
 
@@ -325,20 +325,20 @@ enum store_status store_usage_latest(struct store *store, struct arena *arena, i
 		return status;
 	int64_t hours[STORE_LATEST_HOURS];
 	size_t hour_count = 0;
-	sqlite3_stmt *statement = bind_slice(store, STMT_USAGE_LATEST_HOURS, api_key_row_id, slice, since,
+	struct store_query *statement = bind_slice(store, STMT_USAGE_LATEST_HOURS, api_key_row_id, slice, since,
 					     STORE_LATEST_HOURS);
-	int code = SQLITE_DONE;
-	while (hour_count < STORE_LATEST_HOURS && (code = store_step(store, STMT_USAGE_LATEST_HOURS)) == SQLITE_ROW)
-		hours[hour_count++] = sqlite3_column_int64(statement, 0);
+	int code = STORE_DONE;
+	while (hour_count < STORE_LATEST_HOURS && (code = store_step(store, STMT_USAGE_LATEST_HOURS)) == STORE_ROW)
+		hours[hour_count++] = store_column_int(statement, 0);
 	if (hour_count == STORE_LATEST_HOURS)
-		code = SQLITE_DONE;
-	sqlite3_reset(statement);
+		code = STORE_DONE;
+	store_query_reset(statement);
 	if ((status = store_status_from(code)) != STORE_OK)
 		return status;
 	for (size_t i = 0; i < hour_count && status == STORE_OK && *count < limit; i++) {
 		statement = bind_slice(store, STMT_USAGE_LATEST_HOUR, api_key_row_id, slice, since, limit - *count);
-		sqlite3_bind_int64(statement, 7, workspace_id);
-		sqlite3_bind_int64(statement, 8, hours[i]);
+		store_bind_int(statement, 7, workspace_id);
+		store_bind_int(statement, 8, hours[i]);
 		status = read_calls(store, STMT_USAGE_LATEST_HOUR, arena, *calls, count, limit);
 	}
 	return status;
@@ -348,39 +348,39 @@ enum store_status store_usage_anonymous(struct store *store, int64_t workspace_i
 					int64_t since, int64_t *calls)
 {
 	enum store_statement which = api_key_row_id ? STMT_USAGE_ANONYMOUS_KEY : STMT_USAGE_ANONYMOUS_WORKSPACE;
-	sqlite3_stmt *statement = store_statement(store, which);
-	sqlite3_bind_int64(statement, 1, api_key_row_id ? api_key_row_id : workspace_id);
-	sqlite3_bind_int64(statement, 2, since);
+	struct store_query *statement = store_query(store, which);
+	store_bind_int(statement, 1, api_key_row_id ? api_key_row_id : workspace_id);
+	store_bind_int(statement, 2, since);
 	int code = store_step(store, which);
-	*calls = code == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
-	sqlite3_reset(statement);
-	return code == SQLITE_ROW ? STORE_OK : store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
+	*calls = code == STORE_ROW ? store_column_int(statement, 0) : 0;
+	store_query_reset(statement);
+	return code == STORE_ROW ? STORE_OK : store_status_from(code == STORE_DONE ? STORE_ERROR : code);
 }
 
 /* Columns: key_id, name, calls, refused, at, address[, total[, hours]]. */
 static enum store_status read_briefs(struct store *store, enum store_statement which, struct arena *arena, size_t limit,
 				     struct store_key_brief **keys, size_t *count, int64_t *total)
 {
-	sqlite3_stmt *statement = store->statements[which];
+	struct store_query *statement = &store->queries[which];
 	*keys = arena_alloc(arena, (limit ? limit : 1) * sizeof **keys);
 	*count = 0;
 	if (total != NULL)
 		*total = 0;
 	int code;
-	while ((code = store_step(store, which)) == SQLITE_ROW && *count < limit) {
+	while ((code = store_step(store, which)) == STORE_ROW && *count < limit) {
 		struct store_key_brief *key = &(*keys)[(*count)++];
 		key->key_id = store_column_text(arena, statement, 0);
 		key->name = store_column_text(arena, statement, 1);
-		key->calls = sqlite3_column_int64(statement, 2);
-		key->refused = sqlite3_column_int64(statement, 3);
-		key->at = sqlite3_column_int64(statement, 4);
+		key->calls = store_column_int(statement, 2);
+		key->refused = store_column_int(statement, 3);
+		key->at = store_column_int(statement, 4);
 		key->address = store_column_text(arena, statement, 5);
 		if (total != NULL)
-			*total = sqlite3_column_int64(statement, 6);
-		key->hours = sqlite3_column_count(statement) > 7 ? sqlite3_column_int64(statement, 7) : 0;
+			*total = store_column_int(statement, 6);
+		key->hours = store_column_count(statement) > 7 ? store_column_int(statement, 7) : 0;
 	}
-	sqlite3_reset(statement);
-	return code == SQLITE_ROW ? STORE_OK : store_status_from(code);
+	store_query_reset(statement);
+	return code == STORE_ROW ? STORE_OK : store_status_from(code);
 }
 
 enum store_status store_key_briefs(struct store *store, struct arena *arena, int64_t workspace_id,
@@ -394,12 +394,12 @@ enum store_status store_key_briefs(struct store *store, struct arena *arena, int
 		[STORE_BRIEF_SECRET_OLDER] = STMT_BRIEF_SECRET_OLDER,
 	};
 	enum store_statement which = statements[list];
-	sqlite3_stmt *statement = store_statement(store, which);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, span->since);
-	sqlite3_bind_int64(statement, 3, (int64_t)limit);
+	struct store_query *statement = store_query(store, which);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, span->since);
+	store_bind_int(statement, 3, (int64_t)limit);
 	if (which == STMT_BRIEF_BUSIEST)
-		sqlite3_bind_int64(statement, 4, span->days_from);
+		store_bind_int(statement, 4, span->days_from);
 	return read_briefs(store, which, arena, limit, keys, count, total);
 }
 
@@ -407,12 +407,12 @@ enum store_status store_usage_spikes(struct store *store, struct arena *arena, i
 				     int64_t api_key_row_id, int64_t since, int64_t threshold, size_t limit,
 				     struct store_key_brief **spikes, size_t *count, int64_t *total)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_USAGE_SPIKES);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, api_key_row_id);
-	sqlite3_bind_int64(statement, 3, since);
-	sqlite3_bind_int64(statement, 4, threshold);
-	sqlite3_bind_int64(statement, 5, (int64_t)limit);
+	struct store_query *statement = store_query(store, STMT_USAGE_SPIKES);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, api_key_row_id);
+	store_bind_int(statement, 3, since);
+	store_bind_int(statement, 4, threshold);
+	store_bind_int(statement, 5, (int64_t)limit);
 	return read_briefs(store, STMT_USAGE_SPIKES, arena, limit, spikes, count, total);
 }
 
@@ -420,11 +420,11 @@ enum store_status store_usage_new_addresses(struct store *store, struct arena *a
 					    int64_t api_key_row_id, int64_t since, size_t limit,
 					    struct store_key_brief **found, size_t *count, int64_t *total)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_USAGE_NEW_ADDRESSES);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, api_key_row_id);
-	sqlite3_bind_int64(statement, 3, since);
-	sqlite3_bind_int64(statement, 4, (int64_t)limit);
+	struct store_query *statement = store_query(store, STMT_USAGE_NEW_ADDRESSES);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, api_key_row_id);
+	store_bind_int(statement, 3, since);
+	store_bind_int(statement, 4, (int64_t)limit);
 	return read_briefs(store, STMT_USAGE_NEW_ADDRESSES, arena, limit, found, count, total);
 }
 
@@ -432,24 +432,24 @@ enum store_status store_usage_refused(struct store *store, struct arena *arena, 
 				      size_t limit, struct store_refused_address **addresses, size_t *count,
 				      int64_t *address_total, int64_t *calls_total)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_USAGE_REFUSED_ADDRESSES);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, since);
-	sqlite3_bind_int64(statement, 3, (int64_t)limit);
+	struct store_query *statement = store_query(store, STMT_USAGE_REFUSED_ADDRESSES);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, since);
+	store_bind_int(statement, 3, (int64_t)limit);
 	*addresses = arena_alloc(arena, (limit ? limit : 1) * sizeof **addresses);
 	*count = 0;
 	*address_total = 0;
 	*calls_total = 0;
 	int code;
-	while ((code = store_step(store, STMT_USAGE_REFUSED_ADDRESSES)) == SQLITE_ROW && *count < limit) {
+	while ((code = store_step(store, STMT_USAGE_REFUSED_ADDRESSES)) == STORE_ROW && *count < limit) {
 		struct store_refused_address *row = &(*addresses)[(*count)++];
 		row->address = store_column_text(arena, statement, 0);
-		row->calls = sqlite3_column_int64(statement, 1);
-		row->missing_key = sqlite3_column_int64(statement, 2);
-		row->invalid_key = sqlite3_column_int64(statement, 3);
-		*address_total = sqlite3_column_int64(statement, 4);
-		*calls_total = sqlite3_column_int64(statement, 5);
+		row->calls = store_column_int(statement, 1);
+		row->missing_key = store_column_int(statement, 2);
+		row->invalid_key = store_column_int(statement, 3);
+		*address_total = store_column_int(statement, 4);
+		*calls_total = store_column_int(statement, 5);
 	}
-	sqlite3_reset(statement);
-	return code == SQLITE_ROW || code == SQLITE_DONE ? STORE_OK : store_status_from(code);
+	store_query_reset(statement);
+	return code == STORE_ROW || code == STORE_DONE ? STORE_OK : store_status_from(code);
 }

@@ -5,9 +5,9 @@
 
 #include "core/alloc.h"
 
-static void read_role(struct arena *arena, sqlite3_stmt *statement, struct store_role *role)
+static void read_role(struct arena *arena, struct store_query *statement, struct store_role *role)
 {
-	role->id = sqlite3_column_int64(statement, 0);
+	role->id = store_column_int(statement, 0);
 	role->name = store_column_text(arena, statement, 1);
 	role->description = store_column_text(arena, statement, 2);
 	role->permissions = store_column_text(arena, statement, 3);
@@ -16,12 +16,12 @@ static void read_role(struct arena *arena, sqlite3_stmt *statement, struct store
 enum store_status store_role_list(struct store *store, struct arena *arena, int64_t workspace_id,
 				  struct store_role **roles, size_t *count)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_ROLE_LIST);
-	sqlite3_bind_int64(statement, 1, workspace_id);
+	struct store_query *statement = store_query(store, STMT_ROLE_LIST);
+	store_bind_int(statement, 1, workspace_id);
 	size_t capacity = 8, used = 0;
 	struct store_role *list = arena_alloc(arena, capacity * sizeof *list);
 	int code;
-	while ((code = store_step(store, STMT_ROLE_LIST)) == SQLITE_ROW) {
+	while ((code = store_step(store, STMT_ROLE_LIST)) == STORE_ROW) {
 		if (used == capacity) {
 			struct store_role *grown = arena_alloc(arena, 2 * capacity * sizeof *grown);
 			memcpy(grown, list, used * sizeof *list);
@@ -30,7 +30,7 @@ enum store_status store_role_list(struct store *store, struct arena *arena, int6
 		}
 		read_role(arena, statement, &list[used++]);
 	}
-	sqlite3_reset(statement);
+	store_query_reset(statement);
 	*roles = list;
 	*count = used;
 	return store_status_from(code);
@@ -40,51 +40,51 @@ static enum store_status role_get_one(struct store *store, enum store_statement 
 				      struct store_role *role)
 {
 	int code = store_step(store, which);
-	if (code == SQLITE_ROW)
-		read_role(arena, store->statements[which], role);
-	sqlite3_reset(store->statements[which]);
-	return code == SQLITE_ROW ? STORE_OK : code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	if (code == STORE_ROW)
+		read_role(arena, &store->queries[which], role);
+	store_query_reset(&store->queries[which]);
+	return code == STORE_ROW ? STORE_OK : code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
 enum store_status store_role_get(struct store *store, struct arena *arena, int64_t workspace_id, int64_t role_id,
 				 struct store_role *role)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_ROLE_GET);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, role_id);
+	struct store_query *statement = store_query(store, STMT_ROLE_GET);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, role_id);
 	return role_get_one(store, STMT_ROLE_GET, arena, role);
 }
 
 enum store_status store_role_find_by_name(struct store *store, struct arena *arena, int64_t workspace_id,
 					  const char *name, struct store_role *role)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_ROLE_FIND_BY_NAME);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_text(statement, 2, name, -1, SQLITE_STATIC);
+	struct store_query *statement = store_query(store, STMT_ROLE_FIND_BY_NAME);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, name);
 	return role_get_one(store, STMT_ROLE_FIND_BY_NAME, arena, role);
 }
 
 /* Bind the editable fields at ?first.. in the order name, folded, url, off_record, enabled, role. */
-static void bind_fields(sqlite3_stmt *statement, int first, const struct store_key_fields *fields)
+static void bind_fields(struct store_query *statement, int first, const struct store_key_fields *fields)
 {
-	sqlite3_bind_text(statement, first, fields->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, first + 1, fields->name_folded, -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, first + 2, fields->postback_url, -1, SQLITE_STATIC);
-	sqlite3_bind_int(statement, first + 3, fields->off_record);
-	sqlite3_bind_int(statement, first + 4, fields->enabled);
-	sqlite3_bind_int64(statement, first + 5, fields->role_id);
+	store_bind_text(statement, first, fields->name);
+	store_bind_text(statement, first + 1, fields->name_folded);
+	store_bind_text(statement, first + 2, fields->postback_url);
+	store_bind_int(statement, first + 3, fields->off_record);
+	store_bind_int(statement, first + 4, fields->enabled);
+	store_bind_int(statement, first + 5, fields->role_id);
 }
 
 static enum store_status insert_cidrs(struct store *store, int64_t workspace_id, int64_t row_id,
 				      const struct store_key_fields *fields)
 {
 	for (size_t i = 0; i < fields->cidr_count; i++) {
-		sqlite3_stmt *statement = store_statement(store, STMT_CIDR_INSERT);
-		sqlite3_bind_int64(statement, 1, workspace_id);
-		sqlite3_bind_int64(statement, 2, row_id);
-		sqlite3_bind_int64(statement, 3, (int64_t)i);
-		sqlite3_bind_text(statement, 4, fields->cidrs[i].cidr, -1, SQLITE_STATIC);
-		sqlite3_bind_text(statement, 5, fields->cidrs[i].label, -1, SQLITE_STATIC);
+		struct store_query *statement = store_query(store, STMT_CIDR_INSERT);
+		store_bind_int(statement, 1, workspace_id);
+		store_bind_int(statement, 2, row_id);
+		store_bind_int(statement, 3, (int64_t)i);
+		store_bind_text(statement, 4, fields->cidrs[i].cidr);
+		store_bind_text(statement, 5, fields->cidrs[i].label);
 		enum store_status status = store_run(store, STMT_CIDR_INSERT);
 		if (status != STORE_OK)
 			return status;
@@ -108,21 +108,21 @@ enum store_status store_key_insert(struct store *store, int64_t workspace_id, co
 		store_transaction_rollback(store);
 		return status;
 	}
-	sqlite3_stmt *statement = store_statement(store, STMT_KEY_INSERT);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 3, fields->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 4, fields->name_folded, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(statement, 5, secret_hash, (int)hash_length, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 6, secret_hint, -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 7, fields->postback_url, -1, SQLITE_STATIC);
-	sqlite3_bind_int(statement, 8, fields->off_record);
-	sqlite3_bind_int(statement, 9, fields->enabled);
-	sqlite3_bind_int64(statement, 10, fields->role_id);
-	sqlite3_bind_int64(statement, 11, now);
+	struct store_query *statement = store_query(store, STMT_KEY_INSERT);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, key_id);
+	store_bind_text(statement, 3, fields->name);
+	store_bind_text(statement, 4, fields->name_folded);
+	store_bind_blob(statement, 5, secret_hash, hash_length);
+	store_bind_text(statement, 6, secret_hint);
+	store_bind_text(statement, 7, fields->postback_url);
+	store_bind_int(statement, 8, fields->off_record);
+	store_bind_int(statement, 9, fields->enabled);
+	store_bind_int(statement, 10, fields->role_id);
+	store_bind_int(statement, 11, now);
 	status = store_run(store, STMT_KEY_INSERT);
 	if (status == STORE_OK) {
-		*row_id = sqlite3_last_insert_rowid(store->db);
+		*row_id = store_last_insert_id(store);
 		status = insert_cidrs(store, workspace_id, *row_id, fields);
 	}
 	if (status != STORE_OK) {
@@ -135,18 +135,18 @@ enum store_status store_key_insert(struct store *store, int64_t workspace_id, co
 enum store_status store_key_active_limit(struct store *store, int64_t workspace_id, int64_t default_limit,
 					 int64_t *limit, int64_t *active)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_KEY_ACTIVE_LIMIT);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, default_limit);
+	struct store_query *statement = store_query(store, STMT_KEY_ACTIVE_LIMIT);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, default_limit);
 	int code = store_step(store, STMT_KEY_ACTIVE_LIMIT);
-	if (code == SQLITE_ROW) {
-		*limit = sqlite3_column_int64(statement, 0);
-		*active = sqlite3_column_int64(statement, 1);
+	if (code == STORE_ROW) {
+		*limit = store_column_int(statement, 0);
+		*active = store_column_int(statement, 1);
 	}
-	sqlite3_reset(statement);
-	if (code == SQLITE_ROW)
+	store_query_reset(statement);
+	if (code == STORE_ROW)
 		return STORE_OK;
-	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	return code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
 enum store_status store_key_update(struct store *store, int64_t workspace_id, const char *key_id,
@@ -155,21 +155,21 @@ enum store_status store_key_update(struct store *store, int64_t workspace_id, co
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
-	sqlite3_stmt *statement = store_statement(store, STMT_KEY_UPDATE);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
+	struct store_query *statement = store_query(store, STMT_KEY_UPDATE);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, key_id);
 	bind_fields(statement, 3, fields);
-	sqlite3_bind_int64(statement, 9, now);
+	store_bind_int(statement, 9, now);
 	int code = store_step(store, STMT_KEY_UPDATE);
-	int64_t row_id = code == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
-	if (code == SQLITE_ROW)
+	int64_t row_id = code == STORE_ROW ? store_column_int(statement, 0) : 0;
+	if (code == STORE_ROW)
 		code = store_step(store, STMT_KEY_UPDATE); /* RETURNING: finish the statement */
-	sqlite3_reset(statement);
-	status = row_id == 0 && code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	store_query_reset(statement);
+	status = row_id == 0 && code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 	if (status == STORE_OK) {
-		statement = store_statement(store, STMT_CIDR_DELETE_FOR_KEY);
-		sqlite3_bind_int64(statement, 1, workspace_id);
-		sqlite3_bind_int64(statement, 2, row_id);
+		statement = store_query(store, STMT_CIDR_DELETE_FOR_KEY);
+		store_bind_int(statement, 1, workspace_id);
+		store_bind_int(statement, 2, row_id);
 		status = store_run(store, STMT_CIDR_DELETE_FOR_KEY);
 	}
 	if (status == STORE_OK)
@@ -181,34 +181,34 @@ enum store_status store_key_update(struct store *store, int64_t workspace_id, co
 	return store_transaction_commit(store);
 }
 
-static void read_key(struct arena *arena, sqlite3_stmt *statement, struct store_key *key)
+static void read_key(struct arena *arena, struct store_query *statement, struct store_key *key)
 {
 	memset(key, 0, sizeof *key);
-	key->id = sqlite3_column_int64(statement, 0);
-	key->workspace_id = sqlite3_column_int64(statement, 1);
+	key->id = store_column_int(statement, 0);
+	key->workspace_id = store_column_int(statement, 1);
 	key->key_id = store_column_text(arena, statement, 2);
 	key->name = store_column_text(arena, statement, 3);
 	key->secret_hint = store_column_text(arena, statement, 4);
 	key->postback_url = store_column_text(arena, statement, 5);
-	key->off_record = sqlite3_column_int(statement, 6) != 0;
-	key->enabled = sqlite3_column_int(statement, 7) != 0;
-	key->role_id = sqlite3_column_int64(statement, 8);
+	key->off_record = store_column_int(statement, 6) != 0;
+	key->enabled = store_column_int(statement, 7) != 0;
+	key->role_id = store_column_int(statement, 8);
 	key->role_name = store_column_text(arena, statement, 9);
-	key->created_at = sqlite3_column_int64(statement, 10);
-	key->updated_at = sqlite3_column_int64(statement, 11);
-	key->last_used_at = sqlite3_column_int64(statement, 12);
-	key->revoked_at = sqlite3_column_int64(statement, 13);
+	key->created_at = store_column_int(statement, 10);
+	key->updated_at = store_column_int(statement, 11);
+	key->last_used_at = store_column_int(statement, 12);
+	key->revoked_at = store_column_int(statement, 13);
 }
 
 static enum store_status read_cidrs(struct store *store, struct arena *arena, struct store_key *key)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_CIDR_LIST_FOR_KEY);
-	sqlite3_bind_int64(statement, 1, key->workspace_id);
-	sqlite3_bind_int64(statement, 2, key->id);
+	struct store_query *statement = store_query(store, STMT_CIDR_LIST_FOR_KEY);
+	store_bind_int(statement, 1, key->workspace_id);
+	store_bind_int(statement, 2, key->id);
 	size_t capacity = 4;
 	key->cidrs = arena_alloc(arena, capacity * sizeof *key->cidrs);
 	int code;
-	while ((code = store_step(store, STMT_CIDR_LIST_FOR_KEY)) == SQLITE_ROW) {
+	while ((code = store_step(store, STMT_CIDR_LIST_FOR_KEY)) == STORE_ROW) {
 		if (key->cidr_count == capacity) {
 			struct store_cidr *grown = arena_alloc(arena, 2 * capacity * sizeof *grown);
 			memcpy(grown, key->cidrs, key->cidr_count * sizeof *grown);
@@ -219,54 +219,54 @@ static enum store_status read_cidrs(struct store *store, struct arena *arena, st
 		key->cidrs[key->cidr_count].label = store_column_text(arena, statement, 1);
 		key->cidr_count++;
 	}
-	sqlite3_reset(statement);
+	store_query_reset(statement);
 	return store_status_from(code);
 }
 
 enum store_status store_key_get(struct store *store, struct arena *arena, int64_t workspace_id, const char *key_id,
 				struct store_key *key)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_KEY_GET);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
+	struct store_query *statement = store_query(store, STMT_KEY_GET);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, key_id);
 	int code = store_step(store, STMT_KEY_GET);
-	if (code == SQLITE_ROW)
+	if (code == STORE_ROW)
 		read_key(arena, statement, key);
-	sqlite3_reset(statement);
-	if (code != SQLITE_ROW)
-		return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	store_query_reset(statement);
+	if (code != STORE_ROW)
+		return code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 	return read_cidrs(store, arena, key);
 }
 
-static void bind_filter(sqlite3_stmt *statement, int64_t workspace_id, const struct store_key_filter *filter)
+static void bind_filter(struct store_query *statement, int64_t workspace_id, const struct store_key_filter *filter)
 {
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_text(statement, 2, filter->name_folded ? filter->name_folded : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(statement, 3, (int)filter->state);
-	sqlite3_bind_int64(statement, 4, filter->role_id);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, filter->name_folded ? filter->name_folded : "");
+	store_bind_int(statement, 3, (int)filter->state);
+	store_bind_int(statement, 4, filter->role_id);
 }
 
 enum store_status store_key_list(struct store *store, struct arena *arena, int64_t workspace_id,
 				 const struct store_key_filter *filter, struct store_key **keys, size_t *count,
 				 size_t *total)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_KEY_COUNT);
+	struct store_query *statement = store_query(store, STMT_KEY_COUNT);
 	bind_filter(statement, workspace_id, filter);
 	int code = store_step(store, STMT_KEY_COUNT);
-	*total = code == SQLITE_ROW ? (size_t)sqlite3_column_int64(statement, 0) : 0;
-	sqlite3_reset(statement);
-	if (code != SQLITE_ROW)
+	*total = code == STORE_ROW ? (size_t)store_column_int(statement, 0) : 0;
+	store_query_reset(statement);
+	if (code != STORE_ROW)
 		return store_status_from(code);
 
-	statement = store_statement(store, STMT_KEY_LIST);
+	statement = store_query(store, STMT_KEY_LIST);
 	bind_filter(statement, workspace_id, filter);
-	sqlite3_bind_int64(statement, 5, (int64_t)filter->limit);
-	sqlite3_bind_int64(statement, 6, (int64_t)filter->offset);
+	store_bind_int(statement, 5, (int64_t)filter->limit);
+	store_bind_int(statement, 6, (int64_t)filter->offset);
 	struct store_key *list = arena_alloc(arena, (filter->limit ? filter->limit : 1) * sizeof *list);
 	size_t used = 0;
-	while (used < filter->limit && (code = store_step(store, STMT_KEY_LIST)) == SQLITE_ROW)
+	while (used < filter->limit && (code = store_step(store, STMT_KEY_LIST)) == STORE_ROW)
 		read_key(arena, statement, &list[used++]);
-	sqlite3_reset(statement);
+	store_query_reset(statement);
 	*keys = list;
 	*count = used;
 	return store_status_from(code);
@@ -275,13 +275,13 @@ enum store_status store_key_list(struct store *store, struct arena *arena, int64
 enum store_status store_key_set_enabled(struct store *store, int64_t workspace_id, const char *key_id, bool enabled,
 					int64_t now)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_KEY_SET_ENABLED);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(statement, 3, enabled);
-	sqlite3_bind_int64(statement, 4, now);
+	struct store_query *statement = store_query(store, STMT_KEY_SET_ENABLED);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, key_id);
+	store_bind_int(statement, 3, enabled);
+	store_bind_int(statement, 4, now);
 	enum store_status status = store_run(store, STMT_KEY_SET_ENABLED);
-	if (status == STORE_OK && sqlite3_changes(store->db) == 0)
+	if (status == STORE_OK && store_changes(store) == 0)
 		return STORE_NOT_FOUND;
 	return status;
 }
@@ -291,20 +291,20 @@ enum store_status store_key_revoke(struct store *store, int64_t workspace_id, co
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
-	sqlite3_stmt *statement = store_statement(store, STMT_KEY_REVOKE);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(statement, 3, now);
+	struct store_query *statement = store_query(store, STMT_KEY_REVOKE);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, key_id);
+	store_bind_int(statement, 3, now);
 	int code = store_step(store, STMT_KEY_REVOKE);
-	int64_t row_id = code == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
-	if (code == SQLITE_ROW)
+	int64_t row_id = code == STORE_ROW ? store_column_int(statement, 0) : 0;
+	if (code == STORE_ROW)
 		code = store_step(store, STMT_KEY_REVOKE);
-	sqlite3_reset(statement);
-	status = row_id == 0 && code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	store_query_reset(statement);
+	status = row_id == 0 && code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 	if (status == STORE_OK) {
-		statement = store_statement(store, STMT_REVEAL_DELETE_FOR_KEY);
-		sqlite3_bind_int64(statement, 1, workspace_id);
-		sqlite3_bind_int64(statement, 2, row_id);
+		statement = store_query(store, STMT_REVEAL_DELETE_FOR_KEY);
+		store_bind_int(statement, 1, workspace_id);
+		store_bind_int(statement, 2, row_id);
 		status = store_run(store, STMT_REVEAL_DELETE_FOR_KEY);
 	}
 	if (status != STORE_OK) {
@@ -318,14 +318,14 @@ enum store_status store_key_set_secret(struct store *store, int64_t workspace_id
 				       const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
 				       int64_t now)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_KEY_SET_SECRET);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_text(statement, 2, key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(statement, 3, secret_hash, (int)hash_length, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 4, secret_hint, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(statement, 5, now);
+	struct store_query *statement = store_query(store, STMT_KEY_SET_SECRET);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, key_id);
+	store_bind_blob(statement, 3, secret_hash, hash_length);
+	store_bind_text(statement, 4, secret_hint);
+	store_bind_int(statement, 5, now);
 	enum store_status status = store_run(store, STMT_KEY_SET_SECRET);
-	if (status == STORE_OK && sqlite3_changes(store->db) == 0)
+	if (status == STORE_OK && store_changes(store) == 0)
 		return STORE_NOT_FOUND;
 	return status;
 }
@@ -336,21 +336,21 @@ enum store_status store_reveal_put(struct store *store, int64_t workspace_id, in
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
-	sqlite3_stmt *statement = store_statement(store, STMT_REVEAL_DELETE_STALE);
-	sqlite3_bind_int64(statement, 1, now - max_age);
+	struct store_query *statement = store_query(store, STMT_REVEAL_DELETE_STALE);
+	store_bind_int(statement, 1, now - max_age);
 	status = store_run(store, STMT_REVEAL_DELETE_STALE);
 	if (status == STORE_OK) {
-		statement = store_statement(store, STMT_REVEAL_DELETE_FOR_KEY);
-		sqlite3_bind_int64(statement, 1, workspace_id);
-		sqlite3_bind_int64(statement, 2, api_key_row_id);
+		statement = store_query(store, STMT_REVEAL_DELETE_FOR_KEY);
+		store_bind_int(statement, 1, workspace_id);
+		store_bind_int(statement, 2, api_key_row_id);
 		status = store_run(store, STMT_REVEAL_DELETE_FOR_KEY);
 	}
 	if (status == STORE_OK) {
-		statement = store_statement(store, STMT_REVEAL_INSERT);
-		sqlite3_bind_int64(statement, 1, workspace_id);
-		sqlite3_bind_int64(statement, 2, api_key_row_id);
-		sqlite3_bind_blob(statement, 3, sealed, (int)sealed_length, SQLITE_STATIC);
-		sqlite3_bind_int64(statement, 4, now);
+		statement = store_query(store, STMT_REVEAL_INSERT);
+		store_bind_int(statement, 1, workspace_id);
+		store_bind_int(statement, 2, api_key_row_id);
+		store_bind_blob(statement, 3, sealed, sealed_length);
+		store_bind_int(statement, 4, now);
 		status = store_run(store, STMT_REVEAL_INSERT);
 	}
 	if (status != STORE_OK) {
@@ -364,36 +364,36 @@ enum store_status store_reveal_get(struct store *store, struct arena *arena, int
 				   int64_t api_key_row_id, int64_t now, int64_t max_age, int64_t *reveal_id,
 				   unsigned char **sealed, size_t *sealed_length)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_REVEAL_GET);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, api_key_row_id);
-	sqlite3_bind_int64(statement, 3, now - max_age);
+	struct store_query *statement = store_query(store, STMT_REVEAL_GET);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, api_key_row_id);
+	store_bind_int(statement, 3, now - max_age);
 	int code = store_step(store, STMT_REVEAL_GET);
 	*reveal_id = 0;
 	*sealed = NULL;
 	*sealed_length = 0;
-	if (code == SQLITE_ROW) {
-		int length = sqlite3_column_bytes(statement, 1);
-		*reveal_id = sqlite3_column_int64(statement, 0);
-		*sealed = arena_alloc(arena, (size_t)length + 1);
-		/* SQLite hands back NULL for an empty blob: copy only when there are bytes. */
+	if (code == STORE_ROW) {
+		size_t length = 0;
+		const void *blob = store_column_blob(arena, statement, 1, &length);
+		*reveal_id = store_column_int(statement, 0);
+		*sealed = arena_alloc(arena, length + 1);
 		if (length > 0)
-			memcpy(*sealed, sqlite3_column_blob(statement, 1), (size_t)length);
-		*sealed_length = (size_t)length;
+			memcpy(*sealed, blob, length);
+		*sealed_length = length;
 	}
-	sqlite3_reset(statement);
-	if (code == SQLITE_ROW)
+	store_query_reset(statement);
+	if (code == STORE_ROW)
 		return STORE_OK;
-	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	return code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
 enum store_status store_reveal_delete(struct store *store, int64_t workspace_id, int64_t reveal_id)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_REVEAL_DELETE);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, reveal_id);
+	struct store_query *statement = store_query(store, STMT_REVEAL_DELETE);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, reveal_id);
 	enum store_status status = store_run(store, STMT_REVEAL_DELETE);
-	if (status == STORE_OK && sqlite3_changes(store->db) == 0)
+	if (status == STORE_OK && store_changes(store) == 0)
 		return STORE_NOT_FOUND;
 	return status;
 }

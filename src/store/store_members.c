@@ -28,13 +28,13 @@ enum store_status store_workspace_create(struct store *store, const char *name, 
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
-	sqlite3_stmt *statement = store_statement(store, STMT_WORKSPACE_INSERT);
-	sqlite3_bind_text(statement, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(statement, 2, now);
+	struct store_query *statement = store_query(store, STMT_WORKSPACE_INSERT);
+	store_bind_text(statement, 1, name);
+	store_bind_int(statement, 2, now);
 	status = store_run(store, STMT_WORKSPACE_INSERT);
-	int64_t id = sqlite3_last_insert_rowid(store->db);
-	statement = store_statement(store, STMT_WORKSPACE_DEFAULT_ROLES);
-	sqlite3_bind_int64(statement, 1, id);
+	int64_t id = store_last_insert_id(store);
+	statement = store_query(store, STMT_WORKSPACE_DEFAULT_ROLES);
+	store_bind_int(statement, 1, id);
 	status = then_run(store, status, STMT_WORKSPACE_DEFAULT_ROLES);
 	if (status == STORE_OK)
 		status = store_membership_set(store, id, owner_user_id, "owner", now);
@@ -47,104 +47,104 @@ enum store_status store_workspace_create(struct store *store, const char *name, 
 enum store_status store_membership_set(struct store *store, int64_t workspace_id, int64_t user_id,
 				       const char *console_role, int64_t now)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBERSHIP_SET);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, user_id);
-	sqlite3_bind_text(statement, 3, console_role, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(statement, 4, now);
+	struct store_query *statement = store_query(store, STMT_MEMBERSHIP_SET);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, user_id);
+	store_bind_text(statement, 3, console_role);
+	store_bind_int(statement, 4, now);
 	return store_run(store, STMT_MEMBERSHIP_SET);
 }
 
 enum store_status store_membership_get(struct store *store, struct arena *arena, int64_t workspace_id, int64_t user_id,
 				       struct store_membership *membership)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBERSHIP_GET);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, user_id);
+	struct store_query *statement = store_query(store, STMT_MEMBERSHIP_GET);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, user_id);
 	int code = store_step(store, STMT_MEMBERSHIP_GET);
-	if (code == SQLITE_ROW) {
+	if (code == STORE_ROW) {
 		membership->workspace_id = workspace_id;
 		membership->workspace_name = store_column_text(arena, statement, 0);
 		membership->console_role = store_column_text(arena, statement, 1);
 	}
-	sqlite3_reset(statement);
-	if (code == SQLITE_ROW)
+	store_query_reset(statement);
+	if (code == STORE_ROW)
 		return STORE_OK;
-	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	return code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
 enum store_status store_membership_list_for_user(struct store *store, struct arena *arena, int64_t user_id,
 						 struct store_membership **memberships, size_t *count)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBERSHIP_LIST_FOR_USER);
-	sqlite3_bind_int64(statement, 1, user_id);
+	struct store_query *statement = store_query(store, STMT_MEMBERSHIP_LIST_FOR_USER);
+	store_bind_int(statement, 1, user_id);
 	size_t capacity = 8;
 	*memberships = arena_alloc(arena, capacity * sizeof **memberships);
 	*count = 0;
 	int code;
-	while ((code = store_step(store, STMT_MEMBERSHIP_LIST_FOR_USER)) == SQLITE_ROW) {
+	while ((code = store_step(store, STMT_MEMBERSHIP_LIST_FOR_USER)) == STORE_ROW) {
 		*memberships = grow(arena, *memberships, sizeof **memberships, *count, &capacity);
 		struct store_membership *row = &(*memberships)[(*count)++];
-		row->workspace_id = sqlite3_column_int64(statement, 0);
+		row->workspace_id = store_column_int(statement, 0);
 		row->workspace_name = store_column_text(arena, statement, 1);
 		row->console_role = store_column_text(arena, statement, 2);
 	}
-	sqlite3_reset(statement);
+	store_query_reset(statement);
 	return store_status_from(code);
 }
 
-static void read_member(struct arena *arena, sqlite3_stmt *statement, struct store_member *member)
+static void read_member(struct arena *arena, struct store_query *statement, struct store_member *member)
 {
-	member->user_id = sqlite3_column_int64(statement, 0);
+	member->user_id = store_column_int(statement, 0);
 	member->email = store_column_text(arena, statement, 1);
 	member->name = store_column_text(arena, statement, 2);
 	member->console_role = store_column_text(arena, statement, 3);
-	member->joined_at = sqlite3_column_int64(statement, 4);
-	member->disabled = sqlite3_column_int(statement, 5) != 0;
+	member->joined_at = store_column_int(statement, 4);
+	member->disabled = store_column_int(statement, 5) != 0;
 }
 
 enum store_status store_member_list(struct store *store, struct arena *arena, int64_t workspace_id,
 				    struct store_member **members, size_t *count)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBER_LIST);
-	sqlite3_bind_int64(statement, 1, workspace_id);
+	struct store_query *statement = store_query(store, STMT_MEMBER_LIST);
+	store_bind_int(statement, 1, workspace_id);
 	size_t capacity = 16;
 	*members = arena_alloc(arena, capacity * sizeof **members);
 	*count = 0;
 	int code;
-	while ((code = store_step(store, STMT_MEMBER_LIST)) == SQLITE_ROW) {
+	while ((code = store_step(store, STMT_MEMBER_LIST)) == STORE_ROW) {
 		*members = grow(arena, *members, sizeof **members, *count, &capacity);
 		read_member(arena, statement, &(*members)[(*count)++]);
 	}
-	sqlite3_reset(statement);
+	store_query_reset(statement);
 	return store_status_from(code);
 }
 
 enum store_status store_member_get(struct store *store, struct arena *arena, int64_t workspace_id, int64_t user_id,
 				   struct store_member *member)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBER_GET);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, user_id);
+	struct store_query *statement = store_query(store, STMT_MEMBER_GET);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, user_id);
 	int code = store_step(store, STMT_MEMBER_GET);
-	if (code == SQLITE_ROW)
+	if (code == STORE_ROW)
 		read_member(arena, statement, member);
-	sqlite3_reset(statement);
-	if (code == SQLITE_ROW)
+	store_query_reset(statement);
+	if (code == STORE_ROW)
 		return STORE_OK;
-	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	return code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
 /* Inside a transaction: STORE_CONFLICT when the workspace has no owner left who can sign in (not disabled). */
 static enum store_status owner_remains(struct store *store, int64_t workspace_id)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_OWNER_COUNT);
-	sqlite3_bind_int64(statement, 1, workspace_id);
+	struct store_query *statement = store_query(store, STMT_OWNER_COUNT);
+	store_bind_int(statement, 1, workspace_id);
 	int code = store_step(store, STMT_OWNER_COUNT);
-	int64_t owners = code == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
-	sqlite3_reset(statement);
-	if (code != SQLITE_ROW)
-		return store_status_from(code == SQLITE_DONE ? SQLITE_ERROR : code);
+	int64_t owners = code == STORE_ROW ? store_column_int(statement, 0) : 0;
+	store_query_reset(statement);
+	if (code != STORE_ROW)
+		return store_status_from(code == STORE_DONE ? STORE_ERROR : code);
 	return owners > 0 ? STORE_OK : STORE_CONFLICT;
 }
 
@@ -154,12 +154,12 @@ enum store_status store_member_set_role(struct store *store, int64_t workspace_i
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBER_SET_ROLE);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, user_id);
-	sqlite3_bind_text(statement, 3, console_role, -1, SQLITE_STATIC);
+	struct store_query *statement = store_query(store, STMT_MEMBER_SET_ROLE);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, user_id);
+	store_bind_text(statement, 3, console_role);
 	status = store_run(store, STMT_MEMBER_SET_ROLE);
-	if (status == STORE_OK && sqlite3_changes(store->db) == 0)
+	if (status == STORE_OK && store_changes(store) == 0)
 		status = STORE_NOT_FOUND;
 	if (status == STORE_OK)
 		status = owner_remains(store, workspace_id);
@@ -171,11 +171,11 @@ enum store_status store_member_remove(struct store *store, int64_t workspace_id,
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
-	sqlite3_stmt *statement = store_statement(store, STMT_MEMBER_DELETE);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, user_id);
+	struct store_query *statement = store_query(store, STMT_MEMBER_DELETE);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, user_id);
 	status = store_run(store, STMT_MEMBER_DELETE);
-	if (status == STORE_OK && sqlite3_changes(store->db) == 0)
+	if (status == STORE_OK && store_changes(store) == 0)
 		status = STORE_NOT_FOUND;
 	if (status == STORE_OK)
 		status = owner_remains(store, workspace_id);
@@ -190,70 +190,70 @@ enum store_status store_invitation_insert(struct store *store, const struct stor
 	if (status != STORE_OK)
 		return status;
 	/* One pending invitation per address: inviting again replaces the earlier link. */
-	sqlite3_stmt *statement = store_statement(store, STMT_INVITATION_DELETE_PENDING_FOR_EMAIL);
-	sqlite3_bind_int64(statement, 1, invitation->workspace_id);
-	sqlite3_bind_text(statement, 2, email_folded, -1, SQLITE_STATIC);
+	struct store_query *statement = store_query(store, STMT_INVITATION_DELETE_PENDING_FOR_EMAIL);
+	store_bind_int(statement, 1, invitation->workspace_id);
+	store_bind_text(statement, 2, email_folded);
 	status = invitation->setup ? STORE_OK : store_run(store, STMT_INVITATION_DELETE_PENDING_FOR_EMAIL);
-	statement = store_statement(store, STMT_INVITATION_INSERT);
-	sqlite3_bind_int64(statement, 1, invitation->workspace_id);
-	sqlite3_bind_blob(statement, 2, token_hash, (int)hash_length, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 3, invitation->console_role, -1, SQLITE_STATIC);
-	sqlite3_bind_int(statement, 4, invitation->setup ? 1 : 0);
+	statement = store_query(store, STMT_INVITATION_INSERT);
+	store_bind_int(statement, 1, invitation->workspace_id);
+	store_bind_blob(statement, 2, token_hash, hash_length);
+	store_bind_text(statement, 3, invitation->console_role);
+	store_bind_int(statement, 4, invitation->setup ? 1 : 0);
 	if (created_by > 0)
-		sqlite3_bind_int64(statement, 5, created_by);
-	sqlite3_bind_int64(statement, 6, invitation->created_at);
-	sqlite3_bind_int64(statement, 7, invitation->expires_at);
-	sqlite3_bind_text(statement, 8, invitation->email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(statement, 9, email_folded, -1, SQLITE_STATIC);
+		store_bind_int(statement, 5, created_by);
+	store_bind_int(statement, 6, invitation->created_at);
+	store_bind_int(statement, 7, invitation->expires_at);
+	store_bind_text(statement, 8, invitation->email);
+	store_bind_text(statement, 9, email_folded);
 	status = then_run(store, status, STMT_INVITATION_INSERT);
 	if (status == STORE_OK && invitation_id != NULL)
-		*invitation_id = sqlite3_last_insert_rowid(store->db);
+		*invitation_id = store_last_insert_id(store);
 	return store_transaction_finish(store, status);
 }
 
 /* Columns: id, workspace_id, workspace name, email, console_role, setup, created_at, expires_at, accepted. */
-static void read_invitation(struct arena *arena, sqlite3_stmt *statement, struct store_invitation *invitation)
+static void read_invitation(struct arena *arena, struct store_query *statement, struct store_invitation *invitation)
 {
-	invitation->id = sqlite3_column_int64(statement, 0);
-	invitation->workspace_id = sqlite3_column_int64(statement, 1);
+	invitation->id = store_column_int(statement, 0);
+	invitation->workspace_id = store_column_int(statement, 1);
 	invitation->workspace_name = store_column_text(arena, statement, 2);
 	invitation->email = store_column_text(arena, statement, 3);
 	invitation->console_role = store_column_text(arena, statement, 4);
-	invitation->setup = sqlite3_column_int(statement, 5) != 0;
-	invitation->created_at = sqlite3_column_int64(statement, 6);
-	invitation->expires_at = sqlite3_column_int64(statement, 7);
-	invitation->accepted = sqlite3_column_int(statement, 8) != 0;
+	invitation->setup = store_column_int(statement, 5) != 0;
+	invitation->created_at = store_column_int(statement, 6);
+	invitation->expires_at = store_column_int(statement, 7);
+	invitation->accepted = store_column_int(statement, 8) != 0;
 }
 
 enum store_status store_invitation_find(struct store *store, struct arena *arena, const unsigned char *token_hash,
 					size_t hash_length, struct store_invitation *invitation)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_INVITATION_FIND);
-	sqlite3_bind_blob(statement, 1, token_hash, (int)hash_length, SQLITE_STATIC);
+	struct store_query *statement = store_query(store, STMT_INVITATION_FIND);
+	store_bind_blob(statement, 1, token_hash, hash_length);
 	int code = store_step(store, STMT_INVITATION_FIND);
-	if (code == SQLITE_ROW)
+	if (code == STORE_ROW)
 		read_invitation(arena, statement, invitation);
-	sqlite3_reset(statement);
-	if (code == SQLITE_ROW)
+	store_query_reset(statement);
+	if (code == STORE_ROW)
 		return STORE_OK;
-	return code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	return code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
 enum store_status store_invitation_list_pending(struct store *store, struct arena *arena, int64_t workspace_id,
 						int64_t now, struct store_invitation **invitations, size_t *count)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_INVITATION_LIST_PENDING);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, now);
+	struct store_query *statement = store_query(store, STMT_INVITATION_LIST_PENDING);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, now);
 	size_t capacity = 8;
 	*invitations = arena_alloc(arena, capacity * sizeof **invitations);
 	*count = 0;
 	int code;
-	while ((code = store_step(store, STMT_INVITATION_LIST_PENDING)) == SQLITE_ROW) {
+	while ((code = store_step(store, STMT_INVITATION_LIST_PENDING)) == STORE_ROW) {
 		*invitations = grow(arena, *invitations, sizeof **invitations, *count, &capacity);
 		read_invitation(arena, statement, &(*invitations)[(*count)++]);
 	}
-	sqlite3_reset(statement);
+	store_query_reset(statement);
 	return store_status_from(code);
 }
 
@@ -263,17 +263,17 @@ enum store_status store_invitation_cancel(struct store *store, struct arena *are
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
-	sqlite3_stmt *statement = store_statement(store, STMT_INVITATION_GET_PENDING);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, invitation_id);
+	struct store_query *statement = store_query(store, STMT_INVITATION_GET_PENDING);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, invitation_id);
 	int code = store_step(store, STMT_INVITATION_GET_PENDING);
-	if (code == SQLITE_ROW)
+	if (code == STORE_ROW)
 		read_invitation(arena, statement, cancelled);
-	sqlite3_reset(statement);
-	status = code == SQLITE_ROW ? STORE_OK : code == SQLITE_DONE ? STORE_NOT_FOUND : store_status_from(code);
-	statement = store_statement(store, STMT_INVITATION_DELETE);
-	sqlite3_bind_int64(statement, 1, workspace_id);
-	sqlite3_bind_int64(statement, 2, invitation_id);
+	store_query_reset(statement);
+	status = code == STORE_ROW ? STORE_OK : code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+	statement = store_query(store, STMT_INVITATION_DELETE);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, invitation_id);
 	status = then_run(store, status, STMT_INVITATION_DELETE);
 	return store_transaction_finish(store, status);
 }
@@ -282,12 +282,12 @@ enum store_status store_invitation_cancel(struct store *store, struct arena *are
 static enum store_status use_invitation(struct store *store, const struct store_invitation *invitation,
 					int64_t user_id, int64_t now)
 {
-	sqlite3_stmt *statement = store_statement(store, STMT_INVITATION_USE);
-	sqlite3_bind_int64(statement, 1, invitation->id);
-	sqlite3_bind_int64(statement, 2, user_id);
-	sqlite3_bind_int64(statement, 3, now);
+	struct store_query *statement = store_query(store, STMT_INVITATION_USE);
+	store_bind_int(statement, 1, invitation->id);
+	store_bind_int(statement, 2, user_id);
+	store_bind_int(statement, 3, now);
 	enum store_status status = store_run(store, STMT_INVITATION_USE);
-	if (status == STORE_OK && sqlite3_changes(store->db) == 0)
+	if (status == STORE_OK && store_changes(store) == 0)
 		return STORE_NOT_FOUND;
 	if (status == STORE_OK)
 		status = store_membership_set(store, invitation->workspace_id, user_id, invitation->console_role, now);

@@ -1,8 +1,23 @@
-/* store_private.h: what the store's own files share: the statement table and step helpers. */
+/*
+ * store_private.h: what the store's own files share: the statement table, and the query layer
+ * through which they run statements on either engine (SQLite or PostgreSQL, see engine.h).
+ *
+ * A query is one statement of the table, prepared once per connection:
+ *
+ *     struct store_query *query = store_query(store, STMT_X);   (reset, nothing bound)
+ *     store_bind_int(query, 1, id);  store_bind_text(query, 2, name);
+ *     int code = store_step(store, STMT_X);   (STORE_ROW, STORE_DONE, or a failed status)
+ *     ... store_column_int(query, 0), store_column_text(arena, query, 1) ...
+ *     store_query_reset(query);
+ *
+ * Bound text and blobs are not copied: they must live until the query is reset.
+ */
 #ifndef KEYWARD_STORE_PRIVATE_H
 #define KEYWARD_STORE_PRIVATE_H
 
-#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "store/store.h"
 
@@ -139,30 +154,86 @@ enum store_statement {
 	STMT_COUNT
 };
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *statements[STMT_COUNT];
-	int depth; /* open transactions: 0 outside any, 1 inside BEGIN, more inside savepoints of it */
+/* What store_step() returns besides a failed store_status (which are all >= 0). */
+#define STORE_ROW (-1)  /* a row is ready to read */
+#define STORE_DONE (-2) /* the statement ran to its end */
+
+/* The most parameters a statement in the table takes (?1 .. ?STORE_PARAMS_MAX). */
+#define STORE_PARAMS_MAX 16
+
+enum store_param_kind { STORE_PARAM_NULL, STORE_PARAM_INT, STORE_PARAM_TEXT, STORE_PARAM_BLOB };
+
+struct store_param {
+	enum store_param_kind kind;
+	int64_t integer;
+	const void *data; /* text (NUL-terminated) or blob bytes: the caller's, until reset */
+	size_t length;
 };
 
-/* The prepared statement, reset and with bindings cleared, ready to bind. */
-sqlite3_stmt *store_statement(struct store *store, enum store_statement which);
+struct store_query {
+	struct store *store; /* the store it belongs to */
+	enum store_statement which;
+	int param_count; /* the highest parameter bound */
+	struct store_param params[STORE_PARAMS_MAX];
+	bool started;    /* stepped since the last reset */
+	void *prepared;  /* the engine's prepared statement (SQLite: sqlite3_stmt *) */
+	void *result;    /* the engine's rows (PostgreSQL: PGresult *) */
+	int row;         /* the row store_column_*() read (PostgreSQL) */
+};
+
+struct store_engine;
+
+struct store {
+	const struct store_engine *engine;
+	void *connection; /* the engine's connection (sqlite3 *, PGconn *) */
+	char *where;      /* the database as messages name it: a path, or a URI without its password */
+	struct store_query queries[STMT_COUNT];
+	int depth;           /* open transactions: 0 outside any, 1 inside BEGIN, more inside savepoints of it */
+	int64_t changes;     /* rows the last statement changed (engines that do not keep it themselves) */
+	int64_t last_insert_id;
+};
+
+/* The statement's name, for messages ("key_insert"). */
+const char *store_statement_name(enum store_statement which);
+
+/* The query of statement `which`, reset, with nothing bound, ready to bind. */
+struct store_query *store_query(struct store *store, enum store_statement which);
+
+/* Bind parameter `index` (1-based, as ?1 in the statement). Text NULL binds SQL NULL. */
+void store_bind_int(struct store_query *query, int index, int64_t value);
+void store_bind_text(struct store_query *query, int index, const char *text);
+void store_bind_blob(struct store_query *query, int index, const void *data, size_t length);
+void store_bind_null(struct store_query *query, int index);
 
 /*
- * Step a statement once. Returns SQLITE_ROW, SQLITE_DONE, or an error code (logged with the
- * statement's name; SQLITE_BUSY after the busy timeout). The caller resets via store_statement().
+ * Step statement `which` once: STORE_ROW, STORE_DONE, or a failed status (STORE_BUSY after the
+ * busy timeout, STORE_CONFLICT, ...; logged with the statement's name). Read the row with
+ * store_column_*(); the caller resets via store_query_reset() or store_query().
  */
 int store_step(struct store *store, enum store_statement which);
+
+/* Forget the query's rows and bindings. */
+void store_query_reset(struct store_query *query);
 
 /* Run a statement that returns no rows, then reset it. */
 enum store_status store_run(struct store *store, enum store_statement which);
 
-/* Map an SQLite result code to a store status. */
+/* A store_step() result as a status: STORE_ROW and STORE_DONE are STORE_OK. */
 enum store_status store_status_from(int code);
 
+/* Column `column` of the current row. NULL reads as 0, "" or no bytes. */
+bool store_column_is_null(const struct store_query *query, int column);
+int64_t store_column_int(const struct store_query *query, int column);
+int store_column_count(const struct store_query *query);
+/* A copy of the text in `arena` ("" for NULL). */
+const char *store_column_text(struct arena *arena, const struct store_query *query, int column);
+/* The bytes of a blob, and their count in *length; NULL when none (NULL, or empty). */
+const void *store_column_blob(struct arena *arena, const struct store_query *query, int column, size_t *length);
 
+/* Rows the last statement run on `store` inserted, changed or deleted. */
+int64_t store_changes(struct store *store);
 
-/* A copy of column `column` as text in `arena` ("" for NULL). */
-const char *store_column_text(struct arena *arena, sqlite3_stmt *statement, int column);
+/* The id of the row the last INSERT made (a statement that ends "RETURNING id" on PostgreSQL). */
+int64_t store_last_insert_id(struct store *store);
 
 #endif
