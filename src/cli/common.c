@@ -25,7 +25,7 @@ int cli_store_fail(const struct config *config, enum store_status status, const 
 {
 	if (status == STORE_DAMAGED)
 		fprintf(stderr, "keyward: %s: database damaged: run PRAGMA integrity_check on %s\n", what,
-			config->database_path);
+			config->database_label);
 	else if (status == STORE_BUSY)
 		fprintf(stderr, "keyward: %s: the database stayed busy; try again in a moment\n", what);
 	else

@@ -69,12 +69,15 @@ static void print_restore(const struct config *config, const char *path, const c
 int cli_init(const struct config *config, const struct cli_args *args)
 {
 	(void)args; /* main's start-up made or checked the database and its key already: say where */
-	printf("database %s is ready; server key %s\n", config->database_path, config->server_key_path);
+	printf("database %s is ready; server key %s\n", config->database_label, config->server_key_path);
 	return CLI_OK;
 }
 
 int cli_backup(const struct config *config, const struct cli_args *args)
 {
+	if (config_is_postgresql(config->database_path))
+		return cli_fail("backup copies an SQLite file; a PostgreSQL database is backed up with pg_dump "
+				"(and the server key file with it: KEYWARD_KEY_FILE)");
 	bool with_key = !cli_flag(args, "without-key");
 	const char *path = args->operand;
 	char key_path[2048];
@@ -132,7 +135,7 @@ int cli_backup(const struct config *config, const struct cli_args *args)
 	unlink(temporary);
 	if (!sync_path(folder, O_DIRECTORY))
 		fprintf(stderr, "keyward: warning: cannot sync folder %s: %s\n", folder, strerror(errno));
-	printf("backup of %s: %s (%lld bytes, %.2f s)%s%s\n", config->database_path, path, (long long)info.st_size,
+	printf("backup of %s: %s (%lld bytes, %.2f s)%s%s\n", config->database_label, path, (long long)info.st_size,
 	       seconds_since(&start), with_key ? ", server key " : "", with_key ? key_path : "");
 	print_restore(config, path, with_key ? key_path : NULL);
 	return CLI_OK;

@@ -243,6 +243,82 @@ const char *config_default_database(void)
 	return KEYWARD_STATEDIR "/keyward.db";
 }
 
+bool config_is_postgresql(const char *database)
+{
+	if (strncmp(database, "postgresql://", 13) == 0 || strncmp(database, "postgres://", 11) == 0)
+		return true;
+	size_t word = strspn(database, "abcdefghijklmnopqrstuvwxyz_");
+	return word > 0 && database[word] == '=';
+}
+
+/* Remove from `text` the characters from `from` up to `end` (not included). */
+static void cut(char *from, const char *end)
+{
+	memmove(from, end, strlen(end) + 1);
+}
+
+void config_database_label(const char *database, char *label, size_t size)
+{
+	snprintf(label, size, "%s", database);
+	if (!config_is_postgresql(label))
+		return;
+	char *scheme_end = strstr(label, "://");
+	if (scheme_end != NULL) {
+		/* postgresql://user:password@host...: the userinfo ends at the last '@' before the path */
+		char *authority = scheme_end + 3;
+		char *path = authority + strcspn(authority, "/?");
+		char *at = NULL;
+		for (char *c = authority; c < path; c++)
+			if (*c == '@')
+				at = c;
+		char *colon = at == NULL ? NULL : memchr(authority, ':', (size_t)(at - authority));
+		if (colon != NULL)
+			cut(colon, at);
+		/* ...?password=...&...: the parameter and its '&' */
+		char *query = strchr(label, '?');
+		for (char *parameter = query; parameter != NULL && *parameter != '\0';) {
+			char *start = parameter + 1;
+			char *end = start + strcspn(start, "&");
+			if (strncmp(start, "password=", 9) == 0) {
+				cut(start, *end == '&' ? end + 1 : end);
+				continue;
+			}
+			parameter = *end == '&' ? end : NULL;
+		}
+		size_t length = strlen(label);
+		if (length > 0 && (label[length - 1] == '?' || label[length - 1] == '&'))
+			label[length - 1] = '\0';
+		return;
+	}
+	/* conninfo: the word password = value (the value may be quoted, with \' inside) */
+	char *word = strstr(label, "password");
+	while (word != NULL) {
+		char *c = word + 8;
+		while (*c == ' ')
+			c++;
+		if ((word == label || word[-1] == ' ') && *c == '=') {
+			c++;
+			while (*c == ' ')
+				c++;
+			if (*c == '\'') {
+				for (c++; *c != '\0' && *c != '\''; c++)
+					if (*c == '\\' && c[1] != '\0')
+						c++;
+				if (*c == '\'')
+					c++;
+			} else {
+				c += strcspn(c, " ");
+			}
+			while (*c == ' ')
+				c++;
+			cut(word, c);
+			word = strstr(word, "password");
+			continue;
+		}
+		word = strstr(word + 1, "password");
+	}
+}
+
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size)
 {
 	memset(config, 0, sizeof *config);
@@ -251,7 +327,17 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 	if (!copy_setting(config->database_path, sizeof config->database_path, database, "the database path",
 			  error, error_size))
 		return false;
-	snprintf(config->server_key_path, sizeof config->server_key_path, "%s.key", config->database_path);
+	config_database_label(config->database_path, config->database_label, sizeof config->database_label);
+	const char *key_file = getenv("KEYWARD_KEY_FILE");
+	if (key_file != NULL && key_file[0] != '\0') {
+		if (!copy_setting(config->server_key_path, sizeof config->server_key_path, key_file, "KEYWARD_KEY_FILE",
+				  error, error_size))
+			return false;
+	} else if (config_is_postgresql(config->database_path)) {
+		snprintf(config->server_key_path, sizeof config->server_key_path, "%s/keyward.key", KEYWARD_STATEDIR);
+	} else {
+		snprintf(config->server_key_path, sizeof config->server_key_path, "%s.key", config->database_path);
+	}
 	if (!copy_setting(config->template_dir, sizeof config->template_dir,
 			  env_or("KEYWARD_TEMPLATES", KEYWARD_DATADIR "/templates"), "KEYWARD_TEMPLATES", error,
 			  error_size))
@@ -301,8 +387,10 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 
 bool config_make_database_folder(const struct config *config, char *error, size_t error_size)
 {
-	char folder[sizeof config->database_path];
-	snprintf(folder, sizeof folder, "%s", config->database_path);
+	char folder[sizeof config->server_key_path];
+	/* the SQLite file's folder; with PostgreSQL, the server key's */
+	snprintf(folder, sizeof folder, "%s",
+		 config_is_postgresql(config->database_path) ? config->server_key_path : config->database_path);
 	char *slash = strrchr(folder, '/');
 	if (slash == NULL || slash == folder)
 		return true;

@@ -51,8 +51,9 @@ struct config_rule {
 };
 
 struct config {
-	char database_path[1024];
-	char server_key_path[1040];
+	char database_path[1024];  /* an SQLite file, or a PostgreSQL URI or conninfo (config_is_postgresql()) */
+	char database_label[1024]; /* the same without a password: what messages and pages may show */
+	char server_key_path[1040]; /* KEYWARD_KEY_FILE; else beside the SQLite file, or STATEDIR/keyward.key */
 	char template_dir[1024];
 	char base_path[256];
 	char public_origin[TEXT_ORIGIN_MAX]; /* KEYWARD_PUBLIC_URL's origin ("https://example.com"), "" when unset */
@@ -80,13 +81,29 @@ struct config {
 const char *config_default_database(void);
 
 /*
+ * True when `database` names a PostgreSQL database: a postgresql:// or postgres:// URI, or a
+ * conninfo string ("host=db dbname=keyward": a word of a-z and _, then '='). Anything else is the
+ * path of an SQLite file (one with '=' in its first word is written ./a=b.db).
+ */
+bool config_is_postgresql(const char *database);
+
+/*
+ * `database` without its password, into label[size]: postgresql://user:SECRET@host/db becomes
+ * postgresql://user@host/db, a password=... parameter or conninfo word is left out. A path stays.
+ */
+void config_database_label(const char *database, char *label, size_t size);
+
+/*
  * Fill *config from the environment, then `database_path` if not NULL. False, with a sentence, on
  * values that do not fit or are malformed (then no rules are held). The token prefix is only
  * copied; main checks its rules.
  */
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size);
 
-/* Make the folder that holds the database, when missing (one level, CONFIG_FOLDER_MODE): for `keyward init`. */
+/*
+ * Make the folder that holds the SQLite file (with PostgreSQL, the server key), when missing (one
+ * level, CONFIG_FOLDER_MODE): for `keyward init`.
+ */
 bool config_make_database_folder(const struct config *config, char *error, size_t error_size);
 
 /*

@@ -20,13 +20,13 @@ void server_key_check_value(const unsigned char *key, size_t key_length, unsigne
 static bool store_failed(const struct config *config, enum store_status status, char *error, size_t error_size)
 {
 	if (status == STORE_DAMAGED)
-		snprintf(error, error_size, "database damaged: run PRAGMA integrity_check on %s", config->database_path);
+		snprintf(error, error_size, "database damaged: run PRAGMA integrity_check on %s", config->database_label);
 	else if (status == STORE_BUSY)
 		snprintf(error, error_size, "database %s stayed busy while checking the server key; try again",
-			 config->database_path);
+			 config->database_label);
 	else
 		snprintf(error, error_size, "cannot check server key %s against database %s", config->server_key_path,
-			 config->database_path);
+			 config->database_label);
 	return false;
 }
 
@@ -38,7 +38,7 @@ static bool store_check(struct store *store, const struct config *config, bool r
 	enum store_status status = store_key_check_set(store, value, replace, (int64_t)time(NULL));
 	if (status == STORE_CONFLICT) {
 		snprintf(error, error_size, "server key %s does not match database %s, which holds keys or users made "
-					    "with another key", config->server_key_path, config->database_path);
+					    "with another key", config->server_key_path, config->database_label);
 		return false;
 	}
 	return status == STORE_OK || store_failed(config, status, error, error_size);
@@ -61,13 +61,13 @@ bool server_key_load(struct store *store, struct config *config, bool initialisi
 			snprintf(error, error_size, "server key %s is missing, and database %s holds keys or users made with "
 						    "it: put that key file back (from the backup made with the database); "
 						    "a new key would turn every existing key away",
-				 config->server_key_path, config->database_path);
+				 config->server_key_path, config->database_label);
 			return false;
 		}
 		if (!initialising) {
 			snprintf(error, error_size, "no server key at %s for database %s: run \"keyward --db %s init\" to "
-						    "make one", config->server_key_path, config->database_path,
-				 config->database_path);
+						    "make one", config->server_key_path, config->database_label,
+				 config->database_label);
 			return false;
 		}
 		return config_create_server_key(config, error, error_size) &&
@@ -82,7 +82,7 @@ bool server_key_load(struct store *store, struct config *config, bool initialisi
 			return false;
 		if (holds_secrets)
 			fprintf(stderr, "keyward: database %s had no server key check yet: it now holds the check of %s "
-					"(trust on first use)\n", config->database_path, config->server_key_path);
+					"(trust on first use)\n", config->database_label, config->server_key_path);
 		status = store_key_check_get(store, stored, &present, &holds_secrets);
 		if (status != STORE_OK)
 			return store_failed(config, status, error, error_size);
@@ -94,6 +94,6 @@ bool server_key_load(struct store *store, struct config *config, bool initialisi
 	snprintf(error, error_size, "server key %s does not match database %s, which holds keys or users made with "
 				    "another key: put back the key file that belongs to this database (from the backup "
 				    "made with it), or point --db at the database this key belongs to",
-		 config->server_key_path, config->database_path);
+		 config->server_key_path, config->database_label);
 	return false;
 }

@@ -123,7 +123,7 @@ void verify_decide(struct store *store, struct key_cache *cache, const struct co
 	enum store_status status = key_cache_find(cache, store, arena, hash, &key);
 	if (status != STORE_OK) {
 		if (status == STORE_DAMAGED) /* still a 503 to the client; the operator's log says what to do */
-			store_report_damaged(config->database_path);
+			store_report_damaged(config->database_label);
 		result->code = status == STORE_NOT_FOUND ? VERIFY_INVALID_KEY
 			       : status == STORE_DAMAGED  ? VERIFY_DAMAGED
 							  : VERIFY_UNAVAILABLE;

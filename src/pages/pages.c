@@ -557,7 +557,7 @@ void page_store_error(struct app *app, struct http_request *request, struct http
 		page_error(app, request, response, 503, "Busy",
 			   "The database is busy. Nothing was changed; please try again in a moment.");
 	} else if (status == STORE_DAMAGED) {
-		store_report_damaged(app->config->database_path);
+		store_report_damaged(app->config->database_label);
 		page_error(app, request, response, 500, "Database damaged",
 			   "keyward's database file is damaged, so this page cannot be shown. The operator should run "
 			   "PRAGMA integrity_check on it (the server's error log names the file), and restore the "

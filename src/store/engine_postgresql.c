@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/config.h"
 #include "schema_postgresql.h" /* store_postgresql_migrations[], from src/store/schema/postgresql/NNN_*.sql */
 
 /*
@@ -30,8 +31,8 @@
 /* How long the watcher waits before connecting again after it lost the database. */
 #define WATCH_RETRY_MS 500
 
-/* The advisory lock the migrations take (any fixed number: keyward's, in ASCII). */
-#define MIGRATION_LOCK "0x6b65797761726401"
+/* The advisory lock the migrations take (any fixed number). */
+#define MIGRATION_LOCK "7738725088349021185" /* "keyward" and 1, in ASCII: 0x6b65797761726401 */
 
 static PGconn *connection_of(struct store *store)
 {
@@ -40,44 +41,7 @@ static PGconn *connection_of(struct store *store)
 
 bool store_is_postgresql(const char *database)
 {
-	if (strncmp(database, "postgresql://", 13) == 0 || strncmp(database, "postgres://", 11) == 0)
-		return true;
-	/* A conninfo string: "keyword=value ..." (a path with '=' before any '/' must say ./ first). */
-	size_t word = strspn(database, "abcdefghijklmnopqrstuvwxyz_");
-	return word > 0 && database[word] == '=';
-}
-
-/*
- * `database` as messages may show it: a URI without its password (postgresql://user:SECRET@host
- * becomes postgresql://user@host), a conninfo string without its password=... word.
- */
-static char *printable(const char *database)
-{
-	char *copy = xstrdup(database);
-	if (strncmp(copy, "postgres", 8) == 0) {
-		char *scheme_end = strstr(copy, "://");
-		char *at = scheme_end == NULL ? NULL : strchr(scheme_end + 3, '@');
-		char *colon = scheme_end == NULL ? NULL : strchr(scheme_end + 3, ':');
-		if (at != NULL && colon != NULL && colon < at)
-			memmove(colon, at, strlen(at) + 1);
-		char *password = strstr(copy, "password=");
-		if (password != NULL) {
-			char *end = strchr(password, '&');
-			if (end != NULL)
-				memmove(password, end + 1, strlen(end + 1) + 1);
-			else
-				password[password > copy && password[-1] == '?' ? -1 : 0] = '\0';
-		}
-		return copy;
-	}
-	char *password = strstr(copy, "password");
-	if (password != NULL) {
-		char *end = password;
-		while (*end != '\0' && *end != ' ')
-			end++;
-		memmove(password, end, strlen(end) + 1);
-	}
-	return copy;
+	return config_is_postgresql(database);
 }
 
 /* The SQL of `sql` with each ?N written $N (outside quotes), into `out`; false when it does not fit. */
@@ -541,7 +505,8 @@ static bool prepare_all(PGconn *connection, char *error, size_t error_size)
 struct store *store_postgresql_open(const char *database, bool create, char *error, size_t error_size)
 {
 	error[0] = '\0';
-	char *where = printable(database);
+	char where[1024];
+	config_database_label(database, where, sizeof where);
 	const char *keywords[] = { "dbname", "fallback_application_name", "connect_timeout", NULL };
 	const char *values[] = { database, "keyward", "5", NULL };
 	PGconn *connection = PQconnectdbParams(keywords, values, 1);
@@ -552,7 +517,6 @@ struct store *store_postgresql_open(const char *database, bool create, char *err
 		if (length > 0 && error[length - 1] == '\n')
 			error[length - 1] = '\0';
 		PQfinish(connection);
-		free(where);
 		return NULL;
 	}
 	bool ok = run_script(connection, "SET client_min_messages = warning; SET TIME ZONE 'UTC'",
@@ -563,12 +527,10 @@ struct store *store_postgresql_open(const char *database, bool create, char *err
 		if (length > 0 && error[length - 1] == '\n')
 			error[length - 1] = '\0';
 		PQfinish(connection);
-		free(where);
 		return NULL;
 	}
 	watch_remember(database);
 	struct store *store = store_new(&store_engine_postgresql, connection, where);
-	free(where);
 	for (int which = 0; which < STMT_COUNT; which++)
 		store->queries[which].row = -1;
 	return store;

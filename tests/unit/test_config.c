@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/config.h"
+#include "paths.h" /* KEYWARD_STATEDIR */
 
 struct fixture {
 	char folder[64];
@@ -38,6 +39,7 @@ static int setup(void **state)
 	unsetenv("KEYWARD_KEY_LIMIT");
 	unsetenv("KEYWARD_TRUST_REMOTE_USER");
 	unsetenv("KEYWARD_PUBLIC_URL");
+	unsetenv("KEYWARD_KEY_FILE");
 	*state = fixture;
 	return 0;
 }
@@ -445,6 +447,66 @@ static void test_public_url(void **state)
 	}
 }
 
+/* Which engine a database setting names, and what messages may show of it. */
+static void test_postgresql_settings(void **state)
+{
+	(void)state;
+	assert_true(config_is_postgresql("postgresql://keyward@db.example/keyward"));
+	assert_true(config_is_postgresql("postgres://db/keyward"));
+	assert_true(config_is_postgresql("host=/run/postgresql dbname=keyward"));
+	assert_false(config_is_postgresql("/var/lib/keyward/keyward.db"));
+	assert_false(config_is_postgresql("keyward.db"));
+	assert_false(config_is_postgresql("./a=b.db"));
+	assert_false(config_is_postgresql("=x"));
+	assert_false(config_is_postgresql(""));
+
+	static const struct {
+		const char *setting;
+		const char *label;
+	} cases[] = {
+		{ "postgresql://keyward:s3cret@db.example:5433/keyward", "postgresql://keyward@db.example:5433/keyward" },
+		{ "postgresql://keyward@db.example/keyward", "postgresql://keyward@db.example/keyward" },
+		{ "postgresql://db/keyward?password=s3cret", "postgresql://db/keyward" },
+		{ "postgresql://db/keyward?sslmode=require&password=s3cret&application_name=x",
+		  "postgresql://db/keyward?sslmode=require&application_name=x" },
+		{ "postgresql://db/keyward?password=s3cret&sslmode=require", "postgresql://db/keyward?sslmode=require" },
+		{ "postgresql://u:p%40ss@h/d", "postgresql://u@h/d" },
+		{ "postgresql://u:p@ss@h/d", "postgresql://u@h/d" },
+		{ "host=db password=s3cret dbname=keyward", "host=db dbname=keyward" },
+		{ "host=db password = 's3 cr\\'et' dbname=keyward", "host=db dbname=keyward" },
+		{ "password=s3cret", "" },
+		{ "host=db passwordless=1", "host=db passwordless=1" },
+		{ "/var/lib/keyward/password.db", "/var/lib/keyward/password.db" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char label[256];
+		config_database_label(cases[i].setting, label, sizeof label);
+		if (strcmp(label, cases[i].label) != 0)
+			fail_msg("%s: got \"%s\", expected \"%s\"", cases[i].setting, label, cases[i].label);
+	}
+}
+
+/* The server key's file: KEYWARD_KEY_FILE, else beside the SQLite file, else in the state folder. */
+static void test_server_key_file(void **state)
+{
+	(void)state;
+	struct config config;
+	char error[256];
+	unsetenv("KEYWARD_KEY_FILE");
+	assert_true(config_load(&config, "/tmp/x/keyward.db", error, sizeof error));
+	assert_string_equal(config.server_key_path, "/tmp/x/keyward.db.key");
+	assert_string_equal(config.database_label, "/tmp/x/keyward.db");
+	assert_true(config_load(&config, "postgresql://k:pw@db/keyward", error, sizeof error));
+	assert_string_equal(config.server_key_path, KEYWARD_STATEDIR "/keyward.key");
+	assert_string_equal(config.database_label, "postgresql://k@db/keyward");
+	setenv("KEYWARD_KEY_FILE", "/etc/keyward/node.key", 1);
+	assert_true(config_load(&config, "postgresql://db/keyward", error, sizeof error));
+	assert_string_equal(config.server_key_path, "/etc/keyward/node.key");
+	assert_true(config_load(&config, "/tmp/x/keyward.db", error, sizeof error));
+	assert_string_equal(config.server_key_path, "/etc/keyward/node.key");
+	unsetenv("KEYWARD_KEY_FILE");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +526,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_and_repeated_workspace_lines_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workspace_line_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_public_url, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postgresql_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_key_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
