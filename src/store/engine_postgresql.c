@@ -44,13 +44,16 @@ bool store_is_postgresql(const char *database)
 	return config_is_postgresql(database);
 }
 
-/* The SQL of `sql` with each ?N written $N (outside quotes), into `out`; false when it does not fit. */
-static bool dollar_parameters(const char *sql, char *out, size_t out_size)
+/*
+ * The SQL of `sql` with each ?N written $N (outside quotes), into `out`; used[N] says which N
+ * appear. False when it does not fit.
+ */
+static bool dollar_parameters(const char *sql, char *out, size_t out_size, bool used[STORE_PARAMS_MAX + 1])
 {
-	size_t used = 0;
+	size_t used_bytes = 0;
 	char quote = '\0';
 	for (const char *c = sql; *c != '\0'; c++) {
-		if (used + 2 >= out_size)
+		if (used_bytes + 2 >= out_size)
 			return false;
 		if (quote != '\0') {
 			if (*c == quote)
@@ -58,13 +61,79 @@ static bool dollar_parameters(const char *sql, char *out, size_t out_size)
 		} else if (*c == '\'' || *c == '"') {
 			quote = *c;
 		} else if (*c == '?' && c[1] >= '0' && c[1] <= '9') {
-			out[used++] = '$';
+			long number = strtol(c + 1, NULL, 10);
+			if (number >= 1 && number <= STORE_PARAMS_MAX)
+				used[number] = true;
+			out[used_bytes++] = '$';
 			continue;
 		}
-		out[used++] = *c;
+		out[used_bytes++] = *c;
 	}
-	out[used] = '\0';
+	out[used_bytes] = '\0';
 	return true;
+}
+
+/* The text statement `which` has on PostgreSQL, or NULL when it has none there. */
+static const char *postgresql_text(enum store_statement which)
+{
+	const char *text = store_statement_postgresql(which);
+	if (text == NULL)
+		text = store_statement_sql(which);
+	return text[0] == '\0' ? NULL : text;
+}
+
+/* The type OID a parameter is prepared with (see prepare_one()). */
+static Oid parameter_type(enum store_param_kind kind, bool used)
+{
+	switch (kind) {
+	case STORE_PARAM_INT:
+		return 20; /* bigint */
+	case STORE_PARAM_TEXT:
+		return 25; /* text */
+	case STORE_PARAM_BLOB:
+		return 17; /* bytea */
+	case STORE_PARAM_NULL:
+		break;
+	}
+	return used ? 0 : 25; /* 0: PostgreSQL infers it */
+}
+
+/*
+ * Prepare statement `which` as `name` on `connection`. A parameter's type is what `params` (the
+ * first values bound to it, when not NULL) say it is: integers bigint, text text, blobs bytea,
+ * for PostgreSQL would take ?2 in "?2 / 1000" for a 32-bit integer; the rest it infers, and a
+ * parameter the statement leaves out (SQLite ignores ?2 where only ?1 and ?3 appear), which it
+ * could not, is text.
+ */
+static bool prepare_one(PGconn *connection, enum store_statement which, const char *name,
+			const struct store_param *params, int param_count, char *error, size_t error_size)
+{
+	const char *text = postgresql_text(which);
+	char sql[8192];
+	bool used[STORE_PARAMS_MAX + 1] = { false };
+	if (text == NULL || !dollar_parameters(text, sql, sizeof sql, used)) {
+		snprintf(error, error_size, "statement %s %s", store_statement_name(which),
+			 text == NULL ? "does not exist on PostgreSQL" : "is too long");
+		return false;
+	}
+	Oid types[STORE_PARAMS_MAX];
+	int count = 0;
+	for (int i = 1; i <= STORE_PARAMS_MAX; i++)
+		if (used[i] || i <= param_count)
+			count = i;
+	for (int i = 1; i <= count; i++)
+		types[i - 1] = parameter_type(i <= param_count ? params[i - 1].kind : STORE_PARAM_NULL, used[i]);
+	PGresult *result = PQprepare(connection, name, sql, count, types);
+	bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+	PQclear(result);
+	if (!ok) {
+		snprintf(error, error_size, "cannot prepare statement %s: %s", store_statement_name(which),
+			 PQerrorMessage(connection));
+		size_t length = strlen(error);
+		if (length > 0 && error[length - 1] == '\n')
+			error[length - 1] = '\0';
+	}
+	return ok;
 }
 
 /* The store status of a failed result (SQLSTATE classes; no SQLSTATE: the connection is lost). */
@@ -106,6 +175,15 @@ static int postgresql_step(struct store *store, struct store_query *query)
 			fprintf(stderr, "keyward: store: %s: the transaction failed earlier; nothing was saved\n",
 				store_statement_name(query->which));
 			return STORE_ERROR;
+		}
+		if (query->prepared == NULL) {
+			char error[1024];
+			if (!prepare_one(connection, query->which, store_statement_name(query->which), query->params,
+					 query->param_count, error, sizeof error)) {
+				fprintf(stderr, "keyward: store: %s\n", error);
+				return PQstatus(connection) == CONNECTION_OK ? STORE_ERROR : STORE_BUSY;
+			}
+			query->prepared = query; /* any non-NULL: prepared on this connection */
 		}
 		const char *values[STORE_PARAMS_MAX];
 		int lengths[STORE_PARAMS_MAX];
@@ -476,30 +554,20 @@ static bool migrate(PGconn *connection, const char *where, bool create, char *er
 	return ok;
 }
 
-/* Prepare every statement of the table on `connection`. */
-static bool prepare_all(PGconn *connection, char *error, size_t error_size)
+/*
+ * Check that every statement of the table prepares on this schema (types inferred), then forget
+ * them: what `init` does, so that a statement PostgreSQL cannot read is found at once, not at
+ * its first use.
+ */
+static bool check_all(PGconn *connection, char *error, size_t error_size)
 {
-	char sql[8192];
-	for (int which = 0; which < STMT_COUNT; which++) {
-		const char *text = store_statement_postgresql((enum store_statement)which);
-		if (text == NULL)
-			text = store_statement_sql((enum store_statement)which);
-		if (text[0] == '\0')
-			continue; /* not on this engine */
-		const char *name = store_statement_name((enum store_statement)which);
-		if (!dollar_parameters(text, sql, sizeof sql)) {
-			snprintf(error, error_size, "statement %s is too long", name);
-			return false;
-		}
-		PGresult *result = PQprepare(connection, name, sql, 0, NULL);
-		bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
-		PQclear(result);
-		if (!ok) {
-			snprintf(error, error_size, "cannot prepare statement %s: %s", name, PQerrorMessage(connection));
-			return false;
-		}
-	}
-	return true;
+	bool ok = true;
+	for (int which = 0; ok && which < STMT_COUNT; which++)
+		if (postgresql_text((enum store_statement)which) != NULL)
+			ok = prepare_one(connection, (enum store_statement)which, "keyward_check", NULL, 0, error,
+					 error_size) &&
+			     run_script(connection, "DEALLOCATE keyward_check", "deallocate", error, error_size);
+	return ok;
 }
 
 struct store *store_postgresql_open(const char *database, bool create, char *error, size_t error_size)
@@ -521,7 +589,8 @@ struct store *store_postgresql_open(const char *database, bool create, char *err
 	}
 	bool ok = run_script(connection, "SET client_min_messages = warning; SET TIME ZONE 'UTC'",
 			     "cannot set up the session", error, error_size) &&
-		  migrate(connection, where, create, error, error_size) && prepare_all(connection, error, error_size);
+		  migrate(connection, where, create, error, error_size) &&
+		  (!create || check_all(connection, error, error_size));
 	if (!ok) {
 		size_t length = strlen(error);
 		if (length > 0 && error[length - 1] == '\n')

@@ -15,11 +15,11 @@
 	"k.enabled, k.role_id, r.name, k.created_at, k.updated_at, "                                   \
 	"(SELECT u.at FROM api_key_last_used u WHERE u.api_key_id = k.id), k.revoked_at "
 
-#define KEY_FILTER                                                                               \
+#define KEY_FILTER(D)                                                                            \
 	"WHERE k.workspace_id = ?1 "                                                             \
-	"AND (?2 = '' OR instr(k.name_folded, ?2) > 0) "                                         \
-	"AND CASE ?3 WHEN 0 THEN k.revoked_at IS NULL "                                          \
-	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled <> 0 "                            \
+	"AND (?2 = '' OR " D("instr", "strpos") "(k.name_folded, ?2) > 0) "                      \
+	"AND CASE CAST(?3 AS INTEGER) WHEN 0 THEN k.revoked_at IS NULL "                         \
+	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled <> 0 "                       \
 	"            WHEN 2 THEN k.revoked_at IS NULL AND k.enabled = 0 "                        \
 	"            ELSE k.revoked_at IS NOT NULL END "                                         \
 	"AND (?4 = 0 OR k.role_id = ?4) "
@@ -27,6 +27,28 @@
 #define AUDIT_FILTER                                                                             \
 	"WHERE workspace_id = ?1 AND (?2 = '' OR actor_label = ?2) AND (?3 = '' OR action = ?3) "    \
 	"AND (?4 = '' OR target_id = ?4) "
+
+/*
+ * Where the engines need other words, a statement is a macro of D, and D(SQLite's words,
+ * PostgreSQL's words) picks: DIALECTS() gives the table both texts from the one macro. (SQLite's
+ * words are mostly its planner's hints: INDEXED BY, NOT INDEXED, a unary + that keeps a column's
+ * index out of use.)
+ */
+#define SQLITE_WORDS(sqlite, postgresql) sqlite
+#define POSTGRESQL_WORDS(sqlite, postgresql) postgresql
+#define DIALECTS(name, statement) name, statement(SQLITE_WORDS), statement(POSTGRESQL_WORDS)
+#define UNARY_PLUS(D) D("+", "")
+
+/*
+ * Upsert assignments that both engines read alike: the row's column named with its table (a bare
+ * name is ambiguous in PostgreSQL), and the greater or smaller of two without SQLite's scalar
+ * max()/min() (PostgreSQL's greatest()/least()).
+ */
+#define ADDED(table, column) column " = " table "." column " + excluded." column
+#define LATER(table, column) \
+	column " = CASE WHEN excluded." column " > " table "." column " THEN excluded." column " ELSE " table "." column " END"
+#define EARLIER(table, column) \
+	column " = CASE WHEN excluded." column " < " table "." column " THEN excluded." column " ELSE " table "." column " END"
 
 /* Pieces the insight statements share: the refused part of usage rows, the rollup watermark. */
 #define GRANTED_CALLS "sum(CASE WHEN outcome = 'granted' THEN calls ELSE 0 END)"
@@ -68,7 +90,7 @@ static const struct {
 	[STMT_KEY_INSERT] = { "key_insert",
 		"INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, secret_hint, "
 		"postback_url, off_record, enabled, role_id, created_at, updated_at, secret_set_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11)" },
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11) RETURNING id" },
 	[STMT_KEY_UPDATE] = { "key_update",
 		"UPDATE api_key SET name = ?3, name_folded = ?4, postback_url = ?5, off_record = ?6, "
 		"enabled = ?7, role_id = ?8, updated_at = ?9 "
@@ -76,11 +98,13 @@ static const struct {
 	[STMT_KEY_GET] = { "key_get",
 		"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id "
 		"WHERE k.workspace_id = ?1 AND k.key_id = ?2" },
-	[STMT_KEY_LIST] = { "key_list",
-		"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id " KEY_FILTER
-		"ORDER BY k.created_at DESC, k.id DESC LIMIT ?5 OFFSET ?6" },
-	[STMT_KEY_COUNT] = { "key_count",
-		"SELECT count(*) FROM api_key k " KEY_FILTER },
+#define KEY_LIST_SQL(D) \
+	"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id " KEY_FILTER(D) \
+	"ORDER BY k.created_at DESC, k.id DESC LIMIT ?5 OFFSET ?6"
+	[STMT_KEY_LIST] = { DIALECTS("key_list", KEY_LIST_SQL) },
+#define KEY_COUNT_SQL(D) \
+	"SELECT count(*) FROM api_key k " KEY_FILTER(D)
+	[STMT_KEY_COUNT] = { DIALECTS("key_count", KEY_COUNT_SQL) },
 	[STMT_KEY_SET_ENABLED] = { "key_set_enabled",
 		"UPDATE api_key SET enabled = ?3, updated_at = ?4 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL" },
@@ -106,22 +130,23 @@ static const struct {
 		"SELECT id, sealed FROM secret_reveal WHERE workspace_id = ?1 AND api_key_id = ?2 AND created_at >= ?3" },
 	[STMT_REVEAL_DELETE] = { "reveal_delete",
 		"DELETE FROM secret_reveal WHERE workspace_id = ?1 AND id = ?2" },
-	[STMT_KEY_FIND_BY_HASH] = { "key_find_by_hash",
-		"SELECT k.id, k.workspace_id, k.key_id, k.name, k.enabled, k.revoked_at IS NOT NULL, k.off_record, "
-		"r.name, r.permissions, "
-		"(SELECT group_concat(c.cidr, ' ') FROM api_key_cidr c WHERE c.api_key_id = k.id) "
-		"FROM api_key k JOIN role r ON r.id = k.role_id WHERE k.secret_hash = ?1" },
+#define KEY_FIND_BY_HASH_SQL(D) \
+	"SELECT k.id, k.workspace_id, k.key_id, k.name, k.enabled, k.revoked_at IS NOT NULL, k.off_record, " \
+	"r.name, r.permissions, " \
+	"(SELECT " D("group_concat(c.cidr, ' ')", "string_agg(c.cidr, ' ')") " FROM api_key_cidr c WHERE c.api_key_id = k.id) " \
+	"FROM api_key k JOIN role r ON r.id = k.role_id WHERE k.secret_hash = ?1"
+	[STMT_KEY_FIND_BY_HASH] = { DIALECTS("key_find_by_hash", KEY_FIND_BY_HASH_SQL) },
 	[STMT_USAGE_INSERT] = { "usage_insert",
 		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
 	[STMT_USAGE_ANONYMOUS_ADD] = { "usage_anonymous_add",
 		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) VALUES (?1, ?2, ?3, ?4) "
-		"ON CONFLICT (api_key_id, hour) DO UPDATE SET calls = calls + excluded.calls" },
+		"ON CONFLICT (api_key_id, hour) DO UPDATE SET " ADDED("usage_anonymous_hourly", "calls") },
 	/* Requests without a valid key: a count per hour, workspace, address and outcome (009_refusals.sql). */
 	[STMT_USAGE_REFUSED_ADD] = { "usage_refused_add",
 		"INSERT INTO usage_refused_hourly (hour, workspace_id, client_address, outcome, calls) "
 		"VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (hour, workspace_id, client_address, outcome) "
-		"DO UPDATE SET calls = calls + excluded.calls" },
+		"DO UPDATE SET " ADDED("usage_refused_hourly", "calls") },
 	/* The busiest ?3 addresses of workspace ?1 since hour ?2, and (before the limit) how many and their calls. */
 	[STMT_USAGE_REFUSED_ADDRESSES] = { "usage_refused_addresses",
 		"SELECT client_address, sum(calls), sum(CASE WHEN outcome = 'missing_key' THEN calls ELSE 0 END), "
@@ -133,13 +158,14 @@ static const struct {
 		"workspace_id, client_address, outcome FROM usage_refused_hourly WHERE hour < ?1 LIMIT ?2)" },
 	[STMT_KEY_TOUCH] = { "key_touch",
 		"INSERT INTO api_key_last_used (api_key_id, at) VALUES (?1, ?2) "
-		"ON CONFLICT (api_key_id) DO UPDATE SET at = excluded.at WHERE excluded.at > at" },
+		"ON CONFLICT (api_key_id) DO UPDATE SET at = excluded.at WHERE excluded.at > api_key_last_used.at" },
 	[STMT_GATE_GENERATION] = { "gate_generation",
 		"SELECT generation FROM gate_state WHERE id = 1" },
 	/* NOT INDEXED: each table's first row, whatever indexes it has (every start reads these pages). */
-	[STMT_KEY_CHECK_GET] = { "key_check_get",
-		"SELECT (SELECT check_value FROM server_key_check WHERE id = 1), "
-		"EXISTS (SELECT 1 FROM api_key NOT INDEXED) OR EXISTS (SELECT 1 FROM \"user\" NOT INDEXED)" },
+#define KEY_CHECK_GET_SQL(D) \
+	"SELECT (SELECT check_value FROM server_key_check WHERE id = 1), " \
+	"EXISTS (SELECT 1 FROM api_key" D(" NOT INDEXED", "") ") OR EXISTS (SELECT 1 FROM \"user\"" D(" NOT INDEXED", "") ")"
+	[STMT_KEY_CHECK_GET] = { DIALECTS("key_check_get", KEY_CHECK_GET_SQL) },
 	[STMT_KEY_CHECK_INSERT] = { "key_check_insert",
 		"INSERT INTO server_key_check (id, check_value, set_at) VALUES (1, ?1, ?2) ON CONFLICT (id) DO NOTHING" },
 	[STMT_KEY_CHECK_REPLACE] = { "key_check_replace",
@@ -147,10 +173,10 @@ static const struct {
 		"WHERE NOT EXISTS (SELECT 1 FROM api_key) AND NOT EXISTS (SELECT 1 FROM \"user\") "
 		"ON CONFLICT (id) DO UPDATE SET check_value = excluded.check_value, set_at = excluded.set_at" },
 	[STMT_BACKUP] = { "backup",
-		"VACUUM INTO ?1" },
+		"VACUUM INTO ?1", "" },
 	[STMT_USER_INSERT] = { "user_insert",
 		"INSERT INTO \"user\" (email, email_folded, name, password_hash, created_at, updated_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?5)" },
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id" },
 	[STMT_USER_FIND_BY_EMAIL] = { "user_find_by_email",
 		"SELECT id, email, name, password_hash, coalesce(disabled_at, 0) FROM \"user\" WHERE email_folded = ?1" },
 	[STMT_USER_GET] = { "user_get",
@@ -176,7 +202,7 @@ static const struct {
 	[STMT_SESSION_DELETE_EXPIRED] = { "session_delete_expired",
 		"DELETE FROM session WHERE expires_at <= ?1 OR last_seen_at <= ?2" },
 	[STMT_SIGNIN_FAILURE_INSERT] = { "signin_failure_insert",
-		"INSERT INTO signin_failure (subject, at, at_ms) VALUES (?1, ?2 / 1000, ?2)" },
+		"INSERT INTO signin_failure (subject, at, at_ms) VALUES (?1, ?2 / 1000, ?2) RETURNING rowid AS id" },
 	[STMT_SIGNIN_FAILURE_COUNT] = { "signin_failure_count",
 		"SELECT count(*), coalesce(max(coalesce(at_ms, at * 1000)), 0) FROM signin_failure "
 		"WHERE subject = ?1 AND at > ?2" },
@@ -189,7 +215,7 @@ static const struct {
 	[STMT_ROLE_FIND_ANY_CASE] = { "role_find_any_case",
 		"SELECT id FROM role WHERE workspace_id = ?1 AND lower(name) = lower(?2) ORDER BY id LIMIT 1" },
 	[STMT_ROLE_INSERT] = { "role_insert",
-		"INSERT INTO role (workspace_id, name, description, permissions) VALUES (?1, ?2, ?3, ?4)" },
+		"INSERT INTO role (workspace_id, name, description, permissions) VALUES (?1, ?2, ?3, ?4) RETURNING id" },
 	[STMT_ROLE_UPDATE] = { "role_update",
 		"UPDATE role SET name = ?3, description = ?4, permissions = ?5 WHERE workspace_id = ?1 AND id = ?2" },
 	[STMT_ROLE_USAGE] = { "role_usage",
@@ -198,7 +224,7 @@ static const struct {
 		"DELETE FROM role WHERE workspace_id = ?1 AND id = ?2" },
 	[STMT_AUDIT_INSERT] = { "audit_insert",
 		"INSERT INTO audit_event (workspace_id, at, actor_user_id, actor_label, client_address, action, "
-		"target_type, target_id, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" },
+		"target_type, target_id, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id" },
 	[STMT_AUDIT_LIST] = { "audit_list",
 		"SELECT at, actor_label, client_address, action, target_type, target_id, summary FROM audit_event "
 		AUDIT_FILTER "ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6" },
@@ -223,7 +249,7 @@ static const struct {
 	[STMT_MEMBER_DELETE] = { "member_delete",
 		"DELETE FROM membership WHERE workspace_id = ?1 AND user_id = ?2" },
 	[STMT_WORKSPACE_INSERT] = { "workspace_insert",
-		"INSERT INTO workspace (name, created_at) VALUES (?1, ?2)" },
+		"INSERT INTO workspace (name, created_at) VALUES (?1, ?2) RETURNING id" },
 	[STMT_WORKSPACE_DEFAULT_ROLES] = { "workspace_default_roles",
 		"INSERT INTO role (workspace_id, name, description, permissions) VALUES "
 		"(?1, 'admin', 'Full access to the API', "
@@ -234,7 +260,7 @@ static const struct {
 		"AND setup = 0" },
 	[STMT_INVITATION_INSERT] = { "invitation_insert",
 		"INSERT INTO invitation (workspace_id, token_hash, console_role, setup, created_by, created_at, "
-		"expires_at, email, email_folded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" },
+		"expires_at, email, email_folded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id" },
 	[STMT_INVITATION_FIND] = { "invitation_find",
 		INVITATION_SELECT
 		"WHERE i.token_hash = ?1" },
@@ -276,50 +302,50 @@ static const struct {
 	[STMT_ROLLUP_STATE] = { "rollup_state",
 		"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1" },
 	[STMT_ROLLUP_END] = { "rollup_end",
-		"SELECT max(id), count(*) FROM (SELECT id FROM usage_event WHERE id > ?1 ORDER BY id LIMIT ?2)" },
+		"SELECT max(id), count(*) FROM (SELECT id FROM usage_event WHERE id > ?1 ORDER BY id LIMIT ?2) AS batch" },
 	/* The rollups: raw rows (?1, ?2] of keys that exist, into the hourly and daily tables. */
 	[STMT_ROLLUP_HOURLY] = { "rollup_hourly",
 		"INSERT INTO usage_hourly (api_key_id, hour, outcome, workspace_id, calls) "
 		"SELECT api_key_id, at - at % 3600, outcome, min(workspace_id), sum(calls) FROM usage_event "
 		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
-		"ON CONFLICT (api_key_id, hour, outcome) DO UPDATE SET calls = calls + excluded.calls" },
+		"ON CONFLICT (api_key_id, hour, outcome) DO UPDATE SET " ADDED("usage_hourly", "calls") },
 	[STMT_ROLLUP_HOURLY_WORKSPACE] = { "rollup_hourly_workspace",
 		"INSERT INTO usage_hourly_workspace (workspace_id, hour, outcome, calls) "
 		"SELECT workspace_id, at - at % 3600, outcome, sum(calls) FROM usage_event "
 		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
-		"ON CONFLICT (workspace_id, hour, outcome) DO UPDATE SET calls = calls + excluded.calls" },
+		"ON CONFLICT (workspace_id, hour, outcome) DO UPDATE SET " ADDED("usage_hourly_workspace", "calls") },
 	[STMT_ROLLUP_DAILY_KEY] = { "rollup_daily_key",
 		"INSERT INTO usage_daily_key (workspace_id, api_key_id, day, calls, refused) "
 		"SELECT workspace_id, api_key_id, at - at % 86400, sum(calls), " REFUSED_CALLS " FROM usage_event "
 		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
-		"ON CONFLICT (workspace_id, api_key_id, day) DO UPDATE SET calls = calls + excluded.calls, "
-		"refused = refused + excluded.refused" },
+		"ON CONFLICT (workspace_id, api_key_id, day) DO UPDATE SET " ADDED("usage_daily_key", "calls") ", "
+		ADDED("usage_daily_key", "refused") },
 	[STMT_ROLLUP_ENDPOINT] = { "rollup_endpoint",
 		"INSERT INTO usage_hourly_endpoint (api_key_id, hour, endpoint, calls, refused, last_seen) "
 		"SELECT api_key_id, at - at % 3600, endpoint, sum(calls), " REFUSED_CALLS ", max(at) FROM usage_event "
 		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
-		"ON CONFLICT (api_key_id, hour, endpoint) DO UPDATE SET calls = calls + excluded.calls, "
-		"refused = refused + excluded.refused, last_seen = max(last_seen, excluded.last_seen)" },
+		"ON CONFLICT (api_key_id, hour, endpoint) DO UPDATE SET " ADDED("usage_hourly_endpoint", "calls") ", "
+		ADDED("usage_hourly_endpoint", "refused") ", " LATER("usage_hourly_endpoint", "last_seen") },
 	[STMT_ROLLUP_DAILY_ENDPOINT] = { "rollup_daily_endpoint",
 		"INSERT INTO usage_daily_endpoint (api_key_id, endpoint, day, calls, refused, last_seen) "
 		"SELECT api_key_id, endpoint, at - at % 86400, sum(calls), " REFUSED_CALLS ", max(at) FROM usage_event "
 		"WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
-		"ON CONFLICT (api_key_id, endpoint, day) DO UPDATE SET calls = calls + excluded.calls, "
-		"refused = refused + excluded.refused, last_seen = max(last_seen, excluded.last_seen)" },
+		"ON CONFLICT (api_key_id, endpoint, day) DO UPDATE SET " ADDED("usage_daily_endpoint", "calls") ", "
+		ADDED("usage_daily_endpoint", "refused") ", " LATER("usage_daily_endpoint", "last_seen") },
 	[STMT_ROLLUP_ADDRESS] = { "rollup_address",
 		"INSERT INTO usage_hourly_address (api_key_id, hour, client_address, calls, refused, first_seen, last_seen) "
 		"SELECT api_key_id, at - at % 3600, client_address, sum(calls), " REFUSED_CALLS ", min(at), max(at) "
 		"FROM usage_event WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
-		"ON CONFLICT (api_key_id, hour, client_address) DO UPDATE SET calls = calls + excluded.calls, "
-		"refused = refused + excluded.refused, first_seen = min(first_seen, excluded.first_seen), "
-		"last_seen = max(last_seen, excluded.last_seen)" },
+		"ON CONFLICT (api_key_id, hour, client_address) DO UPDATE SET " ADDED("usage_hourly_address", "calls") ", "
+		ADDED("usage_hourly_address", "refused") ", " EARLIER("usage_hourly_address", "first_seen") ", "
+		LATER("usage_hourly_address", "last_seen") },
 	[STMT_ROLLUP_DAILY_ADDRESS] = { "rollup_daily_address",
 		"INSERT INTO usage_daily_address (api_key_id, client_address, day, calls, refused, first_seen, last_seen) "
 		"SELECT api_key_id, client_address, at - at % 86400, sum(calls), " REFUSED_CALLS ", min(at), max(at) "
 		"FROM usage_event WHERE id > ?1 AND id <= ?2 AND api_key_id IS NOT NULL GROUP BY 1, 2, 3 "
-		"ON CONFLICT (api_key_id, client_address, day) DO UPDATE SET calls = calls + excluded.calls, "
-		"refused = refused + excluded.refused, first_seen = min(first_seen, excluded.first_seen), "
-		"last_seen = max(last_seen, excluded.last_seen)" },
+		"ON CONFLICT (api_key_id, client_address, day) DO UPDATE SET " ADDED("usage_daily_address", "calls") ", "
+		ADDED("usage_daily_address", "refused") ", " EARLIER("usage_daily_address", "first_seen") ", "
+		LATER("usage_daily_address", "last_seen") },
 	/* Before the addresses of (?1, ?2] are noted: those a key used in the ?3 seconds before had not. */
 	[STMT_ROLLUP_NEW_ADDRESS] = { "rollup_new_address",
 		"INSERT INTO usage_new_address (workspace_id, api_key_id, client_address, at) "
@@ -334,8 +360,8 @@ static const struct {
 		"INSERT INTO usage_key_address (api_key_id, client_address, first_seen, last_seen) "
 		"SELECT api_key_id, client_address, min(at), max(at) FROM usage_event WHERE id > ?1 AND id <= ?2 "
 		"AND api_key_id IS NOT NULL GROUP BY 1, 2 "
-		"ON CONFLICT (api_key_id, client_address) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), "
-		"last_seen = max(last_seen, excluded.last_seen)" },
+		"ON CONFLICT (api_key_id, client_address) DO UPDATE SET " EARLIER("usage_key_address", "first_seen") ", "
+		LATER("usage_key_address", "last_seen") },
 	[STMT_ROLLUP_ADVANCE] = { "rollup_advance",
 		"UPDATE usage_rollup SET rolled_to = ?1 WHERE id = 1" },
 	[STMT_PRUNED_AT_SET] = { "pruned_at_set",
@@ -383,74 +409,83 @@ static const struct {
 	 * the days from days_from on from the daily ones, each part summed on its own (the daily
 	 * tables' order makes that a single pass) before the parts are added up.
 	 */
-	[STMT_USAGE_SERIES_KEY] = { "usage_series_key",
-		"SELECT (hour - ?2) / ?3, " GRANTED_CALLS ", " REFUSED_CALLS " FROM ("
-		"SELECT hour, outcome, calls FROM usage_hourly WHERE api_key_id = ?1 AND hour >= ?2 UNION ALL "
-		"SELECT at - at % 3600, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " AND +api_key_id = ?1 "
-		"AND +at >= ?2) WHERE ?4 = 0 OR outcome <> 'granted' GROUP BY 1 ORDER BY 1" },
-	[STMT_USAGE_SERIES_ENDPOINT] = { "usage_series_endpoint",
-		"SELECT (hour - ?2) / ?3, sum(calls) - sum(refused), sum(refused) FROM ("
-		"SELECT hour, calls, refused FROM usage_hourly_endpoint INDEXED BY usage_hourly_endpoint_seen "
-		"WHERE api_key_id = ?1 AND endpoint = ?4 "
-		"AND hour >= ?2 UNION ALL SELECT at - at % 3600, calls, " REFUSED_ROW " FROM usage_event "
-		"WHERE id > " ROLLED_TO " AND +api_key_id = ?1 AND +endpoint = ?4 AND +at >= ?2) GROUP BY 1 ORDER BY 1" },
-	[STMT_USAGE_SERIES_ADDRESS] = { "usage_series_address",
-		"SELECT (hour - ?2) / ?3, sum(calls) - sum(refused), sum(refused) FROM ("
-		"SELECT hour, calls, refused FROM usage_hourly_address INDEXED BY usage_hourly_address_seen "
-		"WHERE api_key_id = ?1 AND client_address = ?4 "
-		"AND hour >= ?2 UNION ALL SELECT at - at % 3600, calls, " REFUSED_ROW " FROM usage_event "
-		"WHERE id > " ROLLED_TO " AND +api_key_id = ?1 AND +client_address = ?4 AND +at >= ?2) "
-		"GROUP BY 1 ORDER BY 1" },
-	[STMT_USAGE_SERIES_WORKSPACE] = { "usage_series_workspace",
-		"SELECT (hour - ?2) / ?3, " GRANTED_CALLS ", " REFUSED_CALLS " FROM ("
-		"SELECT hour, outcome, calls FROM usage_hourly_workspace WHERE workspace_id = ?1 AND hour >= ?2 "
-		"UNION ALL SELECT at - at % 3600, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " "
-		"AND +workspace_id = ?1 AND api_key_id IS NOT NULL AND +at >= ?2) GROUP BY 1 ORDER BY 1" },
-	[STMT_USAGE_OUTCOMES] = { "usage_outcomes",
-		"SELECT outcome, sum(calls) FROM (SELECT outcome, calls FROM usage_hourly WHERE api_key_id = ?1 "
-		"AND hour >= ?2 UNION ALL SELECT outcome, calls FROM usage_event WHERE id > " ROLLED_TO " "
-		"AND +api_key_id = ?1 AND +at >= ?2) GROUP BY outcome ORDER BY 2 DESC, 1" },
-	[STMT_USAGE_ENDPOINTS] = { "usage_endpoints",
-		"SELECT endpoint, sum(calls), sum(refused), 0, max(last_seen), count(*) OVER () FROM ("
-		"SELECT endpoint, sum(calls) AS calls, sum(refused) AS refused, max(last_seen) AS last_seen "
-		"FROM usage_hourly_endpoint WHERE api_key_id = ?1 AND hour >= ?2 AND hour < ?6 GROUP BY endpoint "
-		"UNION ALL SELECT endpoint, sum(calls), sum(refused), max(last_seen) FROM usage_daily_endpoint "
-		"WHERE api_key_id = ?1 AND day >= ?6 GROUP BY endpoint "
-		"UNION ALL SELECT endpoint, sum(calls), sum(" REFUSED_ROW "), max(at) FROM usage_event "
-		"WHERE id > " ROLLED_TO " AND +api_key_id = ?1 AND +at >= ?2 GROUP BY endpoint) "
-		"WHERE ?4 = '' OR endpoint = ?4 GROUP BY endpoint HAVING ?5 = 0 OR sum(refused) > 0 "
-		"ORDER BY CASE WHEN ?5 THEN sum(refused) ELSE sum(calls) END DESC, 1 LIMIT ?3" },
-	[STMT_USAGE_ADDRESSES] = { "usage_addresses",
-		"SELECT a.client_address, a.calls, a.refused, coalesce(min(s.first_seen, a.first_seen), a.first_seen), "
-		"a.last_seen, a.total FROM (SELECT client_address, sum(calls) AS calls, sum(refused) AS refused, "
-		"min(first_seen) AS first_seen, max(last_seen) AS last_seen, count(*) OVER () AS total, "
-		"CASE WHEN ?5 THEN sum(refused) ELSE sum(calls) END AS rank FROM ("
-		"SELECT client_address, sum(calls) AS calls, sum(refused) AS refused, min(first_seen) AS first_seen, "
-		"max(last_seen) AS last_seen FROM usage_hourly_address WHERE api_key_id = ?1 AND hour >= ?2 "
-		"AND hour < ?6 GROUP BY client_address "
-		"UNION ALL SELECT client_address, sum(calls), sum(refused), min(first_seen), max(last_seen) "
-		"FROM usage_daily_address WHERE api_key_id = ?1 AND day >= ?6 GROUP BY client_address "
-		"UNION ALL SELECT client_address, sum(calls), sum(" REFUSED_ROW "), min(at), max(at) FROM usage_event "
-		"WHERE id > " ROLLED_TO " AND +api_key_id = ?1 AND +at >= ?2 GROUP BY client_address) "
-		"WHERE ?4 = '' OR client_address = ?4 GROUP BY client_address "
-		"HAVING ?5 = 0 OR sum(refused) > 0 ORDER BY rank DESC, 1 LIMIT ?3) a "
-		"LEFT JOIN usage_key_address s ON s.api_key_id = ?1 AND s.client_address = a.client_address "
-		"ORDER BY a.rank DESC, 1" },
+#define USAGE_SERIES_KEY_SQL(D) \
+	"SELECT (hour - ?2) / ?3, " GRANTED_CALLS ", " REFUSED_CALLS " FROM (" \
+	"SELECT hour, outcome, calls FROM usage_hourly WHERE api_key_id = ?1 AND hour >= ?2 UNION ALL " \
+	"SELECT at - at % 3600, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " AND " UNARY_PLUS(D) "api_key_id = ?1 " \
+	"AND " UNARY_PLUS(D) "at >= ?2) AS rows WHERE ?4 = 0 OR outcome <> 'granted' GROUP BY 1 ORDER BY 1"
+	[STMT_USAGE_SERIES_KEY] = { DIALECTS("usage_series_key", USAGE_SERIES_KEY_SQL) },
+#define USAGE_SERIES_ENDPOINT_SQL(D) \
+	"SELECT (hour - ?2) / ?3, sum(calls) - sum(refused), sum(refused) FROM (" \
+	"SELECT hour, calls, refused FROM usage_hourly_endpoint " D("INDEXED BY usage_hourly_endpoint_seen ", "") \
+	"WHERE api_key_id = ?1 AND endpoint = ?4 " \
+	"AND hour >= ?2 UNION ALL SELECT at - at % 3600, calls, " REFUSED_ROW " FROM usage_event " \
+	"WHERE id > " ROLLED_TO " AND " UNARY_PLUS(D) "api_key_id = ?1 AND " UNARY_PLUS(D) "endpoint = ?4 AND " UNARY_PLUS(D) "at >= ?2) AS rows GROUP BY 1 ORDER BY 1"
+	[STMT_USAGE_SERIES_ENDPOINT] = { DIALECTS("usage_series_endpoint", USAGE_SERIES_ENDPOINT_SQL) },
+#define USAGE_SERIES_ADDRESS_SQL(D) \
+	"SELECT (hour - ?2) / ?3, sum(calls) - sum(refused), sum(refused) FROM (" \
+	"SELECT hour, calls, refused FROM usage_hourly_address " D("INDEXED BY usage_hourly_address_seen ", "") \
+	"WHERE api_key_id = ?1 AND client_address = ?4 " \
+	"AND hour >= ?2 UNION ALL SELECT at - at % 3600, calls, " REFUSED_ROW " FROM usage_event " \
+	"WHERE id > " ROLLED_TO " AND " UNARY_PLUS(D) "api_key_id = ?1 AND " UNARY_PLUS(D) "client_address = ?4 AND " UNARY_PLUS(D) "at >= ?2) AS rows " \
+	"GROUP BY 1 ORDER BY 1"
+	[STMT_USAGE_SERIES_ADDRESS] = { DIALECTS("usage_series_address", USAGE_SERIES_ADDRESS_SQL) },
+#define USAGE_SERIES_WORKSPACE_SQL(D) \
+	"SELECT (hour - ?2) / ?3, " GRANTED_CALLS ", " REFUSED_CALLS " FROM (" \
+	"SELECT hour, outcome, calls FROM usage_hourly_workspace WHERE workspace_id = ?1 AND hour >= ?2 " \
+	"UNION ALL SELECT at - at % 3600, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " " \
+	"AND " UNARY_PLUS(D) "workspace_id = ?1 AND api_key_id IS NOT NULL AND " UNARY_PLUS(D) "at >= ?2) AS rows GROUP BY 1 ORDER BY 1"
+	[STMT_USAGE_SERIES_WORKSPACE] = { DIALECTS("usage_series_workspace", USAGE_SERIES_WORKSPACE_SQL) },
+#define USAGE_OUTCOMES_SQL(D) \
+	"SELECT outcome, sum(calls) FROM (SELECT outcome, calls FROM usage_hourly WHERE api_key_id = ?1 " \
+	"AND hour >= ?2 UNION ALL SELECT outcome, calls FROM usage_event WHERE id > " ROLLED_TO " " \
+	"AND " UNARY_PLUS(D) "api_key_id = ?1 AND " UNARY_PLUS(D) "at >= ?2) AS rows GROUP BY outcome ORDER BY 2 DESC, 1"
+	[STMT_USAGE_OUTCOMES] = { DIALECTS("usage_outcomes", USAGE_OUTCOMES_SQL) },
+#define USAGE_ENDPOINTS_SQL(D) \
+	"SELECT endpoint, sum(calls), sum(refused), 0, max(last_seen), count(*) OVER () FROM (" \
+	"SELECT endpoint, sum(calls) AS calls, sum(refused) AS refused, max(last_seen) AS last_seen " \
+	"FROM usage_hourly_endpoint WHERE api_key_id = ?1 AND hour >= ?2 AND hour < ?6 GROUP BY endpoint " \
+	"UNION ALL SELECT endpoint, sum(calls), sum(refused), max(last_seen) FROM usage_daily_endpoint " \
+	"WHERE api_key_id = ?1 AND day >= ?6 GROUP BY endpoint " \
+	"UNION ALL SELECT endpoint, sum(calls), sum(" REFUSED_ROW "), max(at) FROM usage_event " \
+	"WHERE id > " ROLLED_TO " AND " UNARY_PLUS(D) "api_key_id = ?1 AND " UNARY_PLUS(D) "at >= ?2 GROUP BY endpoint) AS rows " \
+	"WHERE ?4 = '' OR endpoint = ?4 GROUP BY endpoint HAVING ?5 = 0 OR sum(refused) > 0 " \
+	"ORDER BY CASE WHEN ?5 <> 0 THEN sum(refused) ELSE sum(calls) END DESC, 1 LIMIT ?3"
+	[STMT_USAGE_ENDPOINTS] = { DIALECTS("usage_endpoints", USAGE_ENDPOINTS_SQL) },
+#define USAGE_ADDRESSES_SQL(D) \
+	"SELECT a.client_address, a.calls, a.refused, coalesce(" D("min", "least") "(s.first_seen, a.first_seen), a.first_seen), " \
+	"a.last_seen, a.total FROM (SELECT client_address, sum(calls) AS calls, sum(refused) AS refused, " \
+	"min(first_seen) AS first_seen, max(last_seen) AS last_seen, count(*) OVER () AS total, " \
+	"CASE WHEN ?5 <> 0 THEN sum(refused) ELSE sum(calls) END AS rank FROM (" \
+	"SELECT client_address, sum(calls) AS calls, sum(refused) AS refused, min(first_seen) AS first_seen, " \
+	"max(last_seen) AS last_seen FROM usage_hourly_address WHERE api_key_id = ?1 AND hour >= ?2 " \
+	"AND hour < ?6 GROUP BY client_address " \
+	"UNION ALL SELECT client_address, sum(calls), sum(refused), min(first_seen), max(last_seen) " \
+	"FROM usage_daily_address WHERE api_key_id = ?1 AND day >= ?6 GROUP BY client_address " \
+	"UNION ALL SELECT client_address, sum(calls), sum(" REFUSED_ROW "), min(at), max(at) FROM usage_event " \
+	"WHERE id > " ROLLED_TO " AND " UNARY_PLUS(D) "api_key_id = ?1 AND " UNARY_PLUS(D) "at >= ?2 GROUP BY client_address) AS rows " \
+	"WHERE ?4 = '' OR client_address = ?4 GROUP BY client_address " \
+	"HAVING ?5 = 0 OR sum(refused) > 0 ORDER BY rank DESC, 1 LIMIT ?3) a " \
+	"LEFT JOIN usage_key_address s ON s.api_key_id = ?1 AND s.client_address = a.client_address " \
+	"ORDER BY a.rank DESC, 1"
+	[STMT_USAGE_ADDRESSES] = { DIALECTS("usage_addresses", USAGE_ADDRESSES_SQL) },
 	/*
 	 * The latest raw rows of a slice (?3 endpoint, ?4 address, ?5 refused only; '' and 0: any):
 	 * those past the watermark, then those of the latest hours the rollups say hold some.
 	 */
-	[STMT_USAGE_LATEST_TAIL] = { "usage_latest_tail",
-		"SELECT at, endpoint, client_address, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " "
-		"AND +api_key_id = ?1 AND +at >= ?2 AND (?3 = '' OR +endpoint = ?3) AND (?4 = '' OR +client_address = ?4) "
-		"AND (?5 = 0 OR +outcome <> 'granted') ORDER BY id DESC LIMIT ?6" },
-	[STMT_USAGE_LATEST_HOURS] = { "usage_latest_hours",
-		"SELECT hour FROM (SELECT hour FROM usage_hourly_address INDEXED BY usage_hourly_address_seen "
-		"WHERE ?4 <> '' AND api_key_id = ?1 AND client_address = ?4 AND hour >= ?2 AND (?5 = 0 OR refused > 0) "
-		"UNION SELECT hour FROM usage_hourly_endpoint INDEXED BY usage_hourly_endpoint_seen WHERE ?4 = '' "
-		"AND ?3 <> '' AND api_key_id = ?1 AND endpoint = ?3 AND hour >= ?2 AND (?5 = 0 OR refused > 0) "
-		"UNION SELECT hour FROM usage_hourly WHERE ?4 = '' AND ?3 = '' AND api_key_id = ?1 AND hour >= ?2 "
-		"AND (?5 = 0 OR outcome <> 'granted')) ORDER BY hour DESC LIMIT ?6" },
+#define USAGE_LATEST_TAIL_SQL(D) \
+	"SELECT at, endpoint, client_address, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " " \
+	"AND " UNARY_PLUS(D) "api_key_id = ?1 AND " UNARY_PLUS(D) "at >= ?2 AND (?3 = '' OR " UNARY_PLUS(D) "endpoint = ?3) AND (?4 = '' OR " UNARY_PLUS(D) "client_address = ?4) " \
+	"AND (?5 = 0 OR " UNARY_PLUS(D) "outcome <> 'granted') ORDER BY id DESC LIMIT ?6"
+	[STMT_USAGE_LATEST_TAIL] = { DIALECTS("usage_latest_tail", USAGE_LATEST_TAIL_SQL) },
+#define USAGE_LATEST_HOURS_SQL(D) \
+	"SELECT hour FROM (SELECT hour FROM usage_hourly_address " D("INDEXED BY usage_hourly_address_seen ", "") \
+	"WHERE ?4 <> '' AND api_key_id = ?1 AND client_address = ?4 AND hour >= ?2 AND (?5 = 0 OR refused > 0) " \
+	"UNION SELECT hour FROM usage_hourly_endpoint " D("INDEXED BY usage_hourly_endpoint_seen ", "") "WHERE ?4 = '' " \
+	"AND ?3 <> '' AND api_key_id = ?1 AND endpoint = ?3 AND hour >= ?2 AND (?5 = 0 OR refused > 0) " \
+	"UNION SELECT hour FROM usage_hourly WHERE ?4 = '' AND ?3 = '' AND api_key_id = ?1 AND hour >= ?2 " \
+	"AND (?5 = 0 OR outcome <> 'granted')) AS hours ORDER BY hour DESC LIMIT ?6"
+	[STMT_USAGE_LATEST_HOURS] = { DIALECTS("usage_latest_hours", USAGE_LATEST_HOURS_SQL) },
 	[STMT_USAGE_LATEST_HOUR] = { "usage_latest_hour",
 		"SELECT at, endpoint, client_address, outcome, calls FROM usage_event WHERE workspace_id = ?7 "
 		"AND at >= ?8 AND at < ?8 + 3600 AND id <= " ROLLED_TO " AND api_key_id = ?1 AND (?3 = '' OR endpoint = ?3) "
@@ -460,24 +495,26 @@ static const struct {
 		"SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = ?1 AND hour >= ?2" },
 	[STMT_USAGE_ANONYMOUS_WORKSPACE] = { "usage_anonymous_workspace",
 		"SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE workspace_id = ?1 AND hour >= ?2" },
-	[STMT_BRIEF_BUSIEST] = { "brief_busiest",
-		"SELECT k.key_id, k.name, s.calls, s.refused, 0, '', s.total FROM (SELECT api_key_id, sum(calls) AS calls, "
-		"sum(refused) AS refused, count(*) OVER () AS total FROM ("
-		"SELECT api_key_id, sum(calls) AS calls, sum(" REFUSED_ROW ") AS refused FROM usage_hourly "
-		"WHERE workspace_id = ?1 AND hour >= ?2 AND hour < ?4 GROUP BY api_key_id "
-		"UNION ALL SELECT api_key_id, sum(calls), sum(refused) FROM usage_daily_key WHERE workspace_id = ?1 "
-		"AND day >= ?4 GROUP BY api_key_id "
-		"UNION ALL SELECT api_key_id, sum(calls), sum(" REFUSED_ROW ") FROM usage_event WHERE id > " ROLLED_TO " "
-		"AND +workspace_id = ?1 AND api_key_id IS NOT NULL AND +at >= ?2 GROUP BY api_key_id) "
-		"GROUP BY api_key_id ORDER BY calls DESC LIMIT ?3) s JOIN api_key k ON k.id = s.api_key_id "
-		"ORDER BY s.calls DESC, k.key_id" },
+#define BRIEF_BUSIEST_SQL(D) \
+	"SELECT k.key_id, k.name, s.calls, s.refused, 0, '', s.total FROM (SELECT api_key_id, sum(calls) AS calls, " \
+	"sum(refused) AS refused, count(*) OVER () AS total FROM (" \
+	"SELECT api_key_id, sum(calls) AS calls, sum(" REFUSED_ROW ") AS refused FROM usage_hourly " \
+	"WHERE workspace_id = ?1 AND hour >= ?2 AND hour < ?4 GROUP BY api_key_id " \
+	"UNION ALL SELECT api_key_id, sum(calls), sum(refused) FROM usage_daily_key WHERE workspace_id = ?1 " \
+	"AND day >= ?4 GROUP BY api_key_id " \
+	"UNION ALL SELECT api_key_id, sum(calls), sum(" REFUSED_ROW ") FROM usage_event WHERE id > " ROLLED_TO " " \
+	"AND " UNARY_PLUS(D) "workspace_id = ?1 AND api_key_id IS NOT NULL AND " UNARY_PLUS(D) "at >= ?2 GROUP BY api_key_id) AS rows " \
+	"GROUP BY api_key_id ORDER BY calls DESC LIMIT ?3) s JOIN api_key k ON k.id = s.api_key_id " \
+	"ORDER BY s.calls DESC, k.key_id"
+	[STMT_BRIEF_BUSIEST] = { DIALECTS("brief_busiest", BRIEF_BUSIEST_SQL) },
 	/* The lists count their keys once (an uncorrelated subquery) and read the first few in index order. */
-	[STMT_BRIEF_NEVER_USED] = { "brief_never_used",
-		"SELECT key_id, name, 0, 0, created_at, '', (SELECT count(*) FROM api_key c WHERE c.workspace_id = ?1 "
-		"AND c.revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM api_key_last_used u WHERE u.api_key_id = c.id)) "
-		"FROM api_key k INDEXED BY api_key_list WHERE workspace_id = ?1 AND revoked_at IS NULL AND NOT EXISTS "
-		"(SELECT 1 FROM api_key_last_used u WHERE u.api_key_id = k.id) AND ?2 = ?2 ORDER BY created_at, id "
-		"LIMIT ?3" },
+#define BRIEF_NEVER_USED_SQL(D) \
+	"SELECT key_id, name, 0, 0, created_at, '', (SELECT count(*) FROM api_key c WHERE c.workspace_id = ?1 " \
+	"AND c.revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM api_key_last_used u WHERE u.api_key_id = c.id)) " \
+	"FROM api_key k" D(" INDEXED BY api_key_list", "") " WHERE workspace_id = ?1 AND revoked_at IS NULL AND NOT EXISTS " \
+	"(SELECT 1 FROM api_key_last_used u WHERE u.api_key_id = k.id) AND ?2 = ?2 ORDER BY created_at, id " \
+	"LIMIT ?3"
+	[STMT_BRIEF_NEVER_USED] = { DIALECTS("brief_never_used", BRIEF_NEVER_USED_SQL) },
 	[STMT_BRIEF_UNUSED_SINCE] = { "brief_unused_since",
 		"SELECT k.key_id, k.name, 0, 0, u.at, '', (SELECT count(*) FROM api_key c JOIN api_key_last_used v "
 		"ON v.api_key_id = c.id WHERE c.workspace_id = ?1 AND c.revoked_at IS NULL AND v.at < ?2) "
@@ -493,21 +530,23 @@ static const struct {
 	 * (the bare s.refused beside the one max() comes from the latest hour's row, as SQLite
 	 * documents), all their refusals, how many hours, and how many such keys in all.
 	 */
-	[STMT_USAGE_SPIKES] = { "usage_spikes",
-		"SELECT k.key_id, k.name, g.latest, g.refused, g.hour, '', g.total, g.hours FROM (SELECT api_key_id, "
-		"max(s.hour) AS hour, s.refused AS latest, sum(s.refused) AS refused, count(*) AS hours, count(*) OVER () "
-		"AS total FROM (SELECT api_key_id, hour, sum(calls) AS refused FROM usage_hourly WHERE workspace_id = ?1 "
-		"AND (?2 = 0 OR api_key_id = ?2) AND hour >= ?3 AND outcome <> 'granted' GROUP BY api_key_id, hour "
-		"HAVING sum(calls) > ?4) s GROUP BY api_key_id ORDER BY hour DESC, latest DESC LIMIT ?5) g "
-		"JOIN api_key k ON k.id = g.api_key_id ORDER BY g.hour DESC, g.latest DESC" },
+#define USAGE_SPIKES_SQL(D) \
+	"SELECT k.key_id, k.name, g.latest, g.refused, g.hour, '', g.total, g.hours FROM (SELECT api_key_id, " \
+	"max(s.hour) AS hour, " D("s.refused", "(array_agg(s.refused ORDER BY s.hour DESC))[1]") " AS latest, sum(s.refused) AS refused, count(*) AS hours, count(*) OVER () " \
+	"AS total FROM (SELECT api_key_id, hour, sum(calls) AS refused FROM usage_hourly WHERE workspace_id = ?1 " \
+	"AND (?2 = 0 OR api_key_id = ?2) AND hour >= ?3 AND outcome <> 'granted' GROUP BY api_key_id, hour " \
+	"HAVING sum(calls) > ?4) s GROUP BY api_key_id ORDER BY hour DESC, latest DESC LIMIT ?5) g " \
+	"JOIN api_key k ON k.id = g.api_key_id ORDER BY g.hour DESC, g.latest DESC"
+	[STMT_USAGE_SPIKES] = { DIALECTS("usage_spikes", USAGE_SPIKES_SQL) },
 	/* Per key: how many addresses were new to it since ?3, the latest three of them, and when. */
-	[STMT_USAGE_NEW_ADDRESSES] = { "usage_new_addresses",
-		"SELECT k.key_id, k.name, g.found, 0, g.latest, g.addresses, g.total FROM (SELECT api_key_id, "
-		"count(*) AS found, max(at) AS latest, count(*) OVER () AS total, (SELECT group_concat(client_address, ', ') "
-		"FROM (SELECT client_address FROM usage_new_address m WHERE m.api_key_id = n.api_key_id AND m.at >= ?3 "
-		"ORDER BY m.at DESC, m.client_address LIMIT 3)) AS addresses FROM usage_new_address n "
-		"WHERE workspace_id = ?1 AND at >= ?3 AND (?2 = 0 OR api_key_id = ?2) GROUP BY api_key_id "
-		"ORDER BY latest DESC LIMIT ?4) g JOIN api_key k ON k.id = g.api_key_id ORDER BY g.latest DESC, k.key_id" },
+#define USAGE_NEW_ADDRESSES_SQL(D) \
+	"SELECT k.key_id, k.name, g.found, 0, g.latest, g.addresses, g.total FROM (SELECT api_key_id, " \
+	"count(*) AS found, max(at) AS latest, count(*) OVER () AS total, (SELECT " D("group_concat(client_address, ', ')", "string_agg(client_address, ', ' ORDER BY at DESC, client_address)") " " \
+	"FROM (SELECT client_address, at FROM usage_new_address m WHERE m.api_key_id = n.api_key_id AND m.at >= ?3 " \
+	"ORDER BY m.at DESC, m.client_address LIMIT 3) AS latest) AS addresses FROM usage_new_address n " \
+	"WHERE workspace_id = ?1 AND at >= ?3 AND (?2 = 0 OR api_key_id = ?2) GROUP BY api_key_id " \
+	"ORDER BY latest DESC LIMIT ?4) g JOIN api_key k ON k.id = g.api_key_id ORDER BY g.latest DESC, k.key_id"
+	[STMT_USAGE_NEW_ADDRESSES] = { DIALECTS("usage_new_addresses", USAGE_NEW_ADDRESSES_SQL) },
 };
 
 const char *store_statement_name(enum store_statement which)

@@ -33,6 +33,7 @@ struct test_db *test_db_open(const char *name)
 		return NULL;
 	}
 	snprintf(db->config.database_path, sizeof db->config.database_path, "%s/keyward.db", db->folder);
+	config_database_label(db->config.database_path, db->config.database_label, sizeof db->config.database_label);
 	snprintf(db->config.token_prefix, sizeof db->config.token_prefix, "kw_");
 	randombytes_buf(db->config.server_key, sizeof db->config.server_key);
 	db->config.workspaces[0] = STORE_DEFAULT_WORKSPACE; /* the gatekeeper's default: workspace 1 */
