@@ -296,6 +296,7 @@ LOGROTATEDIR      ?=
 STATE_DIRECTORY := $(if $(filter /var/lib/%,$(STATEDIR)),StateDirectory=$(patsubst /var/lib/%,%,$(STATEDIR)),ReadWritePaths=$(STATEDIR))
 FILL     := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
             -e 's|@TEMPLATES@|$(DATADIR)/templates|g' -e 's|@STATIC@|$(DATADIR)/static|g' -e 's|@BIN@|$(SBINDIR)/keyward|g' \
+            -e 's|@DATABASE@|$(STATEDIR)/keyward.db|g' -e 's|@KEY_FILE@|$(STATEDIR)/keyward.db.key|g' \
             -e 's|@VARDIR@|$(STATEDIR)|g' -e 's|@KEYWARD_ADDRESS@|$(KEYWARD_ADDRESS)|g' \
             -e 's|@KEYWARD_GATEKEEPER_ADDRESS@|$(KEYWARD_GATEKEEPER_ADDRESS)|g' -e 's|@BASE_PATH@|$(KEYWARD_BASE_PATH)|g' \
             -e 's|@SOCKET@|$(KEYWARD_SOCKET)|g' -e 's|@RUNDIR@|$(LIGHTTPD_RUNDIR)|g' -e 's|@LOGDIR@|$(LOGDIR)|g' \

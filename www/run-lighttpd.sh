@@ -7,6 +7,8 @@
 #   BASE_PATH   the console's URL prefix, such as /keyward (default "": the console at /)
 #   DETACH      when set, print the same lines, start in the background and return once the port answers
 #   TRUST_REMOTE_USER  1: keyward signs in the REMOTE_USER of mod_auth (default 0)
+#   KEYWARD_DB         the database (default VARDIR/keyward.db; a PostgreSQL URI puts it there)
+#   KEYWARD_KEY_FILE   its server key (default beside the SQLite file, VARDIR/keyward.key for PostgreSQL)
 #   CONSOLE_CONF       a lighttpd file included after the console's part, e.g. mod_auth in front of it
 # The gatekeeper (www/lighttpd-gatekeeper.conf), when API_PREFIX is set:
 #   API_PREFIX  URL prefix keyward guards as a FastCGI authorizer, e.g. /protected/
@@ -25,13 +27,22 @@ CONSOLE_CONF=${CONSOLE_CONF:-}
 BASE_PATH=${BASE_PATH:-}
 mkdir -p "$VARDIR"
 VARDIR=$(cd "$VARDIR" && pwd)
+KEYWARD_DB=${KEYWARD_DB:-$VARDIR/keyward.db}
+case $KEYWARD_DB in
+  postgres://* | postgresql://* | *=*) KEYWARD_KEY_FILE=${KEYWARD_KEY_FILE:-$VARDIR/keyward.key} ;;
+  *) KEYWARD_KEY_FILE=${KEYWARD_KEY_FILE:-$KEYWARD_DB.key} ;;
+esac
+export KEYWARD_DB KEYWARD_KEY_FILE
 conf="$VARDIR/lighttpd.conf"
+# A value for sed's replacement: \, & and the | it is delimited by taken literally (a URI has &).
+literal() { printf '%s' "$1" | sed -e 's/[\\&|]/\\&/g'; }
 fill() {
   sed -e "s|@PORT@|$PORT|g" -e "s|@BIN@|$BIN|g" -e "s|@STATIC@|$root/static|g" \
       -e "s|@TEMPLATES@|$root/templates|g" -e "s|@VARDIR@|$VARDIR|g" -e "s|@RUNDIR@|$VARDIR|g" \
       -e "s|@LOGDIR@|$VARDIR|g" -e "s|@BASE_PATH@|$BASE_PATH|g" \
       -e "s|@API_PREFIX@|$API_PREFIX|g" -e "s|@RULES@|$API_RULES|g" \
-      -e "s|@TRUST_REMOTE_USER@|$TRUST_REMOTE_USER|g" "$1"
+      -e "s|@TRUST_REMOTE_USER@|$TRUST_REMOTE_USER|g" -e "s|@DATABASE@|$(literal "$KEYWARD_DB")|g" \
+      -e "s|@KEY_FILE@|$(literal "$KEYWARD_KEY_FILE")|g" "$1"
 }
 fill "$root/www/lighttpd.conf" > "$conf"
 fill "$root/www/lighttpd-keyward.conf" > "$VARDIR/lighttpd-keyward.conf"
@@ -47,17 +58,17 @@ if [ -n "$API_PREFIX" ]; then
 fi
 lighttpd=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 # The database and server key are made here, once, before lighttpd spawns its workers.
-KEYWARD_DB="$VARDIR/keyward.db" "$BIN" init >/dev/null
+"$BIN" init >/dev/null
 echo "keyward console: http://127.0.0.1:$PORT$BASE_PATH/"
-if [ "$(KEYWARD_DB="$VARDIR/keyward.db" "$BIN" user list | wc -l)" -le 1 ]; then
+if [ "$("$BIN" user list | wc -l)" -le 1 ]; then
   echo "no console user yet: open this one-time setup link (valid 24 hours) to make the first owner:"
-  echo "  $(KEYWARD_DB="$VARDIR/keyward.db" KEYWARD_BASE_PATH="$BASE_PATH" "$BIN" setup-link --url "http://127.0.0.1:$PORT")"
-  echo "(or on the command line: $BIN --db $VARDIR/keyward.db user add --email you@example.com --owner)"
+  echo "  $(KEYWARD_BASE_PATH="$BASE_PATH" "$BIN" setup-link --url "http://127.0.0.1:$PORT")"
+  echo "(or on the command line: $BIN --db '$KEYWARD_DB' user add --email you@example.com --owner)"
 fi
 if [ -n "$API_PREFIX" ]; then
   echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"
 fi
-echo "data: $VARDIR (database keyward.db, server key keyward.db.key, logs lighttpd-error.log and keyward.log)"
+echo "data: $VARDIR (database $KEYWARD_DB, server key $KEYWARD_KEY_FILE, logs lighttpd-error.log and keyward.log)"
 if [ -n "${DETACH:-}" ]; then
   "$lighttpd" -f "$conf"
   echo "stop: kill \$(cat $VARDIR/lighttpd.pid)"
