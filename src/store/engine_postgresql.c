@@ -163,12 +163,42 @@ static void clear_result(struct store_query *query)
 	query->row = -1;
 }
 
+/*
+ * Connect again after the connection was lost (PostgreSQL restarted, a network cut): PQreset()
+ * with the same settings; the statements prepared on the old session are gone, so each is
+ * prepared again at its next use. Never inside a transaction: its work went with the session.
+ * Said once per loss on standard error.
+ */
+static bool reconnect(struct store *store)
+{
+	PGconn *connection = connection_of(store);
+	if (PQstatus(connection) == CONNECTION_OK)
+		return true;
+	if (!store->lost)
+		fprintf(stderr, "keyward: store: lost the connection to %s; connecting again\n", store->where);
+	store->lost = true;
+	if (store->depth > 0)
+		return false;
+	PQreset(connection);
+	if (PQstatus(connection) != CONNECTION_OK)
+		return false;
+	PGresult *result = PQexec(connection, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+	PQclear(result);
+	for (int which = 0; which < STMT_COUNT; which++)
+		store->queries[which].prepared = NULL;
+	fprintf(stderr, "keyward: store: connected to %s again\n", store->where);
+	store->lost = false;
+	return true;
+}
+
 static int postgresql_step(struct store *store, struct store_query *query)
 {
 	PGconn *connection = connection_of(store);
 	if (!query->started) {
 		query->started = true;
 		clear_result(query);
+		if (!reconnect(store))
+			return STORE_BUSY;
 		/* An aborted transaction commits as a rollback that says "ROLLBACK": never take it for a commit. */
 		if ((query->which == STMT_COMMIT || query->which == STMT_RELEASE) &&
 		    PQtransactionStatus(connection) == PQTRANS_INERROR) {

@@ -191,6 +191,7 @@ struct store {
 	int depth;           /* open transactions: 0 outside any, 1 inside BEGIN, more inside savepoints of it */
 	int64_t changes;     /* rows the last statement changed (engines that do not keep it themselves) */
 	int64_t last_insert_id;
+	bool lost; /* the connection was lost and is not back yet (PostgreSQL) */
 };
 
 /* The statement's name, for messages ("key_insert"). */

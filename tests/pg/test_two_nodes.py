@@ -1,0 +1,175 @@
+"""test_two_nodes.py: two lighttpd + keyward nodes on one PostgreSQL database, as a team with two API
+servers behind a load balancer runs keyward.
+
+A key made in node A's console works at node B's gatekeeper; a key disabled in A's console is
+refused by B within the bound the README promises (1 s, p99 over 100 trials: B learns of the change
+from PostgreSQL's LISTEN/NOTIFY, not by asking the database on every request); usage sent to both
+nodes appears on A's dashboard as one sum. Ends with a line "pg-two-nodes: N passed, M failed, K
+skipped"; skipped, with the reason, where PostgreSQL cannot be started here.
+"""
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "http"))
+
+import pgtest  # noqa: E402
+from harness import API_PREFIX, BIN, LighttpdGatekeeper, add_owner  # noqa: E402
+
+TRIALS = int(os.environ.get("KEYWARD_PROPAGATION_TRIALS", "100"))
+BOUND_SECONDS = 1.0
+
+
+class PostgresNode(LighttpdGatekeeper):
+    """A lighttpd gatekeeper and console whose keyward processes use the shared PostgreSQL
+    database (KEYWARD_DB) and server key (KEYWARD_KEY_FILE) instead of a file of their own."""
+
+    conninfo = None
+    key_file = None
+
+    @property
+    def database(self):
+        return self.conninfo
+
+    def prepare(self):
+        env = super().prepare()
+        env.update(KEYWARD_DB=self.conninfo, KEYWARD_KEY_FILE=self.key_file)
+        return env
+
+    def sign_in_owner(self):
+        self.session = None
+        self.csrf = None
+        email, password = add_owner(self.database, self.OWNER_EMAIL, self.OWNER_PASSWORD)
+        signed_in = self.request("POST", "/signin", [("email", email), ("password", password)], csrf=False)
+        if signed_in.status != 303 or "kw_session" not in self.cookies:
+            raise RuntimeError(f"could not sign the owner in: {signed_in.status} {signed_in.text[:300]}")
+        self.refresh_csrf()
+
+
+def node_class(conninfo, key_file):
+    return type("Node", (PostgresNode,), {"conninfo": conninfo, "key_file": key_file})
+
+
+class TwoNodesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        reason = pgtest.missing()
+        if reason:
+            raise unittest.SkipTest(reason)
+        cls.folder = tempfile.mkdtemp(prefix="keyward-two-nodes-")
+        cls.key_file = os.path.join(cls.folder, "keyward.key")
+        cls.conninfo = pgtest.create_database(f"two_nodes_{os.getpid()}")
+        # Every node and command of this database reads the one server key.
+        cls.saved_key_file = os.environ.get("KEYWARD_KEY_FILE")
+        os.environ["KEYWARD_KEY_FILE"] = cls.key_file
+        # init makes the server key; the nodes' start scripts then find both ready.
+        import subprocess
+        done = subprocess.run([BIN, "--db", cls.conninfo, "init"], capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError("init failed: " + done.stderr)
+        Node = node_class(cls.conninfo, cls.key_file)
+        cls.a = Node()
+        cls.b = Node()
+
+    @classmethod
+    def tearDownClass(cls):
+        for node in (getattr(cls, "a", None), getattr(cls, "b", None)):
+            if node is not None:
+                log = node.error_log()
+                node.stop()
+                if "ERROR: AddressSanitizer" in log or "runtime error:" in log:
+                    raise AssertionError("sanitizer report in a node's log:\n" + log[-4000:])
+        if cls.saved_key_file is None:
+            os.environ.pop("KEYWARD_KEY_FILE", None)
+        else:
+            os.environ["KEYWARD_KEY_FILE"] = cls.saved_key_file
+        shutil.rmtree(cls.folder, ignore_errors=True)
+
+    def gate(self, node, token, path="http/ping"):
+        return node.request("GET", API_PREFIX + path, headers={"Authorization": f"Bearer {token}"},
+                            cookies=False, session=False).status
+
+    def wait_for(self, node, token, wanted, seconds):
+        """Poll `node`'s gatekeeper until it answers `wanted` (a set of statuses); the seconds it took."""
+        began = time.monotonic()
+        while True:
+            status = self.gate(node, token)
+            elapsed = time.monotonic() - began
+            if status in wanted:
+                return elapsed
+            if elapsed > seconds:
+                self.fail(f"still {status} after {elapsed:.2f} s, wanted {sorted(wanted)}")
+            time.sleep(0.002)
+
+    def test_a_key_made_on_a_works_on_b(self):
+        key_id, token = self.a.create_key("made on A")
+        self.assertEqual(self.gate(self.b, token), 200)
+        self.assertEqual(self.gate(self.a, token), 200)
+        # B's console lists it too: one set of keys.
+        self.assertIn(key_id, self.b.list_key_ids())
+
+    def test_a_disable_on_a_is_refused_on_b_within_the_bound(self):
+        key_id, token = self.a.create_key("propagation")
+        self.assertEqual(self.gate(self.b, token), 200)  # B has it in its cache now
+        disabled, enabled = [], []
+        for _ in range(TRIALS):
+            self.assertEqual(self.a.post(f"/w/1/keys/{key_id}/disable").status, 303)
+            disabled.append(self.wait_for(self.b, token, {401, 403}, 10))
+            self.assertEqual(self.a.post(f"/w/1/keys/{key_id}/enable").status, 303)
+            enabled.append(self.wait_for(self.b, token, {200}, 10))
+        disabled.sort()
+        enabled.sort()
+        p99 = disabled[min(len(disabled) - 1, int(len(disabled) * 0.99))]
+        print(f"\npropagation over {TRIALS} trials, A's console to B's gatekeeper: disable p50 "
+              f"{disabled[len(disabled) // 2] * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {disabled[-1] * 1000:.1f} ms; "
+              f"enable p50 {enabled[len(enabled) // 2] * 1000:.1f} ms, max {enabled[-1] * 1000:.1f} ms", file=sys.stderr)
+        self.assertLess(p99, BOUND_SECONDS)
+
+    def test_usage_sent_to_both_nodes_is_one_sum_on_a(self):
+        key_id, token = self.a.create_key("usage on both")
+        for node, calls in ((self.a, 3), (self.b, 4)):
+            for _ in range(calls):
+                self.assertEqual(self.gate(node, token), 200)
+        # Each node writes its usage in batches; the rollup is anyone's (here: the command line).
+        deadline = time.monotonic() + 20
+        while True:
+            rows = pgtest.query(self.conninfo, "SELECT coalesce(sum(e.calls), 0) FROM usage_event e "
+                                "JOIN api_key k ON k.id = e.api_key_id WHERE k.key_id = '" + key_id + "'")
+            if int(rows[0][0]) >= 7 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(int(rows[0][0]), 7, "usage rows of both nodes")
+        page = self.a.get(f"/w/1/keys/{key_id}/usage")
+        self.assertEqual(page.status, 200)
+        total = re.search(r'<p class="big-number">([0-9,]+) <span>calls</span>', page.text)
+        self.assertIsNotNone(total, page.text[:2000])
+        self.assertEqual(total.group(1), "7")
+
+    def test_b_asks_no_database_for_the_generation_on_each_request(self):
+        """The hot path reads the gate generation from memory (the watcher that LISTENs), not with a
+        query per request: 300 requests to B read gate_state far fewer than 300 times."""
+        key_id, token = self.a.create_key("no query per request")
+        self.assertEqual(self.gate(self.b, token), 200)
+        reads = "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'gate_state'"
+        time.sleep(1.2)  # other sessions' statistics reach pg_stat_user_tables within a second of their last query
+        before = int(pgtest.value(self.conninfo, reads))
+        for _ in range(300):
+            self.assertEqual(self.gate(self.b, token), 200)
+        time.sleep(1.2)
+        after = int(pgtest.value(self.conninfo, reads))
+        # The watchers (one per keyward process) read it every 2 s: a few reads, not 300.
+        self.assertLess(after - before, 60, f"gate_state read {after - before} times for 300 requests")
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    skipped = len(result.skipped)
+    print(f"pg-two-nodes: {result.testsRun - failed - skipped} passed, {failed} failed, {skipped} skipped")
+    sys.exit(1 if failed else 0)
