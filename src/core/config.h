@@ -65,6 +65,8 @@ struct config {
 	long long usage_raw_days;    /* KEYWARD_USAGE_RAW_DAYS: raw usage rows are kept this long (default 30) */
 	long long usage_hourly_days; /* KEYWARD_USAGE_HOURLY_DAYS: hourly rollups (default 400) */
 	long long refused_alert;     /* KEYWARD_REFUSED_ALERT: refused calls of a key in an hour that warn (default 100) */
+	long long stale_seconds;     /* KEYWARD_STALE_SECONDS: while the database is away, keys checked this
+					recently keep their answers (default 30; 0: refuse at once) */
 	long long password_checks;   /* KEYWARD_PASSWORD_CHECKS: Argon2id computations at once (default 0: one per CPU) */
 	struct config_rule *rules;
 	size_t rule_count;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 
@@ -27,6 +28,8 @@ struct key_cache {
 	struct table unknown;
 	int64_t generation;
 	bool generation_seen;
+	double confirmed_at;   /* monotonic seconds when the generation was last read */
+	long long stale_seconds;
 	uint64_t tick;
 	struct key_cache_counts counts;
 };
@@ -162,6 +165,18 @@ static void unpack_key(struct arena *arena, const struct store_key_auth *from, s
 	}
 }
 
+static double monotonic_seconds(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+void key_cache_set_stale_seconds(struct key_cache *cache, long long seconds)
+{
+	cache->stale_seconds = seconds;
+}
+
 /* Forget everything when the generation moved since the copies were made. */
 static enum store_status check_generation(struct key_cache *cache, struct store *store)
 {
@@ -169,6 +184,7 @@ static enum store_status check_generation(struct key_cache *cache, struct store 
 	enum store_status status = store_gate_generation(store, &generation);
 	if (status != STORE_OK)
 		return status;
+	cache->confirmed_at = monotonic_seconds();
 	if (!cache->generation_seen || generation != cache->generation) {
 		if (cache->generation_seen)
 			cache->counts.resets++;
@@ -186,6 +202,17 @@ enum store_status key_cache_find(struct key_cache *cache, struct store *store, s
 	if (cache == NULL)
 		return store_key_find_by_hash(store, arena, hash, TOKEN_HASH_BYTES, key);
 	enum store_status status = check_generation(cache, store);
+	if (status == STORE_BUSY && cache->stale_seconds > 0 && cache->generation_seen &&
+	    monotonic_seconds() - cache->confirmed_at <= (double)cache->stale_seconds) {
+		struct entry *known = table_find(&cache->known, hash);
+		if (known != NULL) { /* a key that was as it is when the database last answered */
+			known->used = ++cache->tick;
+			cache->counts.hits++;
+			cache->counts.stale++;
+			unpack_key(arena, &known->key, key);
+			return STORE_OK;
+		}
+	}
 	if (status != STORE_OK)
 		return status;
 	cache->tick++;

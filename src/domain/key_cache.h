@@ -29,6 +29,14 @@ struct key_cache *key_cache_new(void);
 void key_cache_free(struct key_cache *cache); /* NULL is fine */
 
 /*
+ * While the database cannot be asked for the generation (STORE_BUSY: PostgreSQL away, SQLite
+ * locked past its timeout), keys the cache held when it last could keep their answers for
+ * `seconds` after that moment; unknown hashes and misses get the store's status. 0 (the default):
+ * every answer waits for the database.
+ */
+void key_cache_set_stale_seconds(struct key_cache *cache, long long seconds);
+
+/*
  * Find the key whose keyed hash is `hash`, as store_key_find_by_hash() would: STORE_OK with
  * *key filled (strings copied into `arena`), STORE_NOT_FOUND, or the store's error status (the
  * cache is left as it was). `cache` may be NULL: then this is store_key_find_by_hash().
@@ -41,6 +49,7 @@ struct key_cache_counts {
 	unsigned long hits;     /* answered from memory, found or not */
 	unsigned long misses;   /* asked the store */
 	unsigned long resets;   /* emptied because the generation changed */
+	unsigned long stale;    /* answered from memory while the database was away */
 	size_t known;           /* keys held now */
 	size_t unknown;         /* unknown hashes held now */
 };

@@ -252,6 +252,7 @@ static void *worker_main(void *argument)
 		return NULL;
 	}
 	struct key_cache *key_cache = key_cache_new();
+	key_cache_set_stale_seconds(key_cache, worker->config->stale_seconds);
 	struct app app = { .config = worker->config, .store = store, .key_cache = key_cache, .view = worker->view,
 			   .usage = worker->usage };
 	struct arena *arena = arena_new();

@@ -31,6 +31,9 @@
 /* How long the watcher waits before connecting again after it lost the database. */
 #define WATCH_RETRY_MS 500
 
+/* How long a store waits before it tries again to connect, after an attempt failed. */
+#define RECONNECT_PAUSE_MS 500
+
 /* The advisory lock the migrations take (any fixed number). */
 #define MIGRATION_LOCK "7738725088349021185" /* "keyward" and 1, in ASCII: 0x6b65797761726401 */
 
@@ -179,9 +182,17 @@ static bool reconnect(struct store *store)
 	store->lost = true;
 	if (store->depth > 0)
 		return false;
-	PQreset(connection);
-	if (PQstatus(connection) != CONNECTION_OK)
+	/* While the database stays away, one attempt per RECONNECT_PAUSE_MS: a request does not wait on each. */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double seconds = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	if (seconds < store->retry_at)
 		return false;
+	PQreset(connection);
+	if (PQstatus(connection) != CONNECTION_OK) {
+		store->retry_at = seconds + RECONNECT_PAUSE_MS / 1000.0;
+		return false;
+	}
 	PGresult *result = PQexec(connection, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
 	PQclear(result);
 	for (int which = 0; which < STMT_COUNT; which++)

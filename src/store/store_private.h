@@ -191,7 +191,8 @@ struct store {
 	int depth;           /* open transactions: 0 outside any, 1 inside BEGIN, more inside savepoints of it */
 	int64_t changes;     /* rows the last statement changed (engines that do not keep it themselves) */
 	int64_t last_insert_id;
-	bool lost; /* the connection was lost and is not back yet (PostgreSQL) */
+	bool lost;       /* the connection was lost and is not back yet (PostgreSQL) */
+	double retry_at; /* monotonic seconds before which it does not try to connect again */
 };
 
 /* The statement's name, for messages ("key_insert"). */

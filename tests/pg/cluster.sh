@@ -135,7 +135,22 @@ stop() {
   rm -f "$record"
 }
 
+# pause FOLDER / resume FOLDER: stop the server and start it again on the same data, socket and
+# port (an outage, for the tests of what keyward does while its database is away).
+pause_or_resume() {
+  record="$2/cluster.env"
+  base=$(sed -n 's/^base=//p' "$record")
+  bin=$(sed -n 's/^bin=//p' "$record")
+  case $base in /tmp/kwpg.??????) ;; *) say "no cluster recorded in $2"; exit 1 ;; esac
+  if [ "$1" = pause ]; then
+    as_owner "$bin/pg_ctl" -D "$base/data" -m fast -w -t 10 stop >/dev/null
+  else
+    as_owner "$bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w -t 30 start >/dev/null
+  fi
+}
+
 case "${1:-}" in
+  pause | resume) [ $# -eq 2 ] || { say "usage: cluster.sh $1 FOLDER"; exit 2; }; pause_or_resume "$1" "$2" ;;
   start) [ $# -eq 2 ] || { say "usage: cluster.sh start FOLDER"; exit 2; }; start "$2" ;;
   stop) [ $# -eq 2 ] || { say "usage: cluster.sh stop FOLDER"; exit 2; }; stop "$2" ;;
   check) problem=$(missing); [ -z "$problem" ] || { echo "$problem"; exit 1; } ;;

@@ -114,6 +114,14 @@ class Cluster:
         self.folder = None
         self.conninfo = None
 
+    def pause(self):
+        """Stop the server, keeping its data, socket folder and port (an outage)."""
+        subprocess.run(["sh", CLUSTER_SH, "pause", self.folder], check=True, capture_output=True, timeout=60)
+
+    def resume(self):
+        """Start the paused server again."""
+        subprocess.run(["sh", CLUSTER_SH, "resume", self.folder], check=True, capture_output=True, timeout=60)
+
     def __enter__(self):
         return self.start()
 
