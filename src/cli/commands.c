@@ -300,14 +300,16 @@ static const char help_head[] =
 	"commands:\n";
 
 static const char help_tail[] =
-	"                 is PATH.key; only init creates them\n"
+	"                 is PATH.key or $KEYWARD_KEY_FILE; only init creates them\n"
 	"  -h, --help     this text (COMMAND --help: that command's)\n"
 	"  -V, --version  the version\n"
 	"\n"
 	"exit status: 0 done; 1 refused or failed (the reason on standard error); 2 the command line was wrong\n"
 	"\n"
 	"environment:\n"
-	"  KEYWARD_DB            database file\n"
+	"  KEYWARD_DB            database: an SQLite file, or a PostgreSQL URI (postgresql://...)\n"
+	"  KEYWARD_KEY_FILE      the server key (default: PATH.key beside an SQLite file;\n"
+	"                        with PostgreSQL, STATEDIR/keyward.key; every node needs the same one)\n"
 	"  KEYWARD_TEMPLATES     folder of the console's templates\n"
 	"  KEYWARD_BASE_PATH     URL prefix the console is mounted at, e.g. /console\n"
 	"  KEYWARD_PUBLIC_URL    the console's address as browsers use it, e.g. https://example.com/console\n"
@@ -319,6 +321,8 @@ static const char help_tail[] =
 	"  KEYWARD_USAGE_RAW_DAYS     days each recorded decision is kept (default 30)\n"
 	"  KEYWARD_USAGE_HOURLY_DAYS  days the hourly usage totals are kept (default 400)\n"
 	"  KEYWARD_REFUSED_ALERT      refused calls of a key in an hour that warn (default 100)\n"
+	"  KEYWARD_STALE_SECONDS      while the database is away, keys checked this recently keep\n"
+	"                             their answers (default 30; 0: 503 at once)\n"
 	"  KEYWARD_PASSWORD_CHECKS    Argon2id password checks at once, each 64 MiB (default:\n"
 	"                             the number of CPUs; the others wait in line)\n"
 	"\n"
@@ -330,7 +334,7 @@ void cli_print_help(FILE *out)
 	for (size_t i = 0; i < COMMAND_COUNT; i++)
 		fprintf(out, "  %-22s %s\n", commands[i].name, commands[i].help);
 	fputs("\nkeyward help COMMAND shows a command's options.\n", out);
-	fprintf(out, "\noptions:\n  --db PATH      database file (default $KEYWARD_DB or %s); the server key\n",
+	fprintf(out, "\noptions:\n  --db PATH|URI  database (default $KEYWARD_DB or %s); the server key\n",
 		config_default_database());
 	fputs(help_tail, out);
 }

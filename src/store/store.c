@@ -299,8 +299,9 @@ static const struct {
 		"WHERE m.user_id = ?1 AND m.console_role = 'owner' AND NOT EXISTS (SELECT 1 FROM membership o "
 		"JOIN \"user\" u ON u.id = o.user_id WHERE o.workspace_id = m.workspace_id AND o.console_role = 'owner' "
 		"AND o.user_id <> ?1 AND u.disabled_at IS NULL) ORDER BY w.name, w.id" },
-	[STMT_ROLLUP_STATE] = { "rollup_state",
-		"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1" },
+	/* Inside the rollup's transaction; on PostgreSQL the row is locked, so that nodes roll up in turn. */
+	[STMT_ROLLUP_STATE] = { "rollup_state", "SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1",
+				"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1 FOR UPDATE" },
 	[STMT_ROLLUP_END] = { "rollup_end",
 		"SELECT max(id), count(*) FROM (SELECT id FROM usage_event WHERE id > ?1 ORDER BY id LIMIT ?2) AS batch" },
 	/* The rollups: raw rows (?1, ?2] of keys that exist, into the hourly and daily tables. */
