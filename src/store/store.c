@@ -136,6 +136,14 @@ static const struct {
 	"(SELECT " D("group_concat(c.cidr, ' ')", "string_agg(c.cidr, ' ')") " FROM api_key_cidr c WHERE c.api_key_id = k.id) " \
 	"FROM api_key k JOIN role r ON r.id = k.role_id WHERE k.secret_hash = ?1"
 	[STMT_KEY_FIND_BY_HASH] = { DIALECTS("key_find_by_hash", KEY_FIND_BY_HASH_SQL) },
+	/*
+	 * Before a batch of raw usage rows: on PostgreSQL, a share of the rollup's state row, so that a
+	 * rollup (which locks it for update) waits until every batch that took ids has committed, and
+	 * no batch takes ids while a rollup runs: its watermark, an id, then never passes a row that
+	 * commits later. SQLite has one writer at a time: nothing to do.
+	 */
+	[STMT_USAGE_WRITE_LOCK] = { "usage_write_lock", "SELECT 1",
+				    "SELECT 1 FROM usage_rollup WHERE id = 1 FOR SHARE" },
 	[STMT_USAGE_INSERT] = { "usage_insert",
 		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },

@@ -63,6 +63,12 @@ enum store_status store_gate_generation(struct store *store, int64_t *generation
 
 static enum store_status write_events(struct store *store, const struct store_usage_event *events, size_t count)
 {
+	if (count > 0) {
+		store_query(store, STMT_USAGE_WRITE_LOCK);
+		enum store_status status = store_run(store, STMT_USAGE_WRITE_LOCK);
+		if (status != STORE_OK)
+			return status;
+	}
 	for (size_t i = 0; i < count; i++) {
 		struct store_query *statement = store_query(store, STMT_USAGE_INSERT);
 		store_bind_int(statement, 1, events[i].workspace_id);
