@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/text.h"
 #include "domain/cidr.h"
 #include "domain/insight.h"
 #include "domain/verify.h"
@@ -84,11 +85,37 @@ struct usage {
 	struct insight_upkeep upkeep;
 };
 
+/* The length of the well-formed UTF-8 sequence at `c` (at most `left` bytes), or 0 when there is none. */
+static size_t utf8_sequence(const char *c, size_t left)
+{
+	unsigned char lead = (unsigned char)c[0];
+	size_t length = lead < 0x80 ? 1 : lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3
+		      : lead >= 0xF0 && lead <= 0xF4			? 4
+									: 0;
+	return length > 0 && length <= left && utf8_valid(c, length) ? length : 0;
+}
+
+/*
+ * Add `text` to the pool as valid UTF-8 of at most `max` bytes: a byte outside any well-formed
+ * sequence becomes '?', and a cut never splits a character. (The path and address come from the
+ * request; PostgreSQL refuses text that is not UTF-8, and one such row would fail its whole batch.)
+ */
 static size_t pool_add(struct buf *pool, const char *text, size_t max)
 {
 	size_t offset = pool->length;
 	size_t length = text ? strnlen(text, max) : 0;
-	buf_append(pool, text ? text : "", length);
+	while (length > 0 && length == max && ((unsigned char)text[length] & 0xC0) == 0x80)
+		length--; /* cut before the character the limit falls in, not through it */
+	for (size_t at = 0; at < length;) {
+		size_t step = utf8_sequence(text + at, length - at);
+		if (step == 0) {
+			buf_append(pool, "?", 1);
+			at++;
+		} else {
+			buf_append(pool, text + at, step);
+			at += step;
+		}
+	}
 	buf_append(pool, "", 1); /* keep the NUL as part of the pool */
 	return offset;
 }

@@ -14,6 +14,7 @@
 
 struct store_engine {
 	const char *name; /* "SQLite", "PostgreSQL" */
+	bool arrays;      /* takes array literals ({1,2,"text"}) for statements that unnest them */
 	/* Step the query once (its parameters are in query->params): STORE_ROW, STORE_DONE or a status. */
 	int (*step)(struct store *store, struct store_query *query);
 	/* Forget the query's rows and the bindings the engine holds. */

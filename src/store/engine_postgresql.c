@@ -491,6 +491,7 @@ static void postgresql_close(struct store *store)
 
 const struct store_engine store_engine_postgresql = {
 	.name = "PostgreSQL",
+	.arrays = true,
 	.step = postgresql_step,
 	.reset = postgresql_reset,
 	.column_is_null = postgresql_column_is_null,

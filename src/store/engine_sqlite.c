@@ -234,6 +234,8 @@ static struct store *open_database(const char *path, int flags, char *error, siz
 	struct store *store = store_new(&store_engine_sqlite, db, path);
 	for (int which = 0; which < STMT_COUNT; which++) {
 		sqlite3_stmt *statement = NULL;
+		if (store_statement_sql((enum store_statement)which)[0] == '\0')
+			continue; /* not on this engine */
 		code = sqlite3_prepare_v3(db, store_statement_sql((enum store_statement)which), -1,
 					  SQLITE_PREPARE_PERSISTENT, &statement, NULL);
 		store->queries[which].prepared = statement;
@@ -334,6 +336,10 @@ static void bind_parameters(struct store_query *query)
 
 static int sqlite_step(struct store *store, struct store_query *query)
 {
+	if (query->prepared == NULL) {
+		fprintf(stderr, "keyward: store: %s: not a statement of SQLite\n", store_statement_name(query->which));
+		return STORE_ERROR;
+	}
 	if (!query->started) {
 		bind_parameters(query);
 		query->started = true;
@@ -348,6 +354,8 @@ static int sqlite_step(struct store *store, struct store_query *query)
 static void sqlite_reset(struct store *store, struct store_query *query)
 {
 	(void)store;
+	if (query->prepared == NULL)
+		return; /* a statement of another engine only */
 	sqlite3_reset(query->prepared);
 	sqlite3_clear_bindings(query->prepared);
 }
@@ -415,6 +423,7 @@ static void sqlite_close(struct store *store)
 
 const struct store_engine store_engine_sqlite = {
 	.name = "SQLite",
+	.arrays = false,
 	.step = sqlite_step,
 	.reset = sqlite_reset,
 	.column_is_null = sqlite_column_is_null,

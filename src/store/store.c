@@ -147,6 +147,14 @@ static const struct {
 	[STMT_USAGE_INSERT] = { "usage_insert",
 		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+	/*
+	 * A whole batch in one statement where the engine takes arrays (PostgreSQL: one round trip,
+	 * not one per row): ?1 .. ?7 are array literals of the columns of usage_insert, row by row.
+	 */
+	[STMT_USAGE_INSERT_MANY] = { "usage_insert_many", "",
+		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
+		"SELECT * FROM unnest(CAST(?1 AS bigint[]), CAST(?2 AS bigint[]), CAST(?3 AS bigint[]), CAST(?4 AS text[]), "
+		"CAST(?5 AS text[]), CAST(?6 AS text[]), CAST(?7 AS bigint[]))" },
 	[STMT_USAGE_ANONYMOUS_ADD] = { "usage_anonymous_add",
 		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) VALUES (?1, ?2, ?3, ?4) "
 		"ON CONFLICT (api_key_id, hour) DO UPDATE SET " ADDED("usage_anonymous_hourly", "calls") },

@@ -152,6 +152,28 @@ class TwoNodesTest(unittest.TestCase):
         self.assertIsNotNone(total, page.text[:2000])
         self.assertEqual(total.group(1), "7")
 
+    def test_a_batch_of_many_rows_keeps_every_byte(self):
+        """Usage from one node's batch is one INSERT of arrays on PostgreSQL: paths holding the
+        array syntax's own characters (comma, braces, quote, backslash) and the word NULL arrive as
+        sent."""
+        key_id, token = self.a.create_key("array batch")
+        paths = ["a,b", "{c}", 'q"uote', "back\\slash", "NULL", "caf%C3%A9"]
+        for path in paths:
+            status = self.b.raw_request("GET", (API_PREFIX + "http/" + path).encode("utf-8"),
+                                        [("Authorization", f"Bearer {token}")]).status
+            self.assertEqual(status, 200, path)
+        deadline = time.monotonic() + 20
+        wanted = sorted(API_PREFIX + "http/" + path for path in paths)
+        while True:
+            rows = pgtest.query(self.conninfo, "SELECT json_agg(e.endpoint ORDER BY e.endpoint) FROM usage_event e "
+                                "JOIN api_key k ON k.id = e.api_key_id WHERE k.key_id = '" + key_id + "'")
+            import json
+            found = json.loads(rows[0][0]) if rows and rows[0][0] else []
+            if len(found) >= len(paths) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(sorted(found), wanted)
+
     def test_b_asks_no_database_for_the_generation_on_each_request(self):
         """The hot path reads the gate generation from memory (the watcher that LISTENs), not with a
         query per request: with gate_state locked so that any read of it waits, B still answers 300

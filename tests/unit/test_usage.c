@@ -286,6 +286,29 @@ static void test_every_event_from_several_threads_is_written(void **state)
 	assert_int_equal(test_db_integer(fixture->db, "SELECT sum(calls) FROM usage_refused_hourly"), per_kind);
 }
 
+/* Paths and addresses are stored as valid UTF-8 (PostgreSQL takes nothing else): stray bytes become
+ * '?', and the cut at the limit never splits a character. */
+static void test_strings_are_kept_as_utf8(void **state)
+{
+	struct fixture *fixture = *state;
+	struct usage *usage = start(fixture);
+	usage_record(usage, &fixture->granted, "/caf\xc3\xa9/\xff\xfe/\xc3(/\xed\xa0\x80", "192.0.2.1\x80", BASE);
+	char endpoint[USAGE_ENDPOINT_MAX + 2];
+	memset(endpoint, 'e', sizeof endpoint - 1);
+	endpoint[0] = '/';
+	memcpy(endpoint + USAGE_ENDPOINT_MAX - 1, "\xc3\xa9", 2); /* é across the limit */
+	endpoint[USAGE_ENDPOINT_MAX + 1] = '\0';
+	usage_record(usage, &fixture->granted, endpoint, "192.0.2.2", BASE + 1);
+	assert_true(usage_flush(usage));
+	const char *text = test_db_text(fixture->db, "SELECT endpoint || ' ' || client_address FROM usage_event WHERE at = %lld",
+				  (long long)BASE);
+	assert_string_equal(text, "/caf\xc3\xa9/\?\?/\?(/\?\?\? 192.0.2.1\?"); /* \? keeps ?? from being a trigraph */
+	assert_int_equal(test_db_integer(fixture->db, "SELECT length(CAST(endpoint AS BLOB)) FROM usage_event WHERE at = %lld",
+					 (long long)BASE + 1),
+			 USAGE_ENDPOINT_MAX - 1);
+	usage_stop(usage);
+}
+
 static void test_strings_are_kept_within_limits(void **state)
 {
 	struct fixture *fixture = *state;
@@ -768,6 +791,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_every_event_from_several_threads_is_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_strings_are_kept_as_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_strings_are_kept_within_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identical_decisions_share_a_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anonymous_hours, setup, teardown),
