@@ -24,6 +24,7 @@ database of its own from tests/pg/pgtest.py, with its server key (KEYWARD_KEY_FI
 folder; `database` is then the conninfo URI, and query(), execute() and connect() run the tests'
 SQLite words on it through psql (see "PostgreSQL for the tests" below). Unset, everything is SQLite.
 """
+import atexit
 import html
 import html.parser
 import http.client
@@ -69,10 +70,17 @@ SQLITE_ONLY = "the test looks at SQLite's own file (or its PRAGMAs), which a Pos
 
 _KEY_FILES = {}  # conninfo -> the server key file its keyward processes read
 _DATABASES = [0]
+# A PostgreSQL database has no file for its server key to sit beside, and many tests run the command
+# line on a server's database with the environment they were given. So one key serves every database
+# this process makes: each server's copy is in its data folder (KEYWARD_KEY_FILE of its processes),
+# and KEYWARD_KEY_FILE in this process's environment names the same key for everything else.
+_PROCESS_KEY = None
 
 
 def new_database(folder):
-    """A fresh PostgreSQL database (unique name) whose server key lives in `folder`; returns its conninfo."""
+    """A fresh PostgreSQL database (unique name) whose server key, this process's key, is copied to
+    `folder`/keyward.key; returns its conninfo."""
+    global _PROCESS_KEY
     sys.path.insert(0, os.path.join(ROOT, "tests", "pg"))
     import pgtest
     reason = pgtest.missing()
@@ -80,7 +88,19 @@ def new_database(folder):
         raise unittest.SkipTest(reason)
     _DATABASES[0] += 1
     conninfo = pgtest.create_database(f"http_{os.getpid()}_{_DATABASES[0]}")
-    _KEY_FILES[conninfo] = os.path.join(folder, "keyward.key")
+    key_file = os.path.join(folder, "keyward.key")
+    if _PROCESS_KEY is None:  # the first database's init makes the key
+        key_folder = tempfile.mkdtemp(prefix="keyward-key-")
+        atexit.register(shutil.rmtree, key_folder, True)
+        done = subprocess.run([BIN, "--db", conninfo, "init"], capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, KEYWARD_KEY_FILE=os.path.join(key_folder, "keyward.key")))
+        if done.returncode != 0:
+            raise RuntimeError("keyward init on PostgreSQL failed: " + done.stderr)
+        _PROCESS_KEY = os.path.join(key_folder, "keyward.key")
+        os.environ["KEYWARD_KEY_FILE"] = _PROCESS_KEY
+    shutil.copyfile(_PROCESS_KEY, key_file)
+    os.chmod(key_file, os.stat(_PROCESS_KEY).st_mode & 0o777)
+    _KEY_FILES[conninfo] = key_file
     return conninfo
 
 
@@ -585,9 +605,17 @@ class Server:
         finally:
             connection.close()
 
+    def dump(self):
+        """Everything a PostgreSQL database holds, as pg_dump writes it (bytes; data as COPY text)."""
+        import pgtest
+        return subprocess.run(["pg_dump", "--dbname", self.database], capture_output=True, check=True,
+                              env=pgtest.PSQL_ENV, timeout=60).stdout
+
     def count(self, table, where="1", params=()):
         """Rows of `table` matching `where`; for usage_event, the decisions they count (sum of calls)."""
         what = "coalesce(sum(calls), 0)" if table == "usage_event" else "count(*)"
+        if where == "1" and is_postgresql(self.database):
+            where = "true"  # PostgreSQL's WHERE takes only a boolean
         return self.query(f"SELECT {what} FROM {table} WHERE {where}", params)[0][0]
 
     def key_row(self, key_id):

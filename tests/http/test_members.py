@@ -6,12 +6,11 @@ of each, every write of the route table refused to the roles that may not make i
 "done when": an invited viewer sees the keys and can change none."""
 import os
 import re
-import sqlite3
 import subprocess
 import unittest
 import uuid
 
-from harness import (BIN, ROOT, ApacheGatekeeper, Server, ServerTestCase, apache_binary, free_port, init_database,
+from harness import (connect, BIN, ROOT, ApacheGatekeeper, Server, ServerTestCase, apache_binary, free_port, init_database,
                      sanitizer_report, wait_for_port)
 
 PASSWORD = "a long member password"
@@ -223,7 +222,7 @@ class InvitationTest(MembersTestCase):
     def test_an_expired_link_is_gone(self):
         email = self.new_email()
         _, link = self.invite(email)
-        with sqlite3.connect(self.server.database, timeout=10) as db:
+        with connect(self.server.database) as db:
             db.execute("UPDATE invitation SET expires_at = 1 WHERE email = ?", (email,))
         self.assertStatus(Person(self.server).get(link), 410)
         joined = Person(self.server, email).post(link, [("password", PASSWORD), ("password_again", PASSWORD)],
