@@ -229,6 +229,10 @@ class PgConnection:
             return PgCursor([], len(rows), rows[-1][0] if rows else None)
         return PgCursor([], pg_execute(self.conninfo, sql, params))
 
+    def executemany(self, sql, rows):
+        for params in rows:
+            self.execute(sql, params)
+
     def commit(self):
         pass
 
