@@ -161,7 +161,9 @@ def pg_words(sql, params=()):
         out.append(part)
     text = "".join(out)
     if re.match(r"\s*INSERT OR IGNORE INTO", text):
-        text = re.sub(r"INSERT OR IGNORE INTO", "INSERT INTO", text, count=1) + " ON CONFLICT DO NOTHING"
+        text = re.sub(r"INSERT OR IGNORE INTO", "INSERT INTO", text, count=1)
+        head, returning, tail = text.rpartition(" RETURNING ")
+        text = f"{head} ON CONFLICT DO NOTHING RETURNING {tail}" if returning else text + " ON CONFLICT DO NOTHING"
     return text
 
 
