@@ -144,8 +144,8 @@ class GatekeeperChecks:
         try:
             with connection:
                 changed = connection.execute(
-                    "UPDATE api_key SET role_id = (SELECT id FROM role WHERE name = ?) WHERE key_id = ?",
-                    (role, key_id)).rowcount
+                    "UPDATE api_key SET role_id = (SELECT r.id FROM role r WHERE r.name = ? AND r.workspace_id = "
+                    "api_key.workspace_id) WHERE key_id = ?", (role, key_id)).rowcount
             self.assertEqual(changed, 1)
         finally:
             connection.close()
