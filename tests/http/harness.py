@@ -148,6 +148,7 @@ def pg_words(sql, params=()):
         return (f"DO $$DECLARE r record; BEGIN FOR r IN SELECT tgrelid::regclass AS t FROM pg_trigger "
                 f"WHERE tgname = '{dropped.group(2)}' LOOP EXECUTE format('DROP TRIGGER {dropped.group(2)} ON %s', "
                 f"r.t); END LOOP; END$$")
+    sql = sql.replace("strftime('%s', 'now')", "floor(extract(epoch FROM clock_timestamp()))::bigint")
     params = list(params)
     out = []
     # Outside string literals only: 'user.password' stays as it is.
@@ -156,7 +157,6 @@ def pg_words(sql, params=()):
             out.append(part)
             continue
         part = re.sub(r'(?<![."\w])user(?![\w"])', '"user"', part)
-        part = part.replace("strftime('%s', 'now')", "floor(extract(epoch FROM clock_timestamp()))::bigint")
         part = re.sub(r"\?", lambda _: _pg_literal(params.pop(0)), part)
         out.append(part)
     text = "".join(out)
