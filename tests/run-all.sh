@@ -2,11 +2,13 @@
 # Run every test suite and add up the results. Arguments: the unit test names (tests/unit/test_*.c).
 #
 # The suites are cut into jobs (each unit test, each fuzz target, each tests/http/test_*.py file,
-# each browser run, the build checks) and JOBS + 1 of them (JOBS: the number of CPUs unless told) run at a
+# each tests/http/test_*.py file again on PostgreSQL, each browser run, the build checks) and JOBS + 1 of them (JOBS: the number of CPUs unless told) run at a
 # time, the longest first as the last run timed them (build/test/durations). Each job's output is
 # kept, and printed whole in a fixed order once all are done, with one total line at the end; the
 # script fails if anything failed. KEYWARD_TEST_JOBS=1 runs them one at a time.
-# SUITES (default "unit fuzz http browser build pg") picks suites.
+# SUITES (default "unit fuzz http http-pg browser build pg") picks suites. http-pg runs the HTTP files
+# with KEYWARD_TEST_ENGINE=postgresql (each server on a fresh PostgreSQL database), all but those
+# about SQLite's file itself (HTTP_PG_SKIP); where PostgreSQL cannot be started, they count as skipped.
 #
 # A skipped test (one whose outside requirement is missing: the mustache spec without ../shared) is
 # counted as skipped, neither passed nor failed.
@@ -37,6 +39,7 @@ if [ "${1:-}" = "--job" ]; then
           rm -f "$out.fuzz"
           [ "$fuzz_status" -eq 0 ] ;;
     http) python3 tests/http/run.py "$name" ;;
+    http-pg) KEYWARD_TEST_ENGINE=postgresql python3 tests/http/run.py "$name" ;;
     browser) KEYWARD_BROWSER_RUNS=$name python3 tests/browser/run.py ;;
     build) sh tests/build/run.sh ;;
     pg) python3 "tests/pg/$name.py" ;;
@@ -49,7 +52,10 @@ if [ "${1:-}" = "--job" ]; then
 fi
 
 # ---- the jobs ----------------------------------------------------------------------------------
-suites=${SUITES:-unit fuzz http browser build pg}
+suites=${SUITES:-unit fuzz http http-pg browser build pg}
+# HTTP files that are about the SQLite file (its WAL, modes, backup of the file, PRAGMAs) and have
+# nothing to check on PostgreSQL.
+HTTP_PG_SKIP=${HTTP_PG_SKIP:-test_database test_backup}
 # One job more than CPUs: several jobs spend much of their time waiting (on a server's timeout, a
 # browser, a socket), and the spare slot fills that time.
 jobs=${KEYWARD_TEST_JOBS:-$((${JOBS:-$(nproc 2>/dev/null || echo 2)} + 1))}
@@ -63,6 +69,10 @@ list() {
       unit) for test in "$@"; do echo "unit $test"; done ;;
       fuzz) for target in ${FUZZ_TARGETS:-}; do echo "fuzz $target"; done ;;
       http) for file in tests/http/test_*.py; do echo "http $(basename "$file" .py)"; done ;;
+      http-pg) for file in tests/http/test_*.py; do
+                 name=$(basename "$file" .py)
+                 case " $HTTP_PG_SKIP " in *" $name "*) ;; *) echo "http-pg $name" ;; esac
+               done ;;
       browser) for run in $(python3 tests/browser/run.py --list); do echo "browser $run"; done ;;
       build) echo "build checks" ;;
       pg) for file in tests/pg/test_*.py; do echo "pg $(basename "$file" .py)"; done ;;

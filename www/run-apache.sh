@@ -5,6 +5,8 @@
 #   KEYWARD_PORT  keyward serve's console listener on 127.0.0.1 (default 9000; mod_proxy_fcgi)
 #   KEYWARD_GATEKEEPER_PORT  its gatekeeper listener (default 9001; mod_authnz_fcgi and /api/)
 #   VARDIR        data folder: database, server key, logs (default ./var)
+#   KEYWARD_DB    the database (default VARDIR/keyward.db; a PostgreSQL URI puts it there)
+#   KEYWARD_KEY_FILE  its server key (default beside the SQLite file, VARDIR/keyward.key for PostgreSQL)
 #   BASE_PATH     the console's URL prefix, such as /keyward (default "": the console at /)
 #   BIN           keyward binary (default ./build/keyward)
 #   THREADS       keyward serve --threads, the console's workers (default 8)
@@ -62,7 +64,12 @@ fi
 
 # keyward first: the database and server key are made before anything asks for a key. One process,
 # two listeners with a pool of workers each: slow console clients cannot hold up the gatekeeper.
-export KEYWARD_DB="$VARDIR/keyward.db" KEYWARD_TEMPLATES="$root/templates" KEYWARD_CONFIG="$API_RULES" \
+KEYWARD_DB=${KEYWARD_DB:-$VARDIR/keyward.db}
+case $KEYWARD_DB in
+  postgres://* | postgresql://* | *=*) KEYWARD_KEY_FILE=${KEYWARD_KEY_FILE:-$VARDIR/keyward.key} ;;
+  *) KEYWARD_KEY_FILE=${KEYWARD_KEY_FILE:-$KEYWARD_DB.key} ;;
+esac
+export KEYWARD_DB KEYWARD_KEY_FILE KEYWARD_TEMPLATES="$root/templates" KEYWARD_CONFIG="$API_RULES" \
   KEYWARD_BASE_PATH="$BASE_PATH"
 "$BIN" init >/dev/null
 "$BIN" serve --listen "127.0.0.1:$KEYWARD_PORT" --threads "$THREADS" \
@@ -89,10 +96,10 @@ echo "keyward console: http://127.0.0.1:$PORT$BASE_PATH/"
 if [ "$("$BIN" user list | wc -l)" -le 1 ]; then
   echo "no console user yet: open this one-time setup link (valid 24 hours) to make the first owner:"
   echo "  $("$BIN" setup-link --url "http://127.0.0.1:$PORT")"
-  echo "(or on the command line: $BIN --db $VARDIR/keyward.db user add --email you@example.com --owner)"
+  echo "(or on the command line: $BIN --db '$KEYWARD_DB' user add --email you@example.com --owner)"
 fi
 echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"
-echo "data: $VARDIR (database keyward.db, logs apache-error.log and keyward.log)"
+echo "data: $VARDIR (database $KEYWARD_DB, server key $KEYWARD_KEY_FILE, logs apache-error.log and keyward.log)"
 if [ -n "${DETACH:-}" ]; then
   if "$apache" -f "$VARDIR/apache.conf" -k start && wait_for "$PORT"; then
     echo "stop: kill \$(cat $VARDIR/apache.pid) \$(cat $VARDIR/keyward-serve.pid)"

@@ -5,6 +5,8 @@
 #   KEYWARD_PORT  keyward serve's console listener on 127.0.0.1 (default 9000)
 #   KEYWARD_GATEKEEPER_PORT  its gatekeeper listener: the gate and /keyward/api/ (default 9001)
 #   VARDIR        data folder: database, server key, logs (default ./var)
+#   KEYWARD_DB    the database (default VARDIR/keyward.db; a PostgreSQL URI puts it there)
+#   KEYWARD_KEY_FILE  its server key (default beside the SQLite file, VARDIR/keyward.key for PostgreSQL)
 #   BIN           keyward binary (default ./build/keyward)
 #   THREADS       keyward serve --threads, the console's workers (default 8)
 #   GATEKEEPER_THREADS  keyward serve --gatekeeper-threads, the gatekeeper's workers (default 8)
@@ -77,7 +79,12 @@ fill "$root/www/nginx-keyward-guard.conf" > "$VARDIR/nginx-keyward-guard.conf"
 
 # keyward first: the database and server key are made before anything asks for a key. One process,
 # two listeners with a pool of workers each: slow console clients cannot hold up the gatekeeper.
-export KEYWARD_DB="$VARDIR/keyward.db" KEYWARD_TEMPLATES="$root/templates" KEYWARD_CONFIG="$API_RULES" \
+KEYWARD_DB=${KEYWARD_DB:-$VARDIR/keyward.db}
+case $KEYWARD_DB in
+  postgres://* | postgresql://* | *=*) KEYWARD_KEY_FILE=${KEYWARD_KEY_FILE:-$VARDIR/keyward.key} ;;
+  *) KEYWARD_KEY_FILE=${KEYWARD_KEY_FILE:-$KEYWARD_DB.key} ;;
+esac
+export KEYWARD_DB KEYWARD_KEY_FILE KEYWARD_TEMPLATES="$root/templates" KEYWARD_CONFIG="$API_RULES" \
        KEYWARD_BASE_PATH=/keyward KEYWARD_PUBLIC_URL="$PUBLIC_URL"
 "$BIN" init >/dev/null
 "$BIN" serve --listen "127.0.0.1:$KEYWARD_PORT" --threads "$THREADS" \
@@ -105,10 +112,10 @@ echo "keyward console: http://127.0.0.1:$PORT/keyward/"
 if [ "$("$BIN" user list | wc -l)" -le 1 ]; then
   echo "no console user yet: open this one-time setup link (valid 24 hours) to make the first owner:"
   echo "  $("$BIN" setup-link --url "http://127.0.0.1:$PORT")"
-  echo "(or on the command line: $BIN --db $VARDIR/keyward.db user add --email you@example.com --owner)"
+  echo "(or on the command line: $BIN --db '$KEYWARD_DB' user add --email you@example.com --owner)"
 fi
 echo "gatekeeper: http://127.0.0.1:$PORT$API_PREFIX needs a key (Authorization: Bearer <key>)"
-echo "data: $VARDIR (database keyward.db, logs nginx-error.log and keyward.log)"
+echo "data: $VARDIR (database $KEYWARD_DB, server key $KEYWARD_KEY_FILE, logs nginx-error.log and keyward.log)"
 if [ -n "${DETACH:-}" ]; then
   if "$nginx" -c "$VARDIR/nginx.conf" && wait_for "$PORT"; then
     echo "stop: kill \$(cat $VARDIR/nginx.pid) \$(cat $VARDIR/keyward-serve.pid)"

@@ -315,9 +315,16 @@ static const struct {
 		"WHERE m.user_id = ?1 AND m.console_role = 'owner' AND NOT EXISTS (SELECT 1 FROM membership o "
 		"JOIN \"user\" u ON u.id = o.user_id WHERE o.workspace_id = m.workspace_id AND o.console_role = 'owner' "
 		"AND o.user_id <> ?1 AND u.disabled_at IS NULL) ORDER BY w.name, w.id" },
-	/* Inside the rollup's transaction; on PostgreSQL the row is locked, so that nodes roll up in turn. */
-	[STMT_ROLLUP_STATE] = { "rollup_state", "SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1",
-				"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1 FOR UPDATE" },
+	[STMT_ROLLUP_STATE] = { "rollup_state",
+		"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1" },
+	/*
+	 * The watermark, held until the rollup's transaction ends: SQLite's BEGIN IMMEDIATE already
+	 * lets one writer in; PostgreSQL's writers run side by side, and two rollups that both read the
+	 * old watermark would each add the same raw rows to the sums, so the row is locked.
+	 */
+	[STMT_ROLLUP_CLAIM] = { "rollup_claim",
+		"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1",
+		"SELECT rolled_to, pruned_at FROM usage_rollup WHERE id = 1 FOR UPDATE" },
 	[STMT_ROLLUP_END] = { "rollup_end",
 		"SELECT max(id), count(*) FROM (SELECT id FROM usage_event WHERE id > ?1 ORDER BY id LIMIT ?2) AS batch" },
 	/* The rollups: raw rows (?1, ?2] of keys that exist, into the hourly and daily tables. */

@@ -16,10 +16,13 @@ static void *grow(struct arena *arena, void *rows, size_t size, size_t count, si
 	return grown;
 }
 
-static enum store_status rollup_state(struct store *store, int64_t *rolled_to, int64_t *pruned_at)
+/* The rollup's watermark and the last prune, read with `which`: STMT_ROLLUP_STATE, or STMT_ROLLUP_CLAIM
+ * inside the rollup's transaction (it keeps other rollups waiting until that ends). */
+static enum store_status rollup_state(struct store *store, enum store_statement which, int64_t *rolled_to,
+				      int64_t *pruned_at)
 {
-	struct store_query *statement = store_query(store, STMT_ROLLUP_STATE);
-	int code = store_step(store, STMT_ROLLUP_STATE);
+	struct store_query *statement = store_query(store, which);
+	int code = store_step(store, which);
 	if (code == STORE_ROW) {
 		*rolled_to = store_column_int(statement, 0);
 		*pruned_at = store_column_int(statement, 1);
@@ -67,7 +70,7 @@ enum store_status store_usage_rollup(struct store *store, size_t max_rows, int64
 	if (status != STORE_OK)
 		return status;
 	int64_t from = 0, pruned_at = 0, to = 0, rows = 0;
-	status = rollup_state(store, &from, &pruned_at);
+	status = rollup_state(store, STMT_ROLLUP_CLAIM, &from, &pruned_at);
 	if (status == STORE_OK) {
 		struct store_query *statement = store_query(store, STMT_ROLLUP_END);
 		store_bind_int(statement, 1, from);
@@ -167,7 +170,7 @@ enum store_status store_usage_prune(struct store *store, int64_t raw_before, int
 enum store_status store_usage_pruned_at(struct store *store, int64_t *at)
 {
 	int64_t rolled_to = 0;
-	return rollup_state(store, &rolled_to, at);
+	return rollup_state(store, STMT_ROLLUP_STATE, &rolled_to, at);
 }
 
 enum store_status store_usage_set_pruned_at(struct store *store, int64_t at)

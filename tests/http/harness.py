@@ -18,7 +18,13 @@ www/run-nginx.sh; behind nginx, backend.cgi runs under fcgiwrap and the console 
 The minimal FastCGI client (fcgi_request) talks to a standalone `keyward serve` directly, in any role.
 
 Set KEYWARD_TEST_KEEP=1 to keep each class's data folder (its path is printed) for a post-mortem.
+
+With KEYWARD_TEST_ENGINE=postgresql, each server (and StandaloneKeyward) gets a fresh PostgreSQL
+database of its own from tests/pg/pgtest.py, with its server key (KEYWARD_KEY_FILE) in its data
+folder; `database` is then the conninfo URI, and query(), execute() and connect() run the tests'
+SQLite words on it through psql (see "PostgreSQL for the tests" below). Unset, everything is SQLite.
 """
+import atexit
 import html
 import html.parser
 import http.client
@@ -32,6 +38,7 @@ import socket
 import sqlite3
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -46,6 +53,220 @@ TEMPLATES = os.path.join(ROOT, "templates")
 SANITIZER_MARKERS = ("AddressSanitizer", "runtime error:", "LeakSanitizer", "UndefinedBehaviorSanitizer")
 
 TOKEN_PATTERN = re.compile(r"^kw_key_[0-9A-Za-z]{16}_[0-9A-Za-z]{49}$")
+
+# The engine the servers use: "sqlite" (a file in each data folder) or "postgresql" (a fresh database each).
+ENGINE = os.environ.get("KEYWARD_TEST_ENGINE", "sqlite")
+ON_POSTGRESQL = ENGINE == "postgresql"
+SQLITE_ONLY = "the test looks at SQLite's own file (or its PRAGMAs), which a PostgreSQL database does not have"
+
+
+# ---- PostgreSQL for the tests: the tests' SQLite words, run with psql -------------------------------
+#
+# The tests write SQL as an operator with the sqlite3 shell would. On PostgreSQL the same text runs
+# after a few rewrites (pg_words): ? parameters become literals, the table user is quoted, SQLite's
+# strftime('%s', 'now') and INSERT OR IGNORE get PostgreSQL's words, and a fault-injecting trigger
+# (BEGIN SELECT RAISE(ABORT, 'text'); END) becomes a plpgsql one. Rows come back as tuples of the
+# Python types sqlite3 gives: bigint and whole sums as int, NULL as None, bytea as bytes.
+
+_KEY_FILES = {}  # conninfo -> the server key file its keyward processes read
+_DATABASES = [0]
+# A PostgreSQL database has no file for its server key to sit beside, and many tests run the command
+# line on a server's database with the environment they were given. So one key serves every database
+# this process makes: each server's copy is in its data folder (KEYWARD_KEY_FILE of its processes),
+# and KEYWARD_KEY_FILE in this process's environment names the same key for everything else.
+_PROCESS_KEY = None
+
+
+def new_database(folder):
+    """A fresh PostgreSQL database (unique name) whose server key, this process's key, is copied to
+    `folder`/keyward.key; returns its conninfo."""
+    global _PROCESS_KEY
+    sys.path.insert(0, os.path.join(ROOT, "tests", "pg"))
+    import pgtest
+    reason = pgtest.missing()
+    if reason:
+        raise unittest.SkipTest(reason)
+    _DATABASES[0] += 1
+    conninfo = pgtest.create_database(f"http_{os.getpid()}_{_DATABASES[0]}")
+    key_file = os.path.join(folder, "keyward.key")
+    if _PROCESS_KEY is None:  # the first database's init makes the key
+        key_folder = tempfile.mkdtemp(prefix="keyward-key-")
+        atexit.register(shutil.rmtree, key_folder, True)
+        done = subprocess.run([BIN, "--db", conninfo, "init"], capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, KEYWARD_KEY_FILE=os.path.join(key_folder, "keyward.key")))
+        if done.returncode != 0:
+            raise RuntimeError("keyward init on PostgreSQL failed: " + done.stderr)
+        _PROCESS_KEY = os.path.join(key_folder, "keyward.key")
+        os.environ["KEYWARD_KEY_FILE"] = _PROCESS_KEY
+    shutil.copyfile(_PROCESS_KEY, key_file)
+    os.chmod(key_file, os.stat(_PROCESS_KEY).st_mode & 0o777)
+    _KEY_FILES[conninfo] = key_file
+    return conninfo
+
+
+def database_env(database):
+    """The environment a keyward process on `database` needs besides --db: its server key file when
+    `database` is a PostgreSQL one made here; nothing for a SQLite file."""
+    key_file = _KEY_FILES.get(database)
+    return {"KEYWARD_DB": database, "KEYWARD_KEY_FILE": key_file} if key_file else {}
+
+
+def is_postgresql(database):
+    return isinstance(database, str) and database.startswith(("postgresql://", "postgres://"))
+
+
+def _pg_literal(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "'\\x" + bytes(value).hex() + "'::bytea"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+_PG_TRIGGER = re.compile(r"CREATE TRIGGER (\w+) BEFORE (\w+) ON (\w+) BEGIN SELECT RAISE\(ABORT, "
+                         r"'([^']*)'\); END", re.S)
+_PG_DROP_TRIGGER = re.compile(r"^\s*DROP TRIGGER (IF EXISTS )?(\w+)\s*$")
+
+
+def pg_words(sql, params=()):
+    """`sql` in SQLite's words (? parameters, bound to `params`) as PostgreSQL text with the values in it."""
+    trigger = _PG_TRIGGER.fullmatch(sql.strip())
+    if trigger:
+        name, operation, table, message = trigger.groups()
+        table = '"user"' if table == "user" else table
+        return (f"CREATE OR REPLACE FUNCTION {name}_fault() RETURNS trigger LANGUAGE plpgsql AS "
+                f"$$BEGIN RAISE EXCEPTION '{message}'; END$$;\n"
+                f"CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}_fault()")
+    dropped = _PG_DROP_TRIGGER.match(sql)
+    if dropped:  # PostgreSQL names a trigger's table; drop it from whichever table has it
+        return (f"DO $$DECLARE r record; BEGIN FOR r IN SELECT tgrelid::regclass AS t FROM pg_trigger "
+                f"WHERE tgname = '{dropped.group(2)}' LOOP EXECUTE format('DROP TRIGGER {dropped.group(2)} ON %s', "
+                f"r.t); END LOOP; END$$")
+    sql = sql.replace("strftime('%s', 'now')", "floor(extract(epoch FROM clock_timestamp()))::bigint")
+    params = list(params)
+    out = []
+    # Outside string literals only: 'user.password' stays as it is.
+    for index, part in enumerate(re.split(r"('(?:[^']|'')*')", sql)):
+        if index % 2:
+            out.append(part)
+            continue
+        part = re.sub(r'(?<![."\w])user(?![\w"])', '"user"', part)
+        part = re.sub(r"\?", lambda _: _pg_literal(params.pop(0)), part)
+        out.append(part)
+    text = "".join(out)
+    if re.match(r"\s*INSERT OR IGNORE INTO", text):
+        text = re.sub(r"INSERT OR IGNORE INTO", "INSERT INTO", text, count=1)
+        head, returning, tail = text.rpartition(" RETURNING ")
+        text = f"{head} ON CONFLICT DO NOTHING RETURNING {tail}" if returning else text + " ON CONFLICT DO NOTHING"
+    return text
+
+
+def _pg_value(value):
+    if isinstance(value, str) and value.startswith("\\x") and re.fullmatch(r"\\x(?:[0-9a-f]{2})*", value):
+        return bytes.fromhex(value[2:])
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _psql(conninfo, text):
+    import pgtest
+    command = ["psql", "--no-psqlrc", "--no-align", "--tuples-only", "--set", "ON_ERROR_STOP=1",
+               "--dbname", conninfo, "--file", "-"]
+    done = subprocess.run(command, input=text, capture_output=True, text=True, env=pgtest.PSQL_ENV, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"psql failed on {text!r}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def pg_query(conninfo, sql, params=()):
+    """The rows `sql` (SQLite's words, see pg_words) returns on `conninfo`: a list of tuples."""
+    text = pg_words(sql, params).strip().rstrip(";")
+    output = _psql(conninfo, f"WITH t AS ({text}) SELECT json_agg(t) FROM t;\n").strip()
+    if not output:
+        return []
+    rows = json.loads(output, object_pairs_hook=lambda pairs: tuple(_pg_value(v) for _, v in pairs))
+    return list(rows or [])
+
+
+def pg_execute(conninfo, sql, params=()):
+    """Run one statement (SQLite's words) on `conninfo`; returns the rows it changed (0 when it says none)."""
+    output = _psql(conninfo, pg_words(sql, params).strip().rstrip(";") + ";\n")
+    found = re.findall(r"^(?:INSERT \d+|UPDATE|DELETE) (\d+)$", output, re.M)
+    return int(found[-1]) if found else 0
+
+
+class PgCursor:
+    def __init__(self, rows, rowcount, lastrowid=None):
+        self.rows = rows
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return list(self.rows)
+
+
+class PgConnection:
+    """What the tests use of a sqlite3 connection, on a PostgreSQL database: each execute() stands
+    alone (autocommit); a SELECT returns rows, an INSERT its new id as lastrowid, any change its rowcount."""
+
+    def __init__(self, conninfo):
+        self.conninfo = conninfo
+
+    def execute(self, sql, params=()):
+        if re.match(r"\s*(SELECT|WITH)\b", sql, re.I):
+            rows = pg_query(self.conninfo, sql, params)
+            return PgCursor(rows, -1)
+        if re.match(r"\s*INSERT\b", sql, re.I) and "RETURNING" not in sql.upper():
+            rows = pg_query(self.conninfo, sql.strip().rstrip(";") + " RETURNING id", params)
+            return PgCursor([], len(rows), rows[-1][0] if rows else None)
+        return PgCursor([], pg_execute(self.conninfo, sql, params))
+
+    def executemany(self, sql, rows):
+        for params in rows:
+            self.execute(sql, params)
+
+    def commit(self):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def connect(database, readonly=False, timeout=10):
+    """A connection to `database`: sqlite3's for a file (read-only when asked, the WAL read too),
+    a PgConnection for a PostgreSQL conninfo."""
+    if is_postgresql(database):
+        return PgConnection(database)
+    if readonly:
+        return sqlite3.connect(f"file:{urllib.parse.quote(database)}?mode=ro", uri=True, timeout=timeout)
+    return sqlite3.connect(database, timeout=timeout)
+
+
+def database_query(database, sql, params=()):
+    """Rows of a read-only query on `database` (a SQLite file, the WAL read too, or a PostgreSQL conninfo)."""
+    if is_postgresql(database):
+        return pg_query(database, sql, params)
+    connection = connect(database, readonly=True)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
 
 
 def free_port():
@@ -233,6 +454,7 @@ class Server:
         if not os.access(BIN, os.X_OK):
             raise RuntimeError(f"no keyward test binary at {BIN}: run `make build/test/keyward` first")
         self.folder = tempfile.mkdtemp(prefix="keyward-test-")
+        self.conninfo = new_database(self.folder) if ON_POSTGRESQL else None
         self.port = free_port()
         self.cookies = {}
         self.start()
@@ -244,6 +466,7 @@ class Server:
 
     def start(self):
         env = dict(os.environ, PORT=str(self.port), VARDIR=self.folder, BIN=BIN, DETACH="1")
+        env.update(database_env(self.database))
         env.update(self.prepare())
         subprocess.run([os.path.join(ROOT, "www", "run-lighttpd.sh")], env=env, check=True,
                        stdout=subprocess.DEVNULL)
@@ -262,7 +485,7 @@ class Server:
         if not self.query("SELECT count(*) FROM user WHERE email_folded = ?", (self.OWNER_EMAIL,))[0][0]:
             done = subprocess.run([BIN, "--db", self.database, "user", "add", "--email", self.OWNER_EMAIL, "--owner"],
                                   input=self.OWNER_PASSWORD + "\n", capture_output=True, text=True, timeout=60,
-                                  env=dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES))
+                                  env=dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES, **database_env(self.database)))
             if done.returncode != 0:
                 raise RuntimeError("could not add the test owner: " + done.stderr)
         signed_in = self.request("POST", "/signin", [("email", self.OWNER_EMAIL), ("password", self.OWNER_PASSWORD)],
@@ -280,6 +503,9 @@ class Server:
 
     @property
     def database(self):
+        """The SQLite file in the data folder, or the PostgreSQL conninfo (KEYWARD_TEST_ENGINE=postgresql)."""
+        if getattr(self, "conninfo", None):
+            return self.conninfo
         return os.path.join(self.folder, "keyward.db")
 
     def error_log_path(self):
@@ -364,6 +590,8 @@ class Server:
 
     def query(self, sql, params=()):
         """Rows of a read-only query on the live database (the WAL is read too)."""
+        if is_postgresql(self.database):
+            return pg_query(self.database, sql, params)
         connection = sqlite3.connect(f"file:{urllib.parse.quote(self.database)}?mode=ro", uri=True, timeout=10)
         try:
             return connection.execute(sql, params).fetchall()
@@ -373,6 +601,9 @@ class Server:
     def execute(self, sql, params=()):
         """Run one statement on the live database with a connection of its own, as an operator with
         the sqlite3 shell would (tests use it to break things on purpose: a trigger that raises)."""
+        if is_postgresql(self.database):
+            pg_execute(self.database, sql, params)
+            return
         connection = sqlite3.connect(self.database, timeout=10)
         try:
             connection.execute(sql, params)
@@ -380,13 +611,26 @@ class Server:
         finally:
             connection.close()
 
+    def dump(self):
+        """Everything a PostgreSQL database holds, as pg_dump writes it (bytes; data as COPY text)."""
+        import pgtest
+        return subprocess.run(["pg_dump", "--dbname", self.database], capture_output=True, check=True,
+                              env=pgtest.PSQL_ENV, timeout=60).stdout
+
     def count(self, table, where="1", params=()):
         """Rows of `table` matching `where`; for usage_event, the decisions they count (sum of calls)."""
         what = "coalesce(sum(calls), 0)" if table == "usage_event" else "count(*)"
+        if where == "1" and is_postgresql(self.database):
+            where = "true"  # PostgreSQL's WHERE takes only a boolean
         return self.query(f"SELECT {what} FROM {table} WHERE {where}", params)[0][0]
 
     def key_row(self, key_id):
         """The api_key row of `key_id` as a dict, or None; last_used_at from api_key_last_used."""
+        if is_postgresql(self.database):
+            text = pg_words("SELECT k.*, u.at AS last_used_at FROM api_key k LEFT JOIN api_key_last_used u "
+                            "ON u.api_key_id = k.id WHERE k.key_id = ?", (key_id,))
+            output = _psql(self.database, f"SELECT row_to_json(t) FROM ({text}) t;\n").strip()
+            return {k: _pg_value(v) for k, v in json.loads(output).items()} if output else None
         connection = sqlite3.connect(f"file:{urllib.parse.quote(self.database)}?mode=ro", uri=True, timeout=10)
         connection.row_factory = sqlite3.Row
         try:
@@ -412,7 +656,10 @@ class Server:
     def snapshot(self):
         """Every row of SNAPSHOT_TABLES, and of session without last_seen_at (which any request may
         move forward): compare before and after a refused request to see that nothing changed."""
-        rows = {table: self.query(f"SELECT * FROM {table} ORDER BY rowid") for table in self.SNAPSHOT_TABLES}
+        if is_postgresql(self.database):  # no rowid: the rows sorted, which compares the same
+            rows = {table: sorted(self.query(f"SELECT * FROM {table}"), key=repr) for table in self.SNAPSHOT_TABLES}
+        else:
+            rows = {table: self.query(f"SELECT * FROM {table} ORDER BY rowid") for table in self.SNAPSHOT_TABLES}
         rows["session"] = self.query("SELECT id, token_hash, user_id, created_at, expires_at FROM session ORDER BY id")
         return rows
 
@@ -421,7 +668,7 @@ class Server:
     def cli(self, *args, env=None, timeout=60, input=None):
         """Run build/test/keyward --db <this database> ARGS... with `input` (text) on standard input,
         or none; returns the CompletedProcess (text)."""
-        full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
+        full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES, **database_env(self.database))
         full_env.update(env or {})
         return subprocess.run([BIN, "--db", self.database, *args], env=full_env, capture_output=True,
                               text=True, timeout=timeout, input=input,
@@ -674,7 +921,7 @@ def fcgi_request_unix(path, params, stdin=b"", request_id=1, role=FCGI_RESPONDER
 def init_database(database, env=None):
     """`keyward --db DATABASE init`: only init makes a database (and its server key); every other
     command and server refuses a missing one. Returns the CompletedProcess; raises when it failed."""
-    full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
+    full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES, **database_env(database))
     full_env.update(env or {})
     done = subprocess.run([BIN, "--db", database, "init"], env=full_env, capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)
@@ -686,7 +933,8 @@ def init_database(database, env=None):
 def add_owner(database, email="owner@example.com", password="the owner's long password"):
     """Make `email` an owner of the first workspace of `database` (once)."""
     done = subprocess.run([BIN, "--db", database, "user", "add", "--email", email, "--owner"], input=password + "\n",
-                          capture_output=True, text=True, timeout=60, env=dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES))
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES, **database_env(database)))
     if done.returncode != 0 and "already a user" not in done.stderr:
         raise RuntimeError("could not add an owner: " + done.stderr)
     return email, password
@@ -742,12 +990,12 @@ class StandaloneKeyward:
 
     def __init__(self, threads=2, env=None, gatekeeper_threads=None, binary=BIN):
         self.folder = tempfile.mkdtemp(prefix="keyward-serve-")
-        self.database = os.path.join(self.folder, "keyward.db")
+        self.database = new_database(self.folder) if ON_POSTGRESQL else os.path.join(self.folder, "keyward.db")
         self.port = free_port()
         self.gatekeeper_port = free_port() if gatekeeper_threads else None
         self.log_path = os.path.join(self.folder, "serve.log")
         self._log = open(self.log_path, "wb")
-        full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES)
+        full_env = dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES, **database_env(self.database))
         full_env.pop("GATEWAY_INTERFACE", None)
         full_env.update(env or {})
         init_database(self.database, full_env)
@@ -762,7 +1010,8 @@ class StandaloneKeyward:
             raise RuntimeError("keyward serve did not start listening:\n" + self.log())
 
     def cli(self, *args):
-        return subprocess.run([BIN, "--db", self.database, *args], env=dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES),
+        return subprocess.run([BIN, "--db", self.database, *args],
+                              env=dict(os.environ, KEYWARD_TEMPLATES=TEMPLATES, **database_env(self.database)),
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
     def log(self):
@@ -976,6 +1225,7 @@ ScriptAlias "{API_PREFIX}" "{self.backend_script}/"
         env = dict(os.environ, PORT=str(self.port), KEYWARD_PORT=str(self.keyward_port),
                    KEYWARD_GATEKEEPER_PORT=str(self.gatekeeper_port), VARDIR=self.folder, BIN=BIN, THREADS="4",
                    GATEKEEPER_THREADS="4", DETACH="1")
+        env.update(database_env(self.database))
         env.update(self.prepare())
         done = subprocess.run([os.path.join(ROOT, "www", "run-apache.sh")], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
@@ -1093,6 +1343,7 @@ class NginxMixin:
         env = dict(os.environ, PORT=str(self.port), KEYWARD_PORT=str(self.keyward_port),
                    KEYWARD_GATEKEEPER_PORT=str(self.gatekeeper_port), VARDIR=self.folder, BIN=BIN, THREADS="4",
                    GATEKEEPER_THREADS="4", SITE=self.site, PUBLIC_URL=self.public_url, DETACH="1")
+        env.update(database_env(self.database))
         env.update(self.prepare())
         done = subprocess.run([os.path.join(ROOT, "www", "run-nginx.sh")], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
@@ -1133,7 +1384,8 @@ class NginxMixin:
 
     def start_keyward(self):
         """keyward serve again, as run-nginx.sh started it."""
-        env = dict(os.environ, KEYWARD_DB=self.database, KEYWARD_TEMPLATES=TEMPLATES, KEYWARD_BASE_PATH=self.base_path,
+        env = dict(os.environ, **database_env(self.database))
+        env.update(KEYWARD_DB=self.database, KEYWARD_TEMPLATES=TEMPLATES, KEYWARD_BASE_PATH=self.base_path,
                    KEYWARD_CONFIG=getattr(self, "rules_path", ""), KEYWARD_PUBLIC_URL=self.public_url)
         with open(self.keyward_log_path(), "ab") as log:
             process = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{self.keyward_port}", "--threads", "4",

@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 
-from harness import ServerTestCase, alive, wait_for_exit
+from harness import ON_POSTGRESQL, ServerTestCase, alive, wait_for_exit
 
 
 class ConsoleActionsAreAtomicTest(ServerTestCase):
@@ -234,6 +234,7 @@ class KilledWhileCreatingKeysTest(ServerTestCase):
                          "an audit line for a key that was never saved")
         self.assertEqual(s.count("api_key k", "(SELECT count(*) FROM api_key_cidr c WHERE c.api_key_id = k.id) <> 2"), 0,
                          "a key with some of its networks")
-        self.assertEqual(s.query("PRAGMA integrity_check"), [("ok",)])
+        if not ON_POSTGRESQL:  # SQLite's check of its own file; PostgreSQL has no such statement
+            self.assertEqual(s.query("PRAGMA integrity_check"), [("ok",)])
         print(f"\n  {killed} kills; {answers['created']} keys created, {answers['failed']} requests failed; "
               f"{keys} keys saved, each with its line")

@@ -11,13 +11,11 @@ test_gatekeeper.py (NginxGatekeeperTest) and test_nginx.py.
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 import time
 import unittest
-import urllib.parse
 
-from harness import (FCGI_AUTHORIZER, StandaloneKeyward, add_owner, fcgi_request, header, parse_cgi_output,
+from harness import (database_query, FCGI_AUTHORIZER, StandaloneKeyward, add_owner, fcgi_request, header, parse_cgi_output,
                      sanitizer_report)
 
 RULES = """# the rules of these tests
@@ -95,12 +93,7 @@ class GateOverFastcgiTest(unittest.TestCase):
         return (status, "granted") if status in (200, 204) else (status, json.loads(body)["code"])
 
     def query(self, sql, params=()):
-        connection = sqlite3.connect(f"file:{urllib.parse.quote(self.keyward.database)}?mode=ro", uri=True,
-                                     timeout=10)
-        try:
-            return connection.execute(sql, params).fetchall()
-        finally:
-            connection.close()
+        return database_query(self.keyward.database, sql, params)
 
     # ---- one decision, two ways of asking ----
 

@@ -15,14 +15,12 @@ web server would pass on: a missing or garbage REMOTE_ADDR, odd REQUEST_URIs, a 
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import time
 import unittest
-import urllib.parse
 
-from harness import (BIN, FCGI_AUTHORIZER, GATEKEEPER_RULES, TEMPLATES, ApacheGatekeeper,
+from harness import (database_query, connect, BIN, FCGI_AUTHORIZER, GATEKEEPER_RULES, TEMPLATES, ApacheGatekeeper,
                      LighttpdGatekeeper, NginxGatekeeper, ServerTestCase, StandaloneKeyward, fcgi_request,
                      init_database, parse_cgi_output, sanitizer_report)
 
@@ -142,12 +140,12 @@ class GatekeeperChecks:
 
     def set_role(self, key_id, role):
         """Change a key's role in the database, as a later console will (sqlite3, under the running server)."""
-        connection = sqlite3.connect(self.server.database, timeout=10)
+        connection = connect(self.server.database)
         try:
             with connection:
                 changed = connection.execute(
-                    "UPDATE api_key SET role_id = (SELECT id FROM role WHERE name = ?) WHERE key_id = ?",
-                    (role, key_id)).rowcount
+                    "UPDATE api_key SET role_id = (SELECT r.id FROM role r WHERE r.name = ? AND r.workspace_id = "
+                    "api_key.workspace_id) WHERE key_id = ?", (role, key_id)).rowcount
             self.assertEqual(changed, 1)
         finally:
             connection.close()
@@ -749,9 +747,4 @@ class AuthorizerOverFastcgiTest(unittest.TestCase):
         self.assertAnswer(parse_cgi_output(stdout), "granted")
 
     def query(self, sql, params=()):
-        uri = f"file:{urllib.parse.quote(self.keyward.database)}?mode=ro"
-        connection = sqlite3.connect(uri, uri=True, timeout=10)
-        try:
-            return connection.execute(sql, params).fetchall()
-        finally:
-            connection.close()
+        return database_query(self.keyward.database, sql, params)

@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import (BIN, FCGI_AUTHORIZER, GATEKEEPER_RULES, TEMPLATES, ApacheGatekeeper, LighttpdGatekeeper,
+from harness import (database_env, BIN, FCGI_AUTHORIZER, GATEKEEPER_RULES, TEMPLATES, ApacheGatekeeper, LighttpdGatekeeper,
                      ServerTestCase, StandaloneKeyward, fcgi_request, free_port, parse_cgi_output, sanitizer_report)
 from test_gatekeeper import foreign_token, key_id_of
 
@@ -181,7 +181,8 @@ class StandaloneScopeTest(unittest.TestCase):
         # A plain CGI request (one process each) never says it.
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GATEWAY_INTERFACE": "CGI/1.1",
                "REQUEST_METHOD": "GET", "REQUEST_URI": "/signin", "QUERY_STRING": "", "SCRIPT_NAME": "",
-               "REMOTE_ADDR": "127.0.0.1", "KEYWARD_DB": server.database, "KEYWARD_TEMPLATES": TEMPLATES}
+               "REMOTE_ADDR": "127.0.0.1", "KEYWARD_DB": server.database, "KEYWARD_TEMPLATES": TEMPLATES,
+               **database_env(server.database)}
         for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if name in os.environ:
                 env[name] = os.environ[name]

@@ -3,12 +3,11 @@ through the gatekeeper (lighttpd asking keyward as its FastCGI authorizer): who 
 where, per period, with a chart that is well-formed SVG; off-the-record keys; warnings and the
 filtered views they link to; retention by `keyward usage rollup`."""
 import re
-import sqlite3
 import time
 import unittest
 import xml.etree.ElementTree as ElementTree
 
-from harness import API_PREFIX, LighttpdGatekeeper, ServerTestCase
+from harness import connect, API_PREFIX, LighttpdGatekeeper, ServerTestCase
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -107,7 +106,7 @@ class InsightTest(ServerTestCase):
         """A spike of refusals and an address new to the key, seeded into the raw rows and rolled up."""
         row = self.server.query("SELECT id FROM api_key WHERE key_id = ?", (self.key_id,))[0][0]
         now = int(time.time())
-        with sqlite3.connect(self.server.database, timeout=10) as db:
+        with connect(self.server.database) as db:
             db.execute("INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
                        "VALUES (1, ?, ?, '/protected/old', '192.0.2.10', 'granted', 1)", (row, now - 10 * 86400))
             db.execute("INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
@@ -171,7 +170,7 @@ class RetentionTest(ServerTestCase):
         key_id, _ = self.server.create_key("Old traffic")
         row = self.server.query("SELECT id FROM api_key WHERE key_id = ?", (key_id,))[0][0]
         now = int(time.time())
-        with sqlite3.connect(self.server.database, timeout=10) as db:
+        with connect(self.server.database) as db:
             db.executemany("INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, "
                            "calls) VALUES (1, ?, ?, '/v1/x', '192.0.2.1', 'granted', 1)",
                            [(row, now - 40 * 86400), (row, now - 2 * 86400), (row, now - 500 * 86400)])

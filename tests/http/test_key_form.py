@@ -3,12 +3,11 @@ still accepted, and "Add another network" without JavaScript."""
 import os
 import re
 import secrets
-import sqlite3
 import subprocess
 import unittest
 import urllib.parse
 
-from harness import (BIN, TEMPLATES, Document, ServerTestCase, StandaloneKeyward, fastcgi_sign_in, fcgi_request,
+from harness import (connect, BIN, TEMPLATES, Document, ServerTestCase, StandaloneKeyward, fastcgi_sign_in, fcgi_request,
                      parse_cgi_output, sanitizer_report)
 
 
@@ -206,7 +205,7 @@ class KeyLimitTest(unittest.TestCase):
         self.assertEqual(doc.values("cidr")[0], "10.0.0.0/8")
         self.assertEqual(doc.values("cidr_label")[0], "Office")
         self.assertNotIn("<b>&", body.decode())  # escaped, not markup
-        connection = sqlite3.connect(self.keyward.database)
+        connection = connect(self.keyward.database)
         try:
             self.assertEqual(connection.execute("SELECT count(*) FROM api_key WHERE revoked_at IS NULL").fetchone()[0], 2)
         finally:

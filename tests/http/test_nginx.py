@@ -12,7 +12,7 @@ import re
 import sqlite3
 import time
 
-from harness import (FCGI_AUTHORIZER, NginxServer, ServerTestCase, fcgi_request, parse_cgi_output, sanitizer_report,
+from harness import (ON_POSTGRESQL, FCGI_AUTHORIZER, NginxServer, ServerTestCase, fcgi_request, parse_cgi_output, sanitizer_report,
                      secret_from)
 
 PROTECTED = "/protected/"  # run-nginx.sh's default API_PREFIX; no API behind it: a yes gets nginx's 404
@@ -130,6 +130,8 @@ class NginxOutageTest(ServerTestCase):
         self.assertStatus(self.server.site_request("GET", "/keyward/"), 502)
 
         # keyward runs, but cannot read its keys: its own 503 and message reach the client.
+        if ON_POSTGRESQL:
+            self.skipTest("the rest damages a page of SQLite's file, which a PostgreSQL database does not have")
         database = self.server.database
         with sqlite3.connect(database) as connection:
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

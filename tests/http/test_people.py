@@ -171,7 +171,7 @@ class PeopleTest(ServerTestCase):
         self.assertStatus(browser.sign_in(email), 303)
         self.write("INSERT INTO signin_failure (subject, at) SELECT 'email:' || ?, strftime('%s', 'now') "
                    "FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 "
-                   "UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9 UNION ALL SELECT 10)",
+                   "UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9 UNION ALL SELECT 10) AS ten",
                    (email,))
         self.assertStatus(Browser(self.server).sign_in(email), 429)  # paused
         for bad, problem in (("", "no password was given"), ("short\n", "Use at least 12 characters")):
@@ -191,7 +191,7 @@ class PeopleTest(ServerTestCase):
         email = self.add_user()
         self.write("INSERT INTO signin_failure (subject, at) SELECT 'email:' || ?, strftime('%s', 'now') "
                    "FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 "
-                   "UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9 UNION ALL SELECT 10)",
+                   "UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9 UNION ALL SELECT 10) AS ten",
                    (email,))
         paused = Browser(self.server).sign_in(email)
         self.assertStatus(paused, 429)

@@ -11,12 +11,11 @@ import os
 import re
 import secrets
 import shutil
-import sqlite3
 import tempfile
 import unittest
 import urllib.parse
 
-from harness import (FCGI_AUTHORIZER, Document, LighttpdGatekeeper, ServerTestCase, StandaloneKeyward,
+from harness import (connect, FCGI_AUTHORIZER, Document, LighttpdGatekeeper, ServerTestCase, StandaloneKeyward,
                      fastcgi_sign_in, fcgi_request, parse_cgi_output, sanitizer_report)
 
 # keyward's own permissions, in the order the form lists them and the store keeps them.
@@ -417,7 +416,7 @@ class RolesTest(RoleConsole, ServerTestCase):
 
     def test_roles_of_another_workspace_are_out_of_reach(self):
         foreign = unique("Foreign team")
-        connection = sqlite3.connect(self.server.database, timeout=10)
+        connection = connect(self.server.database)
         try:
             with connection:
                 connection.execute("INSERT OR IGNORE INTO workspace (id, name, created_at) VALUES (2, 'Other', 0)")
@@ -627,7 +626,7 @@ class RolePermissionsAtTheGateTest(unittest.TestCase):
         done = self.keyward.cli("key", "create", "--name", "Caller", "--role", name)
         self.assertEqual(done.returncode, 0, done.stderr)
         token = done.stdout.strip()
-        connection = sqlite3.connect(f"file:{urllib.parse.quote(self.keyward.database)}?mode=ro", uri=True, timeout=10)
+        connection = connect(self.keyward.database, readonly=True)
         try:
             role_id = connection.execute("SELECT id FROM role WHERE name = ?", (name,)).fetchone()[0]
         finally:

@@ -4,14 +4,13 @@ absolute expiry, no fixation, the old session ended by a new sign-in, no open re
 typed shown back escaped, and the audit log naming who changed what. Every console page needs a
 signed-in member whose role allows the action, and every form the session's CSRF token."""
 import re
-import sqlite3
 import subprocess
 import time
 import unittest
 import urllib.parse
 import uuid
 
-from harness import (BIN, ROOT, StandaloneKeyward, ServerTestCase, add_owner, fcgi_request, header, parse_cgi_output,
+from harness import (connect, BIN, ROOT, StandaloneKeyward, ServerTestCase, add_owner, fcgi_request, header, parse_cgi_output,
                      sanitizer_report)
 
 PASSWORD = "correct horse battery staple"
@@ -39,7 +38,7 @@ class SignInTest(ServerTestCase):
         self.server.cookies.clear()
         self.server.csrf = None
         # Every test signs in from 127.0.0.1: start each with that address's failures forgotten.
-        connection = sqlite3.connect(self.server.database, timeout=10)
+        connection = connect(self.server.database)
         try:
             with connection:
                 connection.execute("DELETE FROM signin_failure")
@@ -136,7 +135,7 @@ class SignInTest(ServerTestCase):
     def test_an_idle_session_expires(self):
         email = self.add_user()
         self.assertStatus(self.sign_in(email), 303)
-        connection = sqlite3.connect(self.server.database, timeout=10)
+        connection = connect(self.server.database)
         try:
             with connection:
                 connection.execute("UPDATE session SET last_seen_at = last_seen_at - 3 * 3600")
@@ -166,7 +165,7 @@ class SignInTest(ServerTestCase):
             self.assertEqual(self.sign_in(email, next=outside).header("Location"), "/", outside)
 
     def write(self, sql, params=()):
-        connection = sqlite3.connect(self.server.database, timeout=10)
+        connection = connect(self.server.database)
         try:
             with connection:
                 connection.execute(sql, params)
@@ -210,7 +209,7 @@ class SignInTest(ServerTestCase):
         self.assertIn(email, self.server.get("/w/1/keys").text)
 
     def add_failures(self, subject, count, at):
-        connection = sqlite3.connect(self.server.database, timeout=10)
+        connection = connect(self.server.database)
         try:
             with connection:
                 connection.executemany("INSERT INTO signin_failure (subject, at) VALUES (?, ?)", [(subject, at)] * count)

@@ -16,14 +16,13 @@ import concurrent.futures
 import http.client
 import os
 import re
-import sqlite3
 import statistics
 import threading
 import time
 import unittest
 import urllib.parse
 
-from harness import (ROOT, ServerTestCase, StandaloneKeyward, add_owner, fcgi_request, header, parse_cgi_output,
+from harness import (connect, ROOT, ServerTestCase, StandaloneKeyward, add_owner, fcgi_request, header, parse_cgi_output,
                      sanitizer_report)
 
 PASSWORD = "the victim's long password"
@@ -73,7 +72,7 @@ class ConcurrentGuessesTest(unittest.TestCase):
         with concurrent.futures.ThreadPoolExecutor(32) as pool:
             statuses = list(pool.map(guess, range(32)))
         elapsed = time.monotonic() - began
-        connection = sqlite3.connect(f"file:{keyward.database}?mode=ro", uri=True)
+        connection = connect(keyward.database, readonly=True)
         try:
             times = [row[0] for row in connection.execute(
                 "SELECT at_ms FROM signin_failure WHERE subject = 'email:victim@example.com' ORDER BY at_ms")]
@@ -97,7 +96,7 @@ class ConcurrentGuessesTest(unittest.TestCase):
         peak resident memory grows by about (cores + 1) x 64 MiB at most, not 16 x 64 MiB."""
         keyward = self.serve(RELEASE_BIN)
         add_owner(keyward.database, "person0@example.com", PASSWORD)
-        connection = sqlite3.connect(keyward.database)
+        connection = connect(keyward.database)
         with connection:
             connection.executemany(
                 "INSERT INTO user (email, email_folded, name, password_hash, created_at, updated_at) "

@@ -9,7 +9,7 @@ import subprocess
 import unittest
 import uuid
 
-from harness import BIN, Server, ServerTestCase
+from harness import ON_POSTGRESQL, BIN, Server, ServerTestCase
 from test_members import PASSWORD, Person
 
 SCRIPT = "<script>alert(1)</script>"
@@ -310,8 +310,12 @@ class HostileTextTest(WorkspaceTestCase):
         assertEscaped(someone_else, "the join page, signed in as another")
 
     def test_tables_survive(self):
-        with sqlite3.connect(self.server.database) as db:
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if ON_POSTGRESQL:
+            tables = {row[0] for row in self.server.query("SELECT table_name FROM information_schema.tables "
+                                                          "WHERE table_schema = 'public'")}
+        else:
+            with sqlite3.connect(self.server.database) as db:
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         self.assertTrue({"api_key", "user", "role", "workspace", "membership"} <= tables)
 
 
