@@ -166,6 +166,40 @@ static void clear_result(struct store_query *query)
 	query->row = -1;
 }
 
+static void watch_raise(int64_t generation);
+
+/*
+ * True when statement `which` writes a table whose changes move the gate generation (keys, their
+ * networks, roles: the triggers of the schema), as its text says.
+ */
+static bool touches_gate(enum store_statement which)
+{
+	static const char *const writes[] = { "INSERT INTO api_key ", "UPDATE api_key ", "DELETE FROM api_key ",
+					      "INTO api_key_cidr ", "FROM api_key_cidr ", "UPDATE role ",
+					      "DELETE FROM role " };
+	const char *text = store_statement_postgresql(which);
+	if (text == NULL)
+		text = store_statement_sql(which);
+	for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++)
+		if (strstr(text, writes[i]) != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * After this connection committed a change to keys, networks or roles: read the generation it
+ * left and give it to the watcher's copy at once, so that this process's next request (the
+ * console's own, or its gatekeeper's) sees the change, as on SQLite, without waiting for the
+ * notification to come back.
+ */
+static void publish_generation(PGconn *connection)
+{
+	PGresult *result = PQexec(connection, "SELECT generation FROM gate_state WHERE id = 1");
+	if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1)
+		watch_raise(strtoll(PQgetvalue(result, 0, 0), NULL, 10));
+	PQclear(result);
+}
+
 /*
  * Connect again after the connection was lost (PostgreSQL restarted, a network cut): PQreset()
  * with the same settings; the statements prepared on the old session are gone, so each is
@@ -257,6 +291,14 @@ static int postgresql_step(struct store *store, struct store_query *query)
 			return code;
 		}
 		store->changes = strtoll(PQcmdTuples(result), NULL, 10);
+		if (touches_gate(query->which))
+			store->gate_dirty = true;
+		if (query->which == STMT_ROLLBACK)
+			store->gate_dirty = false;
+		if (store->gate_dirty && (query->which == STMT_COMMIT || store->depth == 0)) {
+			store->gate_dirty = false;
+			publish_generation(connection);
+		}
 		/* An INSERT ... RETURNING id says which row it made, as SQLite's last_insert_rowid(). */
 		if (status == PGRES_TUPLES_OK && PQntuples(result) > 0 && PQnfields(result) > 0 &&
 		    strcmp(PQfname(result, 0), "id") == 0 && strncmp(PQcmdStatus(result), "INSERT", 6) == 0)
@@ -340,6 +382,14 @@ static struct {
 	atomic_llong generation;
 	atomic_bool live; /* listening, and the generation is current */
 } watch;
+
+/* Raise the watcher's generation to `generation` (it never goes back for a reader in this process). */
+static void watch_raise(int64_t generation)
+{
+	long long seen = atomic_load(&watch.generation);
+	while (generation > seen && !atomic_compare_exchange_weak(&watch.generation, &seen, generation))
+		;
+}
 
 static void sleep_ms(long ms)
 {

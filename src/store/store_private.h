@@ -196,6 +196,7 @@ struct store {
 	int64_t last_insert_id;
 	bool lost;       /* the connection was lost and is not back yet (PostgreSQL) */
 	double retry_at; /* monotonic seconds before which it does not try to connect again */
+	bool gate_dirty; /* the open transaction changed keys, networks or roles (PostgreSQL) */
 };
 
 /* The statement's name, for messages ("key_insert"). */
