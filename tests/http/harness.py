@@ -214,6 +214,9 @@ class PgCursor:
     def fetchall(self):
         return list(self.rows)
 
+    def __iter__(self):
+        return iter(self.rows)
+
 
 class PgConnection:
     """What the tests use of a sqlite3 connection, on a PostgreSQL database: each execute() stands
@@ -227,7 +230,9 @@ class PgConnection:
             rows = pg_query(self.conninfo, sql, params)
             return PgCursor(rows, -1)
         if re.match(r"\s*INSERT\b", sql, re.I) and "RETURNING" not in sql.upper():
-            rows = pg_query(self.conninfo, sql.strip().rstrip(";") + " RETURNING id", params)
+            # signin_failure's key is the column named rowid (SQLite's hidden one, made real)
+            key = "rowid" if re.match(r"\s*INSERT\s+INTO\s+signin_failure\b", sql, re.I) else "id"
+            rows = pg_query(self.conninfo, sql.strip().rstrip(";") + f" RETURNING {key}", params)
             return PgCursor([], len(rows), rows[-1][0] if rows else None)
         return PgCursor([], pg_execute(self.conninfo, sql, params))
 
