@@ -31,16 +31,16 @@ class PostgresNode(LighttpdGatekeeper):
     """A lighttpd gatekeeper and console whose keyward processes use the shared PostgreSQL
     database (KEYWARD_DB) and server key (KEYWARD_KEY_FILE) instead of a file of their own."""
 
-    conninfo = None
-    key_file = None
+    shared_conninfo = None
+    shared_key_file = None
 
     @property
     def database(self):
-        return self.conninfo
+        return self.shared_conninfo
 
     def prepare(self):
         env = super().prepare()
-        env.update(KEYWARD_DB=self.conninfo, KEYWARD_KEY_FILE=self.key_file)
+        env.update(KEYWARD_DB=self.shared_conninfo, KEYWARD_KEY_FILE=self.shared_key_file)
         return env
 
     def sign_in_owner(self):
@@ -54,7 +54,7 @@ class PostgresNode(LighttpdGatekeeper):
 
 
 def node_class(conninfo, key_file):
-    return type("Node", (PostgresNode,), {"conninfo": conninfo, "key_file": key_file})
+    return type("Node", (PostgresNode,), {"shared_conninfo": conninfo, "shared_key_file": key_file})
 
 
 class TwoNodesTest(unittest.TestCase):
