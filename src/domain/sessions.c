@@ -299,9 +299,11 @@ enum store_status signin_attempt_begin(struct store *store, const char *email_fo
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
+	status = store_signin_attempts_lock(store);
 	int64_t failures = 0, latest = 0, wait = 0;
 	bool subject_locked = false, address_locked = false;
-	status = store_signin_failure_count(store, attempt->subject, since, &failures, &latest);
+	if (status == STORE_OK)
+		status = store_signin_failure_count(store, attempt->subject, since, &failures, &latest);
 	if (status == STORE_OK)
 		wait = wait_for(failures, latest, now_ms, SIGNIN_FREE_FAILURES, SIGNIN_LOCK_FAILURES, &subject_locked);
 	if (status == STORE_OK)

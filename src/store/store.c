@@ -217,6 +217,9 @@ static const struct {
 		"DELETE FROM session WHERE token_hash = ?1" },
 	[STMT_SESSION_DELETE_EXPIRED] = { "session_delete_expired",
 		"DELETE FROM session WHERE expires_at <= ?1 OR last_seen_at <= ?2" },
+	/* A transaction-level advisory lock of sign-in attempts (any fixed number), released at its end. */
+	[STMT_SIGNIN_ATTEMPTS_LOCK] = { "signin_attempts_lock", "SELECT 1",
+					"SELECT pg_advisory_xact_lock(7738725088349021186)" },
 	[STMT_SIGNIN_FAILURE_INSERT] = { "signin_failure_insert",
 		"INSERT INTO signin_failure (subject, at, at_ms) VALUES (?1, ?2 / 1000, ?2) RETURNING rowid AS id" },
 	[STMT_SIGNIN_FAILURE_COUNT] = { "signin_failure_count",

@@ -665,6 +665,13 @@ enum store_status store_audit_actors(struct store *store, struct arena *arena, i
  * NULL) gets its row, for store_signin_failure_delete().
  */
 enum store_status store_signin_failure_add(struct store *store, const char *subject, int64_t now_ms, int64_t *id);
+/*
+ * Inside the transaction that counts a sign-in's failures and records it: wait until no other
+ * attempt is between its count and its record, so that concurrent guesses are let through one
+ * after another, each seeing the ones before (SQLite's write lock does this already; PostgreSQL
+ * takes a lock of its own, held to the transaction's end).
+ */
+enum store_status store_signin_attempts_lock(struct store *store);
 /* How many failures `subject` had after `since` (seconds), and when the latest was, in milliseconds (0: none). */
 enum store_status store_signin_failure_count(struct store *store, const char *subject, int64_t since, int64_t *count,
 					     int64_t *latest_ms);

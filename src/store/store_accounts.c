@@ -146,6 +146,12 @@ enum store_status store_signin_failure_add(struct store *store, const char *subj
 	return status;
 }
 
+enum store_status store_signin_attempts_lock(struct store *store)
+{
+	store_query(store, STMT_SIGNIN_ATTEMPTS_LOCK);
+	return store_run(store, STMT_SIGNIN_ATTEMPTS_LOCK);
+}
+
 enum store_status store_signin_failure_count(struct store *store, const char *subject, int64_t since, int64_t *count,
 					     int64_t *latest_ms)
 {
