@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,40 +58,57 @@ def node_class(conninfo, key_file):
     return type("Node", (PostgresNode,), {"shared_conninfo": conninfo, "shared_key_file": key_file})
 
 
-class TwoNodesTest(unittest.TestCase):
+class NodesTestCase(unittest.TestCase):
+    """A fresh PostgreSQL database with its server key, and `node_count` nodes on it (cls.nodes).
+    The environment `settings` names holds while the class runs (KEYWARD_KEY_FILE always: every
+    node and command of the database reads the one key)."""
+
+    name = "nodes"
+    node_count = 1
+    settings = {}
+
     @classmethod
     def setUpClass(cls):
         reason = pgtest.missing()
         if reason:
             raise unittest.SkipTest(reason)
-        cls.folder = tempfile.mkdtemp(prefix="keyward-two-nodes-")
+        cls.nodes = []
+        cls.folder = tempfile.mkdtemp(prefix=f"keyward-{cls.name}-")
         cls.key_file = os.path.join(cls.folder, "keyward.key")
-        cls.conninfo = pgtest.create_database(f"two_nodes_{os.getpid()}")
-        # Every node and command of this database reads the one server key.
-        cls.saved_key_file = os.environ.get("KEYWARD_KEY_FILE")
-        os.environ["KEYWARD_KEY_FILE"] = cls.key_file
+        cls.conninfo = pgtest.create_database(f"{cls.name}_{os.getpid()}")
+        environment = dict(cls.settings, KEYWARD_KEY_FILE=cls.key_file)
+        cls.saved = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
         # init makes the server key; the nodes' start scripts then find both ready.
-        import subprocess
         done = subprocess.run([BIN, "--db", cls.conninfo, "init"], capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
             raise RuntimeError("init failed: " + done.stderr)
-        Node = node_class(cls.conninfo, cls.key_file)
-        cls.a = Node()
-        cls.b = Node()
+        node = node_class(cls.conninfo, cls.key_file)
+        cls.nodes = [node() for _ in range(cls.node_count)]
 
     @classmethod
     def tearDownClass(cls):
-        for node in (getattr(cls, "a", None), getattr(cls, "b", None)):
-            if node is not None:
-                log = node.error_log()
-                node.stop()
-                if "ERROR: AddressSanitizer" in log or "runtime error:" in log:
-                    raise AssertionError("sanitizer report in a node's log:\n" + log[-4000:])
-        if cls.saved_key_file is None:
-            os.environ.pop("KEYWARD_KEY_FILE", None)
-        else:
-            os.environ["KEYWARD_KEY_FILE"] = cls.saved_key_file
+        for node in cls.nodes:
+            log = node.error_log()
+            node.stop()
+            if "ERROR: AddressSanitizer" in log or "runtime error:" in log:
+                raise AssertionError("sanitizer report in a node's log:\n" + log[-4000:])
+        for name, value in cls.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         shutil.rmtree(cls.folder, ignore_errors=True)
+
+
+class TwoNodesTest(NodesTestCase):
+    name = "two_nodes"
+    node_count = 2
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.a, cls.b = cls.nodes
 
     def gate(self, node, token, path="http/ping"):
         return node.request("GET", API_PREFIX + path, headers={"Authorization": f"Bearer {token}"},
@@ -195,44 +213,19 @@ class TwoNodesTest(unittest.TestCase):
             locker.close()
 
 
-class OutageTest(unittest.TestCase):
+class OutageTest(NodesTestCase):
     """PostgreSQL stops under a node: keys it checked within KEYWARD_STALE_SECONDS keep their
     answers, everything else gets 503, nothing crashes, and when the database is back the node
     reconnects by itself; past the bound, known keys get 503 too."""
 
     STALE = 3
+    name = "outage"
+    settings = {"KEYWARD_STALE_SECONDS": str(STALE)}
 
     @classmethod
     def setUpClass(cls):
-        reason = pgtest.missing()
-        if reason:
-            raise unittest.SkipTest(reason)
-        cls.folder = tempfile.mkdtemp(prefix="keyward-outage-")
-        cls.key_file = os.path.join(cls.folder, "keyward.key")
-        cls.conninfo = pgtest.create_database(f"outage_{os.getpid()}")
-        cls.saved = {name: os.environ.get(name) for name in ("KEYWARD_KEY_FILE", "KEYWARD_STALE_SECONDS")}
-        os.environ["KEYWARD_KEY_FILE"] = cls.key_file
-        os.environ["KEYWARD_STALE_SECONDS"] = str(cls.STALE)
-        import subprocess
-        done = subprocess.run([BIN, "--db", cls.conninfo, "init"], capture_output=True, text=True, timeout=60)
-        if done.returncode != 0:
-            raise RuntimeError("init failed: " + done.stderr)
-        cls.node = node_class(cls.conninfo, cls.key_file)()
-
-    @classmethod
-    def tearDownClass(cls):
-        node = getattr(cls, "node", None)
-        if node is not None:
-            log = node.error_log()
-            node.stop()
-            if "ERROR: AddressSanitizer" in log or "runtime error:" in log:
-                raise AssertionError("sanitizer report in the node's log:\n" + log[-4000:])
-        for name, value in cls.saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        shutil.rmtree(cls.folder, ignore_errors=True)
+        super().setUpClass()
+        cls.node = cls.nodes[0]
 
     def gate(self, token):
         return self.node.request("GET", API_PREFIX + "http/ping", headers={"Authorization": f"Bearer {token}"},
