@@ -231,6 +231,13 @@ static const struct {
 		"SELECT coalesce(w.active_key_limit, ?2), CASE WHEN coalesce(w.active_key_limit, ?2) > 0 THEN "
 		"(SELECT count(*) FROM api_key k WHERE k.workspace_id = w.id AND k.revoked_at IS NULL) ELSE 0 END "
 		"FROM workspace w WHERE w.id = ?1" },
+	/*
+	 * In the transaction that adds a key, before its count: on PostgreSQL the workspace's row is
+	 * locked, so that keys made at once are counted one after another (a statement of its own: the
+	 * count that follows takes a new snapshot, which sees the keys committed while it waited).
+	 * SQLite's write lock does this already.
+	 */
+	[STMT_WORKSPACE_LOCK] = { "workspace_lock", "SELECT ?1", "SELECT id FROM workspace WHERE id = ?1 FOR UPDATE" },
 	[STMT_ROLE_FIND_ANY_CASE] = { "role_find_any_case",
 		"SELECT id FROM role WHERE workspace_id = ?1 AND lower(name) = lower(?2) ORDER BY id LIMIT 1" },
 	[STMT_ROLE_INSERT] = { "role_insert",

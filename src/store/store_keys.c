@@ -101,7 +101,11 @@ enum store_status store_key_insert(struct store *store, int64_t workspace_id, co
 	if (status != STORE_OK)
 		return status;
 	int64_t limit = 0, active = 0;
-	status = store_key_active_limit(store, workspace_id, default_limit, &limit, &active);
+	struct store_query *lock = store_query(store, STMT_WORKSPACE_LOCK);
+	store_bind_int(lock, 1, workspace_id);
+	status = store_run(store, STMT_WORKSPACE_LOCK);
+	if (status == STORE_OK)
+		status = store_key_active_limit(store, workspace_id, default_limit, &limit, &active);
 	if (status == STORE_OK && limit > 0 && active >= limit)
 		status = STORE_LIMIT;
 	if (status != STORE_OK) {

@@ -1,0 +1,68 @@
+"""test_limits.py: rules that count rows before they add one hold on PostgreSQL under concurrency.
+
+SQLite lets one writer in at a time, so a count and the insert after it see the same rows.
+PostgreSQL's transactions run side by side (READ COMMITTED): two that count together could both
+find room. keyward locks what the count is about (the workspace's row for its active key limit).
+Ends with "pg-limits: N passed, M failed, K skipped".
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "http"))
+
+import pgtest  # noqa: E402
+from harness import BIN  # noqa: E402
+
+LIMIT = 3
+ATTEMPTS = 12
+
+
+class KeyLimitTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        reason = pgtest.missing()
+        if reason:
+            raise unittest.SkipTest(reason)
+        cls.folder = tempfile.mkdtemp(prefix="keyward-limits-")
+        cls.env = dict(os.environ, KEYWARD_KEY_FILE=os.path.join(cls.folder, "keyward.key"),
+                       KEYWARD_KEY_LIMIT=str(LIMIT))
+        cls.conninfo = pgtest.create_database(f"limits_{os.getpid()}")
+        done = subprocess.run([BIN, "--db", cls.conninfo, "init"], env=cls.env, capture_output=True, text=True,
+                              timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError("init failed: " + done.stderr)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.folder, ignore_errors=True)
+
+    def test_keys_made_at_once_stop_at_the_limit(self):
+        processes = [subprocess.Popen([BIN, "--db", self.conninfo, "key", "create", "--name", f"k{i}"], env=self.env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for i in range(ATTEMPTS)]
+        results = [(process.wait(timeout=60), process.stderr.read()) for process in processes]
+        for process in processes:
+            process.stdout.close()
+            process.stderr.close()
+        made = sum(1 for status, _ in results if status == 0)
+        refused = [error for status, error in results if status != 0]
+        active = int(pgtest.value(self.conninfo, "SELECT count(*) FROM api_key WHERE revoked_at IS NULL"))
+        self.assertEqual(active, LIMIT, results)
+        self.assertEqual(made, LIMIT, results)
+        self.assertEqual(len(refused), ATTEMPTS - LIMIT)
+        for error in refused:
+            self.assertIn("limit", error)
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    skipped = len(result.skipped)
+    print(f"pg-limits: {result.testsRun - failed - skipped} passed, {failed} failed, {skipped} skipped")
+    sys.exit(1 if failed else 0)
