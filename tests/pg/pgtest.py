@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -238,3 +239,19 @@ class Session:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def run_tests(label):
+    """Run the calling module's tests (python3 tests/pg/test_x.py) and end with the line
+    tests/run-all.sh counts: "LABEL: N passed, M failed, K skipped". A test counts once however
+    many of its subtests fail; a class whose setUpClass fails counts as one failed. Exits 1 when
+    anything failed or nothing ran."""
+    module = sys.modules["__main__"]
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(
+        unittest.defaultTestLoader.loadTestsFromModule(module))
+    failed = len({getattr(test, "test_case", test).id() for test, _ in result.failures + result.errors}) + \
+        len(result.unexpectedSuccesses)
+    skipped = len(result.skipped)
+    passed = max(result.testsRun - failed - skipped, 0)
+    print(f"{label}: {passed} passed, {failed} failed, {skipped} skipped")
+    sys.exit(0 if failed == 0 and result.testsRun + skipped > 0 else 1)

@@ -524,11 +524,4 @@ class GateTest(PostgresTest):
 
 
 if __name__ == "__main__":
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(
-        unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]))
-    # Tests, not subtests: a test with three failing subtests is one failed test.
-    failed = len({getattr(test, "test_case", test).id() for test, _ in result.failures + result.errors}) + \
-        len(result.unexpectedSuccesses)
-    print(f"pg-schema: {result.testsRun - failed - len(result.skipped)} passed, {failed} failed, "
-          f"{len(result.skipped)} skipped")
-    sys.exit(0 if failed == 0 and result.testsRun > 0 else 1)
+    pgtest.run_tests("pg-schema")
