@@ -236,60 +236,98 @@ static bool reconnect(struct store *store)
 	return true;
 }
 
+/*
+ * True when statement `which` may simply be sent again after the connection died under it: BEGIN
+ * and reads. A write outside a transaction may have committed before the connection went; it is
+ * never repeated.
+ */
+static bool repeatable(enum store_statement which)
+{
+	const char *text = postgresql_text(which);
+	return which == STMT_BEGIN || (text != NULL && strncmp(text, "SELECT ", 7) == 0);
+}
+
+/*
+ * Send query `query` (preparing its statement first on this connection): its result, or NULL with
+ * *status the store status of the failure, said on standard error unless `quiet`.
+ */
+static PGresult *execute(struct store *store, struct store_query *query, bool quiet, int *status)
+{
+	PGconn *connection = connection_of(store);
+	*status = STORE_BUSY;
+	if (!reconnect(store))
+		return NULL;
+	/* An aborted transaction commits as a rollback that says "ROLLBACK": never take it for a commit. */
+	if ((query->which == STMT_COMMIT || query->which == STMT_RELEASE) &&
+	    PQtransactionStatus(connection) == PQTRANS_INERROR) {
+		fprintf(stderr, "keyward: store: %s: the transaction failed earlier; nothing was saved\n",
+			store_statement_name(query->which));
+		*status = STORE_ERROR;
+		return NULL;
+	}
+	if (query->prepared == NULL) {
+		char error[1024];
+		if (!prepare_one(connection, query->which, store_statement_name(query->which), query->params,
+				 query->param_count, error, sizeof error)) {
+			*status = PQstatus(connection) == CONNECTION_OK ? STORE_ERROR : STORE_BUSY;
+			if (!quiet || *status != STORE_BUSY)
+				fprintf(stderr, "keyward: store: %s\n", error);
+			return NULL;
+		}
+		query->prepared = query; /* any non-NULL: prepared on this connection */
+	}
+	const char *values[STORE_PARAMS_MAX];
+	int lengths[STORE_PARAMS_MAX];
+	int formats[STORE_PARAMS_MAX];
+	char integers[STORE_PARAMS_MAX][24];
+	for (int i = 0; i < query->param_count; i++) {
+		const struct store_param *param = &query->params[i];
+		values[i] = NULL;
+		lengths[i] = 0;
+		formats[i] = 0;
+		if (param->kind == STORE_PARAM_INT) {
+			snprintf(integers[i], sizeof integers[i], "%lld", (long long)param->integer);
+			values[i] = integers[i];
+		} else if (param->kind == STORE_PARAM_TEXT) {
+			values[i] = param->data;
+		} else if (param->kind == STORE_PARAM_BLOB) {
+			values[i] = param->length > 0 ? param->data : "";
+			lengths[i] = (int)param->length;
+			formats[i] = 1;
+		}
+	}
+	PGresult *result = PQexecPrepared(connection, store_statement_name(query->which), query->param_count, values,
+					  lengths, formats, 0);
+	ExecStatusType outcome = result == NULL ? PGRES_FATAL_ERROR : PQresultStatus(result);
+	if (outcome == PGRES_TUPLES_OK || outcome == PGRES_COMMAND_OK)
+		return result;
+	*status = status_of_error(result);
+	if (!quiet || PQstatus(connection) == CONNECTION_OK)
+		fprintf(stderr, "keyward: store: %s: %s", store_statement_name(query->which),
+			result != NULL ? PQresultErrorMessage(result) : PQerrorMessage(connection));
+	PQclear(result);
+	return NULL;
+}
+
 static int postgresql_step(struct store *store, struct store_query *query)
 {
 	PGconn *connection = connection_of(store);
 	if (!query->started) {
 		query->started = true;
 		clear_result(query);
-		if (!reconnect(store))
-			return STORE_BUSY;
-		/* An aborted transaction commits as a rollback that says "ROLLBACK": never take it for a commit. */
-		if ((query->which == STMT_COMMIT || query->which == STMT_RELEASE) &&
-		    PQtransactionStatus(connection) == PQTRANS_INERROR) {
-			fprintf(stderr, "keyward: store: %s: the transaction failed earlier; nothing was saved\n",
-				store_statement_name(query->which));
-			return STORE_ERROR;
-		}
-		if (query->prepared == NULL) {
-			char error[1024];
-			if (!prepare_one(connection, query->which, store_statement_name(query->which), query->params,
-					 query->param_count, error, sizeof error)) {
-				fprintf(stderr, "keyward: store: %s\n", error);
-				return PQstatus(connection) == CONNECTION_OK ? STORE_ERROR : STORE_BUSY;
-			}
-			query->prepared = query; /* any non-NULL: prepared on this connection */
-		}
-		const char *values[STORE_PARAMS_MAX];
-		int lengths[STORE_PARAMS_MAX];
-		int formats[STORE_PARAMS_MAX];
-		char integers[STORE_PARAMS_MAX][24];
-		for (int i = 0; i < query->param_count; i++) {
-			const struct store_param *param = &query->params[i];
-			values[i] = NULL;
-			lengths[i] = 0;
-			formats[i] = 0;
-			if (param->kind == STORE_PARAM_INT) {
-				snprintf(integers[i], sizeof integers[i], "%lld", (long long)param->integer);
-				values[i] = integers[i];
-			} else if (param->kind == STORE_PARAM_TEXT) {
-				values[i] = param->data;
-			} else if (param->kind == STORE_PARAM_BLOB) {
-				values[i] = param->length > 0 ? param->data : "";
-				lengths[i] = (int)param->length;
-				formats[i] = 1;
-			}
-		}
-		PGresult *result = PQexecPrepared(connection, store_statement_name(query->which), query->param_count,
-						  values, lengths, formats, 0);
-		ExecStatusType status = result == NULL ? PGRES_FATAL_ERROR : PQresultStatus(result);
-		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-			int code = status_of_error(result);
-			fprintf(stderr, "keyward: store: %s: %s", store_statement_name(query->which),
-				result != NULL ? PQresultErrorMessage(result) : PQerrorMessage(connection));
-			PQclear(result);
+		/*
+		 * A connection whose server went away (a restart, a failover) is found dead only on use:
+		 * then BEGIN or a read outside a transaction goes again on a new connection at once, so
+		 * that the first request after PostgreSQL is back is answered, not refused.
+		 */
+		bool again = store->depth == 0 && !store->lost && repeatable(query->which);
+		int code;
+		PGresult *result = execute(store, query, again, &code);
+		if (result == NULL && again && PQstatus(connection) != CONNECTION_OK)
+			result = execute(store, query, false, &code);
+		if (result == NULL)
 			return code;
-		}
+		ExecStatusType status = PQresultStatus(result);
 		store->changes = strtoll(PQcmdTuples(result), NULL, 10);
 		if (touches_gate(query->which))
 			store->gate_dirty = true;
