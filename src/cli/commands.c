@@ -323,6 +323,8 @@ static const char help_tail[] =
 	"  KEYWARD_REFUSED_ALERT      refused calls of a key in an hour that warn (default 100)\n"
 	"  KEYWARD_STALE_SECONDS      while the database is away, keys checked this recently keep\n"
 	"                             their answers (default 30; 0: 503 at once)\n"
+	"  KEYWARD_USAGE_BUFFER       decisions a process holds for the database at most\n"
+	"                             (default 65536); past it new ones are dropped and counted\n"
 	"  KEYWARD_PASSWORD_CHECKS    Argon2id password checks at once, each 64 MiB (default:\n"
 	"                             the number of CPUs; the others wait in line)\n"
 	"\n"

@@ -369,7 +369,8 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 	    !number_setting("KEYWARD_PASSWORD_CHECKS", "0", 0, 256, "0 (one per CPU)", &config->password_checks, error,
 			    error_size) ||
 	    !number_setting("KEYWARD_STALE_SECONDS", "30", 0, 3600, "0 (fail closed)", &config->stale_seconds, error,
-			    error_size))
+			    error_size) ||
+	    !number_setting("KEYWARD_USAGE_BUFFER", "65536", 1, 1000000, "1", &config->usage_buffer, error, error_size))
 		return false;
 	if (config->usage_hourly_days < config->usage_raw_days) {
 		snprintf(error, error_size, "KEYWARD_USAGE_HOURLY_DAYS (%lld) must be at least KEYWARD_USAGE_RAW_DAYS (%lld): "

@@ -67,6 +67,8 @@ struct config {
 	long long refused_alert;     /* KEYWARD_REFUSED_ALERT: refused calls of a key in an hour that warn (default 100) */
 	long long stale_seconds;     /* KEYWARD_STALE_SECONDS: while the database is away, keys checked this
 					recently keep their answers (default 30; 0: refuse at once) */
+	long long usage_buffer;      /* KEYWARD_USAGE_BUFFER: decisions of known keys a process holds for the
+					database at most (default 65536); past it new ones are dropped and counted */
 	long long password_checks;   /* KEYWARD_PASSWORD_CHECKS: Argon2id computations at once (default 0: one per CPU) */
 	struct config_rule *rules;
 	size_t rule_count;

@@ -68,10 +68,12 @@ struct usage_batch {
 };
 
 struct usage {
-	pthread_mutex_t lock;   /* guards `pending`, `stopping`, `dropped`, `strangers_dropped` */
+	pthread_mutex_t lock;   /* guards `pending`, `stopping`, `held`, `dropped`, `strangers_dropped` */
 	pthread_cond_t wake;
 	struct usage_batch pending;
 	bool stopping;
+	size_t buffer_max;        /* events held at most, pending and writing together (KEYWARD_USAGE_BUFFER) */
+	size_t held;              /* events in `writing`, as the request threads may read it */
 	size_t dropped;           /* events of known keys not recorded: the buffer was full */
 	size_t strangers_dropped; /* strangers not counted: their table was full */
 	unsigned char hash_key[crypto_shorthash_KEYBYTES]; /* random per process: addresses cannot be chosen to collide */
@@ -82,6 +84,10 @@ struct usage {
 	pthread_t flusher;
 	const struct config *config;
 	int64_t maintained_at; /* when the flusher last rolled usage up (insight_maintain) */
+	/* Guarded by write_lock: while writes fail, what to say once they work again. */
+	bool failing;
+	int64_t failing_since;
+	size_t failing_dropped, failing_strangers_dropped;
 	struct insight_upkeep upkeep;
 };
 
@@ -241,7 +247,7 @@ void usage_record(struct usage *usage, const struct verify_result *result, const
 	}
 	pthread_mutex_lock(&usage->lock);
 	struct usage_batch *batch = &usage->pending;
-	if (batch->count >= USAGE_BUFFER_MAX) {
+	if (batch->count + usage->held >= usage->buffer_max) {
 		usage->dropped++;
 		pthread_mutex_unlock(&usage->lock);
 		return;
@@ -400,12 +406,12 @@ static struct store_refusal_count *stranger_rows(const struct stranger_table *ta
 	return rows;
 }
 
-/* Write usage->writing in one transaction. Needs write_lock. */
-static bool write_batch(struct usage *usage)
+/* Write usage->writing in one transaction, and empty it if that worked. Needs write_lock. */
+static enum store_status write_batch(struct usage *usage)
 {
 	struct usage_batch *batch = &usage->writing;
 	if (batch_size(batch) == 0)
-		return true;
+		return STORE_OK;
 	struct store_usage_event *events = xcalloc(batch->count, sizeof *events);
 	struct key_time *calls = xcalloc(batch->count, sizeof *calls);
 	struct key_time *grants = xcalloc(batch->count, sizeof *grants);
@@ -439,14 +445,60 @@ static bool write_batch(struct usage *usage)
 	free(grants);
 	free(counts);
 	free(last_used);
-	if (status != STORE_OK) {
-		fprintf(stderr, "keyward: usage: could not write %zu events and %zu counts of requests without a valid "
-				"key (%s); will retry\n",
-			batch->count, batch->strangers.count, status == STORE_BUSY ? "database busy" : "database error");
-		return false;
+	if (status == STORE_OK)
+		batch_clear(batch);
+	return status;
+}
+
+/* ", buffer full, N events were not recorded" and the like, for what was dropped; "" when nothing was. */
+static void describe_drops(char *text, size_t size, size_t dropped, size_t strangers_dropped)
+{
+	int used = 0;
+	text[0] = '\0';
+	if (dropped > 0)
+		used = snprintf(text, size, "; buffer full, %zu events were not recorded", dropped);
+	if (strangers_dropped > 0 && used >= 0 && (size_t)used < size)
+		snprintf(text + used, size - (size_t)used,
+			 "; more than %d addresses without a valid key at once, %zu requests were not counted",
+			 USAGE_STRANGERS_MAX, strangers_dropped);
+}
+
+/*
+ * What the flusher says: a write that fails once (then it holds its events and tries every
+ * flush, saying nothing more), drops while it fails (once, when they start), and the first write
+ * that works again, with everything dropped meanwhile. Outside such a spell, drops (a flood
+ * faster than the writer) are said at each flush that had any. Needs write_lock.
+ */
+static void report(struct usage *usage, enum store_status status, size_t dropped, size_t strangers_dropped)
+{
+	int64_t now = (int64_t)time(NULL);
+	char drops[256];
+	if (usage->failing) {
+		if (usage->failing_dropped + usage->failing_strangers_dropped == 0 && dropped + strangers_dropped > 0)
+			fprintf(stderr, "keyward: usage: buffer full while the database cannot take usage: new events are "
+					"dropped, and counted, until it can\n");
+		usage->failing_dropped += dropped;
+		usage->failing_strangers_dropped += strangers_dropped;
+		if (status != STORE_OK)
+			return;
+		describe_drops(drops, sizeof drops, usage->failing_dropped, usage->failing_strangers_dropped);
+		fprintf(stderr, "keyward: usage: written again, after %lld s%s\n", (long long)(now - usage->failing_since),
+			drops);
+		usage->failing = false;
+		usage->failing_dropped = 0;
+		usage->failing_strangers_dropped = 0;
+		return;
 	}
-	batch_clear(batch);
-	return true;
+	describe_drops(drops, sizeof drops, dropped, strangers_dropped);
+	if (drops[0] != '\0')
+		fprintf(stderr, "keyward: usage: %s\n", drops + 2);
+	if (status != STORE_OK) {
+		fprintf(stderr, "keyward: usage: cannot write to the database (%s); holding up to %zu events and "
+				"trying again every second\n",
+			status == STORE_BUSY ? "busy or away" : "an error", usage->buffer_max);
+		usage->failing = true;
+		usage->failing_since = now;
+	}
 }
 
 /* Move what is pending to the writing batch (unless a failed batch still waits) and write it. */
@@ -458,20 +510,21 @@ static bool flush_once(struct usage *usage)
 		struct usage_batch swap = usage->writing;
 		usage->writing = usage->pending;
 		usage->pending = swap;
+		usage->held = usage->writing.count;
 	}
 	size_t dropped = usage->dropped, strangers_dropped = usage->strangers_dropped;
 	usage->dropped = 0;
 	usage->strangers_dropped = 0;
 	pthread_mutex_unlock(&usage->lock);
-	if (dropped > 0)
-		fprintf(stderr, "keyward: usage: buffer full, %zu events were not recorded\n", dropped);
-	if (strangers_dropped > 0)
-		fprintf(stderr, "keyward: usage: more than %d addresses without a valid key at once, %zu requests "
-				"were not counted\n",
-			USAGE_STRANGERS_MAX, strangers_dropped);
-	bool ok = write_batch(usage);
+	enum store_status status = write_batch(usage);
+	if (status == STORE_OK) {
+		pthread_mutex_lock(&usage->lock);
+		usage->held = 0;
+		pthread_mutex_unlock(&usage->lock);
+	}
+	report(usage, status, dropped, strangers_dropped);
 	pthread_mutex_unlock(&usage->write_lock);
-	return ok;
+	return status == STORE_OK;
 }
 
 bool usage_flush(struct usage *usage)
@@ -526,6 +579,7 @@ struct usage *usage_start(const struct config *config, char *error, size_t error
 	struct usage *usage = xcalloc(1, sizeof *usage);
 	usage->store = store;
 	usage->config = config;
+	usage->buffer_max = config->usage_buffer > 0 ? (size_t)config->usage_buffer : USAGE_BUFFER_MAX;
 	crypto_shorthash_keygen(usage->hash_key);
 	pthread_mutex_init(&usage->lock, NULL);
 	pthread_mutex_init(&usage->write_lock, NULL);
@@ -554,11 +608,14 @@ void usage_stop(struct usage *usage)
 	 */
 	for (int round = 0; round < 3 && batch_size(&usage->writing) + batch_size(&usage->pending) > 0; round++)
 		flush_once(usage);
-	if (batch_size(&usage->writing) + batch_size(&usage->pending) > 0)
+	if (batch_size(&usage->writing) + batch_size(&usage->pending) > 0) {
+		char drops[256];
+		describe_drops(drops, sizeof drops, usage->failing_dropped, usage->failing_strangers_dropped);
 		fprintf(stderr, "keyward: usage: %zu events and %zu counts of requests without a valid key could not be "
-				"written at shutdown\n",
+				"written at shutdown%s\n",
 			usage->writing.count + usage->pending.count,
-			usage->writing.strangers.count + usage->pending.strangers.count);
+			usage->writing.strangers.count + usage->pending.strangers.count, drops);
+	}
 	store_close(usage->store);
 	batch_free(&usage->pending);
 	batch_free(&usage->writing);

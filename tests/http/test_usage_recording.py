@@ -429,7 +429,7 @@ class UsageAcrossProcessesTest(KeywardTestCase):
             self.assertIsNotNone(last)
             self.assertTrue(started <= last <= finished, (started, last, finished))
         self.assertIsNone(k.key_row(self.office)[1])
-        retries = [line for line in k.log().splitlines() if "will retry" in line]
+        retries = [line for line in k.log().splitlines() if "cannot write to the database" in line]
         if retries:
             print(f"\n  (note: {len(retries)} batch(es) had to wait for the other process and were retried)")
         self.assertCleanLog()

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -259,6 +260,112 @@ class OutageTest(NodesTestCase):
             self.assertEqual((self.gate(known), self.gate(stranger)), (200, 200), "the node reconnected by itself")
         log = self.node.error_log()
         self.assertIn("lost", log)
+
+    def test_the_first_request_after_the_database_is_back_is_answered(self):
+        """A process that was idle while PostgreSQL restarted finds its connection dead only when it
+        uses it: the read goes again on a new connection, so even a key it has never seen is
+        answered at once, not refused with 503."""
+        _, warm = self.node.create_key("warm")
+        for _ in range(20):
+            self.assertEqual(self.gate(warm), 200)
+        cluster = pgtest.cluster()
+        cluster.pause()
+        cluster.resume()
+        time.sleep(1)  # the change watchers are back; the request connections do not know yet
+        _, new = self.node.create_key("made after the restart")
+        self.assertEqual([self.gate(new) for _ in range(6)], [200] * 6)
+
+
+class OutageUnderLoadTest(NodesTestCase):
+    """PostgreSQL stops for 10 s while clients keep calling: the known key keeps its answers (the
+    default KEYWARD_STALE_SECONDS, 30 s, covers the outage), a key never seen gets 503, no process
+    crashes or restarts, each says the outage's start and end once, and afterwards the usage table
+    holds every granted call but exactly those its log says it dropped (a small buffer makes sure
+    some are)."""
+
+    OUTAGE = 10
+    BUFFER = 100
+    name = "outage_load"
+    settings = {"KEYWARD_USAGE_BUFFER": str(BUFFER)}
+
+    def test_usage_survives_an_outage_minus_the_reported_drops(self):
+        node = self.nodes[0]
+        _, known = node.create_key("under load")
+        _, stranger = node.create_key("never asked for")
+        for _ in range(40):
+            self.assertEqual(self.gate_once(node, known), 200)
+        pids = sorted(node.backend_pids())
+        statuses, stop = [], threading.Event()
+
+        def load():
+            seen = {}
+            connection = http.client.HTTPConnection("127.0.0.1", node.port, timeout=30)
+            try:
+                while not stop.is_set():
+                    connection.request("GET", API_PREFIX + "http/load", headers={"Authorization": f"Bearer {known}"})
+                    response = connection.getresponse()
+                    response.read()
+                    seen[response.status] = seen.get(response.status, 0) + 1
+            except (OSError, http.client.HTTPException) as error:
+                seen[repr(error)] = seen.get(repr(error), 0) + 1
+            finally:
+                connection.close()
+                statuses.append(seen)
+
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        cluster = pgtest.cluster()
+        try:
+            time.sleep(1)
+            cluster.pause()
+            try:
+                during = []
+                began = time.monotonic()
+                while time.monotonic() - began < self.OUTAGE:
+                    during.append(self.gate_once(node, stranger))
+                    time.sleep(0.5)
+            finally:
+                cluster.resume()
+            deadline = time.monotonic() + 10
+            while (back := self.gate_once(node, stranger)) != 200 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(2)  # the load goes on after the database is back
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(30)
+        self.assertEqual(set(during), {503}, "a key never seen cannot be checked while the database is away")
+        self.assertEqual(back, 200, "the node is back on its own")
+        answered = {}
+        for seen in statuses:
+            for status, count in seen.items():
+                answered[status] = answered.get(status, 0) + count
+        self.assertEqual(set(answered), {200}, answered)
+        self.assertEqual(sorted(node.backend_pids()), pids, "no keyward process crashed or was restarted")
+        granted = answered[200] + 40 + 1  # and the one call of the other key, after the outage
+        node.stop(grace=15)  # SIGTERM: each process writes what it still holds
+        self.assertEqual(node.backends_killed, [])
+        log = node.error_log()
+        dropped = sum(int(n) for n in re.findall(r"buffer full, ([0-9]+) events were not recorded", log))
+        rows = pgtest.query(self.conninfo, "SELECT coalesce(sum(e.calls), 0) FROM usage_event e "
+                            "WHERE e.outcome = 'granted'")  # the two keys'
+        recorded = int(rows[0][0])
+        print(f"\noutage of {self.OUTAGE} s under load: {granted} calls granted, {recorded} recorded, "
+              f"{dropped} dropped (buffer {self.BUFFER} per process, {len(pids)} processes)", file=sys.stderr)
+        self.assertGreater(dropped, 0, "the test's small buffer was never full: it proved nothing about drops")
+        self.assertEqual(recorded, granted - dropped)
+        # Each transition once per process, not once per request or per flush.
+        failing = log.count("usage: cannot write to the database")
+        self.assertTrue(1 <= failing <= len(pids), log[-3000:])
+        self.assertEqual(log.count("usage: written again"), failing, log[-3000:])
+        self.assertLessEqual(log.count("usage: buffer full while the database cannot take usage"), failing)
+        self.assertLessEqual(log.count("lost the connection"), 4 * len(pids), log[-3000:])
+
+    @staticmethod
+    def gate_once(node, token):
+        return node.request("GET", API_PREFIX + "http/ping", headers={"Authorization": f"Bearer {token}"},
+                            cookies=False, session=False).status
 
 
 if __name__ == "__main__":
