@@ -117,9 +117,11 @@ int cli_serve_check(const struct cli_args *args);
 int cli_serve(const struct config *config, const struct cli_args *args);
 int cli_serve_web_server(const struct config *config);
 
-/* database.c: keyward init, keyward backup PATH [--without-key]. */
+/* database.c: keyward init, keyward backup PATH [--without-key], keyward migrate-to TARGET [--key-file PATH]. */
 int cli_init(const struct config *config, const struct cli_args *args);
 int cli_backup(const struct config *config, const struct cli_args *args);
+int cli_migrate_to_check(const struct cli_args *args);
+int cli_migrate_to(const struct config *config, const struct cli_args *args);
 
 /* keys.c: keyward key create, key list. */
 int cli_key_create(const struct config *config, const struct cli_args *args);

@@ -33,6 +33,12 @@ static const struct cli_option backup_options[] = {
 	END,
 };
 
+static const struct cli_option migrate_options[] = {
+	{ "key-file", CLI_TEXT, "PATH", false, 0, 0,
+	  "also write the server key there, for the nodes' KEYWARD_KEY_FILE (0640; never over another key)" },
+	END,
+};
+
 static const struct cli_option key_create_options[] = {
 	{ "name", CLI_TEXT, "NAME", true, 0, 0, "the key's name, 1 to 100 characters" },
 	{ "role", CLI_TEXT, "ROLE", false, 0, 0, "its key role (default read-only)" },
@@ -75,6 +81,9 @@ static const struct cli_command commands[] = {
 	  .help = "create the database and its server key, or check and upgrade them" },
 	{ .name = "backup", .operand = "PATH", .options = backup_options, .run = cli_backup,
 	  .help = "a consistent copy of the database (and its key), even under load" },
+	{ .name = "migrate-to", .operand = "TARGET", .options = migrate_options, .check = cli_migrate_to_check,
+	  .run = cli_migrate_to,
+	  .help = "copy this SQLite database into an empty PostgreSQL database TARGET, all or nothing" },
 	{ .name = "key create", .options = key_create_options, .run = cli_key_create,
 	  .help = "make a key and print its secret, once" },
 	{ .name = "key list", .options = workspace_options, .run = cli_key_list, .help = "list a workspace's active keys" },

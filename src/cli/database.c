@@ -1,7 +1,8 @@
 /*
  * database.c: the database file itself: `keyward init` (the one command that creates a database
- * and its server key, or checks and upgrades them) and `keyward backup PATH` (a consistent copy
- * in one pass, with its server key).
+ * and its server key, or checks and upgrades them), `keyward backup PATH` (a consistent copy
+ * in one pass, with its server key) and `keyward migrate-to TARGET` (the whole database copied
+ * into an empty PostgreSQL one, src/domain/migration.h).
  */
 #include "cli/cli.h"
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "domain/migration.h"
 #include "store/store.h"
 
 /* fsync() the file or folder at `path`; false with errno set when it cannot. */
@@ -138,5 +140,87 @@ int cli_backup(const struct config *config, const struct cli_args *args)
 	printf("backup of %s: %s (%lld bytes, %.2f s)%s%s\n", config->database_label, path, (long long)info.st_size,
 	       seconds_since(&start), with_key ? ", server key " : "", with_key ? key_path : "");
 	print_restore(config, path, with_key ? key_path : NULL);
+	return CLI_OK;
+}
+
+/* The longest TARGET and --key-file: what a database setting and a key path may hold (config.h). */
+#define MIGRATE_TARGET_MAX 1023
+#define MIGRATE_KEY_PATH_MAX 1023
+
+int cli_migrate_to_check(const struct cli_args *args)
+{
+	if (!store_is_postgresql(args->operand))
+		return cli_usage(args, "TARGET must be a PostgreSQL database: a postgresql:// URI, or a conninfo "
+				       "string such as \"host=db.example dbname=keyward\"");
+	if (strlen(args->operand) > MIGRATE_TARGET_MAX)
+		return cli_usage(args, "TARGET is too long (at most 1023 bytes)");
+	const char *key_file = cli_text(args, "key-file");
+	if (key_file != NULL && (key_file[0] == '\0' || strlen(key_file) > MIGRATE_KEY_PATH_MAX))
+		return cli_usage(args, "--key-file takes a path of 1 to 1023 bytes");
+	return CLI_OK;
+}
+
+/* Each copied table's rows on both sides, one line each. */
+static void print_counts(const struct migration_result *result)
+{
+	printf("%-24s %12s %12s\n", "table", "SQLite", "PostgreSQL");
+	for (size_t i = 0; i < result->table_count; i++)
+		printf("%-24s %12lld %12lld%s\n", result->tables[i], (long long)result->source[i],
+		       (long long)result->target[i], result->source[i] == result->target[i] ? "" : "  differs");
+}
+
+/* Where the server key must go, and how nodes are pointed at the database, on standard output. */
+static void print_next_steps(const struct config *config, const char *target_label, const char *key_file,
+			     const struct migration_result *result)
+{
+	const char *node_key = key_file != NULL ? key_file : config_default_key_file();
+	if (result->key_written)
+		printf("server key %s copied to %s (mode 0640)\n", config->server_key_path, key_file);
+	else if (result->key_there)
+		printf("server key %s: %s holds it already\n", config->server_key_path, key_file);
+	printf("Every node needs this same server key (every secret's hash is keyed with it), owned by keyward's\n"
+	       "user, mode 0640. Copy it to each node as it is, never through a world-readable place, e.g.:\n"
+	       "  install -o keyward -g keyward -m 0640 %s %s\n"
+	       "then start each node with KEYWARD_DB='%s' (and its password) and KEYWARD_KEY_FILE=%s.\n"
+	       "%s is unchanged: keep it and its key until the nodes serve from PostgreSQL.\n",
+	       config->server_key_path, node_key, target_label, node_key, config->database_label);
+}
+
+int cli_migrate_to(const struct config *config, const struct cli_args *args)
+{
+	if (config_is_postgresql(config->database_path)) {
+		fprintf(stderr, "keyward: migrate-to copies an SQLite file into PostgreSQL, and --db (or KEYWARD_DB) "
+				"names PostgreSQL database %s: name the SQLite file to copy\n", config->database_label);
+		return CLI_FAILED;
+	}
+	const char *key_file = cli_text(args, "key-file");
+	char target_label[MIGRATE_TARGET_MAX + 1];
+	config_database_label(args->operand, target_label, sizeof target_label);
+	struct store *source = cli_open_store(config);
+	if (source == NULL)
+		return CLI_FAILED;
+	char error[1024];
+	struct store *target = store_create(args->operand, error, sizeof error);
+	if (target == NULL) {
+		store_close(source);
+		fprintf(stderr, "keyward: %s; nothing was copied\n", error);
+		return CLI_FAILED;
+	}
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	struct migration_result result;
+	enum migration_outcome outcome =
+		migration_copy(source, target, config, target_label, key_file, &result, error, sizeof error);
+	store_close(target);
+	store_close(source);
+	if (result.counted)
+		print_counts(&result);
+	if (outcome != MIGRATION_DONE) {
+		fprintf(stderr, "keyward: %s\n", error);
+		return CLI_FAILED;
+	}
+	printf("copied %s into %s in %.2f s: every count matches\n", config->database_label, target_label,
+	       seconds_since(&start));
+	print_next_steps(config, target_label, key_file, &result);
 	return CLI_OK;
 }

@@ -243,6 +243,11 @@ const char *config_default_database(void)
 	return KEYWARD_STATEDIR "/keyward.db";
 }
 
+const char *config_default_key_file(void)
+{
+	return KEYWARD_STATEDIR "/keyward.key";
+}
+
 bool config_is_postgresql(const char *database)
 {
 	if (strncmp(database, "postgresql://", 13) == 0 || strncmp(database, "postgres://", 11) == 0)
@@ -334,7 +339,7 @@ bool config_load(struct config *config, const char *database_path, char *error, 
 				  error, error_size))
 			return false;
 	} else if (config_is_postgresql(config->database_path)) {
-		snprintf(config->server_key_path, sizeof config->server_key_path, "%s/keyward.key", KEYWARD_STATEDIR);
+		snprintf(config->server_key_path, sizeof config->server_key_path, "%s", config_default_key_file());
 	} else {
 		snprintf(config->server_key_path, sizeof config->server_key_path, "%s.key", config->database_path);
 	}
@@ -493,6 +498,29 @@ bool config_create_server_key(struct config *config, char *error, size_t error_s
 bool config_copy_server_key(const struct config *config, const char *path, char *error, size_t error_size)
 {
 	return write_key_file(path, config->server_key, NULL, error, error_size);
+}
+
+bool config_server_key_at(const struct config *config, const char *path, bool *exists, bool *same, char *error,
+			  size_t error_size)
+{
+	*exists = false;
+	*same = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return true;
+		snprintf(error, error_size, "cannot read %s: %s", path, strerror(errno));
+		return false;
+	}
+	*exists = true;
+	struct stat info;
+	unsigned char key[CONFIG_SERVER_KEY_BYTES + 1];
+	bool read_whole = fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size == CONFIG_SERVER_KEY_BYTES &&
+			  read(fd, key, sizeof key) == CONFIG_SERVER_KEY_BYTES;
+	close(fd);
+	*same = read_whole && sodium_memcmp(key, config->server_key, CONFIG_SERVER_KEY_BYTES) == 0;
+	sodium_memzero(key, sizeof key);
+	return true;
 }
 
 void config_wipe(struct config *config)

@@ -84,6 +84,9 @@ struct config {
 /* The database make install chose (STATEDIR/keyward.db): used unless KEYWARD_DB or --db say otherwise. */
 const char *config_default_database(void);
 
+/* The server key of a PostgreSQL database unless KEYWARD_KEY_FILE says otherwise: STATEDIR/keyward.key. */
+const char *config_default_key_file(void);
+
 /*
  * True when `database` names a PostgreSQL database: a postgresql:// or postgres:// URI, or a
  * conninfo string ("host=db dbname=keyward": a word of a-z and _, then '='). Anything else is the
@@ -126,6 +129,15 @@ bool config_create_server_key(struct config *config, char *error, size_t error_s
 
 /* Write the key in config->server_key to a new file `path` (CONFIG_SERVER_KEY_MODE, synced; never over an existing file). */
 bool config_copy_server_key(const struct config *config, const char *path, char *error, size_t error_size);
+
+/*
+ * Whether the file `path` holds the key in config->server_key: true with *exists false when there is
+ * no such file, true with *exists and *same when it holds that key (compared in constant time),
+ * true with *exists and not *same when it holds another (or is no key file: not 32 bytes). False
+ * with a sentence when it cannot be read.
+ */
+bool config_server_key_at(const struct config *config, const char *path, bool *exists, bool *same, char *error,
+			  size_t error_size);
 
 /* The permission a request for `path` needs under the rules, or NULL when none. */
 const char *config_required_permission(const struct config *config, const char *path);

@@ -581,6 +581,39 @@ static const struct {
 	"WHERE workspace_id = ?1 AND at >= ?3 AND (?2 = 0 OR api_key_id = ?2) GROUP BY api_key_id " \
 	"ORDER BY latest DESC LIMIT ?4) g JOIN api_key k ON k.id = g.api_key_id ORDER BY g.latest DESC, k.key_id"
 	[STMT_USAGE_NEW_ADDRESSES] = { DIALECTS("usage_new_addresses", USAGE_NEW_ADDRESSES_SQL) },
+	/*
+	 * keyward migrate-to (store_copy.c): each table of STORE_COPY_TABLES read on SQLite, written
+	 * and cleared on PostgreSQL only (no SQLite process prepares a statement that empties a table);
+	 * the counts of every table (a column each, in the list's order, and a 0 after the last comma)
+	 * on both; the rows beyond the seed on PostgreSQL.
+	 */
+#define COPY_STATEMENTS(NAME, name, table, columns, placeholders, kinds, order, seed)                          \
+	[STMT_COPY_READ_##NAME] = { "copy_read_" #name, "SELECT " columns " FROM " table " ORDER BY " order, "" }, \
+	[STMT_COPY_WRITE_##NAME] = { "copy_write_" #name, "",                                                    \
+				     "INSERT INTO " table " (" columns ") VALUES (" placeholders ")" },        \
+	[STMT_COPY_CLEAR_##NAME] = { "copy_clear_" #name, "", "DELETE FROM " table },
+	STORE_COPY_TABLES(COPY_STATEMENTS)
+#define COPY_COUNT_COLUMN(NAME, name, table, columns, placeholders, kinds, order, seed) \
+	"(SELECT count(*) FROM " table "), "
+	[STMT_COPY_COUNTS] = { "copy_counts", "SELECT " STORE_COPY_TABLES(COPY_COUNT_COLUMN) "0" },
+#define COPY_EXTRA_COLUMN(NAME, name, table, columns, placeholders, kinds, order, seed) \
+	"(SELECT count(*) FROM " table " WHERE NOT (" seed ")), "
+	[STMT_COPY_EXTRA] = { "copy_extra", "", "SELECT " STORE_COPY_TABLES(COPY_EXTRA_COLUMN) "0" },
+	/* The last usage_event id SQLite handed out (AUTOINCREMENT: retention may have deleted it). */
+	[STMT_COPY_USAGE_SEQUENCE] = { "copy_usage_sequence",
+		"SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'usage_event'), 0)", "" },
+	/*
+	 * Each identity sequence of a copied table past the greatest id copied (setval() of NULL, an
+	 * empty table, changes nothing), usage_event's past ?1 (SQLite's sequence) and the rollup's
+	 * watermark too: a raw row id below it would never be rolled up.
+	 */
+#define COPY_SEQUENCE(table) "setval(pg_get_serial_sequence('" table "', 'id'), (SELECT max(id) FROM " table ")), "
+	[STMT_COPY_SEQUENCES] = { "copy_sequences", "",
+		"SELECT " COPY_SEQUENCE("workspace") COPY_SEQUENCE("role") COPY_SEQUENCE("api_key")
+		COPY_SEQUENCE("api_key_cidr") COPY_SEQUENCE("\"user\"") COPY_SEQUENCE("invitation")
+		COPY_SEQUENCE("audit_event")
+		"setval(pg_get_serial_sequence('usage_event', 'id'), nullif(greatest(?1, (SELECT coalesce(max(id), 0) "
+		"FROM usage_event), (SELECT rolled_to FROM usage_rollup WHERE id = 1)), 0))" },
 };
 
 const char *store_statement_name(enum store_statement which)

@@ -137,6 +137,38 @@ enum store_status store_key_check_set(struct store *store, const unsigned char v
  */
 enum store_status store_backup(struct store *store, const char *path);
 
+/* ---- moving to PostgreSQL (keyward migrate-to, src/store/store_copy.c) ---- */
+
+#define STORE_COPY_TABLES_MAX 32
+
+/*
+ * The tables a copy carries, in the order it copies them: how many, and each one's name as SQL
+ * names it ("workspace", "api_key", ...; static text).
+ */
+size_t store_copy_table_count(void);
+const char *store_copy_table_name(size_t index);
+
+/* The rows of each copied table, counted on `store` (either engine) by one statement: counts[index]. */
+enum store_status store_copy_count(struct store *store, int64_t counts[STORE_COPY_TABLES_MAX]);
+
+/*
+ * On PostgreSQL `target`: the rows of each copied table beyond what a new database holds (the
+ * Default workspace 1 and its two key roles admin and read-only, the usage rollup's state at
+ * zero, any server key check): extra[index], all 0 when the target is empty.
+ */
+enum store_status store_copy_extra(struct store *target, int64_t extra[STORE_COPY_TABLES_MAX]);
+
+/*
+ * Copy SQLite `source` into PostgreSQL `target`, both inside a transaction the caller opened (the
+ * source's holds the write lock, so the copy is one moment of it; the target's keeps the copy
+ * all or nothing): delete the target's rows of the copied tables (its seed: check that it is empty
+ * first), insert every row of the source's with its ids as they are, then move each identity
+ * sequence past the ids copied (usage_event's past the source's own sequence and the rollup's
+ * watermark too). STORE_ERROR (the reason on standard error, never a value) when a row is refused
+ * or the engines are not SQLite and PostgreSQL. Writes nothing to the source.
+ */
+enum store_status store_copy_rows(struct store *source, struct store *target);
+
 /*
  * A unit of work. Between store_transaction_begin() and store_transaction_commit() every write
  * joins one IMMEDIATE transaction: a domain action writes its change, its audit line and any

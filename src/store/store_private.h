@@ -21,6 +21,80 @@
 
 #include "store/store.h"
 
+/*
+ * The tables `keyward migrate-to` copies (store_copy.c), in an order that puts every row after the
+ * rows it references: X(NAME, name, "table", "columns", "placeholders", "kinds", "order", "seed").
+ * kinds: a letter a column, i integer, t text, b blob (NULL in any). seed: the rows a new database's
+ * schema makes (the Default workspace, its two key roles, the rollup's state at zero) or the start
+ * of any keyward makes (a server key check); rows beyond it make a target not empty. Each gives
+ * STMT_COPY_READ_NAME (every row, key order), STMT_COPY_WRITE_NAME (one row, ids as they are) and
+ * STMT_COPY_CLEAR_NAME (every row), and a column of STMT_COPY_COUNTS and STMT_COPY_EXTRA.
+ */
+#define STORE_COPY_TABLES(X)                                                                                    \
+	X(WORKSPACE, workspace, "workspace", "id, name, created_at, active_key_limit", "?1, ?2, ?3, ?4", "itii", \
+	  "id", "id = 1")                                                                                       \
+	X(ROLE, role, "role", "id, workspace_id, name, description, permissions", "?1, ?2, ?3, ?4, ?5", "iittt",   \
+	  "id", "workspace_id = 1 AND name IN ('admin', 'read-only')")                                          \
+	X(API_KEY, api_key, "api_key",                                                                           \
+	  "id, workspace_id, key_id, name, name_folded, secret_hash, secret_hint, postback_url, off_record, "      \
+	  "enabled, role_id, created_at, updated_at, revoked_at, secret_set_at",                                 \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15", "iitttbttiiiiiii", "id", "1 = 0")    \
+	X(API_KEY_CIDR, api_key_cidr, "api_key_cidr", "id, workspace_id, api_key_id, position, cidr, label",      \
+	  "?1, ?2, ?3, ?4, ?5, ?6", "iiiitt", "id", "1 = 0")                                                     \
+	X(API_KEY_LAST_USED, api_key_last_used, "api_key_last_used", "api_key_id, at", "?1, ?2", "ii",             \
+	  "api_key_id", "1 = 0")                                                                                 \
+	X(USER, user, "\"user\"",                                                                                \
+	  "id, email, email_folded, name, password_hash, created_at, updated_at, disabled_at",                   \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8", "ittttiii", "id", "1 = 0")                                           \
+	X(MEMBERSHIP, membership, "membership", "workspace_id, user_id, console_role, created_at",                \
+	  "?1, ?2, ?3, ?4", "iiti", "workspace_id, user_id", "1 = 0")                                            \
+	X(INVITATION, invitation, "invitation",                                                                  \
+	  "id, workspace_id, token_hash, console_role, setup, created_by, created_at, expires_at, accepted_by, "  \
+	  "accepted_at, email, email_folded",                                                                    \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12", "iibtiiiiiitt", "id", "1 = 0")                     \
+	X(AUDIT_EVENT, audit_event, "audit_event",                                                               \
+	  "id, workspace_id, at, actor_user_id, actor_label, client_address, action, target_type, target_id, "    \
+	  "summary", "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10", "iiiitttttt", "id", "1 = 0")                      \
+	X(USAGE_EVENT, usage_event, "usage_event",                                                               \
+	  "id, workspace_id, api_key_id, at, endpoint, client_address, outcome, calls",                          \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8", "iiiittti", "id", "1 = 0")                                           \
+	X(USAGE_ANONYMOUS_HOURLY, usage_anonymous_hourly, "usage_anonymous_hourly",                              \
+	  "workspace_id, api_key_id, hour, calls", "?1, ?2, ?3, ?4", "iiii", "api_key_id, hour", "1 = 0")        \
+	X(USAGE_HOURLY, usage_hourly, "usage_hourly", "api_key_id, hour, outcome, workspace_id, calls",           \
+	  "?1, ?2, ?3, ?4, ?5", "iitii", "api_key_id, hour, outcome", "1 = 0")                                   \
+	X(USAGE_HOURLY_WORKSPACE, usage_hourly_workspace, "usage_hourly_workspace",                              \
+	  "workspace_id, hour, outcome, calls", "?1, ?2, ?3, ?4", "iiti", "workspace_id, hour, outcome", "1 = 0") \
+	X(USAGE_HOURLY_ENDPOINT, usage_hourly_endpoint, "usage_hourly_endpoint",                                 \
+	  "api_key_id, hour, endpoint, calls, refused, last_seen", "?1, ?2, ?3, ?4, ?5, ?6", "iitiii",            \
+	  "api_key_id, hour, endpoint", "1 = 0")                                                                 \
+	X(USAGE_HOURLY_ADDRESS, usage_hourly_address, "usage_hourly_address",                                    \
+	  "api_key_id, hour, client_address, calls, refused, first_seen, last_seen",                             \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7", "iitiiii", "api_key_id, hour, client_address", "1 = 0")                  \
+	X(USAGE_DAILY_KEY, usage_daily_key, "usage_daily_key", "workspace_id, api_key_id, day, calls, refused",   \
+	  "?1, ?2, ?3, ?4, ?5", "iiiii", "workspace_id, api_key_id, day", "1 = 0")                               \
+	X(USAGE_DAILY_ENDPOINT, usage_daily_endpoint, "usage_daily_endpoint",                                    \
+	  "api_key_id, endpoint, day, calls, refused, last_seen", "?1, ?2, ?3, ?4, ?5, ?6", "itiiii",             \
+	  "api_key_id, endpoint, day", "1 = 0")                                                                  \
+	X(USAGE_DAILY_ADDRESS, usage_daily_address, "usage_daily_address",                                       \
+	  "api_key_id, client_address, day, calls, refused, first_seen, last_seen",                              \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7", "itiiiii", "api_key_id, client_address, day", "1 = 0")                   \
+	X(USAGE_KEY_ADDRESS, usage_key_address, "usage_key_address",                                             \
+	  "api_key_id, client_address, first_seen, last_seen", "?1, ?2, ?3, ?4", "itii",                         \
+	  "api_key_id, client_address", "1 = 0")                                                                 \
+	X(USAGE_NEW_ADDRESS, usage_new_address, "usage_new_address",                                             \
+	  "workspace_id, api_key_id, client_address, at", "?1, ?2, ?3, ?4", "iiti",                              \
+	  "api_key_id, client_address, at", "1 = 0")                                                             \
+	X(USAGE_REFUSED_HOURLY, usage_refused_hourly, "usage_refused_hourly",                                    \
+	  "hour, workspace_id, client_address, outcome, calls", "?1, ?2, ?3, ?4, ?5", "iitti",                   \
+	  "hour, workspace_id, client_address, outcome", "1 = 0")                                                \
+	X(USAGE_ROLLUP, usage_rollup, "usage_rollup", "id, rolled_to, pruned_at", "?1, ?2, ?3", "iii", "id",      \
+	  "rolled_to = 0")                                                                                       \
+	X(SERVER_KEY_CHECK, server_key_check, "server_key_check", "id, check_value, set_at", "?1, ?2, ?3", "ibi", \
+	  "id", "1 = 1")
+
+#define STORE_COPY_STATEMENTS(NAME, name, table, columns, placeholders, kinds, order, seed) \
+	STMT_COPY_READ_##NAME, STMT_COPY_WRITE_##NAME, STMT_COPY_CLEAR_##NAME,
+
 /* Every statement the program runs. Text is in store.c's statement table, in this order. */
 enum store_statement {
 	STMT_BEGIN,
@@ -156,6 +230,11 @@ enum store_statement {
 	STMT_BRIEF_SECRET_OLDER,
 	STMT_USAGE_SPIKES,
 	STMT_USAGE_NEW_ADDRESSES,
+	STORE_COPY_TABLES(STORE_COPY_STATEMENTS)
+	STMT_COPY_COUNTS,
+	STMT_COPY_EXTRA,
+	STMT_COPY_USAGE_SEQUENCE,
+	STMT_COPY_SEQUENCES,
 	STMT_COUNT
 };
 
