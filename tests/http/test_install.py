@@ -176,6 +176,24 @@ http {{
             shutil.rmtree(folder, ignore_errors=True)
 
 
+class SettingsDocumentedTest(unittest.TestCase):
+    """Every KEYWARD_ setting the program reads (src/core/config.c) is described in `keyward
+    --help`, in the manual page and in the README: a new setting is never known only to the code."""
+
+    def test_each_setting_is_in_the_help_the_manual_and_the_readme(self):
+        settings = sorted(set(re.findall(r'"(KEYWARD_[A-Z_]+)"', read(os.path.join(ROOT, "src", "core", "config.c")))))
+        self.assertIn("KEYWARD_USAGE_BUFFER", settings)  # the pattern still finds them
+        self.assertGreater(len(settings), 10)
+        from harness import BIN
+        shown = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30).stdout
+        manual = read(os.path.join(ROOT, "src", "keyward.8"))
+        readme = read(os.path.join(ROOT, "README.md"))
+        missing = [(name, where) for name in settings
+                   for where, text in (("--help", shown), ("keyward.8", manual), ("README.md", readme))
+                   if name not in text]
+        self.assertEqual(missing, [])
+
+
 class UninstallTest(unittest.TestCase):
     """make uninstall takes back exactly what make install wrote."""
 
