@@ -54,10 +54,8 @@ fi
 # ---- the jobs ----------------------------------------------------------------------------------
 suites=${SUITES:-unit fuzz http http-pg browser build pg}
 # HTTP files that are about the SQLite file (its WAL, modes, backup of the file, PRAGMAs) and have
-# nothing to check on PostgreSQL; and test_modes, which makes SQLite files of its own beside the
-# server's, and whose keyward runs would read the PostgreSQL key the harness names for the whole
-# process (KEYWARD_KEY_FILE): to mend by passing each run its database's environment.
-HTTP_PG_SKIP=${HTTP_PG_SKIP:-test_database test_backup test_modes}
+# nothing to check on PostgreSQL.
+HTTP_PG_SKIP=${HTTP_PG_SKIP:-test_database test_backup}
 # One job more than CPUs: several jobs spend much of their time waiting (on a server's timeout, a
 # browser, a socket), and the spare slot fills that time.
 jobs=${KEYWARD_TEST_JOBS:-$((${JOBS:-$(nproc 2>/dev/null || echo 2)} + 1))}

@@ -15,7 +15,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (BIN, ROOT, TEMPLATES, TOKEN_PATTERN, Document, Server, ServerTestCase, fastcgi_sign_in,
+from harness import (BIN, database_env, ROOT, TEMPLATES, TOKEN_PATTERN, Document, Server, ServerTestCase, fastcgi_sign_in,
                      fcgi_request, free_port, init_database,
                      header, parse_cgi_output, sanitizer_report, secret_from, wait_for_exit, wait_for_port)
 
@@ -241,8 +241,10 @@ class CommandLineTest(ServerTestCase):
         try:
             database = os.path.join(folder, "sub", "k.db")
             # The modes are keyward's, whatever the umask it was started with (README: Installing).
+            # The key's default place beside the file (the PostgreSQL run's harness names one for all).
+            env = {name: value for name, value in os.environ.items() if name != "KEYWARD_KEY_FILE"}
             done = subprocess.run([BIN, "--db", database, "init"], capture_output=True, text=True, timeout=30,
-                                  preexec_fn=lambda: os.umask(0o022))
+                                  preexec_fn=lambda: os.umask(0o022), env=env)
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertTrue(os.path.exists(database))
             mode = stat.S_IMODE(os.stat(database + ".key").st_mode)
@@ -251,7 +253,7 @@ class CommandLineTest(ServerTestCase):
             with open(database + ".key", "rb") as f:
                 first = f.read()
             # again: the key is kept, not replaced
-            self.assertEqual(subprocess.run([BIN, "--db", database, "init"], capture_output=True).returncode, 0)
+            self.assertEqual(subprocess.run([BIN, "--db", database, "init"], capture_output=True, env=env).returncode, 0)
             with open(database + ".key", "rb") as f:
                 self.assertEqual(f.read(), first)
         finally:
@@ -274,6 +276,7 @@ class CgiModeTest(ServerTestCase):
             "REMOTE_ADDR": "127.0.0.1",
             "KEYWARD_DB": self.server.database,
             "KEYWARD_TEMPLATES": TEMPLATES,
+            **database_env(self.server.database),
         }
         for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if name in os.environ:
