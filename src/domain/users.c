@@ -14,7 +14,9 @@ static enum store_status keeps_every_owner(struct store *store, struct arena *ar
 {
 	struct store_membership *sole = NULL;
 	size_t count = 0;
-	enum store_status status = store_sole_owner_workspaces(store, arena, user_id, &sole, &count);
+	enum store_status status = store_owners_lock(store);
+	if (status == STORE_OK)
+		status = store_sole_owner_workspaces(store, arena, user_id, &sole, &count);
 	if (status == STORE_OK && count > 0) {
 		*blocking = sole[0].workspace_name;
 		status = STORE_CONFLICT;

@@ -267,6 +267,11 @@ static const struct {
 	[STMT_MEMBERSHIP_GET] = { "membership_get",
 		"SELECT w.name, m.console_role FROM membership m JOIN workspace w ON w.id = m.workspace_id "
 		"WHERE m.workspace_id = ?1 AND m.user_id = ?2" },
+	/*
+	 * Changes that may leave a workspace without an owner who can sign in take turns (SQLite's write
+	 * lock already makes them): each counts the owners with the others' changes committed.
+	 */
+	[STMT_OWNERS_LOCK] = { "owners_lock", "SELECT 1", "SELECT pg_advisory_xact_lock(7738725088349021187)" },
 	[STMT_OWNER_COUNT] = { "owner_count",
 		"SELECT count(*) FROM membership m JOIN \"user\" u ON u.id = m.user_id "
 		"WHERE m.workspace_id = ?1 AND m.console_role = 'owner' AND u.disabled_at IS NULL" },

@@ -563,6 +563,13 @@ enum store_status store_session_count_for_user(struct store *store, int64_t user
 					       int64_t *count);
 struct store_membership;
 /*
+ * Inside a transaction, before a check that a change leaves every workspace an owner who can sign
+ * in: wait for the other such changes to end (PostgreSQL: an advisory lock held until the
+ * transaction ends; SQLite's write lock already serialises them). store_member_set_role() and
+ * store_member_remove() take it themselves.
+ */
+enum store_status store_owners_lock(struct store *store);
+/*
  * The workspaces where `user_id` is the only owner who can sign in (every other owner, if any, is
  * disabled), by name: disabling or removing them would leave the workspace without one.
  */

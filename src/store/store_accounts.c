@@ -257,6 +257,12 @@ enum store_status store_session_count_for_user(struct store *store, int64_t user
 	return code == STORE_ROW ? STORE_OK : store_status_from(code == STORE_DONE ? STORE_ERROR : code);
 }
 
+enum store_status store_owners_lock(struct store *store)
+{
+	store_query(store, STMT_OWNERS_LOCK);
+	return store_run(store, STMT_OWNERS_LOCK);
+}
+
 enum store_status store_sole_owner_workspaces(struct store *store, struct arena *arena, int64_t user_id,
 					      struct store_membership **workspaces, size_t *count)
 {

@@ -135,9 +135,16 @@ enum store_status store_member_get(struct store *store, struct arena *arena, int
 	return code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
 }
 
-/* Inside a transaction: STORE_CONFLICT when the workspace has no owner left who can sign in (not disabled). */
+/*
+ * Inside a transaction: STORE_CONFLICT when the workspace has no owner left who can sign in (not
+ * disabled). Takes the owners' lock first, held until the transaction ends, so that two changes
+ * each leaving one owner cannot both pass (PostgreSQL: each would count the other's owner).
+ */
 static enum store_status owner_remains(struct store *store, int64_t workspace_id)
 {
+	enum store_status locked = store_owners_lock(store);
+	if (locked != STORE_OK)
+		return locked;
 	struct store_query *statement = store_query(store, STMT_OWNER_COUNT);
 	store_bind_int(statement, 1, workspace_id);
 	int code = store_step(store, STMT_OWNER_COUNT);

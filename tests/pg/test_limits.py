@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,6 +59,67 @@ class KeyLimitTest(unittest.TestCase):
         self.assertEqual(len(refused), ATTEMPTS - LIMIT)
         for error in refused:
             self.assertIn("limit", error)
+
+
+class LastOwnerTest(unittest.TestCase):
+    """A workspace keeps an owner who can sign in when its owners are all disabled at once: each
+    disable checks that another owner remains, and on PostgreSQL would count the others as still
+    enabled until they commit, so the changes take turns (an advisory lock). Here every disable is
+    held, after its check, by a lock on the audit log until all of them are waiting."""
+
+    OWNERS = 4
+
+    @classmethod
+    def setUpClass(cls):
+        reason = pgtest.missing()
+        if reason:
+            raise unittest.SkipTest(reason)
+        cls.folder = tempfile.mkdtemp(prefix="keyward-owners-")
+        cls.env = dict(os.environ, KEYWARD_KEY_FILE=os.path.join(cls.folder, "keyward.key"))
+        cls.conninfo = pgtest.create_database(f"owners_{os.getpid()}")
+        for command in (["init"],) + tuple(["user", "add", "--email", f"owner{i}@example.com", "--owner"]
+                                            for i in range(cls.OWNERS)):
+            done = subprocess.run([BIN, "--db", cls.conninfo, *command], env=cls.env, capture_output=True, text=True,
+                                  input="a long enough password\n", timeout=60)
+            if done.returncode != 0:
+                raise RuntimeError(" ".join(command) + " failed: " + done.stderr)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.folder, ignore_errors=True)
+
+    def enabled_owners(self):
+        return int(pgtest.value(self.conninfo, "SELECT count(*) FROM membership m JOIN \"user\" u ON u.id = m.user_id "
+                                "WHERE m.workspace_id = 1 AND m.console_role = 'owner' AND u.disabled_at IS NULL"))
+
+    def test_owners_disabled_at_once_leave_one(self):
+        self.assertEqual(self.enabled_owners(), self.OWNERS)
+        locker = pgtest.Session(self.conninfo)
+        try:
+            locker.run("BEGIN; LOCK TABLE audit_event IN SHARE MODE;")
+            processes = [subprocess.Popen([BIN, "--db", self.conninfo, "user", "disable", "--email",
+                                           f"owner{i}@example.com"], env=self.env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True)
+                         for i in range(self.OWNERS)]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # every disable has begun and waits (on the audit log, or its turn)
+                waiting = int(pgtest.value(self.conninfo, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                           "wait_event_type = 'Lock' AND datname = current_database()"))
+                if waiting >= self.OWNERS:
+                    break
+                time.sleep(0.05)
+        finally:
+            locker.run("ROLLBACK;")
+            locker.close()
+        results = [(process.wait(timeout=60), process.stderr.read()) for process in processes]
+        for process in processes:
+            process.stdout.close()
+            process.stderr.close()
+        self.assertEqual(waiting, self.OWNERS, "the disables did not all wait together: the test proved nothing")
+        self.assertEqual(self.enabled_owners(), 1, results)
+        refused = [error for status, error in results if status != 0]
+        self.assertEqual(len(refused), 1, results)
+        self.assertIn("only owner", refused[0])
 
 
 if __name__ == "__main__":
