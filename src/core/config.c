@@ -1,6 +1,7 @@
 /* config.c: settings from the environment, and the server key file beside the database. */
 #include "core/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +16,8 @@
 /* KEYWARD_DATADIR and KEYWARD_STATEDIR, the folders make install put keyward in (build/paths.h, which
  * the Makefile writes): included here alone, so that a changed one recompiles this file only. */
 #include "paths.h"
+
+#include "core/alloc.h"
 
 static bool copy_setting(char *target, size_t size, const char *value, const char *what, char *error,
 			 size_t error_size)
@@ -262,66 +265,111 @@ static void cut(char *from, const char *end)
 	memmove(from, end, strlen(end) + 1);
 }
 
-void config_database_label(const char *database, char *label, size_t size)
+/* True when the URI parameter keyword from `start` to `end`, percent-decoded as libpq decodes it, is "password". */
+static bool password_keyword(const char *start, const char *end)
 {
-	snprintf(label, size, "%s", database);
-	if (!config_is_postgresql(label))
-		return;
-	char *scheme_end = strstr(label, "://");
-	if (scheme_end != NULL) {
-		/* postgresql://user:password@host...: the userinfo ends at the last '@' before the path */
-		char *authority = scheme_end + 3;
-		char *path = authority + strcspn(authority, "/?");
-		char *at = NULL;
-		for (char *c = authority; c < path; c++)
-			if (*c == '@')
-				at = c;
-		char *colon = at == NULL ? NULL : memchr(authority, ':', (size_t)(at - authority));
-		if (colon != NULL)
-			cut(colon, at);
-		/* ...?password=...&...: the parameter and its '&' */
-		char *query = strchr(label, '?');
-		for (char *parameter = query; parameter != NULL && *parameter != '\0';) {
-			char *start = parameter + 1;
-			char *end = start + strcspn(start, "&");
-			if (strncmp(start, "password=", 9) == 0) {
-				cut(start, *end == '&' ? end + 1 : end);
-				continue;
-			}
-			parameter = *end == '&' ? end : NULL;
+	static const char wanted[] = "password";
+	size_t matched = 0;
+	for (const char *c = start; c < end; c++) {
+		int byte = (unsigned char)*c;
+		if (*c == '%' && end - c >= 3 && isxdigit((unsigned char)c[1]) && isxdigit((unsigned char)c[2])) {
+			char hex[3] = { c[1], c[2], '\0' };
+			byte = (int)strtol(hex, NULL, 16);
+			c += 2;
 		}
-		size_t length = strlen(label);
-		if (length > 0 && (label[length - 1] == '?' || label[length - 1] == '&'))
-			label[length - 1] = '\0';
-		return;
+		if (matched == sizeof wanted - 1 || byte != wanted[matched])
+			return false;
+		matched++;
 	}
-	/* conninfo: the word password = value (the value may be quoted, with \' inside) */
-	char *word = strstr(label, "password");
+	return matched == sizeof wanted - 1;
+}
+
+/* Leave out the URI's password: user:PASSWORD@ and any password=... parameter. */
+static void label_uri(char *text, char *authority)
+{
+	/*
+	 * The userinfo ends at an '@' before the path's '/' (libpq stops at the first; the last one
+	 * hides more): the password runs from its first ':' to there, whatever ? or # it holds.
+	 */
+	char *path = authority + strcspn(authority, "/");
+	char *at = NULL;
+	for (char *c = authority; c < path; c++)
+		if (*c == '@')
+			at = c;
+	char *colon = at == NULL ? NULL : memchr(authority, ':', (size_t)(at - authority));
+	if (colon != NULL)
+		cut(colon, at);
+	char *query = strchr(authority, '?');
+	for (char *parameter = query; parameter != NULL && *parameter != '\0';) {
+		char *start = parameter + 1;
+		char *end = start + strcspn(start, "&");
+		char *equals = memchr(start, '=', (size_t)(end - start));
+		if (equals != NULL && password_keyword(start, equals)) {
+			cut(start, *end == '&' ? end + 1 : end);
+			continue;
+		}
+		parameter = *end == '&' ? end : NULL;
+	}
+	size_t length = strlen(text);
+	while (length > 0 && (text[length - 1] == '?' || text[length - 1] == '&'))
+		text[--length] = '\0';
+}
+
+/*
+ * Leave out a conninfo's password words: password = VALUE, spaces (any isspace(), as libpq reads
+ * them) allowed around '=', the value quoted ('...', with \' inside) or not (up to a space; a
+ * backslash takes the next character in, as libpq does).
+ */
+static void label_conninfo(char *text)
+{
+	char *word = strstr(text, "password");
 	while (word != NULL) {
 		char *c = word + 8;
-		while (*c == ' ')
+		while (isspace((unsigned char)*c))
 			c++;
-		if ((word == label || word[-1] == ' ') && *c == '=') {
+		if ((word == text || isspace((unsigned char)word[-1])) && *c == '=') {
 			c++;
-			while (*c == ' ')
+			while (isspace((unsigned char)*c))
 				c++;
-			if (*c == '\'') {
-				for (c++; *c != '\0' && *c != '\''; c++)
-					if (*c == '\\' && c[1] != '\0')
-						c++;
-				if (*c == '\'')
-					c++;
-			} else {
-				c += strcspn(c, " ");
-			}
-			while (*c == ' ')
+			bool quoted = *c == '\'';
+			if (quoted)
+				c++;
+			while (*c != '\0' && (quoted ? *c != '\'' : !isspace((unsigned char)*c)))
+				c += *c == '\\' && c[1] != '\0' ? 2 : 1;
+			if (quoted && *c == '\'')
+				c++;
+			while (isspace((unsigned char)*c))
 				c++;
 			cut(word, c);
-			word = strstr(word, "password");
+			/* From the start again: the cut may have made a word before it the keyword of a value. */
+			word = strstr(text, "password");
 			continue;
 		}
 		word = strstr(word + 1, "password");
 	}
+}
+
+void config_database_label(const char *database, char *label, size_t size)
+{
+	if (size == 0)
+		return;
+	/* The whole text first, then cut to size: a cut password would otherwise show its first characters. */
+	char *text = xstrdup(database);
+	if (config_is_postgresql(text)) {
+		/* A URI by its scheme: "://" further on is just text of a conninfo's value. */
+		size_t scheme = strncmp(text, "postgresql://", 13) == 0 ? 13 : strncmp(text, "postgres://", 11) == 0 ? 11 : 0;
+		if (scheme > 0) {
+			/* Until nothing more goes: one cut may bring the next's marks together ('@' before '/'). */
+			size_t length;
+			do {
+				length = strlen(text);
+				label_uri(text, text + scheme);
+			} while (strlen(text) < length);
+		} else
+			label_conninfo(text);
+	}
+	snprintf(label, size, "%s", text);
+	free(text);
 }
 
 bool config_load(struct config *config, const char *database_path, char *error, size_t error_size)
