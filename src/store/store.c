@@ -158,11 +158,26 @@ static const struct {
 	[STMT_USAGE_ANONYMOUS_ADD] = { "usage_anonymous_add",
 		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) VALUES (?1, ?2, ?3, ?4) "
 		"ON CONFLICT (api_key_id, hour) DO UPDATE SET " ADDED("usage_anonymous_hourly", "calls") },
+	/*
+	 * The _many statements below take a batch as array literals, as usage_insert_many does, and
+	 * add up rows that would meet the same conflict row first (one statement may not update a row
+	 * twice).
+	 */
+	[STMT_USAGE_ANONYMOUS_ADD_MANY] = { "usage_anonymous_add_many", "",
+		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) "
+		"SELECT max(w), k, h, sum(c) FROM unnest(CAST(?1 AS bigint[]), CAST(?2 AS bigint[]), CAST(?3 AS bigint[]), "
+		"CAST(?4 AS bigint[])) AS batch (w, k, h, c) GROUP BY k, h "
+		"ON CONFLICT (api_key_id, hour) DO UPDATE SET " ADDED("usage_anonymous_hourly", "calls") },
 	/* Requests without a valid key: a count per hour, workspace, address and outcome (009_refusals.sql). */
 	[STMT_USAGE_REFUSED_ADD] = { "usage_refused_add",
 		"INSERT INTO usage_refused_hourly (hour, workspace_id, client_address, outcome, calls) "
 		"VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (hour, workspace_id, client_address, outcome) "
 		"DO UPDATE SET " ADDED("usage_refused_hourly", "calls") },
+	[STMT_USAGE_REFUSED_ADD_MANY] = { "usage_refused_add_many", "",
+		"INSERT INTO usage_refused_hourly (hour, workspace_id, client_address, outcome, calls) "
+		"SELECT h, w, a, o, sum(c) FROM unnest(CAST(?1 AS bigint[]), CAST(?2 AS bigint[]), CAST(?3 AS text[]), "
+		"CAST(?4 AS text[]), CAST(?5 AS bigint[])) AS batch (h, w, a, o, c) GROUP BY h, w, a, o "
+		"ON CONFLICT (hour, workspace_id, client_address, outcome) DO UPDATE SET " ADDED("usage_refused_hourly", "calls") },
 	/* The busiest ?3 addresses of workspace ?1 since hour ?2, and (before the limit) how many and their calls. */
 	[STMT_USAGE_REFUSED_ADDRESSES] = { "usage_refused_addresses",
 		"SELECT client_address, sum(calls), sum(CASE WHEN outcome = 'missing_key' THEN calls ELSE 0 END), "
@@ -174,6 +189,10 @@ static const struct {
 		"workspace_id, client_address, outcome FROM usage_refused_hourly WHERE hour < ?1 LIMIT ?2)" },
 	[STMT_KEY_TOUCH] = { "key_touch",
 		"INSERT INTO api_key_last_used (api_key_id, at) VALUES (?1, ?2) "
+		"ON CONFLICT (api_key_id) DO UPDATE SET at = excluded.at WHERE excluded.at > api_key_last_used.at" },
+	[STMT_KEY_TOUCH_MANY] = { "key_touch_many", "",
+		"INSERT INTO api_key_last_used (api_key_id, at) SELECT k, max(t) FROM unnest(CAST(?1 AS bigint[]), "
+		"CAST(?2 AS bigint[])) AS batch (k, t) GROUP BY k "
 		"ON CONFLICT (api_key_id) DO UPDATE SET at = excluded.at WHERE excluded.at > api_key_last_used.at" },
 	[STMT_GATE_GENERATION] = { "gate_generation",
 		"SELECT generation FROM gate_state WHERE id = 1" },
