@@ -290,7 +290,7 @@ static void test_key_check(void **state)
 	assert_int_equal(store_key_check_get(store, read, &present, &holds), STORE_OK);
 	assert_memory_equal(read, other, sizeof other);
 
-	test_db_execute(fixture->db, "DELETE FROM api_key; INSERT INTO user (email, email_folded, password_hash, "
+	test_db_execute(fixture->db, "DELETE FROM api_key; INSERT INTO \"user\" (email, email_folded, password_hash, "
 				     "created_at, updated_at) VALUES ('a@example.com', 'a@example.com', '', 1, 1)");
 	assert_int_equal(store_key_check_get(store, read, &present, &holds), STORE_OK);
 	assert_true(holds); /* users count too: their sessions are keyed with it */
@@ -915,7 +915,8 @@ static void test_key_set_secret(void **state)
 	assert_string_equal(key.secret_hint, "NEW1");
 	assert_int_equal(key.updated_at, 200);
 	assert_string_equal(
-		test_db_text(fixture->db, "SELECT hex(secret_hash) FROM api_key WHERE key_id = 'key_rotate'"),
+		test_db_text(fixture->db, "SELECT %s FROM api_key WHERE key_id = 'key_rotate'",
+			     test_sql(fixture->db, "hex(secret_hash)", "upper(encode(secret_hash, 'hex'))")),
 		"ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB");
 
 	/* Another key's hash is refused. */
