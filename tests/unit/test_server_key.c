@@ -24,7 +24,8 @@ static int setup(void **state)
 	struct test_db *db = test_db_open("server-key");
 	if (db == NULL)
 		return -1;
-	snprintf(db->config.server_key_path, sizeof db->config.server_key_path, "%s.key", db->config.database_path);
+	/* Beside an SQLite file, as keyward puts it by default; on PostgreSQL, in the test's folder. */
+	snprintf(db->config.server_key_path, sizeof db->config.server_key_path, "%s/keyward.db.key", db->folder);
 	memset(db->config.server_key, 0, sizeof db->config.server_key); /* what the file holds is read, not this */
 	*state = db;
 	return 0;
