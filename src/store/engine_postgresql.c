@@ -34,6 +34,18 @@
 /* How long a store waits before it tries again to connect, after an attempt failed. */
 #define RECONNECT_PAUSE_MS 500
 
+/*
+ * A session's settings, at open and after each reconnect: messages from warnings up, times in UTC,
+ * and a wait for a lock (rows a rollup holds, a table an operator locked) that gives up with
+ * STORE_BUSY after the busy timeout, as on SQLite, instead of waiting for ever; a lock_timeout the
+ * URI sets (options=-c lock_timeout=...) is kept. The migrations run before the lock timeout is
+ * set: a server that starts while another migrates waits for it.
+ */
+#define SESSION_SETUP "SET client_min_messages = warning; SET TIME ZONE 'UTC'"
+#define SESSION_LOCK_TIMEOUT                                                                           \
+	"SELECT set_config('lock_timeout', '" STORE_TEXT(STORE_BUSY_TIMEOUT_MS) "', false) "            \
+	"WHERE current_setting('lock_timeout') IN ('0', '0ms')"
+
 /* The advisory lock the migrations take (any fixed number). */
 #define MIGRATION_LOCK "7738725088349021185" /* "keyward" and 1, in ASCII: 0x6b65797761726401 */
 
@@ -227,7 +239,7 @@ static bool reconnect(struct store *store)
 		store->retry_at = seconds + RECONNECT_PAUSE_MS / 1000.0;
 		return false;
 	}
-	PGresult *result = PQexec(connection, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+	PGresult *result = PQexec(connection, SESSION_SETUP "; " SESSION_LOCK_TIMEOUT);
 	PQclear(result);
 	for (int which = 0; which < STMT_COUNT; which++)
 		store->queries[which].prepared = NULL;
@@ -679,9 +691,9 @@ struct store *store_postgresql_open(const char *database, bool create, char *err
 		PQfinish(connection);
 		return NULL;
 	}
-	bool ok = run_script(connection, "SET client_min_messages = warning; SET TIME ZONE 'UTC'",
-			     "cannot set up the session", error, error_size) &&
+	bool ok = run_script(connection, SESSION_SETUP, "cannot set up the session", error, error_size) &&
 		  migrate(connection, where, create, error, error_size) &&
+		  run_script(connection, SESSION_LOCK_TIMEOUT, "cannot set up the session", error, error_size) &&
 		  (!create || check_all(connection, error, error_size));
 	if (!ok) {
 		size_t length = strlen(error);
