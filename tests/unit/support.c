@@ -159,6 +159,8 @@ int test_db_close(struct test_db *db)
 	store_close(db->store);
 	arena_free(db->arena);
 	int removed = 0;
+	if (db->lock != NULL)
+		test_db_unlock(db);
 	if (db->connection != NULL)
 		PQfinish(db->connection);
 	if (db->database[0] != '\0') {
@@ -188,18 +190,28 @@ int test_db_close(struct test_db *db)
 
 /* ---- direct SQL on PostgreSQL ------------------------------------------------------------------ */
 
-/* The test's own connection to db's PostgreSQL database (not the store's), made at the first need. */
+/* A connection of the test's own to db's PostgreSQL database; fails the test when it cannot. */
+static PGconn *postgresql_connect(const struct test_db *db)
+{
+	const char *keywords[] = { "dbname", "fallback_application_name", NULL };
+	const char *values[] = { db->config.database_path, "keyward-unit-tests", NULL };
+	PGconn *connection = PQconnectdbParams(keywords, values, 1);
+	if (PQstatus(connection) != CONNECTION_OK) {
+		char message[512];
+		snprintf(message, sizeof message, "%s", PQerrorMessage(connection));
+		PQfinish(connection);
+		fail_msg("cannot connect to %s: %s", db->config.database_label, message);
+	}
+	PQclear(PQexec(connection, "SET client_min_messages = warning"));
+	return connection;
+}
+
+/* The test's connection for its direct SQL (not the store's), made at the first need. */
 static PGconn *test_connection(const struct test_db *db)
 {
 	struct test_db *mutable = (struct test_db *)db;
-	if (mutable->connection == NULL) {
-		const char *keywords[] = { "dbname", "fallback_application_name", NULL };
-		const char *values[] = { db->config.database_path, "keyward-unit-tests", NULL };
-		mutable->connection = PQconnectdbParams(keywords, values, 1);
-		if (PQstatus(mutable->connection) != CONNECTION_OK)
-			fail_msg("cannot connect to %s: %s", db->config.database_label, PQerrorMessage(mutable->connection));
-		PQclear(PQexec(mutable->connection, "SET client_min_messages = warning"));
-	}
+	if (mutable->connection == NULL)
+		mutable->connection = postgresql_connect(db);
 	return mutable->connection;
 }
 
@@ -410,6 +422,43 @@ void test_db_assert_no_transaction(const struct test_db *db)
 	sqlite3_busy_timeout(connection, 0);
 	assert_int_equal(sqlite3_exec(connection, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(connection);
+}
+
+void test_db_lock(struct test_db *db)
+{
+	assert_null(db->lock);
+	if (db->postgresql) {
+		/* EXCLUSIVE: reads go on, writes wait (PostgreSQL's lock_timeout, then STORE_BUSY). */
+		PGconn *connection = postgresql_connect(db);
+		db->lock = connection;
+		if (!postgresql_run(connection, "BEGIN; DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables "
+						"WHERE schemaname = current_schema() LOOP EXECUTE format('LOCK TABLE %I IN "
+						"EXCLUSIVE MODE', t); END LOOP; END $$"))
+			fail_msg("cannot lock %s", db->config.database_label);
+		return;
+	}
+	sqlite3 *connection = NULL;
+	assert_int_equal(sqlite3_open(db->config.database_path, &connection), SQLITE_OK);
+	db->lock = connection;
+	char *message = NULL;
+	if (sqlite3_exec(connection, "BEGIN EXCLUSIVE", NULL, NULL, &message) != SQLITE_OK)
+		fail_msg("BEGIN EXCLUSIVE: %s", message ? message : "?");
+}
+
+void test_db_unlock(struct test_db *db)
+{
+	assert_non_null(db->lock);
+	void *lock = db->lock;
+	db->lock = NULL;
+	if (db->postgresql) {
+		bool ok = postgresql_run(lock, "COMMIT");
+		PQfinish(lock);
+		assert_true(ok);
+		return;
+	}
+	int status = sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(lock);
+	assert_int_equal(status, SQLITE_OK);
 }
 
 void test_db_fail_writes(const struct test_db *db, const char *operation, const char *table, const char *when,

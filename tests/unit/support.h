@@ -35,6 +35,7 @@ struct test_db {
 	bool postgresql;        /* the database is PostgreSQL's (KEYWARD_TEST_PG) */
 	char database[64];      /* its name there, dropped at close */
 	void *connection;       /* the test's own connection there (PGconn *), made at its first SQL */
+	void *lock;             /* the connection test_db_lock() holds the lock with (sqlite3 *, PGconn *) */
 };
 
 /* True when the tests run on PostgreSQL: KEYWARD_TEST_PG is set. */
@@ -95,6 +96,14 @@ const char *test_db_blob(const struct test_db *db, const char *hex);
  * hex of its bytes (how PostgreSQL writes a bytea).
  */
 void test_db_assert_nowhere(const struct test_db *db, const char *secret);
+
+/*
+ * Hold the database's write lock from a connection of the test's own, as another process would,
+ * until test_db_unlock() (or test_db_close()): the store's writes wait out its busy timeout and
+ * then fail with STORE_BUSY; reads go on.
+ */
+void test_db_lock(struct test_db *db);
+void test_db_unlock(struct test_db *db);
 
 /*
  * Make every `operation` (INSERT, UPDATE, DELETE) on `table` fail with `message`, as a trigger an
