@@ -481,13 +481,18 @@ static void *watch_run(void *unused)
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool watch_started;
 
-/* The database the watcher connects to: the first one this process opened. */
-static void watch_remember(const char *database)
+/*
+ * The database the watcher connects to: the first one this process opened. True when `database`
+ * is that one: only a store on it may take the watcher's generation.
+ */
+static bool watch_remember(const char *database)
 {
 	pthread_mutex_lock(&watch_lock);
 	if (watch.database == NULL)
 		watch.database = xstrdup(database);
+	bool watched = strcmp(watch.database, database) == 0;
 	pthread_mutex_unlock(&watch_lock);
+	return watched;
 }
 
 static void watch_start(void)
@@ -508,11 +513,13 @@ static void watch_start(void)
 
 /*
  * The gate generation from memory while the watcher listens (started by the first call: only
- * processes that check keys run it). STORE_NOT_FOUND while it does not: ask the database.
+ * processes that check keys run it). STORE_NOT_FOUND while it does not, or when the store is on
+ * another database than the watcher's (a process that opened two): ask the database.
  */
 static enum store_status postgresql_gate_generation(struct store *store, int64_t *generation)
 {
-	(void)store;
+	if (!store->watched)
+		return STORE_NOT_FOUND;
 	if (!atomic_load(&watch_started))
 		watch_start();
 	if (!atomic_load(&watch.live))
@@ -702,8 +709,9 @@ struct store *store_postgresql_open(const char *database, bool create, char *err
 		PQfinish(connection);
 		return NULL;
 	}
-	watch_remember(database);
+	bool watched = watch_remember(database);
 	struct store *store = store_new(&store_engine_postgresql, connection, where);
+	store->watched = watched;
 	for (int which = 0; which < STMT_COUNT; which++)
 		store->queries[which].row = -1;
 	return store;
