@@ -26,7 +26,7 @@ struct store_key_fields;
 
 /* A database, migrated and opened, a fresh mkdtemp() folder, and an arena for its rows. */
 struct test_db {
-	char folder[64];      /* the SQLite file's (on PostgreSQL empty): for files the test makes */
+	char folder[64];      /* the SQLite file's; on either engine, for the files a test makes */
 	struct config config; /* database_path set, token prefix "kw_", a random server key */
 	struct store *store;
 	struct arena *arena;
