@@ -282,6 +282,7 @@ struct store {
 	bool lost;       /* the connection was lost and is not back yet (PostgreSQL) */
 	double retry_at; /* monotonic seconds before which it does not try to connect again */
 	bool gate_dirty; /* the open transaction changed keys, networks or roles (PostgreSQL) */
+	bool watched;    /* on the database the gate watcher listens to (PostgreSQL) */
 };
 
 /* The statement's name, for messages ("key_insert"). */
