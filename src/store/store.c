@@ -385,7 +385,12 @@ static const struct {
 		"ON CONFLICT (api_key_id, client_address, day) DO UPDATE SET " ADDED("usage_daily_address", "calls") ", "
 		ADDED("usage_daily_address", "refused") ", " EARLIER("usage_daily_address", "first_seen") ", "
 		LATER("usage_daily_address", "last_seen") },
-	/* Before the addresses of (?1, ?2] are noted: those a key used in the ?3 seconds before had not. */
+	/*
+	 * Before the addresses of (?1, ?2] are noted: those a key used in the ?3 seconds before had
+	 * not, when the key has that much history: called in those seconds (from elsewhere), and first
+	 * called at least ?3 seconds before. A key younger than that says nothing of new addresses: it
+	 * has no "before" to compare with.
+	 */
 	[STMT_ROLLUP_NEW_ADDRESS] = { "rollup_new_address",
 		"INSERT INTO usage_new_address (workspace_id, api_key_id, client_address, at) "
 		"SELECT n.workspace_id, n.api_key_id, n.client_address, n.first FROM (SELECT min(workspace_id) AS "
@@ -394,7 +399,8 @@ static const struct {
 		"WHERE NOT EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
 		"AND s.client_address = n.client_address AND s.last_seen >= n.first - ?3) "
 		"AND EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
-		"AND s.last_seen >= n.first - ?3) ON CONFLICT DO NOTHING" },
+		"AND s.last_seen >= n.first - ?3) AND EXISTS (SELECT 1 FROM usage_key_address s "
+		"WHERE s.api_key_id = n.api_key_id AND s.first_seen <= n.first - ?3) ON CONFLICT DO NOTHING" },
 	[STMT_ROLLUP_KEY_ADDRESS] = { "rollup_key_address",
 		"INSERT INTO usage_key_address (api_key_id, client_address, first_seen, last_seen) "
 		"SELECT api_key_id, client_address, min(at), max(at) FROM usage_event WHERE id > ?1 AND id <= ?2 "
