@@ -37,7 +37,7 @@
 	}
 
 	function addCopyButtons() {
-		var fields = document.querySelectorAll("input[data-copy]");
+		var fields = document.querySelectorAll("[data-copy]");
 		Array.prototype.forEach.call(fields, function (field) {
 			var button = document.createElement("button");
 			button.type = "button";

@@ -54,6 +54,30 @@ static struct mustache_value *key_value(struct app *app, struct http_request *re
 	return map;
 }
 
+struct done_message {
+	const char *done;
+	const char *message;
+};
+
+/* The sentence of `done` (a ?done=… word after a redirect) in messages[count]; NULL for unknown ones. */
+static const char *done_message_in(const struct done_message *messages, size_t count, const char *done)
+{
+	for (size_t i = 0; done != NULL && i < count; i++)
+		if (strcmp(done, messages[i].done) == 0)
+			return messages[i].message;
+	return NULL;
+}
+
+/* Where a new workspace and a new member land: the key list (workspaces.c, join.c). */
+static const char *list_done_message(const char *done)
+{
+	static const struct done_message messages[] = {
+		{ "workspace-created", "Workspace created. You are its owner: create keys, or invite members." },
+		{ "joined", "Welcome: you are now a member of this workspace." },
+	};
+	return done_message_in(messages, sizeof messages / sizeof messages[0], done);
+}
+
 /* ---- list --------------------------------------------------------------------------------------- */
 
 struct list_query {
@@ -207,31 +231,26 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 		if (query.page < pages)
 			view_set_string(arena, pagination, "next_url", list_url(app, request, &query, query.page + 1));
 	}
+	const char *notice = list_done_message(form_get(&request->query, "done"));
+	if (notice != NULL)
+		view_set_string(arena, data, "notice", notice);
 	page_render(app, request, response, "keys", data);
 }
 
 /* ---- overview ----------------------------------------------------------------------------------- */
 
-/* Sentences for ?done=… after a redirect; unknown values show nothing. */
+/* After a change to one key: its page. */
 static const char *done_message(const char *done)
 {
-	static const struct {
-		const char *done;
-		const char *message;
-	} messages[] = {
+	static const struct done_message messages[] = {
 		{ "created", "Key created. Its secret was shown once and cannot be shown again." },
 		{ "regenerated", "Secret regenerated. The old secret no longer works." },
 		{ "updated", "Changes saved." },
 		{ "enabled", "Key enabled. It works again." },
 		{ "disabled", "Key disabled. It stops working until you enable it again." },
 		{ "revoked", "Key revoked. It no longer works, for good." },
-		{ "workspace-created", "Workspace created. You are its owner: create keys, or invite members." },
-		{ "joined", "Welcome: you are now a member of this workspace." },
 	};
-	for (size_t i = 0; done != NULL && i < sizeof messages / sizeof messages[0]; i++)
-		if (strcmp(done, messages[i].done) == 0)
-			return messages[i].message;
-	return NULL;
+	return done_message_in(messages, sizeof messages / sizeof messages[0], done);
 }
 
 void page_keys_show(struct app *app, struct http_request *request, struct http_response *response)

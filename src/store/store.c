@@ -404,7 +404,12 @@ static const struct {
 		"ON CONFLICT (api_key_id, client_address, day) DO UPDATE SET " ADDED("usage_daily_address", "calls") ", "
 		ADDED("usage_daily_address", "refused") ", " EARLIER("usage_daily_address", "first_seen") ", "
 		LATER("usage_daily_address", "last_seen") },
-	/* Before the addresses of (?1, ?2] are noted: those a key used in the ?3 seconds before had not. */
+	/*
+	 * Before the addresses of (?1, ?2] are noted: those a key used in the ?3 seconds before had
+	 * not, when the key has that much history: called in those seconds (from elsewhere), and first
+	 * called at least ?3 seconds before. A key younger than that says nothing of new addresses: it
+	 * has no "before" to compare with.
+	 */
 	[STMT_ROLLUP_NEW_ADDRESS] = { "rollup_new_address",
 		"INSERT INTO usage_new_address (workspace_id, api_key_id, client_address, at) "
 		"SELECT n.workspace_id, n.api_key_id, n.client_address, n.first FROM (SELECT min(workspace_id) AS "
@@ -413,7 +418,8 @@ static const struct {
 		"WHERE NOT EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
 		"AND s.client_address = n.client_address AND s.last_seen >= n.first - ?3) "
 		"AND EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
-		"AND s.last_seen >= n.first - ?3) ON CONFLICT DO NOTHING" },
+		"AND s.last_seen >= n.first - ?3) AND EXISTS (SELECT 1 FROM usage_key_address s "
+		"WHERE s.api_key_id = n.api_key_id AND s.first_seen <= n.first - ?3) ON CONFLICT DO NOTHING" },
 	[STMT_ROLLUP_KEY_ADDRESS] = { "rollup_key_address",
 		"INSERT INTO usage_key_address (api_key_id, client_address, first_seen, last_seen) "
 		"SELECT api_key_id, client_address, min(at), max(at) FROM usage_event WHERE id > ?1 AND id <= ?2 "
@@ -529,12 +535,15 @@ static const struct {
 	[STMT_USAGE_ADDRESSES] = { DIALECTS("usage_addresses", USAGE_ADDRESSES_SQL) },
 	/*
 	 * The latest raw rows of a slice (?3 endpoint, ?4 address, ?5 refused only; '' and 0: any):
-	 * those past the watermark, then those of the latest hours the rollups say hold some.
+	 * those past the watermark, then those of the latest hours the rollups say hold some. Rows of
+	 * the same second, endpoint, address and outcome are one, their calls added: each process
+	 * writes its own row of them, and a list of the same line twice tells nothing.
 	 */
 #define USAGE_LATEST_TAIL_SQL(D) \
-	"SELECT at, endpoint, client_address, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " " \
+	"SELECT at, endpoint, client_address, outcome, sum(calls) FROM usage_event WHERE id > " ROLLED_TO " " \
 	"AND " UNARY_PLUS(D) "api_key_id = ?1 AND " UNARY_PLUS(D) "at >= ?2 AND (?3 = '' OR " UNARY_PLUS(D) "endpoint = ?3) AND (?4 = '' OR " UNARY_PLUS(D) "client_address = ?4) " \
-	"AND (?5 = 0 OR " UNARY_PLUS(D) "outcome <> 'granted') ORDER BY id DESC LIMIT ?6"
+	"AND (?5 = 0 OR " UNARY_PLUS(D) "outcome <> 'granted') GROUP BY at, endpoint, client_address, outcome " \
+	"ORDER BY max(id) DESC LIMIT ?6"
 	[STMT_USAGE_LATEST_TAIL] = { DIALECTS("usage_latest_tail", USAGE_LATEST_TAIL_SQL) },
 #define USAGE_LATEST_HOURS_SQL(D) \
 	"SELECT hour FROM (SELECT hour FROM usage_hourly_address " D("INDEXED BY usage_hourly_address_seen ", "") \
@@ -545,10 +554,10 @@ static const struct {
 	"AND (?5 = 0 OR outcome <> 'granted')) AS hours ORDER BY hour DESC LIMIT ?6"
 	[STMT_USAGE_LATEST_HOURS] = { DIALECTS("usage_latest_hours", USAGE_LATEST_HOURS_SQL) },
 	[STMT_USAGE_LATEST_HOUR] = { "usage_latest_hour",
-		"SELECT at, endpoint, client_address, outcome, calls FROM usage_event WHERE workspace_id = ?7 "
+		"SELECT at, endpoint, client_address, outcome, sum(calls) FROM usage_event WHERE workspace_id = ?7 "
 		"AND at >= ?8 AND at < ?8 + 3600 AND id <= " ROLLED_TO " AND api_key_id = ?1 AND (?3 = '' OR endpoint = ?3) "
-		"AND (?4 = '' OR client_address = ?4) AND (?5 = 0 OR outcome <> 'granted') ORDER BY at DESC, id DESC "
-		"LIMIT ?6" },
+		"AND (?4 = '' OR client_address = ?4) AND (?5 = 0 OR outcome <> 'granted') "
+		"GROUP BY at, endpoint, client_address, outcome ORDER BY at DESC, max(id) DESC LIMIT ?6" },
 	[STMT_USAGE_ANONYMOUS_KEY] = { "usage_anonymous_key",
 		"SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = ?1 AND hour >= ?2" },
 	[STMT_USAGE_ANONYMOUS_WORKSPACE] = { "usage_anonymous_workspace",

@@ -358,6 +358,8 @@ static void test_warnings(void **state)
 		{ 1, k, MIDNIGHT + 12, "/v1/a", "203.0.113.12", "ip_not_allowed", 1 }, /* refused calls count too */
 		{ 1, k, MIDNIGHT + 13, "/v1/a", "203.0.113.13", "granted", 1 },
 		{ 1, k, MIDNIGHT + 14, "/v1/a", "192.0.2.1", "granted", 1 }, /* known */
+		/* the other key's second address: it has been in use for seconds, not 30 days: nothing to say */
+		{ 1, fixture->other, MIDNIGHT + 15, "/v1/a", "203.0.113.2", "granted", 1 },
 	};
 	write_events(fixture, more, sizeof more / sizeof more[0]);
 	roll_all(fixture);
@@ -365,6 +367,7 @@ static void test_warnings(void **state)
 						   &keys),
 			 STORE_OK);
 	assert_int_equal(count, 1);
+	assert_int_equal(keys, 1);
 	assert_int_equal(found[0].calls, 5);
 	assert_int_equal(found[0].at, MIDNIGHT + 13);
 	assert_string_equal(found[0].address, "203.0.113.13, 203.0.113.12, 203.0.113.11");
