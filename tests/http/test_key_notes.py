@@ -78,7 +78,8 @@ class NoteTest(ServerTestCase):
         self.assertEqual(self.server.key_row(key_id)["created_by"], self.server.OWNER_EMAIL)
         page = self.server.get(f"/w/1/keys/{key_id}")
         self.assertIn(f"<dt>Created by</dt><dd>{self.server.OWNER_EMAIL}</dd>", page.text)
-        row = self._list_row(self.server.get("/w/1/keys").text, key_id)
+        row = next(row for row in re.findall(r"<tr[ >].*?</tr>", self.server.get("/w/1/keys").text, re.S)
+                   if key_id in row)
         self.assertIn(f"by {self.server.OWNER_EMAIL}", row)
 
         name = unique("From the shell")
@@ -92,13 +93,6 @@ class NoteTest(ServerTestCase):
         self.assertNotEqual(refused.returncode, 0)
         self.assertIn(NOTE_TOO_LONG, refused.stderr)
         self.assertEqual(refused.stdout, "")
-
-    @staticmethod
-    def _list_row(page_text, key_id):
-        for row in re.findall(r"<tr[ >].*?</tr>", page_text, re.S):
-            if key_id in row:
-                return row
-        raise AssertionError(f"{key_id} not in the list")
 
 
 class FilterTest(ServerTestCase):
