@@ -71,6 +71,7 @@ static const struct http_route workspace_routes[] = {
 	{ HTTP_GET, "", workspace_home, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/", page_dashboard, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/keys", page_keys_list, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_POST, "/keys/find", page_keys_find, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/keys/new", page_key_form_new, NEEDS(PERMISSION_KEY_CREATE) },
 	{ HTTP_POST, "/keys/new", page_key_form_create, NEEDS(PERMISSION_KEY_CREATE) },
 	{ HTTP_GET, "/keys/{key}", page_keys_show, NEEDS(PERMISSION_KEY_VIEW) },

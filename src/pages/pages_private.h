@@ -33,6 +33,7 @@ struct visit {
 
 /* keys.c */
 void page_keys_list(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_find(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_show(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_enable(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_disable(struct app *app, struct http_request *request, struct http_response *response);

@@ -13,11 +13,14 @@
 #define KEY_COLUMNS                                                                              \
 	"k.id, k.workspace_id, k.key_id, k.name, k.secret_hint, k.postback_url, k.off_record, "   \
 	"k.enabled, k.role_id, r.name, k.created_at, k.updated_at, "                                   \
-	"(SELECT u.at FROM api_key_last_used u WHERE u.api_key_id = k.id), k.revoked_at "
+	"(SELECT u.at FROM api_key_last_used u WHERE u.api_key_id = k.id), k.revoked_at, k.note, k.created_by "
 
 #define KEY_FILTER(D)                                                                            \
 	"WHERE k.workspace_id = ?1 "                                                             \
-	"AND (?2 = '' OR " D("instr", "strpos") "(k.name_folded, ?2) > 0) "                      \
+	"AND (?2 = '' OR " D("instr", "strpos") "(k.name_folded, ?2) > 0 "                        \
+	"     OR " D("instr", "strpos") "(k.note_folded, ?2) > 0 "                               \
+	"     OR (?5 <> '' AND " D("instr", "strpos") "(lower(k.key_id), ?5) > 0) "              \
+	"     OR (?6 <> '' AND lower(k.secret_hint) = ?6)) "                                     \
 	"AND CASE CAST(?3 AS INTEGER) WHEN 0 THEN k.revoked_at IS NULL "                         \
 	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled <> 0 "                       \
 	"            WHEN 2 THEN k.revoked_at IS NULL AND k.enabled = 0 "                        \
@@ -89,18 +92,19 @@ static const struct {
 		"SELECT id, name, description, permissions FROM role WHERE workspace_id = ?1 AND name = ?2" },
 	[STMT_KEY_INSERT] = { "key_insert",
 		"INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, secret_hint, "
-		"postback_url, off_record, enabled, role_id, created_at, updated_at, secret_set_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11) RETURNING id" },
+		"postback_url, off_record, enabled, role_id, created_at, updated_at, secret_set_at, note, note_folded, "
+		"created_by) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11, ?12, ?13, ?14) RETURNING id" },
 	[STMT_KEY_UPDATE] = { "key_update",
 		"UPDATE api_key SET name = ?3, name_folded = ?4, postback_url = ?5, off_record = ?6, "
-		"enabled = ?7, role_id = ?8, updated_at = ?9 "
+		"enabled = ?7, role_id = ?8, updated_at = ?9, note = ?10, note_folded = ?11 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL RETURNING id" },
 	[STMT_KEY_GET] = { "key_get",
 		"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id "
 		"WHERE k.workspace_id = ?1 AND k.key_id = ?2" },
 #define KEY_LIST_SQL(D) \
 	"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id " KEY_FILTER(D) \
-	"ORDER BY k.created_at DESC, k.id DESC LIMIT ?5 OFFSET ?6"
+	"ORDER BY k.created_at DESC, k.id DESC LIMIT ?7 OFFSET ?8"
 	[STMT_KEY_LIST] = { DIALECTS("key_list", KEY_LIST_SQL) },
 #define KEY_COUNT_SQL(D) \
 	"SELECT count(*) FROM api_key k " KEY_FILTER(D)

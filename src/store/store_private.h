@@ -37,8 +37,9 @@
 	  "id", "workspace_id = 1 AND name IN ('admin', 'read-only')")                                          \
 	X(API_KEY, api_key, "api_key",                                                                           \
 	  "id, workspace_id, key_id, name, name_folded, secret_hash, secret_hint, postback_url, off_record, "      \
-	  "enabled, role_id, created_at, updated_at, revoked_at, secret_set_at",                                 \
-	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15", "iitttbttiiiiiii", "id", "1 = 0")    \
+	  "enabled, role_id, created_at, updated_at, revoked_at, secret_set_at, note, note_folded, created_by",   \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18", "iitttbttiiiiiiittt", \
+	  "id", "1 = 0")                                                                                        \
 	X(API_KEY_CIDR, api_key_cidr, "api_key_cidr", "id, workspace_id, api_key_id, position, cidr, label",      \
 	  "?1, ?2, ?3, ?4, ?5, ?6", "iiiitt", "id", "1 = 0")                                                     \
 	X(API_KEY_LAST_USED, api_key_last_used, "api_key_last_used", "api_key_id, at", "?1, ?2", "ii",             \
@@ -247,7 +248,7 @@ enum store_statement {
 #define STORE_DONE (-2) /* the statement ran to its end */
 
 /* The most parameters a statement in the table takes (?1 .. ?STORE_PARAMS_MAX). */
-#define STORE_PARAMS_MAX 16
+#define STORE_PARAMS_MAX 24
 
 enum store_param_kind { STORE_PARAM_NULL, STORE_PARAM_INT, STORE_PARAM_TEXT, STORE_PARAM_BLOB };
 

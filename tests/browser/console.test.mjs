@@ -566,3 +566,110 @@ test("walk: every page links a favicon, and it is served", async () => {
 	await page.goto(base + "/signin");
 	assert.equal(await page.getAttribute("link[rel=icon]", "href"), href);
 });
+
+// ---- notes: notes, provenance, find by anything, new key like this ----
+// Issue 15 items 3 to 5. Self-contained: signs in again (the tests above end signed out, with the
+// password the account test set), makes its own keys, and leaves the browser signed in.
+
+const notes = {}; // what one of these tests leaves for the next
+
+async function notesSignIn() {
+	await page.goto(base + "/w/1/keys");
+	if (!/\/signin/.test(page.url()))
+		return;
+	await page.fill("#email", process.env.KW_EMAIL);
+	await page.fill("#password", "a brand new passphrase"); // set by the account page's test
+	await clickAndWait(page.getByRole("button", { name: "Sign in" }));
+	assert.doesNotMatch(page.url(), /\/signin/);
+}
+
+test("notes: a note too long keeps every value and takes the focus; saved, it shows with who made the key", async () => {
+	await notesSignIn();
+	await visit("/w/1/keys/new", "notes-new-key");
+	await page.fill("#name", "Ledger sync");
+	await page.fill("#cidr-0", "198.51.100.0/24");
+	await page.fill("#cidr-label-0", "Partner & co");
+	await page.fill("#postback_url", "https://hooks.example.com/ledger");
+	await page.check("#off_record");
+	const tooLong = "é".repeat(1001);
+	await page.fill("#note", tooLong);
+	await clickAndWait(page.getByRole("button", { name: "Create key" }));
+	await checkPage("notes-note-too-long");
+	assert.equal(await page.textContent("#note-error"),
+		"The note is too long: at most 1,000 characters (it has 1001).");
+	assert.equal(await page.evaluate(() => document.activeElement.id), "note");
+	assert.equal(await page.inputValue("#note"), tooLong);
+	assert.equal(await page.inputValue("#name"), "Ledger sync");
+	assert.equal(await page.inputValue("#cidr-label-0"), "Partner & co");
+	assert.equal(await page.isChecked("#off_record"), true);
+	await page.fill("#note", "Runs on ärger-7 <cron>\nOwner: Ops");
+	await clickAndWait(page.getByRole("button", { name: "Create key" }));
+	notes.token = await page.inputValue("#secret");
+	notes.keyUrl = page.url().replace(/\/secret\?.*$/, "");
+	await page.check("#copied");
+	await clickAndWait(page.getByRole("button", { name: "Close" }));
+	await checkPage("notes-key");
+	assert.equal(await page.textContent("#key-note"), "Runs on ärger-7 <cron>\nOwner: Ops");
+	assert.ok(await page.getByText(process.env.KW_EMAIL, { exact: true }).isVisible(), "created by the person");
+});
+
+test("notes: the Filter box finds a key by its note, its key ID and its secret's last 4", async () => {
+	const keyId = notes.keyUrl.match(/key_[0-9A-Za-z]{16}/)[0];
+	for (const [typed, name] of [["ÄRGER-7", "note"], [keyId.slice(-8).toLowerCase(), "key-id"],
+		["…" + notes.token.slice(-4), "last-4"]]) {
+		await visit("/w/1/keys", `notes-keys-${name}`);
+		await page.fill("#q", typed);
+		if (javascript) { // the live filter matches as the server will
+			await page.getByText(/keys? on this page match/).waitFor();
+			assert.ok(await page.locator(`#key-table tbody tr:visible a[href$="${keyId}"]`).count() === 1, name);
+		}
+		await clickAndWait(page.getByRole("button", { name: "Filter" }));
+		assert.match(page.url(), /\/w\/1\/keys\?q=/);
+		await checkPage(`notes-keys-filtered-${name}`);
+		assert.equal(await page.locator(`#key-table tbody a[href$="${keyId}"]`).count(), 1, name);
+	}
+});
+
+test("notes: a pasted secret opens its key without reaching the address; an unknown one says so", async () => {
+	await visit("/w/1/keys", "notes-keys-find");
+	await page.fill("#q", notes.token);
+	await clickAndWait(page.getByRole("button", { name: "Filter" }));
+	assert.equal(page.url(), notes.keyUrl + "?done=found");
+	await checkPage("notes-found");
+	assert.ok(await page.getByText("This is the key whose secret you pasted.").isVisible());
+	const secret = notes.token.slice(-49, -6);
+	const history = await page.evaluate(() => [location.href, document.referrer, history.length]);
+	assert.ok(!history.slice(0, 2).some((address) => address.includes(secret)), "not in the address or referrer");
+
+	// The same token with one secret character changed: its checksum no longer matches, and the
+	// page says so without the text coming back, in the box or in the address.
+	const flipped = notes.token.slice(0, 30) + (notes.token[30] === "A" ? "B" : "A") + notes.token.slice(31);
+	await visit("/w/1/keys", "notes-keys-find-wrong");
+	await page.fill("#q", flipped);
+	await clickAndWait(page.getByRole("button", { name: "Filter" }));
+	await checkPage("notes-not-found");
+	assert.ok(!page.url().includes(flipped.slice(-49, -6)));
+	assert.match(await page.textContent("#q-error"), /not a whole key of this server/);
+	assert.equal(await page.inputValue("#q"), "");
+	assert.equal(await page.evaluate(() => document.activeElement.id), "q");
+});
+
+test("notes: new key like this one starts from its role, networks, POSTback URL and settings", async () => {
+	await visit(notes.keyUrl, "notes-key-like");
+	await clickAndWait(page.getByRole("link", { name: "New key like this one" }));
+	assert.match(page.url(), /\/w\/1\/keys\/new\?like=key_[0-9A-Za-z]{16}$/);
+	await checkPage("notes-new-like");
+	assert.equal(await page.inputValue("#name"), "");
+	assert.equal(await page.inputValue("#note"), "");
+	assert.equal(await page.inputValue("#cidr-0"), "198.51.100.0/24");
+	assert.equal(await page.inputValue("#cidr-label-0"), "Partner & co");
+	assert.equal(await page.inputValue("#postback_url"), "https://hooks.example.com/ledger");
+	assert.equal(await page.isChecked("#off_record"), true);
+	assert.equal(await page.isChecked("#enabled"), true);
+	await page.fill("#name", "Ledger sync (rotated)");
+	await clickAndWait(page.getByRole("button", { name: "Create key" }));
+	await page.check("#copied");
+	await clickAndWait(page.getByRole("button", { name: "Close" }));
+	await checkPage("notes-like-created");
+	assert.ok(await page.getByRole("cell", { name: "Partner & co", exact: true }).isVisible());
+});

@@ -70,7 +70,7 @@ static int64_t insert_key(struct fixture *fixture, const char *key_id, const str
 	hash_for(key_id, hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, key_id, hash, sizeof hash,
-					  "wxyz", fields, now, 0 /* no limit */, &row_id),
+					  "wxyz", fields, "tester", now, 0 /* no limit */, &row_id),
 			 STORE_OK);
 	assert_true(row_id > 0);
 	return row_id;
@@ -423,7 +423,7 @@ static void test_key_insert_and_get(void **state)
 	hash_for("key_4fT9aZ0pQ2mX8bYc", hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_4fT9aZ0pQ2mX8bYc", hash,
-					  sizeof hash, "bYc9", &fields, 1700000000, 0, &row_id),
+					  sizeof hash, "bYc9", &fields, "tester", 1700000000, 0, &row_id),
 			 STORE_OK);
 	assert_true(row_id > 0);
 
@@ -528,7 +528,7 @@ static void test_key_duplicate_id_conflicts(void **state)
 	hash_for("another secret", hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_twice", hash, sizeof hash,
-					  "zzzz", &second, 20, 0, &row_id),
+					  "zzzz", &second, "tester", 20, 0, &row_id),
 			 STORE_CONFLICT);
 
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 1);
@@ -557,7 +557,7 @@ static void test_key_duplicate_secret_hash_conflicts(void **state)
 	struct store_key_fields fields = fields_of("two", "two", fixture->db->admin_role);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_other", hash, sizeof hash,
-					  "abcd", &fields, 2, 0, &row_id),
+					  "abcd", &fields, "tester", 2, 0, &row_id),
 			 STORE_CONFLICT);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 1);
 	test_db_assert_no_transaction(fixture->db);
@@ -575,7 +575,7 @@ static void test_key_insert_failing_late_writes_nothing(void **state)
 	hash_for("key_half", hash);
 	int64_t row_id = 0;
 	enum store_status status = store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_half", hash,
-						    sizeof hash, "half", &fields, 1, 0, &row_id);
+						    sizeof hash, "half", &fields, "tester", 1, 0, &row_id);
 	assert_int_not_equal(status, STORE_OK);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 0);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 0);
@@ -588,7 +588,7 @@ static void test_key_insert_failing_late_writes_nothing(void **state)
 	/* The same key ID and hash can be written afterwards: nothing of the failed attempt remains. */
 	fields.cidr_count = 2;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_half", hash, sizeof hash,
-					  "half", &fields, 2, 0, &row_id),
+					  "half", &fields, "tester", 2, 0, &row_id),
 			 STORE_OK);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 2);
 }
@@ -601,7 +601,7 @@ static void test_key_insert_unknown_role_refused(void **state)
 	hash_for("key_orphan", hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_orphan", hash, sizeof hash,
-					  "abcd", &fields, 1, 0, &row_id),
+					  "abcd", &fields, "tester", 1, 0, &row_id),
 			 STORE_CONFLICT);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 0);
 }
@@ -639,6 +639,8 @@ static void test_key_list_filters(void **state)
 	fields = fields_of("Search", "search", fixture->db->admin_role);
 	insert_key(fixture, "key_search", &fields, 300);
 	fields = fields_of("\xc3\x84PFEL Import", "\xc3\xa4pfel import", fixture->db->read_only_role);
+	fields.note = "L\xc3\xa4uft auf Server 7";
+	fields.note_folded = "l\xc3\xa4uft auf server 7";
 	insert_key(fixture, "key_apfel", &fields, 400);
 	fields = fields_of("100% sure_thing", "100% sure_thing", fixture->db->admin_role);
 	insert_key(fixture, "key_percent", &fields, 500);
@@ -650,7 +652,7 @@ static void test_key_list_filters(void **state)
 
 	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 50 };
 	assert_list(fixture, &filter, 4, LIST("key_percent", "key_apfel", "key_batch", "key_billing"));
-	filter.name_folded = "";
+	filter.text_folded = "";
 	assert_list(fixture, &filter, 4, LIST("key_percent", "key_apfel", "key_batch", "key_billing"));
 
 	filter.state = STORE_FILTER_ENABLED;
@@ -662,27 +664,45 @@ static void test_key_list_filters(void **state)
 
 	/* Folded-name substring. */
 	filter.state = STORE_FILTER_ACTIVE;
-	filter.name_folded = "billing";
+	filter.text_folded = "billing";
 	assert_list(fixture, &filter, 2, LIST("key_batch", "key_billing"));
-	filter.name_folded = "ing s";
+	filter.text_folded = "ing s";
 	assert_list(fixture, &filter, 1, LIST("key_billing"));
-	filter.name_folded = "\xc3\xa4pfel";
+	filter.text_folded = "\xc3\xa4pfel";
 	assert_list(fixture, &filter, 1, LIST("key_apfel"));
-	filter.name_folded = "Billing"; /* the filter is compared with the folded name as given */
+	filter.text_folded = "Billing"; /* the filter is compared with the folded name as given */
 	assert_list(fixture, &filter, 0, NULL, 0);
-	filter.name_folded = "nothing like it";
+	filter.text_folded = "nothing like it";
 	assert_list(fixture, &filter, 0, NULL, 0);
 	/* No LIKE wildcards: '%' and '_' are plain characters. */
-	filter.name_folded = "%";
+	filter.text_folded = "%";
 	assert_list(fixture, &filter, 1, LIST("key_percent"));
-	filter.name_folded = "_";
+	filter.text_folded = "_";
 	assert_list(fixture, &filter, 1, LIST("key_percent"));
-	filter.name_folded = "billing";
+	filter.text_folded = "billing";
 	filter.state = STORE_FILTER_REVOKED;
 	assert_list(fixture, &filter, 1, LIST("key_old"));
 
+	/* The folded note too; the key ID and the secret's hint only when given apart. */
+	filter.state = STORE_FILTER_ACTIVE;
+	filter.text_folded = "l\xc3\xa4uft auf";
+	assert_list(fixture, &filter, 1, LIST("key_apfel"));
+	filter.text_folded = "perc";
+	assert_list(fixture, &filter, 0, NULL, 0);
+	filter.key_id_folded = "perc";
+	assert_list(fixture, &filter, 1, LIST("key_percent"));
+	filter.text_folded = "wxyz";
+	filter.key_id_folded = "";
+	assert_list(fixture, &filter, 0, NULL, 0);
+	filter.hint_folded = "wxyz";
+	assert_list(fixture, &filter, 4, LIST("key_percent", "key_apfel", "key_batch", "key_billing"));
+	filter.hint_folded = "wxy";
+	assert_list(fixture, &filter, 0, NULL, 0);
+	filter.hint_folded = NULL;
+	filter.key_id_folded = NULL;
+
 	/* Role, alone and combined. */
-	filter.name_folded = NULL;
+	filter.text_folded = NULL;
 	filter.state = STORE_FILTER_ACTIVE;
 	filter.role_id = fixture->db->admin_role;
 	assert_list(fixture, &filter, 2, LIST("key_percent", "key_billing"));
@@ -690,11 +710,11 @@ static void test_key_list_filters(void **state)
 	assert_list(fixture, &filter, 2, LIST("key_apfel", "key_batch"));
 	filter.state = STORE_FILTER_DISABLED;
 	assert_list(fixture, &filter, 1, LIST("key_batch"));
-	filter.name_folded = "billing";
+	filter.text_folded = "billing";
 	filter.state = STORE_FILTER_ENABLED;
 	assert_list(fixture, &filter, 0, NULL, 0);
 	filter.role_id = 9999;
-	filter.name_folded = NULL;
+	filter.text_folded = NULL;
 	filter.state = STORE_FILTER_ACTIVE;
 	assert_list(fixture, &filter, 0, NULL, 0);
 
@@ -1185,13 +1205,13 @@ static void test_key_limit(void **state)
 	unsigned char hash[HASH_LENGTH];
 	hash_for("key_limit_three", hash);
 	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_three", hash, sizeof hash, "3333",
-					  &fields, 12, 2, &row_id),
+					  &fields, "tester", 12, 2, &row_id),
 			 STORE_LIMIT);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key WHERE key_id = 'key_limit_three'"), 0);
 	test_db_assert_no_transaction(fixture->db);
 	/* No limit (0), or a higher one: room again. */
 	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_three", hash, sizeof hash, "3333",
-					  &fields, 12, 3, &row_id),
+					  &fields, "tester", 12, 3, &row_id),
 			 STORE_OK);
 	/* A revoked key does not count. */
 	assert_int_equal(store_key_revoke(store, STORE_DEFAULT_WORKSPACE, "key_limit_one", 13), STORE_OK);
@@ -1199,17 +1219,17 @@ static void test_key_limit(void **state)
 	assert_int_equal(active, 2);
 	hash_for("key_limit_four", hash);
 	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_four", hash, sizeof hash, "4444",
-					  &fields, 14, 3, &row_id),
+					  &fields, "tester", 14, 3, &row_id),
 			 STORE_OK);
 	/* The workspace's own limit wins over the default; its 0 means none. */
 	test_db_execute(fixture->db, "UPDATE workspace SET active_key_limit = 3 WHERE id = 1");
 	hash_for("key_limit_five", hash);
 	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_five", hash, sizeof hash, "5555",
-					  &fields, 15, 0, &row_id),
+					  &fields, "tester", 15, 0, &row_id),
 			 STORE_LIMIT);
 	test_db_execute(fixture->db, "UPDATE workspace SET active_key_limit = 0 WHERE id = 1");
 	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_five", hash, sizeof hash, "5555",
-					  &fields, 15, 1, &row_id),
+					  &fields, "tester", 15, 1, &row_id),
 			 STORE_OK);
 }
 
