@@ -6,7 +6,7 @@ import re
 import urllib.parse
 import uuid
 
-from harness import ON_POSTGRESQL, ServerTestCase
+from harness import ON_POSTGRESQL, ServerTestCase, secret_from
 
 NOTE_TOO_LONG = "The note is too long: at most 1,000 characters (it has 1001)."
 NOT_HERE = "No key of this workspace has this secret."
@@ -106,7 +106,7 @@ class FilterTest(ServerTestCase):
         created = server.post("/w/1/keys/new", fields)
         cls.noted = re.search(r"(key_[A-Za-z0-9]{16})", created.header("Location")).group(1)
         secret_page = server.follow(created)
-        cls.noted_secret = html.unescape(re.search(r'id="secret"[^>]*value="([^"]+)"', secret_page.text).group(1))
+        cls.noted_secret = secret_from(secret_page.text)
         cls.plain, cls.plain_secret = server.create_key(f"Plain {cls.tag}")
 
     def ids(self, q):
