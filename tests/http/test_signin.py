@@ -364,6 +364,7 @@ class ConsoleRequiresSignInTest(ServerTestCase):
             (f"/w/1/keys/{key_id}/regenerate", [], True),
             (f"/w/1/keys/{key_id}/secret", [("copied", "1")], False),  # closes the secret page, changes nothing
             (f"/w/1/keys/{key_id}/revoke", [], True),
+            ("/w/1/keys/find", [("q", "Made with")], False),  # a filter: redirects to the list, changes nothing
             ("/w/1/roles/new", [("name", "made-with-token")], True),
             (f"/w/1/roles/{role['token-edit']}/edit", [("name", "token-edit"), ("description", "edited")], True),
             (f"/w/1/roles/{role['token-delete']}/delete", [], True),
