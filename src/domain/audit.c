@@ -5,6 +5,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 
 /* "a, b (label), c" of a CIDR list, or "none". */
 static const char *networks_text(struct arena *arena, const struct store_cidr *cidrs, size_t count)
@@ -29,12 +30,23 @@ static const char *url_text(struct arena *arena, const char *url)
 	return url == NULL || url[0] == '\0' ? "none" : arena_printf(arena, "%s", url);
 }
 
+/* "never", or the expiry as "2027-01-31 18:00 UTC". */
+static const char *expiry_text(struct arena *arena, int64_t expires_at)
+{
+	if (expires_at == 0)
+		return "never";
+	char text[TEXT_TIME_MAX];
+	text_utc_time(text, expires_at);
+	return arena_strdup(arena, text);
+}
+
 const char *audit_key_summary(struct arena *arena, const struct store_key_fields *fields, const char *role_name)
 {
-	return arena_printf(arena, "name “%s”; role %s; %s; %s; networks: %s; POSTback URL: %s", fields->name, role_name,
-			    fields->enabled ? "enabled" : "disabled",
+	return arena_printf(arena, "name “%s”; role %s; %s; %s; networks: %s; POSTback URL: %s%s%s", fields->name,
+			    role_name, fields->enabled ? "enabled" : "disabled",
 			    fields->off_record ? "off the record" : "recorded",
-			    networks_text(arena, fields->cidrs, fields->cidr_count), url_text(arena, fields->postback_url));
+			    networks_text(arena, fields->cidrs, fields->cidr_count), url_text(arena, fields->postback_url),
+			    fields->expires_at ? "; expires " : "", fields->expires_at ? expiry_text(arena, fields->expires_at) : "");
 }
 
 /* Append "field: before → after" to `changes`, separated by "; ". */
@@ -66,6 +78,7 @@ const char *audit_key_changes(struct arena *arena, const struct store_key *befor
 	change(&changes, "networks", networks_text(arena, before->cidrs, before->cidr_count),
 	       networks_text(arena, after->cidrs, after->cidr_count));
 	change(&changes, "POSTback URL", url_text(arena, before->postback_url), url_text(arena, after->postback_url));
+	change(&changes, "expires", expiry_text(arena, before->expires_at), expiry_text(arena, after->expires_at));
 	return finish(arena, &changes);
 }
 

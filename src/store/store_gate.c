@@ -41,6 +41,9 @@ enum store_status store_key_find_by_hash(struct store *store, struct arena *aren
 		key->role_name = store_column_text(arena, statement, 7);
 		key->permissions = store_column_text(arena, statement, 8);
 		split_cidrs(arena, store_column_text(arena, statement, 9), key);
+		key->expires_at = store_column_int(statement, 10);
+		key->previous_secret = store_column_int(statement, 11) != 0;
+		key->previous_until = key->previous_secret ? store_column_int(statement, 12) : 0;
 	}
 	store_query_reset(statement);
 	if (code == STORE_ROW)
@@ -82,12 +85,14 @@ static void array_integer(struct buf *array, int64_t value, bool null)
 		buf_printf(array, array->length > 1 ? ",%lld" : "%lld", (long long)value);
 }
 
-/* The batch as one statement of seven array literals (engines that take arrays: PostgreSQL). */
+/* The batch as one statement of EVENT_COLUMNS array literals (engines that take arrays: PostgreSQL). */
+#define EVENT_COLUMNS 8
+
 static enum store_status write_events_at_once(struct store *store, const struct store_usage_event *events,
 					      size_t count)
 {
-	struct buf columns[7];
-	for (int c = 0; c < 7; c++) {
+	struct buf columns[EVENT_COLUMNS];
+	for (int c = 0; c < EVENT_COLUMNS; c++) {
 		columns[c] = (struct buf)BUF_INIT;
 		buf_puts(&columns[c], "{");
 	}
@@ -99,14 +104,15 @@ static enum store_status write_events_at_once(struct store *store, const struct 
 		array_text(&columns[4], events[i].client_address);
 		array_text(&columns[5], events[i].outcome);
 		array_integer(&columns[6], events[i].calls, false);
+		array_integer(&columns[7], events[i].previous_secret, false);
 	}
 	struct store_query *statement = store_query(store, STMT_USAGE_INSERT_MANY);
-	for (int c = 0; c < 7; c++) {
+	for (int c = 0; c < EVENT_COLUMNS; c++) {
 		buf_puts(&columns[c], "}");
 		store_bind_text(statement, c + 1, columns[c].data);
 	}
 	enum store_status status = store_run(store, STMT_USAGE_INSERT_MANY);
-	for (int c = 0; c < 7; c++)
+	for (int c = 0; c < EVENT_COLUMNS; c++)
 		buf_free(&columns[c]);
 	return status;
 }
@@ -131,6 +137,7 @@ static enum store_status write_events(struct store *store, const struct store_us
 		store_bind_text(statement, 5, events[i].client_address);
 		store_bind_text(statement, 6, events[i].outcome);
 		store_bind_int(statement, 7, events[i].calls);
+		store_bind_int(statement, 8, events[i].previous_secret);
 		enum store_status status = store_run(store, STMT_USAGE_INSERT);
 		if (status != STORE_OK)
 			return status;
