@@ -56,6 +56,9 @@ enum store_status keys_update(struct store *store, struct arena *arena, const st
 enum store_status keys_set_enabled(struct store *store, struct arena *arena, const struct audit_actor *actor,
 				   int64_t workspace_id, const char *key_id, bool enabled, int64_t now);
 
+/* Keys that expire this soon are listed as Expiring soon, and the dashboard warns about them. */
+#define KEYS_EXPIRY_WARNING (7 * 24 * 3600)
+
 /* How long a rolled secret may keep working beside its successor: up to 7 days. */
 #define KEYS_OVERLAP_MAX (7 * 24 * 3600)
 

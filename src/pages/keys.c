@@ -16,8 +16,6 @@
 #define KEYS_FILTER_MAX 100 /* characters in the Filter box */
 #define REVEAL_COOKIE "kw_reveal"
 
-#define KEYS_EXPIRING_SOON (7 * 24 * 3600) /* the Expiring soon filter and the dashboard's warning look this far ahead */
-
 static bool expired(const struct store_key *key, int64_t now)
 {
 	return !key->revoked_at && key->expires_at != 0 && key->expires_at <= now;
@@ -62,7 +60,7 @@ static struct mustache_value *key_value(struct app *app, struct http_request *re
 	if (expiry != NULL) {
 		view_set_time(arena, map, "expires", key->expires_at, "");
 		view_set_string(arena, map, "expiry_words", expiry);
-		view_set_bool(arena, map, "expiry_soon", key->expires_at - now <= KEYS_EXPIRING_SOON);
+		view_set_bool(arena, map, "expiry_soon", key->expires_at - now <= KEYS_EXPIRY_WARNING);
 	}
 	view_set_time(arena, map, "created", key->created_at, "");
 	view_set_time(arena, map, "updated", key->updated_at, "");
@@ -163,7 +161,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 		.state = filter_state(query.status),
 		.role_id = query.role_id,
 		.now = page_now(),
-		.soon = page_now() + KEYS_EXPIRING_SOON,
+		.soon = page_now() + KEYS_EXPIRY_WARNING,
 		.limit = KEYS_PAGE_SIZE,
 		.offset = (query.page - 1) * KEYS_PAGE_SIZE,
 	};
