@@ -45,6 +45,7 @@ NEEDS = {
     "serve": ["--listen", "127.0.0.1:9"],
     "backup": ["/nonexistent-folder/copy.db"],
     "key create": ["--name", "A key"],
+    "key roll": ["--key-id", "key_AAAAAAAAAAAAAAAA"],
     "user add": ["--email", "someone@example.com"],
     "user disable": ["--email", "someone@example.com"],
     "user enable": ["--email", "someone@example.com"],
