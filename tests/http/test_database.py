@@ -44,6 +44,7 @@ def run(*args, env=None, stdin="", timeout=60):
 NEEDS = {
     "serve": ["--listen", "127.0.0.1:9"],
     "backup": ["/nonexistent-folder/copy.db"],
+    "migrate-to": ["postgresql://127.0.0.1:9/nowhere"],
     "key create": ["--name", "A key"],
     "key roll": ["--key-id", "key_AAAAAAAAAAAAAAAA"],
     "user add": ["--email", "someone@example.com"],
