@@ -273,7 +273,7 @@ enum store_status store_key_set_secret(struct store *store, int64_t workspace_id
 /* Drop the previous secret of a key that is not revoked (STORE_NOT_FOUND otherwise). */
 enum store_status store_key_end_overlap(struct store *store, int64_t workspace_id, const char *key_id, int64_t now);
 
-/* Granted calls of key row `api_key_id` made with its previous secret since `since` (recorded usage only). */
+/* Calls of key row `api_key_id` (granted or refused) made with its previous secret since `since` (recorded usage only). */
 enum store_status store_key_previous_calls(struct store *store, int64_t workspace_id, int64_t api_key_id,
 					   int64_t since, int64_t *calls);
 
@@ -335,7 +335,7 @@ struct store_usage_event {
 	const char *client_address;
 	const char *outcome;
 	int64_t calls; /* how many such decisions (same second, key, endpoint, address, outcome, secret) */
-	bool previous_secret; /* granted with the key's previous secret (an overlap after a roll) */
+	bool previous_secret; /* made with the key's previous secret (an overlap after a roll) */
 };
 
 struct store_usage_count {

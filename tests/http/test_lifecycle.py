@@ -362,6 +362,21 @@ class LifecycleGateChecks:
         when = int(time.time()) - 3 * HOUR
         server.execute("UPDATE api_key SET expires_at = ? WHERE key_id = ?", (when, key_id))
         self.refused("/protected/g", token, 401, {"code": "expired", "message": f"Key expired on {utc_minute(when)}"})
+        # The verify endpoint says the same, for the expired key and for an expired caller.
+        checker = server.create_key_cli(unique("Checker"), "--role", "admin")
+        response = server.raw_request("POST", server.console_path("/api/v1/keys/verify"),
+                                      [("Authorization", "Bearer " + checker), ("Content-Type", "application/json")],
+                                      json.dumps({"key": token}).encode())
+        self.assertEqual(response.status, 200, response.text)
+        answer = json.loads(response.text)
+        self.assertEqual((answer["valid"], answer["code"], answer["message"], answer["key_id"]),
+                         (False, "expired", f"Key expired on {utc_minute(when)}", key_id))
+        response = server.raw_request("POST", server.console_path("/api/v1/keys/verify"),
+                                      [("Authorization", "Bearer " + token), ("Content-Type", "application/json")],
+                                      json.dumps({"key": checker}).encode())
+        self.assertEqual(response.status, 401, response.text)
+        self.assertEqual(json.loads(response.text),
+                         {"error": {"code": "expired", "message": f"Key expired on {utc_minute(when)}"}})
 
 
 class LighttpdLifecycleGateTest(LifecycleGateChecks, ServerTestCase):

@@ -24,8 +24,8 @@ CREATE TRIGGER gate_key_lifecycle
 AFTER UPDATE OF previous_secret_hash, previous_secret_until, expires_at ON api_key
 BEGIN UPDATE gate_state SET generation = generation + 1; END;
 
--- Which secret a granted call used: 1 for the previous one during an overlap, so that the key
--- page can say how many calls still used it in the last hour.
+-- Which secret a call of a known key came with: 1 for the previous one during an overlap, so that
+-- the key page can say how many calls still used it in the last hour.
 ALTER TABLE usage_event ADD COLUMN previous_secret INTEGER NOT NULL DEFAULT 0;
 
 PRAGMA user_version = 11;
