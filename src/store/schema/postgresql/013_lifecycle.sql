@@ -1,4 +1,4 @@
--- 011_lifecycle.sql: a key's life in time, as SQLite's 011_lifecycle.sql (its comments say what
+-- 013_lifecycle.sql: a key's life in time, as SQLite's 013_lifecycle.sql (its comments say what
 -- each column is for): a secret rolled with an overlap, and an expiry.
 ALTER TABLE api_key ADD COLUMN previous_secret_hash bytea;
 ALTER TABLE api_key ADD COLUMN previous_secret_hint text COLLATE "C";
@@ -15,4 +15,4 @@ CREATE TRIGGER gate_key_lifecycle
 
 ALTER TABLE usage_event ADD COLUMN previous_secret bigint NOT NULL DEFAULT 0;
 
-UPDATE schema_version SET version = 11;
+UPDATE schema_version SET version = 13;

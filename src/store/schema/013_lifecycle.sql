@@ -1,4 +1,4 @@
--- 011_lifecycle.sql: a key's life in time: a secret rolled with an overlap, and an expiry.
+-- 013_lifecycle.sql: a key's life in time: a secret rolled with an overlap, and an expiry.
 --
 -- Rolling a secret with an overlap keeps the one it replaces working until previous_secret_until
 -- (Unix seconds): its keyed hash and last 4 characters move to previous_secret_hash and
@@ -28,4 +28,4 @@ BEGIN UPDATE gate_state SET generation = generation + 1; END;
 -- the key page can say how many calls still used it in the last hour.
 ALTER TABLE usage_event ADD COLUMN previous_secret INTEGER NOT NULL DEFAULT 0;
 
-PRAGMA user_version = 11;
+PRAGMA user_version = 13;
