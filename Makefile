@@ -22,7 +22,7 @@ PACKAGES_BUILD := build-essential pkg-config libfcgi-dev libsqlite3-dev libpq-de
 PACKAGES_RUN   := lighttpd
 PACKAGES_TEST  := libcmocka-dev python3 curl sqlite3 clang libclang-rt-14-dev apache2 libapache2-mod-fcgid mandoc logrotate \
                   chromium fonts-dejavu-core nginx fcgiwrap postgresql
-PACKAGES_BENCH := wrk python3 valgrind sqlite3
+PACKAGES_BENCH := wrk python3 valgrind sqlite3 $(if $(filter postgresql,$(BENCH_ENGINE)),postgresql)
 
 PKGS    := fcgi sqlite3 libpq libsodium zlib jansson
 CC      ?= cc
@@ -239,6 +239,8 @@ fuzz: deps-test $(FUZZ_TARGETS:%=build/fuzz/%)
 # ---- bench -------------------------------------------------------------------------------------
 # The release build against a trivial FastCGI authorizer, both behind lighttpd, driven by wrk
 # (tests/bench/bench.py says what it measures and which BENCH_* settings it takes).
+# BENCH_ENGINE=postgresql: keyward on a throwaway PostgreSQL cluster (tests/pg/pgtest.py) instead
+# of an SQLite file, in bench.py, instructions.py and refusals.py; insight.py measures SQLite only.
 build/bench/seed: tests/bench/seed.c $(OBJECTS)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"

@@ -37,7 +37,7 @@
 	}
 
 	function addCopyButtons() {
-		var fields = document.querySelectorAll("input[data-copy]");
+		var fields = document.querySelectorAll("[data-copy]");
 		Array.prototype.forEach.call(fields, function (field) {
 			var button = document.createElement("button");
 			button.type = "button";
@@ -65,9 +65,22 @@
 		});
 	}
 
-	/* Live filter: rows of table[data-live-filter] whose name cell does not hold the typed text hide. */
+	/*
+	 * Live filter: rows of table[data-live-filter] that the server's filter would leave out hide:
+	 * a row matches when its name or note (data-filter-text) holds the typed text, its key ID holds
+	 * it (4 characters or more), or its secret's last 4 characters are it ("…" before or not).
+	 */
 	function fold(text) {
 		return text.toLocaleLowerCase();
+	}
+
+	function rowMatches(row, wanted) {
+		var text = fold(row.getAttribute("data-filter-text") || "");
+		var id = fold(row.getAttribute("data-filter-id") || "");
+		var hint = fold(row.getAttribute("data-filter-hint") || "");
+		var last4 = wanted.replace(/^(…|\.+)/, "");
+		return text.indexOf(wanted) !== -1 || (Array.from(wanted).length >= 4 && id.indexOf(wanted) !== -1) ||
+			(hint !== "" && last4 === hint);
 	}
 
 	function addLiveFilter() {
@@ -85,8 +98,7 @@
 			var wanted = fold(input.value.trim());
 			var shown = 0;
 			rows.forEach(function (row) {
-				var name = row.querySelector("[data-filter-text]");
-				var match = wanted === "" || (name && fold(name.textContent).indexOf(wanted) !== -1);
+				var match = wanted === "" || rowMatches(row, wanted);
 				row.hidden = !match;
 				if (match)
 					shown++;

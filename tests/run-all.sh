@@ -1,14 +1,18 @@
 #!/bin/sh
 # Run every test suite and add up the results. Arguments: the unit test names (tests/unit/test_*.c).
 #
-# The suites are cut into jobs (each unit test, each fuzz target, each tests/http/test_*.py file,
-# each tests/http/test_*.py file again on PostgreSQL, each browser run, the build checks) and JOBS + 1 of them (JOBS: the number of CPUs unless told) run at a
-# time, the longest first as the last run timed them (build/test/durations). Each job's output is
-# kept, and printed whole in a fixed order once all are done, with one total line at the end; the
-# script fails if anything failed. KEYWARD_TEST_JOBS=1 runs them one at a time.
-# SUITES (default "unit fuzz http http-pg browser build pg") picks suites. http-pg runs the HTTP files
-# with KEYWARD_TEST_ENGINE=postgresql (each server on a fresh PostgreSQL database), all but those
-# about SQLite's file itself (HTTP_PG_SKIP); where PostgreSQL cannot be started, they count as skipped.
+# The suites are cut into jobs (each unit test, each unit test with a database again on PostgreSQL,
+# each fuzz target, each tests/http/test_*.py file, each tests/http/test_*.py file again on
+# PostgreSQL, each browser run, the build checks) and JOBS + 1 of them (JOBS: the number of CPUs
+# unless told) run at a time, the longest first as the last run timed them (build/test/durations).
+# Each job's output is kept, and printed whole in a fixed order once all are done, with one total
+# line at the end; the script fails if anything failed. KEYWARD_TEST_JOBS=1 runs them one at a time.
+# SUITES (default "unit unit-pg fuzz http http-pg browser build pg") picks suites. unit-pg runs the
+# unit tests that use a database (tests/unit/support.c's) again on PostgreSQL, each program with a
+# cluster of its own (tests/pg/unit.py), each test on a fresh database there. http-pg runs the HTTP
+# files with KEYWARD_TEST_ENGINE=postgresql (each server on a fresh PostgreSQL database), all but
+# those about SQLite's file itself (HTTP_PG_SKIP). Where PostgreSQL cannot be started, both count as
+# skipped.
 #
 # A skipped test (one whose outside requirement is missing: the mustache spec without ../shared) is
 # counted as skipped, neither passed nor failed.
@@ -29,6 +33,7 @@ if [ "${1:-}" = "--job" ]; then
   began=$(date +%s)
   case $kind in
     unit) "build/test/unit/$name" ;;
+    unit-pg) python3 tests/pg/unit.py "build/test/unit/$name" ;;
     fuzz) # a smoke test on its saved corpus (`make fuzz` runs them longer): its last lines, and
           # the verdict as a line run-all counts
           mkdir -p "build/fuzz/corpus/$name"
@@ -52,7 +57,7 @@ if [ "${1:-}" = "--job" ]; then
 fi
 
 # ---- the jobs ----------------------------------------------------------------------------------
-suites=${SUITES:-unit fuzz http http-pg browser build pg}
+suites=${SUITES:-unit unit-pg fuzz http http-pg browser build pg}
 # HTTP files that are about the SQLite file (its WAL, modes, backup of the file, PRAGMAs) and have
 # nothing to check on PostgreSQL.
 HTTP_PG_SKIP=${HTTP_PG_SKIP:-test_database test_backup}
@@ -67,6 +72,9 @@ list() {
   for suite in $suites; do
     case $suite in
       unit) for test in "$@"; do echo "unit $test"; done ;;
+      unit-pg) for test in "$@"; do
+                 grep -q 'test_db_open' "tests/unit/$test.c" 2>/dev/null && echo "unit-pg $test"
+               done ;;
       fuzz) for target in ${FUZZ_TARGETS:-}; do echo "fuzz $target"; done ;;
       http) for file in tests/http/test_*.py; do echo "http $(basename "$file" .py)"; done ;;
       http-pg) for file in tests/http/test_*.py; do

@@ -44,6 +44,7 @@ static const struct cli_option key_create_options[] = {
 	{ "role", CLI_TEXT, "ROLE", false, 0, 0, "its key role (default read-only)" },
 	{ "cidr", CLI_LIST, "NETWORK[=LABEL]", false, 0, 0, "an allowed network, with an optional label; as many as needed" },
 	{ "postback-url", CLI_TEXT, "URL", false, 0, 0, "where notifications about the key go" },
+	{ "note", CLI_TEXT, "TEXT", false, 0, 0, "a note: where it is deployed, who looks after it (up to 1,000 characters)" },
 	{ "off-record", CLI_FLAG, NULL, false, 0, 0, "record nothing of its requests but an hourly count" },
 	{ "disabled", CLI_FLAG, NULL, false, 0, 0, "make it switched off" },
 	{ "expires", CLI_TEXT, "WHEN", false, 0, 0,

@@ -29,7 +29,7 @@ static void parse_cidr_argument(struct arena *arena, const char *argument, struc
 static void print_input_errors(const struct key_input *input)
 {
 	const char *messages[] = { input->name_error, input->postback_url_error, input->role_error, input->cidrs_error,
-				   input->expires_at_error };
+				   input->expires_at_error, input->note_error };
 	for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++)
 		if (messages[i] != NULL)
 			fprintf(stderr, "keyward: %s\n", messages[i]);
@@ -48,6 +48,7 @@ int cli_key_create(const struct config *config, const struct cli_args *args)
 	memset(&input, 0, sizeof input);
 	input.name = cli_text(args, "name");
 	input.postback_url = cli_text(args, "postback-url");
+	input.note = cli_text(args, "note");
 	input.off_record = cli_flag(args, "off-record");
 	input.enabled = !cli_flag(args, "disabled");
 	input.expires_at = cli_text(args, "expires");
@@ -75,6 +76,8 @@ int cli_key_create(const struct config *config, const struct cli_args *args)
 			input.cidrs[i].label_error = "the label is not valid UTF-8";
 	if (input.name != NULL && !utf8_valid(input.name, strlen(input.name)))
 		input.name_error = "the name is not valid UTF-8";
+	if (input.note != NULL && !utf8_valid(input.note, strlen(input.note)))
+		input.note_error = "the note is not valid UTF-8";
 	if (!key_input_check(arena, store, workspace_id, &input)) {
 		print_input_errors(&input);
 	} else {

@@ -1,11 +1,43 @@
 /* audit.c: before -> after summaries of changes, and writing them to the audit log. */
 #include "domain/audit.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/text.h"
+
+#define AUDIT_NOTE_SHOWN 60 /* characters of a note an audit line shows */
+
+/*
+ * A note as an audit line shows it: "none", or its first AUDIT_NOTE_SHOWN characters in quotes,
+ * line breaks and tabs as spaces, and "…" when there was more (the whole note is on the key page).
+ */
+static const char *note_text(struct arena *arena, const char *note)
+{
+	if (note == NULL || note[0] == '\0')
+		return "none";
+	struct buf text = BUF_INIT;
+	buf_puts(&text, "“");
+	size_t characters = 0;
+	const unsigned char *c = (const unsigned char *)note;
+	while (*c != '\0' && characters < AUDIT_NOTE_SHOWN) {
+		size_t length = 1; /* a code point's bytes: its lead byte and the continuation bytes after it */
+		while (c[length] != '\0' && (c[length] & 0xC0) == 0x80)
+			length++;
+		if (*c == '\n' || *c == '\t')
+			buf_puts(&text, " ");
+		else
+			buf_append(&text, (const char *)c, length);
+		c += length;
+		characters++;
+	}
+	buf_puts(&text, *c != '\0' ? "…”" : "”");
+	const char *result = arena_strndup(arena, text.data, text.length);
+	buf_free(&text);
+	return result;
+}
 
 /* "a, b (label), c" of a CIDR list, or "none". */
 static const char *networks_text(struct arena *arena, const struct store_cidr *cidrs, size_t count)
@@ -42,11 +74,13 @@ static const char *expiry_text(struct arena *arena, int64_t expires_at)
 
 const char *audit_key_summary(struct arena *arena, const struct store_key_fields *fields, const char *role_name)
 {
-	return arena_printf(arena, "name “%s”; role %s; %s; %s; networks: %s; POSTback URL: %s%s%s", fields->name,
+	bool noted = fields->note != NULL && fields->note[0] != '\0';
+	return arena_printf(arena, "name “%s”; role %s; %s; %s; networks: %s; POSTback URL: %s%s%s%s%s", fields->name,
 			    role_name, fields->enabled ? "enabled" : "disabled",
 			    fields->off_record ? "off the record" : "recorded",
 			    networks_text(arena, fields->cidrs, fields->cidr_count), url_text(arena, fields->postback_url),
-			    fields->expires_at ? "; expires " : "", fields->expires_at ? expiry_text(arena, fields->expires_at) : "");
+			    fields->expires_at ? "; expires " : "", fields->expires_at ? expiry_text(arena, fields->expires_at) : "",
+			    noted ? "; note: " : "", noted ? note_text(arena, fields->note) : "");
 }
 
 /* Append "field: before → after" to `changes`, separated by "; ". */
@@ -79,6 +113,12 @@ const char *audit_key_changes(struct arena *arena, const struct store_key *befor
 	       networks_text(arena, after->cidrs, after->cidr_count));
 	change(&changes, "POSTback URL", url_text(arena, before->postback_url), url_text(arena, after->postback_url));
 	change(&changes, "expires", expiry_text(arena, before->expires_at), expiry_text(arena, after->expires_at));
+	if (strcmp(before->note ? before->note : "", after->note ? after->note : "") != 0) {
+		const char *was = note_text(arena, before->note), *now = note_text(arena, after->note);
+		/* Two notes that differ past what is shown would read "“…” → “…”": say so. */
+		change(&changes, "note", was, strcmp(was, now) == 0 ? arena_printf(arena, "%s (changed further on)", now)
+								   : now);
+	}
 	return finish(arena, &changes);
 }
 

@@ -19,7 +19,7 @@ struct audit_actor {
 	const char *client_address;
 };
 
-/* A new key's fields: name, role, state, record flag, networks, POSTback URL. */
+/* A new key's fields: name, role, state, record flag, networks, POSTback URL, and its note (shortened) if any. */
 const char *audit_key_summary(struct arena *arena, const struct store_key_fields *fields, const char *role_name);
 
 /* What an edit changes, field by field ("name: “A” → “B”; role: admin → read-only"); "no change" when nothing. */

@@ -23,6 +23,32 @@ static const char *check_name(struct arena *arena, struct key_input *input)
 	return NULL;
 }
 
+/*
+ * The note: free text, kept with its line breaks (CR LF and CR, as browsers send them, become
+ * LF) and tabs, trimmed at both ends; other control characters are refused.
+ */
+static const char *check_note(struct arena *arena, struct key_input *input)
+{
+	const char *typed = input->note ? input->note : "";
+	char *note = arena_alloc(arena, strlen(typed) + 1);
+	size_t used = 0;
+	for (const char *c = typed; *c != '\0'; c++) {
+		if (*c == '\r' && c[1] == '\n')
+			continue;
+		note[used++] = *c == '\r' ? '\n' : *c;
+	}
+	note[used] = '\0';
+	note = text_trim(arena, note);
+	size_t length = utf8_length(note, strlen(note));
+	if (length > KEY_NOTE_MAX)
+		return arena_printf(arena, "The note is too long: at most 1,000 characters (it has %zu).", length);
+	if (text_has_control(note, "\t\n"))
+		return "The note cannot hold control characters other than tabs and line breaks.";
+	input->fields.note = note;
+	input->fields.note_folded = text_fold(arena, note);
+	return NULL;
+}
+
 /* Host: a DNS name or IPv4 address of [A-Za-z0-9.-], or an IPv6 literal in brackets. */
 static bool host_valid(const char *host, size_t length)
 {
@@ -179,9 +205,12 @@ bool key_input_check(struct arena *arena, struct store *store, int64_t workspace
 		input->postback_url_error = check_url(arena, input);
 	if (input->role_error == NULL)
 		input->role_error = check_role(arena, store, workspace_id, input);
+	if (input->note_error == NULL)
+		input->note_error = check_note(arena, input);
 	bool cidrs_ok = check_cidrs(arena, input);
 	if (input->expires_at_error == NULL)
 		input->expires_at_error = check_expiry(arena, input);
 	return cidrs_ok && input->name_error == NULL && input->postback_url_error == NULL &&
-	       input->role_error == NULL && input->cidrs_error == NULL && input->expires_at_error == NULL;
+	       input->role_error == NULL && input->cidrs_error == NULL && input->expires_at_error == NULL &&
+	       input->note_error == NULL;
 }

@@ -18,6 +18,7 @@ struct arena;
 #define KEY_POSTBACK_URL_MAX 2048 /* bytes */
 #define KEY_CIDRS_MAX 100
 #define KEY_CIDR_LABEL_MAX 100 /* characters */
+#define KEY_NOTE_MAX 1000      /* characters (code points), line breaks counted as one each */
 
 struct key_cidr_input {
 	const char *cidr;        /* as typed */
@@ -30,6 +31,7 @@ struct key_input {
 	/* As typed. A field whose bytes could not be decoded arrives as "" with its *_error set. */
 	const char *name;
 	const char *postback_url;
+	const char *note; /* NULL reads as "" */
 	bool off_record;
 	bool enabled;
 	const char *role_id; /* decimal role id, as sent by the select */
@@ -42,6 +44,7 @@ struct key_input {
 	/* Messages next to the fields; NULL when fine. */
 	const char *name_error;
 	const char *postback_url_error;
+	const char *note_error;
 	const char *role_error;
 	const char *cidrs_error; /* about the list as a whole (too many rows) */
 	const char *expires_at_error;

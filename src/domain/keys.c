@@ -83,8 +83,8 @@ enum store_status keys_create(struct store *store, const struct config *config, 
 		token_generate_key_id(secret->key_id);
 		token_generate(config->token_prefix, secret->key_id, secret->token);
 		hash_token(config, secret->token, hash, hint);
-		status = store_key_insert(store, workspace_id, secret->key_id, hash, sizeof hash, hint, fields, now,
-					  config->key_limit, &secret->row_id);
+		status = store_key_insert(store, workspace_id, secret->key_id, hash, sizeof hash, hint, fields,
+					  actor->label, now, config->key_limit, &secret->row_id);
 		if (status != STORE_CONFLICT)
 			break;
 		status = ++attempts < KEYS_CREATE_ATTEMPTS ? STORE_OK : STORE_ERROR;
@@ -236,6 +236,26 @@ enum store_status keys_revoke(struct store *store, struct arena *arena, const st
 		status = audit_record(store, workspace_id, actor, "key.revoke", "key", key_id,
 				      "revoked: the key no longer works, for good", now);
 	return store_transaction_finish(store, status);
+}
+
+enum store_status keys_find_by_secret(struct store *store, const struct config *config, struct arena *arena,
+				      int64_t workspace_id, const char *text, enum token_status *shape,
+				      char key_id[TOKEN_KEY_ID_LENGTH + 1])
+{
+	key_id[0] = '\0';
+	*shape = token_parse(config->token_prefix, text, strlen(text), NULL);
+	if (*shape != TOKEN_OK)
+		return STORE_NOT_FOUND;
+	unsigned char hash[TOKEN_HASH_BYTES];
+	token_hash(config->server_key, text, strlen(text), hash);
+	struct store_key_auth key;
+	enum store_status status = store_key_find_by_hash(store, arena, hash, sizeof hash, &key);
+	sodium_memzero(hash, sizeof hash);
+	if (status == STORE_OK && key.workspace_id != workspace_id)
+		status = STORE_NOT_FOUND;
+	if (status == STORE_OK)
+		snprintf(key_id, TOKEN_KEY_ID_LENGTH + 1, "%s", key.key_id);
+	return status;
 }
 
 enum store_status keys_reveal_open(struct store *store, struct arena *arena, int64_t workspace_id, int64_t row_id,

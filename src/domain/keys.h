@@ -41,7 +41,7 @@ void keys_secret_wipe(struct keys_secret *secret);
 
 /*
  * Make a key with `fields` (checked by key_input_check) and a fresh key ID and secret, with its
- * "key.create" audit line; with `seal`, also keep the secret sealed for one showing. *secret gets
+ * "key.create" audit line; the key records actor->label as who made it; with `seal`, also keep the secret sealed for one showing. *secret gets
  * the new values (wiped unless STORE_OK).
  */
 enum store_status keys_create(struct store *store, const struct config *config, struct arena *arena,
@@ -95,6 +95,17 @@ enum store_status keys_end_overlap(struct store *store, struct arena *arena, con
 /* Revoke key `key_id` for good, with its "key.revoke" line; its waiting secret, if any, is dropped. */
 enum store_status keys_revoke(struct store *store, struct arena *arena, const struct audit_actor *actor,
 			      int64_t workspace_id, const char *key_id, int64_t now);
+
+/*
+ * Find the key of workspace `workspace_id` whose secret is the token `text` (as pasted; the
+ * caller trims it), by the token's keyed hash: STORE_OK with its key ID in key_id; STORE_NOT_FOUND
+ * when no key of this workspace has it (a key of another workspace included: it is never named).
+ * *shape gets the token's check: anything but TOKEN_OK is STORE_NOT_FOUND without a lookup.
+ * Reads only: no audit line, and the token is copied nowhere.
+ */
+enum store_status keys_find_by_secret(struct store *store, const struct config *config, struct arena *arena,
+				      int64_t workspace_id, const char *text, enum token_status *shape,
+				      char key_id[TOKEN_KEY_ID_LENGTH + 1]);
 
 /*
  * Open the sealed secret of key row `row_id` with `cookie` and delete it, so that it is shown

@@ -149,6 +149,18 @@ enum token_status token_parse(const char *prefix, const char *text, size_t lengt
 	return TOKEN_OK;
 }
 
+bool token_text_holds_secret(const char *text)
+{
+	for (const char *at = strstr(text, TOKEN_KEY_ID_TAG); at != NULL; at = strstr(at + 1, TOKEN_KEY_ID_TAG)) {
+		const char *after = at + TOKEN_KEY_ID_LENGTH;
+		if (strnlen(at, TOKEN_KEY_ID_LENGTH + 2) == TOKEN_KEY_ID_LENGTH + 2 &&
+		    token_all_base62(at + TOKEN_KEY_ID_TAG_LENGTH, TOKEN_KEY_ID_RANDOM_LENGTH) && after[0] == '_' &&
+		    token_is_base62((unsigned char)after[1]))
+			return true;
+	}
+	return false;
+}
+
 void token_hash(const unsigned char server_key[TOKEN_SERVER_KEY_BYTES], const char *token, size_t length,
 		unsigned char hash[TOKEN_HASH_BYTES])
 {

@@ -63,6 +63,13 @@ void token_generate(const char *prefix, const char *key_id, char token[TOKEN_MAX
 enum token_status token_parse(const char *prefix, const char *text, size_t length,
 			      char key_id[TOKEN_KEY_ID_LENGTH + 1]);
 
+/*
+ * True when NUL-terminated `text` holds a key ID ("key_" and its 16 characters) followed by '_'
+ * and at least one more base62 character: a whole token or a piece of its secret, whatever the
+ * prefix, which must never be put in an address, a log or an audit line. A key ID alone is not.
+ */
+bool token_text_holds_secret(const char *text);
+
 /* The keyed hash stored instead of the token: crypto_generichash(token, server_key). */
 void token_hash(const unsigned char server_key[TOKEN_SERVER_KEY_BYTES], const char *token, size_t length,
 		unsigned char hash[TOKEN_HASH_BYTES]);

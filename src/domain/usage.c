@@ -85,6 +85,7 @@ struct usage {
 	pthread_t flusher;
 	const struct config *config;
 	int64_t maintained_at; /* when the flusher last rolled usage up (insight_maintain) */
+	int flush_ms;          /* the timer: USAGE_FLUSH_MS but in tests */
 	/* Guarded by write_lock: while writes fail, what to say once they work again. */
 	bool failing;
 	int64_t failing_since;
@@ -542,8 +543,8 @@ static void *flusher_main(void *argument)
 	while (!usage->stopping) {
 		struct timespec deadline;
 		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += USAGE_FLUSH_MS / 1000;
-		deadline.tv_nsec += (long)(USAGE_FLUSH_MS % 1000) * 1000000L;
+		deadline.tv_sec += usage->flush_ms / 1000;
+		deadline.tv_nsec += (long)(usage->flush_ms % 1000) * 1000000L;
 		if (deadline.tv_nsec >= 1000000000L) {
 			deadline.tv_sec++;
 			deadline.tv_nsec -= 1000000000L;
@@ -576,12 +577,18 @@ static void *flusher_main(void *argument)
 
 struct usage *usage_start(const struct config *config, char *error, size_t error_size)
 {
+	return usage_start_every(config, USAGE_FLUSH_MS, error, error_size);
+}
+
+struct usage *usage_start_every(const struct config *config, int flush_ms, char *error, size_t error_size)
+{
 	struct store *store = store_open(config->database_path, error, error_size);
 	if (store == NULL)
 		return NULL;
 	struct usage *usage = xcalloc(1, sizeof *usage);
 	usage->store = store;
 	usage->config = config;
+	usage->flush_ms = flush_ms > 0 ? flush_ms : USAGE_FLUSH_MS;
 	usage->buffer_max = config->usage_buffer > 0 ? (size_t)config->usage_buffer : USAGE_BUFFER_MAX;
 	crypto_shorthash_keygen(usage->hash_key);
 	pthread_mutex_init(&usage->lock, NULL);

@@ -47,6 +47,9 @@ struct usage;
 /* Start a recorder writing to the database at config->database_path, with its own connection and thread. */
 struct usage *usage_start(const struct config *config, char *error, size_t error_size);
 
+/* usage_start() with another timer than USAGE_FLUSH_MS (tests: one that cannot be what wrote a batch). */
+struct usage *usage_start_every(const struct config *config, int flush_ms, char *error, size_t error_size);
+
 /*
  * Record one decision. Copies what it keeps; never blocks on I/O. `endpoint` and `address` may
  * be NULL. A decision without a known key (result->key_known false) is counted, its endpoint

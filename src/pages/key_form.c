@@ -23,6 +23,7 @@ static void read_input(struct http_request *request, struct key_input *input)
 	memset(input, 0, sizeof *input);
 	input->name = page_form_value(form_find(form, "name"), &input->name_error);
 	input->postback_url = page_form_value(form_find(form, "postback_url"), &input->postback_url_error);
+	input->note = page_form_value(form_find(form, "note"), &input->note_error);
 	input->role_id = page_form_value(form_find(form, "role"), &input->role_error);
 	input->off_record = form_find(form, "off_record") != NULL;
 	input->enabled = form_find(form, "enabled") != NULL;
@@ -62,6 +63,7 @@ static struct mustache_value *form_value(struct http_request *request, const str
 	struct mustache_value *form = view_map(arena);
 	view_set_string(arena, form, "name", input->name);
 	view_set_string(arena, form, "postback_url", input->postback_url);
+	view_set_string(arena, form, "note", input->note ? input->note : "");
 	view_set_bool(arena, form, "off_record", input->off_record);
 	view_set_bool(arena, form, "enabled", input->enabled);
 	view_set_string(arena, form, "expires_at", input->expires_at ? input->expires_at : "");
@@ -110,20 +112,25 @@ static struct mustache_value *form_value(struct http_request *request, const str
 	}
 	view_set_bool(arena, form, "can_add_row", total_rows < KEY_CIDRS_MAX);
 	if (show_errors) {
-		const struct page_field_error postback = { "postback_url_error", input->postback_url_error, "postback_url" };
-		const struct page_field_error expiry = { "expires_at_error", input->expires_at_error, "expires_at" };
-		page_errors_note(arena, &errors, form, &postback);
-		page_errors_note(arena, &errors, form, &expiry);
+		const struct page_field_error later[] = {
+			{ "postback_url_error", input->postback_url_error, "postback_url" },
+			{ "expires_at_error", input->expires_at_error, "expires_at" },
+			{ "note_error", input->note_error, "note" },
+		};
+		page_errors_note_all(arena, &errors, later, sizeof later / sizeof later[0]);
 	}
 	page_errors_end(arena, &errors);
 	return form;
 }
 
-/* Render the create form (key NULL) or the edit form of `key`. */
-/* The form, with `limit_error` (NULL: none) above it when the workspace has no room for a new key. */
+/*
+ * Render the create form (key NULL) or the edit form of `key`, with `limit_error` (NULL: none)
+ * above it when the workspace has no room for a new key. `like`: the key a new one starts from
+ * (NULL: none), named above the form.
+ */
 static void render_form_noting(struct app *app, struct http_request *request, struct http_response *response,
 			       const struct store_key *key, const struct key_input *input, size_t extra_rows,
-			       bool show_errors, const char *limit_error)
+			       bool show_errors, const char *limit_error, const struct store_key *like)
 {
 	struct arena *arena = request->arena;
 	struct store_role *roles = NULL;
@@ -151,6 +158,12 @@ static void render_form_noting(struct app *app, struct http_request *request, st
 		view_set_string(arena, form, "action_url", page_ws_url(app, request, "/keys/new"));
 		view_set_string(arena, form, "cancel_url", page_ws_url(app, request, "/keys"));
 		view_set_string(arena, form, "submit_label", "Create key");
+		if (like != NULL) {
+			struct mustache_value *source = view_set(data, "like", view_map(arena));
+			view_set_string(arena, source, "name", like->name);
+			view_set_string(arena, source, "url",
+					page_ws_url(app, request, arena_printf(arena, "/keys/%s", like->key_id)));
+		}
 	}
 	page_render(app, request, response, "key_form", data);
 }
@@ -159,7 +172,7 @@ static void render_form(struct app *app, struct http_request *request, struct ht
 			const struct store_key *key, const struct key_input *input, size_t extra_rows,
 			bool show_errors)
 {
-	render_form_noting(app, request, response, key, input, extra_rows, show_errors, NULL);
+	render_form_noting(app, request, response, key, input, extra_rows, show_errors, NULL, NULL);
 }
 
 /*
@@ -189,15 +202,39 @@ static const char *default_role(struct app *app, struct http_request *request)
 	return "";
 }
 
+static void input_from_key(struct http_request *request, const struct store_key *key, struct key_input *input);
+
+/*
+ * The create form: empty (the read-only role, enabled), or with ?like=KEY_ID that key's role,
+ * networks with their labels, POSTback URL and flags; its name and note are left for the new key
+ * (a name is what tells two keys apart, a note says where this one goes). A revoked key may be
+ * the model too: replacing a leaked key is when this is wanted most.
+ */
 void page_key_form_new(struct app *app, struct http_request *request, struct http_response *response)
 {
 	struct key_input input;
-	memset(&input, 0, sizeof input);
-	input.name = "";
-	input.postback_url = "";
-	input.enabled = true;
-	input.role_id = default_role(app, request);
-	render_form_noting(app, request, response, NULL, &input, 1, false, limit_message(app, request, false));
+	struct store_key like;
+	const char *like_id = form_get(&request->query, "like");
+	bool liked = like_id != NULL && like_id[0] != '\0';
+	if (liked) {
+		enum store_status status =
+			store_key_get(app->store, request->arena, request->visit->workspace_id, like_id, &like);
+		if (status != STORE_OK) {
+			page_keys_refused(app, request, response, status);
+			return;
+		}
+		input_from_key(request, &like, &input);
+		input.name = "";
+		input.note = "";
+	} else {
+		memset(&input, 0, sizeof input);
+		input.name = "";
+		input.postback_url = "";
+		input.enabled = true;
+		input.role_id = default_role(app, request);
+	}
+	render_form_noting(app, request, response, NULL, &input, 1, false, limit_message(app, request, false),
+			   liked ? &like : NULL);
 }
 
 /* True when the form asked for one more network row rather than to be saved. */
@@ -236,7 +273,8 @@ void page_key_form_create(struct app *app, struct http_request *request, struct 
 		render_form_noting(app, request, response, NULL, &input, 0, false,
 				   message ? message
 					   : "This workspace has as many active keys as it may have. Revoke keys that are "
-					     "no longer used, then create this one. Nothing was saved.");
+					     "no longer used, then create this one. Nothing was saved.",
+				   NULL);
 		return;
 	}
 	if (status != STORE_OK) {
@@ -265,6 +303,7 @@ static void input_from_key(struct http_request *request, const struct store_key 
 	memset(input, 0, sizeof *input);
 	input->name = key->name;
 	input->postback_url = key->postback_url;
+	input->note = key->note;
 	input->off_record = key->off_record;
 	input->enabled = key->enabled;
 	input->role_id = arena_printf(request->arena, "%lld", (long long)key->role_id);

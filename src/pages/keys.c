@@ -66,6 +66,10 @@ static struct mustache_value *key_value(struct app *app, struct http_request *re
 	view_set_time(arena, map, "updated", key->updated_at, "");
 	view_set_time(arena, map, "last_used", key->last_used_at, "Never");
 	view_set_time(arena, map, "revoked_on", key->revoked_at, "");
+	view_set_string(arena, map, "note", key->note);
+	view_set_bool(arena, map, "has_note", key->note[0] != '\0');
+	view_set_string(arena, map, "created_by", key->created_by);
+	view_set_bool(arena, map, "has_created_by", key->created_by[0] != '\0');
 	view_set_bool(arena, map, "has_cidrs", key->cidr_count > 0);
 	struct mustache_value *cidrs = view_set(map, "cidrs", view_list(arena));
 	for (size_t i = 0; i < key->cidr_count; i++) {
@@ -76,6 +80,30 @@ static struct mustache_value *key_value(struct app *app, struct http_request *re
 	return map;
 }
 
+struct done_message {
+	const char *done;
+	const char *message;
+};
+
+/* The sentence of `done` (a ?done=… word after a redirect) in messages[count]; NULL for unknown ones. */
+static const char *done_message_in(const struct done_message *messages, size_t count, const char *done)
+{
+	for (size_t i = 0; done != NULL && i < count; i++)
+		if (strcmp(done, messages[i].done) == 0)
+			return messages[i].message;
+	return NULL;
+}
+
+/* Where a new workspace and a new member land: the key list (workspaces.c, join.c). */
+static const char *list_done_message(const char *done)
+{
+	static const struct done_message messages[] = {
+		{ "workspace-created", "Workspace created. You are its owner: create keys, or invite members." },
+		{ "joined", "Welcome: you are now a member of this workspace." },
+	};
+	return done_message_in(messages, sizeof messages / sizeof messages[0], done);
+}
+
 /* ---- list --------------------------------------------------------------------------------------- */
 
 struct list_query {
@@ -84,15 +112,21 @@ struct list_query {
 	int64_t role_id;    /* 0 for any */
 	size_t page;        /* 1-based */
 	const char *q_error;
+	bool holds_secret; /* q holds a token or a piece of one (see read_list_query) */
 };
 
-static void read_list_query(struct http_request *request, struct list_query *query)
+/*
+ * Read the filters from `form` (the address's query, or the filter form's POST). A filter text
+ * that holds a secret is dropped with a message: it is never searched as text, shown again, or
+ * put in an address (the filter form posts it to /keys/find, which looks it up by its hash).
+ */
+static void read_list_query(struct http_request *request, const struct form *form, struct list_query *query)
 {
 	memset(query, 0, sizeof *query);
 	query->q = "";
 	query->status = "";
 	query->page = 1;
-	const struct form_pair *q = form_find(&request->query, "q");
+	const struct form_pair *q = form_find(form, "q");
 	if (q != NULL && q->status != FORM_VALUE_OK)
 		query->q_error = form_value_status_message(q->status);
 	else if (q != NULL)
@@ -101,14 +135,15 @@ static void read_list_query(struct http_request *request, struct list_query *que
 		query->q_error = "The filter is too long: at most 100 characters.";
 		query->q = "";
 	}
+	query->holds_secret = token_text_holds_secret(query->q);
 	/* Values that are not one of these read as their default: the list unfiltered, the first page. */
 	static const char *const statuses[] = { "", "enabled", "disabled", "revoked", "expiring", "expired" };
 	size_t status = 0;
-	form_get_choice(&request->query, "status", statuses, sizeof statuses / sizeof statuses[0], &status);
+	form_get_choice(form, "status", statuses, sizeof statuses / sizeof statuses[0], &status);
 	query->status = statuses[status];
-	form_get_integer(&request->query, "role", 1, INT64_MAX, &query->role_id);
+	form_get_integer(form, "role", 1, INT64_MAX, &query->role_id);
 	int64_t page = 1;
-	form_get_integer(&request->query, "page", 1, PAGE_NUMBER_MAX, &page);
+	form_get_integer(form, "page", 1, PAGE_NUMBER_MAX, &page);
 	query->page = (size_t)page;
 }
 
@@ -147,17 +182,37 @@ static enum store_key_filter_state filter_state(const char *status)
 	return STORE_FILTER_ACTIVE;
 }
 
-void page_keys_list(struct app *app, struct http_request *request, struct http_response *response)
+/*
+ * The filter's text as the store matches it: the name or note holding it (case-folded), the key ID
+ * holding it once it has 4 characters or more (fewer would match most random key IDs), and the
+ * secret's last 4 characters when it is just those (as the key page shows them, "…" before or not).
+ */
+static void filter_text(struct arena *arena, const char *q, struct store_key_filter *filter)
+{
+	const char *folded = text_fold(arena, q);
+	filter->text_folded = folded;
+	filter->key_id_folded = utf8_length(folded, strlen(folded)) >= 4 ? folded : "";
+	const char *hint = folded;
+	if (strncmp(hint, "…", strlen("…")) == 0)
+		hint += strlen("…");
+	else
+		hint += strspn(hint, ".");
+	filter->hint_folded = strlen(hint) == TOKEN_HINT_LENGTH && utf8_length(hint, strlen(hint)) == TOKEN_HINT_LENGTH
+				      ? hint
+				      : "";
+}
+
+/* The list with `query`'s filters; the query was read and checked (a secret in q never gets here). */
+static void render_list(struct app *app, struct http_request *request, struct http_response *response,
+			const struct list_query *given)
 {
 	struct arena *arena = request->arena;
-	struct list_query query;
-	read_list_query(request, &query);
+	struct list_query query = *given;
 
 	struct store_role *roles = NULL;
 	size_t role_count = 0;
 	enum store_status status = store_role_list(app->store, arena, request->visit->workspace_id, &roles, &role_count);
 	struct store_key_filter filter = {
-		.name_folded = text_fold(arena, query.q),
 		.state = filter_state(query.status),
 		.role_id = query.role_id,
 		.now = page_now(),
@@ -165,6 +220,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 		.limit = KEYS_PAGE_SIZE,
 		.offset = (query.page - 1) * KEYS_PAGE_SIZE,
 	};
+	filter_text(arena, query.q, &filter);
 	struct store_key *keys = NULL;
 	size_t count = 0, total = 0;
 	if (status == STORE_OK)
@@ -195,7 +251,7 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 	/* No active key and no filter: "none yet" only when no key was ever made; else say they were revoked. */
 	size_t revoked = 0;
 	if (total == 0 && !filtered) {
-		struct store_key_filter revoked_filter = { .name_folded = "", .state = STORE_FILTER_REVOKED, .limit = 1 };
+		struct store_key_filter revoked_filter = { .state = STORE_FILTER_REVOKED, .limit = 1 };
 		struct store_key *ignored = NULL;
 		size_t ignored_count = 0;
 		status = store_key_list(app->store, arena, request->visit->workspace_id, &revoked_filter, &ignored,
@@ -237,33 +293,85 @@ void page_keys_list(struct app *app, struct http_request *request, struct http_r
 		if (query.page < pages)
 			view_set_string(arena, pagination, "next_url", list_url(app, request, &query, query.page + 1));
 	}
+	const char *notice = list_done_message(form_get(&request->query, "done"));
+	if (notice != NULL)
+		view_set_string(arena, data, "notice", notice);
 	page_render(app, request, response, "keys", data);
+}
+
+void page_keys_list(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct list_query query;
+	read_list_query(request, &request->query, &query);
+	if (query.holds_secret) { /* typed into an address by hand: the server's log has it already */
+		query.q = "";
+		query.q_error = "That filter holds a secret (a whole key or part of one), so it was not searched. "
+				"Anyone who can read this server's logs may have it now: if it is a real key's, "
+				"regenerate that key. To find a key by its secret, paste it in this box and press "
+				"Filter: the form sends it without putting it in the address.";
+		response->status = 400;
+	}
+	render_list(app, request, response, &query);
+}
+
+/*
+ * The filter form (POST, so that a pasted secret never reaches an address or a log). A filter
+ * that holds a secret is looked up by the secret's hash: its key's page when this workspace has
+ * it, else the list saying so; any other filter is redirected to the list's address with it.
+ */
+void page_keys_find(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct list_query query;
+	read_list_query(request, &request->form, &query);
+	query.page = 1;
+	if (!query.holds_secret) {
+		http_response_redirect(response, list_url(app, request, &query, 1));
+		return;
+	}
+	enum token_status shape = TOKEN_OK;
+	char key_id[TOKEN_KEY_ID_LENGTH + 1];
+	enum store_status status = keys_find_by_secret(app->store, app->config, request->arena,
+						       request->visit->workspace_id, query.q, &shape, key_id);
+	query.q = ""; /* never shown again */
+	if (status == STORE_OK) {
+		http_response_redirect(response, page_ws_url(app, request,
+							  arena_printf(request->arena, "/keys/%s?done=found", key_id)));
+		return;
+	}
+	if (status != STORE_NOT_FOUND) {
+		page_store_error(app, request, response, status);
+		return;
+	}
+	if (shape != TOKEN_OK) {
+		query.q_error = arena_printf(request->arena,
+					     "That looks like a secret, but not a whole key of this server: %s It was not "
+					     "searched. Paste the whole key, as it was shown when it was made.",
+					     token_status_message(shape));
+		response->status = 422;
+	} else {
+		query.q_error = "No key of this workspace has this secret.";
+		response->status = 404;
+	}
+	render_list(app, request, response, &query);
 }
 
 /* ---- overview ----------------------------------------------------------------------------------- */
 
-/* Sentences for ?done=… after a redirect; unknown values show nothing. */
+/* After a change to one key: its page. */
 static const char *done_message(const char *done)
 {
-	static const struct {
-		const char *done;
-		const char *message;
-	} messages[] = {
+	static const struct done_message messages[] = {
 		{ "created", "Key created. Its secret was shown once and cannot be shown again." },
 		{ "regenerated", "Secret regenerated. The old secret no longer works." },
 		{ "rolled", "Secret rolled. The previous secret keeps working until the overlap ends (see below)." },
 		{ "overlap-ended", "Overlap ended. The previous secret no longer works." },
 		{ "updated", "Changes saved." },
+		{ "found", "This is the key whose secret you pasted. The secret itself was not kept or logged." },
 		{ "enabled", "Key enabled. It works again." },
 		{ "disabled", "Key disabled. It stops working until you enable it again." },
 		{ "revoked", "Key revoked. It no longer works, for good." },
-		{ "workspace-created", "Workspace created. You are its owner: create keys, or invite members." },
-		{ "joined", "Welcome: you are now a member of this workspace." },
 	};
-	for (size_t i = 0; done != NULL && i < sizeof messages / sizeof messages[0]; i++)
-		if (strcmp(done, messages[i].done) == 0)
-			return messages[i].message;
-	return NULL;
+	return done_message_in(messages, sizeof messages / sizeof messages[0], done);
 }
 
 /*

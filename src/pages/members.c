@@ -73,9 +73,8 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 		return;
 	}
 	enum console_role actor = actor_role(request);
-	bool can_manage = (console_role_permissions(actor) & PERMISSION_MEMBER_MANAGE) != 0;
+	bool can_manage = (request->visit->permissions & PERMISSION_MEMBER_MANAGE) != 0;
 	struct mustache_value *data = page_data(app, request, "Members");
-	view_set_bool(arena, data, "can_manage", can_manage);
 	struct mustache_value *rows = view_set(data, "members", view_list(arena));
 	for (size_t i = 0; i < member_count; i++) {
 		struct store_member *member = &members[i];

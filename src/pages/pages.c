@@ -71,6 +71,7 @@ static const struct http_route workspace_routes[] = {
 	{ HTTP_GET, "", workspace_home, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/", page_dashboard, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/keys", page_keys_list, NEEDS(PERMISSION_KEY_VIEW) },
+	{ HTTP_POST, "/keys/find", page_keys_find, NEEDS(PERMISSION_KEY_VIEW) },
 	{ HTTP_GET, "/keys/new", page_key_form_new, NEEDS(PERMISSION_KEY_CREATE) },
 	{ HTTP_POST, "/keys/new", page_key_form_create, NEEDS(PERMISSION_KEY_CREATE) },
 	{ HTTP_GET, "/keys/{key}", page_keys_show, NEEDS(PERMISSION_KEY_VIEW) },
@@ -213,6 +214,7 @@ static bool enter_workspace(struct app *app, struct http_request *request, struc
 	if (status == STORE_OK && console_role_parse(membership.console_role, &role)) {
 		request->visit->workspace_name = membership.workspace_name;
 		request->visit->console_role = membership.console_role;
+		request->visit->permissions = console_role_permissions(role);
 		return true;
 	}
 	request->visit->workspace_id = 0;
@@ -257,10 +259,8 @@ static bool allowed(struct app *app, struct http_request *request, struct http_r
 	if (request->visit->workspace_id != 0) {
 		if (!enter_workspace(app, request, response))
 			return false;
-		enum console_role role = CONSOLE_VIEWER;
-		console_role_parse(request->visit->console_role, &role);
 		unsigned wanted = need & ~SIGNED_IN;
-		if ((console_role_permissions(role) & wanted) != wanted) {
+		if ((request->visit->permissions & wanted) != wanted) {
 			page_error(app, request, response, 403, "Not allowed",
 				   arena_printf(arena, "Your role in this workspace (%s) does not allow this. Nothing was "
 						       "changed; an owner or admin can change your role.",
@@ -503,6 +503,23 @@ static void set_switcher(struct app *app, struct http_request *request, struct m
 	}
 }
 
+/*
+ * The template name of each console permission: page_data() sets can.<name> for those the
+ * signed-in person's role holds, from request->visit->permissions, the very bits allowed() checks
+ * a route's NEEDS() against, so a page offers an action exactly when the server would do it.
+ */
+static const struct {
+	unsigned permission;
+	const char *flag;
+} permission_flags[] = {
+	{ PERMISSION_KEY_VIEW, "key_view" },
+	{ PERMISSION_KEY_CREATE, "key_create" },
+	{ PERMISSION_KEY_UPDATE, "key_update" },
+	{ PERMISSION_KEY_DELETE, "key_delete" },
+	{ PERMISSION_ROLE_MANAGE, "role_manage" },
+	{ PERMISSION_MEMBER_MANAGE, "member_manage" },
+};
+
 struct mustache_value *page_data(struct app *app, struct http_request *request, const char *title)
 {
 	struct mustache_value *data = view_map(request->arena);
@@ -523,6 +540,13 @@ struct mustache_value *page_data(struct app *app, struct http_request *request, 
 		struct mustache_value *workspace = view_set(data, "workspace", view_map(request->arena));
 		view_set_string(request->arena, workspace, "name", request->visit->workspace_name);
 		view_set_string(request->arena, workspace, "role", request->visit->console_role);
+		struct mustache_value *can = view_set(data, "can", view_map(request->arena));
+		for (size_t i = 0; i < sizeof permission_flags / sizeof permission_flags[0]; i++)
+			view_set_bool(request->arena, can, permission_flags[i].flag,
+				      (request->visit->permissions & permission_flags[i].permission) != 0);
+		/* The key page's Actions panel: shown when any of its buttons is. */
+		view_set_bool(request->arena, can, "key_change",
+			      (request->visit->permissions & (PERMISSION_KEY_UPDATE | PERMISSION_KEY_DELETE)) != 0);
 	}
 	return data;
 }

@@ -27,11 +27,13 @@ struct visit {
 	int64_t workspace_id;                /* the /w/{id} of the path; 0 outside one, or not a member */
 	const char *workspace_name;          /* set once the person is known to be a member */
 	const char *console_role;            /* their role there: owner, admin, developer, viewer */
+	unsigned permissions;                /* what that role may do (enum console_permission bits); 0 outside */
 	bool session_unavailable;            /* the store could not tell who is signed in (or sign them in) */
 };
 
 /* keys.c */
 void page_keys_list(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_find(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_show(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_enable(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_disable(struct app *app, struct http_request *request, struct http_response *response);

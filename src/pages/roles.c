@@ -27,14 +27,36 @@ static bool load_role(struct app *app, struct http_request *request, struct http
 	return false;
 }
 
-static const char *usage_text(struct arena *arena, int64_t keys, int64_t revoked)
+/*
+ * How many keys have the role, as links whose words count what they list: {used, active: {text,
+ * url}, revoked: {text, url}, both}, each part only when it has keys. "Used by 3 keys" opens the
+ * list of the role's 3 keys that are not revoked (the list's default), "1 revoked" the Revoked
+ * filter's 1.
+ */
+static void set_usage(struct app *app, struct http_request *request, struct mustache_value *row, int64_t role_id,
+		      int64_t keys, int64_t revoked)
 {
-	if (keys == 0)
-		return "Not used by any key";
-	const char *base = keys == 1 ? "Used by 1 key" : arena_printf(arena, "Used by %lld keys", (long long)keys);
-	if (revoked == 0)
-		return base;
-	return arena_printf(arena, "%s (%lld revoked)", base, (long long)revoked);
+	struct arena *arena = request->arena;
+	int64_t active = keys - revoked;
+	view_set_bool(arena, row, "used", keys > 0);
+	view_set_bool(arena, row, "both", active > 0 && revoked > 0);
+	if (active > 0) {
+		struct mustache_value *link = view_set(row, "active", view_map(arena));
+		view_set_string(arena, link, "text", arena_printf(arena, "Used by %lld key%s", (long long)active,
+								  active == 1 ? "" : "s"));
+		view_set_string(arena, link, "url",
+				page_ws_url(app, request, arena_printf(arena, "/keys?role=%lld", (long long)role_id)));
+	}
+	if (revoked > 0) {
+		struct mustache_value *link = view_set(row, "revoked", view_map(arena));
+		view_set_string(arena, link, "text",
+				active > 0 ? arena_printf(arena, "%lld revoked", (long long)revoked)
+					   : arena_printf(arena, "Used by %lld revoked key%s", (long long)revoked,
+							  revoked == 1 ? "" : "s"));
+		view_set_string(arena, link, "url",
+				page_ws_url(app, request, arena_printf(arena, "/keys?role=%lld&status=revoked",
+								       (long long)role_id)));
+	}
 }
 
 /* Each space-separated permission as a list item {name}. */
@@ -90,10 +112,7 @@ void page_roles_list(struct app *app, struct http_request *request, struct http_
 		view_set_string(arena, row, "description", roles[i].description);
 		view_set(row, "permissions", permission_list(arena, roles[i].permissions));
 		view_set_bool(arena, row, "no_permissions", roles[i].permissions[0] == '\0');
-		view_set_string(arena, row, "usage", usage_text(arena, keys, revoked));
-		view_set_bool(arena, row, "has_keys", keys > revoked);
-		view_set_string(arena, row, "keys_url",
-				page_ws_url(app, request, arena_printf(arena, "/keys?role=%lld", (long long)roles[i].id)));
+		set_usage(app, request, row, roles[i].id, keys, revoked);
 		view_set_string(arena, row, "url",
 				page_ws_url(app, request, arena_printf(arena, "/roles/%lld", (long long)roles[i].id)));
 	}

@@ -27,6 +27,8 @@ static void render_form(struct app *app, struct http_request *request, struct ht
 	struct arena *arena = request->arena;
 	struct mustache_value *data = page_data(app, request, "Sign in");
 	view_set_string(arena, data, "email", email ? email : "");
+	/* The cursor goes to the first empty field: the address, or the password once it is typed. */
+	view_set_bool(arena, data, email != NULL && email[0] != '\0' ? "password_focus" : "email_focus", true);
 	view_set_string(arena, data, "next", next ? next : "");
 	if (error != NULL)
 		view_set_string(arena, data, "error", error);

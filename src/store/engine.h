@@ -12,6 +12,14 @@
 
 #include "store/store_private.h"
 
+/*
+ * How long a statement waits for a lock another connection holds before it gives up with
+ * STORE_BUSY: SQLite's busy timeout, PostgreSQL's lock_timeout (unless the URI's options set one).
+ */
+#define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_TEXT_OF(number) #number
+#define STORE_TEXT(number) STORE_TEXT_OF(number)
+
 struct store_engine {
 	const char *name; /* "SQLite", "PostgreSQL" */
 	bool arrays;      /* takes array literals ({1,2,"text"}) for statements that unnest them */

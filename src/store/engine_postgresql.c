@@ -34,6 +34,18 @@
 /* How long a store waits before it tries again to connect, after an attempt failed. */
 #define RECONNECT_PAUSE_MS 500
 
+/*
+ * A session's settings, at open and after each reconnect: messages from warnings up, times in UTC,
+ * and a wait for a lock (rows a rollup holds, a table an operator locked) that gives up with
+ * STORE_BUSY after the busy timeout, as on SQLite, instead of waiting for ever; a lock_timeout the
+ * URI sets (options=-c lock_timeout=...) is kept. The migrations run before the lock timeout is
+ * set: a server that starts while another migrates waits for it.
+ */
+#define SESSION_SETUP "SET client_min_messages = warning; SET TIME ZONE 'UTC'"
+#define SESSION_LOCK_TIMEOUT                                                                           \
+	"SELECT set_config('lock_timeout', '" STORE_TEXT(STORE_BUSY_TIMEOUT_MS) "', false) "            \
+	"WHERE current_setting('lock_timeout') IN ('0', '0ms')"
+
 /* The advisory lock the migrations take (any fixed number). */
 #define MIGRATION_LOCK "7738725088349021185" /* "keyward" and 1, in ASCII: 0x6b65797761726401 */
 
@@ -227,7 +239,7 @@ static bool reconnect(struct store *store)
 		store->retry_at = seconds + RECONNECT_PAUSE_MS / 1000.0;
 		return false;
 	}
-	PGresult *result = PQexec(connection, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+	PGresult *result = PQexec(connection, SESSION_SETUP "; " SESSION_LOCK_TIMEOUT);
 	PQclear(result);
 	for (int which = 0; which < STMT_COUNT; which++)
 		store->queries[which].prepared = NULL;
@@ -507,13 +519,18 @@ static void *watch_run(void *unused)
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool watch_started;
 
-/* The database the watcher connects to: the first one this process opened. */
-static void watch_remember(const char *database)
+/*
+ * The database the watcher connects to: the first one this process opened. True when `database`
+ * is that one: only a store on it may take the watcher's generation.
+ */
+static bool watch_remember(const char *database)
 {
 	pthread_mutex_lock(&watch_lock);
 	if (watch.database == NULL)
 		watch.database = xstrdup(database);
+	bool watched = strcmp(watch.database, database) == 0;
 	pthread_mutex_unlock(&watch_lock);
+	return watched;
 }
 
 static void watch_start(void)
@@ -534,11 +551,13 @@ static void watch_start(void)
 
 /*
  * The gate generation from memory while the watcher listens (started by the first call: only
- * processes that check keys run it). STORE_NOT_FOUND while it does not: ask the database.
+ * processes that check keys run it). STORE_NOT_FOUND while it does not, or when the store is on
+ * another database than the watcher's (a process that opened two): ask the database.
  */
 static enum store_status postgresql_gate_generation(struct store *store, int64_t *generation)
 {
-	(void)store;
+	if (!store->watched)
+		return STORE_NOT_FOUND;
 	if (!atomic_load(&watch_started))
 		watch_start();
 	if (!atomic_load(&watch.live))
@@ -717,9 +736,9 @@ struct store *store_postgresql_open(const char *database, bool create, char *err
 		PQfinish(connection);
 		return NULL;
 	}
-	bool ok = run_script(connection, "SET client_min_messages = warning; SET TIME ZONE 'UTC'",
-			     "cannot set up the session", error, error_size) &&
+	bool ok = run_script(connection, SESSION_SETUP, "cannot set up the session", error, error_size) &&
 		  migrate(connection, where, create, error, error_size) &&
+		  run_script(connection, SESSION_LOCK_TIMEOUT, "cannot set up the session", error, error_size) &&
 		  (!create || check_all(connection, error, error_size));
 	if (!ok) {
 		size_t length = strlen(error);
@@ -728,8 +747,9 @@ struct store *store_postgresql_open(const char *database, bool create, char *err
 		PQfinish(connection);
 		return NULL;
 	}
-	watch_remember(database);
+	bool watched = watch_remember(database);
 	struct store *store = store_new(&store_engine_postgresql, connection, where);
+	store->watched = watched;
 	for (int which = 0; which < STMT_COUNT; which++)
 		store->queries[which].row = -1;
 	return store;

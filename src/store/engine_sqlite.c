@@ -18,8 +18,6 @@
 #include "core/config.h"
 #include "schema.h" /* store_migrations[], generated from src/store/schema/NNN_*.sql */
 
-#define STORE_BUSY_TIMEOUT_MS 5000
-
 /* Run every statement in `sql` (several, separated by ';') in order. */
 static int run_script(sqlite3 *db, const char *sql)
 {

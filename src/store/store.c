@@ -14,17 +14,21 @@
 	"k.id, k.workspace_id, k.key_id, k.name, k.secret_hint, k.postback_url, k.off_record, "   \
 	"k.enabled, k.role_id, r.name, k.created_at, k.updated_at, "                                   \
 	"(SELECT u.at FROM api_key_last_used u WHERE u.api_key_id = k.id), k.revoked_at, k.expires_at, " \
-	"k.previous_secret_hint, k.previous_secret_until "
+	"k.previous_secret_hint, k.previous_secret_until, k.note, k.created_by "
 
+/* ?2 the folded text, ?3 the state, ?4 the role, ?5 a key ID's part, ?6 a last 4, ?9 now, ?10 soon. */
 #define KEY_FILTER(D)                                                                            \
 	"WHERE k.workspace_id = ?1 "                                                             \
-	"AND (?2 = '' OR " D("instr", "strpos") "(k.name_folded, ?2) > 0) "                      \
+	"AND (?2 = '' OR " D("instr", "strpos") "(k.name_folded, ?2) > 0 "                        \
+	"     OR " D("instr", "strpos") "(k.note_folded, ?2) > 0 "                               \
+	"     OR (?5 <> '' AND " D("instr", "strpos") "(lower(k.key_id), ?5) > 0) "              \
+	"     OR (?6 <> '' AND lower(k.secret_hint) = ?6)) "                                     \
 	"AND CASE CAST(?3 AS INTEGER) WHEN 0 THEN k.revoked_at IS NULL "                         \
 	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled <> 0 "                       \
 	"            WHEN 2 THEN k.revoked_at IS NULL AND k.enabled = 0 "                        \
 	"            WHEN 3 THEN k.revoked_at IS NOT NULL "                                      \
-	"            WHEN 4 THEN k.revoked_at IS NULL AND k.expires_at > ?5 AND k.expires_at <= ?6 " \
-	"            ELSE k.revoked_at IS NULL AND k.expires_at <= ?5 END "                      \
+	"            WHEN 4 THEN k.revoked_at IS NULL AND k.expires_at > ?9 AND k.expires_at <= ?10 " \
+	"            ELSE k.revoked_at IS NULL AND k.expires_at <= ?9 END "                      \
 	"AND (?4 = 0 OR k.role_id = ?4) "
 
 #define AUDIT_FILTER                                                                             \
@@ -92,11 +96,12 @@ static const struct {
 		"SELECT id, name, description, permissions FROM role WHERE workspace_id = ?1 AND name = ?2" },
 	[STMT_KEY_INSERT] = { "key_insert",
 		"INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, secret_hint, "
-		"postback_url, off_record, enabled, role_id, created_at, updated_at, secret_set_at, expires_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11, nullif(?12, 0)) RETURNING id" },
+		"postback_url, off_record, enabled, role_id, created_at, updated_at, secret_set_at, expires_at, note, "
+		"note_folded, created_by) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11, nullif(?12, 0), ?13, ?14, ?15) RETURNING id" },
 	[STMT_KEY_UPDATE] = { "key_update",
 		"UPDATE api_key SET name = ?3, name_folded = ?4, postback_url = ?5, off_record = ?6, "
-		"enabled = ?7, role_id = ?8, updated_at = ?9, expires_at = nullif(?10, 0) "
+		"enabled = ?7, role_id = ?8, updated_at = ?9, expires_at = nullif(?10, 0), note = ?11, note_folded = ?12 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL RETURNING id" },
 	[STMT_KEY_GET] = { "key_get",
 		"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id "
@@ -169,7 +174,7 @@ static const struct {
 		"previous_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
 	/*
 	 * A whole batch in one statement where the engine takes arrays (PostgreSQL: one round trip,
-	 * not one per row): ?1 .. ?7 are array literals of the columns of usage_insert, row by row.
+	 * not one per row): ?1 .. ?8 are array literals of the columns of usage_insert, row by row.
 	 */
 	[STMT_USAGE_INSERT_MANY] = { "usage_insert_many", "",
 		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls, "
@@ -179,11 +184,26 @@ static const struct {
 	[STMT_USAGE_ANONYMOUS_ADD] = { "usage_anonymous_add",
 		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) VALUES (?1, ?2, ?3, ?4) "
 		"ON CONFLICT (api_key_id, hour) DO UPDATE SET " ADDED("usage_anonymous_hourly", "calls") },
+	/*
+	 * The _many statements below take a batch as array literals, as usage_insert_many does, and
+	 * add up rows that would meet the same conflict row first (one statement may not update a row
+	 * twice).
+	 */
+	[STMT_USAGE_ANONYMOUS_ADD_MANY] = { "usage_anonymous_add_many", "",
+		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) "
+		"SELECT max(w), k, h, sum(c) FROM unnest(CAST(?1 AS bigint[]), CAST(?2 AS bigint[]), CAST(?3 AS bigint[]), "
+		"CAST(?4 AS bigint[])) AS batch (w, k, h, c) GROUP BY k, h "
+		"ON CONFLICT (api_key_id, hour) DO UPDATE SET " ADDED("usage_anonymous_hourly", "calls") },
 	/* Requests without a valid key: a count per hour, workspace, address and outcome (009_refusals.sql). */
 	[STMT_USAGE_REFUSED_ADD] = { "usage_refused_add",
 		"INSERT INTO usage_refused_hourly (hour, workspace_id, client_address, outcome, calls) "
 		"VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (hour, workspace_id, client_address, outcome) "
 		"DO UPDATE SET " ADDED("usage_refused_hourly", "calls") },
+	[STMT_USAGE_REFUSED_ADD_MANY] = { "usage_refused_add_many", "",
+		"INSERT INTO usage_refused_hourly (hour, workspace_id, client_address, outcome, calls) "
+		"SELECT h, w, a, o, sum(c) FROM unnest(CAST(?1 AS bigint[]), CAST(?2 AS bigint[]), CAST(?3 AS text[]), "
+		"CAST(?4 AS text[]), CAST(?5 AS bigint[])) AS batch (h, w, a, o, c) GROUP BY h, w, a, o "
+		"ON CONFLICT (hour, workspace_id, client_address, outcome) DO UPDATE SET " ADDED("usage_refused_hourly", "calls") },
 	/* The busiest ?3 addresses of workspace ?1 since hour ?2, and (before the limit) how many and their calls. */
 	[STMT_USAGE_REFUSED_ADDRESSES] = { "usage_refused_addresses",
 		"SELECT client_address, sum(calls), sum(CASE WHEN outcome = 'missing_key' THEN calls ELSE 0 END), "
@@ -195,6 +215,10 @@ static const struct {
 		"workspace_id, client_address, outcome FROM usage_refused_hourly WHERE hour < ?1 LIMIT ?2)" },
 	[STMT_KEY_TOUCH] = { "key_touch",
 		"INSERT INTO api_key_last_used (api_key_id, at) VALUES (?1, ?2) "
+		"ON CONFLICT (api_key_id) DO UPDATE SET at = excluded.at WHERE excluded.at > api_key_last_used.at" },
+	[STMT_KEY_TOUCH_MANY] = { "key_touch_many", "",
+		"INSERT INTO api_key_last_used (api_key_id, at) SELECT k, max(t) FROM unnest(CAST(?1 AS bigint[]), "
+		"CAST(?2 AS bigint[])) AS batch (k, t) GROUP BY k "
 		"ON CONFLICT (api_key_id) DO UPDATE SET at = excluded.at WHERE excluded.at > api_key_last_used.at" },
 	[STMT_GATE_GENERATION] = { "gate_generation",
 		"SELECT generation FROM gate_state WHERE id = 1" },
@@ -406,7 +430,12 @@ static const struct {
 		"ON CONFLICT (api_key_id, client_address, day) DO UPDATE SET " ADDED("usage_daily_address", "calls") ", "
 		ADDED("usage_daily_address", "refused") ", " EARLIER("usage_daily_address", "first_seen") ", "
 		LATER("usage_daily_address", "last_seen") },
-	/* Before the addresses of (?1, ?2] are noted: those a key used in the ?3 seconds before had not. */
+	/*
+	 * Before the addresses of (?1, ?2] are noted: those a key used in the ?3 seconds before had
+	 * not, when the key has that much history: called in those seconds (from elsewhere), and first
+	 * called at least ?3 seconds before. A key younger than that says nothing of new addresses: it
+	 * has no "before" to compare with.
+	 */
 	[STMT_ROLLUP_NEW_ADDRESS] = { "rollup_new_address",
 		"INSERT INTO usage_new_address (workspace_id, api_key_id, client_address, at) "
 		"SELECT n.workspace_id, n.api_key_id, n.client_address, n.first FROM (SELECT min(workspace_id) AS "
@@ -415,7 +444,8 @@ static const struct {
 		"WHERE NOT EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
 		"AND s.client_address = n.client_address AND s.last_seen >= n.first - ?3) "
 		"AND EXISTS (SELECT 1 FROM usage_key_address s WHERE s.api_key_id = n.api_key_id "
-		"AND s.last_seen >= n.first - ?3) ON CONFLICT DO NOTHING" },
+		"AND s.last_seen >= n.first - ?3) AND EXISTS (SELECT 1 FROM usage_key_address s "
+		"WHERE s.api_key_id = n.api_key_id AND s.first_seen <= n.first - ?3) ON CONFLICT DO NOTHING" },
 	[STMT_ROLLUP_KEY_ADDRESS] = { "rollup_key_address",
 		"INSERT INTO usage_key_address (api_key_id, client_address, first_seen, last_seen) "
 		"SELECT api_key_id, client_address, min(at), max(at) FROM usage_event WHERE id > ?1 AND id <= ?2 "
@@ -531,12 +561,15 @@ static const struct {
 	[STMT_USAGE_ADDRESSES] = { DIALECTS("usage_addresses", USAGE_ADDRESSES_SQL) },
 	/*
 	 * The latest raw rows of a slice (?3 endpoint, ?4 address, ?5 refused only; '' and 0: any):
-	 * those past the watermark, then those of the latest hours the rollups say hold some.
+	 * those past the watermark, then those of the latest hours the rollups say hold some. Rows of
+	 * the same second, endpoint, address and outcome are one, their calls added: each process
+	 * writes its own row of them, and a list of the same line twice tells nothing.
 	 */
 #define USAGE_LATEST_TAIL_SQL(D) \
-	"SELECT at, endpoint, client_address, outcome, calls FROM usage_event WHERE id > " ROLLED_TO " " \
+	"SELECT at, endpoint, client_address, outcome, sum(calls) FROM usage_event WHERE id > " ROLLED_TO " " \
 	"AND " UNARY_PLUS(D) "api_key_id = ?1 AND " UNARY_PLUS(D) "at >= ?2 AND (?3 = '' OR " UNARY_PLUS(D) "endpoint = ?3) AND (?4 = '' OR " UNARY_PLUS(D) "client_address = ?4) " \
-	"AND (?5 = 0 OR " UNARY_PLUS(D) "outcome <> 'granted') ORDER BY id DESC LIMIT ?6"
+	"AND (?5 = 0 OR " UNARY_PLUS(D) "outcome <> 'granted') GROUP BY at, endpoint, client_address, outcome " \
+	"ORDER BY max(id) DESC LIMIT ?6"
 	[STMT_USAGE_LATEST_TAIL] = { DIALECTS("usage_latest_tail", USAGE_LATEST_TAIL_SQL) },
 #define USAGE_LATEST_HOURS_SQL(D) \
 	"SELECT hour FROM (SELECT hour FROM usage_hourly_address " D("INDEXED BY usage_hourly_address_seen ", "") \
@@ -547,10 +580,10 @@ static const struct {
 	"AND (?5 = 0 OR outcome <> 'granted')) AS hours ORDER BY hour DESC LIMIT ?6"
 	[STMT_USAGE_LATEST_HOURS] = { DIALECTS("usage_latest_hours", USAGE_LATEST_HOURS_SQL) },
 	[STMT_USAGE_LATEST_HOUR] = { "usage_latest_hour",
-		"SELECT at, endpoint, client_address, outcome, calls FROM usage_event WHERE workspace_id = ?7 "
+		"SELECT at, endpoint, client_address, outcome, sum(calls) FROM usage_event WHERE workspace_id = ?7 "
 		"AND at >= ?8 AND at < ?8 + 3600 AND id <= " ROLLED_TO " AND api_key_id = ?1 AND (?3 = '' OR endpoint = ?3) "
-		"AND (?4 = '' OR client_address = ?4) AND (?5 = 0 OR outcome <> 'granted') ORDER BY at DESC, id DESC "
-		"LIMIT ?6" },
+		"AND (?4 = '' OR client_address = ?4) AND (?5 = 0 OR outcome <> 'granted') "
+		"GROUP BY at, endpoint, client_address, outcome ORDER BY at DESC, max(id) DESC LIMIT ?6" },
 	[STMT_USAGE_ANONYMOUS_KEY] = { "usage_anonymous_key",
 		"SELECT coalesce(sum(calls), 0) FROM usage_anonymous_hourly WHERE api_key_id = ?1 AND hour >= ?2" },
 	[STMT_USAGE_ANONYMOUS_WORKSPACE] = { "usage_anonymous_workspace",

@@ -60,6 +60,8 @@ struct store_key {
 	int64_t expires_at;   /* 0: never */
 	const char *previous_secret_hint; /* "" when no previous secret is kept */
 	int64_t previous_secret_until;    /* 0: none; the previous secret works while now < this */
+	const char *note;       /* "" when none */
+	const char *created_by; /* e-mail, "command line", ...; "" when not known */
 	struct store_cidr *cidrs;
 	size_t cidr_count;
 };
@@ -69,6 +71,8 @@ struct store_key_fields {
 	const char *name;
 	const char *name_folded;
 	const char *postback_url;
+	const char *note; /* "" when none */
+	const char *note_folded;
 	bool off_record;
 	bool enabled;
 	int64_t role_id;
@@ -86,8 +90,15 @@ enum store_key_filter_state {
 	STORE_FILTER_EXPIRED,  /* not revoked, expired at or before `now` */
 };
 
+/*
+ * With `text_folded` NULL or "", any key matches the filter's text. Otherwise a key matches when
+ * its folded name or note holds `text_folded`, its lowered key ID holds `key_id_folded`, or its
+ * lowered secret hint is `hint_folded` (each of the last two NULL or "": not looked at).
+ */
 struct store_key_filter {
-	const char *name_folded;        /* substring of the folded name; NULL or "" for any */
+	const char *text_folded;        /* substring of the folded name or note */
+	const char *key_id_folded;      /* substring of the lowered key ID */
+	const char *hint_folded;        /* the lowered secret hint, whole */
 	enum store_key_filter_state state; /* ACTIVE = enabled and disabled, not revoked */
 	int64_t role_id;                /* 0 for any */
 	int64_t now;                    /* the moment EXPIRING and EXPIRED are judged at */
@@ -230,7 +241,8 @@ enum store_status store_role_delete(struct store *store, int64_t workspace_id, i
  */
 enum store_status store_key_insert(struct store *store, int64_t workspace_id, const char *key_id,
 				   const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
-				   const struct store_key_fields *fields, int64_t now, int64_t default_limit,
+				   const struct store_key_fields *fields, const char *created_by, int64_t now,
+				   int64_t default_limit,
 				   int64_t *row_id);
 
 /*

@@ -85,36 +85,55 @@ static void array_integer(struct buf *array, int64_t value, bool null)
 		buf_printf(array, array->length > 1 ? ",%lld" : "%lld", (long long)value);
 }
 
-/* The batch as one statement of EVENT_COLUMNS array literals (engines that take arrays: PostgreSQL). */
-#define EVENT_COLUMNS 8
+/*
+ * A batch as one statement of array literals, a column each (engines that take arrays:
+ * PostgreSQL): one round trip for the batch, not one per row.
+ */
+#define ARRAY_COLUMNS_MAX 8
 
+struct array_columns {
+	struct buf columns[ARRAY_COLUMNS_MAX];
+	int count;
+};
+
+static void columns_open(struct array_columns *array, int count)
+{
+	array->count = count;
+	for (int c = 0; c < count; c++) {
+		array->columns[c] = (struct buf)BUF_INIT;
+		buf_puts(&array->columns[c], "{");
+	}
+}
+
+/* Close the literals, bind them as ?1, ?2 ... of `which` and run it. */
+static enum store_status columns_run(struct store *store, struct array_columns *array, enum store_statement which)
+{
+	struct store_query *statement = store_query(store, which);
+	for (int c = 0; c < array->count; c++) {
+		buf_puts(&array->columns[c], "}");
+		store_bind_text(statement, c + 1, array->columns[c].data);
+	}
+	enum store_status status = store_run(store, which);
+	for (int c = 0; c < array->count; c++)
+		buf_free(&array->columns[c]);
+	return status;
+}
 static enum store_status write_events_at_once(struct store *store, const struct store_usage_event *events,
 					      size_t count)
 {
-	struct buf columns[EVENT_COLUMNS];
-	for (int c = 0; c < EVENT_COLUMNS; c++) {
-		columns[c] = (struct buf)BUF_INIT;
-		buf_puts(&columns[c], "{");
-	}
+	struct array_columns array;
+	columns_open(&array, 8);
 	for (size_t i = 0; i < count; i++) {
-		array_integer(&columns[0], events[i].workspace_id, false);
-		array_integer(&columns[1], events[i].api_key_id, events[i].api_key_id == 0);
-		array_integer(&columns[2], events[i].at, false);
-		array_text(&columns[3], events[i].endpoint);
-		array_text(&columns[4], events[i].client_address);
-		array_text(&columns[5], events[i].outcome);
-		array_integer(&columns[6], events[i].calls, false);
-		array_integer(&columns[7], events[i].previous_secret, false);
+		array_integer(&array.columns[0], events[i].workspace_id, false);
+		array_integer(&array.columns[1], events[i].api_key_id, events[i].api_key_id == 0);
+		array_integer(&array.columns[2], events[i].at, false);
+		array_text(&array.columns[3], events[i].endpoint);
+		array_text(&array.columns[4], events[i].client_address);
+		array_text(&array.columns[5], events[i].outcome);
+		array_integer(&array.columns[6], events[i].calls, false);
+		array_integer(&array.columns[7], events[i].previous_secret, false);
 	}
-	struct store_query *statement = store_query(store, STMT_USAGE_INSERT_MANY);
-	for (int c = 0; c < EVENT_COLUMNS; c++) {
-		buf_puts(&columns[c], "}");
-		store_bind_text(statement, c + 1, columns[c].data);
-	}
-	enum store_status status = store_run(store, STMT_USAGE_INSERT_MANY);
-	for (int c = 0; c < EVENT_COLUMNS; c++)
-		buf_free(&columns[c]);
-	return status;
+	return columns_run(store, &array, STMT_USAGE_INSERT_MANY);
 }
 
 static enum store_status write_events(struct store *store, const struct store_usage_event *events, size_t count)
@@ -147,6 +166,17 @@ static enum store_status write_events(struct store *store, const struct store_us
 
 static enum store_status write_counts(struct store *store, const struct store_usage_count *counts, size_t count)
 {
+	if (count > 1 && store->engine->arrays) {
+		struct array_columns array;
+		columns_open(&array, 4);
+		for (size_t i = 0; i < count; i++) {
+			array_integer(&array.columns[0], counts[i].workspace_id, false);
+			array_integer(&array.columns[1], counts[i].api_key_id, false);
+			array_integer(&array.columns[2], counts[i].hour, false);
+			array_integer(&array.columns[3], counts[i].calls, false);
+		}
+		return columns_run(store, &array, STMT_USAGE_ANONYMOUS_ADD_MANY);
+	}
 	for (size_t i = 0; i < count; i++) {
 		struct store_query *statement = store_query(store, STMT_USAGE_ANONYMOUS_ADD);
 		store_bind_int(statement, 1, counts[i].workspace_id);
@@ -162,6 +192,18 @@ static enum store_status write_counts(struct store *store, const struct store_us
 
 static enum store_status write_refusals(struct store *store, const struct store_refusal_count *refusals, size_t count)
 {
+	if (count > 1 && store->engine->arrays) {
+		struct array_columns array;
+		columns_open(&array, 5);
+		for (size_t i = 0; i < count; i++) {
+			array_integer(&array.columns[0], refusals[i].hour, false);
+			array_integer(&array.columns[1], refusals[i].workspace_id, false);
+			array_text(&array.columns[2], refusals[i].client_address);
+			array_text(&array.columns[3], refusals[i].outcome);
+			array_integer(&array.columns[4], refusals[i].calls, false);
+		}
+		return columns_run(store, &array, STMT_USAGE_REFUSED_ADD_MANY);
+	}
 	for (size_t i = 0; i < count; i++) {
 		struct store_query *statement = store_query(store, STMT_USAGE_REFUSED_ADD);
 		store_bind_int(statement, 1, refusals[i].hour);
@@ -178,6 +220,15 @@ static enum store_status write_refusals(struct store *store, const struct store_
 
 static enum store_status write_last_used(struct store *store, const struct store_last_used *last_used, size_t count)
 {
+	if (count > 1 && store->engine->arrays) {
+		struct array_columns array;
+		columns_open(&array, 2);
+		for (size_t i = 0; i < count; i++) {
+			array_integer(&array.columns[0], last_used[i].api_key_id, false);
+			array_integer(&array.columns[1], last_used[i].at, false);
+		}
+		return columns_run(store, &array, STMT_KEY_TOUCH_MANY);
+	}
 	for (size_t i = 0; i < count; i++) {
 		struct store_query *statement = store_query(store, STMT_KEY_TOUCH);
 		store_bind_int(statement, 1, last_used[i].api_key_id);

@@ -294,19 +294,40 @@ static struct store_query *bind_slice(struct store *store, enum store_statement 
 	return statement;
 }
 
-/* Append the rows of a bound latest-calls statement to calls[*count], up to `limit` in all. */
+/* The row of calls[count] with the same second, endpoint, address and outcome as `call`; NULL when none. */
+static struct store_usage_call *same_call(struct store_usage_call *calls, size_t count,
+					  const struct store_usage_call *call)
+{
+	for (size_t i = 0; i < count; i++)
+		if (calls[i].at == call->at && strcmp(calls[i].endpoint, call->endpoint) == 0 &&
+		    strcmp(calls[i].address, call->address) == 0 && strcmp(calls[i].outcome, call->outcome) == 0)
+			return &calls[i];
+	return NULL;
+}
+
+/*
+ * Append the rows of a bound latest-calls statement to calls[*count], up to `limit` in all. A row
+ * like one an earlier statement gave (a second whose rows the watermark split) adds its calls to
+ * that one; each statement merges its own rows already.
+ */
 static enum store_status read_calls(struct store *store, enum store_statement which, struct arena *arena,
 				    struct store_usage_call *calls, size_t *count, size_t limit)
 {
 	struct store_query *statement = &store->queries[which];
+	size_t earlier = *count;
 	int code = STORE_DONE;
 	while (*count < limit && (code = store_step(store, which)) == STORE_ROW) {
-		struct store_usage_call *call = &calls[(*count)++];
+		struct store_usage_call *call = &calls[*count];
 		call->at = store_column_int(statement, 0);
 		call->endpoint = store_column_text(arena, statement, 1);
 		call->address = store_column_text(arena, statement, 2);
 		call->outcome = store_column_text(arena, statement, 3);
 		call->calls = store_column_int(statement, 4);
+		struct store_usage_call *same = same_call(calls, earlier, call);
+		if (same != NULL)
+			same->calls += call->calls;
+		else
+			(*count)++;
 	}
 	if (*count >= limit)
 		code = STORE_DONE;

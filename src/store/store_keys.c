@@ -64,7 +64,7 @@ enum store_status store_role_find_by_name(struct store *store, struct arena *are
 	return role_get_one(store, STMT_ROLE_FIND_BY_NAME, arena, role);
 }
 
-/* Bind the editable fields at ?first.. in the order name, folded, url, off_record, enabled, role. */
+/* Bind the editable fields at ?first.. in the order name, folded, url, off_record, enabled, role (notes apart). */
 static void bind_fields(struct store_query *statement, int first, const struct store_key_fields *fields)
 {
 	store_bind_text(statement, first, fields->name);
@@ -94,8 +94,8 @@ static enum store_status insert_cidrs(struct store *store, int64_t workspace_id,
 
 enum store_status store_key_insert(struct store *store, int64_t workspace_id, const char *key_id,
 				   const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
-				   const struct store_key_fields *fields, int64_t now, int64_t default_limit,
-				   int64_t *row_id)
+				   const struct store_key_fields *fields, const char *created_by, int64_t now,
+				   int64_t default_limit, int64_t *row_id)
 {
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
@@ -125,6 +125,9 @@ enum store_status store_key_insert(struct store *store, int64_t workspace_id, co
 	store_bind_int(statement, 10, fields->role_id);
 	store_bind_int(statement, 11, now);
 	store_bind_int(statement, 12, fields->expires_at);
+	store_bind_text(statement, 13, fields->note ? fields->note : "");
+	store_bind_text(statement, 14, fields->note_folded ? fields->note_folded : "");
+	store_bind_text(statement, 15, created_by);
 	status = store_run(store, STMT_KEY_INSERT);
 	if (status == STORE_OK) {
 		*row_id = store_last_insert_id(store);
@@ -166,6 +169,8 @@ enum store_status store_key_update(struct store *store, int64_t workspace_id, co
 	bind_fields(statement, 3, fields);
 	store_bind_int(statement, 9, now);
 	store_bind_int(statement, 10, fields->expires_at);
+	store_bind_text(statement, 11, fields->note ? fields->note : "");
+	store_bind_text(statement, 12, fields->note_folded ? fields->note_folded : "");
 	int code = store_step(store, STMT_KEY_UPDATE);
 	int64_t row_id = code == STORE_ROW ? store_column_int(statement, 0) : 0;
 	if (code == STORE_ROW)
@@ -207,6 +212,8 @@ static void read_key(struct arena *arena, struct store_query *statement, struct 
 	key->expires_at = store_column_int(statement, 14);
 	key->previous_secret_hint = store_column_text(arena, statement, 15);
 	key->previous_secret_until = store_column_int(statement, 16);
+	key->note = store_column_text(arena, statement, 17);
+	key->created_by = store_column_text(arena, statement, 18);
 }
 
 static enum store_status read_cidrs(struct store *store, struct arena *arena, struct store_key *key)
@@ -250,11 +257,13 @@ enum store_status store_key_get(struct store *store, struct arena *arena, int64_
 static void bind_filter(struct store_query *statement, int64_t workspace_id, const struct store_key_filter *filter)
 {
 	store_bind_int(statement, 1, workspace_id);
-	store_bind_text(statement, 2, filter->name_folded ? filter->name_folded : "");
+	store_bind_text(statement, 2, filter->text_folded ? filter->text_folded : "");
 	store_bind_int(statement, 3, (int)filter->state);
 	store_bind_int(statement, 4, filter->role_id);
-	store_bind_int(statement, 5, filter->now);
-	store_bind_int(statement, 6, filter->soon);
+	store_bind_text(statement, 5, filter->key_id_folded ? filter->key_id_folded : "");
+	store_bind_text(statement, 6, filter->hint_folded ? filter->hint_folded : "");
+	store_bind_int(statement, 9, filter->now);
+	store_bind_int(statement, 10, filter->soon);
 }
 
 enum store_status store_key_list(struct store *store, struct arena *arena, int64_t workspace_id,

@@ -37,10 +37,10 @@
 	  "id", "workspace_id = 1 AND name IN ('admin', 'read-only')")                                          \
 	X(API_KEY, api_key, "api_key",                                                                           \
 	  "id, workspace_id, key_id, name, name_folded, secret_hash, secret_hint, postback_url, off_record, "      \
-	  "enabled, role_id, created_at, updated_at, revoked_at, secret_set_at, previous_secret_hash, "          \
-	  "previous_secret_hint, previous_secret_until, expires_at",                                             \
-	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19",                  \
-	  "iitttbttiiiiiiibtii", "id", "1 = 0")                                                                  \
+	  "enabled, role_id, created_at, updated_at, revoked_at, secret_set_at, note, note_folded, created_by, "   \
+	  "previous_secret_hash, previous_secret_hint, previous_secret_until, expires_at",                       \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22",  \
+	  "iitttbttiiiiiiitttbtii", "id", "1 = 0")                                                               \
 	X(API_KEY_CIDR, api_key_cidr, "api_key_cidr", "id, workspace_id, api_key_id, position, cidr, label",      \
 	  "?1, ?2, ?3, ?4, ?5, ?6", "iiiitt", "id", "1 = 0")                                                     \
 	X(API_KEY_LAST_USED, api_key_last_used, "api_key_last_used", "api_key_id, at", "?1, ?2", "ii",             \
@@ -132,10 +132,13 @@ enum store_statement {
 	STMT_USAGE_INSERT,
 	STMT_USAGE_INSERT_MANY,
 	STMT_USAGE_ANONYMOUS_ADD,
+	STMT_USAGE_ANONYMOUS_ADD_MANY,
 	STMT_USAGE_REFUSED_ADD,
+	STMT_USAGE_REFUSED_ADD_MANY,
 	STMT_USAGE_REFUSED_ADDRESSES,
 	STMT_PRUNE_REFUSED,
 	STMT_KEY_TOUCH,
+	STMT_KEY_TOUCH_MANY,
 	STMT_GATE_GENERATION,
 	STMT_KEY_CHECK_GET,
 	STMT_KEY_CHECK_INSERT,
@@ -249,7 +252,7 @@ enum store_statement {
 #define STORE_DONE (-2) /* the statement ran to its end */
 
 /* The most parameters a statement in the table takes (?1 .. ?STORE_PARAMS_MAX). */
-#define STORE_PARAMS_MAX 16
+#define STORE_PARAMS_MAX 24
 
 enum store_param_kind { STORE_PARAM_NULL, STORE_PARAM_INT, STORE_PARAM_TEXT, STORE_PARAM_BLOB };
 
@@ -284,6 +287,7 @@ struct store {
 	bool lost;       /* the connection was lost and is not back yet (PostgreSQL) */
 	double retry_at; /* monotonic seconds before which it does not try to connect again */
 	bool gate_dirty; /* the open transaction changed keys, networks or roles (PostgreSQL) */
+	bool watched;    /* on the database the gate watcher listens to (PostgreSQL) */
 };
 
 /* The statement's name, for messages ("key_insert"). */

@@ -16,6 +16,11 @@
 #define TOP 16    /* room for the top label (the legend is the page's, in HTML) */
 #define BOTTOM 34 /* room for the x labels */
 #define FONT 15   /* at desktop widths; keyward.css enlarges the labels on phones (classes below) */
+/*
+ * Labels that keyward.css hides on phones, where the labels are twice as large: every other x
+ * label, and the y axis's 0 (the baseline says it), which would sit on the first x label.
+ */
+#define MINOR " class=\"chart-minor\""
 #define X_LABELS_MAX 8
 #define MIN_BAR 2.0 /* a bucket with calls stays visible beside a tall one */
 
@@ -219,7 +224,7 @@ void chart_render(struct buf *out, const struct chart_bucket *buckets, size_t co
 		chart_short_number(value, number);
 		buf_printf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1\"/>", LEFT,
 			   y, WIDTH - RIGHT, y, line == 0 ? "#8a95a5" : GRID_COLOUR);
-		buf_printf(out, "<text x=\"%d\" y=\"%.1f\">%s</text>", LEFT - 8, y + 5, number);
+		buf_printf(out, "<text%s x=\"%d\" y=\"%.1f\">%s</text>", line == 0 ? MINOR : "", LEFT - 8, y + 5, number);
 	}
 	buf_puts(out, "</g>\n");
 
@@ -277,6 +282,7 @@ void chart_render(struct buf *out, const struct chart_bucket *buckets, size_t co
 	int64_t unit = step == CHART_HOURLY && !by_day ? 4 * 3600 : 86400;
 	while (phase < count && buckets[phase].start % unit != 0 && step == CHART_HOURLY)
 		phase++;
+	size_t drawn = 0;
 	for (size_t i = phase; i < count; i += every ? every : 1) {
 		bucket_label(buckets[i].start, step, by_day ? LABEL_DAY : LABEL_HOUR, label);
 		double offset = 0.5;
@@ -291,7 +297,7 @@ void chart_render(struct buf *out, const struct chart_bucket *buckets, size_t co
 			x = LEFT + 24;
 		if (x > WIDTH - RIGHT - 24)
 			x = WIDTH - RIGHT - 24;
-		buf_printf(out, "<text x=\"%.1f\" y=\"%d\">%s</text>", x, HEIGHT - 10, label);
+		buf_printf(out, "<text%s x=\"%.1f\" y=\"%d\">%s</text>", drawn++ % 2 == 1 ? MINOR : "", x, HEIGHT - 10, label);
 	}
 	buf_puts(out, "</g>\n</svg>");
 }

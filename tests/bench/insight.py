@@ -8,6 +8,9 @@ and each page is fetched ROUNDS times over loopback. Printed per page: the media
 keyward's own time (its Server-Timing header: from the request's arrival to the page's last byte
 written) and the median round trip through lighttpd. Target (issue 5): a median server time under
 50 ms for each page on this machine.
+
+SQLite only, whatever BENCH_ENGINE says: the usage rows are written straight into the file with
+Python's sqlite3, and the console's pages on PostgreSQL are not measured here (yet).
 """
 import http.client
 import os
@@ -92,13 +95,16 @@ def main():
     for program in (BIN, SEED):
         if not os.access(program, os.X_OK):
             sys.exit(f"insight.py: {program} is missing: run `make bench`")
+    if (os.environ.get("BENCH_ENGINE") or "sqlite") != "sqlite":
+        say(f"insight: measures SQLite only (BENCH_ENGINE={os.environ['BENCH_ENGINE']} does not apply here)")
     run = tempfile.mkdtemp(prefix="keyward-bench-insight-")
     database = os.path.join(run, "keyward.db")
     env = dict(os.environ, KEYWARD_DB=database, KEYWARD_TEMPLATES=os.path.join(ROOT, "templates"))
+    env.pop("KEYWARD_KEY_FILE", None)
     port = None
     try:
         say(f"insight: seeding {KEYS:,} keys and {BIG_KEY_ROWS + OTHER_ROWS:,} usage rows ...")
-        subprocess.run([SEED, database, str(KEYS), run], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([SEED, database, str(KEYS), run], check=True, stdout=subprocess.DEVNULL, env=env)
         now = int(time.time())
         key_id, written = seed_usage(database, now)
         began = time.perf_counter()

@@ -12,8 +12,13 @@ batches too, but not its upkeep (insight_maintain: rollups and retention, which 
 Instructions are not time (system calls and cache misses are not in them), so this complements
 bench.py's requests/s and CPU time; it is what shows exactly what a refusal costs next to a grant.
 
-Settings (environment): BENCH_FEW (200), BENCH_MANY (1200), BENCH_KEYWARD (the keyward binary measured,
-default build/keyward: another build, say one from before a change, for a before/after comparison).
+With BENCH_ENGINE=postgresql, keyward's keys are in a fresh PostgreSQL database (a throwaway cluster
+of tests/pg/pgtest.py): the counts are keyward's own (libpq's included), not the database server's,
+which bench.py's "db us" shows instead.
+
+Settings (environment): BENCH_ENGINE (sqlite or postgresql), BENCH_FEW (200), BENCH_MANY (1200),
+BENCH_KEYWARD (the keyward binary measured, default build/keyward: another build, say one from before
+a change, for a before/after comparison).
 """
 import os
 import re
@@ -33,14 +38,21 @@ RUN = os.path.join(ROOT, "build", "bench", "instructions")
 FEW = int(os.environ.get("BENCH_FEW", "200"))
 MANY = int(os.environ.get("BENCH_MANY", "1200"))
 TOKEN = re.compile(r"kw_key_[A-Za-z0-9]+_[A-Za-z0-9]+")
+ENGINE = os.environ.get("BENCH_ENGINE") or "sqlite"
+if ENGINE not in ("sqlite", "postgresql"):
+    sys.exit(f"instructions: BENCH_ENGINE is sqlite or postgresql, not {ENGINE!r}")
+KEY_FILE = os.path.join(RUN, "keyward.key")  # the measured database's server key (KEYWARD_KEY_FILE)
 
 
 def say(text=""):
     print(text, flush=True)
 
 
-def create_key(database, *arguments):
+def create_key(database, *arguments, key_file=KEY_FILE):
     env = dict(os.environ, KEYWARD_TEMPLATES=os.path.join(ROOT, "templates"))
+    env.pop("KEYWARD_KEY_FILE", None)
+    if key_file:
+        env["KEYWARD_KEY_FILE"] = key_file
     subprocess.run([KEYWARD, "--db", database, "init"], capture_output=True, env=env, check=True)  # makes it once
     done = subprocess.run([KEYWARD, "--db", database, "key", "create", *arguments], capture_output=True, text=True,
                           env=env)
@@ -56,7 +68,15 @@ def tokens():
     A refusal is compared with the grant that does the same checks: the wrong-IP refusal with a
     grant through an allowlist of the same size (the client is 127.0.0.1), the others with a grant
     of a key without one."""
-    database = os.path.join(RUN, "keyward.db")
+    if ENGINE == "postgresql":
+        sys.path.insert(0, os.path.join(ROOT, "tests", "pg"))
+        import pgtest
+        reason = pgtest.missing()
+        if reason:
+            sys.exit(f"instructions: BENCH_ENGINE=postgresql, but no PostgreSQL cluster can be started here: {reason}")
+        database = pgtest.create_database("instructions")
+    else:
+        database = os.path.join(RUN, "keyward.db")
     grant = create_key(database, "--name", "granted", "--role", "admin")
     last = "A" if grant[-1] != "A" else "B"
     return database, [
@@ -64,7 +84,7 @@ def tokens():
         ("grant_cidr", create_key(database, "--name", "local", "--cidr", "127.0.0.0/8"), "200", None),
         ("missing", None, "401", "grant"),
         ("checksum", grant[:-1] + last, "401", "grant"),
-        ("unknown", create_key(os.path.join(RUN, "elsewhere.db"), "--name", "made elsewhere"), "401", "grant"),
+        ("unknown", create_key(os.path.join(RUN, "elsewhere.db"), "--name", "made elsewhere", key_file=None), "401", "grant"),
         ("wrong_ip", create_key(database, "--name", "office", "--cidr", "10.0.0.0/8"), "403", "grant_cidr"),
         ("disabled", create_key(database, "--name", "off", "--disabled"), "401", "grant"),
     ]
@@ -78,7 +98,8 @@ def count(binary, database, token, requests, label):
     listener.listen(64)
     port = listener.getsockname()[1]
     output = os.path.join(RUN, f"callgrind.{label}.{requests}")
-    env = dict(os.environ, KEYWARD_DB=database, KEYWARD_TEMPLATES=os.path.join(ROOT, "templates"))
+    env = dict(os.environ, KEYWARD_DB=database, KEYWARD_KEY_FILE=KEY_FILE,
+               KEYWARD_TEMPLATES=os.path.join(ROOT, "templates"))
     env.pop("GATEWAY_INTERFACE", None)
     # Usage upkeep (rollups, retention) runs on the writer thread on a clock, not per request: how
     # many rounds fall inside a run depends on how long callgrind takes, so it is left uncounted.
@@ -118,7 +139,8 @@ def main():
     shutil.rmtree(RUN, ignore_errors=True)
     os.makedirs(RUN)
     database, scenarios = tokens()
-    say(f"== instructions per authorizer request (callgrind; ({MANY} requests - {FEW} requests) / {MANY - FEW})")
+    say(f"== instructions per authorizer request on {'SQLite' if ENGINE == 'sqlite' else 'PostgreSQL'} "
+        f"(callgrind; ({MANY} requests - {FEW} requests) / {MANY - FEW})")
     trivial, _ = per_request(TRIVIAL, database, scenarios[0][1], "trivial")
     say(f"{'scenario':<12}{'HTTP':>6}{'keyward':>12}{'trivial':>12}  refusal vs its grant")
     counted = {}

@@ -12,7 +12,10 @@
  *   checksum.txt  tokens of real keys with one secret character changed: the checksum fails
  *   wrong_ip.txt  the token of a key whose allowlist (10.0.0.0/8) excludes 127.0.0.1
  *   disabled.txt  the token of a disabled key
- * The database and its server key (DATABASE.key) must not exist yet: this is for benchmarks only.
+ * The database and its server key (DATABASE.key, or KEYWARD_KEY_FILE) must not exist yet: this is for
+ * benchmarks only. DATABASE may be a postgresql:// URI of a database that holds no keys yet (bench.py
+ * makes one from tests/pg/pgtest.py's template): the keys go in through the same store API, in one
+ * transaction on either engine.
  * Tokens are secrets in real life; these keys are throwaway, in a database made for one run.
  */
 #include <errno.h>

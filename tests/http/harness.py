@@ -786,7 +786,8 @@ class Server:
 
 
 def secret_from(page_text):
-    match = re.search(r'id="secret"[^>]*value="([^"]+)"', page_text)
+    """The one-time secret of a secret page: the text of its field (a textarea, so that it wraps)."""
+    match = re.search(r'<textarea id="secret"[^>]*>([^<]+)</textarea>', page_text)
     return html.unescape(match.group(1)) if match else None
 
 

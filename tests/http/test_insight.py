@@ -103,12 +103,19 @@ class InsightTest(ServerTestCase):
         self.assertNotIn("Busy key", never)
 
     def test_warnings_link_to_the_matching_rows(self):
-        """A spike of refusals and an address new to the key, seeded into the raw rows and rolled up."""
+        """A spike of refusals and an address new to the key, seeded into the raw rows and rolled up.
+        The key's history must reach back past the 30 days an address is new for: a call 40 days ago,
+        rolled up before the new address comes."""
         row = self.server.query("SELECT id FROM api_key WHERE key_id = ?", (self.key_id,))[0][0]
         now = int(time.time())
         with connect(self.server.database) as db:
             db.execute("INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
-                       "VALUES (1, ?, ?, '/protected/old', '192.0.2.10', 'granted', 1)", (row, now - 10 * 86400))
+                       "VALUES (1, ?, ?, '/protected/old', '192.0.2.10', 'granted', 1)", (row, now - 40 * 86400))
+        # The key's history is rolled up before the new address arrives, as forty days would have done
+        # (rows rolled up in one pass are each other's history only from the next pass on).
+        done = self.server.cli("usage", "rollup")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with connect(self.server.database) as db:
             db.execute("INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
                        "VALUES (1, ?, ?, '/protected/admin/x', '198.51.100.66', 'insufficient_permissions', 150)",
                        (row, now - 60))

@@ -197,7 +197,7 @@ class KeyLifecycleTest(ServerTestCase):
 
     @staticmethod
     def _list_row(page_text, key_id):
-        for row in re.findall(r"<tr>.*?</tr>", page_text, re.S):
+        for row in re.findall(r"<tr[ >].*?</tr>", page_text, re.S):
             if key_id in row:
                 return row
         raise AssertionError(f"{key_id} not in the list")
@@ -281,9 +281,17 @@ class KeyFilterTest(ServerTestCase):
         self.assertEqual(page.doc.selected("status"), ["enabled"])
         self.assertEqual(page.doc.selected("role"), [self.roles["read-only"]])
         self.assertIn('href="/w/1/keys">Clear filters</a>', page.text)
+        # The filter form posts (a pasted secret must never reach an address), then redirects to the
+        # same bookmarkable address.
         form = page.doc.find_all("form", role="search")[0]
-        self.assertEqual(form.get("method"), "get")
-        self.assertEqual(form.get("action"), "/w/1/keys")
+        self.assertEqual(form.get("method"), "post")
+        self.assertEqual(form.get("action"), "/w/1/keys/find")
+        sent = self.server.post("/w/1/keys/find", [("q", "ärger"), ("status", "enabled"),
+                                                    ("role", self.roles["read-only"])])
+        self.assertStatus(sent, 303)
+        again = self.server.get(sent.header("Location"), cookies=False)
+        self.assertEqual(set(re.findall(r"<code>(key_[0-9A-Za-z]{16})</code>", again.text)), {self.aerger})
+        self.assertEqual(again.doc.value("q"), "ärger")
 
     def test_unfiltered_list_has_no_clear_link_and_default_selections(self):
         page = self.server.get("/w/1/keys")

@@ -116,6 +116,7 @@ WRITES = [
     ("POST", "/keys/{key}/regenerate", lambda t: [], {"viewer"}),
     ("POST", "/keys/{key}/revoke", lambda t: [], {"viewer", "developer"}),
     ("POST", "/keys/{key}/secret", lambda t: [("copied", "1")], set()),  # closes the secret page: changes nothing
+    ("POST", "/keys/find", lambda t: [("q", "billing")], set()),  # the list's filter form: changes nothing
     ("POST", "/roles/new", lambda t: [("name", "not-allowed")], {"viewer", "developer"}),
     ("POST", "/roles/{role}/edit", lambda t: [("name", "renamed"), ("description", "not allowed")],
      {"viewer", "developer"}),

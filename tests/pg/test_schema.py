@@ -522,6 +522,26 @@ class GateTest(PostgresTest):
         self.assertEqual(self.notified(), [("keyward_gate", str(generation + 1))])
         self.assertEqual(pgtest.value(self.pg, "SELECT enabled FROM api_key WHERE key_id = 'key_a'"), "0")
 
+    def test_one_bump_per_transaction_and_a_savepoint_rolled_back_takes_its_own(self):
+        """011: many changes in one transaction move the generation once (one announcement); a change
+        undone by ROLLBACK TO SAVEPOINT takes its bump along, and the next change bumps again."""
+        pgtest.psql(self.pg, in_engine(KEY_A_MADE, "pg"))
+        self.notified()
+        generation = self.pg_generation()
+        with pgtest.Session(self.pg) as change:
+            change.run("BEGIN; SAVEPOINT one; UPDATE api_key SET enabled = 0 WHERE key_id = 'key_a';")
+            self.assertEqual(change.run("SELECT generation FROM gate_state;"), [str(generation + 1)])
+            change.run("ROLLBACK TO SAVEPOINT one;")
+            self.assertEqual(change.run("SELECT generation FROM gate_state;"), [str(generation)])
+            change.run("SAVEPOINT two; UPDATE api_key SET enabled = 0 WHERE key_id = 'key_a'; RELEASE two;")
+            for _ in range(3):
+                change.run("UPDATE api_key SET enabled = 1 - enabled WHERE key_id = 'key_a';")
+            self.assertEqual(change.run("SELECT generation FROM gate_state;"), [str(generation + 1)])
+            change.run("COMMIT;")
+            change.run("UPDATE api_key SET enabled = 1 WHERE key_id = 'key_a';")  # a transaction of its own
+        self.assertEqual(self.pg_generation(), generation + 2)
+        self.assertEqual(self.notified(), [("keyward_gate", str(generation + 1)), ("keyward_gate", str(generation + 2))])
+
 
 if __name__ == "__main__":
     pgtest.run_tests("pg-schema")

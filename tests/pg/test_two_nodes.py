@@ -171,6 +171,27 @@ class TwoNodesTest(NodesTestCase):
         self.assertIsNotNone(total, page.text[:2000])
         self.assertEqual(total.group(1), "7")
 
+    def test_off_the_record_counts_and_last_uses_of_several_keys_in_one_batch(self):
+        """A batch's per-key rows (off-the-record counts, last uses) go as one statement of arrays:
+        each key gets its own sum and its own last use."""
+        keys = [self.a.create_key(f"quiet {i}", off_record=True) for i in range(3)]
+        for _ in range(2):  # interleaved, well within one batch (a second)
+            for i, (_, token) in enumerate(keys):
+                for _ in range(i + 1):
+                    self.assertEqual(self.gate(self.b, token), 200)
+        ids = "', '".join(key_id for key_id, _ in keys)
+        deadline = time.monotonic() + 20
+        while True:
+            rows = pgtest.query(self.conninfo, "SELECT k.key_id, (SELECT coalesce(sum(calls), 0) FROM "
+                                "usage_anonymous_hourly h WHERE h.api_key_id = k.id), (SELECT count(*) FROM "
+                                "api_key_last_used l WHERE l.api_key_id = k.id) FROM api_key k "
+                                f"WHERE k.key_id IN ('{ids}')")
+            counts = {key_id: (int(calls), int(used)) for key_id, calls, used in rows}
+            if sum(calls for calls, _ in counts.values()) >= 12 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(counts, {key_id: (2 * (i + 1), 1) for i, (key_id, _) in enumerate(keys)})
+
     def test_a_batch_of_many_rows_keeps_every_byte(self):
         """Usage from one node's batch is one INSERT of arrays on PostgreSQL: paths holding the
         array syntax's own characters (comma, braces, quote, backslash) and the word NULL arrive as

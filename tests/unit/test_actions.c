@@ -42,7 +42,7 @@ static int setup(void **state)
 		return -1;
 	}
 	test_db_execute(fixture->db,
-			"INSERT INTO user (email, email_folded, name, password_hash, created_at, updated_at) VALUES "
+			"INSERT INTO \"user\" (email, email_folded, name, password_hash, created_at, updated_at) VALUES "
 			"('owner@example.com', 'owner@example.com', '', '', 1, 1), "
 			"('viewer@example.com', 'viewer@example.com', '', '', 1, 1);"
 			"INSERT INTO membership (workspace_id, user_id, console_role, created_at) VALUES "
@@ -227,8 +227,7 @@ static void test_keys_regenerate_failure_keeps_the_old_secret(void **state)
 	make_existing_key(fixture);
 	unsigned char hash[TOKEN_HASH_BYTES];
 	token_hash(fixture->db->config.server_key, existing_token, strlen(existing_token), hash);
-	test_db_execute(fixture->db, "CREATE TRIGGER injected BEFORE INSERT ON secret_reveal "
-				     "BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+	test_db_fail_writes(fixture->db, "INSERT", "secret_reveal", NULL, "disk full");
 	assert_int_equal(regenerate_key(fixture), STORE_ERROR);
 	struct store_key_auth key;
 	assert_int_equal(store_key_find_by_hash(fixture->db->store, fixture->db->arena, hash, sizeof hash, &key), STORE_OK);

@@ -80,6 +80,18 @@ static size_t occurrences(const char *text, const char *needle)
 	return count;
 }
 
+/* Whether the <text> element that ends with `ending` (">04:00</text>") is one phones hide. */
+static bool label_is_minor(const char *svg, const char *ending)
+{
+	const char *end = strstr(svg, ending);
+	assert_non_null(end);
+	const char *start = end;
+	while (start > svg && *start != '<')
+		start--;
+	static const char minor[] = "<text class=\"chart-minor\"";
+	return strncmp(start, minor, sizeof minor - 1) == 0;
+}
+
 static void test_hourly_chart(void **state)
 {
 	(void)state;
@@ -100,6 +112,13 @@ static void test_hourly_chart(void **state)
 	assert_non_null(strstr(out.data, ">00:00</text>"));
 	assert_non_null(strstr(out.data, ">04:00</text>"));
 	assert_null(strstr(out.data, ">01:00</text>")); /* few labels: every 4th hour */
+	/* Phones (keyward.css) hide every other x label and the y axis's 0, which sat on the first. */
+	assert_false(label_is_minor(out.data, ">00:00</text>"));
+	assert_true(label_is_minor(out.data, ">04:00</text>"));
+	assert_false(label_is_minor(out.data, ">08:00</text>"));
+	assert_true(label_is_minor(out.data, "\">0</text>"));
+	assert_false(label_is_minor(out.data, "\">250</text>"));
+	assert_int_equal(occurrences(out.data, "class=\"chart-minor\""), 1 + 3); /* 0, and 04:00 12:00 20:00 */
 	assert_non_null(strstr(out.data, "2767 calls: 2760 granted, 7 refused. Busiest: Mon 23 Nov 23:00 UTC, 230 calls."));
 	assert_non_null(strstr(out.data, ">250</text>")); /* axis top: 230 -> 250 */
 	buf_free(&out);

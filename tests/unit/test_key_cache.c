@@ -200,7 +200,8 @@ static void test_each_change_is_seen_on_the_next_lookup(void **state)
 	assert_true(strcmp(key.cidrs[0], "198.51.100.0/24") == 0 || strcmp(key.cidrs[1], "198.51.100.0/24") == 0);
 
 	/* A new secret: the old hash is unknown at once. */
-	snprintf(sql, sizeof sql, "UPDATE api_key SET secret_hash = randomblob(32) WHERE key_id = '%s'", fixture->key_id);
+	snprintf(sql, sizeof sql, "UPDATE api_key SET secret_hash = %s WHERE key_id = '%s'",
+		 test_sql(fixture->db, "randomblob(32)", "sha256(random()::text::bytea)"), fixture->key_id);
 	assert_int_equal(after(fixture, sql, &key), STORE_NOT_FOUND);
 }
 
@@ -235,20 +236,22 @@ static void test_a_remembered_unknown_hash_can_become_a_key(void **state)
 	char sql[1024];
 	snprintf(sql, sizeof sql,
 		 "INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, secret_hint, role_id, "
-		 "created_at, updated_at) VALUES (1, 'key_madeElsewhere0', 'Made elsewhere', 'made elsewhere', X'%s', "
+		 "created_at, updated_at) VALUES (1, 'key_madeElsewhere0', 'Made elsewhere', 'made elsewhere', %s, "
 		 "'abcd', %lld, %lld, %lld)",
-		 hex, (long long)fixture->db->admin_role, NOW, NOW);
+		 test_db_blob(fixture->db, hex), (long long)fixture->db->admin_role, NOW, NOW);
 	test_db_execute(fixture->db, sql);
 	assert_int_equal(find(fixture, later, &key), STORE_OK);
 	assert_string_equal(key.name, "Made elsewhere");
 
 	/* And the other way: the first key's hash, set on another key after being unknown. */
-	snprintf(sql, sizeof sql, "UPDATE api_key SET secret_hash = randomblob(32) WHERE key_id = '%s'", fixture->key_id);
+	snprintf(sql, sizeof sql, "UPDATE api_key SET secret_hash = %s WHERE key_id = '%s'",
+		 test_sql(fixture->db, "randomblob(32)", "sha256(random()::text::bytea)"), fixture->key_id);
 	test_db_execute(fixture->db, sql);
 	assert_int_equal(find(fixture, fixture->hash, &key), STORE_NOT_FOUND);
 	char old_hex[2 * TOKEN_HASH_BYTES + 1];
 	sodium_bin2hex(old_hex, sizeof old_hex, fixture->hash, sizeof fixture->hash);
-	snprintf(sql, sizeof sql, "UPDATE api_key SET secret_hash = X'%s' WHERE key_id = 'key_madeElsewhere0'", old_hex);
+	snprintf(sql, sizeof sql, "UPDATE api_key SET secret_hash = %s WHERE key_id = 'key_madeElsewhere0'",
+		 test_db_blob(fixture->db, old_hex));
 	test_db_execute(fixture->db, sql);
 	assert_int_equal(find(fixture, fixture->hash, &key), STORE_OK);
 	assert_string_equal(key.name, "Made elsewhere");

@@ -689,6 +689,45 @@ static void test_decoder_errors_are_kept(void **state)
 	assert_non_null(input.role_error);
 }
 
+/* A note: counted in characters, not bytes; line breaks kept (CR LF and CR as LF); folded for the filter. */
+static void test_note(void **state)
+{
+	struct fixture *fixture = *state;
+	struct key_input input = valid_input(fixture);
+	assert_true(check(fixture, &input));
+	assert_string_equal(input.fields.note, "");
+	assert_string_equal(input.fields.note_folded, "");
+
+	input = valid_input(fixture);
+	input.note = "  Deployed on ÄRGER-1\r\nOwner: ops\rTicket\t42  ";
+	assert_true(check(fixture, &input));
+	assert_string_equal(input.fields.note, "Deployed on ÄRGER-1\nOwner: ops\nTicket\t42");
+	assert_string_equal(input.fields.note_folded, "deployed on ärger-1\nowner: ops\nticket\t42");
+
+	input = valid_input(fixture);
+	input.note = repeat(fixture, "", "ä", KEY_NOTE_MAX); /* 2,000 bytes, 1,000 characters */
+	assert_true(check(fixture, &input));
+	assert_null(input.note_error);
+
+	input = valid_input(fixture);
+	input.note = repeat(fixture, "", "ä", KEY_NOTE_MAX + 1);
+	assert_false(check(fixture, &input));
+	assert_string_equal(input.note_error, "The note is too long: at most 1,000 characters (it has 1001).");
+	assert_null(input.name_error);
+
+	input = valid_input(fixture);
+	input.note = "a\r\nb"; /* a line break sent as CR LF counts as one character */
+	assert_true(check(fixture, &input));
+	input = valid_input(fixture);
+	input.note = repeat(fixture, "", "a\r\n", KEY_NOTE_MAX / 2);
+	assert_true(check(fixture, &input));
+
+	input = valid_input(fixture);
+	input.note = "bell\a";
+	assert_false(check(fixture, &input));
+	assert_contains(input.note_error, "control characters");
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -714,6 +753,7 @@ int main(void)
 		TEST(test_role),
 		TEST(test_expiry),
 		TEST(test_decoder_errors_are_kept),
+		TEST(test_note),
 	};
 	return cmocka_run_group_tests_name("key_input", tests, NULL, NULL);
 }

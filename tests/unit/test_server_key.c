@@ -24,7 +24,8 @@ static int setup(void **state)
 	struct test_db *db = test_db_open("server-key");
 	if (db == NULL)
 		return -1;
-	snprintf(db->config.server_key_path, sizeof db->config.server_key_path, "%s.key", db->config.database_path);
+	/* Beside an SQLite file, as keyward puts it by default; on PostgreSQL, in the test's folder. */
+	snprintf(db->config.server_key_path, sizeof db->config.server_key_path, "%s/keyward.db.key", db->folder);
 	memset(db->config.server_key, 0, sizeof db->config.server_key); /* what the file holds is read, not this */
 	*state = db;
 	return 0;
@@ -55,15 +56,18 @@ static bool key_file_exists(const struct test_db *db)
 /* Something made with the key: a user (its sessions are keyed with it). */
 static void add_user(const struct test_db *db)
 {
-	test_db_execute(db, "INSERT INTO user (email, email_folded, password_hash, created_at, updated_at) "
+	test_db_execute(db, "INSERT INTO \"user\" (email, email_folded, password_hash, created_at, updated_at) "
 			    "VALUES ('a@example.com', 'a@example.com', '', 1, 1)");
 }
 
 static void add_key(const struct test_db *db)
 {
-	test_db_execute(db, "INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, secret_hint, "
-			    "role_id, created_at, updated_at) VALUES (1, 'key_made_with_it', 'k', 'k', x'01', 'abcd', "
-			    "(SELECT id FROM role WHERE name = 'admin'), 1, 1)");
+	char sql[512];
+	snprintf(sql, sizeof sql, "INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, secret_hint, "
+				  "role_id, created_at, updated_at) VALUES (1, 'key_made_with_it', 'k', 'k', %s, 'abcd', "
+				  "(SELECT id FROM role WHERE name = 'admin'), 1, 1)",
+		 test_db_blob(db, "01"));
+	test_db_execute(db, sql);
 }
 
 /* Fails unless `error` names both the key file and the database. */
@@ -132,7 +136,7 @@ static void test_missing_key_with_keys_or_users_is_refused(void **state)
 		assert_false(key_file_exists(db)); /* no new key, not even from init */
 	}
 	/* The same holds for a key (no users). */
-	test_db_execute(db, "DELETE FROM user");
+	test_db_execute(db, "DELETE FROM \"user\"");
 	add_key(db);
 	assert_false(load(db, true, error, sizeof error));
 	assert_false(key_file_exists(db));

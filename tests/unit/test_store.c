@@ -70,7 +70,7 @@ static int64_t insert_key(struct fixture *fixture, const char *key_id, const str
 	hash_for(key_id, hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, key_id, hash, sizeof hash,
-					  "wxyz", fields, now, 0 /* no limit */, &row_id),
+					  "wxyz", fields, "tester", now, 0 /* no limit */, &row_id),
 			 STORE_OK);
 	assert_true(row_id > 0);
 	return row_id;
@@ -93,15 +93,33 @@ static void assert_cidrs(const struct store_key *key, const struct store_cidr *e
 
 /* ---- opening, schema, migrations ----------------------------------------------------------- */
 
+/* The database's schema version (PostgreSQL's migrations share SQLite's numbers). */
+static long long schema_version(const struct test_db *db)
+{
+	return test_db_integer(db, "%s", test_sql(db, "PRAGMA user_version", "SELECT max(version) FROM schema_version"));
+}
+
+/* How many tables, indexes and such the database holds. */
+static long long schema_objects(const struct test_db *db)
+{
+	return test_db_integer(db, "%s",
+			       test_sql(db, "SELECT count(*) FROM sqlite_master",
+					"SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace"));
+}
+
 static void test_open_creates_schema(void **state)
 {
 	struct fixture *fixture = *state;
 	assert_true(MIGRATION_COUNT >= 1);
-	assert_int_equal(test_db_integer(fixture->db, "PRAGMA user_version"), MIGRATION_COUNT);
-	assert_string_equal(test_db_text(fixture->db, "PRAGMA journal_mode"), "wal");
-	assert_int_equal(test_db_integer(fixture->db,
-					 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-					 "('workspace', 'role', 'api_key', 'api_key_cidr', 'secret_reveal')"),
+	assert_int_equal(schema_version(fixture->db), MIGRATION_COUNT);
+	if (!fixture->db->postgresql)
+		assert_string_equal(test_db_text(fixture->db, "PRAGMA journal_mode"), "wal");
+	assert_int_equal(test_db_integer(fixture->db, "%s",
+					 test_sql(fixture->db,
+						  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+						  "('workspace', 'role', 'api_key', 'api_key_cidr', 'secret_reveal')",
+						  "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND "
+						  "tablename IN ('workspace', 'role', 'api_key', 'api_key_cidr', 'secret_reveal')")),
 			 5);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM workspace WHERE id = 1"), 1);
 }
@@ -110,15 +128,15 @@ static void test_open_twice_is_idempotent(void **state)
 {
 	struct fixture *fixture = *state;
 	insert_simple_key(fixture, "key_survives", "survives", 100);
-	long long tables = test_db_integer(fixture->db, "SELECT count(*) FROM sqlite_master");
+	long long objects = schema_objects(fixture->db);
 	for (int round = 0; round < 2; round++) {
 		store_close(fixture->db->store);
 		char error[256] = "untouched";
 		fixture->db->store = store_open(fixture->db->config.database_path, error, sizeof error);
 		assert_non_null(fixture->db->store);
 		assert_string_equal(error, "");
-		assert_int_equal(test_db_integer(fixture->db, "PRAGMA user_version"), MIGRATION_COUNT);
-		assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM sqlite_master"), tables);
+		assert_int_equal(schema_version(fixture->db), MIGRATION_COUNT);
+		assert_int_equal(schema_objects(fixture->db), objects);
 		assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM role"), 2);
 		assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM workspace"), 1);
 	}
@@ -129,9 +147,33 @@ static void test_open_twice_is_idempotent(void **state)
 	assert_string_equal(key.name, "survives");
 }
 
+/* The database's version made newer than this program knows: refused, and left as it is. */
+static void newer_postgresql_schema(struct fixture *fixture)
+{
+	store_close(fixture->db->store);
+	fixture->db->store = NULL;
+	char sql[64];
+	snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %lld", MIGRATION_COUNT + 1);
+	test_db_execute(fixture->db, sql);
+	long long objects = schema_objects(fixture->db);
+	char error[256] = "";
+	assert_null(store_open(fixture->db->config.database_path, error, sizeof error));
+	char expected[128];
+	snprintf(expected, sizeof expected, "schema version %lld, newer than this program (%lld)", MIGRATION_COUNT + 1,
+		 MIGRATION_COUNT);
+	if (strstr(error, expected) == NULL)
+		fail_msg("error \"%s\" does not say \"%s\"", error, expected);
+	assert_int_equal(schema_version(fixture->db), MIGRATION_COUNT + 1);
+	assert_int_equal(schema_objects(fixture->db), objects);
+}
+
 static void test_open_refuses_newer_schema(void **state)
 {
 	struct fixture *fixture = *state;
+	if (fixture->db->postgresql) {
+		newer_postgresql_schema(fixture);
+		return;
+	}
 	char path[160];
 	snprintf(path, sizeof path, "%s/newer.db", fixture->db->folder);
 	char sql[64];
@@ -153,6 +195,7 @@ static void test_open_refuses_newer_schema(void **state)
 
 static void test_open_reports_bad_files(void **state)
 {
+	test_skip_on_postgresql("about SQLite files: a missing folder, a file that is no database");
 	struct fixture *fixture = *state;
 	char path[160];
 	char error[256] = "";
@@ -184,6 +227,7 @@ static bool file_exists(const char *path)
 /* Only store_create() makes a database: store_open() names the path and the command that would. */
 static void test_open_refuses_a_missing_or_empty_file(void **state)
 {
+	test_skip_on_postgresql("about SQLite files: a missing or an empty one");
 	struct fixture *fixture = *state;
 	char path[160];
 	char expected[512];
@@ -232,6 +276,7 @@ static void damage_page(const char *path, long long page)
 /* A damaged page is STORE_DAMAGED, not busy nor a plain error, whatever the extended code. */
 static void test_damaged_page_is_store_damaged(void **state)
 {
+	test_skip_on_postgresql("about SQLite's file: a damaged page");
 	struct fixture *fixture = *state;
 	char key_id[32];
 	for (int i = 0; i < 300; i++) { /* more than one page of keys */
@@ -290,20 +335,26 @@ static void test_key_check(void **state)
 	assert_int_equal(store_key_check_get(store, read, &present, &holds), STORE_OK);
 	assert_memory_equal(read, other, sizeof other);
 
-	test_db_execute(fixture->db, "DELETE FROM api_key; INSERT INTO user (email, email_folded, password_hash, "
+	test_db_execute(fixture->db, "DELETE FROM api_key; INSERT INTO \"user\" (email, email_folded, password_hash, "
 				     "created_at, updated_at) VALUES ('a@example.com', 'a@example.com', '', 1, 1)");
 	assert_int_equal(store_key_check_get(store, read, &present, &holds), STORE_OK);
 	assert_true(holds); /* users count too: their sessions are keyed with it */
 	assert_int_equal(store_key_check_set(store, value, true, 14), STORE_CONFLICT);
 }
 
-/* VACUUM INTO: a whole copy in a new file; refused over a file that holds something. */
+/* VACUUM INTO: a whole copy in a new file; refused over a file that holds something (and on PostgreSQL). */
 static void test_backup_copies_into_a_new_file(void **state)
 {
 	struct fixture *fixture = *state;
 	insert_simple_key(fixture, "key_in_backup", "kept", 100);
 	char path[160];
 	snprintf(path, sizeof path, "%s/copy.db", fixture->db->folder);
+	if (fixture->db->postgresql) { /* no file to copy: pg_dump's work, and said so */
+		assert_int_equal(store_backup(fixture->db->store, path), STORE_ERROR);
+		assert_false(file_exists(path));
+		test_db_assert_no_transaction(fixture->db);
+		return;
+	}
 	assert_int_equal(store_backup(fixture->db->store, path), STORE_OK);
 	assert_int_equal(test_file_integer(path, "SELECT count(*) FROM api_key WHERE key_id = 'key_in_backup'"), 1);
 	assert_int_equal(test_file_integer(path, "PRAGMA user_version"), MIGRATION_COUNT);
@@ -372,7 +423,7 @@ static void test_key_insert_and_get(void **state)
 	hash_for("key_4fT9aZ0pQ2mX8bYc", hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_4fT9aZ0pQ2mX8bYc", hash,
-					  sizeof hash, "bYc9", &fields, 1700000000, 0, &row_id),
+					  sizeof hash, "bYc9", &fields, "tester", 1700000000, 0, &row_id),
 			 STORE_OK);
 	assert_true(row_id > 0);
 
@@ -477,7 +528,7 @@ static void test_key_duplicate_id_conflicts(void **state)
 	hash_for("another secret", hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_twice", hash, sizeof hash,
-					  "zzzz", &second, 20, 0, &row_id),
+					  "zzzz", &second, "tester", 20, 0, &row_id),
 			 STORE_CONFLICT);
 
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 1);
@@ -506,7 +557,7 @@ static void test_key_duplicate_secret_hash_conflicts(void **state)
 	struct store_key_fields fields = fields_of("two", "two", fixture->db->admin_role);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_other", hash, sizeof hash,
-					  "abcd", &fields, 2, 0, &row_id),
+					  "abcd", &fields, "tester", 2, 0, &row_id),
 			 STORE_CONFLICT);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 1);
 	test_db_assert_no_transaction(fixture->db);
@@ -524,7 +575,7 @@ static void test_key_insert_failing_late_writes_nothing(void **state)
 	hash_for("key_half", hash);
 	int64_t row_id = 0;
 	enum store_status status = store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_half", hash,
-						    sizeof hash, "half", &fields, 1, 0, &row_id);
+						    sizeof hash, "half", &fields, "tester", 1, 0, &row_id);
 	assert_int_not_equal(status, STORE_OK);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 0);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 0);
@@ -537,7 +588,7 @@ static void test_key_insert_failing_late_writes_nothing(void **state)
 	/* The same key ID and hash can be written afterwards: nothing of the failed attempt remains. */
 	fields.cidr_count = 2;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_half", hash, sizeof hash,
-					  "half", &fields, 2, 0, &row_id),
+					  "half", &fields, "tester", 2, 0, &row_id),
 			 STORE_OK);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key_cidr"), 2);
 }
@@ -550,7 +601,7 @@ static void test_key_insert_unknown_role_refused(void **state)
 	hash_for("key_orphan", hash);
 	int64_t row_id = 0;
 	assert_int_equal(store_key_insert(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_orphan", hash, sizeof hash,
-					  "abcd", &fields, 1, 0, &row_id),
+					  "abcd", &fields, "tester", 1, 0, &row_id),
 			 STORE_CONFLICT);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key"), 0);
 }
@@ -588,6 +639,8 @@ static void test_key_list_filters(void **state)
 	fields = fields_of("Search", "search", fixture->db->admin_role);
 	insert_key(fixture, "key_search", &fields, 300);
 	fields = fields_of("\xc3\x84PFEL Import", "\xc3\xa4pfel import", fixture->db->read_only_role);
+	fields.note = "L\xc3\xa4uft auf Server 7";
+	fields.note_folded = "l\xc3\xa4uft auf server 7";
 	insert_key(fixture, "key_apfel", &fields, 400);
 	fields = fields_of("100% sure_thing", "100% sure_thing", fixture->db->admin_role);
 	insert_key(fixture, "key_percent", &fields, 500);
@@ -599,7 +652,7 @@ static void test_key_list_filters(void **state)
 
 	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 50 };
 	assert_list(fixture, &filter, 4, LIST("key_percent", "key_apfel", "key_batch", "key_billing"));
-	filter.name_folded = "";
+	filter.text_folded = "";
 	assert_list(fixture, &filter, 4, LIST("key_percent", "key_apfel", "key_batch", "key_billing"));
 
 	filter.state = STORE_FILTER_ENABLED;
@@ -611,27 +664,45 @@ static void test_key_list_filters(void **state)
 
 	/* Folded-name substring. */
 	filter.state = STORE_FILTER_ACTIVE;
-	filter.name_folded = "billing";
+	filter.text_folded = "billing";
 	assert_list(fixture, &filter, 2, LIST("key_batch", "key_billing"));
-	filter.name_folded = "ing s";
+	filter.text_folded = "ing s";
 	assert_list(fixture, &filter, 1, LIST("key_billing"));
-	filter.name_folded = "\xc3\xa4pfel";
+	filter.text_folded = "\xc3\xa4pfel";
 	assert_list(fixture, &filter, 1, LIST("key_apfel"));
-	filter.name_folded = "Billing"; /* the filter is compared with the folded name as given */
+	filter.text_folded = "Billing"; /* the filter is compared with the folded name as given */
 	assert_list(fixture, &filter, 0, NULL, 0);
-	filter.name_folded = "nothing like it";
+	filter.text_folded = "nothing like it";
 	assert_list(fixture, &filter, 0, NULL, 0);
 	/* No LIKE wildcards: '%' and '_' are plain characters. */
-	filter.name_folded = "%";
+	filter.text_folded = "%";
 	assert_list(fixture, &filter, 1, LIST("key_percent"));
-	filter.name_folded = "_";
+	filter.text_folded = "_";
 	assert_list(fixture, &filter, 1, LIST("key_percent"));
-	filter.name_folded = "billing";
+	filter.text_folded = "billing";
 	filter.state = STORE_FILTER_REVOKED;
 	assert_list(fixture, &filter, 1, LIST("key_old"));
 
+	/* The folded note too; the key ID and the secret's hint only when given apart. */
+	filter.state = STORE_FILTER_ACTIVE;
+	filter.text_folded = "l\xc3\xa4uft auf";
+	assert_list(fixture, &filter, 1, LIST("key_apfel"));
+	filter.text_folded = "perc";
+	assert_list(fixture, &filter, 0, NULL, 0);
+	filter.key_id_folded = "perc";
+	assert_list(fixture, &filter, 1, LIST("key_percent"));
+	filter.text_folded = "wxyz";
+	filter.key_id_folded = "";
+	assert_list(fixture, &filter, 0, NULL, 0);
+	filter.hint_folded = "wxyz";
+	assert_list(fixture, &filter, 4, LIST("key_percent", "key_apfel", "key_batch", "key_billing"));
+	filter.hint_folded = "wxy";
+	assert_list(fixture, &filter, 0, NULL, 0);
+	filter.hint_folded = NULL;
+	filter.key_id_folded = NULL;
+
 	/* Role, alone and combined. */
-	filter.name_folded = NULL;
+	filter.text_folded = NULL;
 	filter.state = STORE_FILTER_ACTIVE;
 	filter.role_id = fixture->db->admin_role;
 	assert_list(fixture, &filter, 2, LIST("key_percent", "key_billing"));
@@ -639,11 +710,11 @@ static void test_key_list_filters(void **state)
 	assert_list(fixture, &filter, 2, LIST("key_apfel", "key_batch"));
 	filter.state = STORE_FILTER_DISABLED;
 	assert_list(fixture, &filter, 1, LIST("key_batch"));
-	filter.name_folded = "billing";
+	filter.text_folded = "billing";
 	filter.state = STORE_FILTER_ENABLED;
 	assert_list(fixture, &filter, 0, NULL, 0);
 	filter.role_id = 9999;
-	filter.name_folded = NULL;
+	filter.text_folded = NULL;
 	filter.state = STORE_FILTER_ACTIVE;
 	assert_list(fixture, &filter, 0, NULL, 0);
 
@@ -915,7 +986,8 @@ static void test_key_set_secret(void **state)
 	assert_string_equal(key.secret_hint, "NEW1");
 	assert_int_equal(key.updated_at, 200);
 	assert_string_equal(
-		test_db_text(fixture->db, "SELECT hex(secret_hash) FROM api_key WHERE key_id = 'key_rotate'"),
+		test_db_text(fixture->db, "SELECT %s FROM api_key WHERE key_id = 'key_rotate'",
+			     test_sql(fixture->db, "hex(secret_hash)", "upper(encode(secret_hash, 'hex'))")),
 		"ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB");
 
 	/* Another key's hash is refused. */
@@ -1133,13 +1205,13 @@ static void test_key_limit(void **state)
 	unsigned char hash[HASH_LENGTH];
 	hash_for("key_limit_three", hash);
 	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_three", hash, sizeof hash, "3333",
-					  &fields, 12, 2, &row_id),
+					  &fields, "tester", 12, 2, &row_id),
 			 STORE_LIMIT);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM api_key WHERE key_id = 'key_limit_three'"), 0);
 	test_db_assert_no_transaction(fixture->db);
 	/* No limit (0), or a higher one: room again. */
 	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_three", hash, sizeof hash, "3333",
-					  &fields, 12, 3, &row_id),
+					  &fields, "tester", 12, 3, &row_id),
 			 STORE_OK);
 	/* A revoked key does not count. */
 	assert_int_equal(store_key_revoke(store, STORE_DEFAULT_WORKSPACE, "key_limit_one", 13), STORE_OK);
@@ -1147,17 +1219,17 @@ static void test_key_limit(void **state)
 	assert_int_equal(active, 2);
 	hash_for("key_limit_four", hash);
 	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_four", hash, sizeof hash, "4444",
-					  &fields, 14, 3, &row_id),
+					  &fields, "tester", 14, 3, &row_id),
 			 STORE_OK);
 	/* The workspace's own limit wins over the default; its 0 means none. */
 	test_db_execute(fixture->db, "UPDATE workspace SET active_key_limit = 3 WHERE id = 1");
 	hash_for("key_limit_five", hash);
 	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_five", hash, sizeof hash, "5555",
-					  &fields, 15, 0, &row_id),
+					  &fields, "tester", 15, 0, &row_id),
 			 STORE_LIMIT);
 	test_db_execute(fixture->db, "UPDATE workspace SET active_key_limit = 0 WHERE id = 1");
 	assert_int_equal(store_key_insert(store, STORE_DEFAULT_WORKSPACE, "key_limit_five", hash, sizeof hash, "5555",
-					  &fields, 15, 1, &row_id),
+					  &fields, "tester", 15, 1, &row_id),
 			 STORE_OK);
 }
 

@@ -401,6 +401,30 @@ static void test_status_messages(void **state)
 	assert_non_null(strstr(token_status_message(TOKEN_BAD_CHECKSUM), "checksum"));
 }
 
+/* A secret or a piece of one, anywhere in a text and whatever the prefix; a key ID alone is not one. */
+static void test_text_holds_secret(void **state)
+{
+	(void)state;
+	char key_id[TOKEN_KEY_ID_LENGTH + 1];
+	char token[TOKEN_MAX_LENGTH + 1];
+	token_generate_key_id(key_id);
+	token_generate("kw_", key_id, token);
+	assert_true(token_text_holds_secret(token));
+	char text[200];
+	snprintf(text, sizeof text, "Authorization: Bearer %.*s", (int)strlen(token) - 10, token);
+	assert_true(token_text_holds_secret(text));
+	snprintf(text, sizeof text, "other_%s_A", key_id);
+	assert_true(token_text_holds_secret(text));
+	assert_false(token_text_holds_secret(key_id));
+	snprintf(text, sizeof text, "%s_", key_id);
+	assert_false(token_text_holds_secret(text));
+	snprintf(text, sizeof text, "key_ %s", key_id);
+	assert_false(token_text_holds_secret(text));
+	assert_false(token_text_holds_secret("key_short_abc"));
+	assert_false(token_text_holds_secret(""));
+	assert_false(token_text_holds_secret("billing key_"));
+}
+
 int main(void)
 {
 	if (sodium_init() < 0) {
@@ -421,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_randomness_spread),
 		cmocka_unit_test(test_hint),
 		cmocka_unit_test(test_status_messages),
+		cmocka_unit_test(test_text_holds_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -201,9 +201,12 @@ static void test_malformed_keys_never_reach_the_database(void **state)
 	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_GRANTED);
 
 	test_db_execute(fixture->db,
-			"PRAGMA foreign_keys = OFF; DROP TABLE api_key_cidr; DROP TABLE secret_reveal; "
-			"DROP TABLE usage_event; DROP TABLE usage_anonymous_hourly; DROP TABLE api_key_last_used; "
-			"DROP TABLE api_key; DROP TABLE gate_state;");
+			test_sql(fixture->db,
+				 "PRAGMA foreign_keys = OFF; DROP TABLE api_key_cidr; DROP TABLE secret_reveal; "
+				 "DROP TABLE usage_event; DROP TABLE usage_anonymous_hourly; DROP TABLE api_key_last_used; "
+				 "DROP TABLE api_key; DROP TABLE gate_state;",
+				 "DROP TABLE api_key_cidr, secret_reveal, usage_event, usage_anonymous_hourly, "
+				 "api_key_last_used, api_key, gate_state CASCADE"));
 
 	/* A well-formed key now cannot be looked up: the database was consulted. */
 	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_UNAVAILABLE);
