@@ -206,9 +206,10 @@ static void input_from_key(struct http_request *request, const struct store_key 
 
 /*
  * The create form: empty (the read-only role, enabled), or with ?like=KEY_ID that key's role,
- * networks with their labels, POSTback URL and flags; its name and note are left for the new key
- * (a name is what tells two keys apart, a note says where this one goes). A revoked key may be
- * the model too: replacing a leaked key is when this is wanted most.
+ * networks with their labels, POSTback URL and flags; its name, note and expiry are left for the
+ * new key (a name is what tells two keys apart, a note says where this one goes, an expiry is one
+ * key's own: the model's may be past). A revoked key may be the model too: replacing a leaked key
+ * is when this is wanted most.
  */
 void page_key_form_new(struct app *app, struct http_request *request, struct http_response *response)
 {
@@ -226,6 +227,8 @@ void page_key_form_new(struct app *app, struct http_request *request, struct htt
 		input_from_key(request, &like, &input);
 		input.name = "";
 		input.note = "";
+		input.expires_at = "";
+		input.expires_at_kept = 0;
 	} else {
 		memset(&input, 0, sizeof input);
 		input.name = "";

@@ -211,6 +211,20 @@ class ExpiryConsoleTest(ConsoleHelpers, ServerTestCase):
         self.assertEqual(change, f"expires: {utc_minute(expires)} → never")
         self.assertIn("<span class=\"muted\">Never</span>", server.get(f"/w/1/keys/{key_id}").text)
 
+    def test_new_key_like_this_one_leaves_the_expiry_empty(self):
+        # The model's expiry is its own (and may be past): the new key starts with none.
+        server = self.server
+        name = unique("Modelled")
+        expires = (int(time.time()) // 60 + 2 * 24 * 60) * 60
+        created = server.post("/w/1/keys/new", server.key_fields(name) + [("expires_at", field_time(expires))])
+        self.assertStatus(created, 303)
+        key_id = re.search(r"/keys/(key_[A-Za-z0-9]+)/secret", created.header("Location")).group(1)
+        server.execute("UPDATE api_key SET expires_at = ? WHERE key_id = ?", (int(time.time()) - HOUR, key_id))
+        like = server.get(f"/w/1/keys/new?like={key_id}")
+        self.assertStatus(like, 200)
+        self.assertEqual(like.doc.value("expires_at"), "")
+        self.assertIsNone(like.doc.by_id("expires-error"))
+
     def test_an_expiry_in_the_past_is_refused_and_everything_typed_is_kept(self):
         server = self.server
         name = unique("Too late")
