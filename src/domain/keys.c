@@ -239,7 +239,7 @@ enum store_status keys_revoke(struct store *store, struct arena *arena, const st
 }
 
 enum store_status keys_find_by_secret(struct store *store, const struct config *config, struct arena *arena,
-				      int64_t workspace_id, const char *text, enum token_status *shape,
+				      int64_t workspace_id, const char *text, int64_t now, enum token_status *shape,
 				      char key_id[TOKEN_KEY_ID_LENGTH + 1])
 {
 	key_id[0] = '\0';
@@ -251,7 +251,7 @@ enum store_status keys_find_by_secret(struct store *store, const struct config *
 	struct store_key_auth key;
 	enum store_status status = store_key_find_by_hash(store, arena, hash, sizeof hash, &key);
 	sodium_memzero(hash, sizeof hash);
-	if (status == STORE_OK && key.workspace_id != workspace_id)
+	if (status == STORE_OK && (key.workspace_id != workspace_id || (key.previous_secret && now >= key.previous_until)))
 		status = STORE_NOT_FOUND;
 	if (status == STORE_OK)
 		snprintf(key_id, TOKEN_KEY_ID_LENGTH + 1, "%s", key.key_id);

@@ -100,11 +100,13 @@ enum store_status keys_revoke(struct store *store, struct arena *arena, const st
  * Find the key of workspace `workspace_id` whose secret is the token `text` (as pasted; the
  * caller trims it), by the token's keyed hash: STORE_OK with its key ID in key_id; STORE_NOT_FOUND
  * when no key of this workspace has it (a key of another workspace included: it is never named).
+ * A key's previous secret finds it while its overlap lasts at `now`, as the gatekeeper takes it,
+ * and not after (its hash may still be kept until the next roll).
  * *shape gets the token's check: anything but TOKEN_OK is STORE_NOT_FOUND without a lookup.
  * Reads only: no audit line, and the token is copied nowhere.
  */
 enum store_status keys_find_by_secret(struct store *store, const struct config *config, struct arena *arena,
-				      int64_t workspace_id, const char *text, enum token_status *shape,
+				      int64_t workspace_id, const char *text, int64_t now, enum token_status *shape,
 				      char key_id[TOKEN_KEY_ID_LENGTH + 1]);
 
 /*

@@ -331,7 +331,7 @@ void page_keys_find(struct app *app, struct http_request *request, struct http_r
 	enum token_status shape = TOKEN_OK;
 	char key_id[TOKEN_KEY_ID_LENGTH + 1];
 	enum store_status status = keys_find_by_secret(app->store, app->config, request->arena,
-						       request->visit->workspace_id, query.q, &shape, key_id);
+						       request->visit->workspace_id, query.q, page_now(), &shape, key_id);
 	query.q = ""; /* never shown again */
 	if (status == STORE_OK) {
 		http_response_redirect(response, page_ws_url(app, request,

@@ -154,6 +154,24 @@ class RollConsoleTest(ConsoleHelpers, ServerTestCase):
         self.assertStatus(server.post(f"/w/1/keys/{key_id}/end-overlap", []), 303)
         self.assertEqual(len(self.audit_summaries(key_id, "key.overlap_end")), 1)
 
+    def test_a_rolled_secret_finds_its_key_while_the_overlap_lasts(self):
+        # The list's find by secret (POST /keys/find) takes the previous secret as the gatekeeper does.
+        server = self.server
+        key_id, old = server.create_key(unique("Found rolled"))
+        _, _, fresh = self.roll(key_id, "1h")
+
+        def find(secret):
+            return server.post("/w/1/keys/find", [("q", secret), ("status", ""), ("role", "")])
+
+        for secret in (fresh, old):
+            found = find(secret)
+            self.assertStatus(found, 303)
+            self.assertEqual(found.header("Location"), f"/w/1/keys/{key_id}?done=found")
+        # Past the overlap's end (its hash still in the row): no key has it any more.
+        server.execute("UPDATE api_key SET previous_secret_until = ? WHERE key_id = ?", (int(time.time()) - 1, key_id))
+        self.assertStatus(find(old), 404)
+        self.assertEqual(find(fresh).header("Location"), f"/w/1/keys/{key_id}?done=found")
+
     def test_end_overlap_needs_the_csrf_token(self):
         key_id, _ = self.server.create_key(unique("Forged end"))
         self.roll(key_id, "1h")
