@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -126,12 +127,42 @@ static void gatekeeper_decide(struct app *app, struct http_request *request, str
 		usage_record(app->usage, result, question.endpoint, request->remote_addr, (int64_t)time(NULL));
 }
 
-/* A refusal, either way it is asked: its status, its JSON body and, for a 401, the Bearer challenge. */
-static void refuse(struct http_request *request, struct http_response *response, enum verify_code code)
+/*
+ * A refusal's JSON body, without its final newline, in the request's arena or static: the encoded
+ * copy of its code, but for an expiry, whose sentence says when.
+ */
+static const char *refusal_body(struct http_request *request, const struct verify_result *result)
 {
-	if (verify_code_status(code) == 401)
+	if (result->code != VERIFY_EXPIRED)
+		return refusal_text(result->code);
+	json_t *body = json_pack("{s:s, s:s}", "code", verify_code_name(result->code), "message", result->message);
+	char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(body);
+	const char *copy = arena_strdup(request->arena, text != NULL ? text : "{\"code\":\"expired\"}");
+	free(text);
+	return copy;
+}
+
+/* A refusal, either way it is asked: its status, its JSON body and, for a 401, the Bearer challenge. */
+static void refuse(struct http_request *request, struct http_response *response, const struct verify_result *result)
+{
+	if (verify_code_status(result->code) == 401)
 		http_response_header(response, "WWW-Authenticate", "Bearer realm=\"api\"");
-	send_refusal(request, response, code);
+	if (result->code != VERIFY_EXPIRED) {
+		send_refusal(request, response, result->code);
+		return;
+	}
+	response->status = verify_code_status(result->code);
+	response->content_type = "application/json";
+	buf_clear(&response->body);
+	buf_puts(&response->body, refusal_body(request, result));
+	buf_puts(&response->body, "\n");
+}
+
+/* "current" or "previous": which of its secrets the key was sent with (KEYWARD_KEY_SECRET). */
+static const char *secret_word(const struct verify_result *result)
+{
+	return result->previous_secret ? "previous" : "current";
 }
 
 void api_authorize(struct app *app, struct http_request *request)
@@ -146,11 +177,12 @@ void api_authorize(struct app *app, struct http_request *request)
 		http_response_header(&response, "Variable-KEYWARD_ROLE", result.role);
 		http_response_header(&response, "Variable-KEYWARD_PERMISSIONS", result.permissions);
 		http_response_header(&response, "Variable-KEYWARD_WORKSPACE_ID", decimal(request->arena, result.workspace_id));
+		http_response_header(&response, "Variable-KEYWARD_KEY_SECRET", secret_word(&result));
 		/* Nothing else: lighttpd drops a grant's other headers, but Apache's mod_authnz_fcgi
 		   adds them to the response the protected backend sends. */
 		response.headers_only = true;
 	} else {
-		refuse(request, &response, result.code);
+		refuse(request, &response, &result);
 	}
 	http_response_send(&response, request);
 	http_response_free(&response);
@@ -169,14 +201,15 @@ void api_gate(struct app *app, struct http_request *request)
 		http_response_header(&response, "X-Keyward-Role", result.role);
 		http_response_header(&response, "X-Keyward-Permissions", result.permissions);
 		http_response_header(&response, "X-Keyward-Workspace-Id", decimal(request->arena, result.workspace_id));
+		http_response_header(&response, "X-Keyward-Key-Secret", secret_word(&result));
 		/* A decision is never to be cached: a revocation counts from the next request. */
 		http_response_header(&response, "Cache-Control", "no-store");
 		response.headers_only = true;
 	} else {
-		refuse(request, &response, result.code);
+		refuse(request, &response, &result);
 		response.no_store = true;
 		/* nginx drops an auth answer's body: the same JSON, for its error_page to send on. */
-		http_response_header(&response, "X-Keyward-Refusal", refusal_text(result.code));
+		http_response_header(&response, "X-Keyward-Refusal", refusal_body(request, &result));
 	}
 	http_response_send(&response, request);
 	http_response_free(&response);

@@ -85,7 +85,7 @@ static bool authenticate_caller(struct app *app, struct http_request *request, s
 	if (verify_code_status(caller->code) == 401)
 		http_response_header(response, "WWW-Authenticate", "Bearer realm=\"api\"");
 	api_send_error(request, response, verify_code_status(caller->code), verify_code_name(caller->code),
-		       verify_code_message(caller->code));
+		       caller->message);
 	return false;
 }
 
@@ -151,7 +151,7 @@ void api_keys_verify(struct app *app, struct http_request *request, struct http_
 	if (app->usage != NULL)
 		usage_record(app->usage, &result, question.endpoint, question.client_address, (int64_t)time(NULL));
 	json_t *answer = json_pack("{s:b, s:s, s:s}", "valid", result.code == VERIFY_GRANTED, "code",
-				   verify_code_name(result.code), "message", verify_code_message(result.code));
+				   verify_code_name(result.code), "message", result.message);
 	if (result.key_known) {
 		json_object_set_new(answer, "key_id", json_string(result.key_id));
 		json_object_set_new(answer, "name", json_string(result.name));

@@ -126,6 +126,7 @@ int cli_migrate_to(const struct config *config, const struct cli_args *args);
 /* keys.c: keyward key create, key list. */
 int cli_key_create(const struct config *config, const struct cli_args *args);
 int cli_key_list(const struct config *config, const struct cli_args *args);
+int cli_key_roll(const struct config *config, const struct cli_args *args);
 
 /* users.c: keyward user add | list | disable | enable | remove | reset-password | unlock, workspace create, setup-link. */
 int cli_user_add_check(const struct cli_args *args);

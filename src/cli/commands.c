@@ -47,6 +47,16 @@ static const struct cli_option key_create_options[] = {
 	{ "note", CLI_TEXT, "TEXT", false, 0, 0, "a note: where it is deployed, who looks after it (up to 1,000 characters)" },
 	{ "off-record", CLI_FLAG, NULL, false, 0, 0, "record nothing of its requests but an hourly count" },
 	{ "disabled", CLI_FLAG, NULL, false, 0, 0, "make it switched off" },
+	{ "expires", CLI_TEXT, "WHEN", false, 0, 0,
+	  "when it stops working, in UTC: \"2027-01-31 18:00\", 2027-01-31T18:00 or 2027-01-31 (its start)" },
+	WORKSPACE_OPTION,
+	END,
+};
+
+static const struct cli_option key_roll_options[] = {
+	{ "key-id", CLI_TEXT, "ID", true, 0, 0, "the key, by its ID (key_...)" },
+	{ "overlap", CLI_TEXT, "0|1h|24h|7d", false, 0, 0,
+	  "how long the old secret keeps working beside the new one (default 0: it stops at once)" },
 	WORKSPACE_OPTION,
 	END,
 };
@@ -87,6 +97,8 @@ static const struct cli_command commands[] = {
 	  .help = "copy this SQLite database into an empty PostgreSQL database TARGET, all or nothing" },
 	{ .name = "key create", .options = key_create_options, .run = cli_key_create,
 	  .help = "make a key and print its secret, once" },
+	{ .name = "key roll", .options = key_roll_options, .run = cli_key_roll,
+	  .help = "give a key a new secret and print it, once; the old one may keep working a while" },
 	{ .name = "key list", .options = workspace_options, .run = cli_key_list, .help = "list a workspace's active keys" },
 	{ .name = "user add", .options = user_add_options, .check = cli_user_add_check, .run = cli_user_add,
 	  .help = "make a console user (the password is read from standard input)" },

@@ -1,4 +1,4 @@
-/* keys.c: `keyward key create` and `keyward key list`: keys from the command line. */
+/* keys.c: `keyward key create`, `keyward key roll` and `keyward key list`: keys from the command line. */
 #include "cli/cli.h"
 
 #include <sodium.h>
@@ -29,7 +29,7 @@ static void parse_cidr_argument(struct arena *arena, const char *argument, struc
 static void print_input_errors(const struct key_input *input)
 {
 	const char *messages[] = { input->name_error, input->postback_url_error, input->role_error, input->cidrs_error,
-				   input->note_error };
+				   input->expires_at_error, input->note_error };
 	for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++)
 		if (messages[i] != NULL)
 			fprintf(stderr, "keyward: %s\n", messages[i]);
@@ -51,6 +51,8 @@ int cli_key_create(const struct config *config, const struct cli_args *args)
 	input.note = cli_text(args, "note");
 	input.off_record = cli_flag(args, "off-record");
 	input.enabled = !cli_flag(args, "disabled");
+	input.expires_at = cli_text(args, "expires");
+	input.now = (int64_t)time(NULL);
 	const char *role = cli_text(args, "role") ? cli_text(args, "role") : "read-only";
 	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
 	size_t cidr_count = 0;
@@ -82,7 +84,7 @@ int cli_key_create(const struct config *config, const struct cli_args *args)
 		struct audit_actor actor = { 0, "command line", "" };
 		struct keys_secret secret;
 		enum store_status saved = keys_create(store, config, arena, &actor, workspace_id, &input.fields,
-						      (int64_t)time(NULL), false, &secret);
+						      input.now, false, &secret);
 		if (saved == STORE_OK) {
 			fprintf(stderr, "keyward: created %s; the secret below is shown once, copy it now\n", secret.key_id);
 			printf("%s\n", secret.token);
@@ -129,5 +131,48 @@ int cli_key_list(const struct config *config, const struct cli_args *args)
 	} while (count == filter.limit);
 	arena_free(arena);
 	store_close(store);
+	return status;
+}
+
+int cli_key_roll(const struct config *config, const struct cli_args *args)
+{
+	const char *overlap_name = cli_text(args, "overlap") ? cli_text(args, "overlap") : "0";
+	const struct keys_overlap *overlap = keys_overlap_find(overlap_name);
+	if (overlap == NULL)
+		return cli_usage(args, "--overlap is one of 0, 1h, 24h and 7d");
+	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
+	const char *key_id = cli_text(args, "key-id");
+	struct store *store = cli_open_store(config);
+	if (store == NULL)
+		return CLI_FAILED;
+	struct arena *arena = arena_new();
+	struct audit_actor actor = { 0, "command line", "" };
+	struct keys_secret secret;
+	int64_t now = (int64_t)time(NULL);
+	int status = CLI_FAILED;
+	enum store_status saved =
+		keys_regenerate(store, config, arena, &actor, workspace_id, key_id, now, overlap->seconds, false, &secret);
+	if (saved == STORE_OK) {
+		char until[TEXT_TIME_MAX];
+		text_utc_time(until, now + overlap->seconds);
+		if (overlap->seconds > 0)
+			fprintf(stderr, "keyward: rolled %s; the old secret works until %s; the secret below is shown once, "
+					"copy it now\n", secret.key_id, until);
+		else
+			fprintf(stderr, "keyward: rolled %s; the old secret no longer works; the secret below is shown once, "
+					"copy it now\n", secret.key_id);
+		printf("%s\n", secret.token);
+		status = 0;
+	} else if (saved == STORE_NOT_FOUND) {
+		cli_fail(arena_printf(arena, "workspace %lld has no key %s; nothing was changed", (long long)workspace_id,
+				      key_id));
+	} else if (saved == STORE_CONFLICT) {
+		cli_fail("that key was revoked and can no longer be changed; nothing was changed");
+	} else {
+		cli_store_fail(config, saved, "could not roll the key; nothing was changed");
+	}
+	keys_secret_wipe(&secret);
+	store_close(store);
+	arena_free(arena);
 	return status;
 }

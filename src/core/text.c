@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <wchar.h>
 #include <wctype.h>
 
@@ -307,4 +308,78 @@ bool text_origin(char origin[TEXT_ORIGIN_MAX], bool https, const char *authority
 	}
 	origin[used] = '\0';
 	return true;
+}
+
+void text_utc_time(char text[TEXT_TIME_MAX], int64_t unix_time)
+{
+	time_t seconds = (time_t)unix_time;
+	struct tm parts;
+	gmtime_r(&seconds, &parts);
+	if (strftime(text, TEXT_TIME_MAX, "%Y-%m-%d %H:%M UTC", &parts) == 0)
+		text[0] = '\0';
+}
+
+/* Exactly `count` digits at *cursor as a number in [min, max]; moves the cursor past them. */
+static bool read_digits(const char **cursor, int count, int min, int max, int *value)
+{
+	int number = 0;
+	for (int i = 0; i < count; i++) {
+		char c = (*cursor)[i];
+		if (c < '0' || c > '9')
+			return false;
+		number = number * 10 + (c - '0');
+	}
+	*cursor += count;
+	*value = number;
+	return number >= min && number <= max;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t year, int month, int day)
+{
+	year -= month <= 2;
+	int64_t era = year / 400;
+	int64_t year_of_era = year - era * 400;
+	int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+	int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+	return era * 146097 + day_of_era - 719468;
+}
+
+bool text_parse_utc_time(const char *text, int64_t *unix_time)
+{
+	if (text == NULL)
+		return false;
+	static const int month_days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	const char *cursor = text;
+	int year, month, day, hour = 0, minute = 0, second = 0;
+	if (!read_digits(&cursor, 4, 1970, 9999, &year) || *cursor++ != '-' ||
+	    !read_digits(&cursor, 2, 1, 12, &month) || *cursor++ != '-' ||
+	    !read_digits(&cursor, 2, 1, month_days[month - 1], &day))
+		return false;
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (month == 2 && day == 29 && !leap)
+		return false;
+	if (*cursor == 'T' || *cursor == ' ') {
+		cursor++;
+		if (!read_digits(&cursor, 2, 0, 23, &hour) || *cursor++ != ':' || !read_digits(&cursor, 2, 0, 59, &minute))
+			return false;
+		if (*cursor == ':' && (cursor++, !read_digits(&cursor, 2, 0, 59, &second)))
+			return false;
+	}
+	if (strcmp(cursor, "Z") != 0 && strcmp(cursor, " UTC") != 0 && cursor[0] != '\0')
+		return false;
+	*unix_time = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+	return true;
+}
+
+const char *text_span(struct arena *arena, int64_t seconds)
+{
+	if (seconds < 60)
+		return "less than a minute";
+	if (seconds < 3600)
+		return arena_printf(arena, "%lld min", (long long)(seconds / 60));
+	if (seconds < 86400)
+		return arena_printf(arena, "%lld h", (long long)(seconds / 3600));
+	int64_t days = seconds / 86400;
+	return arena_printf(arena, "%lld day%s", (long long)days, days == 1 ? "" : "s");
 }

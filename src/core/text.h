@@ -39,6 +39,25 @@ char *text_fold(struct arena *arena, const char *text);
  */
 bool text_to_integer(const char *text, int64_t min, int64_t max, int64_t *value);
 
+#define TEXT_TIME_MAX 32 /* bytes of a time text_utc_time() writes, with its NUL */
+
+/* `unix_time` as "2027-01-31 18:00 UTC" (minutes; the seconds are dropped). */
+void text_utc_time(char text[TEXT_TIME_MAX], int64_t unix_time);
+
+/*
+ * Parse a date and time in UTC, as a person types it or a datetime-local field sends it:
+ * "2027-01-31 18:00", "2027-01-31T18:00", with ":SS" or without, an optional " UTC" or "Z",
+ * or a date alone "2027-01-31" (its start, 00:00). Years 1970 to 9999; the day must exist
+ * (no February 30th). True with *unix_time set; false (untouched) otherwise.
+ */
+bool text_parse_utc_time(const char *text, int64_t *unix_time);
+
+/*
+ * A span of `seconds` (0 or more) in a person's words, rounded down to its largest unit:
+ * "less than a minute", "1 min", "59 min", "5 h", "1 day", "3 days".
+ */
+const char *text_span(struct arena *arena, int64_t seconds);
+
 #define TEXT_ORIGIN_MAX 300 /* bytes of an origin text_origin() writes, with its NUL */
 
 /*

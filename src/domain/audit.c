@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 
 #define AUDIT_NOTE_SHOWN 60 /* characters of a note an audit line shows */
 
@@ -61,13 +62,24 @@ static const char *url_text(struct arena *arena, const char *url)
 	return url == NULL || url[0] == '\0' ? "none" : arena_printf(arena, "%s", url);
 }
 
+/* "never", or the expiry as "2027-01-31 18:00 UTC". */
+static const char *expiry_text(struct arena *arena, int64_t expires_at)
+{
+	if (expires_at == 0)
+		return "never";
+	char text[TEXT_TIME_MAX];
+	text_utc_time(text, expires_at);
+	return arena_strdup(arena, text);
+}
+
 const char *audit_key_summary(struct arena *arena, const struct store_key_fields *fields, const char *role_name)
 {
 	bool noted = fields->note != NULL && fields->note[0] != '\0';
-	return arena_printf(arena, "name “%s”; role %s; %s; %s; networks: %s; POSTback URL: %s%s%s", fields->name,
+	return arena_printf(arena, "name “%s”; role %s; %s; %s; networks: %s; POSTback URL: %s%s%s%s%s", fields->name,
 			    role_name, fields->enabled ? "enabled" : "disabled",
 			    fields->off_record ? "off the record" : "recorded",
 			    networks_text(arena, fields->cidrs, fields->cidr_count), url_text(arena, fields->postback_url),
+			    fields->expires_at ? "; expires " : "", fields->expires_at ? expiry_text(arena, fields->expires_at) : "",
 			    noted ? "; note: " : "", noted ? note_text(arena, fields->note) : "");
 }
 
@@ -100,6 +112,7 @@ const char *audit_key_changes(struct arena *arena, const struct store_key *befor
 	change(&changes, "networks", networks_text(arena, before->cidrs, before->cidr_count),
 	       networks_text(arena, after->cidrs, after->cidr_count));
 	change(&changes, "POSTback URL", url_text(arena, before->postback_url), url_text(arena, after->postback_url));
+	change(&changes, "expires", expiry_text(arena, before->expires_at), expiry_text(arena, after->expires_at));
 	if (strcmp(before->note ? before->note : "", after->note ? after->note : "") != 0) {
 		const char *was = note_text(arena, before->note), *now = note_text(arena, after->note);
 		/* Two notes that differ past what is shown would read "“…” → “…”": say so. */

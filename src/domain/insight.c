@@ -120,6 +120,7 @@ const char *insight_outcome_label(const char *outcome)
 		{ "invalid_key", "Invalid key" },
 		{ "disabled", "Key disabled" },
 		{ "revoked", "Key revoked" },
+		{ "expired", "Key expired" },
 		{ "ip_not_allowed", "Address not allowed" },
 		{ "insufficient_permissions", "Not permitted" },
 		{ "unavailable", "Service busy" },

@@ -178,6 +178,22 @@ static const char *check_role(struct arena *arena, struct store *store, int64_t 
 	return NULL;
 }
 
+/* The expiry: none, or a moment after input->now (the one already stored may stay as it is). */
+static const char *check_expiry(struct arena *arena, struct key_input *input)
+{
+	char *text = text_trim(arena, input->expires_at ? input->expires_at : "");
+	int64_t expires_at = 0;
+	if (text[0] == '\0')
+		return NULL;
+	if (!text_parse_utc_time(text, &expires_at))
+		return "Write the expiry as a date and time in UTC, such as 2027-01-31 18:00, or a date alone "
+		       "(its start, 00:00 UTC). Leave it empty for a key that never expires.";
+	if (expires_at <= input->now && expires_at != input->expires_at_kept)
+		return "The expiry must be in the future (UTC). To stop the key now, disable or revoke it.";
+	input->fields.expires_at = expires_at;
+	return NULL;
+}
+
 bool key_input_check(struct arena *arena, struct store *store, int64_t workspace_id, struct key_input *input)
 {
 	memset(&input->fields, 0, sizeof input->fields);
@@ -192,6 +208,9 @@ bool key_input_check(struct arena *arena, struct store *store, int64_t workspace
 	if (input->note_error == NULL)
 		input->note_error = check_note(arena, input);
 	bool cidrs_ok = check_cidrs(arena, input);
+	if (input->expires_at_error == NULL)
+		input->expires_at_error = check_expiry(arena, input);
 	return cidrs_ok && input->name_error == NULL && input->postback_url_error == NULL &&
-	       input->role_error == NULL && input->cidrs_error == NULL && input->note_error == NULL;
+	       input->role_error == NULL && input->cidrs_error == NULL && input->expires_at_error == NULL &&
+	       input->note_error == NULL;
 }

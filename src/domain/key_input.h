@@ -37,6 +37,9 @@ struct key_input {
 	const char *role_id; /* decimal role id, as sent by the select */
 	struct key_cidr_input *cidrs;
 	size_t cidr_count;
+	const char *expires_at; /* a date and time in UTC (text_parse_utc_time()); NULL or "" for never */
+	int64_t now;            /* the time the expiry must be after */
+	int64_t expires_at_kept; /* the key's expiry as stored (edit), accepted as it is even when past; 0: none */
 
 	/* Messages next to the fields; NULL when fine. */
 	const char *name_error;
@@ -44,6 +47,7 @@ struct key_input {
 	const char *note_error;
 	const char *role_error;
 	const char *cidrs_error; /* about the list as a whole (too many rows) */
+	const char *expires_at_error;
 
 	/* The checked values, valid when key_input_check() returned true. */
 	struct store_key_fields fields;

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/config.h"
+#include "core/text.h"
 
 _Static_assert(CONFIG_TOKEN_PREFIX_MAX == TOKEN_PREFIX_MAX, "config holds a token prefix");
 _Static_assert(CONFIG_SERVER_KEY_BYTES == TOKEN_SERVER_KEY_BYTES, "config holds the token hashing key");
@@ -135,11 +137,45 @@ enum store_status keys_set_enabled(struct store *store, struct arena *arena, con
 	return store_transaction_finish(store, status);
 }
 
+const struct keys_overlap keys_overlaps[] = {
+	{ "0", "None: the old secret stops working at once", 0 },
+	{ "1h", "1 hour", 3600 },
+	{ "24h", "24 hours", 24 * 3600 },
+	{ "7d", "7 days", KEYS_OVERLAP_MAX },
+};
+const size_t keys_overlap_count = sizeof keys_overlaps / sizeof keys_overlaps[0];
+
+const struct keys_overlap *keys_overlap_find(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < keys_overlap_count; i++)
+		if (strcmp(name, keys_overlaps[i].name) == 0)
+			return &keys_overlaps[i];
+	return NULL;
+}
+
+/* The "key.regenerate" line: what happened to the secret the key had. */
+static const char *regenerate_summary(struct arena *arena, const struct store_key *before, int64_t now,
+				      int64_t overlap_seconds)
+{
+	const char *ended = before->previous_secret_until > now
+				    ? arena_printf(arena, "; the earlier previous secret …%s stopped at once",
+						   before->previous_secret_hint)
+				    : "";
+	if (overlap_seconds == 0)
+		return arena_printf(arena, "secret regenerated: the old one no longer works%s", ended);
+	char until[TEXT_TIME_MAX];
+	text_utc_time(until, now + overlap_seconds);
+	return arena_printf(arena, "secret rolled with an overlap of %s: the old one (…%s) works until %s%s",
+			    text_span(arena, overlap_seconds), before->secret_hint, until, ended);
+}
+
 enum store_status keys_regenerate(struct store *store, const struct config *config, struct arena *arena,
 				  const struct audit_actor *actor, int64_t workspace_id, const char *key_id, int64_t now,
-				  bool sealed, struct keys_secret *secret)
+				  int64_t overlap_seconds, bool sealed, struct keys_secret *secret)
 {
 	memset(secret, 0, sizeof *secret);
+	if (overlap_seconds < 0 || overlap_seconds > KEYS_OVERLAP_MAX)
+		return STORE_ERROR;
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
@@ -152,17 +188,38 @@ enum store_status keys_regenerate(struct store *store, const struct config *conf
 		secret->row_id = before.id;
 		token_generate(config->token_prefix, secret->key_id, secret->token);
 		hash_token(config, secret->token, hash, hint);
-		status = store_key_set_secret(store, workspace_id, key_id, hash, sizeof hash, hint, now);
+		status = store_key_set_secret(store, workspace_id, key_id, hash, sizeof hash, hint, now,
+					      overlap_seconds > 0 ? now + overlap_seconds : 0);
 	}
 	if (status == STORE_OK && sealed)
 		status = seal(store, workspace_id, secret, now);
 	if (status == STORE_OK)
 		status = audit_record(store, workspace_id, actor, "key.regenerate", "key", key_id,
-				      "secret regenerated: the old one no longer works", now);
+				      regenerate_summary(arena, &before, now, overlap_seconds), now);
 	status = store_transaction_finish(store, status);
 	if (status != STORE_OK)
 		keys_secret_wipe(secret);
 	return status;
+}
+
+enum store_status keys_end_overlap(struct store *store, struct arena *arena, const struct audit_actor *actor,
+				   int64_t workspace_id, const char *key_id, int64_t now)
+{
+	enum store_status status = store_transaction_begin(store);
+	if (status != STORE_OK)
+		return status;
+	struct store_key before;
+	status = load_changeable(store, arena, workspace_id, key_id, &before);
+	if (status == STORE_OK && before.previous_secret_until > now) {
+		status = store_key_end_overlap(store, workspace_id, key_id, now);
+		if (status == STORE_OK)
+			status = audit_record(store, workspace_id, actor, "key.overlap_end", "key", key_id,
+					      arena_printf(arena,
+							   "overlap ended by hand: the previous secret …%s no longer works",
+							   before.previous_secret_hint),
+					      now);
+	}
+	return store_transaction_finish(store, status);
 }
 
 enum store_status keys_revoke(struct store *store, struct arena *arena, const struct audit_actor *actor,
@@ -182,7 +239,7 @@ enum store_status keys_revoke(struct store *store, struct arena *arena, const st
 }
 
 enum store_status keys_find_by_secret(struct store *store, const struct config *config, struct arena *arena,
-				      int64_t workspace_id, const char *text, enum token_status *shape,
+				      int64_t workspace_id, const char *text, int64_t now, enum token_status *shape,
 				      char key_id[TOKEN_KEY_ID_LENGTH + 1])
 {
 	key_id[0] = '\0';
@@ -194,7 +251,7 @@ enum store_status keys_find_by_secret(struct store *store, const struct config *
 	struct store_key_auth key;
 	enum store_status status = store_key_find_by_hash(store, arena, hash, sizeof hash, &key);
 	sodium_memzero(hash, sizeof hash);
-	if (status == STORE_OK && key.workspace_id != workspace_id)
+	if (status == STORE_OK && (key.workspace_id != workspace_id || (key.previous_secret && now >= key.previous_until)))
 		status = STORE_NOT_FOUND;
 	if (status == STORE_OK)
 		snprintf(key_id, TOKEN_KEY_ID_LENGTH + 1, "%s", key.key_id);

@@ -56,13 +56,41 @@ enum store_status keys_update(struct store *store, struct arena *arena, const st
 enum store_status keys_set_enabled(struct store *store, struct arena *arena, const struct audit_actor *actor,
 				   int64_t workspace_id, const char *key_id, bool enabled, int64_t now);
 
+/* Keys that expire this soon are listed as Expiring soon, and the dashboard warns about them. */
+#define KEYS_EXPIRY_WARNING (7 * 24 * 3600)
+
+/* How long a rolled secret may keep working beside its successor: up to 7 days. */
+#define KEYS_OVERLAP_MAX (7 * 24 * 3600)
+
+/* The overlaps the console and the command line offer, shortest first. */
+struct keys_overlap {
+	const char *name;  /* "0", "1h", "24h", "7d": the form's value and the --overlap argument */
+	const char *label; /* "None: the old secret stops at once", ... */
+	int64_t seconds;
+};
+extern const struct keys_overlap keys_overlaps[];
+extern const size_t keys_overlap_count;
+
+/* The overlap named `name` ("0", "1h", "24h", "7d"); NULL when it is none of them. */
+const struct keys_overlap *keys_overlap_find(const char *name);
+
 /*
- * Give key `key_id` a fresh secret (the old one stops working at once), with its
- * "key.regenerate" line and, with `seal`, the sealed copy for its one showing.
+ * Give key `key_id` a fresh secret, with its "key.regenerate" line and, with `seal`, the sealed
+ * copy for its one showing. With `overlap_seconds` 0 the old secret stops working at once; with
+ * 1 to KEYS_OVERLAP_MAX it keeps working that much longer (the key's previous secret: any
+ * previous secret it had from an earlier roll stops at once), and the line says until when.
+ * Other overlaps are refused with STORE_ERROR and nothing changes: the caller checks them.
  */
 enum store_status keys_regenerate(struct store *store, const struct config *config, struct arena *arena,
 				  const struct audit_actor *actor, int64_t workspace_id, const char *key_id, int64_t now,
-				  bool seal, struct keys_secret *secret);
+				  int64_t overlap_seconds, bool seal, struct keys_secret *secret);
+
+/*
+ * Stop the previous secret of key `key_id` now, with its "key.overlap_end" line. STORE_OK and no
+ * line when no overlap is running (never was, ran out, or someone else ended it).
+ */
+enum store_status keys_end_overlap(struct store *store, struct arena *arena, const struct audit_actor *actor,
+				   int64_t workspace_id, const char *key_id, int64_t now);
 
 /* Revoke key `key_id` for good, with its "key.revoke" line; its waiting secret, if any, is dropped. */
 enum store_status keys_revoke(struct store *store, struct arena *arena, const struct audit_actor *actor,
@@ -72,11 +100,13 @@ enum store_status keys_revoke(struct store *store, struct arena *arena, const st
  * Find the key of workspace `workspace_id` whose secret is the token `text` (as pasted; the
  * caller trims it), by the token's keyed hash: STORE_OK with its key ID in key_id; STORE_NOT_FOUND
  * when no key of this workspace has it (a key of another workspace included: it is never named).
+ * A key's previous secret finds it while its overlap lasts at `now`, as the gatekeeper takes it,
+ * and not after (its hash may still be kept until the next roll).
  * *shape gets the token's check: anything but TOKEN_OK is STORE_NOT_FOUND without a lookup.
  * Reads only: no audit line, and the token is copied nowhere.
  */
 enum store_status keys_find_by_secret(struct store *store, const struct config *config, struct arena *arena,
-				      int64_t workspace_id, const char *text, enum token_status *shape,
+				      int64_t workspace_id, const char *text, int64_t now, enum token_status *shape,
 				      char key_id[TOKEN_KEY_ID_LENGTH + 1]);
 
 /*

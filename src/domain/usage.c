@@ -30,6 +30,7 @@ struct usage_item {
 	const char *outcome; /* a static code word */
 	bool anonymous;      /* off the record: counted per hour, nothing kept */
 	bool granted;
+	bool previous_secret; /* sent with the key's previous secret */
 };
 
 /*
@@ -265,6 +266,7 @@ void usage_record(struct usage *usage, const struct verify_result *result, const
 	item->outcome = verify_code_name(result->code);
 	item->granted = result->code == VERIFY_GRANTED;
 	item->anonymous = result->off_record;
+	item->previous_secret = result->previous_secret;
 	if (!item->anonymous) {
 		item->endpoint = pool_add(&batch->text, endpoint, USAGE_ENDPOINT_MAX);
 		item->address = pool_add(&batch->text, address, USAGE_ADDRESS_MAX);
@@ -344,7 +346,7 @@ static bool same_event(const struct store_usage_event *a, const struct store_usa
 {
 	return a->api_key_id == b->api_key_id && a->workspace_id == b->workspace_id && a->at == b->at &&
 	       a->outcome == b->outcome /* static code words */ && strcmp(a->endpoint, b->endpoint) == 0 &&
-	       strcmp(a->client_address, b->client_address) == 0;
+	       a->previous_secret == b->previous_secret && strcmp(a->client_address, b->client_address) == 0;
 }
 
 /* FNV-1a, 64 bits, over `length` bytes, continuing from `hash`. */
@@ -362,12 +364,13 @@ static uint64_t hash_event(const struct store_usage_event *event)
 	hash = hash_bytes(hash, &event->api_key_id, sizeof event->api_key_id);
 	hash = hash_bytes(hash, &event->at, sizeof event->at);
 	hash = hash_bytes(hash, &event->outcome, sizeof event->outcome);
+	hash = hash_bytes(hash, &event->previous_secret, sizeof event->previous_secret);
 	hash = hash_bytes(hash, event->endpoint, strlen(event->endpoint));
 	return hash_bytes(hash, event->client_address, strlen(event->client_address));
 }
 
 /*
- * Fold identical events (same key, second, endpoint, address and outcome) into the first of them,
+ * Fold identical events (same key, second, endpoint, address, outcome and secret) into the first of them,
  * with their count, keeping the order of first arrival; returns how many are left. Lossless: the
  * store keeps the count. One hash table pass: sorting with string comparisons cost more per
  * event than the rest of a request's own work.
@@ -425,7 +428,7 @@ static enum store_status write_batch(struct usage *usage)
 		else
 			events[event_count++] = (struct store_usage_event){
 				item->workspace_id, item->key_row_id, item->at, batch->text.data + item->endpoint,
-				batch->text.data + item->address, item->outcome, 1,
+				batch->text.data + item->address, item->outcome, 1, item->previous_secret,
 			};
 		if (item->granted)
 			grants[grant_count++] = (struct key_time){ item->workspace_id, item->key_row_id, item->at };

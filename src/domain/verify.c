@@ -2,8 +2,11 @@
 #include "domain/verify.h"
 
 #include <string.h>
+#include <time.h>
 
+#include "core/alloc.h"
 #include "core/config.h"
+#include "core/text.h"
 #include "domain/cidr.h"
 #include "domain/key_cache.h"
 #include "domain/token.h"
@@ -19,6 +22,7 @@ static const struct {
 	[VERIFY_INVALID_KEY] = { "invalid_key", "The API key is not valid", 401 },
 	[VERIFY_DISABLED] = { "disabled", "Key is disabled", 401 },
 	[VERIFY_REVOKED] = { "revoked", "Key was revoked", 401 },
+	[VERIFY_EXPIRED] = { "expired", "Key expired", 401 },
 	[VERIFY_IP_NOT_ALLOWED] = { "ip_not_allowed", "Your IP address is not on this key's allowlist", 403 },
 	[VERIFY_INSUFFICIENT_PERMISSIONS] = { "insufficient_permissions", "This key's role does not allow this request", 403 },
 	[VERIFY_UNAVAILABLE] = { "unavailable", "The key service is busy; try again in a moment", 503 },
@@ -96,8 +100,24 @@ static bool workspace_in_scope(const struct config *config, const struct verify_
 	return request->workspace_id == VERIFY_ANY_WORKSPACE || request->workspace_id == workspace_id;
 }
 
+static void decide(struct store *store, struct key_cache *cache, const struct config *config, struct arena *arena,
+		   const struct verify_request *request, int64_t now, struct verify_result *result);
+
 void verify_decide(struct store *store, struct key_cache *cache, const struct config *config, struct arena *arena,
 		   const struct verify_request *request, struct verify_result *result)
+{
+	int64_t now = request->now != 0 ? request->now : (int64_t)time(NULL);
+	decide(store, cache, config, arena, request, now, result);
+	result->message = verify_code_message(result->code);
+	if (result->code == VERIFY_EXPIRED) {
+		char when[TEXT_TIME_MAX];
+		text_utc_time(when, result->expires_at);
+		result->message = arena_printf(arena, "Key expired on %s", when);
+	}
+}
+
+static void decide(struct store *store, struct key_cache *cache, const struct config *config, struct arena *arena,
+		   const struct verify_request *request, int64_t now, struct verify_result *result)
 {
 	memset(result, 0, sizeof *result);
 	/* Where a decision without a known key is counted (usage): the request's workspace, else the first served. */
@@ -129,8 +149,9 @@ void verify_decide(struct store *store, struct key_cache *cache, const struct co
 							  : VERIFY_UNAVAILABLE;
 		return;
 	}
-	if (!workspace_in_scope(config, request, key.workspace_id)) {
-		result->code = VERIFY_INVALID_KEY; /* exactly as unknown: nothing of the key goes into the result */
+	/* A previous secret past its overlap, or a key of another workspace: exactly as unknown, nothing of it is told. */
+	if ((key.previous_secret && now >= key.previous_until) || !workspace_in_scope(config, request, key.workspace_id)) {
+		result->code = VERIFY_INVALID_KEY;
 		return;
 	}
 	result->key_known = true;
@@ -141,8 +162,12 @@ void verify_decide(struct store *store, struct key_cache *cache, const struct co
 	result->role = key.role_name;
 	result->permissions = key.permissions;
 	result->off_record = key.off_record;
+	result->previous_secret = key.previous_secret;
+	result->expires_at = key.expires_at;
 	if (key.revoked)
 		result->code = VERIFY_REVOKED;
+	else if (key.expires_at != 0 && now >= key.expires_at)
+		result->code = VERIFY_EXPIRED;
 	else if (!key.enabled)
 		result->code = VERIFY_DISABLED;
 	else if (!address_allowed(&key, request->client_address))

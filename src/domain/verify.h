@@ -3,12 +3,16 @@
  *
  * One code path for the FastCGI authorizer and the JSON verify endpoint. Checks, in order:
  * not several keys at once; a key was sent; its shape and checksum (no database access when they fail); a key with that
- * keyed hash exists in a workspace the request may use (those the gatekeeper serves, config.h);
- * it is not revoked; it is enabled; the client address is on its allowlist (no CIDRs: any
+ * keyed hash exists in a workspace the request may use (those the gatekeeper serves, config.h)
+ * as its current secret, or as its previous one while the overlap of a roll runs (after it, that
+ * secret is refused as an unknown one);
+ * it is not revoked; it has not expired; it is enabled; the client address is on its allowlist (no CIDRs: any
  * address); its role holds the permission the rules file requires for the request's path and the
  * permission the caller asks about (either may be absent).
  * A key of another workspace is refused exactly as an unknown one is (invalid_key, nothing known
  * of it): messages, results and usage never say whether a key exists elsewhere.
+ * Expiry and the end of an overlap are compared with the request's time on every decision, keys
+ * found in the cache too: they take effect at their moment without any write.
  */
 #ifndef KEYWARD_DOMAIN_VERIFY_H
 #define KEYWARD_DOMAIN_VERIFY_H
@@ -34,6 +38,7 @@ enum verify_code {
 	VERIFY_INVALID_KEY,
 	VERIFY_DISABLED,
 	VERIFY_REVOKED,
+	VERIFY_EXPIRED,
 	VERIFY_IP_NOT_ALLOWED,
 	VERIFY_INSUFFICIENT_PERMISSIONS,
 	VERIFY_UNAVAILABLE, /* the database could not be read (busy, failing): refuse, 503 */
@@ -53,6 +58,7 @@ struct verify_request {
 				       NULL or "" for none */
 	int64_t workspace_id;       /* whose keys count: VERIFY_SERVED_WORKSPACES (0, the default), VERIFY_ANY_WORKSPACE,
 				       or that one workspace only */
+	int64_t now;                /* Unix seconds the decision is made at; 0: the clock's */
 };
 
 struct verify_result {
@@ -66,6 +72,10 @@ struct verify_result {
 	const char *role;
 	const char *permissions; /* space-separated */
 	bool off_record;
+	int64_t expires_at;      /* 0: never */
+	bool previous_secret;    /* the key was sent with its previous secret, during the overlap of a roll */
+	const char *message;     /* the human sentence for `code`: verify_code_message(), but for VERIFY_EXPIRED
+				    "Key expired on 2027-01-31 18:00 UTC" */
 };
 
 /*

@@ -19,6 +19,7 @@ static const struct {
 	{ "key.create", "Key created" },       { "key.update", "Key edited" },
 	{ "key.enable", "Key enabled" },       { "key.disable", "Key disabled" },
 	{ "key.regenerate", "Secret regenerated" }, { "key.revoke", "Key revoked" },
+	{ "key.overlap_end", "Overlap ended" },
 	{ "role.create", "Role created" },     { "role.update", "Role edited" },
 	{ "role.delete", "Role deleted" },     { "member.add", "Member added" },
 	{ "member.invite", "Member invited" }, { "invitation.cancel", "Invitation cancelled" },

@@ -2,9 +2,11 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "core/config.h"
+#include "core/text.h"
 #include "domain/audit.h"
 #include "domain/key_input.h"
 #include "domain/keys.h"
@@ -25,6 +27,8 @@ static void read_input(struct http_request *request, struct key_input *input)
 	input->role_id = page_form_value(form_find(form, "role"), &input->role_error);
 	input->off_record = form_find(form, "off_record") != NULL;
 	input->enabled = form_find(form, "enabled") != NULL;
+	input->expires_at = page_form_value(form_find(form, "expires_at"), &input->expires_at_error);
+	input->now = page_now();
 
 	size_t cidrs = 0, labels = 0;
 	for (const struct form_pair *pair = form->first; pair != NULL; pair = pair->next) {
@@ -62,6 +66,8 @@ static struct mustache_value *form_value(struct http_request *request, const str
 	view_set_string(arena, form, "note", input->note ? input->note : "");
 	view_set_bool(arena, form, "off_record", input->off_record);
 	view_set_bool(arena, form, "enabled", input->enabled);
+	view_set_string(arena, form, "expires_at", input->expires_at ? input->expires_at : "");
+	view_set_time(arena, form, "now_utc", page_now(), "");
 	struct page_errors errors;
 	page_errors_begin(arena, &errors, form);
 	if (show_errors) { /* in page order: the summary lists them so, and the first gets the focus */
@@ -108,6 +114,7 @@ static struct mustache_value *form_value(struct http_request *request, const str
 	if (show_errors) {
 		const struct page_field_error later[] = {
 			{ "postback_url_error", input->postback_url_error, "postback_url" },
+			{ "expires_at_error", input->expires_at_error, "expires_at" },
 			{ "note_error", input->note_error, "note" },
 		};
 		page_errors_note_all(arena, &errors, later, sizeof later / sizeof later[0]);
@@ -199,9 +206,10 @@ static void input_from_key(struct http_request *request, const struct store_key 
 
 /*
  * The create form: empty (the read-only role, enabled), or with ?like=KEY_ID that key's role,
- * networks with their labels, POSTback URL and flags; its name and note are left for the new key
- * (a name is what tells two keys apart, a note says where this one goes). A revoked key may be
- * the model too: replacing a leaked key is when this is wanted most.
+ * networks with their labels, POSTback URL and flags; its name, note and expiry are left for the
+ * new key (a name is what tells two keys apart, a note says where this one goes, an expiry is one
+ * key's own: the model's may be past). A revoked key may be the model too: replacing a leaked key
+ * is when this is wanted most.
  */
 void page_key_form_new(struct app *app, struct http_request *request, struct http_response *response)
 {
@@ -219,6 +227,8 @@ void page_key_form_new(struct app *app, struct http_request *request, struct htt
 		input_from_key(request, &like, &input);
 		input.name = "";
 		input.note = "";
+		input.expires_at = "";
+		input.expires_at_kept = 0;
 	} else {
 		memset(&input, 0, sizeof input);
 		input.name = "";
@@ -277,6 +287,19 @@ void page_key_form_create(struct app *app, struct http_request *request, struct 
 	page_keys_send_to_secret(app, request, response, &secret, "created");
 }
 
+/* `unix_time` as a datetime-local field's value ("2027-01-31T18:00", seconds only when not 0); "" for 0. */
+static const char *form_time(struct arena *arena, int64_t unix_time)
+{
+	if (unix_time == 0)
+		return "";
+	time_t seconds = (time_t)unix_time;
+	struct tm parts;
+	char text[TEXT_TIME_MAX];
+	gmtime_r(&seconds, &parts);
+	strftime(text, sizeof text, parts.tm_sec != 0 ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%dT%H:%M", &parts);
+	return arena_strdup(arena, text);
+}
+
 /* The edit form's starting values: the key as stored. */
 static void input_from_key(struct http_request *request, const struct store_key *key, struct key_input *input)
 {
@@ -287,6 +310,8 @@ static void input_from_key(struct http_request *request, const struct store_key 
 	input->off_record = key->off_record;
 	input->enabled = key->enabled;
 	input->role_id = arena_printf(request->arena, "%lld", (long long)key->role_id);
+	input->expires_at = form_time(request->arena, key->expires_at);
+	input->expires_at_kept = key->expires_at;
 	input->cidrs = arena_alloc(request->arena, (key->cidr_count + 1) * sizeof *input->cidrs);
 	input->cidr_count = key->cidr_count;
 	for (size_t i = 0; i < key->cidr_count; i++) {
@@ -325,6 +350,7 @@ void page_key_form_update(struct app *app, struct http_request *request, struct 
 		return;
 	struct key_input input;
 	read_input(request, &input);
+	input.expires_at_kept = key.expires_at;
 	if (wants_row(request)) {
 		render_form(app, request, response, &key, &input, 1, false);
 		return;

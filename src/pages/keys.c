@@ -16,9 +16,24 @@
 #define KEYS_FILTER_MAX 100 /* characters in the Filter box */
 #define REVEAL_COOKIE "kw_reveal"
 
-static const char *state_word(const struct store_key *key)
+static bool expired(const struct store_key *key, int64_t now)
 {
-	return key->revoked_at ? "revoked" : key->enabled ? "enabled" : "disabled";
+	return !key->revoked_at && key->expires_at != 0 && key->expires_at <= now;
+}
+
+static const char *state_word(const struct store_key *key, int64_t now)
+{
+	return key->revoked_at ? "revoked" : expired(key, now) ? "expired" : key->enabled ? "enabled" : "disabled";
+}
+
+/* "expires in 3 days", "expired 2 h ago"; NULL for a key without expiry, or revoked. */
+static const char *expiry_words(struct arena *arena, const struct store_key *key, int64_t now)
+{
+	if (key->expires_at == 0 || key->revoked_at)
+		return NULL;
+	if (key->expires_at <= now)
+		return arena_printf(arena, "expired %s ago", text_span(arena, now - key->expires_at));
+	return arena_printf(arena, "expires in %s", text_span(arena, key->expires_at - now));
 }
 
 /* The fields every key view shows, as a map. */
@@ -26,7 +41,8 @@ static struct mustache_value *key_value(struct app *app, struct http_request *re
 {
 	struct arena *arena = request->arena;
 	struct mustache_value *map = view_map(arena);
-	const char *state = state_word(key);
+	int64_t now = page_now();
+	const char *state = state_word(key, now);
 	view_set_string(arena, map, "key_id", key->key_id);
 	view_set_string(arena, map, "name", key->name);
 	view_set_string(arena, map, "url", page_ws_url(app, request, arena_printf(arena, "/keys/%s", key->key_id)));
@@ -39,7 +55,13 @@ static struct mustache_value *key_value(struct app *app, struct http_request *re
 	view_set_bool(arena, map, "revoked", key->revoked_at != 0);
 	view_set_string(arena, map, "state", state);
 	view_set_string(arena, map, "state_label",
-			key->revoked_at ? "Revoked" : key->enabled ? "Enabled" : "Disabled");
+			key->revoked_at ? "Revoked" : expired(key, now) ? "Expired" : key->enabled ? "Enabled" : "Disabled");
+	const char *expiry = expiry_words(arena, key, now);
+	if (expiry != NULL) {
+		view_set_time(arena, map, "expires", key->expires_at, "");
+		view_set_string(arena, map, "expiry_words", expiry);
+		view_set_bool(arena, map, "expiry_soon", key->expires_at - now <= KEYS_EXPIRY_WARNING);
+	}
 	view_set_time(arena, map, "created", key->created_at, "");
 	view_set_time(arena, map, "updated", key->updated_at, "");
 	view_set_time(arena, map, "last_used", key->last_used_at, "Never");
@@ -115,7 +137,7 @@ static void read_list_query(struct http_request *request, const struct form *for
 	}
 	query->holds_secret = token_text_holds_secret(query->q);
 	/* Values that are not one of these read as their default: the list unfiltered, the first page. */
-	static const char *const statuses[] = { "", "enabled", "disabled", "revoked" };
+	static const char *const statuses[] = { "", "enabled", "disabled", "revoked", "expiring", "expired" };
 	size_t status = 0;
 	form_get_choice(form, "status", statuses, sizeof statuses / sizeof statuses[0], &status);
 	query->status = statuses[status];
@@ -153,6 +175,10 @@ static enum store_key_filter_state filter_state(const char *status)
 		return STORE_FILTER_DISABLED;
 	if (strcmp(status, "revoked") == 0)
 		return STORE_FILTER_REVOKED;
+	if (strcmp(status, "expiring") == 0)
+		return STORE_FILTER_EXPIRING;
+	if (strcmp(status, "expired") == 0)
+		return STORE_FILTER_EXPIRED;
 	return STORE_FILTER_ACTIVE;
 }
 
@@ -189,6 +215,8 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 	struct store_key_filter filter = {
 		.state = filter_state(query.status),
 		.role_id = query.role_id,
+		.now = page_now(),
+		.soon = page_now() + KEYS_EXPIRY_WARNING,
 		.limit = KEYS_PAGE_SIZE,
 		.offset = (query.page - 1) * KEYS_PAGE_SIZE,
 	};
@@ -211,6 +239,8 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 	add_option(arena, statuses, "enabled", "Enabled", strcmp(query.status, "enabled") == 0);
 	add_option(arena, statuses, "disabled", "Disabled", strcmp(query.status, "disabled") == 0);
 	add_option(arena, statuses, "revoked", "Revoked", strcmp(query.status, "revoked") == 0);
+	add_option(arena, statuses, "expiring", "Expiring soon", strcmp(query.status, "expiring") == 0);
+	add_option(arena, statuses, "expired", "Expired", strcmp(query.status, "expired") == 0);
 	struct mustache_value *role_options = view_set(data, "role_options", view_list(arena));
 	add_option(arena, role_options, "", "Any role", query.role_id == 0);
 	for (size_t i = 0; i < role_count; i++)
@@ -301,7 +331,7 @@ void page_keys_find(struct app *app, struct http_request *request, struct http_r
 	enum token_status shape = TOKEN_OK;
 	char key_id[TOKEN_KEY_ID_LENGTH + 1];
 	enum store_status status = keys_find_by_secret(app->store, app->config, request->arena,
-						       request->visit->workspace_id, query.q, &shape, key_id);
+						       request->visit->workspace_id, query.q, page_now(), &shape, key_id);
 	query.q = ""; /* never shown again */
 	if (status == STORE_OK) {
 		http_response_redirect(response, page_ws_url(app, request,
@@ -333,6 +363,8 @@ static const char *done_message(const char *done)
 	static const struct done_message messages[] = {
 		{ "created", "Key created. Its secret was shown once and cannot be shown again." },
 		{ "regenerated", "Secret regenerated. The old secret no longer works." },
+		{ "rolled", "Secret rolled. The previous secret keeps working until the overlap ends (see below)." },
+		{ "overlap-ended", "Overlap ended. The previous secret no longer works." },
 		{ "updated", "Changes saved." },
 		{ "found", "This is the key whose secret you pasted. The secret itself was not kept or logged." },
 		{ "enabled", "Key enabled. It works again." },
@@ -342,13 +374,46 @@ static const char *done_message(const char *done)
 	return done_message_in(messages, sizeof messages / sizeof messages[0], done);
 }
 
+/*
+ * The overlap of a roll, while the previous secret still works: when it stops, and its calls in
+ * the last hour (recorded usage: not for a key off the record). False when the store failed (the
+ * error page is sent).
+ */
+static bool set_overlap(struct app *app, struct http_request *request, struct http_response *response,
+			struct mustache_value *key_map, const struct store_key *key)
+{
+	struct arena *arena = request->arena;
+	int64_t now = page_now();
+	if (key->revoked_at || key->previous_secret_until <= now)
+		return true;
+	struct mustache_value *overlap = view_set(key_map, "overlap", view_map(arena));
+	view_set_string(arena, overlap, "previous_hint", key->previous_secret_hint);
+	view_set_string(arena, overlap, "remaining", text_span(arena, key->previous_secret_until - now));
+	view_set_time(arena, overlap, "until", key->previous_secret_until, "");
+	view_set_bool(arena, overlap, "counted", !key->off_record);
+	if (key->off_record)
+		return true;
+	int64_t calls = 0;
+	enum store_status status = store_key_previous_calls(app->store, key->workspace_id, key->id, now - 3600, &calls);
+	if (status != STORE_OK) {
+		page_store_error(app, request, response, status);
+		return false;
+	}
+	view_set_int(arena, overlap, "calls", calls);
+	view_set_bool(arena, overlap, "none", calls == 0);
+	view_set_bool(arena, overlap, "one", calls == 1);
+	return true;
+}
+
 void page_keys_show(struct app *app, struct http_request *request, struct http_response *response)
 {
 	struct store_key key;
 	if (!page_load_key(app, request, response, &key))
 		return;
 	struct mustache_value *data = page_data(app, request, key.name);
-	view_set(data, "key", key_value(app, request, &key));
+	struct mustache_value *key_map = view_set(data, "key", key_value(app, request, &key));
+	if (!set_overlap(app, request, response, key_map, &key))
+		return;
 	view_set(data, "activity", page_audit_activity(app, request, key.key_id));
 	if (!key.off_record)
 		page_set_warnings(app, request, data, key.id, page_now());
@@ -445,9 +510,39 @@ void page_keys_revoke(struct app *app, struct http_request *request, struct http
 
 /* ---- secrets ------------------------------------------------------------------------------------- */
 
+/* The regenerate page, with the overlap `chosen` ticked and, when `error` is not NULL, its message. */
+static void regenerate_page(struct app *app, struct http_request *request, struct http_response *response,
+			    const char *chosen, const char *error)
+{
+	struct store_key key;
+	if (!page_load_key(app, request, response, &key) || refuse_if_revoked(app, request, response, &key))
+		return;
+	struct arena *arena = request->arena;
+	struct mustache_value *data = page_data(app, request, "Regenerate secret");
+	struct mustache_value *key_map = view_set(data, "key", key_value(app, request, &key));
+	if (key.previous_secret_until > page_now()) {
+		view_set_bool(arena, key_map, "overlap_running", true);
+		view_set_string(arena, key_map, "previous_hint", key.previous_secret_hint);
+	}
+	struct mustache_value *list = view_set(data, "overlaps", view_list(arena));
+	for (size_t i = 0; i < keys_overlap_count; i++) {
+		struct mustache_value *option = view_push_map(arena, list);
+		view_set_string(arena, option, "value", keys_overlaps[i].name);
+		view_set_string(arena, option, "label", keys_overlaps[i].label);
+		view_set_int(arena, option, "index", (int64_t)i);
+		view_set_bool(arena, option, "checked", strcmp(keys_overlaps[i].name, chosen) == 0);
+		view_set_bool(arena, option, "focus", error != NULL && i == 0);
+	}
+	if (error != NULL) {
+		response->status = 422;
+		view_set_string(arena, data, "overlap_error", error);
+	}
+	page_render(app, request, response, "key_regenerate", data);
+}
+
 void page_keys_regenerate_confirm(struct app *app, struct http_request *request, struct http_response *response)
 {
-	confirm_page(app, request, response, "key_regenerate", "Regenerate secret");
+	regenerate_page(app, request, response, keys_overlaps[0].name, NULL);
 }
 
 void page_keys_send_to_secret(struct app *app, struct http_request *request, struct http_response *response,
@@ -466,23 +561,48 @@ void page_keys_send_to_secret(struct app *app, struct http_request *request, str
 
 void page_keys_regenerate(struct app *app, struct http_request *request, struct http_response *response)
 {
+	/* No choice sent (a form of before overlaps): none, as regenerating always did. */
+	const struct form_pair *sent = form_find(&request->form, "overlap");
+	const struct keys_overlap *overlap = sent == NULL ? &keys_overlaps[0]
+				     : sent->status == FORM_VALUE_OK ? keys_overlap_find(sent->value)
+								       : NULL;
+	if (overlap == NULL) {
+		regenerate_page(app, request, response, "",
+				"Choose how long the current secret keeps working: none, 1 hour, 24 hours or 7 days.");
+		return;
+	}
 	struct audit_actor actor = page_actor(request);
 	struct keys_secret secret;
 	enum store_status status = keys_regenerate(app->store, app->config, request->arena, &actor,
-						   request->visit->workspace_id, request->path_params[0], page_now(), true,
-						   &secret);
+						   request->visit->workspace_id, request->path_params[0], page_now(),
+						   overlap->seconds, true, &secret);
 	if (status != STORE_OK) {
 		page_keys_refused(app, request, response, status);
 		return;
 	}
-	page_keys_send_to_secret(app, request, response, &secret, "regenerated");
+	page_keys_send_to_secret(app, request, response, &secret, overlap->seconds > 0 ? "rolled" : "regenerated");
+}
+
+void page_keys_end_overlap(struct app *app, struct http_request *request, struct http_response *response)
+{
+	struct audit_actor actor = page_actor(request);
+	const char *key_id = request->path_params[0];
+	enum store_status status =
+		keys_end_overlap(app->store, request->arena, &actor, request->visit->workspace_id, key_id, page_now());
+	if (status != STORE_OK) {
+		page_keys_refused(app, request, response, status);
+		return;
+	}
+	back_to_key(app, request, response, key_id, "overlap-ended");
 }
 
 static const char *done_word(struct http_request *request, const struct form *form)
 {
 	const char *done = form_get(form, "done");
 	(void)request;
-	return done != NULL && strcmp(done, "regenerated") == 0 ? "regenerated" : "created";
+	if (done != NULL && (strcmp(done, "regenerated") == 0 || strcmp(done, "rolled") == 0))
+		return done;
+	return "created";
 }
 
 void page_keys_secret_show(struct app *app, struct http_request *request, struct http_response *response)
@@ -516,7 +636,8 @@ void page_keys_secret_show(struct app *app, struct http_request *request, struct
 	view_set(data, "key", key_value(app, request, &key));
 	view_set_string(request->arena, data, "secret", token);
 	view_set_string(request->arena, data, "done", done);
-	view_set_bool(request->arena, data, "regenerated", strcmp(done, "regenerated") == 0);
+	view_set_bool(request->arena, data, "regenerated", strcmp(done, "created") != 0);
+	view_set_bool(request->arena, data, "rolled", strcmp(done, "rolled") == 0);
 	sodium_memzero(token, sizeof token);
 	page_render(app, request, response, "key_secret", data);
 	/* The rendered page is the only copy left; it is wiped with the response body after sending. */

@@ -81,6 +81,7 @@ static const struct http_route workspace_routes[] = {
 	{ HTTP_POST, "/keys/{key}/disable", page_keys_disable, NEEDS(PERMISSION_KEY_UPDATE) },
 	{ HTTP_GET, "/keys/{key}/regenerate", page_keys_regenerate_confirm, NEEDS(PERMISSION_KEY_UPDATE) },
 	{ HTTP_POST, "/keys/{key}/regenerate", page_keys_regenerate, NEEDS(PERMISSION_KEY_UPDATE) },
+	{ HTTP_POST, "/keys/{key}/end-overlap", page_keys_end_overlap, NEEDS(PERMISSION_KEY_UPDATE) },
 	{ HTTP_GET, "/keys/{key}/revoke", page_keys_revoke_confirm, NEEDS(PERMISSION_KEY_DELETE) },
 	{ HTTP_POST, "/keys/{key}/revoke", page_keys_revoke, NEEDS(PERMISSION_KEY_DELETE) },
 	{ HTTP_GET, "/keys/{key}/usage", page_keys_usage, NEEDS(PERMISSION_KEY_VIEW) },

@@ -39,6 +39,7 @@ void page_keys_enable(struct app *app, struct http_request *request, struct http
 void page_keys_disable(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_regenerate_confirm(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_regenerate(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_end_overlap(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_revoke_confirm(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_revoke(struct app *app, struct http_request *request, struct http_response *response);
 void page_keys_secret_show(struct app *app, struct http_request *request, struct http_response *response);

@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "domain/insight.h"
+#include "domain/keys.h"
 #include "domain/usage.h"
 #include "http/url.h"
 #include "pages/pages_private.h"
@@ -410,6 +411,29 @@ static enum store_status set_strangers(struct app *app, struct http_request *req
 	return STORE_OK;
 }
 
+/* {expiry: {expiring, expired, ...}} when keys of the workspace expire within a week or have expired. */
+static enum store_status set_expiry(struct app *app, struct http_request *request, struct mustache_value *data,
+				    int64_t now)
+{
+	struct arena *arena = request->arena;
+	int64_t expiring = 0, expired = 0;
+	enum store_status status = store_key_expiry_counts(app->store, request->visit->workspace_id, now,
+							   now + KEYS_EXPIRY_WARNING, &expiring, &expired);
+	if (status != STORE_OK || (expiring == 0 && expired == 0))
+		return status;
+	struct mustache_value *section = view_set(data, "expiry", view_map(arena));
+	if (expiring > 0)
+		view_set_int(arena, section, "expiring", expiring);
+	if (expired > 0)
+		view_set_int(arena, section, "expired", expired);
+	view_set_bool(arena, section, "expiring_one", expiring == 1);
+	view_set_bool(arena, section, "expired_one", expired == 1);
+	view_set_int(arena, section, "days", KEYS_EXPIRY_WARNING / 86400);
+	view_set_string(arena, section, "expiring_url", page_ws_url(app, request, "/keys?status=expiring"));
+	view_set_string(arena, section, "expired_url", page_ws_url(app, request, "/keys?status=expired"));
+	return STORE_OK;
+}
+
 void page_dashboard(struct app *app, struct http_request *request, struct http_response *response)
 {
 	struct arena *arena = request->arena;
@@ -439,6 +463,8 @@ void page_dashboard(struct app *app, struct http_request *request, struct http_r
 				    now - INSIGHT_ROTATE_DAYS * 86400, &window);
 	if (status == STORE_OK)
 		status = set_strangers(app, request, data, &window);
+	if (status == STORE_OK)
+		status = set_expiry(app, request, data, now);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;

@@ -13,8 +13,10 @@
 #define KEY_COLUMNS                                                                              \
 	"k.id, k.workspace_id, k.key_id, k.name, k.secret_hint, k.postback_url, k.off_record, "   \
 	"k.enabled, k.role_id, r.name, k.created_at, k.updated_at, "                                   \
-	"(SELECT u.at FROM api_key_last_used u WHERE u.api_key_id = k.id), k.revoked_at, k.note, k.created_by "
+	"(SELECT u.at FROM api_key_last_used u WHERE u.api_key_id = k.id), k.revoked_at, k.expires_at, " \
+	"k.previous_secret_hint, k.previous_secret_until, k.note, k.created_by "
 
+/* ?2 the folded text, ?3 the state, ?4 the role, ?5 a key ID's part, ?6 a last 4, ?9 now, ?10 soon. */
 #define KEY_FILTER(D)                                                                            \
 	"WHERE k.workspace_id = ?1 "                                                             \
 	"AND (?2 = '' OR " D("instr", "strpos") "(k.name_folded, ?2) > 0 "                        \
@@ -24,7 +26,9 @@
 	"AND CASE CAST(?3 AS INTEGER) WHEN 0 THEN k.revoked_at IS NULL "                         \
 	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled <> 0 "                       \
 	"            WHEN 2 THEN k.revoked_at IS NULL AND k.enabled = 0 "                        \
-	"            ELSE k.revoked_at IS NOT NULL END "                                         \
+	"            WHEN 3 THEN k.revoked_at IS NOT NULL "                                      \
+	"            WHEN 4 THEN k.revoked_at IS NULL AND k.expires_at > ?9 AND k.expires_at <= ?10 " \
+	"            ELSE k.revoked_at IS NULL AND k.expires_at <= ?9 END "                      \
 	"AND (?4 = 0 OR k.role_id = ?4) "
 
 #define AUDIT_FILTER                                                                             \
@@ -92,12 +96,12 @@ static const struct {
 		"SELECT id, name, description, permissions FROM role WHERE workspace_id = ?1 AND name = ?2" },
 	[STMT_KEY_INSERT] = { "key_insert",
 		"INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, secret_hint, "
-		"postback_url, off_record, enabled, role_id, created_at, updated_at, secret_set_at, note, note_folded, "
-		"created_by) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11, ?12, ?13, ?14) RETURNING id" },
+		"postback_url, off_record, enabled, role_id, created_at, updated_at, secret_set_at, expires_at, note, "
+		"note_folded, created_by) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11, nullif(?12, 0), ?13, ?14, ?15) RETURNING id" },
 	[STMT_KEY_UPDATE] = { "key_update",
 		"UPDATE api_key SET name = ?3, name_folded = ?4, postback_url = ?5, off_record = ?6, "
-		"enabled = ?7, role_id = ?8, updated_at = ?9, note = ?10, note_folded = ?11 "
+		"enabled = ?7, role_id = ?8, updated_at = ?9, expires_at = nullif(?10, 0), note = ?11, note_folded = ?12 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL RETURNING id" },
 	[STMT_KEY_GET] = { "key_get",
 		"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id "
@@ -115,9 +119,25 @@ static const struct {
 	[STMT_KEY_REVOKE] = { "key_revoke",
 		"UPDATE api_key SET revoked_at = ?3, updated_at = ?3 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL RETURNING id" },
+	/* With ?6 > 0 the secret being replaced becomes the previous one, until ?6 (SET reads the row as it was). */
 	[STMT_KEY_SET_SECRET] = { "key_set_secret",
-		"UPDATE api_key SET secret_hash = ?3, secret_hint = ?4, updated_at = ?5, secret_set_at = ?5 "
+		"UPDATE api_key SET secret_hash = ?3, secret_hint = ?4, updated_at = ?5, secret_set_at = ?5, "
+		"previous_secret_hash = CASE WHEN ?6 > 0 THEN secret_hash END, "
+		"previous_secret_hint = CASE WHEN ?6 > 0 THEN secret_hint END, "
+		"previous_secret_until = nullif(?6, 0) "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL" },
+	[STMT_KEY_END_OVERLAP] = { "key_end_overlap",
+		"UPDATE api_key SET previous_secret_hash = NULL, previous_secret_hint = NULL, "
+		"previous_secret_until = NULL, updated_at = ?3 "
+		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL" },
+	/* Raw usage rows are kept for days (KEYWARD_RAW_DAYS and the like): an hour's are always there. */
+	[STMT_KEY_PREVIOUS_CALLS] = { "key_previous_calls",
+		"SELECT coalesce(sum(calls), 0) FROM usage_event "
+		"WHERE workspace_id = ?1 AND at >= ?3 AND api_key_id = ?2 AND previous_secret = 1" },
+	[STMT_KEY_EXPIRY_COUNTS] = { "key_expiry_counts",
+		"SELECT coalesce(sum(CASE WHEN expires_at > ?2 AND expires_at <= ?3 THEN 1 ELSE 0 END), 0), "
+		"coalesce(sum(CASE WHEN expires_at <= ?2 THEN 1 ELSE 0 END), 0) FROM api_key "
+		"WHERE workspace_id = ?1 AND expires_at IS NOT NULL AND revoked_at IS NULL AND expires_at <= ?3" },
 	[STMT_CIDR_INSERT] = { "cidr_insert",
 		"INSERT INTO api_key_cidr (workspace_id, api_key_id, position, cidr, label) VALUES (?1, ?2, ?3, ?4, ?5)" },
 	[STMT_CIDR_DELETE_FOR_KEY] = { "cidr_delete_for_key",
@@ -137,8 +157,9 @@ static const struct {
 #define KEY_FIND_BY_HASH_SQL(D) \
 	"SELECT k.id, k.workspace_id, k.key_id, k.name, k.enabled, k.revoked_at IS NOT NULL, k.off_record, " \
 	"r.name, r.permissions, " \
-	"(SELECT " D("group_concat(c.cidr, ' ')", "string_agg(c.cidr, ' ')") " FROM api_key_cidr c WHERE c.api_key_id = k.id) " \
-	"FROM api_key k JOIN role r ON r.id = k.role_id WHERE k.secret_hash = ?1"
+	"(SELECT " D("group_concat(c.cidr, ' ')", "string_agg(c.cidr, ' ')") " FROM api_key_cidr c WHERE c.api_key_id = k.id), " \
+	"k.expires_at, k.secret_hash <> ?1, k.previous_secret_until " \
+	"FROM api_key k JOIN role r ON r.id = k.role_id WHERE k.secret_hash = ?1 OR k.previous_secret_hash = ?1"
 	[STMT_KEY_FIND_BY_HASH] = { DIALECTS("key_find_by_hash", KEY_FIND_BY_HASH_SQL) },
 	/*
 	 * Before a batch of raw usage rows: on PostgreSQL, a share of the rollup's state row, so that a
@@ -149,16 +170,17 @@ static const struct {
 	[STMT_USAGE_WRITE_LOCK] = { "usage_write_lock", "SELECT 1",
 				    "SELECT 1 FROM usage_rollup WHERE id = 1 FOR SHARE" },
 	[STMT_USAGE_INSERT] = { "usage_insert",
-		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" },
+		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls, "
+		"previous_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
 	/*
 	 * A whole batch in one statement where the engine takes arrays (PostgreSQL: one round trip,
-	 * not one per row): ?1 .. ?7 are array literals of the columns of usage_insert, row by row.
+	 * not one per row): ?1 .. ?8 are array literals of the columns of usage_insert, row by row.
 	 */
 	[STMT_USAGE_INSERT_MANY] = { "usage_insert_many", "",
-		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls) "
+		"INSERT INTO usage_event (workspace_id, api_key_id, at, endpoint, client_address, outcome, calls, "
+		"previous_secret) "
 		"SELECT * FROM unnest(CAST(?1 AS bigint[]), CAST(?2 AS bigint[]), CAST(?3 AS bigint[]), CAST(?4 AS text[]), "
-		"CAST(?5 AS text[]), CAST(?6 AS text[]), CAST(?7 AS bigint[]))" },
+		"CAST(?5 AS text[]), CAST(?6 AS text[]), CAST(?7 AS bigint[]), CAST(?8 AS bigint[]))" },
 	[STMT_USAGE_ANONYMOUS_ADD] = { "usage_anonymous_add",
 		"INSERT INTO usage_anonymous_hourly (workspace_id, api_key_id, hour, calls) VALUES (?1, ?2, ?3, ?4) "
 		"ON CONFLICT (api_key_id, hour) DO UPDATE SET " ADDED("usage_anonymous_hourly", "calls") },

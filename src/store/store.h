@@ -57,6 +57,9 @@ struct store_key {
 	int64_t updated_at;
 	int64_t last_used_at; /* 0: never */
 	int64_t revoked_at;   /* 0: not revoked */
+	int64_t expires_at;   /* 0: never */
+	const char *previous_secret_hint; /* "" when no previous secret is kept */
+	int64_t previous_secret_until;    /* 0: none; the previous secret works while now < this */
 	const char *note;       /* "" when none */
 	const char *created_by; /* e-mail, "command line", ...; "" when not known */
 	struct store_cidr *cidrs;
@@ -73,11 +76,19 @@ struct store_key_fields {
 	bool off_record;
 	bool enabled;
 	int64_t role_id;
+	int64_t expires_at; /* 0: never */
 	const struct store_cidr *cidrs;
 	size_t cidr_count;
 };
 
-enum store_key_filter_state { STORE_FILTER_ACTIVE, STORE_FILTER_ENABLED, STORE_FILTER_DISABLED, STORE_FILTER_REVOKED };
+enum store_key_filter_state {
+	STORE_FILTER_ACTIVE,
+	STORE_FILTER_ENABLED,
+	STORE_FILTER_DISABLED,
+	STORE_FILTER_REVOKED,
+	STORE_FILTER_EXPIRING, /* not revoked, expiring after `now` and no later than `soon` */
+	STORE_FILTER_EXPIRED,  /* not revoked, expired at or before `now` */
+};
 
 /*
  * With `text_folded` NULL or "", any key matches the filter's text. Otherwise a key matches when
@@ -90,6 +101,8 @@ struct store_key_filter {
 	const char *hint_folded;        /* the lowered secret hint, whole */
 	enum store_key_filter_state state; /* ACTIVE = enabled and disabled, not revoked */
 	int64_t role_id;                /* 0 for any */
+	int64_t now;                    /* the moment EXPIRING and EXPIRED are judged at */
+	int64_t soon;                   /* EXPIRING: expires no later than this */
 	size_t limit;
 	size_t offset;
 };
@@ -260,10 +273,25 @@ enum store_status store_key_set_enabled(struct store *store, int64_t workspace_i
 /* Revoke a key for good (STORE_NOT_FOUND if unknown or already revoked); drops pending reveals. */
 enum store_status store_key_revoke(struct store *store, int64_t workspace_id, const char *key_id, int64_t now);
 
-/* Replace the secret hash and hint of a key that is not revoked. */
+/*
+ * Replace the secret hash and hint of a key that is not revoked. With `previous_until` > 0 the
+ * secret it had (hash and hint) is kept as its previous secret, working until then; with 0 any
+ * previous secret is dropped.
+ */
 enum store_status store_key_set_secret(struct store *store, int64_t workspace_id, const char *key_id,
 				       const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
-				       int64_t now);
+				       int64_t now, int64_t previous_until);
+
+/* Drop the previous secret of a key that is not revoked (STORE_NOT_FOUND otherwise). */
+enum store_status store_key_end_overlap(struct store *store, int64_t workspace_id, const char *key_id, int64_t now);
+
+/* Calls of key row `api_key_id` (granted or refused) made with its previous secret since `since` (recorded usage only). */
+enum store_status store_key_previous_calls(struct store *store, int64_t workspace_id, int64_t api_key_id,
+					   int64_t since, int64_t *calls);
+
+/* Keys of the workspace, not revoked, that expire after `now` and by `soon`, and that expired by `now`. */
+enum store_status store_key_expiry_counts(struct store *store, int64_t workspace_id, int64_t now, int64_t soon,
+					  int64_t *expiring, int64_t *expired);
 
 /* Keep a sealed secret for one showing, replacing any earlier one of that key, and drop stale ones. */
 enum store_status store_reveal_put(struct store *store, int64_t workspace_id, int64_t api_key_row_id,
@@ -295,8 +323,12 @@ struct store_key_auth {
 	const char *permissions;
 	const char **cidrs; /* canonical texts */
 	size_t cidr_count;
+	int64_t expires_at;     /* 0: never */
+	bool previous_secret;   /* the hash is the key's previous secret's, which works while now < previous_until */
+	int64_t previous_until;
 };
 
+/* The key whose current or previous secret has keyed hash `hash`. */
 enum store_status store_key_find_by_hash(struct store *store, struct arena *arena, const unsigned char *hash,
 					 size_t hash_length, struct store_key_auth *key);
 
@@ -314,7 +346,8 @@ struct store_usage_event {
 	const char *endpoint;
 	const char *client_address;
 	const char *outcome;
-	int64_t calls; /* how many such decisions (same second, key, endpoint, address, outcome) */
+	int64_t calls; /* how many such decisions (same second, key, endpoint, address, outcome, secret) */
+	bool previous_secret; /* made with the key's previous secret (an overlap after a roll) */
 };
 
 struct store_usage_count {

@@ -41,6 +41,9 @@ enum store_status store_key_find_by_hash(struct store *store, struct arena *aren
 		key->role_name = store_column_text(arena, statement, 7);
 		key->permissions = store_column_text(arena, statement, 8);
 		split_cidrs(arena, store_column_text(arena, statement, 9), key);
+		key->expires_at = store_column_int(statement, 10);
+		key->previous_secret = store_column_int(statement, 11) != 0;
+		key->previous_until = key->previous_secret ? store_column_int(statement, 12) : 0;
 	}
 	store_query_reset(statement);
 	if (code == STORE_ROW)
@@ -86,7 +89,7 @@ static void array_integer(struct buf *array, int64_t value, bool null)
  * A batch as one statement of array literals, a column each (engines that take arrays:
  * PostgreSQL): one round trip for the batch, not one per row.
  */
-#define ARRAY_COLUMNS_MAX 7
+#define ARRAY_COLUMNS_MAX 8
 
 struct array_columns {
 	struct buf columns[ARRAY_COLUMNS_MAX];
@@ -115,12 +118,11 @@ static enum store_status columns_run(struct store *store, struct array_columns *
 		buf_free(&array->columns[c]);
 	return status;
 }
-
 static enum store_status write_events_at_once(struct store *store, const struct store_usage_event *events,
 					      size_t count)
 {
 	struct array_columns array;
-	columns_open(&array, 7);
+	columns_open(&array, 8);
 	for (size_t i = 0; i < count; i++) {
 		array_integer(&array.columns[0], events[i].workspace_id, false);
 		array_integer(&array.columns[1], events[i].api_key_id, events[i].api_key_id == 0);
@@ -129,6 +131,7 @@ static enum store_status write_events_at_once(struct store *store, const struct 
 		array_text(&array.columns[4], events[i].client_address);
 		array_text(&array.columns[5], events[i].outcome);
 		array_integer(&array.columns[6], events[i].calls, false);
+		array_integer(&array.columns[7], events[i].previous_secret, false);
 	}
 	return columns_run(store, &array, STMT_USAGE_INSERT_MANY);
 }
@@ -153,6 +156,7 @@ static enum store_status write_events(struct store *store, const struct store_us
 		store_bind_text(statement, 5, events[i].client_address);
 		store_bind_text(statement, 6, events[i].outcome);
 		store_bind_int(statement, 7, events[i].calls);
+		store_bind_int(statement, 8, events[i].previous_secret);
 		enum store_status status = store_run(store, STMT_USAGE_INSERT);
 		if (status != STORE_OK)
 			return status;

@@ -124,9 +124,10 @@ enum store_status store_key_insert(struct store *store, int64_t workspace_id, co
 	store_bind_int(statement, 9, fields->enabled);
 	store_bind_int(statement, 10, fields->role_id);
 	store_bind_int(statement, 11, now);
-	store_bind_text(statement, 12, fields->note ? fields->note : "");
-	store_bind_text(statement, 13, fields->note_folded ? fields->note_folded : "");
-	store_bind_text(statement, 14, created_by);
+	store_bind_int(statement, 12, fields->expires_at);
+	store_bind_text(statement, 13, fields->note ? fields->note : "");
+	store_bind_text(statement, 14, fields->note_folded ? fields->note_folded : "");
+	store_bind_text(statement, 15, created_by);
 	status = store_run(store, STMT_KEY_INSERT);
 	if (status == STORE_OK) {
 		*row_id = store_last_insert_id(store);
@@ -167,8 +168,9 @@ enum store_status store_key_update(struct store *store, int64_t workspace_id, co
 	store_bind_text(statement, 2, key_id);
 	bind_fields(statement, 3, fields);
 	store_bind_int(statement, 9, now);
-	store_bind_text(statement, 10, fields->note ? fields->note : "");
-	store_bind_text(statement, 11, fields->note_folded ? fields->note_folded : "");
+	store_bind_int(statement, 10, fields->expires_at);
+	store_bind_text(statement, 11, fields->note ? fields->note : "");
+	store_bind_text(statement, 12, fields->note_folded ? fields->note_folded : "");
 	int code = store_step(store, STMT_KEY_UPDATE);
 	int64_t row_id = code == STORE_ROW ? store_column_int(statement, 0) : 0;
 	if (code == STORE_ROW)
@@ -207,8 +209,11 @@ static void read_key(struct arena *arena, struct store_query *statement, struct 
 	key->updated_at = store_column_int(statement, 11);
 	key->last_used_at = store_column_int(statement, 12);
 	key->revoked_at = store_column_int(statement, 13);
-	key->note = store_column_text(arena, statement, 14);
-	key->created_by = store_column_text(arena, statement, 15);
+	key->expires_at = store_column_int(statement, 14);
+	key->previous_secret_hint = store_column_text(arena, statement, 15);
+	key->previous_secret_until = store_column_int(statement, 16);
+	key->note = store_column_text(arena, statement, 17);
+	key->created_by = store_column_text(arena, statement, 18);
 }
 
 static enum store_status read_cidrs(struct store *store, struct arena *arena, struct store_key *key)
@@ -257,6 +262,8 @@ static void bind_filter(struct store_query *statement, int64_t workspace_id, con
 	store_bind_int(statement, 4, filter->role_id);
 	store_bind_text(statement, 5, filter->key_id_folded ? filter->key_id_folded : "");
 	store_bind_text(statement, 6, filter->hint_folded ? filter->hint_folded : "");
+	store_bind_int(statement, 9, filter->now);
+	store_bind_int(statement, 10, filter->soon);
 }
 
 enum store_status store_key_list(struct store *store, struct arena *arena, int64_t workspace_id,
@@ -329,7 +336,7 @@ enum store_status store_key_revoke(struct store *store, int64_t workspace_id, co
 
 enum store_status store_key_set_secret(struct store *store, int64_t workspace_id, const char *key_id,
 				       const unsigned char *secret_hash, size_t hash_length, const char *secret_hint,
-				       int64_t now)
+				       int64_t now, int64_t previous_until)
 {
 	struct store_query *statement = store_query(store, STMT_KEY_SET_SECRET);
 	store_bind_int(statement, 1, workspace_id);
@@ -337,10 +344,59 @@ enum store_status store_key_set_secret(struct store *store, int64_t workspace_id
 	store_bind_blob(statement, 3, secret_hash, hash_length);
 	store_bind_text(statement, 4, secret_hint);
 	store_bind_int(statement, 5, now);
+	store_bind_int(statement, 6, previous_until > 0 ? previous_until : 0);
 	enum store_status status = store_run(store, STMT_KEY_SET_SECRET);
 	if (status == STORE_OK && store_changes(store) == 0)
 		return STORE_NOT_FOUND;
 	return status;
+}
+
+enum store_status store_key_end_overlap(struct store *store, int64_t workspace_id, const char *key_id, int64_t now)
+{
+	struct store_query *statement = store_query(store, STMT_KEY_END_OVERLAP);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, key_id);
+	store_bind_int(statement, 3, now);
+	enum store_status status = store_run(store, STMT_KEY_END_OVERLAP);
+	if (status == STORE_OK && store_changes(store) == 0)
+		return STORE_NOT_FOUND;
+	return status;
+}
+
+/* Run `which` (its parameters bound) and read the integers of its one row into values[0..count-1]. */
+static enum store_status read_integers(struct store *store, enum store_statement which, int64_t *values[],
+				       size_t count)
+{
+	struct store_query *statement = &store->queries[which];
+	int code = store_step(store, which);
+	for (size_t i = 0; code == STORE_ROW && i < count; i++)
+		*values[i] = store_column_int(statement, (int)i);
+	store_query_reset(statement);
+	if (code == STORE_ROW)
+		return STORE_OK;
+	return code == STORE_DONE ? STORE_NOT_FOUND : store_status_from(code);
+}
+
+enum store_status store_key_previous_calls(struct store *store, int64_t workspace_id, int64_t api_key_id,
+					   int64_t since, int64_t *calls)
+{
+	struct store_query *statement = store_query(store, STMT_KEY_PREVIOUS_CALLS);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, api_key_id);
+	store_bind_int(statement, 3, since);
+	*calls = 0;
+	return read_integers(store, STMT_KEY_PREVIOUS_CALLS, (int64_t *[]){ calls }, 1);
+}
+
+enum store_status store_key_expiry_counts(struct store *store, int64_t workspace_id, int64_t now, int64_t soon,
+					  int64_t *expiring, int64_t *expired)
+{
+	struct store_query *statement = store_query(store, STMT_KEY_EXPIRY_COUNTS);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, now);
+	store_bind_int(statement, 3, soon);
+	*expiring = *expired = 0;
+	return read_integers(store, STMT_KEY_EXPIRY_COUNTS, (int64_t *[]){ expiring, expired }, 2);
 }
 
 enum store_status store_reveal_put(struct store *store, int64_t workspace_id, int64_t api_key_row_id,

@@ -37,9 +37,10 @@
 	  "id", "workspace_id = 1 AND name IN ('admin', 'read-only')")                                          \
 	X(API_KEY, api_key, "api_key",                                                                           \
 	  "id, workspace_id, key_id, name, name_folded, secret_hash, secret_hint, postback_url, off_record, "      \
-	  "enabled, role_id, created_at, updated_at, revoked_at, secret_set_at, note, note_folded, created_by",   \
-	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18", "iitttbttiiiiiiittt", \
-	  "id", "1 = 0")                                                                                        \
+	  "enabled, role_id, created_at, updated_at, revoked_at, secret_set_at, note, note_folded, created_by, "   \
+	  "previous_secret_hash, previous_secret_hint, previous_secret_until, expires_at",                       \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22",  \
+	  "iitttbttiiiiiiitttbtii", "id", "1 = 0")                                                               \
 	X(API_KEY_CIDR, api_key_cidr, "api_key_cidr", "id, workspace_id, api_key_id, position, cidr, label",      \
 	  "?1, ?2, ?3, ?4, ?5, ?6", "iiiitt", "id", "1 = 0")                                                     \
 	X(API_KEY_LAST_USED, api_key_last_used, "api_key_last_used", "api_key_id, at", "?1, ?2", "ii",             \
@@ -57,8 +58,8 @@
 	  "id, workspace_id, at, actor_user_id, actor_label, client_address, action, target_type, target_id, "    \
 	  "summary", "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10", "iiiitttttt", "id", "1 = 0")                      \
 	X(USAGE_EVENT, usage_event, "usage_event",                                                               \
-	  "id, workspace_id, api_key_id, at, endpoint, client_address, outcome, calls",                          \
-	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8", "iiiittti", "id", "1 = 0")                                           \
+	  "id, workspace_id, api_key_id, at, endpoint, client_address, outcome, calls, previous_secret",          \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9", "iiiitttii", "id", "1 = 0")                                      \
 	X(USAGE_ANONYMOUS_HOURLY, usage_anonymous_hourly, "usage_anonymous_hourly",                              \
 	  "workspace_id, api_key_id, hour, calls", "?1, ?2, ?3, ?4", "iiii", "api_key_id, hour", "1 = 0")        \
 	X(USAGE_HOURLY, usage_hourly, "usage_hourly", "api_key_id, hour, outcome, workspace_id, calls",           \
@@ -115,6 +116,9 @@ enum store_statement {
 	STMT_KEY_SET_ENABLED,
 	STMT_KEY_REVOKE,
 	STMT_KEY_SET_SECRET,
+	STMT_KEY_END_OVERLAP,
+	STMT_KEY_PREVIOUS_CALLS,
+	STMT_KEY_EXPIRY_COUNTS,
 	STMT_CIDR_INSERT,
 	STMT_CIDR_DELETE_FOR_KEY,
 	STMT_CIDR_LIST_FOR_KEY,

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/text.h"
 
 #define VIEW_TEMPLATE_MAX_BYTES ((size_t)256 * 1024)
 
@@ -206,11 +207,8 @@ void view_set_time(struct arena *arena, struct mustache_value *map, const char *
 		view_set_string(arena, map, name, never);
 		return;
 	}
-	time_t seconds = (time_t)unix_time;
-	struct tm parts;
-	char text[64];
-	gmtime_r(&seconds, &parts);
-	strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &parts);
+	char text[TEXT_TIME_MAX];
+	text_utc_time(text, unix_time);
 	view_set_string(arena, map, name, text);
 }
 

@@ -673,3 +673,135 @@ test("notes: new key like this one starts from its role, networks, POSTback URL 
 	await checkPage("notes-like-created");
 	assert.ok(await page.getByRole("cell", { name: "Partner & co", exact: true }).isVisible());
 });
+
+// ---- lifecycle: roll with overlap, expiry ----
+// Issue 15, items 1 and 2: a key made with an expiry (a past one first: refused, everything typed
+// kept, the focus on the field), the list's "expires in" and its Expiring soon filter, the
+// dashboard's warning; a roll with a 1-hour overlap during which both secrets pass the gatekeeper,
+// the key page counting the calls made with the old one, and End overlap now. Runs last: the notes
+// section above leaves the owner signed in; should a test before have left the browser signed out
+// (with the password the account test set), these sign in again first.
+
+// Sign in again if the tests before left the browser signed out (nothing to do when signed in); the
+// account test changed the password.
+async function lifecycleSignIn() {
+	await page.goto(base + "/w/1/keys");
+	for (const password of ["a brand new passphrase", process.env.KW_PASSWORD]) {
+		if (!/\/signin/.test(page.url()))
+			return;
+		await page.fill("#email", process.env.KW_EMAIL);
+		await page.fill("#password", password);
+		await clickAndWait(page.getByRole("button", { name: "Sign in" }));
+	}
+	assert.doesNotMatch(page.url(), /\/signin/, "signed in again");
+}
+
+// A datetime-local value `days` days ahead of now, on the minute (UTC).
+function lifecycleFieldTime(days) {
+	const when = new Date(Date.now() + days * 86400000 + 90 * 60000);
+	return when.toISOString().slice(0, 16);
+}
+
+// A call through the gatekeeper with `token`: its status and JSON code (or null).
+async function lifecycleCall(token) {
+	const response = await fetch(base + apiPrefix + "orders", { headers: { Authorization: "Bearer " + token } });
+	const body = await response.text();
+	return [response.status, response.status === 200 ? null : JSON.parse(body).code];
+}
+
+test("lifecycle: a key with an expiry; a past one is refused with every typed value kept", async () => {
+	await lifecycleSignIn();
+	await visit("/w/1/keys/new", "lifecycle-new-key");
+	const past = lifecycleFieldTime(-2);
+	await page.fill("#name", "Partner trial <i>β</i>");
+	await page.fill("#cidr-0", "192.0.2.0/24");
+	await page.fill("#cidr-label-0", "partner office");
+	await page.fill("#expires_at", past);
+	await clickAndWait(page.getByRole("button", { name: "Create key" }));
+	await checkPage("lifecycle-expiry-error");
+	assert.match(await page.textContent("#expires-error"), /The expiry must be in the future \(UTC\)/);
+	assert.equal(await page.getAttribute("#expires_at", "aria-invalid"), "true");
+	assert.equal(await page.locator('.error-summary a[href="#expires_at"]').count(), 1);
+	assert.equal(await page.evaluate(() => document.activeElement.id), "expires_at");
+	assert.equal(await page.inputValue("#expires_at"), past);
+	assert.equal(await page.inputValue("#name"), "Partner trial <i>β</i>");
+	assert.equal(await page.inputValue("#cidr-0"), "192.0.2.0/24");
+	assert.equal(await page.inputValue("#cidr-label-0"), "partner office");
+
+	// Now three days ahead, and no allowlist, so that the gatekeeper lets this machine's calls through.
+	await page.fill("#cidr-0", "");
+	await page.fill("#cidr-label-0", "");
+	await page.fill("#expires_at", lifecycleFieldTime(3));
+	await clickAndWait(page.getByRole("button", { name: "Create key" }));
+	assert.match(page.url(), /\/keys\/key_[0-9A-Za-z]{16}\/secret\?done=created$/);
+	state.lifecycleToken = await page.inputValue("#secret");
+	assert.match(state.lifecycleToken, TOKEN);
+	state.lifecycleUrl = page.url().replace(/\/secret\?.*$/, "");
+	await page.check("#copied");
+	await clickAndWait(page.getByRole("button", { name: "Close" }));
+	await checkPage("lifecycle-key-expiring");
+	assert.match(await page.locator("dl.facts").textContent(), /Expires\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(expires in 3 days\)/);
+
+	await visit("/w/1/keys", "lifecycle-list");
+	await page.selectOption("#status", "expiring");
+	await clickAndWait(page.getByRole("button", { name: "Filter" }));
+	await checkPage("lifecycle-list-expiring");
+	assert.match(page.url(), /status=expiring/);
+	const row = page.locator("#key-table tbody tr", { hasText: "Partner trial" });
+	assert.equal(await row.count(), 1);
+	assert.match(await row.textContent(), /expires in 3 days/);
+
+	await visit("/w/1/", "lifecycle-dashboard");
+	assert.match(await page.locator("#expiry-warning").textContent(), /\d+ keys? expires? within 7 days/);
+	await clickAndWait(page.locator("#expiry-warning a").first());
+	assert.match(page.url(), /\/w\/1\/keys\?status=expiring$/);
+});
+
+test("lifecycle: roll with a 1-hour overlap, both secrets pass, then End overlap now", async () => {
+	const old = state.lifecycleToken;
+	assert.deepEqual(await lifecycleCall(old), [200, null]);
+	await visit(state.lifecycleUrl, "lifecycle-key");
+	await clickAndWait(page.getByRole("link", { name: "Regenerate secret" }));
+	await checkPage("lifecycle-regenerate");
+	assert.equal(await page.isChecked("#overlap-0"), true, "no overlap unless chosen");
+	await page.getByLabel("1 hour").check();
+	await clickAndWait(page.getByRole("button", { name: /Regenerate/ }));
+	await checkPage("lifecycle-rolled-secret");
+	const fresh = await page.inputValue("#secret");
+	assert.match(fresh, TOKEN);
+	assert.notEqual(fresh, old);
+	await page.check("#copied");
+	await clickAndWait(page.getByRole("button", { name: "Close" }));
+	assert.equal(page.url(), state.lifecycleUrl + "?done=rolled");
+
+	// Both pass; the key page counts the old secret's calls of the last hour (written within a second or so).
+	assert.deepEqual(await lifecycleCall(old), [200, null]);
+	assert.deepEqual(await lifecycleCall(old), [200, null]);
+	assert.deepEqual(await lifecycleCall(fresh), [200, null]);
+	let text = "";
+	for (let tries = 0; tries < 40 && !/2 calls used the previous secret/.test(text); tries++) {
+		await new Promise((resolve) => setTimeout(resolve, 250));
+		await page.goto(state.lifecycleUrl);
+		text = (await page.locator("section.overlap").textContent()).replace(/\s+/g, " ");
+	}
+	assert.match(text, /stops working in (59 min|1 h)/);
+	assert.match(text, /2 calls used the previous secret in the last hour/);
+	await checkPage("lifecycle-overlap");
+
+	let asked = null;
+	page.once("dialog", async (dialog) => {
+		asked = dialog.message();
+		await dialog.accept();
+	});
+	await clickAndWait(page.getByRole("button", { name: "End overlap now" }));
+	assert.equal(page.url(), state.lifecycleUrl + "?done=overlap-ended");
+	if (javascript)
+		assert.match(asked, /^Stop the previous secret …/);
+	else
+		assert.equal(asked, null);
+	await checkPage("lifecycle-overlap-ended");
+	assert.ok(await page.getByText("Overlap ended. The previous secret no longer works.").isVisible());
+	assert.equal(await page.locator("section.overlap").count(), 0);
+	assert.deepEqual(await lifecycleCall(old), [401, "invalid_key"]);
+	assert.deepEqual(await lifecycleCall(fresh), [200, null]);
+});

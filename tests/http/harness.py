@@ -1217,6 +1217,7 @@ ScriptAlias "{API_PREFIX}" "{self.backend_script}/"
     RequestHeader set X-Keyward-Role        "%{{KEYWARD_ROLE}}e"
     RequestHeader set X-Keyward-Permissions "%{{KEYWARD_PERMISSIONS}}e"
     RequestHeader set X-Keyward-Workspace-Id "%{{KEYWARD_WORKSPACE_ID}}e"
+    RequestHeader set X-Keyward-Key-Secret  "%{{KEYWARD_KEY_SECRET}}e"
     RequestHeader unset Authorization
 </Location>
 """)
@@ -1450,6 +1451,7 @@ fastcgi_param KEYWARD_KEY_NAME     $keyward_key_name;
 fastcgi_param KEYWARD_ROLE         $keyward_role;
 fastcgi_param KEYWARD_PERMISSIONS  $keyward_permissions;
 fastcgi_param KEYWARD_WORKSPACE_ID $keyward_workspace_id;
+fastcgi_param KEYWARD_KEY_SECRET   $keyward_key_secret;
 include {nginx_conf_folder()}/fastcgi_params;
 
 location {API_PREFIX}http/ {{
@@ -1459,6 +1461,7 @@ location {API_PREFIX}http/ {{
     proxy_set_header X-Keyward-Role         $keyward_role;
     proxy_set_header X-Keyward-Permissions  $keyward_permissions;
     proxy_set_header X-Keyward-Workspace-Id $keyward_workspace_id;
+    proxy_set_header X-Keyward-Key-Secret   $keyward_key_secret;
     proxy_set_header Authorization "";
 }}
 """)

@@ -46,6 +46,7 @@ NEEDS = {
     "backup": ["/nonexistent-folder/copy.db"],
     "migrate-to": ["postgresql://127.0.0.1:9/nowhere"],
     "key create": ["--name", "A key"],
+    "key roll": ["--key-id", "key_AAAAAAAAAAAAAAAA"],
     "user add": ["--email", "someone@example.com"],
     "user disable": ["--email", "someone@example.com"],
     "user enable": ["--email", "someone@example.com"],

@@ -133,12 +133,13 @@ class GateOverFastcgiTest(unittest.TestCase):
         values = dict(headers)
         self.assertEqual([name for name, _ in headers],
                          ["Status", "X-Keyward-Key-Id", "X-Keyward-Key-Name", "X-Keyward-Role",
-                          "X-Keyward-Permissions", "X-Keyward-Workspace-Id", "Cache-Control"])
+                          "X-Keyward-Permissions", "X-Keyward-Workspace-Id", "X-Keyward-Key-Secret", "Cache-Control"])
         self.assertEqual(values["X-Keyward-Key-Id"], "key_" + self.reader.split("_")[2])
         self.assertEqual(values["X-Keyward-Key-Name"].encode("latin-1").decode(), "Zahlungs-API · Ärger ✓")
         self.assertEqual(values["X-Keyward-Role"], "read-only")
         self.assertEqual(values["X-Keyward-Permissions"], "api.key.view")
         self.assertEqual(values["X-Keyward-Workspace-Id"], "1")
+        self.assertEqual(values["X-Keyward-Key-Secret"], "current")
         self.assertEqual(values["Cache-Control"], "no-store")
 
     def test_a_refusal_carries_its_body_twice_and_is_never_cached(self):

@@ -175,6 +175,7 @@ class GatekeeperChecks:
                 self.assertEqual(seen["KEYWARD_ROLE"], "admin")
                 self.assertEqual(seen["KEYWARD_PERMISSIONS"], ADMIN_PERMISSIONS)
                 self.assertEqual(seen["KEYWARD_WORKSPACE_ID"], "1")
+                self.assertEqual(seen["KEYWARD_KEY_SECRET"], "current")
                 self.assertEqual(seen["REQUEST_METHOD"], "GET")
                 self.assertEqual(seen["PATH_INFO"], "/orders/42")
                 self.assertEqual(seen["REMOTE_ADDR"], "127.0.0.1")
@@ -671,7 +672,7 @@ class AuthorizerOverFastcgiTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual([name for name, _ in headers], ["Status", "Variable-KEYWARD_KEY_ID", "Variable-KEYWARD_KEY_NAME",
                                                          "Variable-KEYWARD_ROLE", "Variable-KEYWARD_PERMISSIONS",
-                                                         "Variable-KEYWARD_WORKSPACE_ID"])
+                                                         "Variable-KEYWARD_WORKSPACE_ID", "Variable-KEYWARD_KEY_SECRET"])
         self.assertEqual(dict(headers)["Variable-KEYWARD_KEY_NAME"], "Any address")
         self.assertEqual(dict(headers)["Variable-KEYWARD_WORKSPACE_ID"], "1")
         self.assertEqual(body, b"")

@@ -298,7 +298,8 @@ class KeyFilterTest(ServerTestCase):
         self.assertNotIn("Clear filters", page.text)
         self.assertEqual(page.doc.selected("status"), [""])
         self.assertEqual(page.doc.selected("role"), [""])
-        self.assertEqual([v for v, _ in page.doc.options("status")], ["", "enabled", "disabled", "revoked"])
+        self.assertEqual([v for v, _ in page.doc.options("status")], ["", "enabled", "disabled", "revoked", "expiring",
+                                                                    "expired"])
 
     def test_filter_with_undecodable_bytes_does_not_break_the_list(self):
         # lighttpd itself refuses %00 and invalid UTF-8 in the address (400) and re-encodes a lone

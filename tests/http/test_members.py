@@ -114,6 +114,7 @@ WRITES = [
     ("POST", "/keys/{key}/enable", lambda t: [], {"viewer"}),
     ("POST", "/keys/{key}/disable", lambda t: [], {"viewer"}),
     ("POST", "/keys/{key}/regenerate", lambda t: [], {"viewer"}),
+    ("POST", "/keys/{key}/end-overlap", lambda t: [], {"viewer"}),
     ("POST", "/keys/{key}/revoke", lambda t: [], {"viewer", "developer"}),
     ("POST", "/keys/{key}/secret", lambda t: [("copied", "1")], set()),  # closes the secret page: changes nothing
     ("POST", "/keys/find", lambda t: [("q", "billing")], set()),  # the list's filter form: changes nothing

@@ -176,7 +176,7 @@ static enum store_status regenerate_key(struct fixture *fixture)
 {
 	struct keys_secret secret;
 	enum store_status status = keys_regenerate(fixture->db->store, &fixture->db->config, fixture->db->arena,
-						   &fixture->actor, STORE_DEFAULT_WORKSPACE, existing_key_id, NOW, true, &secret);
+						   &fixture->actor, STORE_DEFAULT_WORKSPACE, existing_key_id, NOW, 0, true, &secret);
 	if (status != STORE_OK)
 		assert_string_equal(secret.token, "");
 	keys_secret_wipe(&secret);

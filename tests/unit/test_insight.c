@@ -130,13 +130,13 @@ static void write_edge_events(struct fixture *fixture)
 {
 	int64_t k = fixture->key;
 	const struct store_usage_event events[] = {
-		{ 1, k, MIDNIGHT - 1, "/v1/a", "192.0.2.1", "granted", 3 },
-		{ 1, k, MIDNIGHT, "/v1/a", "192.0.2.1", "granted", 1 },
-		{ 1, k, MIDNIGHT + HOUR - 1, "/v1/b", "192.0.2.2", "ip_not_allowed", 2 },
-		{ 1, k, MIDNIGHT + HOUR, "/v1/a", "192.0.2.2", "granted", 4 },
-		{ 1, k, MIDNIGHT + HOUR + 5, "/v1/a", "192.0.2.1", "disabled", 1 },
-		{ 1, fixture->other, MIDNIGHT + 10, "/v1/z", "198.51.100.9", "granted", 7 },
-		{ 1, 0, MIDNIGHT + 20, "/v1/a", "203.0.113.5", "invalid_key", 9 }, /* no key */
+		{ 1, k, MIDNIGHT - 1, "/v1/a", "192.0.2.1", "granted", 3, false },
+		{ 1, k, MIDNIGHT, "/v1/a", "192.0.2.1", "granted", 1, false },
+		{ 1, k, MIDNIGHT + HOUR - 1, "/v1/b", "192.0.2.2", "ip_not_allowed", 2, false },
+		{ 1, k, MIDNIGHT + HOUR, "/v1/a", "192.0.2.2", "granted", 4, false },
+		{ 1, k, MIDNIGHT + HOUR + 5, "/v1/a", "192.0.2.1", "disabled", 1, false },
+		{ 1, fixture->other, MIDNIGHT + 10, "/v1/z", "198.51.100.9", "granted", 7, false },
+		{ 1, 0, MIDNIGHT + 20, "/v1/a", "203.0.113.5", "invalid_key", 9, false }, /* no key */
 	};
 	write_events(fixture, events, sizeof events / sizeof events[0]);
 }
@@ -305,17 +305,17 @@ static void test_warnings(void **state)
 	int64_t k = fixture->key;
 	const struct store_usage_event events[] = {
 		/* used from 192.0.2.1 for weeks: known */
-		{ 1, k, MIDNIGHT - 20 * DAY, "/v1/a", "192.0.2.1", "granted", 1 },
-		{ 1, k, MIDNIGHT + 1, "/v1/a", "192.0.2.1", "granted", 1 },
+		{ 1, k, MIDNIGHT - 20 * DAY, "/v1/a", "192.0.2.1", "granted", 1, false },
+		{ 1, k, MIDNIGHT + 1, "/v1/a", "192.0.2.1", "granted", 1, false },
 		/* 198.51.100.7 last seen 40 days ago (outside the 30): new again today */
-		{ 1, k, MIDNIGHT - 40 * DAY, "/v1/a", "198.51.100.7", "granted", 1 },
-		{ 1, k, MIDNIGHT + 2, "/v1/a", "198.51.100.7", "granted", 1 },
+		{ 1, k, MIDNIGHT - 40 * DAY, "/v1/a", "198.51.100.7", "granted", 1, false },
+		{ 1, k, MIDNIGHT + 2, "/v1/a", "198.51.100.7", "granted", 1, false },
 		/* refused: 10 in one hour (at the threshold), 11 in another (over it) */
-		{ 1, k, MIDNIGHT + 3, "/v1/a", "192.0.2.1", "ip_not_allowed", 10 },
-		{ 1, k, MIDNIGHT + HOUR, "/v1/a", "192.0.2.1", "ip_not_allowed", 6 },
-		{ 1, k, MIDNIGHT + HOUR + 1, "/v1/a", "192.0.2.1", "disabled", 5 },
+		{ 1, k, MIDNIGHT + 3, "/v1/a", "192.0.2.1", "ip_not_allowed", 10, false },
+		{ 1, k, MIDNIGHT + HOUR, "/v1/a", "192.0.2.1", "ip_not_allowed", 6, false },
+		{ 1, k, MIDNIGHT + HOUR + 1, "/v1/a", "192.0.2.1", "disabled", 5, false },
 		/* the other key was first used today: every address is new, but there is nothing to compare */
-		{ 1, fixture->other, MIDNIGHT + 4, "/v1/a", "203.0.113.1", "granted", 1 },
+		{ 1, fixture->other, MIDNIGHT + 4, "/v1/a", "203.0.113.1", "granted", 1, false },
 	};
 	write_events(fixture, events, sizeof events / sizeof events[0]);
 	roll_all(fixture);
@@ -353,13 +353,13 @@ static void test_warnings(void **state)
 	assert_int_equal(count, 0);
 	/* Four more new addresses of the key: one line for it, with the count and the latest three. */
 	const struct store_usage_event more[] = {
-		{ 1, k, MIDNIGHT + 10, "/v1/a", "203.0.113.10", "granted", 1 },
-		{ 1, k, MIDNIGHT + 11, "/v1/a", "203.0.113.11", "granted", 1 },
-		{ 1, k, MIDNIGHT + 12, "/v1/a", "203.0.113.12", "ip_not_allowed", 1 }, /* refused calls count too */
-		{ 1, k, MIDNIGHT + 13, "/v1/a", "203.0.113.13", "granted", 1 },
-		{ 1, k, MIDNIGHT + 14, "/v1/a", "192.0.2.1", "granted", 1 }, /* known */
+		{ 1, k, MIDNIGHT + 10, "/v1/a", "203.0.113.10", "granted", 1, false },
+		{ 1, k, MIDNIGHT + 11, "/v1/a", "203.0.113.11", "granted", 1, false },
+		{ 1, k, MIDNIGHT + 12, "/v1/a", "203.0.113.12", "ip_not_allowed", 1, false }, /* refused calls count too */
+		{ 1, k, MIDNIGHT + 13, "/v1/a", "203.0.113.13", "granted", 1, false },
+		{ 1, k, MIDNIGHT + 14, "/v1/a", "192.0.2.1", "granted", 1, false }, /* known */
 		/* the other key's second address: it has been in use for seconds, not 30 days: nothing to say */
-		{ 1, fixture->other, MIDNIGHT + 15, "/v1/a", "203.0.113.2", "granted", 1 },
+		{ 1, fixture->other, MIDNIGHT + 15, "/v1/a", "203.0.113.2", "granted", 1, false },
 	};
 	write_events(fixture, more, sizeof more / sizeof more[0]);
 	roll_all(fixture);
@@ -372,7 +372,7 @@ static void test_warnings(void **state)
 	assert_int_equal(found[0].at, MIDNIGHT + 13);
 	assert_string_equal(found[0].address, "203.0.113.13, 203.0.113.12, 203.0.113.11");
 	/* One more hour over the threshold, earlier: still one line for the key, at its latest hour. */
-	const struct store_usage_event earlier[] = { { 1, k, MIDNIGHT - 2 * HOUR, "/v1/a", "192.0.2.1", "disabled", 12 } };
+	const struct store_usage_event earlier[] = { { 1, k, MIDNIGHT - 2 * HOUR, "/v1/a", "192.0.2.1", "disabled", 12, false } };
 	write_events(fixture, earlier, 1);
 	roll_all(fixture);
 	assert_int_equal(store_usage_spikes(fixture->db->store, fixture->db->arena, 1, 0, day, 10, 20, &found, &count,
@@ -392,12 +392,12 @@ static void test_retention_keeps_what_it_should(void **state)
 	struct fixture *fixture = *state;
 	int64_t k = fixture->key, now = MIDNIGHT;
 	const struct store_usage_event events[] = {
-		{ 1, k, now - 31 * DAY, "/old", "192.0.2.1", "granted", 1 },   /* raw: past 30 days */
-		{ 1, k, now - 29 * DAY, "/kept", "192.0.2.1", "granted", 1 },  /* raw: kept */
-		{ 1, k, now - 401 * DAY, "/ancient", "192.0.2.1", "granted", 1 }, /* hourly: past 400 days */
+		{ 1, k, now - 31 * DAY, "/old", "192.0.2.1", "granted", 1, false },   /* raw: past 30 days */
+		{ 1, k, now - 29 * DAY, "/kept", "192.0.2.1", "granted", 1, false },  /* raw: kept */
+		{ 1, k, now - 401 * DAY, "/ancient", "192.0.2.1", "granted", 1, false }, /* hourly: past 400 days */
 	};
 	write_events(fixture, events, 3);
-	const struct store_usage_event waiting[] = { { 1, k, now - 50 * DAY, "/waiting", "192.0.2.1", "granted", 1 } };
+	const struct store_usage_event waiting[] = { { 1, k, now - 50 * DAY, "/waiting", "192.0.2.1", "granted", 1, false } };
 	roll_all(fixture);
 	write_events(fixture, waiting, 1); /* old but not rolled up: kept until it is */
 	size_t deleted = 0;
@@ -504,7 +504,7 @@ static struct store_usage_event *generate(struct fixture *fixture, uint64_t seed
 		events[i] = (struct store_usage_event){ 1, lcg(&seed) % 3 ? fixture->key : fixture->other, at,
 							endpoints[lcg(&seed) % COUNT_OF(endpoints)],
 							addresses[lcg(&seed) % COUNT_OF(addresses)],
-							outcomes[lcg(&seed) % COUNT_OF(outcomes)], 1 + (int64_t)(lcg(&seed) % 3) };
+							outcomes[lcg(&seed) % COUNT_OF(outcomes)], 1 + (int64_t)(lcg(&seed) % 3), false };
 	}
 	for (size_t i = 1; i < GENERATED; i++) /* insertion sort by time */
 		for (size_t j = i; j > 0 && events[j - 1].at > events[j].at; j--) {
@@ -651,8 +651,8 @@ static void test_ids_are_never_used_twice(void **state)
 {
 	struct fixture *fixture = *state;
 	int64_t k = fixture->key;
-	const struct store_usage_event old[] = { { 1, k, MIDNIGHT - 40 * DAY, "/v1/a", "192.0.2.1", "granted", 1 },
-						 { 1, k, MIDNIGHT - 39 * DAY, "/v1/a", "192.0.2.1", "granted", 1 } };
+	const struct store_usage_event old[] = { { 1, k, MIDNIGHT - 40 * DAY, "/v1/a", "192.0.2.1", "granted", 1, false },
+						 { 1, k, MIDNIGHT - 39 * DAY, "/v1/a", "192.0.2.1", "granted", 1, false } };
 	write_events(fixture, old, 2);
 	roll_all(fixture);
 	size_t deleted = 0;
@@ -660,7 +660,7 @@ static void test_ids_are_never_used_twice(void **state)
 					   MIDNIGHT - 32 * DAY, 100, &deleted),
 			 STORE_OK);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_event"), 0);
-	const struct store_usage_event fresh[] = { { 1, k, MIDNIGHT, "/v1/new", "192.0.2.1", "granted", 5 } };
+	const struct store_usage_event fresh[] = { { 1, k, MIDNIGHT, "/v1/new", "192.0.2.1", "granted", 5, false } };
 	write_events(fixture, fresh, 1);
 	assert_true(test_db_integer(fixture->db, "SELECT min(id) FROM usage_event") >
 		    test_db_integer(fixture->db, "SELECT rolled_to FROM usage_rollup"));
@@ -680,7 +680,7 @@ static void test_upkeep_rolls_up_and_takes_turns_at_retention(void **state)
 	struct store_usage_event events[40];
 	for (size_t i = 0; i < 40; i++)
 		events[i] = (struct store_usage_event){ 1, k, MIDNIGHT - (int64_t)(i < 30 ? 60 : 1) * DAY + (int64_t)i,
-							"/v1/a", "192.0.2.1", "granted", 1 };
+							"/v1/a", "192.0.2.1", "granted", 1, false };
 	write_events(fixture, events, 40);
 	struct config config = db->config;
 	config.usage_raw_days = 30;
@@ -807,7 +807,7 @@ static void test_refused_counts(void **state)
 static void test_a_failed_batch_leaves_no_refused_counts(void **state)
 {
 	struct fixture *fixture = *state;
-	const struct store_usage_event bad[] = { { 1, fixture->key, MIDNIGHT, "/x", "192.0.2.1", "granted", 0 } }; /* calls > 0 */
+	const struct store_usage_event bad[] = { { 1, fixture->key, MIDNIGHT, "/x", "192.0.2.1", "granted", 0, false } }; /* calls > 0 */
 	const struct store_refusal_count refusals[] = { { MIDNIGHT, 1, "192.0.2.9", "missing_key", 4 } };
 	assert_int_not_equal(store_usage_write(fixture->db->store, bad, 1, NULL, 0, NULL, 0, refusals, 1), STORE_OK);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM usage_refused_hourly"), 0);

@@ -264,7 +264,7 @@ static void test_usage_writes_leave_the_cache_alone(void **state)
 	struct store_key_auth key;
 	assert_int_equal(find(fixture, fixture->hash, &key), STORE_OK);
 	struct store_usage_event event = { STORE_DEFAULT_WORKSPACE, fixture->row_id, NOW, "/v1/things", "192.0.2.1",
-					   "granted", 1 };
+					   "granted", 1, false };
 	struct store_usage_count count = { STORE_DEFAULT_WORKSPACE, fixture->row_id, NOW - NOW % 3600, 3 };
 	struct store_last_used last_used = { fixture->row_id, NOW };
 	assert_int_equal(store_usage_write(fixture->db->store, &event, 1, &count, 1, &last_used, 1, NULL, 0), STORE_OK);

@@ -598,6 +598,35 @@ static void test_role(void **state)
 
 /* ---- messages set before the check (by the form decoder) ----------------------------------- */
 
+/* The expiry: empty for never; a UTC date and time after now; the stored one may stay though past. */
+static void test_expiry(void **state)
+{
+	struct fixture *fixture = *state;
+	struct key_input input = valid_input(fixture);
+	input.now = 1801418400; /* 2027-01-31 18:00 UTC */
+	input.expires_at = "  ";
+	assert_true(check(fixture, &input));
+	assert_int_equal(input.fields.expires_at, 0);
+	input.expires_at = "2027-01-31T18:01";
+	assert_true(check(fixture, &input));
+	assert_int_equal(input.fields.expires_at, 1801418460);
+	input.expires_at = "2027-01-31 18:00";
+	assert_false(check(fixture, &input));
+	assert_contains(input.expires_at_error, "must be in the future");
+	assert_int_equal(input.fields.expires_at, 0);
+	input = valid_input(fixture);
+	input.now = 1801418400;
+	input.expires_at = "31/01/2027";
+	assert_false(check(fixture, &input));
+	assert_contains(input.expires_at_error, "such as 2027-01-31 18:00");
+	input = valid_input(fixture);
+	input.now = 1801418400;
+	input.expires_at = "2027-01-30";
+	input.expires_at_kept = 1801267200;
+	assert_true(check(fixture, &input));
+	assert_int_equal(input.fields.expires_at, 1801267200);
+}
+
 static void test_decoder_errors_are_kept(void **state)
 {
 	struct fixture *fixture = *state;
@@ -722,6 +751,7 @@ int main(void)
 		TEST(test_cidr_label_rules),
 		TEST(test_cidr_row_count_limit),
 		TEST(test_role),
+		TEST(test_expiry),
 		TEST(test_decoder_errors_are_kept),
 		TEST(test_note),
 	};

@@ -977,7 +977,7 @@ static void test_key_set_secret(void **state)
 	unsigned char hash[HASH_LENGTH];
 	memset(hash, 0xAB, sizeof hash);
 	assert_int_equal(store_key_set_secret(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_rotate", hash,
-					      sizeof hash, "NEW1", 200),
+					      sizeof hash, "NEW1", 200, 0),
 			 STORE_OK);
 	struct store_key key;
 	assert_int_equal(
@@ -993,14 +993,14 @@ static void test_key_set_secret(void **state)
 	/* Another key's hash is refused. */
 	hash_for("key_other", hash);
 	assert_int_equal(store_key_set_secret(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_rotate", hash,
-					      sizeof hash, "OOPS", 300),
+					      sizeof hash, "OOPS", 300, 0),
 			 STORE_CONFLICT);
 	assert_int_equal(
 		store_key_get(fixture->db->store, fixture->db->arena, STORE_DEFAULT_WORKSPACE, "key_rotate", &key),
 		STORE_OK);
 	assert_string_equal(key.secret_hint, "NEW1");
 	assert_int_equal(store_key_set_secret(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_nobody", hash,
-					      sizeof hash, "NONE", 300),
+					      sizeof hash, "NONE", 300, 0),
 			 STORE_NOT_FOUND);
 }
 
@@ -1034,7 +1034,7 @@ static void test_key_revoke_is_final(void **state)
 	unsigned char hash[HASH_LENGTH];
 	memset(hash, 0xCD, sizeof hash);
 	assert_int_equal(store_key_set_secret(fixture->db->store, STORE_DEFAULT_WORKSPACE, "key_doomed", hash,
-					      sizeof hash, "LATE", 700),
+					      sizeof hash, "LATE", 700, 0),
 			 STORE_NOT_FOUND);
 	test_db_assert_no_transaction(fixture->db);
 

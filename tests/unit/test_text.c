@@ -480,6 +480,49 @@ static void test_text_fold_threads(void **state)
 	}
 }
 
+static void test_text_utc_times(void **state)
+{
+	(void)state;
+	int64_t value = -1;
+	char text[TEXT_TIME_MAX];
+	static const struct {
+		const char *text;
+		int64_t value;
+	} good[] = {
+		{ "1970-01-01", 0 },
+		{ "2027-01-31 18:00", 1801418400 },
+		{ "2027-01-31T18:00", 1801418400 },
+		{ "2027-01-31T18:00:59", 1801418459 },
+		{ "2027-01-31 18:00 UTC", 1801418400 },
+		{ "2027-01-31T18:00Z", 1801418400 },
+		{ "2028-02-29", 1835395200 },
+		{ "2000-02-29 23:59", 951868740 },
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		assert_true(text_parse_utc_time(good[i].text, &value));
+		assert_int_equal(value, good[i].value);
+	}
+	static const char *const bad[] = { "", "2027", "2027-1-31", "2027-01-32", "2027-02-29", "1900-02-29", "1969-12-31",
+					   "2027-04-31", "2027-01-31 24:00", "2027-01-31 18:60", "2027-01-31 18", "2027-01-31T18:00+01:00",
+					   "2027-01-31  18:00", " 2027-01-31", "2027-01-31 18:00 CET", "tomorrow" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		value = -1;
+		if (text_parse_utc_time(bad[i], &value))
+			fail_msg("\"%s\" was read as a time", bad[i]);
+		assert_int_equal(value, -1);
+	}
+	assert_false(text_parse_utc_time(NULL, &value));
+	text_utc_time(text, 1801418459);
+	assert_string_equal(text, "2027-01-31 18:00 UTC");
+	struct arena *arena = arena_new();
+	assert_string_equal(text_span(arena, 59), "less than a minute");
+	assert_string_equal(text_span(arena, 60), "1 min");
+	assert_string_equal(text_span(arena, 5 * 3600 + 59 * 60), "5 h");
+	assert_string_equal(text_span(arena, 86400), "1 day");
+	assert_string_equal(text_span(arena, 3 * 86400 + 5), "3 days");
+	arena_free(arena);
+}
+
 static void test_text_to_integer(void **state)
 {
 	(void)state;
@@ -593,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_text_fold_restores_locale),
 		cmocka_unit_test(test_text_fold_threads),
 		cmocka_unit_test(test_text_to_integer),
+		cmocka_unit_test(test_text_utc_times),
 		cmocka_unit_test(test_text_origin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

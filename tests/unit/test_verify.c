@@ -312,7 +312,7 @@ static void test_known_key_id_with_another_secret(void **state)
 	struct audit_actor actor = { 0, "test", "" };
 	struct keys_secret fresh;
 	assert_int_equal(keys_regenerate(fixture->db->store, &fixture->db->config, fixture->db->arena, &actor,
-					 STORE_DEFAULT_WORKSPACE, key.key_id, NOW + 1, false, &fresh),
+					 STORE_DEFAULT_WORKSPACE, key.key_id, NOW + 1, 0, false, &fresh),
 			 STORE_OK);
 	assert_int_equal(code_of(fixture, key.token, "192.0.2.1", NULL), VERIFY_INVALID_KEY);
 	assert_int_equal(code_of(fixture, fresh.token, "192.0.2.1", NULL), VERIFY_GRANTED);
@@ -750,6 +750,100 @@ static void test_request_scopes(void **state)
 	assert_false(result.key_known);
 }
 
+/* Ask about `token` from 192.0.2.1 as if it were `now`. */
+static enum verify_code decide_at(struct fixture *fixture, const char *token, int64_t now, struct verify_result *result)
+{
+	struct verify_request request = {
+		.key = token, .key_length = strlen(token), .client_address = "192.0.2.1", .endpoint = "/v1/things", .now = now,
+	};
+	verify_decide(fixture->db->store, fixture->cache, &fixture->db->config, fixture->db->arena, &request, result);
+	return result->code;
+}
+
+/*
+ * A roll with an overlap: both secrets work, the result says which one came, and the previous one
+ * stops at the end of the overlap from the cached copy, with no write and no new read of the key.
+ */
+static void test_a_rolled_secret_works_until_its_overlap_ends(void **state)
+{
+	struct fixture *fixture = *state;
+	struct test_key key = make_key(fixture, "Rolled", fixture->db->admin_role, true, false, NULL);
+	struct audit_actor actor = { 0, "test", "" };
+	struct keys_secret fresh;
+	assert_int_equal(keys_regenerate(fixture->db->store, &fixture->db->config, fixture->db->arena, &actor,
+					 STORE_DEFAULT_WORKSPACE, key.key_id, NOW, 3600, false, &fresh),
+			 STORE_OK);
+	struct verify_result result;
+	assert_int_equal(decide_at(fixture, key.token, NOW + 10, &result), VERIFY_GRANTED);
+	assert_true(result.previous_secret);
+	assert_string_equal(result.key_id, key.key_id);
+	assert_int_equal(decide_at(fixture, fresh.token, NOW + 10, &result), VERIFY_GRANTED);
+	assert_false(result.previous_secret);
+
+	struct key_cache_counts before = key_cache_counts(fixture->cache);
+	assert_int_equal(decide_at(fixture, key.token, NOW + 3599, &result), VERIFY_GRANTED);
+	assert_int_equal(decide_at(fixture, key.token, NOW + 3600, &result), VERIFY_INVALID_KEY);
+	assert_false(result.key_known); /* as unknown: nothing of the key is told */
+	assert_null(result.key_id);
+	assert_int_equal(decide_at(fixture, fresh.token, NOW + 3600, &result), VERIFY_GRANTED);
+	struct key_cache_counts after = key_cache_counts(fixture->cache);
+	assert_int_equal(after.misses, before.misses);
+	assert_int_equal(after.resets, before.resets);
+
+	/* Rolling again ends the older previous secret at once; ending the overlap by hand ends the newer one. */
+	struct keys_secret third;
+	assert_int_equal(keys_regenerate(fixture->db->store, &fixture->db->config, fixture->db->arena, &actor,
+					 STORE_DEFAULT_WORKSPACE, key.key_id, NOW + 20, KEYS_OVERLAP_MAX, false, &third),
+			 STORE_OK);
+	assert_int_equal(decide_at(fixture, key.token, NOW + 30, &result), VERIFY_INVALID_KEY);
+	assert_int_equal(decide_at(fixture, fresh.token, NOW + 30, &result), VERIFY_GRANTED);
+	assert_true(result.previous_secret);
+	assert_int_equal(keys_end_overlap(fixture->db->store, fixture->db->arena, &actor, STORE_DEFAULT_WORKSPACE,
+					  key.key_id, NOW + 40),
+			 STORE_OK);
+	assert_int_equal(decide_at(fixture, fresh.token, NOW + 41, &result), VERIFY_INVALID_KEY);
+	assert_int_equal(decide_at(fixture, third.token, NOW + 41, &result), VERIFY_GRANTED);
+	assert_false(result.previous_secret);
+	/* An overlap past the longest is refused, and changes nothing. */
+	struct keys_secret refused;
+	assert_int_equal(keys_regenerate(fixture->db->store, &fixture->db->config, fixture->db->arena, &actor,
+					 STORE_DEFAULT_WORKSPACE, key.key_id, NOW + 50, KEYS_OVERLAP_MAX + 1, false, &refused),
+			 STORE_ERROR);
+	assert_int_equal(decide_at(fixture, third.token, NOW + 51, &result), VERIFY_GRANTED);
+	keys_secret_wipe(&fresh);
+	keys_secret_wipe(&third);
+}
+
+/* An expiry takes effect at its second from the cached copy of the key, without any write, and says when. */
+static void test_a_key_expires_without_a_write(void **state)
+{
+	struct fixture *fixture = *state;
+	struct store_key_fields fields = {
+		.name = "Trial", .name_folded = "trial", .postback_url = "", .enabled = true,
+		.role_id = fixture->db->admin_role, .expires_at = NOW + 3600,
+	};
+	struct test_key key;
+	memset(&key, 0, sizeof key);
+	test_key_create_in(fixture->db, STORE_DEFAULT_WORKSPACE, &fields, NOW, key.key_id, key.token, &key.row_id);
+	struct verify_result result;
+	assert_int_equal(decide_at(fixture, key.token, NOW + 3599, &result), VERIFY_GRANTED);
+	struct key_cache_counts before = key_cache_counts(fixture->cache);
+	assert_int_equal(decide_at(fixture, key.token, NOW + 3600, &result), VERIFY_EXPIRED);
+	assert_true(result.key_known);
+	assert_string_equal(verify_code_name(result.code), "expired");
+	assert_int_equal(verify_code_status(result.code), 401);
+	assert_string_equal(result.message, "Key expired on 2023-11-14 23:13 UTC");
+	struct key_cache_counts after = key_cache_counts(fixture->cache);
+	assert_int_equal(after.misses, before.misses);
+	assert_int_equal(after.resets, before.resets);
+	/* A revoked key says revoked, whatever its expiry. */
+	struct audit_actor actor = { 0, "test", "" };
+	assert_int_equal(keys_revoke(fixture->db->store, fixture->db->arena, &actor, STORE_DEFAULT_WORKSPACE, key.key_id,
+				     NOW + 3601),
+			 STORE_OK);
+	assert_int_equal(decide_at(fixture, key.token, NOW + 3602, &result), VERIFY_REVOKED);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0) {
@@ -778,6 +872,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_key_of_another_workspace_reads_as_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_served_workspaces_follow_the_rules_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_scopes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_rolled_secret_works_until_its_overlap_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_key_expires_without_a_write, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
