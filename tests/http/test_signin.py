@@ -361,8 +361,9 @@ class ConsoleRequiresSignInTest(ServerTestCase):
             (f"/w/1/keys/{key_id}/edit", server.key_fields("Renamed with its token"), True),
             (f"/w/1/keys/{key_id}/disable", [], True),
             (f"/w/1/keys/{key_id}/enable", [], True),
-            (f"/w/1/keys/{key_id}/regenerate", [], True),
+            (f"/w/1/keys/{key_id}/regenerate", [("overlap", "1h")], True),
             (f"/w/1/keys/{key_id}/secret", [("copied", "1")], False),  # closes the secret page, changes nothing
+            (f"/w/1/keys/{key_id}/end-overlap", [], True),  # the previous secret, kept for an hour, stops now
             (f"/w/1/keys/{key_id}/revoke", [], True),
             ("/w/1/keys/find", [("q", "Made with")], False),  # a filter: redirects to the list, changes nothing
             ("/w/1/roles/new", [("name", "made-with-token")], True),
