@@ -1,6 +1,6 @@
 /*
- * engine.h: what a storage engine gives the store. store.c holds everything the engines share
- * (the statement table, transactions, binding); each engine file holds what only it knows:
+ * engine.h: what a storage engine gives the store. statements.c holds the statement table and
+ * store.c what else the engines share (transactions, binding); each engine file holds what only it knows:
  * engine_sqlite.c (one file, the embedded default) and engine_postgresql.c (libpq).
  *
  * An engine opens a connection, brings its schema up to date, prepares every statement of the

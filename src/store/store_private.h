@@ -97,7 +97,7 @@
 #define STORE_COPY_STATEMENTS(NAME, name, table, columns, placeholders, kinds, order, seed) \
 	STMT_COPY_READ_##NAME, STMT_COPY_WRITE_##NAME, STMT_COPY_CLEAR_##NAME,
 
-/* Every statement the program runs. Text is in store.c's statement table, in this order. */
+/* Every statement the program runs. Text is in statements.c's table, in this order. */
 enum store_statement {
 	STMT_BEGIN,
 	STMT_COMMIT,
