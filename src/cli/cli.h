@@ -41,7 +41,7 @@ struct cli_option {
 	const char *help; /* one line */
 };
 
-#define CLI_OPTIONS_MAX 10
+#define CLI_OPTIONS_MAX 16
 
 struct cli_args;
 
@@ -123,9 +123,15 @@ int cli_backup(const struct config *config, const struct cli_args *args);
 int cli_migrate_to_check(const struct cli_args *args);
 int cli_migrate_to(const struct config *config, const struct cli_args *args);
 
-/* keys.c: keyward key create, key list. */
+/* keys.c: keyward key create | list | show | edit | disable | enable | revoke | roll. */
 int cli_key_create(const struct config *config, const struct cli_args *args);
 int cli_key_list(const struct config *config, const struct cli_args *args);
+int cli_key_show(const struct config *config, const struct cli_args *args);
+int cli_key_edit_check(const struct cli_args *args);
+int cli_key_edit(const struct config *config, const struct cli_args *args);
+int cli_key_disable(const struct config *config, const struct cli_args *args);
+int cli_key_enable(const struct config *config, const struct cli_args *args);
+int cli_key_revoke(const struct config *config, const struct cli_args *args);
 int cli_key_roll(const struct config *config, const struct cli_args *args);
 
 /* users.c: keyward user add | list | disable | enable | remove | reset-password | unlock, workspace create, setup-link. */

@@ -61,6 +61,29 @@ static const struct cli_option key_roll_options[] = {
 	END,
 };
 
+static const struct cli_option key_options[] = {
+	{ "key-id", CLI_TEXT, "ID", true, 0, 0, "the key, by its ID (key_...)" },
+	WORKSPACE_OPTION,
+	END,
+};
+
+static const struct cli_option key_edit_options[] = {
+	{ "key-id", CLI_TEXT, "ID", true, 0, 0, "the key, by its ID (key_...)" },
+	{ "name", CLI_TEXT, "NAME", false, 0, 0, "a new name, 1 to 100 characters" },
+	{ "role", CLI_TEXT, "ROLE", false, 0, 0, "another key role" },
+	{ "cidr", CLI_LIST, "NETWORK[=LABEL]", false, 0, 0,
+	  "an allowed network, with an optional label; any --cidr replaces the whole list" },
+	{ "no-cidrs", CLI_FLAG, NULL, false, 0, 0, "empty the list of networks: any address may use the key" },
+	{ "postback-url", CLI_TEXT, "URL", false, 0, 0, "where notifications about the key go (\"\": nowhere)" },
+	{ "off-record", CLI_FLAG, NULL, false, 0, 0, "record nothing of its requests but an hourly count" },
+	{ "on-record", CLI_FLAG, NULL, false, 0, 0, "record its requests again" },
+	{ "expires", CLI_TEXT, "WHEN", false, 0, 0, "when it stops working, in UTC, as for key create" },
+	{ "no-expiry", CLI_FLAG, NULL, false, 0, 0, "it never expires" },
+	{ "note", CLI_TEXT, "TEXT", false, 0, 0, "a new note, up to 1,000 characters (\"\": none)" },
+	WORKSPACE_OPTION,
+	END,
+};
+
 static const struct cli_option workspace_options[] = { WORKSPACE_OPTION, END };
 
 static const struct cli_option user_add_options[] = {
@@ -100,6 +123,15 @@ static const struct cli_command commands[] = {
 	{ .name = "key roll", .options = key_roll_options, .run = cli_key_roll,
 	  .help = "give a key a new secret and print it, once; the old one may keep working a while" },
 	{ .name = "key list", .options = workspace_options, .run = cli_key_list, .help = "list a workspace's active keys" },
+	{ .name = "key show", .options = key_options, .run = cli_key_show,
+	  .help = "a key's settings, state and history (never its secret)" },
+	{ .name = "key edit", .options = key_edit_options, .check = cli_key_edit_check, .run = cli_key_edit,
+	  .help = "change a key's settings as the console's edit form does; only the options given change" },
+	{ .name = "key disable", .options = key_options, .run = cli_key_disable,
+	  .help = "switch a key off; it can be enabled again" },
+	{ .name = "key enable", .options = key_options, .run = cli_key_enable, .help = "switch a disabled key on again" },
+	{ .name = "key revoke", .options = key_options, .run = cli_key_revoke,
+	  .help = "end a key for good (no confirmation is asked)" },
 	{ .name = "user add", .options = user_add_options, .check = cli_user_add_check, .run = cli_user_add,
 	  .help = "make a console user (the password is read from standard input)" },
 	{ .name = "user list", .options = workspace_options, .run = cli_user_list,

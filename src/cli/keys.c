@@ -1,4 +1,9 @@
-/* keys.c: `keyward key create`, `keyward key roll` and `keyward key list`: keys from the command line. */
+/*
+ * keys.c: `keyward key create | list | show | edit | disable | enable | revoke | roll`: keys from the
+ * command line, through the same domain functions and input rules as the console, with the audit
+ * actor "command line". None of these commands ever prints a stored secret: `key create` and
+ * `key roll` print the new one once, `key show` its last four characters only.
+ */
 #include "cli/cli.h"
 
 #include <sodium.h>
@@ -41,6 +46,33 @@ static void print_input_errors(const struct key_input *input)
 	}
 }
 
+/* What the console's decoder does for a form: text that is not UTF-8 is refused next to its field. */
+static void check_utf8(struct key_input *input)
+{
+	for (size_t i = 0; i < input->cidr_count; i++)
+		if (!utf8_valid(input->cidrs[i].label, strlen(input->cidrs[i].label)))
+			input->cidrs[i].label_error = "the label is not valid UTF-8";
+	if (input->name != NULL && !utf8_valid(input->name, strlen(input->name)))
+		input->name_error = "the name is not valid UTF-8";
+	if (input->note != NULL && !utf8_valid(input->note, strlen(input->note)))
+		input->note_error = "the note is not valid UTF-8";
+}
+
+/*
+ * Say why a change to key `key_id` was refused, for a domain status that is not STORE_OK: no such
+ * key in the workspace, the key is revoked, or a store failure (`what`). Returns CLI_FAILED.
+ */
+static int refuse(const struct config *config, struct arena *arena, enum store_status status, int64_t workspace_id,
+		  const char *key_id, const char *what)
+{
+	if (status == STORE_NOT_FOUND)
+		return cli_fail(arena_printf(arena, "workspace %lld has no key %s; nothing was changed",
+					     (long long)workspace_id, key_id));
+	if (status == STORE_CONFLICT)
+		return cli_fail("that key was revoked and can no longer be changed; nothing was changed");
+	return cli_store_fail(config, status, what);
+}
+
 int cli_key_create(const struct config *config, const struct cli_args *args)
 {
 	struct arena *arena = arena_new();
@@ -71,13 +103,7 @@ int cli_key_create(const struct config *config, const struct cli_args *args)
 		input.role_id = arena_printf(arena, "%lld", (long long)found.id);
 	else
 		input.role_error = arena_printf(arena, "there is no role named \"%s\"", role);
-	for (size_t i = 0; i < input.cidr_count; i++)
-		if (!utf8_valid(input.cidrs[i].label, strlen(input.cidrs[i].label)))
-			input.cidrs[i].label_error = "the label is not valid UTF-8";
-	if (input.name != NULL && !utf8_valid(input.name, strlen(input.name)))
-		input.name_error = "the name is not valid UTF-8";
-	if (input.note != NULL && !utf8_valid(input.note, strlen(input.note)))
-		input.note_error = "the note is not valid UTF-8";
+	check_utf8(&input);
 	if (!key_input_check(arena, store, workspace_id, &input)) {
 		print_input_errors(&input);
 	} else {
@@ -163,15 +189,266 @@ int cli_key_roll(const struct config *config, const struct cli_args *args)
 					"copy it now\n", secret.key_id);
 		printf("%s\n", secret.token);
 		status = 0;
-	} else if (saved == STORE_NOT_FOUND) {
-		cli_fail(arena_printf(arena, "workspace %lld has no key %s; nothing was changed", (long long)workspace_id,
-				      key_id));
-	} else if (saved == STORE_CONFLICT) {
-		cli_fail("that key was revoked and can no longer be changed; nothing was changed");
 	} else {
-		cli_store_fail(config, saved, "could not roll the key; nothing was changed");
+		refuse(config, arena, saved, workspace_id, key_id, "could not roll the key; nothing was changed");
 	}
 	keys_secret_wipe(&secret);
+	store_close(store);
+	arena_free(arena);
+	return status;
+}
+
+/* "2027-01-31 18:00 UTC", or `none` when `unix_time` is 0. */
+static const char *time_or(struct arena *arena, int64_t unix_time, const char *none)
+{
+	if (unix_time == 0)
+		return none;
+	char text[TEXT_TIME_MAX];
+	text_utc_time(text, unix_time);
+	return arena_strdup(arena, text);
+}
+
+/* `unix_time` as text_parse_utc_time() reads it back to the second: "2027-01-31 18:00:00". */
+static const char *form_time(struct arena *arena, int64_t unix_time)
+{
+	time_t seconds = (time_t)unix_time;
+	struct tm parts;
+	char text[TEXT_TIME_MAX];
+	gmtime_r(&seconds, &parts);
+	strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &parts);
+	return arena_strdup(arena, text);
+}
+
+/* The key's state as the console's list shows it: revoked, expired, enabled or disabled. */
+static const char *key_state(const struct store_key *key, int64_t now)
+{
+	if (key->revoked_at != 0)
+		return "revoked";
+	if (key->expires_at != 0 && key->expires_at <= now)
+		return "expired";
+	return key->enabled ? "enabled" : "disabled";
+}
+
+/*
+ * Read key `key_id` of the workspace into *key (strings in `arena`). CLI_OK, or CLI_FAILED after
+ * saying why (no such key: "nothing was changed" unless `reading`).
+ */
+static int load_key(const struct config *config, struct store *store, struct arena *arena, int64_t workspace_id,
+		    const char *key_id, bool reading, struct store_key *key)
+{
+	enum store_status read = store_key_get(store, arena, workspace_id, key_id, key);
+	if (read == STORE_NOT_FOUND && reading)
+		return cli_fail(arena_printf(arena, "workspace %lld has no key %s", (long long)workspace_id, key_id));
+	if (read != STORE_OK)
+		return refuse(config, arena, read, workspace_id, key_id, "could not read the key");
+	return CLI_OK;
+}
+
+int cli_key_show(const struct config *config, const struct cli_args *args)
+{
+	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
+	const char *key_id = cli_text(args, "key-id");
+	struct store *store = cli_open_store(config);
+	if (store == NULL)
+		return CLI_FAILED;
+	struct arena *arena = arena_new();
+	struct store_key key;
+	int64_t now = (int64_t)time(NULL);
+	int status = load_key(config, store, arena, workspace_id, key_id, true, &key);
+	if (status == CLI_OK) {
+		printf("name:          %s\n", key.name);
+		printf("key ID:        %s\n", key.key_id);
+		printf("state:         %s\n", key_state(&key, now));
+		if (key.revoked_at != 0)
+			printf("revoked at:    %s\n", time_or(arena, key.revoked_at, ""));
+		printf("role:          %s\n", key.role_name);
+		printf("secret:        …%s (only its last 4 characters are kept in clear)\n", key.secret_hint);
+		if (key.previous_secret_until > now)
+			printf("previous:      …%s works until %s\n", key.previous_secret_hint,
+			       time_or(arena, key.previous_secret_until, ""));
+		if (key.cidr_count == 0)
+			printf("networks:      any\n");
+		for (size_t i = 0; i < key.cidr_count; i++)
+			printf("%-15s%s%s%s\n", i == 0 ? "networks:" : "", key.cidrs[i].cidr, key.cidrs[i].label[0] ? "  " : "",
+			       key.cidrs[i].label);
+		printf("POSTback URL:  %s\n", key.postback_url[0] ? key.postback_url : "none");
+		printf("record:        %s\n", key.off_record ? "off the record (an hourly count only)" : "recorded");
+		printf("expires:       %s\n", time_or(arena, key.expires_at, "never"));
+		printf("created:       %s by %s\n", time_or(arena, key.created_at, ""),
+		       key.created_by[0] ? key.created_by : "(not known)");
+		printf("last used:     %s\n", time_or(arena, key.last_used_at, "never"));
+		if (key.note[0] == '\0') {
+			printf("note:          none\n");
+		} else {
+			/* Each line of the note indented under the first. */
+			printf("note:          ");
+			for (const char *c = key.note; *c != '\0'; c++)
+				if (*c == '\n')
+					fputs("\n               ", stdout);
+				else
+					putchar(*c);
+			putchar('\n');
+		}
+	}
+	store_close(store);
+	arena_free(arena);
+	return status;
+}
+
+int cli_key_edit_check(const struct cli_args *args)
+{
+	if (cli_flag(args, "off-record") && cli_flag(args, "on-record"))
+		return cli_usage(args, "--off-record and --on-record exclude each other");
+	if (cli_text(args, "expires") != NULL && cli_flag(args, "no-expiry"))
+		return cli_usage(args, "--expires and --no-expiry exclude each other");
+	size_t cidr_count = 0;
+	cli_list(args, "cidr", &cidr_count);
+	if (cidr_count > 0 && cli_flag(args, "no-cidrs"))
+		return cli_usage(args, "--cidr and --no-cidrs exclude each other");
+	static const char *const changes[] = { "name", "role", "cidr", "no-cidrs", "postback-url", "off-record",
+					       "on-record", "expires", "no-expiry", "note" };
+	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
+		if (cli_flag(args, changes[i]))
+			return CLI_OK;
+	return cli_usage(args, "say what to change: at least one of --name, --role, --cidr, --no-cidrs, --postback-url, "
+			       "--off-record, --on-record, --expires, --no-expiry and --note");
+}
+
+/*
+ * `key edit`: the key as stored, with only the options given changed, checked by the console's
+ * edit rules (key_input_check: the same messages, a past expiry kept only when it is the one
+ * stored) and saved by keys_update. Any --cidr replaces the whole list of networks; --no-cidrs
+ * empties it; without either the list stays as it is.
+ */
+int cli_key_edit(const struct config *config, const struct cli_args *args)
+{
+	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
+	const char *key_id = cli_text(args, "key-id");
+	struct store *store = cli_open_store(config);
+	if (store == NULL)
+		return CLI_FAILED;
+	struct arena *arena = arena_new();
+	struct store_key key;
+	int status = load_key(config, store, arena, workspace_id, key_id, false, &key);
+	if (status == CLI_OK && key.revoked_at != 0)
+		status = refuse(config, arena, STORE_CONFLICT, workspace_id, key_id, "");
+	if (status != CLI_OK) {
+		store_close(store);
+		arena_free(arena);
+		return status;
+	}
+	struct key_input input;
+	memset(&input, 0, sizeof input);
+	input.now = (int64_t)time(NULL);
+	input.name = cli_text(args, "name") ? cli_text(args, "name") : key.name;
+	input.postback_url = cli_text(args, "postback-url") ? cli_text(args, "postback-url") : key.postback_url;
+	input.note = cli_text(args, "note") ? cli_text(args, "note") : key.note;
+	input.off_record = cli_flag(args, "off-record") || (key.off_record && !cli_flag(args, "on-record"));
+	input.enabled = key.enabled;
+	input.expires_at_kept = key.expires_at;
+	if (cli_text(args, "expires") != NULL)
+		input.expires_at = cli_text(args, "expires");
+	else if (!cli_flag(args, "no-expiry") && key.expires_at != 0)
+		input.expires_at = form_time(arena, key.expires_at);
+	size_t cidr_count = 0;
+	const char *const *cidrs = cli_list(args, "cidr", &cidr_count);
+	bool replace = cidr_count > 0 || cli_flag(args, "no-cidrs");
+	input.cidrs = arena_alloc(arena, ((replace ? cidr_count : key.cidr_count) + 1) * sizeof *input.cidrs);
+	for (size_t i = 0; replace && i < cidr_count; i++)
+		parse_cidr_argument(arena, cidrs[i], &input.cidrs[input.cidr_count++]);
+	for (size_t i = 0; !replace && i < key.cidr_count; i++) {
+		input.cidrs[input.cidr_count].cidr = key.cidrs[i].cidr;
+		input.cidrs[input.cidr_count++].label = key.cidrs[i].label;
+	}
+	const char *role = cli_text(args, "role") ? cli_text(args, "role") : key.role_name;
+	struct store_role found;
+	memset(&found, 0, sizeof found);
+	if (store_role_find_by_name(store, arena, workspace_id, role, &found) == STORE_OK)
+		input.role_id = arena_printf(arena, "%lld", (long long)found.id);
+	else
+		input.role_error = arena_printf(arena, "there is no role named \"%s\"", role);
+	check_utf8(&input);
+	status = CLI_FAILED;
+	if (!key_input_check(arena, store, workspace_id, &input)) {
+		print_input_errors(&input);
+		fputs("keyward: nothing was changed\n", stderr);
+	} else {
+		const char *changes = audit_key_changes(arena, &key, &input.fields, found.name);
+		struct audit_actor actor = { 0, "command line", "" };
+		enum store_status saved = keys_update(store, arena, &actor, workspace_id, key_id, &input.fields, input.now);
+		if (saved == STORE_OK) {
+			printf("%s\n", changes);
+			fprintf(stderr, "keyward: saved %s\n", key_id);
+			status = CLI_OK;
+		} else if (saved == STORE_NOT_FOUND && store_key_get(store, arena, workspace_id, key_id, &key) == STORE_OK) {
+			cli_fail("that role was deleted meanwhile; nothing was changed");
+		} else {
+			refuse(config, arena, saved, workspace_id, key_id, "could not save the key; nothing was changed");
+		}
+	}
+	store_close(store);
+	arena_free(arena);
+	return status;
+}
+
+/* `key enable`, `key disable`: keys_set_enabled, saying whether the key was so already. */
+static int set_enabled(const struct config *config, const struct cli_args *args, bool enabled)
+{
+	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
+	const char *key_id = cli_text(args, "key-id");
+	struct store *store = cli_open_store(config);
+	if (store == NULL)
+		return CLI_FAILED;
+	struct arena *arena = arena_new();
+	struct store_key key;
+	int status = load_key(config, store, arena, workspace_id, key_id, false, &key);
+	if (status == CLI_OK) {
+		struct audit_actor actor = { 0, "command line", "" };
+		enum store_status saved =
+			keys_set_enabled(store, arena, &actor, workspace_id, key_id, enabled, (int64_t)time(NULL));
+		if (saved != STORE_OK)
+			status = refuse(config, arena, saved, workspace_id, key_id,
+					"could not change the key; nothing was changed");
+		else if (key.enabled == enabled)
+			fprintf(stderr, "keyward: %s was %s already; nothing was changed\n", key_id,
+				enabled ? "enabled" : "disabled");
+		else if (enabled)
+			fprintf(stderr, "keyward: enabled %s: it works again%s\n", key_id,
+				key.expires_at != 0 && key.expires_at <= (int64_t)time(NULL) ? " once it no longer is expired"
+											: "");
+		else
+			fprintf(stderr, "keyward: disabled %s: it no longer works until enabled again\n", key_id);
+	}
+	store_close(store);
+	arena_free(arena);
+	return status;
+}
+
+int cli_key_enable(const struct config *config, const struct cli_args *args)
+{
+	return set_enabled(config, args, true);
+}
+
+int cli_key_disable(const struct config *config, const struct cli_args *args)
+{
+	return set_enabled(config, args, false);
+}
+
+int cli_key_revoke(const struct config *config, const struct cli_args *args)
+{
+	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
+	const char *key_id = cli_text(args, "key-id");
+	struct store *store = cli_open_store(config);
+	if (store == NULL)
+		return CLI_FAILED;
+	struct arena *arena = arena_new();
+	struct audit_actor actor = { 0, "command line", "" };
+	int status = CLI_OK;
+	enum store_status saved = keys_revoke(store, arena, &actor, workspace_id, key_id, (int64_t)time(NULL));
+	if (saved == STORE_OK)
+		fprintf(stderr, "keyward: revoked %s: it no longer works, for good\n", key_id);
+	else
+		status = refuse(config, arena, saved, workspace_id, key_id, "could not revoke the key; nothing was changed");
 	store_close(store);
 	arena_free(arena);
 	return status;
