@@ -203,8 +203,9 @@ enum store_status keys_regenerate(struct store *store, const struct config *conf
 }
 
 enum store_status keys_end_overlap(struct store *store, struct arena *arena, const struct audit_actor *actor,
-				   int64_t workspace_id, const char *key_id, int64_t now)
+				   int64_t workspace_id, const char *key_id, int64_t now, bool *ended)
 {
+	*ended = false;
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
@@ -218,8 +219,12 @@ enum store_status keys_end_overlap(struct store *store, struct arena *arena, con
 							   "overlap ended by hand: the previous secret …%s no longer works",
 							   before.previous_secret_hint),
 					      now);
+		*ended = status == STORE_OK;
 	}
-	return store_transaction_finish(store, status);
+	status = store_transaction_finish(store, status);
+	if (status != STORE_OK)
+		*ended = false;
+	return status;
 }
 
 enum store_status keys_revoke(struct store *store, struct arena *arena, const struct audit_actor *actor,

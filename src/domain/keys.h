@@ -86,11 +86,12 @@ enum store_status keys_regenerate(struct store *store, const struct config *conf
 				  int64_t overlap_seconds, bool seal, struct keys_secret *secret);
 
 /*
- * Stop the previous secret of key `key_id` now, with its "key.overlap_end" line. STORE_OK and no
- * line when no overlap is running (never was, ran out, or someone else ended it).
+ * Stop the previous secret of key `key_id` now, with its "key.overlap_end" line; *ended says
+ * whether there was one to stop. STORE_OK, *ended false and no line when no overlap is running
+ * (never was, ran out, or someone else ended it).
  */
 enum store_status keys_end_overlap(struct store *store, struct arena *arena, const struct audit_actor *actor,
-				   int64_t workspace_id, const char *key_id, int64_t now);
+				   int64_t workspace_id, const char *key_id, int64_t now, bool *ended);
 
 /* Revoke key `key_id` for good, with its "key.revoke" line; its waiting secret, if any, is dropped. */
 enum store_status keys_revoke(struct store *store, struct arena *arena, const struct audit_actor *actor,

@@ -365,6 +365,7 @@ static const char *done_message(const char *done)
 		{ "regenerated", "Secret regenerated. The old secret no longer works." },
 		{ "rolled", "Secret rolled. The previous secret keeps working until the overlap ends (see below)." },
 		{ "overlap-ended", "Overlap ended. The previous secret no longer works." },
+		{ "no-overlap", "There was no overlap to end: the previous secret had stopped already. Nothing was changed." },
 		{ "updated", "Changes saved." },
 		{ "found", "This is the key whose secret you pasted. The secret itself was not kept or logged." },
 		{ "enabled", "Key enabled. It works again." },
@@ -587,13 +588,14 @@ void page_keys_end_overlap(struct app *app, struct http_request *request, struct
 {
 	struct audit_actor actor = page_actor(request);
 	const char *key_id = request->path_params[0];
-	enum store_status status =
-		keys_end_overlap(app->store, request->arena, &actor, request->visit->workspace_id, key_id, page_now());
+	bool ended = false;
+	enum store_status status = keys_end_overlap(app->store, request->arena, &actor, request->visit->workspace_id,
+						    key_id, page_now(), &ended);
 	if (status != STORE_OK) {
 		page_keys_refused(app, request, response, status);
 		return;
 	}
-	back_to_key(app, request, response, key_id, "overlap-ended");
+	back_to_key(app, request, response, key_id, ended ? "overlap-ended" : "no-overlap");
 }
 
 static const char *done_word(struct http_request *request, const struct form *form)

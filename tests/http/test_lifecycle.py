@@ -150,8 +150,12 @@ class RollConsoleTest(ConsoleHelpers, ServerTestCase):
         self.assertEqual(self.audit_summaries(key_id, "key.overlap_end"),
                          [f"overlap ended by hand: the previous secret …{old_hint} no longer works"])
         self.assertIn("<td data-label=\"What\">Overlap ended</td>", page.text)
-        # Ending it again is no change and no second line.
-        self.assertStatus(server.post(f"/w/1/keys/{key_id}/end-overlap", []), 303)
+        # Ending it again is no change and no second line, and the page says so.
+        again = server.post(f"/w/1/keys/{key_id}/end-overlap", [])
+        self.assertStatus(again, 303)
+        self.assertEqual(again.header("Location"), f"/w/1/keys/{key_id}?done=no-overlap")
+        self.assertIn("There was no overlap to end: the previous secret had stopped already. Nothing was changed.",
+                      server.follow(again).text)
         self.assertEqual(len(self.audit_summaries(key_id, "key.overlap_end")), 1)
 
     def test_a_rolled_secret_finds_its_key_while_the_overlap_lasts(self):
