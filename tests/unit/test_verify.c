@@ -798,9 +798,15 @@ static void test_a_rolled_secret_works_until_its_overlap_ends(void **state)
 	assert_int_equal(decide_at(fixture, key.token, NOW + 30, &result), VERIFY_INVALID_KEY);
 	assert_int_equal(decide_at(fixture, fresh.token, NOW + 30, &result), VERIFY_GRANTED);
 	assert_true(result.previous_secret);
+	bool ended = false;
 	assert_int_equal(keys_end_overlap(fixture->db->store, fixture->db->arena, &actor, STORE_DEFAULT_WORKSPACE,
-					  key.key_id, NOW + 40),
+					  key.key_id, NOW + 40, &ended),
 			 STORE_OK);
+	assert_true(ended);
+	assert_int_equal(keys_end_overlap(fixture->db->store, fixture->db->arena, &actor, STORE_DEFAULT_WORKSPACE,
+					  key.key_id, NOW + 40, &ended),
+			 STORE_OK);
+	assert_false(ended); /* nothing left to end */
 	assert_int_equal(decide_at(fixture, fresh.token, NOW + 41, &result), VERIFY_INVALID_KEY);
 	assert_int_equal(decide_at(fixture, third.token, NOW + 41, &result), VERIFY_GRANTED);
 	assert_false(result.previous_secret);
