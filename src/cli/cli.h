@@ -103,6 +103,10 @@ int cli_usage(const struct cli_args *args, const char *message);
 /* The database of `config`, opened (and migrated); NULL after saying why on standard error. */
 struct store *cli_open_store(const struct config *config);
 
+/* Who the audit log names for every change made on the command line: "command line". */
+struct audit_actor;
+extern const struct audit_actor cli_actor;
+
 /*
  * "keyward: WHAT: why" on standard error for a store status that is not STORE_OK: busy (try
  * again), damaged (run PRAGMA integrity_check on the database), or see the message above.

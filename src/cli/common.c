@@ -4,7 +4,10 @@
 #include <stdio.h>
 
 #include "core/config.h"
+#include "domain/audit.h"
 #include "store/store.h"
+
+const struct audit_actor cli_actor = { 0, "command line", "" };
 
 int cli_fail(const char *message)
 {

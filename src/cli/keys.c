@@ -107,9 +107,8 @@ int cli_key_create(const struct config *config, const struct cli_args *args)
 	if (!key_input_check(arena, store, workspace_id, &input)) {
 		print_input_errors(&input);
 	} else {
-		struct audit_actor actor = { 0, "command line", "" };
 		struct keys_secret secret;
-		enum store_status saved = keys_create(store, config, arena, &actor, workspace_id, &input.fields,
+		enum store_status saved = keys_create(store, config, arena, &cli_actor, workspace_id, &input.fields,
 						      input.now, false, &secret);
 		if (saved == STORE_OK) {
 			fprintf(stderr, "keyward: created %s; the secret below is shown once, copy it now\n", secret.key_id);
@@ -172,12 +171,11 @@ int cli_key_roll(const struct config *config, const struct cli_args *args)
 	if (store == NULL)
 		return CLI_FAILED;
 	struct arena *arena = arena_new();
-	struct audit_actor actor = { 0, "command line", "" };
 	struct keys_secret secret;
 	int64_t now = (int64_t)time(NULL);
 	int status = CLI_FAILED;
 	enum store_status saved =
-		keys_regenerate(store, config, arena, &actor, workspace_id, key_id, now, overlap->seconds, false, &secret);
+		keys_regenerate(store, config, arena, &cli_actor, workspace_id, key_id, now, overlap->seconds, false, &secret);
 	if (saved == STORE_OK) {
 		char until[TEXT_TIME_MAX];
 		text_utc_time(until, now + overlap->seconds);
@@ -374,8 +372,7 @@ int cli_key_edit(const struct config *config, const struct cli_args *args)
 		fputs("keyward: nothing was changed\n", stderr);
 	} else {
 		const char *changes = audit_key_changes(arena, &key, &input.fields, found.name);
-		struct audit_actor actor = { 0, "command line", "" };
-		enum store_status saved = keys_update(store, arena, &actor, workspace_id, key_id, &input.fields, input.now);
+		enum store_status saved = keys_update(store, arena, &cli_actor, workspace_id, key_id, &input.fields, input.now);
 		if (saved == STORE_OK) {
 			printf("%s\n", changes);
 			fprintf(stderr, "keyward: saved %s\n", key_id);
@@ -403,9 +400,8 @@ static int set_enabled(const struct config *config, const struct cli_args *args,
 	struct store_key key;
 	int status = load_key(config, store, arena, workspace_id, key_id, false, &key);
 	if (status == CLI_OK) {
-		struct audit_actor actor = { 0, "command line", "" };
 		enum store_status saved =
-			keys_set_enabled(store, arena, &actor, workspace_id, key_id, enabled, (int64_t)time(NULL));
+			keys_set_enabled(store, arena, &cli_actor, workspace_id, key_id, enabled, (int64_t)time(NULL));
 		if (saved != STORE_OK)
 			status = refuse(config, arena, saved, workspace_id, key_id,
 					"could not change the key; nothing was changed");
@@ -442,9 +438,8 @@ int cli_key_revoke(const struct config *config, const struct cli_args *args)
 	if (store == NULL)
 		return CLI_FAILED;
 	struct arena *arena = arena_new();
-	struct audit_actor actor = { 0, "command line", "" };
 	int status = CLI_OK;
-	enum store_status saved = keys_revoke(store, arena, &actor, workspace_id, key_id, (int64_t)time(NULL));
+	enum store_status saved = keys_revoke(store, arena, &cli_actor, workspace_id, key_id, (int64_t)time(NULL));
 	if (saved == STORE_OK)
 		fprintf(stderr, "keyward: revoked %s: it no longer works, for good\n", key_id);
 	else

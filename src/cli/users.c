@@ -124,9 +124,8 @@ int cli_user_add(const struct config *config, const struct cli_args *args)
 	if (store == NULL)
 		return CLI_FAILED;
 	struct arena *arena = arena_new();
-	struct audit_actor actor = { 0, "command line", "" };
 	int64_t user_id = 0;
-	enum store_status saved = members_add_user(store, arena, &actor, workspace_id, email, folded, name, hash, role,
+	enum store_status saved = members_add_user(store, arena, &cli_actor, workspace_id, email, folded, name, hash, role,
 						   (int64_t)time(NULL), &user_id);
 	sodium_memzero(hash, sizeof hash);
 	arena_free(arena);
@@ -186,11 +185,10 @@ int cli_setup_link(const struct config *config, const struct cli_args *args)
 	} else {
 		struct store_invitation invitation = { .workspace_id = STORE_DEFAULT_WORKSPACE, .email = "",
 						       .console_role = "owner", .setup = true };
-		struct audit_actor actor = { 0, "command line", "" };
 		char token[SESSION_TOKEN_LENGTH + 1];
 		struct arena *arena = arena_new();
 		enum store_status saved =
-			invitation_create(store, config, arena, &actor, &invitation, "", (int64_t)time(NULL), token);
+			invitation_create(store, config, arena, &cli_actor, &invitation, "", (int64_t)time(NULL), token);
 		arena_free(arena);
 		if (saved != STORE_OK) {
 			status = cli_fail("could not store the setup link");
@@ -257,26 +255,25 @@ static int person_command(const struct config *config, const struct cli_args *ar
 		store_close(store);
 		return CLI_FAILED;
 	}
-	struct audit_actor actor = { 0, "command line", "" };
 	int64_t now = (int64_t)time(NULL), ended = 0;
 	const char *blocking = NULL;
 	bool changed = true;
 	if (status == STORE_OK) {
 		switch (action) {
 		case PERSON_DISABLE:
-			status = users_disable(store, arena, &actor, user.id, now, &blocking, &ended, &changed);
+			status = users_disable(store, arena, &cli_actor, user.id, now, &blocking, &ended, &changed);
 			break;
 		case PERSON_ENABLE:
-			status = users_enable(store, arena, &actor, user.id, now, &changed);
+			status = users_enable(store, arena, &cli_actor, user.id, now, &changed);
 			break;
 		case PERSON_REMOVE:
-			status = users_remove(store, arena, &actor, user.id, now, &blocking);
+			status = users_remove(store, arena, &cli_actor, user.id, now, &blocking);
 			break;
 		case PERSON_RESET_PASSWORD:
-			status = users_reset_password(store, arena, &actor, user.id, hash, now, &ended);
+			status = users_reset_password(store, arena, &cli_actor, user.id, hash, now, &ended);
 			break;
 		case PERSON_UNLOCK:
-			status = users_unlock(store, arena, &actor, user.id, folded, now);
+			status = users_unlock(store, arena, &cli_actor, user.id, folded, now);
 			break;
 		}
 	}
@@ -367,9 +364,8 @@ int cli_workspace_create(const struct config *config, const struct cli_args *arg
 	} else if (status != STORE_OK) {
 		exit_status = cli_fail("could not read the users; nothing was saved");
 	} else {
-		struct audit_actor actor = { 0, "command line", "" };
 		int64_t workspace_id = 0;
-		status = workspaces_create(store, arena, &actor, name, user.id, (int64_t)time(NULL), &workspace_id);
+		status = workspaces_create(store, arena, &cli_actor, name, user.id, (int64_t)time(NULL), &workspace_id);
 		if (status != STORE_OK) {
 			exit_status = cli_fail("could not save the workspace; nothing was saved");
 		} else {
