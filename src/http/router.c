@@ -59,7 +59,7 @@ enum http_route_result http_route(const struct http_route *routes, size_t count,
 				  const struct http_route **route, char *allow, size_t allow_size)
 {
 	bool path_known = false;
-	bool allows[3] = { false, false, false };
+	bool allows[HTTP_OTHER] = { false };
 	for (size_t i = 0; i < count; i++) {
 		if (!path_matches(routes[i].pattern, request->path, request))
 			continue;
@@ -68,13 +68,22 @@ enum http_route_result http_route(const struct http_route *routes, size_t count,
 			*route = &routes[i];
 			return HTTP_ROUTE_FOUND;
 		}
-		if (routes[i].method <= HTTP_POST)
+		if (routes[i].method < HTTP_OTHER)
 			allows[routes[i].method] = true;
 	}
 	if (!path_known)
 		return HTTP_ROUTE_NOT_FOUND;
-	snprintf(allow, allow_size, "%s%s%s", allows[HTTP_GET] ? "GET, HEAD" : "",
-		 allows[HTTP_GET] && allows[HTTP_POST] ? ", " : "", allows[HTTP_POST] ? "POST" : "");
+	/* "GET, HEAD, POST, PATCH": GET serves HEAD too. */
+	static const char *const names[HTTP_OTHER] = { [HTTP_GET] = "GET, HEAD", [HTTP_POST] = "POST",
+						       [HTTP_PATCH] = "PATCH" };
+	size_t used = 0;
+	allow[0] = '\0';
+	for (int method = 0; method < HTTP_OTHER; method++) {
+		if (!allows[method] || names[method] == NULL || used >= allow_size)
+			continue;
+		int wrote = snprintf(allow + used, allow_size - used, "%s%s", used ? ", " : "", names[method]);
+		used = wrote < 0 ? allow_size : used + (size_t)wrote;
+	}
 	return HTTP_ROUTE_WRONG_METHOD;
 }
 
