@@ -104,7 +104,7 @@ static const struct {
 		"WHERE k.workspace_id = ?1 AND k.key_id = ?2" },
 #define KEY_LIST_SQL(D) \
 	"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id " KEY_FILTER(D) \
-	"ORDER BY k.id DESC LIMIT ?7 OFFSET ?8"
+	"ORDER BY k.created_at DESC, k.id DESC LIMIT ?7 OFFSET ?8"
 	[STMT_KEY_LIST] = { DIALECTS("key_list", KEY_LIST_SQL) },
 #define KEY_COUNT_SQL(D) \
 	"SELECT count(*) FROM api_key k " KEY_FILTER(D)

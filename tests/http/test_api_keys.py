@@ -8,6 +8,7 @@ error named; nothing saved on any refusal; the calling key named in the audit lo
 answering a repeat once, and never keeping a token in the clear.
 """
 import json
+import threading
 import time
 import unittest
 
@@ -415,6 +416,26 @@ class ManagementApiTest(ServerTestCase):
         mine = self.call("POST", KEYS, {"name": "Once only"}, headers=headers, caller="stranger")
         self.ok(mine, 201)
         self.assertIsNone(mine.header("Idempotent-Replayed"))
+
+    def test_concurrent_repeats_make_one_key(self):
+        """Six clients send the same create with the same key at once (a retrying client, a load
+        balancer's double send): one key is made, and every answer is its answer."""
+        before = self.key_count()
+        answers = []
+
+        def send():
+            response = self.call("POST", KEYS, {"name": "Raced"}, headers={"Idempotency-Key": "race-1"})
+            answers.append((response.status, json.loads(response.body)))
+
+        threads = [threading.Thread(target=send) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual(len(answers), 6)
+        self.assertEqual({status for status, _ in answers}, {201}, answers)
+        self.assertEqual(len({body["token"] for _, body in answers}), 1, answers)
+        self.assertEqual(self.key_count(), before + 1)
 
     def test_a_refusal_is_replayed_too_and_a_roll_is_done_once(self):
         headers = {"Idempotency-Key": "bad-create-1"}
