@@ -450,7 +450,7 @@ void api_keys_update(struct app *app, struct http_request *request, struct http_
 		return;
 	}
 	enum store_status status = keys_update(app->store, request->arena, &caller->actor, caller->workspace_id,
-					       key.key_id, &input.fields, input.now);
+					       key.key_id, &input.fields, input.now, NULL);
 	if (status != STORE_OK) {
 		send_change_refused(request, response, status);
 		return;

@@ -291,6 +291,9 @@ class ManagementApiTest(ServerTestCase):
         lines = self.audit(key["key_id"])
         self.assertEqual(lines[-1][:2], ("key.update", f"key {key_id_of(self.admin)}"))
         self.assertIn("Patched", lines[-1][2])
+        # The same values again: nothing changes, and no audit line says it did.
+        self.ok(self.call("PATCH", f"{KEYS}/{key['key_id']}", {"name": "Patched", "role": "admin"}))
+        self.assertEqual(len(self.audit(key["key_id"])), len(lines))
         # Networks replaced, then removed; the expiry cleared with null.
         changed = self.ok(self.call("PATCH", f"{KEYS}/{key['key_id']}", {"networks": [], "postback_url": None,
                                                                           "expires_at": None}))["key"]
