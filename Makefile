@@ -103,7 +103,7 @@ quote = '$(subst ','\'',$(1))'
 
 # Each object also depends on the headers it includes, as the compiler lists them (-MMD, in the .d
 # file beside it); the generated headers are made before anything is compiled.
-GENERATED := build/schema.h build/schema_postgresql.h build/paths.h
+GENERATED := build/schema.h build/schema_postgresql.h build/paths.h build/openapi.h
 DEPFLAGS  := -MMD -MP
 
 build/release/%.o: src/%.c build/release/flags | $(GENERATED)
@@ -137,6 +137,15 @@ build/schema.h: $(SCHEMA) Makefile
 	     echo '	,'; \
 	   done; \
 	   echo '};'; } > $@.tmp && mv $@.tmp $@
+
+# The management API's OpenAPI document (src/api/openapi.json), embedded as one C string that
+# GET /api/v1/openapi.json serves.
+build/openapi.h: src/api/openapi.json Makefile
+	@mkdir -p build
+	@{ echo '/* generated from src/api/openapi.json by the Makefile; do not edit */'; \
+	   echo 'static const char api_openapi_document[] ='; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/	"/' -e 's/$$/\\n"/' src/api/openapi.json; \
+	   echo ';'; } > $@.tmp && mv $@.tmp $@
 
 # PostgreSQL's migrations (src/store/schema/postgresql/NNN_name.sql), numbered as SQLite's: the
 # first, 010, makes the schema SQLite has after its tenth; later numbers exist in both folders.

@@ -10,7 +10,6 @@
 #include "core/alloc.h"
 #include "domain/usage.h"
 #include "domain/verify.h"
-#include "http/credentials.h"
 
 #define VERIFY_FIELD_MAX 2048 /* bytes in "ip", "endpoint", "permission" */
 
@@ -62,33 +61,6 @@ static const char *string_member(struct arena *arena, json_t *object, const char
 	return NULL;
 }
 
-/*
- * The caller must present a key whose role holds api.key.verify, of any workspace: it is then
- * told about the keys of its own workspace only (the gatekeeper's workspaces are not the
- * console's business, and a console process may not even read the gatekeeper's rules file).
- * True when it may go on.
- */
-static bool authenticate_caller(struct app *app, struct http_request *request, struct http_response *response,
-				struct verify_result *caller)
-{
-	struct verify_request question = { 0 };
-	question.several_keys = http_request_api_key(request, &question.key, &question.key_length) == HTTP_KEY_SEVERAL;
-	question.client_address = request->remote_addr;
-	question.endpoint = request->path;
-	question.permission = "api.key.verify";
-	question.workspace_id = VERIFY_ANY_WORKSPACE;
-	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, caller);
-	if (app->usage != NULL && !verify_code_is_outage(caller->code))
-		usage_record(app->usage, caller, question.endpoint, request->remote_addr, (int64_t)time(NULL));
-	if (caller->code == VERIFY_GRANTED)
-		return true;
-	if (verify_code_status(caller->code) == 401)
-		http_response_header(response, "WWW-Authenticate", "Bearer realm=\"api\"");
-	api_send_error(request, response, verify_code_status(caller->code), verify_code_name(caller->code),
-		       caller->message);
-	return false;
-}
-
 static json_t *permissions_array(const char *permissions)
 {
 	json_t *array = json_array();
@@ -105,8 +77,9 @@ static json_t *permissions_array(const char *permissions)
 
 void api_keys_verify(struct app *app, struct http_request *request, struct http_response *response)
 {
-	struct verify_result caller;
-	if (!authenticate_caller(app, request, response, &caller) || refuse_body(request, response))
+	/* The caller's key holds api.key.verify (api.c): it is told about the keys of its own workspace only. */
+	const struct api_caller *caller = request->api_caller;
+	if (refuse_body(request, response))
 		return;
 	json_error_t problem;
 	/* Any JSON value parses, so that a valid non-object is told apart from invalid JSON. */
@@ -141,7 +114,7 @@ void api_keys_verify(struct app *app, struct http_request *request, struct http_
 	if (question.endpoint != NULL)
 		question.rule_permission = api_rule_permission(app->config, request->arena, question.endpoint);
 	/* A verifier sees only the keys of its own workspace: another's is refused as an unknown one. */
-	question.workspace_id = caller.workspace_id;
+	question.workspace_id = caller->workspace_id;
 	struct verify_result result;
 	verify_decide(app->store, app->key_cache, app->config, request->arena, &question, &result);
 	if (verify_code_is_outage(result.code)) {

@@ -372,8 +372,13 @@ int cli_key_edit(const struct config *config, const struct cli_args *args)
 		fputs("keyward: nothing was changed\n", stderr);
 	} else {
 		const char *changes = audit_key_changes(arena, &key, &input.fields, found.name);
-		enum store_status saved = keys_update(store, arena, &cli_actor, workspace_id, key_id, &input.fields, input.now);
-		if (saved == STORE_OK) {
+		bool changed = false;
+		enum store_status saved =
+			keys_update(store, arena, &cli_actor, workspace_id, key_id, &input.fields, input.now, &changed);
+		if (saved == STORE_OK && !changed) {
+			fprintf(stderr, "keyward: %s already has these settings; nothing was changed\n", key_id);
+			status = CLI_OK;
+		} else if (saved == STORE_OK) {
 			printf("%s\n", changes);
 			fprintf(stderr, "keyward: saved %s\n", key_id);
 			status = CLI_OK;

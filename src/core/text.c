@@ -110,6 +110,20 @@ char *text_trim(struct arena *arena, const char *text)
  * C2 80..C2 9F) not listed in `allowed` (UTF-8 text too; NULL means none allowed). Bytes that are
  * not well-formed UTF-8 are not control characters: a lone 0x85 is not NEL.
  */
+char *text_shorten(struct arena *arena, const char *text, size_t max)
+{
+	size_t bytes = 0, points = 0;
+	while (text[bytes] != '\0' && points < max) {
+		bytes++;
+		while (((unsigned char)text[bytes] & 0xC0) == 0x80) /* the rest of this code point */
+			bytes++;
+		points++;
+	}
+	if (text[bytes] == '\0')
+		return arena_strdup(arena, text);
+	return arena_printf(arena, "%.*s…", (int)bytes, text);
+}
+
 bool text_has_control(const char *text, const char *allowed)
 {
 	const unsigned char *at = (const unsigned char *)text;

@@ -17,6 +17,9 @@ size_t utf8_length(const char *text, size_t length);
 /* A copy of `text` without leading and trailing ASCII white space (space, tab, CR, LF, FF, VT). */
 char *text_trim(struct arena *arena, const char *text);
 
+/* A copy of valid UTF-8 `text` cut to its first `max` code points, "…" added when it was cut. */
+char *text_shorten(struct arena *arena, const char *text, size_t max);
+
 /*
  * True when valid UTF-8 `text` holds a control character (C0 or DEL or C1), other than those in
  * `allowed` (a UTF-8 string of the permitted ones, e.g. "\t\n"; NULL permits none).

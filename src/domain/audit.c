@@ -95,7 +95,7 @@ static void change(struct buf *changes, const char *field, const char *before, c
 
 static const char *finish(struct arena *arena, struct buf *changes)
 {
-	const char *result = changes->length > 0 ? arena_strndup(arena, changes->data, changes->length) : "no change";
+	const char *result = changes->length > 0 ? arena_strndup(arena, changes->data, changes->length) : NULL;
 	buf_free(changes);
 	return result;
 }

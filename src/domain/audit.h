@@ -22,7 +22,7 @@ struct audit_actor {
 /* A new key's fields: name, role, state, record flag, networks, POSTback URL, and its note (shortened) if any. */
 const char *audit_key_summary(struct arena *arena, const struct store_key_fields *fields, const char *role_name);
 
-/* What an edit changes, field by field ("name: “A” → “B”; role: admin → read-only"); "no change" when nothing. */
+/* What an edit changes, field by field ("name: “A” → “B”; role: admin → read-only"); NULL when nothing. */
 const char *audit_key_changes(struct arena *arena, const struct store_key *before, const struct store_key_fields *after,
 			      const char *after_role_name);
 

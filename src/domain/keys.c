@@ -101,22 +101,30 @@ enum store_status keys_create(struct store *store, const struct config *config, 
 }
 
 enum store_status keys_update(struct store *store, struct arena *arena, const struct audit_actor *actor,
-			      int64_t workspace_id, const char *key_id, const struct store_key_fields *fields, int64_t now)
+			      int64_t workspace_id, const char *key_id, const struct store_key_fields *fields, int64_t now,
+			      bool *changed)
 {
+	if (changed != NULL)
+		*changed = false;
 	enum store_status status = store_transaction_begin(store);
 	if (status != STORE_OK)
 		return status;
 	struct store_key before;
 	const char *role = "";
+	const char *changes = NULL;
 	status = load_changeable(store, arena, workspace_id, key_id, &before);
 	if (status == STORE_OK)
 		status = role_name(store, arena, workspace_id, fields->role_id, &role);
 	if (status == STORE_OK)
+		changes = audit_key_changes(arena, &before, fields, role);
+	if (status == STORE_OK && changes != NULL)
 		status = store_key_update(store, workspace_id, key_id, fields, now);
-	if (status == STORE_OK)
-		status = audit_record(store, workspace_id, actor, "key.update", "key", key_id,
-				      audit_key_changes(arena, &before, fields, role), now);
-	return store_transaction_finish(store, status);
+	if (status == STORE_OK && changes != NULL)
+		status = audit_record(store, workspace_id, actor, "key.update", "key", key_id, changes, now);
+	status = store_transaction_finish(store, status);
+	if (status == STORE_OK && changed != NULL)
+		*changed = changes != NULL;
+	return status;
 }
 
 enum store_status keys_set_enabled(struct store *store, struct arena *arena, const struct audit_actor *actor,

@@ -48,9 +48,14 @@ enum store_status keys_create(struct store *store, const struct config *config, 
 			      const struct audit_actor *actor, int64_t workspace_id, const struct store_key_fields *fields,
 			      int64_t now, bool seal, struct keys_secret *secret);
 
-/* Replace the editable fields of key `key_id`, with a "key.update" line saying what changed. */
+/*
+ * Replace the editable fields of key `key_id`, with a "key.update" line saying what changed.
+ * Fields equal to the key's as they are change nothing: no write, no line, and *changed (when not
+ * NULL) false, so that the caller can say "nothing was changed" truthfully.
+ */
 enum store_status keys_update(struct store *store, struct arena *arena, const struct audit_actor *actor,
-			      int64_t workspace_id, const char *key_id, const struct store_key_fields *fields, int64_t now);
+			      int64_t workspace_id, const char *key_id, const struct store_key_fields *fields, int64_t now,
+			      bool *changed);
 
 /* Switch key `key_id` on or off; a line ("key.enable", "key.disable") only when it changes. */
 enum store_status keys_set_enabled(struct store *store, struct arena *arena, const struct audit_actor *actor,

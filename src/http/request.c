@@ -27,6 +27,8 @@ static enum http_method method_from(const char *name)
 		return HTTP_HEAD;
 	if (strcmp(name, "POST") == 0)
 		return HTTP_POST;
+	if (strcmp(name, "PATCH") == 0)
+		return HTTP_PATCH;
 	return HTTP_OTHER;
 }
 
@@ -138,7 +140,7 @@ void http_request_read(struct http_request *request, struct arena *arena, const 
 	const char *https = http_request_env(request, "HTTPS");
 	const char *scheme = http_request_env(request, "REQUEST_SCHEME");
 	request->https = (https && strcasecmp(https, "on") == 0) || (scheme && strcasecmp(scheme, "https") == 0);
-	if (request->method == HTTP_POST)
+	if (request->method == HTTP_POST || request->method == HTTP_PATCH)
 		read_body(request);
 }
 

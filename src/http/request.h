@@ -14,6 +14,7 @@
 
 struct arena;
 struct visit;
+struct api_caller;
 
 #define HTTP_BODY_MAX ((size_t)64 * 1024)
 #define HTTP_PATH_MAX 2048
@@ -39,7 +40,7 @@ struct http_io {
 	bool (*repeated)(void *context, const char *name);
 };
 
-enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER };
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PATCH, HTTP_OTHER };
 
 enum http_body_status {
 	HTTP_BODY_NONE,        /* no body expected or none sent */
@@ -69,6 +70,7 @@ struct http_request {
 	const char *path_params[HTTP_PATH_PARAMS_MAX]; /* filled by the router: "{…}" segments */
 	size_t path_param_count;
 	struct visit *visit; /* the console's own state of this request (who, which workspace: pages.c); NULL elsewhere */
+	struct api_caller *api_caller; /* the JSON API's caller (which key, which workspace: api/); NULL elsewhere */
 };
 
 /*

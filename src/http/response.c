@@ -39,6 +39,7 @@ const char *http_status_text(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 201: return "Created";
 	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";

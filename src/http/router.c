@@ -2,6 +2,7 @@
 #include "http/router.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,26 +56,55 @@ static bool method_serves(enum http_method route_method, enum http_method method
 	return route_method == method || (route_method == HTTP_GET && method == HTTP_HEAD);
 }
 
+/* How many "{…}" segments `pattern` has: the fewer, the more particular the pattern. */
+static size_t capture_count(const char *pattern)
+{
+	size_t count = 0;
+	for (; *pattern != '\0'; pattern++)
+		count += *pattern == '{';
+	return count;
+}
+
 enum http_route_result http_route(const struct http_route *routes, size_t count, struct http_request *request,
 				  const struct http_route **route, char *allow, size_t allow_size)
 {
+	/*
+	 * The most particular patterns that match own the path: "/keys/verify" is not a "/keys/{key_id}"
+	 * that only takes another method, and "/keys/new" is not a key called "new".
+	 */
 	bool path_known = false;
-	bool allows[3] = { false, false, false };
+	size_t fewest = SIZE_MAX;
 	for (size_t i = 0; i < count; i++) {
-		if (!path_matches(routes[i].pattern, request->path, request))
+		size_t captures = capture_count(routes[i].pattern);
+		if (captures < fewest && path_matches(routes[i].pattern, request->path, request)) {
+			fewest = captures;
+			path_known = true;
+		}
+	}
+	bool allows[HTTP_OTHER] = { false };
+	for (size_t i = 0; path_known && i < count; i++) {
+		if (capture_count(routes[i].pattern) != fewest || !path_matches(routes[i].pattern, request->path, request))
 			continue;
-		path_known = true;
 		if (method_serves(routes[i].method, request->method)) {
 			*route = &routes[i];
 			return HTTP_ROUTE_FOUND;
 		}
-		if (routes[i].method <= HTTP_POST)
+		if (routes[i].method < HTTP_OTHER)
 			allows[routes[i].method] = true;
 	}
 	if (!path_known)
 		return HTTP_ROUTE_NOT_FOUND;
-	snprintf(allow, allow_size, "%s%s%s", allows[HTTP_GET] ? "GET, HEAD" : "",
-		 allows[HTTP_GET] && allows[HTTP_POST] ? ", " : "", allows[HTTP_POST] ? "POST" : "");
+	/* "GET, HEAD, POST, PATCH": GET serves HEAD too. */
+	static const char *const names[HTTP_OTHER] = { [HTTP_GET] = "GET, HEAD", [HTTP_POST] = "POST",
+						       [HTTP_PATCH] = "PATCH" };
+	size_t used = 0;
+	allow[0] = '\0';
+	for (int method = 0; method < HTTP_OTHER; method++) {
+		if (!allows[method] || names[method] == NULL || used >= allow_size)
+			continue;
+		int wrote = snprintf(allow + used, allow_size - used, "%s%s", used ? ", " : "", names[method]);
+		used = wrote < 0 ? allow_size : used + (size_t)wrote;
+	}
 	return HTTP_ROUTE_WRONG_METHOD;
 }
 

@@ -361,8 +361,9 @@ void page_key_form_update(struct app *app, struct http_request *request, struct 
 		return;
 	}
 	struct audit_actor actor = page_actor(request);
+	bool changed = false;
 	enum store_status status = keys_update(app->store, request->arena, &actor, request->visit->workspace_id,
-					       key.key_id, &input.fields, page_now());
+					       key.key_id, &input.fields, page_now(), &changed);
 	if (status == STORE_NOT_FOUND && store_key_get(app->store, request->arena, request->visit->workspace_id,
 						      key.key_id, &key) == STORE_OK) {
 		input.role_error = "That role was deleted meanwhile: choose another. Nothing was saved.";
@@ -375,5 +376,6 @@ void page_key_form_update(struct app *app, struct http_request *request, struct 
 		return;
 	}
 	http_response_redirect(response,
-			       page_ws_url(app, request, arena_printf(request->arena, "/keys/%s?done=updated", key.key_id)));
+			       page_ws_url(app, request, arena_printf(request->arena, "/keys/%s?done=%s", key.key_id,
+									 changed ? "updated" : "unchanged")));
 }

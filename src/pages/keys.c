@@ -367,6 +367,7 @@ static const char *done_message(const char *done)
 		{ "overlap-ended", "Overlap ended. The previous secret no longer works." },
 		{ "no-overlap", "There was no overlap to end: the previous secret had stopped already. Nothing was changed." },
 		{ "updated", "Changes saved." },
+		{ "unchanged", "Nothing to save: the key already had these settings. Nothing was changed." },
 		{ "found", "This is the key whose secret you pasted. The secret itself was not kept or logged." },
 		{ "enabled", "Key enabled. It works again." },
 		{ "disabled", "Key disabled. It stops working until you enable it again." },

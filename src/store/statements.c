@@ -24,7 +24,8 @@
 	"            WHEN 3 THEN k.revoked_at IS NOT NULL "                                      \
 	"            WHEN 4 THEN k.revoked_at IS NULL AND k.expires_at > ?9 AND k.expires_at <= ?10 " \
 	"            ELSE k.revoked_at IS NULL AND k.expires_at <= ?9 END "                      \
-	"AND (?4 = 0 OR k.role_id = ?4) "
+	"AND (?4 = 0 OR k.role_id = ?4) "                                                        \
+	"AND (?11 = 0 OR k.id < ?11) "
 
 #define AUDIT_FILTER                                                                             \
 	"WHERE workspace_id = ?1 AND (?2 = '' OR actor_label = ?2) AND (?3 = '' OR action = ?3) "    \
@@ -149,6 +150,15 @@ static const struct {
 		"SELECT id, sealed FROM secret_reveal WHERE workspace_id = ?1 AND api_key_id = ?2 AND created_at >= ?3" },
 	[STMT_REVEAL_DELETE] = { "reveal_delete",
 		"DELETE FROM secret_reveal WHERE workspace_id = ?1 AND id = ?2" },
+	[STMT_IDEMPOTENCY_PRUNE] = { "idempotency_prune", "DELETE FROM api_idempotency WHERE created_at < ?1" },
+	/* The answer is filled in by FINISH before the claiming transaction commits. */
+	[STMT_IDEMPOTENCY_CLAIM] = { "idempotency_claim",
+		"INSERT INTO api_idempotency (workspace_id, api_key_id, key_hash, request_hash, status, answer, created_at) "
+		"VALUES (?1, ?2, ?3, ?4, 0, ?4, ?5) ON CONFLICT (api_key_id, key_hash) DO NOTHING RETURNING id" },
+	[STMT_IDEMPOTENCY_GET] = { "idempotency_get",
+		"SELECT status, request_hash, answer, created_at FROM api_idempotency WHERE api_key_id = ?1 AND key_hash = ?2" },
+	[STMT_IDEMPOTENCY_FINISH] = { "idempotency_finish",
+		"UPDATE api_idempotency SET status = ?2, answer = ?3 WHERE id = ?1" },
 #define KEY_FIND_BY_HASH_SQL(D) \
 	"SELECT k.id, k.workspace_id, k.key_id, k.name, k.enabled, k.revoked_at IS NOT NULL, k.off_record, " \
 	"r.name, r.permissions, " \

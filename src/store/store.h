@@ -103,6 +103,7 @@ struct store_key_filter {
 	int64_t role_id;                /* 0 for any */
 	int64_t now;                    /* the moment EXPIRING and EXPIRED are judged at */
 	int64_t soon;                   /* EXPIRING: expires no later than this */
+	int64_t before_id;              /* 0: from the newest; else only keys whose row id is below it */
 	size_t limit;
 	size_t offset;
 };
@@ -261,7 +262,7 @@ enum store_status store_key_update(struct store *store, int64_t workspace_id, co
 enum store_status store_key_get(struct store *store, struct arena *arena, int64_t workspace_id, const char *key_id,
 				struct store_key *key);
 
-/* A page of keys (without CIDRs), newest first, and the total count that matches the filter. */
+/* A page of keys (without CIDRs), newest (highest row id) first, and the total count that matches the filter. */
 enum store_status store_key_list(struct store *store, struct arena *arena, int64_t workspace_id,
 				 const struct store_key_filter *filter, struct store_key **keys, size_t *count,
 				 size_t *total);
@@ -307,6 +308,45 @@ enum store_status store_reveal_get(struct store *store, struct arena *arena, int
 
 /* Delete reveal `reveal_id`; STORE_NOT_FOUND when it was already gone (someone else showed it). */
 enum store_status store_reveal_delete(struct store *store, int64_t workspace_id, int64_t reveal_id);
+
+/* ---- recorded answers of the management API (Idempotency-Key) ---- */
+
+/* Whose Idempotency-Key: the calling key's row and the keyed hash of the header's value. */
+struct store_idempotency_key {
+	int64_t workspace_id;
+	int64_t api_key_row_id;
+	const unsigned char *hash;
+	size_t hash_length;
+};
+
+/* A recorded answer; `answer` is sealed (domain/idempotency.c). Strings and blobs in the arena. */
+struct store_idempotency {
+	int64_t status; /* the HTTP status answered; 0 while its request runs (in another transaction) */
+	unsigned char *request_hash;
+	size_t request_hash_length;
+	unsigned char *answer;
+	size_t answer_length;
+	int64_t created_at;
+};
+
+/*
+ * Inside the caller's transaction: delete answers older than `max_age`, then claim `key` for a
+ * request: *claimed true with its row in *row_id when no answer is recorded for it (the row is
+ * the caller's to finish before it commits); false when there is one (read it with
+ * store_idempotency_get: on PostgreSQL the claim waits for another transaction holding the same
+ * key to end, on SQLite the write lock already keeps them apart).
+ */
+enum store_status store_idempotency_claim(struct store *store, const struct store_idempotency_key *key,
+					  const unsigned char *request_hash, size_t request_hash_length, int64_t now,
+					  int64_t max_age, bool *claimed, int64_t *row_id);
+
+/* The answer recorded for `key`; STORE_NOT_FOUND when none. */
+enum store_status store_idempotency_get(struct store *store, struct arena *arena,
+					const struct store_idempotency_key *key, struct store_idempotency *found);
+
+/* Record the answer of claimed row `row_id`. */
+enum store_status store_idempotency_finish(struct store *store, int64_t row_id, int64_t status_code,
+					   const unsigned char *answer, size_t answer_length);
 
 /* ---- the gatekeeper ---- */
 
@@ -729,6 +769,7 @@ struct store_audit_filter {
 	const char *actor_label; /* "" or NULL: anyone */
 	const char *action;      /* "" or NULL: any */
 	const char *target_id;   /* "" or NULL: any */
+	int64_t before_id;              /* 0: from the newest; else only keys whose row id is below it */
 	size_t limit;
 	size_t offset;
 };

@@ -264,6 +264,7 @@ static void bind_filter(struct store_query *statement, int64_t workspace_id, con
 	store_bind_text(statement, 6, filter->hint_folded ? filter->hint_folded : "");
 	store_bind_int(statement, 9, filter->now);
 	store_bind_int(statement, 10, filter->soon);
+	store_bind_int(statement, 11, filter->before_id);
 }
 
 enum store_status store_key_list(struct store *store, struct arena *arena, int64_t workspace_id,

@@ -82,6 +82,11 @@ class KeyCommandsTest(ServerTestCase):
         self.assertEqual(len(lines), 1)
         self.assertEqual(lines[0][0], "command line")
         self.assertIn("role: read-only → admin", lines[0][1])
+        # The same again: nothing to change, no second line, and it says so.
+        again = self.server.cli("key", "edit", "--key-id", key_id, "--name", "Renamed by CLI", "--role", "admin")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn("nothing was changed", again.stderr)
+        self.assertEqual(len(self.audit(key_id, "key.update")), 1)
 
         # Any --cidr replaces the whole list; --no-cidrs empties it; "" clears the URL and the note.
         replaced = self.server.cli("key", "edit", "--key-id", key_id, "--cidr", "198.51.100.7", "--cidr",

@@ -38,7 +38,7 @@ COPIED = ["workspace", "role", "api_key", "api_key_cidr", "api_key_last_used", "
           "usage_hourly_endpoint", "usage_hourly_address", "usage_daily_key", "usage_daily_endpoint",
           "usage_daily_address", "usage_key_address", "usage_new_address", "usage_refused_hourly", "usage_rollup",
           "server_key_check"]
-LEFT_BEHIND = ["session", "signin_failure", "secret_reveal"]
+LEFT_BEHIND = ["session", "signin_failure", "secret_reveal", "api_idempotency"]
 # Raised in the source so that PostgreSQL's sequence must pass ids retention deleted.
 USAGE_SEQUENCE = 500000
 

@@ -137,7 +137,7 @@ static enum store_status update_key(struct fixture *fixture)
 	fields.cidr_count = 2;
 	fields.role_id = fixture->db->read_only_role;
 	return keys_update(fixture->db->store, fixture->db->arena, &fixture->actor, STORE_DEFAULT_WORKSPACE,
-			   existing_key_id, &fields, NOW);
+			   existing_key_id, &fields, NOW, NULL);
 }
 
 static void test_keys_update(void **state)
@@ -151,6 +151,30 @@ static void test_keys_update(void **state)
 	assert_string_equal(test_db_text(fixture->db, "SELECT summary FROM audit_event WHERE action = 'key.update'"),
 			    "name: “existing” → “renamed”; role: admin → read-only; networks: 10.0.0.0/8 (office) → "
 			    "192.0.2.0/24 (home), 198.51.100.7/32");
+
+	/* The same fields again change nothing: no write (updated_at stays), no line, and it says so. */
+	long long updated = test_db_integer(fixture->db, "SELECT updated_at FROM api_key WHERE key_id = '%s'",
+					    existing_key_id);
+	static const struct store_cidr home[] = { { "192.0.2.0/24", "home" }, { "198.51.100.7/32", "" } };
+	struct store_key_fields same = key_fields(fixture, "renamed");
+	same.cidrs = home;
+	same.cidr_count = 2;
+	same.role_id = fixture->db->read_only_role;
+	bool changed = true;
+	assert_int_equal(keys_update(fixture->db->store, fixture->db->arena, &fixture->actor, STORE_DEFAULT_WORKSPACE,
+				     existing_key_id, &same, NOW + 50, &changed),
+			 STORE_OK);
+	assert_false(changed);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT count(*) FROM audit_event WHERE action = 'key.update'"), 1);
+	assert_int_equal(test_db_integer(fixture->db, "SELECT updated_at FROM api_key WHERE key_id = '%s'",
+					 existing_key_id),
+			 updated);
+	same.name = "renamed again";
+	same.name_folded = "renamed again";
+	assert_int_equal(keys_update(fixture->db->store, fixture->db->arena, &fixture->actor, STORE_DEFAULT_WORKSPACE,
+				     existing_key_id, &same, NOW + 60, &changed),
+			 STORE_OK);
+	assert_true(changed);
 }
 
 static enum store_status disable_key(struct fixture *fixture)

@@ -117,6 +117,8 @@ HANDLER(handle_revoke, 6)
 HANDLER(handle_pair, 7)
 HANDLER(handle_webhook, 8)
 HANDLER(handle_many, 9)
+HANDLER(handle_patch, 10)
+HANDLER(handle_verify, 11)
 
 static const struct http_route routes[] = {
 	{ HTTP_GET, "/", handle_home, 0 },
@@ -128,6 +130,9 @@ static const struct http_route routes[] = {
 	{ HTTP_GET, "/a/{first}/b/{second}", handle_pair, 0 },
 	{ HTTP_POST, "/webhook", handle_webhook, 0 },
 	{ HTTP_GET, "/m/{a}/{b}/{c}/{d}/{e}", handle_many, 0 },
+	{ HTTP_PATCH, "/keys/{key}", handle_patch, 0 },
+	/* After the pattern that also matches it: the literal row still owns its path. */
+	{ HTTP_POST, "/keys/verify", handle_verify, 0 },
 };
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
 
@@ -275,10 +280,11 @@ static void test_route_wrong_method_allow(void **state)
 	assert_wrong_method(arena, HTTP_POST, "/", "GET, HEAD");
 	assert_wrong_method(arena, HTTP_OTHER, "/", "GET, HEAD");
 	assert_wrong_method(arena, HTTP_POST, "/keys/new", "GET, HEAD");
-	assert_wrong_method(arena, HTTP_POST, "/keys/abc", "GET, HEAD");
+	assert_wrong_method(arena, HTTP_POST, "/keys/abc", "GET, HEAD, PATCH");
 	assert_wrong_method(arena, HTTP_GET, "/keys/abc/revoke", "POST");
 	assert_wrong_method(arena, HTTP_GET, "/webhook", "POST");
 	assert_wrong_method(arena, HTTP_OTHER, "/webhook", "POST");
+	assert_wrong_method(arena, HTTP_OTHER, "/keys/abc", "GET, HEAD, PATCH");
 
 	/* A small buffer is cut short but stays a string. */
 	struct http_request request;
@@ -291,6 +297,25 @@ static void test_route_wrong_method_allow(void **state)
 	assert_int_equal(http_route(routes, ROUTE_COUNT, &request, &found, allow, sizeof allow),
 			 HTTP_ROUTE_WRONG_METHOD);
 	assert_string_equal(allow, "GET,");
+}
+
+/*
+ * The most particular pattern owns a path, whatever the rows' order: "/keys/verify" takes POST
+ * only (405 for GET), not GET and PATCH as if "verify" were a key; other words are keys.
+ */
+static void test_route_literal_rows_own_their_paths(void **state)
+{
+	struct arena *arena = *state;
+	assert_found(arena, HTTP_POST, "/keys/verify", handle_verify);
+	assert_wrong_method(arena, HTTP_GET, "/keys/verify", "POST");
+	assert_wrong_method(arena, HTTP_PATCH, "/keys/verify", "POST");
+	assert_found(arena, HTTP_PATCH, "/keys/abc", handle_patch);
+	assert_found(arena, HTTP_PATCH, "/keys/verifyx", handle_patch);
+	assert_wrong_method(arena, HTTP_PATCH, "/keys/new", "GET, HEAD");
+	struct routed routed;
+	route(arena, HTTP_PATCH, "/keys/key_1", &routed);
+	assert_int_equal(routed.request.path_param_count, 1);
+	assert_string_equal(routed.request.path_params[0], "key_1");
 }
 
 static void test_route_too_many_captures(void **state)
@@ -870,6 +895,7 @@ int main(void)
 		TEST(test_route_captures),
 		TEST(test_route_not_found),
 		TEST(test_route_wrong_method_allow),
+		TEST(test_route_literal_rows_own_their_paths),
 		TEST(test_route_too_many_captures),
 		TEST(test_route_empty_table),
 		TEST(test_request_get_with_query),
