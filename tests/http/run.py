@@ -40,9 +40,9 @@ def check_api_answers():
     modules = [os.path.join(API_TESTS, "node_modules", name, "package.json") for name in ("ajv", "ajv-formats")]
     missing = [path for path in modules if not os.path.exists(path)]
     if node is None or missing:
-        print(f"skipped: the check of {len(answers)} JSON API answers against src/api/openapi.json needs "
-              f"{'node on PATH (none found)' if node is None else 'node'} and {' and '.join(modules)}"
-              f"{' (missing: ' + ', '.join(missing) + ')' if missing else ''}: `make deps-api` installs them")
+        print(f"skipped: the check of {len(answers)} JSON API answers against src/api/openapi.json needs node "
+              f"(on PATH: {node or 'none'}) and ajv, ajv-formats in {os.path.join(API_TESTS, 'node_modules')} "
+              f"(missing: {', '.join(missing) or 'none'}): `make deps-api` installs them")
         return 0, 0, 1
     with tempfile.NamedTemporaryFile("w", prefix="keyward-api-answers-", suffix=".jsonl", delete=False) as f:
         for answer in answers:
