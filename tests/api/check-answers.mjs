@@ -8,7 +8,8 @@
 // (the path without the console's base path; "headers" may be left out). DOCUMENT is
 // src/api/openapi.json unless given.
 //
-// Each answer is matched to the document's path template (a literal segment wins over a {parameter}),
+// Each answer is matched to the document's path template (a literal segment wins over a {parameter},
+// and a parameter's segment must fit its schema: /api/v1/keys/a.b is no /api/v1/keys/{key_id}),
 // then to the operation of its method, then to the response of its status. It fails when:
 //   - no template matches and the document's x-keyward-other-answers["unknown-path"] does not list
 //     its status (a path under /api/ that keyward does not serve must answer 404 not_found), or the
@@ -21,6 +22,7 @@
 //   - a header the response marks required is missing, or a documented header's value does not
 //     validate against its schema;
 //   - the answer of getOpenApiDocument is not the document itself.
+// A HEAD request is held to its path's GET operation (status and headers), and must have no body.
 // Every failure is printed with its method, path, status and Ajv's errors. Exit status: 0 when every
 // answer is as documented, 1 when one is not, 2 when the input or the document cannot be read.
 import { readFileSync } from "node:fs";
@@ -130,12 +132,36 @@ export function makeChecker(document) {
     }
   }
 
-  const templates = Object.keys(document.paths || {}).map((template) => ({
-    template,
-    segments: template.split("/"),
-  }));
+  // Each template's segments: a literal, or a path parameter with the validator of its schema (from
+  // the path item's parameters, else the first operation that declares it).
+  const templates = Object.entries(document.paths || {}).map(([template, item]) => {
+    const declared = [item, ...METHODS.map((m) => item[m]).filter(Boolean)]
+      .flatMap((holder) => (holder.parameters || []).map((p) => resolve(document, p)))
+      .filter((p) => p.in === "path");
+    const segments = template.split("/").map((part, index) => {
+      const name = /^\{([^{}]+)\}$/.exec(part)?.[1];
+      if (name === undefined) return { literal: part };
+      const parameter = declared.find((p) => p.name === name);
+      if (!parameter) throw new Error(`${template}: the path parameter {${name}} is not declared`);
+      const schema = parameter.schema || {};
+      return { validate: compile(schema, `#/paths/${template}/parameters/${name}/${index}`) };
+    });
+    return { template, segments };
+  });
 
-  /* The template `path` falls under, a literal segment winning over a parameter; null when none. */
+  /* A path segment as keyward reads it: percent-decoded (as it is, when that fails). */
+  const decode = (segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment;
+    }
+  };
+
+  /*
+   * The template `path` falls under: its literal segments equal, its parameters' segments valid
+   * against their schemas; a literal segment wins over a parameter. null when none.
+   */
   function match(path) {
     const segments = path.split("/");
     let best = null;
@@ -145,8 +171,8 @@ export function makeChecker(document) {
       let fits = true;
       for (let i = 0; i < segments.length && fits; i++) {
         const part = candidate.segments[i];
-        if (/^\{[^{}]+\}$/.test(part)) fits = segments[i] !== "";
-        else if (part === segments[i]) literal++;
+        if (part.validate) fits = segments[i] !== "" && part.validate(decode(segments[i]));
+        else if (part.literal === segments[i]) literal++;
         else fits = false;
       }
       if (fits && (best === null || literal > best.literal)) best = { template: candidate.template, literal };
@@ -161,8 +187,10 @@ export function makeChecker(document) {
     }
     const path = record.path.split(/[?#]/)[0];
     if (path !== "/api" && !path.startsWith("/api/")) return [`${path} is not under /api/: not the API's answer`];
-    const method = record.method.toLowerCase();
     const template = match(path);
+    // HEAD is answered as GET without the body, where the path has no HEAD operation of its own.
+    const head = record.method.toUpperCase() === "HEAD" && template !== null && !document.paths[template].head;
+    const method = head ? "get" : record.method.toLowerCase();
     let responses;
     let where;
     let operation = null;
@@ -192,7 +220,9 @@ export function makeChecker(document) {
     // The body: its media type, then its schema.
     const content = response.content || {};
     const type = mediaType(record.content_type);
-    if (Object.keys(content).length === 0) {
+    if (head) {
+      if (record.body !== "") problems.push(`a HEAD answer came with a body (${record.body.length} characters)`);
+    } else if (Object.keys(content).length === 0) {
       if (record.body !== "") problems.push(`${where} ${statusKey} documents no body, but one came (${type || "no type"})`);
     } else if (!(type in content)) {
       problems.push(`Content-Type ${JSON.stringify(record.content_type)} is not one ${where} ${statusKey} documents (${Object.keys(content).join(", ")})`);

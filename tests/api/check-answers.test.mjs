@@ -116,6 +116,11 @@ test("an unknown path passes only as 404 not_found", () => {
   fails(answer("GET", "/api/v1/keys/verify/extra", 404, { error: { code: "key_not_found", message: "x" } }),
     /\/error\/code must be equal to one of/);
   fails(answer("GET", "/w/1/keys", 200, "<html>", [], "text/html"), /not under \/api\//);
+  // A segment that cannot be a {key_id} (its schema's pattern) is no key's path either.
+  passes(answer("GET", "/api/v1/keys/verify.json", 404, { error: { code: "not_found", message: "x" } }));
+  fails(answer("GET", "/api/v1/keys/verify.json", 404, { error: { code: "key_not_found", message: "x" } }));
+  passes(answer("GET", "/api/v1/keys/no-such_key", 404, { error: { code: "key_not_found", message: "x" } }));
+  passes(answer("GET", "/api/v1/keys/%6Bey_x", 404, { error: { code: "key_not_found", message: "x" } }));
 });
 
 test("a listed path asked with another method passes only as 405 with Allow", () => {
@@ -126,6 +131,15 @@ test("a listed path asked with another method passes only as 405 with Allow", ()
   fails(answer("DELETE", "/api/v1/keys/verify", 200, granted), /status 200 is not documented.*unknown-method/);
   // A literal segment wins over a parameter: GET /api/v1/keys/verify is not getKey.
   fails(answer("GET", "/api/v1/keys/verify", 200, { key: key() }), /unknown-method/);
+});
+
+test("HEAD is held to the path's GET, without a body", () => {
+  passes(answer("HEAD", "/api/v1/roles", 200, "", [], JSON_TYPE));
+  passes(answer("HEAD", "/api/v1/roles", 401, "", unauthorized, JSON_TYPE));
+  fails(answer("HEAD", "/api/v1/roles", 401, "", [], JSON_TYPE), /WWW-Authenticate.*missing/);
+  fails(answer("HEAD", "/api/v1/roles", 201, "", [], JSON_TYPE), /status 201 is not documented for HEAD \/api\/v1\/roles \(listRoles\)/);
+  fails(answer("HEAD", "/api/v1/roles", 200, "{}", [], JSON_TYPE), /a HEAD answer came with a body/);
+  fails(answer("HEAD", "/api/v1/keys/verify", 200, "", [], JSON_TYPE), /unknown-method/);
 });
 
 test("headers: a required one missing, or one that does not match its schema, fails", () => {

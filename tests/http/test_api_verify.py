@@ -338,8 +338,8 @@ class VerifyEndpointTest(ServerTestCase):
     # ---- routing ----
 
     def test_unknown_api_paths_are_404_json(self):
-        # (none of them a path of the management API either: /api/v1/keys and /api/v1/keys/{key_id} are)
-        for path in ("/api/", "/api", "/api/v1/key", "/api/v1/keys/verify/", "/api/v1/key/verify",
+        # (/api/v1/keys and /api/v1/keys/{key_id} are the management API's: test_api_keys.py.)
+        for path in ("/api/", "/api", "/api/v1/key/verify", "/api/v1/keys/verify/", "/api/v1/keys/verify.json",
                      "/api/v2/keys/verify", "/api/v1/keys/verify/extra"):
             with self.subTest(path=path):
                 self.assertApiError(self.call({"key": self.reader}, path=path), 404, "not_found")
