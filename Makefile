@@ -70,7 +70,7 @@ UNIT_OBJECTS := $(UNIT_TESTS:%=build/test/unit/%.o) build/test/unit/support.o
 # `make test` builds with as many jobs as the machine has CPUs, unless told -jN.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all run run-apache run-nginx test test-unit fuzz bench install install-user uninstall clean deps deps-test deps-browser deps-bench FORCE
+.PHONY: all run run-apache run-nginx test test-unit fuzz bench install install-user uninstall clean deps deps-test deps-browser deps-api deps-bench FORCE
 all: build/keyward
 
 # ---- build -------------------------------------------------------------------------------------
@@ -231,6 +231,7 @@ PARALLEL = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(JOBS))
 
 test: deps-test
 	@$(MAKE) --no-print-directory deps-browser
+	@$(MAKE) --no-print-directory deps-api
 	@$(MAKE) --no-print-directory $(PARALLEL) $(TEST_PROGRAMS)
 	@SHARED_DIR=$(SHARED_DIR) FUZZ_TARGETS="$(FUZZ_TARGETS)" JOBS=$(JOBS) sh tests/run-all.sh $(UNIT_TESTS)
 
@@ -276,6 +277,12 @@ deps-test:
 deps-browser:
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || sh tests/install-packages.sh nodejs npm
 	@cd tests/browser && if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; \
+	  then npm ci --no-audit --no-fund --loglevel=error; fi
+# The API tests' npm packages (tests/api/package-lock.json: Redocly's linter, Ajv and ajv-formats),
+# and Node.js if the machine has none.
+deps-api:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || sh tests/install-packages.sh nodejs npm
+	@cd tests/api && if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; \
 	  then npm ci --no-audit --no-fund --loglevel=error; fi
 deps-bench:
 	@sh tests/install-packages.sh $(PACKAGES_BUILD) $(PACKAGES_RUN) $(PACKAGES_BENCH)

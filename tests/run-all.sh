@@ -3,16 +3,18 @@
 #
 # The suites are cut into jobs (each unit test, each unit test with a database again on PostgreSQL,
 # each fuzz target, each tests/http/test_*.py file, each tests/http/test_*.py file again on
-# PostgreSQL, each browser run, the build checks) and JOBS + 1 of them (JOBS: the number of CPUs
-# unless told) run at a time, the longest first as the last run timed them (build/test/durations).
+# PostgreSQL, each browser run, the build checks, the OpenAPI document's checks) and JOBS + 1 of
+# them (JOBS: the number of CPUs unless told) run at a time, the longest first as the last run timed
+# them (build/test/durations).
 # Each job's output is kept, and printed whole in a fixed order once all are done, with one total
 # line at the end; the script fails if anything failed. KEYWARD_TEST_JOBS=1 runs them one at a time.
-# SUITES (default "unit unit-pg fuzz http http-pg browser build pg") picks suites. unit-pg runs the
+# SUITES (default "unit unit-pg fuzz http http-pg browser build api pg") picks suites. unit-pg runs the
 # unit tests that use a database (tests/unit/support.c's) again on PostgreSQL, each program with a
 # cluster of its own (tests/pg/unit.py), each test on a fresh database there. http-pg runs the HTTP
 # files with KEYWARD_TEST_ENGINE=postgresql (each server on a fresh PostgreSQL database), all but
 # those about SQLite's file itself (HTTP_PG_SKIP). Where PostgreSQL cannot be started, both count as
-# skipped.
+# skipped. api lints src/api/openapi.json and tests the checker that each HTTP job runs on the JSON
+# API's answers it received (tests/api/run.sh).
 #
 # A skipped test (one whose outside requirement is missing: the mustache spec without ../shared) is
 # counted as skipped, neither passed nor failed.
@@ -47,6 +49,7 @@ if [ "${1:-}" = "--job" ]; then
     http-pg) KEYWARD_TEST_ENGINE=postgresql python3 tests/http/run.py "$name" ;;
     browser) KEYWARD_BROWSER_RUNS=$name python3 tests/browser/run.py ;;
     build) sh tests/build/run.sh ;;
+    api) sh tests/api/run.sh ;;
     pg) python3 "tests/pg/$name.py" ;;
   esac >"$out.log" 2>&1
   status=$?
@@ -57,7 +60,7 @@ if [ "${1:-}" = "--job" ]; then
 fi
 
 # ---- the jobs ----------------------------------------------------------------------------------
-suites=${SUITES:-unit unit-pg fuzz http http-pg browser build pg}
+suites=${SUITES:-unit unit-pg fuzz http http-pg browser build api pg}
 # HTTP files that are about the SQLite file (its WAL, modes, backup of the file, PRAGMAs) and have
 # nothing to check on PostgreSQL.
 HTTP_PG_SKIP=${HTTP_PG_SKIP:-test_database test_backup}
@@ -83,6 +86,7 @@ list() {
                done ;;
       browser) for run in $(python3 tests/browser/run.py --list); do echo "browser $run"; done ;;
       build) echo "build checks" ;;
+      api) echo "api openapi" ;;
       pg) for file in tests/pg/test_*.py; do echo "pg $(basename "$file" .py)"; done ;;
     esac
   done

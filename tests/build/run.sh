@@ -49,7 +49,7 @@ if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
      tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | (cd "$copy" && tar -xpf -)
 else
   (cd "$root" && tar --exclude=./build --exclude=./var --exclude=./tests/artifacts \
-     --exclude=./tests/browser/node_modules -cf - .) | (cd "$copy" && tar -xpf -)
+     --exclude=./tests/browser/node_modules --exclude=./tests/api/node_modules -cf - .) | (cd "$copy" && tar -xpf -)
 fi
 if [ -f "$copy/Makefile" ] && [ -f "$copy/src/main.c" ] && [ ! -e "$work/shared" ]; then
   pass "a copy of the tree in $copy, with no $work/shared beside it"

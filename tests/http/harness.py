@@ -17,6 +17,10 @@ with the configurations www/ ships (www/run-lighttpd.sh with API_PREFIX, www/run
 www/run-nginx.sh; behind nginx, backend.cgi runs under fcgiwrap and the console is under /keyward/).
 The minimal FastCGI client (fcgi_request) talks to a standalone `keyward serve` directly, in any role.
 
+Every answer to a request for the JSON API (a path under /api/, after the console's base path) that
+goes through request(), raw_request() or site_request() is kept in API_ANSWERS; run.py holds them all
+to the OpenAPI document (src/api/openapi.json) at the end of the run (tests/api/check-answers.mjs).
+
 Set KEYWARD_TEST_KEEP=1 to keep each class's data folder (its path is printed) for a post-mortem.
 
 With KEYWARD_TEST_ENGINE=postgresql, each server (and StandaloneKeyward) gets a fresh PostgreSQL
@@ -346,6 +350,41 @@ class Response:
 
     def __repr__(self):
         return f"<Response {self.status} {self.text[:300]!r}>"
+
+
+# ---- the JSON API's answers, for the check against the OpenAPI document ---------------------------
+
+# Every answer of the JSON API this process received, as tests/api/check-answers.mjs reads them:
+# {method, path (without the base path), status, content_type, headers, body}.
+API_ANSWERS = []
+
+
+def api_path(path, base_path=""):
+    """`path` (str or bytes, with its query) as the JSON API sees it, when it is one of the API's
+    (/api or under /api/, after `base_path`); else None. Below a base path, a path outside it is not
+    keyward's at all (behind nginx, the site at / answers it)."""
+    if isinstance(path, bytes):
+        path = path.decode("latin-1")
+    if base_path:
+        if not path.startswith(base_path + "/"):
+            return None
+        path = path[len(base_path):]
+    bare = re.split(r"[?#]", path, maxsplit=1)[0]
+    return path if bare == "/api" or bare.startswith("/api/") else None
+
+
+def record_api_answer(method, path, response, base_path=""):
+    """Keep `response` (a Response, or an http.client response with its body given as `response.body`)
+    to `method` `path` in API_ANSWERS when the path is the JSON API's (see api_path)."""
+    path = api_path(path, base_path)
+    if path is None:
+        return
+    if isinstance(method, bytes):
+        method = method.decode("latin-1")
+    headers = [[name, value] for name, value in response.headers]
+    content_type = next((value for name, value in headers if name.lower() == "content-type"), None)
+    API_ANSWERS.append({"method": method, "path": path, "status": response.status, "content_type": content_type,
+                        "headers": headers, "body": response.body.decode("utf-8", "replace")})
 
 
 class Element:
@@ -716,6 +755,7 @@ class Server:
         response = conn.getresponse()
         result = Response(response.status, response.getheaders(), response.read())
         conn.close()
+        record_api_answer(method, path, result, getattr(self, "base_path", ""))
         if cookies:
             for value in result.headers_named("Set-Cookie"):
                 pair = value.split(";", 1)[0]
@@ -1165,6 +1205,7 @@ class GatekeeperServer(Server):
             response.begin()
             result = Response(response.status, response.getheaders(), response.read())
             response.close()
+        record_api_answer(raw(method), raw(path), result, getattr(self, "base_path", ""))
         return result
 
 
@@ -1330,6 +1371,7 @@ class NginxMixin:
         response = conn.getresponse()
         result = Response(response.status, response.getheaders(), response.read())
         conn.close()
+        record_api_answer(method, path, result, self.base_path)
         return result
 
     def prepare(self):

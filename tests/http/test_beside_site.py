@@ -31,8 +31,8 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (BACKEND_SCRIPT, ROOT, Document, alive, apache_binary, apache_modules_folder, free_port,
-                     secret_from, wait_for_exit, wait_for_port)
+from harness import (BACKEND_SCRIPT, ROOT, Document, Response, alive, apache_binary, apache_modules_folder,
+                     free_port, record_api_answer, secret_from, wait_for_exit, wait_for_port)
 
 PREFIX = "/usr/local"
 BASE = "/keyward"  # the examples' default base path (KEYWARD_BASE_PATH in the Makefile)
@@ -207,9 +207,10 @@ class BesideSite:
             body = urllib.parse.urlencode(body)
         connection.request(method, path, body=body, headers=all_headers)
         response = connection.getresponse()
-        data = response.read().decode("utf-8", "replace")
+        raw = response.read()
         connection.close()
-        return response, data
+        record_api_answer(method, path, Response(response.status, response.getheaders(), raw), BASE)
+        return response, raw.decode("utf-8", "replace")
 
     def sign_in(self):
         response, page = self.request("POST", BASE + "/signin", {"email": OWNER[0], "password": OWNER[1]})
