@@ -266,6 +266,12 @@ enum store_status store_key_list(struct store *store, struct arena *arena, int64
 				 const struct store_key_filter *filter, struct store_key **keys, size_t *count,
 				 size_t *total);
 
+/*
+ * The networks of `key` (a row of store_key_list(), which leaves them out) into key->cidrs and
+ * key->cidr_count, in their order, from `arena`: for pages that show them for many keys (an export).
+ */
+enum store_status store_key_read_cidrs(struct store *store, struct arena *arena, struct store_key *key);
+
 /* Enable or disable a key that is not revoked (STORE_NOT_FOUND otherwise). */
 enum store_status store_key_set_enabled(struct store *store, int64_t workspace_id, const char *key_id, bool enabled,
 					int64_t now);

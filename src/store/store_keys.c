@@ -466,3 +466,10 @@ enum store_status store_reveal_delete(struct store *store, int64_t workspace_id,
 		return STORE_NOT_FOUND;
 	return status;
 }
+
+enum store_status store_key_read_cidrs(struct store *store, struct arena *arena, struct store_key *key)
+{
+	key->cidrs = NULL;
+	key->cidr_count = 0;
+	return read_cidrs(store, arena, key);
+}
