@@ -13,7 +13,7 @@
 
 #define SELECTION_FIELD "key"   /* one pair per selected key, in the list's form and the confirmation's */
 #define KEY_ID_TEXT_MAX 64      /* longer than any key ID: a value past it is not one */
-#define EXPORT_PAGE 1000        /* keys read from the store at a time for an export */
+#define EXPORT_PAGE 5000        /* keys read from the store at a time for an export */
 #define EXPORT_FLUSH 65536      /* bytes of CSV gathered before they are sent on */
 
 /* ---- the selection ---------------------------------------------------------------------------- */
@@ -449,12 +449,10 @@ void page_keys_export(struct app *app, struct http_request *request, struct http
 	struct store_key last = { 0 };
 	bool written = false;
 	for (;;) {
+		status = store_key_list_cidrs(app->store, rows, keys, count);
 		for (size_t i = 0; i < count && status == STORE_OK; i++) {
 			if (written && !comes_after(&last, &keys[i]))
 				continue;
-			status = store_key_read_cidrs(app->store, rows, &keys[i]);
-			if (status != STORE_OK)
-				break;
 			export_row(rows, &out, &keys[i], now);
 			last.created_at = keys[i].created_at;
 			last.id = keys[i].id;

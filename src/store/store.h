@@ -267,10 +267,12 @@ enum store_status store_key_list(struct store *store, struct arena *arena, int64
 				 size_t *total);
 
 /*
- * The networks of `key` (a row of store_key_list(), which leaves them out) into key->cidrs and
- * key->cidr_count, in their order, from `arena`: for pages that show them for many keys (an export).
+ * The networks of keys[0..count-1] (rows of one store_key_list() page, of one workspace, which
+ * leaves them out) into each key's cidrs and cidr_count, in their order, from `arena`: for a page
+ * that shows them for many keys (an export). One read for the page when its keys' row ids lie
+ * close together (the list unfiltered, or nearly), else one read per key.
  */
-enum store_status store_key_read_cidrs(struct store *store, struct arena *arena, struct store_key *key);
+enum store_status store_key_list_cidrs(struct store *store, struct arena *arena, struct store_key *keys, size_t count);
 
 /* Enable or disable a key that is not revoked (STORE_NOT_FOUND otherwise). */
 enum store_status store_key_set_enabled(struct store *store, int64_t workspace_id, const char *key_id, bool enabled,

@@ -6,7 +6,7 @@ skipped and counted; all or nothing (a key of another workspace, an unknown or m
 revoked key asked to be disabled or enabled: nothing changes, and the page says which key and
 why); the selection's size limit; CSRF; the roles that may not; Cancel back to the list with its
 filters and the selection; the gatekeeper refusing the disabled and revoked keys on the next
-request. The export: every key the filters match, all pages (past the store's page of 1,000),
+request. The export: every key the filters match, all pages (past the store's page of 5,000),
 RFC 4180 quoting, no secret, cells that a spreadsheet would run made text, viewers allowed.
 """
 import csv
@@ -362,6 +362,16 @@ class ExportTest(BulkChecks, ServerTestCase):
         self.assertNotIn(secret[-4:], text, "not even the last 4 (the list does not show them)")
         self.assertNotIn(secret_part[:20], text)
 
+    def test_networks_of_keys_far_apart_and_close_together(self):
+        tag = secrets.token_hex(3)
+        far = [self.server.create_key(f"Far {tag} {n}", cidrs=[(f"198.51.100.{n}", f"host {n}")])[0] for n in (1, 2)]
+        for _ in range(10):  # keys between them that the filter leaves out
+            self.server.create_key(unique("Between"), cidrs=[("203.0.113.0/24", "between")])
+        far.append(self.server.create_key(f"Far {tag} 3", cidrs=[("198.51.100.3", ""), ("2001:db8::/32", "v6")])[0])
+        rows = {row["key_id"]: row["networks"] for row in self.export(f"q=Far+{tag}")[1]}
+        self.assertEqual(rows, {far[0]: "198.51.100.1/32 host 1", far[1]: "198.51.100.2/32 host 2",
+                                far[2]: "198.51.100.3/32\n2001:db8::/32 v6"})
+
     def test_cells_a_spreadsheet_would_run_are_made_text(self):
         tag = secrets.token_hex(3)
         names = ["=1+2", "+SUM(A1:A2)", "-2+3", "@cmd", f"=HYPERLINK(\"http://x\",\"y\") {tag}"]
@@ -408,41 +418,58 @@ class ExportTest(BulkChecks, ServerTestCase):
 
 
 class ExportManyTest(BulkChecks, ServerTestCase):
-    """Past the export's store page (1,000 keys), and past the list's page (50)."""
+    """Past the export's store page (5,000 keys), and past the list's page (50), with networks."""
 
-    COUNT = 1234
+    COUNT = 5100
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         s = cls.server
         role = s.query("SELECT id FROM role WHERE workspace_id = 1 AND name = 'admin'")[0][0]
-        rows, params = [], []
-        for n in range(cls.COUNT):
-            key_id = "key_" + secrets.token_hex(8)
-            rows.append("(1, ?, ?, ?, ?, 'QZQZ', ?, ?, ?)")
-            # Created in 300 different seconds, several in one: the order is created_at, then id.
-            params += [key_id, f"Many {n:04d}", f"many {n:04d}", os.urandom(32), role, 1700000000 + n // 4,
-                       1700000000 + n // 4]
         connection = connect(s.database)
         try:
-            connection.execute("INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, "
-                               "secret_hint, role_id, created_at, updated_at) VALUES " + ", ".join(rows), params)
+            for first in range(0, cls.COUNT, 2550):  # SQLite takes 32,766 parameters a statement
+                rows, params = [], []
+                for n in range(first, min(first + 2550, cls.COUNT)):
+                    rows.append("(1, ?, ?, ?, ?, 'QZQZ', ?, ?, ?, ?)")
+                    # Several keys a second: the order is created_at, then id. Every third disabled.
+                    params += [f"key_{n:016d}", f"Many {n:04d}", f"many {n:04d}", os.urandom(32), role,
+                               int(n % 3 != 0), 1700000000 + n // 4, 1700000000 + n // 4]
+                connection.execute("INSERT INTO api_key (workspace_id, key_id, name, name_folded, secret_hash, "
+                                   "secret_hint, role_id, enabled, created_at, updated_at) VALUES " + ", ".join(rows),
+                                   params)
+            # Networks on every 7th key, a second one on every 14th.
+            for position, every in ((0, 7), (1, 14)):
+                connection.execute("INSERT INTO api_key_cidr (workspace_id, api_key_id, position, cidr, label) "
+                                   f"SELECT 1, id, {position}, '10.{position}.0.0/16', 'net ' || id FROM api_key "
+                                   f"WHERE name LIKE 'Many %' AND id % {every} = 0")
             connection.commit()
         finally:
             connection.close()
 
-    def test_every_key_once_in_the_list_order(self):
-        response = self.server.get("/w/1/keys.csv?q=many")
-        self.assertStatus(response, 200)
-        rows = list(csv.reader(io.StringIO(response.body.decode("utf-8"), newline="")))[1:]
-        expected = [row[0] for row in self.server.query(
-            "SELECT key_id FROM api_key WHERE workspace_id = 1 AND name_folded LIKE 'many %' "
-            "ORDER BY created_at DESC, id DESC")]
-        self.assertEqual(len(expected), self.COUNT)
-        self.assertEqual([row[0] for row in rows], expected)
-        self.assertNotIn("QZQZ", response.body.decode("utf-8"))
-        self.assertEqual(self.server.get("/w/1/keys.csv?q=many", ).body, response.body, "the same twice")
+    def expected(self, where):
+        """(key_id, networks) of the keys `where` picks, in the list's order, from the database."""
+        keys = self.server.query("SELECT id, key_id FROM api_key WHERE workspace_id = 1 AND name LIKE 'Many %' AND "
+                                 f"{where} ORDER BY created_at DESC, id DESC")
+        networks = {}
+        for key, cidr, label in self.server.query("SELECT api_key_id, cidr, label FROM api_key_cidr "
+                                                   "WHERE workspace_id = 1 ORDER BY api_key_id, position"):
+            networks.setdefault(key, []).append(f"{cidr} {label}")
+        return [(key_id, "\n".join(networks.get(key, []))) for key, key_id in keys]
+
+    def test_every_key_once_in_the_list_order_with_its_networks(self):
+        for query, where in (("q=many", "1 = 1"), ("q=many&status=enabled", "enabled = 1")):
+            with self.subTest(query=query):
+                response = self.server.get("/w/1/keys.csv?" + query)
+                self.assertStatus(response, 200)
+                rows = list(csv.reader(io.StringIO(response.body.decode("utf-8"), newline="")))[1:]
+                expected = self.expected(where)
+                self.assertGreater(len(expected), 3000)
+                self.assertEqual([(row[0], row[7]) for row in rows], expected)
+                self.assertTrue(any(row[7] for row in rows))
+                self.assertNotIn("QZQZ", response.body.decode("utf-8"))
+        self.assertEqual(len(self.expected("1 = 1")), self.COUNT)
         head = self.server.request("HEAD", "/w/1/keys.csv?q=many")
         self.assertStatus(head, 200)
         self.assertEqual(head.body, b"")
