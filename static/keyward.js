@@ -4,7 +4,9 @@
  *   - a Copy button beside the fields marked data-copy (a new key's secret, an invitation link);
  *   - a confirmation before the forms marked data-confirm are sent (disabling a key, ...);
  *   - live filtering of the key list as the name is typed (the Filter button still asks the server,
- *     which searches every page, not just this one).
+ *     which searches every page, not just this one);
+ *   - on the key list, "Select all on this page" ticks the rows shown without a reload (and clears
+ *     them again), and a count says how many keys are selected.
  * The Content-Security-Policy allows scripts from 'self' only: nothing here is inline.
  */
 (function () {
@@ -108,10 +110,48 @@
 		});
 	}
 
+	/*
+	 * Several keys at once: the list's Select all button (without JavaScript it asks the server for
+	 * the page with every row ticked) ticks the rows the live filter shows, or clears them all
+	 * when they are ticked already; the count beside it follows every tick.
+	 */
+	function addBulkSelection() {
+		var form = document.getElementById("bulk");
+		var button = document.getElementById("select-page");
+		var count = document.getElementById("bulk-count");
+		var table = document.getElementById("key-table");
+		if (!form || !button || !count || !table)
+			return;
+		var boxes = Array.prototype.slice.call(table.querySelectorAll('tbody input[type="checkbox"][name="key"]'));
+		function shown() {
+			return boxes.filter(function (box) { return !box.closest("tr").hidden; });
+		}
+		function update() {
+			var ticked = boxes.filter(function (box) { return box.checked; }).length;
+			var visible = shown();
+			var all = visible.length > 0 && visible.every(function (box) { return box.checked; });
+			count.textContent = ticked === 0 ? "" : ticked + (ticked === 1 ? " key selected" : " keys selected");
+			button.textContent = all ? "Clear the selection" : "Select all on this page";
+		}
+		button.addEventListener("click", function (event) {
+			event.preventDefault();
+			var visible = shown();
+			var all = visible.length > 0 && visible.every(function (box) { return box.checked; });
+			(all ? boxes : visible).forEach(function (box) { box.checked = !all; });
+			update();
+		});
+		table.addEventListener("change", update);
+		var filter = document.querySelector("input[data-live-filter]");
+		if (filter)
+			filter.addEventListener("input", update);
+		update();
+	}
+
 	document.addEventListener("DOMContentLoaded", function () {
 		document.documentElement.classList.add("js");
 		addCopyButtons();
 		addConfirmations();
 		addLiveFilter();
+		addBulkSelection();
 	});
 })();

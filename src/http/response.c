@@ -97,8 +97,20 @@ static void append_number(struct buf *head, size_t number)
  */
 #define HEAD_ROOM 768
 
+/* What every page's header block ends with: caching, the security headers, the handler's own, a blank line. */
+static void append_page_headers(struct buf *head, const struct http_response *response)
+{
+	buf_puts(head, response->no_store ? "Cache-Control: no-store\r\n" : "Cache-Control: no-cache\r\n");
+	buf_puts(head, security_headers);
+	for (size_t i = 0; i < response->header_count; i++)
+		append_header(head, response->headers[i].name, response->headers[i].value);
+	buf_puts(head, "\r\n");
+}
+
 void http_response_send(const struct http_response *response, const struct http_request *request)
 {
+	if (response->streamed)
+		return;
 	struct buf head = BUF_INIT;
 	bool with_body = !response->headers_only && request->method != HTTP_HEAD && response->body.length > 0;
 	buf_reserve(&head, HEAD_ROOM + (with_body ? response->body.length : 0));
@@ -120,15 +132,33 @@ void http_response_send(const struct http_response *response, const struct http_
 	buf_puts(&head, "Content-Length: ");
 	append_number(&head, response->body.length);
 	buf_puts(&head, "\r\n");
-	buf_puts(&head, response->no_store ? "Cache-Control: no-store\r\n" : "Cache-Control: no-cache\r\n");
-	buf_puts(&head, security_headers);
-	for (size_t i = 0; i < response->header_count; i++)
-		append_header(&head, response->headers[i].name, response->headers[i].value);
-	buf_puts(&head, "\r\n");
+	append_page_headers(&head, response);
 	if (with_body)
 		buf_append(&head, response->body.data, response->body.length);
 	request->io->write(request->io->context, head.data, head.length);
 	if (response->no_store) /* the body may hold a secret: wipe the copy as well */
 		sodium_memzero(head.data, head.capacity);
 	buf_free(&head);
+}
+
+void http_response_stream_begin(struct http_response *response, const struct http_request *request)
+{
+	struct buf head = BUF_INIT;
+	buf_puts(&head, "Status: ");
+	append_number(&head, response->status > 0 ? (size_t)response->status : 500);
+	buf_puts(&head, " ");
+	buf_puts(&head, http_status_text(response->status));
+	buf_puts(&head, "\r\n");
+	append_header(&head, "Content-Type", response->content_type);
+	append_page_headers(&head, response);
+	request->io->write(request->io->context, head.data, head.length);
+	buf_free(&head);
+	response->streamed = true;
+}
+
+void http_response_stream(const struct http_response *response, const struct http_request *request,
+			  const char *bytes, size_t length)
+{
+	if (response->streamed && request->method != HTTP_HEAD && length > 0)
+		request->io->write(request->io->context, bytes, length);
 }

@@ -29,6 +29,7 @@ struct http_response {
 	struct http_header headers[HTTP_HEADERS_MAX];
 	size_t header_count;
 	struct buf body;
+	bool streamed; /* the header block went out with http_response_stream_begin() */
 };
 
 void http_response_init(struct http_response *response);
@@ -42,6 +43,16 @@ void http_response_redirect(struct http_response *response, const char *location
 
 /* Write the header block and the body (no body for HEAD). */
 void http_response_send(const struct http_response *response, const struct http_request *request);
+
+/*
+ * A body too large to hold (an export of every key): send the header block now, with the status,
+ * content type and headers set so far but no Content-Length (the web server ends the body when
+ * the request ends), and then the body in parts with http_response_stream(), each sent as it is
+ * given; http_response_send() sends nothing more. For HEAD, the parts are not sent.
+ */
+void http_response_stream_begin(struct http_response *response, const struct http_request *request);
+void http_response_stream(const struct http_response *response, const struct http_request *request,
+			  const char *bytes, size_t length);
 
 /* "Not Found" for 404 and so on. */
 const char *http_status_text(int status);

@@ -268,7 +268,9 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 	view_set_bool(arena, data, "empty_filtered", count == 0 && (filtered || total > 0));
 	struct mustache_value *list = view_set(data, "keys", view_list(arena));
 	for (size_t i = 0; i < count; i++)
-		view_push(list, key_value(app, request, &keys[i]));
+		view_set_bool(arena, view_push(list, key_value(app, request, &keys[i])), "selected",
+			      page_keys_bulk_selected(request, keys[i].key_id));
+	page_keys_bulk_list(app, request, data, &query, list_url(app, request, &query, query.page));
 	size_t pages = (total + KEYS_PAGE_SIZE - 1) / KEYS_PAGE_SIZE;
 	view_set_int(arena, data, "total", (int64_t)total);
 	view_set_bool(arena, data, "total_one", total == 1);
@@ -294,6 +296,8 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 			view_set_string(arena, pagination, "next_url", list_url(app, request, &query, query.page + 1));
 	}
 	const char *notice = list_done_message(form_get(&request->query, "done"));
+	if (notice == NULL)
+		notice = page_keys_bulk_notice(request);
 	if (notice != NULL)
 		view_set_string(arena, data, "notice", notice);
 	page_render(app, request, response, "keys", data);
@@ -661,4 +665,55 @@ void page_keys_secret_close(struct app *app, struct http_request *request, struc
 		return;
 	}
 	back_to_key(app, request, response, key.key_id, done);
+}
+
+/* ---- for keys_bulk.c: the list's filters and a key's fields -------------------------------------- */
+
+const struct list_query *page_keys_list_query(struct http_request *request, const struct form *form,
+					      const char **error)
+{
+	struct list_query *query = arena_alloc(request->arena, sizeof *query);
+	read_list_query(request, form, query);
+	if (query->holds_secret) {
+		query->q = "";
+		query->q_error = "That filter holds a secret (a whole key or part of one), so it was not used.";
+	}
+	*error = query->q_error;
+	return query;
+}
+
+const char *page_keys_list_address(struct app *app, struct http_request *request, const struct list_query *query,
+				   const char *extra)
+{
+	return arena_printf(request->arena, "%s%s", list_url(app, request, query, query->page), extra);
+}
+
+const char *page_keys_export_address(struct app *app, struct http_request *request, const struct list_query *query)
+{
+	struct arena *arena = request->arena;
+	return page_ws_url(app, request,
+			   arena_printf(arena, "/keys.csv?q=%s&status=%s&role=%s", url_query_escape(arena, query->q),
+					query->status,
+					query->role_id ? arena_printf(arena, "%lld", (long long)query->role_id) : ""));
+}
+
+void page_keys_list_filter(struct arena *arena, const struct list_query *query, int64_t now,
+			   struct store_key_filter *filter)
+{
+	memset(filter, 0, sizeof *filter);
+	filter->state = filter_state(query->status);
+	filter->role_id = query->role_id;
+	filter->now = now;
+	filter->soon = now + KEYS_EXPIRY_WARNING;
+	filter_text(arena, query->q, filter);
+}
+
+struct mustache_value *page_key_value(struct app *app, struct http_request *request, const struct store_key *key)
+{
+	return key_value(app, request, key);
+}
+
+const char *page_key_state(const struct store_key *key, int64_t now)
+{
+	return state_word(key, now);
 }

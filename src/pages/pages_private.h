@@ -57,6 +57,47 @@ void page_keys_send_to_secret(struct app *app, struct http_request *request, str
 void page_keys_refused(struct app *app, struct http_request *request, struct http_response *response,
 		       enum store_status status);
 
+/*
+ * keys.c, for keys_bulk.c: the key list's filters (q, status, role) and page, read as the list
+ * reads them, and the addresses that carry them.
+ */
+struct list_query;
+/* The filters in `form`; *error gets the filter text's problem (too long, a secret in it: then dropped) or NULL. */
+const struct list_query *page_keys_list_query(struct http_request *request, const struct form *form,
+					      const char **error);
+/* The list's address with `query`'s filters and page, then `extra` ("&done=…"; "" for nothing more). */
+const char *page_keys_list_address(struct app *app, struct http_request *request, const struct list_query *query,
+				   const char *extra);
+/* /keys.csv with `query`'s filters (no page: the export holds every key that matches). */
+const char *page_keys_export_address(struct app *app, struct http_request *request, const struct list_query *query);
+/* The store filter of `query`, judged at `now`, with no limit or offset yet. */
+void page_keys_list_filter(struct arena *arena, const struct list_query *query, int64_t now,
+			   struct store_key_filter *filter);
+/* The fields every key view shows (name, key_id, url, state and state_label for the badge, ...), as a map. */
+struct mustache_value *page_key_value(struct app *app, struct http_request *request, const struct store_key *key);
+/* "enabled", "disabled", "expired", "revoked": a key's status at `now`. */
+const char *page_key_state(const struct store_key *key, int64_t now);
+
+/* keys_bulk.c: several keys at once, and the list as CSV */
+void page_keys_bulk_disable_confirm(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_bulk_enable_confirm(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_bulk_revoke_confirm(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_bulk_disable(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_bulk_enable(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_bulk_revoke(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_export(struct app *app, struct http_request *request, struct http_response *response);
+/*
+ * What the key list adds for choosing keys (data.bulk: the selection form's hidden fields, taken
+ * from the list's own `address`; whether ?select=page ticks every row; a refused empty selection)
+ * and the Export link of `query`.
+ */
+void page_keys_bulk_list(struct app *app, struct http_request *request, struct mustache_value *data,
+			 const struct list_query *query, const char *address);
+/* Whether the list's address ticks key `key_id` (?key=… from a cancelled change, or ?select=page). */
+bool page_keys_bulk_selected(struct http_request *request, const char *key_id);
+/* The list's sentence after a change to several keys ("3 keys disabled; 1 was already disabled."), or NULL. */
+const char *page_keys_bulk_notice(struct http_request *request);
+
 /* key_form.c */
 void page_key_form_new(struct app *app, struct http_request *request, struct http_response *response);
 void page_key_form_create(struct app *app, struct http_request *request, struct http_response *response);

@@ -140,6 +140,10 @@ static const struct {
 		"DELETE FROM api_key_cidr WHERE workspace_id = ?1 AND api_key_id = ?2" },
 	[STMT_CIDR_LIST_FOR_KEY] = { "cidr_list_for_key",
 		"SELECT cidr, label FROM api_key_cidr WHERE workspace_id = ?1 AND api_key_id = ?2 ORDER BY position" },
+	/* The networks of a page of keys at once (an export): those of every key whose row id is in [?2, ?3]. */
+	[STMT_CIDR_LIST_FOR_KEY_RANGE] = { "cidr_list_for_key_range",
+		"SELECT api_key_id, cidr, label FROM api_key_cidr WHERE workspace_id = ?1 AND api_key_id BETWEEN ?2 AND ?3 "
+		"ORDER BY api_key_id, position" },
 	[STMT_REVEAL_DELETE_FOR_KEY] = { "reveal_delete_for_key",
 		"DELETE FROM secret_reveal WHERE workspace_id = ?1 AND api_key_id = ?2" },
 	[STMT_REVEAL_DELETE_STALE] = { "reveal_delete_stale",

@@ -267,6 +267,14 @@ enum store_status store_key_list(struct store *store, struct arena *arena, int64
 				 const struct store_key_filter *filter, struct store_key **keys, size_t *count,
 				 size_t *total);
 
+/*
+ * The networks of keys[0..count-1] (rows of one store_key_list() page, of one workspace, which
+ * leaves them out) into each key's cidrs and cidr_count, in their order, from `arena`: for a page
+ * that shows them for many keys (an export). One read for the page when its keys' row ids lie
+ * close together (the list unfiltered, or nearly), else one read per key.
+ */
+enum store_status store_key_list_cidrs(struct store *store, struct arena *arena, struct store_key *keys, size_t count);
+
 /* Enable or disable a key that is not revoked (STORE_NOT_FOUND otherwise). */
 enum store_status store_key_set_enabled(struct store *store, int64_t workspace_id, const char *key_id, bool enabled,
 					int64_t now);

@@ -1,6 +1,7 @@
 /* store_keys.c: typed access to roles, API keys, their CIDRs and pending secret reveals. */
 #include "store/store_private.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -466,4 +467,65 @@ enum store_status store_reveal_delete(struct store *store, int64_t workspace_id,
 	if (status == STORE_OK && store_changes(store) == 0)
 		return STORE_NOT_FOUND;
 	return status;
+}
+
+/* A key of a page, by row id, for placing the networks a range read returns. */
+struct key_place {
+	int64_t id;
+	size_t index;
+	size_t capacity; /* of keys[index].cidrs */
+};
+
+static int by_id(const void *a, const void *b)
+{
+	int64_t x = ((const struct key_place *)a)->id, y = ((const struct key_place *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+enum store_status store_key_list_cidrs(struct store *store, struct arena *arena, struct store_key *keys, size_t count)
+{
+	if (count == 0)
+		return STORE_OK;
+	int64_t low = keys[0].id, high = keys[0].id;
+	for (size_t i = 0; i < count; i++) {
+		keys[i].cidrs = NULL;
+		keys[i].cidr_count = 0;
+		low = keys[i].id < low ? keys[i].id : low;
+		high = keys[i].id > high ? keys[i].id : high;
+	}
+	/* Keys far apart (a filter that matches few): one read each, not the networks of every key between. */
+	if ((uint64_t)(high - low) >= 4 * (uint64_t)count) {
+		enum store_status status = STORE_OK;
+		for (size_t i = 0; status == STORE_OK && i < count; i++)
+			status = read_cidrs(store, arena, &keys[i]);
+		return status;
+	}
+	struct key_place *places = arena_alloc(arena, count * sizeof *places);
+	for (size_t i = 0; i < count; i++)
+		places[i] = (struct key_place){ keys[i].id, i, 0 };
+	qsort(places, count, sizeof *places, by_id);
+	struct store_query *statement = store_query(store, STMT_CIDR_LIST_FOR_KEY_RANGE);
+	store_bind_int(statement, 1, keys[0].workspace_id);
+	store_bind_int(statement, 2, low);
+	store_bind_int(statement, 3, high);
+	int code;
+	while ((code = store_step(store, STMT_CIDR_LIST_FOR_KEY_RANGE)) == STORE_ROW) {
+		struct key_place wanted = { store_column_int(statement, 0), 0, 0 };
+		struct key_place *place = bsearch(&wanted, places, count, sizeof *places, by_id);
+		if (place == NULL)
+			continue; /* a key between those of the page that the filter left out */
+		struct store_key *key = &keys[place->index];
+		if (key->cidr_count == place->capacity) {
+			place->capacity = place->capacity ? 2 * place->capacity : 4;
+			struct store_cidr *grown = arena_alloc(arena, place->capacity * sizeof *grown);
+			if (key->cidr_count > 0)
+				memcpy(grown, key->cidrs, key->cidr_count * sizeof *grown);
+			key->cidrs = grown;
+		}
+		key->cidrs[key->cidr_count].cidr = store_column_text(arena, statement, 1);
+		key->cidrs[key->cidr_count].label = store_column_text(arena, statement, 2);
+		key->cidr_count++;
+	}
+	store_query_reset(statement);
+	return store_status_from(code);
 }

@@ -805,3 +805,122 @@ test("lifecycle: roll with a 1-hour overlap, both secrets pass, then End overlap
 	assert.deepEqual(await lifecycleCall(old), [401, "invalid_key"]);
 	assert.deepEqual(await lifecycleCall(fresh), [200, null]);
 });
+
+// ---- bulk: several keys at once, and the CSV export ----
+// Issue 15, item 8: tick keys in the list and disable or revoke them together after one
+// confirmation page (Cancel goes back with the filters and the ticks); the gatekeeper refuses them
+// on the next call; Select all on this page (the server ticks every row without JavaScript, the
+// page itself with it); an empty selection says what to do; Export CSV downloads the filtered list
+// without a secret. Self-contained: signs in again if the tests above left the browser signed out.
+
+const bulk = { tag: Math.random().toString(36).slice(2, 8), tokens: [] };
+
+async function bulkCreate(name) {
+	await page.goto(base + "/w/1/keys/new");
+	await page.fill("#name", name);
+	await clickAndWait(page.getByRole("button", { name: "Create key" }));
+	const token = await page.inputValue("#secret");
+	assert.match(token, TOKEN);
+	await page.check("#copied");
+	await clickAndWait(page.getByRole("button", { name: "Close" }));
+	return token;
+}
+
+// The list filtered by this section's tag (through the Filter form, as a person would).
+async function bulkList(name) {
+	await page.goto(base + "/w/1/keys");
+	await page.fill("#q", "Bulk " + bulk.tag);
+	await clickAndWait(page.getByRole("button", { name: "Filter" }));
+	assert.match(page.url(), new RegExp("q=Bulk(%20|\\+)" + bulk.tag));
+	await checkPage(name);
+}
+
+// The gatekeeper's answer to `token`, waiting up to a second for `status` (another process changed the key).
+async function bulkCall(token, status) {
+	let answer = await lifecycleCall(token);
+	for (let tries = 0; tries < 20 && answer[0] !== status; tries++) {
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		answer = await lifecycleCall(token);
+	}
+	return answer;
+}
+
+test("bulk: two keys ticked, one confirmation, both disabled; the gatekeeper refuses them", async () => {
+	await lifecycleSignIn();
+	for (const letter of ["a", "b"])
+		bulk.tokens.push(await bulkCreate(`Bulk ${bulk.tag} ${letter} <i>`));
+	for (const token of bulk.tokens)
+		assert.deepEqual(await bulkCall(token, 200), [200, null]);
+	await bulkList("bulk-list");
+	assert.equal(await page.locator('#key-table tbody input[type="checkbox"]').count(), 2);
+	for (const letter of ["a", "b"])
+		await page.getByLabel(new RegExp(`^Select Bulk ${bulk.tag} ${letter} <i>`)).check();
+	if (javascript)
+		assert.equal(await page.textContent("#bulk-count"), "2 keys selected");
+	await clickAndWait(page.getByRole("button", { name: "Disable", exact: true }));
+	assert.match(page.url(), /\/w\/1\/keys\/bulk\/disable\?/);
+	await checkPage("bulk-disable-confirm");
+	assert.equal(await page.textContent("h1"), "Disable 2 keys?");
+	assert.equal(await page.locator("#bulk-keys tbody tr").count(), 2);
+	assert.equal(await page.getByText("Will be disabled.").count(), 2);
+	await clickAndWait(page.getByRole("button", { name: "Disable 2 keys" }));
+	assert.match(page.url(), /\/w\/1\/keys\?.*done=bulk-disabled/);
+	assert.match(page.url(), new RegExp("q=Bulk(%20|\\+)" + bulk.tag));
+	await checkPage("bulk-disabled");
+	assert.equal(await page.textContent(".notice"), "2 keys disabled. They stop working until they are enabled again.");
+	assert.equal(await page.locator("#key-table .badge-disabled").count(), 2);
+	for (const token of bulk.tokens)
+		assert.deepEqual(await bulkCall(token, 401), [401, "disabled"]);
+});
+
+test("bulk: nothing ticked says so; Select all on this page; Cancel keeps the ticks; revoke after the warning", async () => {
+	await bulkList("bulk-list-again");
+	await clickAndWait(page.getByRole("button", { name: "Revoke", exact: true }));
+	await checkPage("bulk-none");
+	assert.match(await page.textContent("#bulk-error"), /^No key was selected, so nothing was changed\./);
+	assert.match(page.url(), new RegExp("q=Bulk(%20|\\+)" + bulk.tag));
+
+	const boxes = page.locator('#key-table tbody input[type="checkbox"]');
+	if (javascript) {
+		await page.getByRole("button", { name: "Select all on this page" }).click();
+		assert.equal(await page.textContent("#bulk-count"), "2 keys selected");
+		assert.ok(await page.getByRole("button", { name: "Clear the selection" }).isVisible());
+	} else {
+		await clickAndWait(page.getByRole("button", { name: "Select all on this page" }));
+		assert.match(page.url(), /select=page/);
+	}
+	assert.deepEqual(await boxes.evaluateAll((all) => all.map((box) => box.checked)), [true, true]);
+
+	await clickAndWait(page.getByRole("button", { name: "Revoke", exact: true }));
+	await checkPage("bulk-revoke-confirm");
+	assert.equal(await page.textContent("h1"), "Revoke 2 keys?");
+	assert.match(await page.locator(".warning").first().textContent(), /Revoking is final\./);
+	await clickAndWait(page.getByRole("link", { name: "Cancel" }));
+	await checkPage("bulk-cancelled");
+	assert.equal(await page.inputValue("#q"), "Bulk " + bulk.tag);
+	assert.deepEqual(await boxes.evaluateAll((all) => all.map((box) => box.checked)), [true, true]);
+
+	await clickAndWait(page.getByRole("button", { name: "Revoke", exact: true }));
+	await clickAndWait(page.getByRole("button", { name: "Revoke 2 keys" }));
+	await checkPage("bulk-revoked");
+	assert.equal(await page.textContent(".notice"), "2 keys revoked. They no longer work, for good.");
+	for (const token of bulk.tokens)
+		assert.deepEqual(await bulkCall(token, 401), [401, "revoked"]);
+});
+
+test("bulk: Export CSV downloads every key the filters match, without a secret", async () => {
+	await page.goto(base + `/w/1/keys?q=Bulk+${bulk.tag}&status=revoked`);
+	await checkPage("bulk-export-list");
+	const link = page.locator("#export-csv");
+	assert.match(await link.getAttribute("href"), new RegExp(`^/w/1/keys\\.csv\\?q=Bulk%20${bulk.tag}&status=revoked&role=$`));
+	const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+	assert.match(download.suggestedFilename(), /^keys-workspace-1-\d{8}-\d{4}Z\.csv$/);
+	const text = readFileSync(await download.path(), "utf8");
+	const lines = text.split("\r\n");
+	assert.equal(lines[0], "key_id,name,role,status,enabled,off_the_record,postback_url,networks,note,created_by," +
+		"created_at,last_used_at,expires_at,revoked_at");
+	assert.equal(lines.filter((line) => line.includes(`Bulk ${bulk.tag}`)).length, 2);
+	assert.ok(lines.slice(1, 3).every((line) => line.includes(",revoked,")), text);
+	for (const token of bulk.tokens)
+		assert.ok(!text.includes(token.slice(-49)) && !text.includes(token.slice(-4)), "no secret in the export");
+});

@@ -118,6 +118,9 @@ WRITES = [
     ("POST", "/keys/{key}/revoke", lambda t: [], {"viewer", "developer"}),
     ("POST", "/keys/{key}/secret", lambda t: [("copied", "1")], set()),  # closes the secret page: changes nothing
     ("POST", "/keys/find", lambda t: [("q", "billing")], set()),  # the list's filter form: changes nothing
+    ("POST", "/keys/bulk/disable", lambda t: [("key", t["key"])], {"viewer"}),  # several keys at once
+    ("POST", "/keys/bulk/enable", lambda t: [("key", t["key"])], {"viewer"}),
+    ("POST", "/keys/bulk/revoke", lambda t: [("key", t["key"])], {"viewer", "developer"}),
     ("POST", "/roles/new", lambda t: [("name", "not-allowed")], {"viewer", "developer"}),
     ("POST", "/roles/{role}/edit", lambda t: [("name", "renamed"), ("description", "not allowed")],
      {"viewer", "developer"}),
@@ -132,6 +135,9 @@ WRITES = [
     ("GET", "/keys/{key}/edit", None, {"viewer"}),
     ("GET", "/keys/{key}/regenerate", None, {"viewer"}),
     ("GET", "/keys/{key}/revoke", None, {"viewer", "developer"}),
+    ("GET", "/keys/bulk/disable", None, {"viewer"}),
+    ("GET", "/keys/bulk/enable", None, {"viewer"}),
+    ("GET", "/keys/bulk/revoke", None, {"viewer", "developer"}),
     ("GET", "/roles/new", None, {"viewer", "developer"}),
     ("GET", "/roles/{role}/edit", None, {"viewer", "developer"}),
     ("GET", "/roles/{role}/delete", None, {"viewer", "developer"}),

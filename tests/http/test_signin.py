@@ -336,6 +336,7 @@ class ConsoleRequiresSignInTest(ServerTestCase):
         the token's doing)."""
         server = self.server
         key_id, _ = server.create_key("Needs its token")
+        several = [server.create_key(f"Needs its token too {n}")[0] for n in range(2)]
         for name in ("token-edit", "token-delete"):
             self.assertStatus(server.post("/w/1/roles/new", [("name", name)]), 303)
         role = dict(server.query("SELECT name, id FROM role WHERE workspace_id = 1"))
@@ -361,6 +362,9 @@ class ConsoleRequiresSignInTest(ServerTestCase):
             (f"/w/1/keys/{key_id}/edit", server.key_fields("Renamed with its token"), True),
             (f"/w/1/keys/{key_id}/disable", [], True),
             (f"/w/1/keys/{key_id}/enable", [], True),
+            ("/w/1/keys/bulk/disable", [("key", k) for k in several], True),  # several keys at once
+            ("/w/1/keys/bulk/enable", [("key", k) for k in several], True),
+            ("/w/1/keys/bulk/revoke", [("key", k) for k in several], True),
             (f"/w/1/keys/{key_id}/regenerate", [("overlap", "1h")], True),
             (f"/w/1/keys/{key_id}/secret", [("copied", "1")], False),  # closes the secret page, changes nothing
             (f"/w/1/keys/{key_id}/end-overlap", [], True),  # the previous secret, kept for an hour, stops now

@@ -28,10 +28,11 @@ KEY_PAGE = {
     "developer": ["Edit", "Disable", "Regenerate secret"],
     "viewer": [],
 }
+# On the list, Disable, Enable and Revoke act on the keys ticked (each leads to one confirmation).
 KEY_LIST = {
-    "owner": ["New key", "Create a key"],
-    "admin": ["New key", "Create a key"],
-    "developer": ["New key", "Create a key"],
+    "owner": ["New key", "Create a key", "Disable", "Enable", "Revoke"],
+    "admin": ["New key", "Create a key", "Disable", "Enable", "Revoke"],
+    "developer": ["New key", "Create a key", "Disable", "Enable"],
     "viewer": [],
 }
 ACTION_WORDS = {"New key", "Create a key", "Edit", "Disable", "Enable", "Regenerate secret", "Revoke"}
@@ -46,6 +47,9 @@ def offered(page):
     found = [("GET", href) for href in re.findall(r'<a [^>]*href="([^"]+)"', page.text)]
     found += [(method.upper(), action) for method, action in
               re.findall(r'<form [^>]*method="(get|post)"[^>]*action="([^"]+)"', page.text)]
+    # Buttons that send their form elsewhere: the key list's Disable, Enable, Revoke (a GET form: each
+    # asks for its confirmation page).
+    found += [("GET", action) for action in re.findall(r'<button [^>]*formaction="([^"]+)"', page.text)]
     result = set()
     for method, address in found:
         address = html.unescape(address).split("#")[0].split("?")[0]
