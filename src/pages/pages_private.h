@@ -57,6 +57,16 @@ void page_keys_send_to_secret(struct app *app, struct http_request *request, str
 void page_keys_refused(struct app *app, struct http_request *request, struct http_response *response,
 		       enum store_status status);
 
+/* The fields every key view shows (name, state, networks, ...), as a map for a template's {{#key}}. */
+struct mustache_value *page_key_value(struct app *app, struct http_request *request, const struct store_key *key);
+
+/* key_allowlist.c: the Allowlist tab, its switch, one network added or removed. */
+void page_keys_allowlist(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_allowlist_on(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_allowlist_off(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_allowlist_add(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_allowlist_remove(struct app *app, struct http_request *request, struct http_response *response);
+
 /* key_form.c */
 void page_key_form_new(struct app *app, struct http_request *request, struct http_response *response);
 void page_key_form_create(struct app *app, struct http_request *request, struct http_response *response);
