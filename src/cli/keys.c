@@ -299,6 +299,17 @@ int cli_key_show(const struct config *config, const struct cli_args *args)
 	return status;
 }
 
+/* True when `key edit` was given an option that changes more than the allowlist's switch. */
+static bool edits_fields(const struct cli_args *args)
+{
+	static const char *const fields[] = { "name", "role", "cidr", "no-cidrs", "postback-url", "off-record",
+					      "on-record", "expires", "no-expiry", "note" };
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (cli_flag(args, fields[i]))
+			return true;
+	return false;
+}
+
 int cli_key_edit_check(const struct cli_args *args)
 {
 	if (cli_flag(args, "off-record") && cli_flag(args, "on-record"))
@@ -312,24 +323,10 @@ int cli_key_edit_check(const struct cli_args *args)
 	const char *allowlist = cli_text(args, "allowlist");
 	if (allowlist != NULL && strcmp(allowlist, "on") != 0 && strcmp(allowlist, "off") != 0)
 		return cli_usage(args, "--allowlist is on or off");
-	static const char *const changes[] = { "name", "role", "cidr", "no-cidrs", "postback-url", "off-record",
-					       "on-record", "expires", "no-expiry", "note", "allowlist" };
-	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
-		if (cli_flag(args, changes[i]))
-			return CLI_OK;
+	if (edits_fields(args) || allowlist != NULL)
+		return CLI_OK;
 	return cli_usage(args, "say what to change: at least one of --name, --role, --cidr, --no-cidrs, --postback-url, "
 			       "--off-record, --on-record, --expires, --no-expiry, --note and --allowlist");
-}
-
-/* True when `key edit` was given an option that changes more than the allowlist's switch. */
-static bool edits_fields(const struct cli_args *args)
-{
-	static const char *const fields[] = { "name", "role", "cidr", "no-cidrs", "postback-url", "off-record",
-					      "on-record", "expires", "no-expiry", "note" };
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-		if (cli_flag(args, fields[i]))
-			return true;
-	return false;
 }
 
 /*
@@ -342,11 +339,14 @@ static void report_switch(const struct store_key *key, size_t networks, bool ena
 {
 	const char *before = key->allowlist_enabled ? "on" : "off", *after = enabled ? "on" : "off";
 	bool changed = outcome == ALLOWLIST_CHANGED;
-	if (changes != NULL && strcmp(changes, "no change") != 0)
-		printf("%s%s", changes, changed ? "; " : "\n");
-	if (changed)
+	bool edited = changes != NULL && strcmp(changes, "no change") != 0;
+	if (edited && changed)
+		printf("%s; allowlist: %s → %s\n", changes, before, after);
+	else if (edited)
+		printf("%s\n", changes);
+	else if (changed)
 		printf("allowlist: %s → %s\n", before, after);
-	else if (changes == NULL)
+	else
 		printf("no change\n");
 	if (!changed)
 		fprintf(stderr, "keyward: the allowlist of %s was switched %s already\n", key->key_id, after);

@@ -167,6 +167,7 @@ static void render_form_noting(struct app *app, struct http_request *request, st
 			view_set_string(arena, source, "name", like->name);
 			view_set_string(arena, source, "url",
 					page_ws_url(app, request, arena_printf(arena, "/keys/%s", like->key_id)));
+			view_set_bool(arena, source, "allowlist_off", !like->allowlist_enabled && like->cidr_count > 0);
 		}
 	}
 	page_render(app, request, response, "key_form", data);

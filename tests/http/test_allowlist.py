@@ -333,6 +333,15 @@ class AllowlistConsoleTest(AllowlistHelpers, ServerTestCase):
         self.assertStatus(server.post(f"/w/1/keys/{key_id}/edit", fields), 303)
         self.assertTrue(self.switched_on(key_id))
 
+    def test_a_new_key_like_one_switched_off_says_its_own_is_on(self):
+        key_id = self.make_key("Model")
+        self.assertNotIn("Its allowlist is switched off", self.server.get(f"/w/1/keys/new?like={key_id}").text)
+        self.assertStatus(self.post(key_id, "off"), 303)
+        form = self.server.get(f"/w/1/keys/new?like={key_id}")
+        self.assertIn("Its allowlist is switched off; the new key's applies these networks from the start",
+                      form.doc.by_id("like-notice").text)
+        self.assertEqual(form.doc.values("cidr"), ["203.0.113.0/24", "2001:db8::/32", ""])
+
     def test_the_audit_log_names_the_actions(self):
         key_id = self.make_key("Audited")
         self.assertStatus(self.post(key_id, "add", [("cidr", "192.0.2.9"), ("label", "")]), 303)
