@@ -80,6 +80,8 @@ static const struct cli_option key_edit_options[] = {
 	{ "expires", CLI_TEXT, "WHEN", false, 0, 0, "when it stops working, in UTC, as for key create" },
 	{ "no-expiry", CLI_FLAG, NULL, false, 0, 0, "it never expires" },
 	{ "note", CLI_TEXT, "TEXT", false, 0, 0, "a new note, up to 1,000 characters (\"\": none)" },
+	{ "allowlist", CLI_TEXT, "on|off", false, 0, 0,
+	  "off: any address may use the key, its networks kept; on: they apply again" },
 	WORKSPACE_OPTION,
 	END,
 };

@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/text.h"
+#include "domain/allowlist.h"
 #include "domain/audit.h"
 #include "domain/key_input.h"
 #include "domain/keys.h"
@@ -264,6 +265,11 @@ int cli_key_show(const struct config *config, const struct cli_args *args)
 		if (key.previous_secret_until > now)
 			printf("previous:      …%s works until %s\n", key.previous_secret_hint,
 			       time_or(arena, key.previous_secret_until, ""));
+		if (key.allowlist_enabled)
+			printf("allowlist:     on%s\n", key.cidr_count ? ": only these networks may use the key" : "");
+		else
+			printf("allowlist:     off: any address may use the key%s\n",
+			       key.cidr_count ? "; these networks are kept for when it is on" : "");
 		if (key.cidr_count == 0)
 			printf("networks:      any\n");
 		for (size_t i = 0; i < key.cidr_count; i++)
@@ -293,6 +299,17 @@ int cli_key_show(const struct config *config, const struct cli_args *args)
 	return status;
 }
 
+/* True when `key edit` was given an option that changes more than the allowlist's switch. */
+static bool edits_fields(const struct cli_args *args)
+{
+	static const char *const fields[] = { "name", "role", "cidr", "no-cidrs", "postback-url", "off-record",
+					      "on-record", "expires", "no-expiry", "note" };
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (cli_flag(args, fields[i]))
+			return true;
+	return false;
+}
+
 int cli_key_edit_check(const struct cli_args *args)
 {
 	if (cli_flag(args, "off-record") && cli_flag(args, "on-record"))
@@ -303,38 +320,73 @@ int cli_key_edit_check(const struct cli_args *args)
 	cli_list(args, "cidr", &cidr_count);
 	if (cidr_count > 0 && cli_flag(args, "no-cidrs"))
 		return cli_usage(args, "--cidr and --no-cidrs exclude each other");
-	static const char *const changes[] = { "name", "role", "cidr", "no-cidrs", "postback-url", "off-record",
-					       "on-record", "expires", "no-expiry", "note" };
-	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
-		if (cli_flag(args, changes[i]))
-			return CLI_OK;
+	const char *allowlist = cli_text(args, "allowlist");
+	if (allowlist != NULL && strcmp(allowlist, "on") != 0 && strcmp(allowlist, "off") != 0)
+		return cli_usage(args, "--allowlist is on or off");
+	if (edits_fields(args) || allowlist != NULL)
+		return CLI_OK;
 	return cli_usage(args, "say what to change: at least one of --name, --role, --cidr, --no-cidrs, --postback-url, "
-			       "--off-record, --on-record, --expires, --no-expiry and --note");
+			       "--off-record, --on-record, --expires, --no-expiry, --note and --allowlist");
 }
 
 /*
- * `key edit`: the key as stored, with only the options given changed, checked by the console's
- * edit rules (key_input_check: the same messages, a past expiry kept only when it is the one
- * stored) and saved by keys_update. Any --cidr replaces the whole list of networks; --no-cidrs
- * empties it; without either the list stays as it is.
+ * Say what `key edit --allowlist` did to key `key` (as it was before), which has `networks` now:
+ * the change on standard output (after `changes`, the other fields' changes, when not NULL), a
+ * sentence on standard error.
  */
-int cli_key_edit(const struct config *config, const struct cli_args *args)
+static void report_switch(const struct store_key *key, size_t networks, bool enabled, enum allowlist_outcome outcome,
+			  const char *changes)
 {
-	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
-	const char *key_id = cli_text(args, "key-id");
-	struct store *store = cli_open_store(config);
-	if (store == NULL)
-		return CLI_FAILED;
-	struct arena *arena = arena_new();
-	struct store_key key;
-	int status = load_key(config, store, arena, workspace_id, key_id, false, &key);
-	if (status == CLI_OK && key.revoked_at != 0)
-		status = refuse(config, arena, STORE_CONFLICT, workspace_id, key_id, "");
-	if (status != CLI_OK) {
-		store_close(store);
-		arena_free(arena);
-		return status;
-	}
+	const char *before = key->allowlist_enabled ? "on" : "off", *after = enabled ? "on" : "off";
+	bool changed = outcome == ALLOWLIST_CHANGED;
+	bool edited = changes != NULL; /* audit_key_changes(): NULL when the fields are as they were */
+	if (edited && changed)
+		printf("%s; allowlist: %s → %s\n", changes, before, after);
+	else if (edited)
+		printf("%s\n", changes);
+	else if (changed)
+		printf("allowlist: %s → %s\n", before, after);
+	else
+		printf("no change\n");
+	if (!changed)
+		fprintf(stderr, "keyward: the allowlist of %s was switched %s already\n", key->key_id, after);
+	else if (!enabled)
+		fprintf(stderr, "keyward: switched the allowlist of %s off: any address may use the key; its %zu "
+				"network%s kept\n", key->key_id, networks, networks == 1 ? " is" : "s are");
+	else if (networks == 0)
+		fprintf(stderr, "keyward: switched the allowlist of %s on; it holds no networks, so any address may "
+				"still use the key\n", key->key_id);
+	else
+		fprintf(stderr, "keyward: switched the allowlist of %s on: only addresses in its %zu network%s may use "
+				"the key\n", key->key_id, networks, networks == 1 ? "" : "s");
+}
+
+/* `key edit --allowlist on|off` alone: allowlist_switch, saying whether it was so already. */
+static int switch_allowlist(const struct config *config, struct store *store, struct arena *arena,
+			    int64_t workspace_id, const struct store_key *key, bool enabled)
+{
+	enum allowlist_outcome outcome;
+	enum store_status saved = allowlist_switch(store, arena, &cli_actor, workspace_id, key->key_id, enabled,
+						   (int64_t)time(NULL), &outcome);
+	if (saved != STORE_OK)
+		return refuse(config, arena, saved, workspace_id, key->key_id,
+			      "could not switch the allowlist; nothing was changed");
+	report_switch(key, key->cidr_count, enabled, outcome, NULL);
+	if (outcome != ALLOWLIST_CHANGED)
+		fputs("keyward: nothing was changed\n", stderr);
+	return CLI_OK;
+}
+
+/*
+ * The rest of `key edit`: the fields as stored with the options given changed, checked and saved
+ * by keys_update, with the allowlist's switch in the same transaction when `switching`.
+ */
+static int edit_fields(const struct config *config, struct store *store, struct arena *arena,
+		       const struct cli_args *args, int64_t workspace_id, const struct store_key *stored,
+		       bool switching, bool enabled)
+{
+	const char *key_id = stored->key_id;
+	struct store_key key = *stored; /* read again when the save fails */
 	struct key_input input;
 	memset(&input, 0, sizeof input);
 	input.now = (int64_t)time(NULL);
@@ -366,20 +418,27 @@ int cli_key_edit(const struct config *config, const struct cli_args *args)
 	else
 		input.role_error = arena_printf(arena, "there is no role named \"%s\"", role);
 	check_utf8(&input);
-	status = CLI_FAILED;
+	int status = CLI_FAILED;
 	if (!key_input_check(arena, store, workspace_id, &input)) {
 		print_input_errors(&input);
 		fputs("keyward: nothing was changed\n", stderr);
 	} else {
 		const char *changes = audit_key_changes(arena, &key, &input.fields, found.name);
 		bool changed = false;
+		enum allowlist_outcome outcome = ALLOWLIST_UNCHANGED;
 		enum store_status saved =
-			keys_update(store, arena, &cli_actor, workspace_id, key_id, &input.fields, input.now, &changed);
-		if (saved == STORE_OK && !changed) {
+			switching ? allowlist_update_and_switch(store, arena, &cli_actor, workspace_id, key_id, &input.fields,
+								enabled, input.now, &outcome)
+				  : keys_update(store, arena, &cli_actor, workspace_id, key_id, &input.fields, input.now,
+						&changed);
+		if (saved == STORE_OK && !switching && !changed) {
 			fprintf(stderr, "keyward: %s already has these settings; nothing was changed\n", key_id);
 			status = CLI_OK;
 		} else if (saved == STORE_OK) {
-			printf("%s\n", changes);
+			if (switching)
+				report_switch(&key, input.fields.cidr_count, enabled, outcome, changes);
+			else
+				printf("%s\n", changes);
 			fprintf(stderr, "keyward: saved %s\n", key_id);
 			status = CLI_OK;
 		} else if (saved == STORE_NOT_FOUND && store_key_get(store, arena, workspace_id, key_id, &key) == STORE_OK) {
@@ -387,6 +446,35 @@ int cli_key_edit(const struct config *config, const struct cli_args *args)
 		} else {
 			refuse(config, arena, saved, workspace_id, key_id, "could not save the key; nothing was changed");
 		}
+	}
+	return status;
+}
+
+/*
+ * `key edit`: the key as stored, with only the options given changed, checked by the console's
+ * edit rules (key_input_check: the same messages, a past expiry kept only when it is the one
+ * stored) and saved by keys_update. Any --cidr replaces the whole list of networks; --no-cidrs
+ * empties it; without either the list stays as it is. --allowlist on|off turns the allowlist's
+ * switch (allowlist_switch: its networks stay), in the same transaction as any other change.
+ */
+int cli_key_edit(const struct config *config, const struct cli_args *args)
+{
+	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
+	const char *key_id = cli_text(args, "key-id");
+	struct store *store = cli_open_store(config);
+	if (store == NULL)
+		return CLI_FAILED;
+	struct arena *arena = arena_new();
+	struct store_key key;
+	int status = load_key(config, store, arena, workspace_id, key_id, false, &key);
+	if (status == CLI_OK && key.revoked_at != 0)
+		status = refuse(config, arena, STORE_CONFLICT, workspace_id, key_id, "");
+	const char *allowlist = cli_text(args, "allowlist");
+	bool switching = allowlist != NULL, enabled = switching && strcmp(allowlist, "on") == 0;
+	if (status == CLI_OK && switching && !edits_fields(args)) {
+		status = switch_allowlist(config, store, arena, workspace_id, &key, enabled);
+	} else if (status == CLI_OK) {
+		status = edit_fields(config, store, arena, args, workspace_id, &key, switching, enabled);
 	}
 	store_close(store);
 	arena_free(arena);

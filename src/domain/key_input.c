@@ -111,6 +111,42 @@ static const char *check_url(struct arena *arena, struct key_input *input)
 	return error;
 }
 
+bool key_input_check_cidr(struct arena *arena, struct key_cidr_input *row, struct store_cidr *network)
+{
+	char *text = text_trim(arena, row->cidr ? row->cidr : "");
+	char *label = text_trim(arena, row->label ? row->label : "");
+	if (row->cidr_error != NULL || row->label_error != NULL)
+		return false;
+	if (utf8_length(label, strlen(label)) > KEY_CIDR_LABEL_MAX)
+		row->label_error = "The label is too long: at most 100 characters.";
+	else if (text_has_control(label, ""))
+		row->label_error = "The label cannot hold control characters.";
+	struct cidr parsed, suggestion;
+	enum cidr_status status = cidr_parse(text, &parsed, &suggestion);
+	char canonical[CIDR_TEXT_MAX];
+	if (status == CIDR_EMPTY) {
+		row->cidr_error = label[0] != '\0' ? "Enter the network this label is for, such as 203.0.113.0/24."
+						   : "Enter a network, such as 203.0.113.0/24, or an address, such as 203.0.113.7.";
+	} else if (status == CIDR_HOST_BITS_SET) {
+		cidr_format(&suggestion, canonical);
+		row->cidr_error = arena_printf(arena, "%.100s has bits set past its prefix; did you mean %s?", text, canonical);
+	} else if (status != CIDR_OK) {
+		row->cidr_error = "Not an IPv4 or IPv6 network. Write an address such as 203.0.113.7, "
+				  "or a network such as 203.0.113.0/24 or 2001:db8::/32.";
+	}
+	if (row->cidr_error != NULL || row->label_error != NULL)
+		return false;
+	cidr_format(&parsed, canonical);
+	network->cidr = arena_strdup(arena, canonical);
+	network->label = label;
+	return true;
+}
+
+const char *key_input_duplicate_message(struct arena *arena, const char *cidr)
+{
+	return arena_printf(arena, "%s is already in the list.", cidr);
+}
+
 /* Check each CIDR row; keep rows that hold anything. Returns false when any row is wrong. */
 static bool check_cidrs(struct arena *arena, struct key_input *input)
 {
@@ -119,46 +155,26 @@ static bool check_cidrs(struct arena *arena, struct key_input *input)
 	struct store_cidr *cidrs = arena_alloc(arena, (input->cidr_count + 1) * sizeof *cidrs);
 	for (size_t i = 0; i < input->cidr_count; i++) {
 		struct key_cidr_input *row = &input->cidrs[i];
-		char *text = text_trim(arena, row->cidr ? row->cidr : "");
-		char *label = text_trim(arena, row->label ? row->label : "");
-		if (row->cidr_error != NULL || row->label_error != NULL) {
+		const char *text = text_trim(arena, row->cidr ? row->cidr : "");
+		const char *label = text_trim(arena, row->label ? row->label : "");
+		if (row->cidr_error == NULL && row->label_error == NULL && text[0] == '\0' && label[0] == '\0')
+			continue;
+		struct store_cidr network;
+		if (!key_input_check_cidr(arena, row, &network)) {
 			ok = false;
 			continue;
 		}
-		if (text[0] == '\0' && label[0] == '\0')
-			continue;
-		if (utf8_length(label, strlen(label)) > KEY_CIDR_LABEL_MAX)
-			row->label_error = "The label is too long: at most 100 characters.";
-		else if (text_has_control(label, ""))
-			row->label_error = "The label cannot hold control characters.";
-		struct cidr network, suggestion;
-		enum cidr_status status = cidr_parse(text, &network, &suggestion);
-		char canonical[CIDR_TEXT_MAX];
-		if (status == CIDR_EMPTY) {
-			row->cidr_error = "Enter the network this label is for, such as 203.0.113.0/24.";
-		} else if (status == CIDR_HOST_BITS_SET) {
-			cidr_format(&suggestion, canonical);
-			row->cidr_error = arena_printf(arena,
-				"%.100s has bits set past its prefix; did you mean %s?", text, canonical);
-		} else if (status != CIDR_OK) {
-			row->cidr_error = "Not an IPv4 or IPv6 network. Write an address such as 203.0.113.7, "
-					  "or a network such as 203.0.113.0/24 or 2001:db8::/32.";
-		} else {
-			cidr_format(&network, canonical);
-			for (size_t j = 0; j < filled; j++)
-				if (strcmp(cidrs[j].cidr, canonical) == 0)
-					row->cidr_error = arena_printf(arena, "%s is already in the list.", canonical);
-			if (row->cidr_error == NULL) {
-				cidrs[filled].cidr = arena_strdup(arena, canonical);
-				cidrs[filled].label = label;
-				filled++;
-			}
-		}
-		if (row->cidr_error != NULL || row->label_error != NULL)
+		for (size_t j = 0; j < filled && row->cidr_error == NULL; j++)
+			if (strcmp(cidrs[j].cidr, network.cidr) == 0)
+				row->cidr_error = key_input_duplicate_message(arena, network.cidr);
+		if (row->cidr_error != NULL) {
 			ok = false;
+			continue;
+		}
+		cidrs[filled++] = network;
 	}
 	if (filled > KEY_CIDRS_MAX) {
-		input->cidrs_error = "At most 100 networks per key.";
+		input->cidrs_error = KEY_INPUT_CIDRS_FULL;
 		ok = false;
 	}
 	input->fields.cidrs = cidrs;

@@ -60,6 +60,22 @@ struct key_input {
  */
 bool key_input_check(struct arena *arena, struct store *store, int64_t workspace_id, struct key_input *input);
 
+/*
+ * Check one network row as typed (the allowlist tab's add form; each row of key_input_check()):
+ * an IPv4 or IPv6 address or network without bits past its prefix, and a label of at most
+ * KEY_CIDR_LABEL_MAX characters without control characters. Fills row->cidr_error and
+ * row->label_error (a message already set by the decoder is kept, and then nothing more is
+ * checked) and returns true when both are fine, with *network the canonical network and the
+ * trimmed label (in `arena`). An empty network is wrong ("Enter the network this label is for ...").
+ */
+bool key_input_check_cidr(struct arena *arena, struct key_cidr_input *row, struct store_cidr *network);
+
+/* The message of a network that is in the list already: "203.0.113.0/24 is already in the list." */
+const char *key_input_duplicate_message(struct arena *arena, const char *cidr);
+
+/* The message of a list with more than KEY_CIDRS_MAX networks. */
+#define KEY_INPUT_CIDRS_FULL "At most 100 networks per key."
+
 /* Check a POSTback URL alone. Returns NULL when fine, else the message. */
 const char *key_input_check_url(const char *url);
 

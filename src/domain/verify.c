@@ -64,9 +64,10 @@ bool verify_has_permission(const char *permissions, const char *permission)
 }
 
 /*
- * True when `address` is allowed by the key's allowlist. An empty list allows any address; an
- * address that was given but is not one (garbage in REMOTE_ADDR) is never allowed; no address
- * at all (NULL) passes only an empty list.
+ * True when `address` is allowed by the key's allowlist. An empty list allows any address, and so
+ * does a list switched off (its networks kept for when it is switched on again); an address that
+ * was given but is not one (garbage in REMOTE_ADDR) is never allowed; no address at all (NULL)
+ * passes only an empty or switched-off list.
  */
 static bool address_allowed(const struct store_key_auth *key, const char *address)
 {
@@ -74,7 +75,7 @@ static bool address_allowed(const struct store_key_auth *key, const char *addres
 	bool parsed = address != NULL && cidr_parse_address(address, &client);
 	if (address != NULL && !parsed)
 		return false;
-	if (key->cidr_count == 0)
+	if (key->cidr_count == 0 || !key->allowlist_enabled)
 		return true;
 	if (!parsed)
 		return false;

@@ -6,8 +6,8 @@
  * keyed hash exists in a workspace the request may use (those the gatekeeper serves, config.h)
  * as its current secret, or as its previous one while the overlap of a roll runs (after it, that
  * secret is refused as an unknown one);
- * it is not revoked; it has not expired; it is enabled; the client address is on its allowlist (no CIDRs: any
- * address); its role holds the permission the rules file requires for the request's path and the
+ * it is not revoked; it has not expired; it is enabled; the client address is on its allowlist (no CIDRs, or
+ * the allowlist switched off: any address); its role holds the permission the rules file requires for the request's path and the
  * permission the caller asks about (either may be absent).
  * A key of another workspace is refused exactly as an unknown one is (invalid_key, nothing known
  * of it): messages, results and usage never say whether a key exists elsewhere.

@@ -20,6 +20,8 @@ static const struct {
 	{ "key.enable", "Key enabled" },       { "key.disable", "Key disabled" },
 	{ "key.regenerate", "Secret regenerated" }, { "key.revoke", "Key revoked" },
 	{ "key.overlap_end", "Overlap ended" },
+	{ "key.allowlist_on", "Allowlist switched on" }, { "key.allowlist_off", "Allowlist switched off" },
+	{ "key.network_add", "Network added" }, { "key.network_remove", "Network removed" },
 	{ "role.create", "Role created" },     { "role.update", "Role edited" },
 	{ "role.delete", "Role deleted" },     { "member.add", "Member added" },
 	{ "member.invite", "Member invited" }, { "invitation.cancel", "Invitation cancelled" },

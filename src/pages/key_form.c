@@ -154,6 +154,10 @@ static void render_form_noting(struct app *app, struct http_request *request, st
 		view_set_string(arena, data, "key_id", key->key_id);
 		view_set_string(arena, data, "key_name", key->name);
 		view_set_bool(arena, data, "editing", true);
+		/* The switch is the Allowlist tab's: this form keeps it as it is, and says so when it is off. */
+		if (!key->allowlist_enabled)
+			view_set_string(arena, form, "allowlist_url",
+					page_ws_url(app, request, arena_printf(arena, "/keys/%s/allowlist", key->key_id)));
 	} else {
 		view_set_string(arena, form, "action_url", page_ws_url(app, request, "/keys/new"));
 		view_set_string(arena, form, "cancel_url", page_ws_url(app, request, "/keys"));
@@ -163,6 +167,7 @@ static void render_form_noting(struct app *app, struct http_request *request, st
 			view_set_string(arena, source, "name", like->name);
 			view_set_string(arena, source, "url",
 					page_ws_url(app, request, arena_printf(arena, "/keys/%s", like->key_id)));
+			view_set_bool(arena, source, "allowlist_off", !like->allowlist_enabled && like->cidr_count > 0);
 		}
 	}
 	page_render(app, request, response, "key_form", data);

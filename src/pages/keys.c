@@ -71,6 +71,7 @@ static struct mustache_value *key_value(struct app *app, struct http_request *re
 	view_set_string(arena, map, "created_by", key->created_by);
 	view_set_bool(arena, map, "has_created_by", key->created_by[0] != '\0');
 	view_set_bool(arena, map, "has_cidrs", key->cidr_count > 0);
+	view_set_bool(arena, map, "allowlist_off", !key->allowlist_enabled && !key->revoked_at);
 	struct mustache_value *cidrs = view_set(map, "cidrs", view_list(arena));
 	for (size_t i = 0; i < key->cidr_count; i++) {
 		struct mustache_value *row = view_push_map(arena, cidrs);
@@ -78,6 +79,11 @@ static struct mustache_value *key_value(struct app *app, struct http_request *re
 		view_set_string(arena, row, "label", key->cidrs[i].label);
 	}
 	return map;
+}
+
+struct mustache_value *page_key_value(struct app *app, struct http_request *request, const struct store_key *key)
+{
+	return key_value(app, request, key);
 }
 
 struct done_message {
@@ -706,11 +712,6 @@ void page_keys_list_filter(struct arena *arena, const struct list_query *query, 
 	filter->now = now;
 	filter->soon = now + KEYS_EXPIRY_WARNING;
 	filter_text(arena, query->q, filter);
-}
-
-struct mustache_value *page_key_value(struct app *app, struct http_request *request, const struct store_key *key)
-{
-	return key_value(app, request, key);
 }
 
 const char *page_key_state(const struct store_key *key, int64_t now)

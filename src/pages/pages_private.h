@@ -98,6 +98,13 @@ bool page_keys_bulk_selected(struct http_request *request, const char *key_id);
 /* The list's sentence after a change to several keys ("3 keys disabled; 1 was already disabled."), or NULL. */
 const char *page_keys_bulk_notice(struct http_request *request);
 
+/* key_allowlist.c: the Allowlist tab, its switch, one network added or removed. */
+void page_keys_allowlist(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_allowlist_on(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_allowlist_off(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_allowlist_add(struct app *app, struct http_request *request, struct http_response *response);
+void page_keys_allowlist_remove(struct app *app, struct http_request *request, struct http_response *response);
+
 /* key_form.c */
 void page_key_form_new(struct app *app, struct http_request *request, struct http_response *response);
 void page_key_form_create(struct app *app, struct http_request *request, struct http_response *response);

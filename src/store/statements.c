@@ -9,7 +9,7 @@
 	"k.id, k.workspace_id, k.key_id, k.name, k.secret_hint, k.postback_url, k.off_record, "   \
 	"k.enabled, k.role_id, r.name, k.created_at, k.updated_at, "                                   \
 	"(SELECT u.at FROM api_key_last_used u WHERE u.api_key_id = k.id), k.revoked_at, k.expires_at, " \
-	"k.previous_secret_hint, k.previous_secret_until, k.note, k.created_by "
+	"k.previous_secret_hint, k.previous_secret_until, k.note, k.created_by, k.allowlist_enabled "
 
 /* ?2 the folded text, ?3 the state, ?4 the role, ?5 a key ID's part, ?6 a last 4, ?9 now, ?10 soon. */
 #define KEY_FILTER(D)                                                                            \
@@ -126,6 +126,13 @@ static const struct {
 		"UPDATE api_key SET previous_secret_hash = NULL, previous_secret_hint = NULL, "
 		"previous_secret_until = NULL, updated_at = ?3 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL" },
+	/* SQLite's IMMEDIATE transaction holds the write lock already; PostgreSQL locks the key's row. */
+	[STMT_KEY_LOCK] = { "key_lock", "SELECT ?1, ?2",
+		"SELECT id FROM api_key WHERE workspace_id = ?1 AND key_id = ?2 FOR UPDATE" },
+	/* Only a switch that changes counts as a change (changes() 0 otherwise). */
+	[STMT_KEY_SET_ALLOWLIST] = { "key_set_allowlist",
+		"UPDATE api_key SET allowlist_enabled = ?3, updated_at = ?4 "
+		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL AND allowlist_enabled <> ?3" },
 	/* Raw usage rows are kept for days (KEYWARD_RAW_DAYS and the like): an hour's are always there. */
 	[STMT_KEY_PREVIOUS_CALLS] = { "key_previous_calls",
 		"SELECT coalesce(sum(calls), 0) FROM usage_event "
@@ -144,6 +151,14 @@ static const struct {
 	[STMT_CIDR_LIST_FOR_KEY_RANGE] = { "cidr_list_for_key_range",
 		"SELECT api_key_id, cidr, label FROM api_key_cidr WHERE workspace_id = ?1 AND api_key_id BETWEEN ?2 AND ?3 "
 		"ORDER BY api_key_id, position" },
+	/* One network after the key's last (positions keep the order; gaps left by removals do no harm). */
+	[STMT_CIDR_APPEND] = { "cidr_append",
+		"INSERT INTO api_key_cidr (workspace_id, api_key_id, position, cidr, label) "
+		"SELECT ?1, ?2, coalesce(max(position) + 1, 0), ?3, ?4 FROM api_key_cidr WHERE api_key_id = ?2" },
+	[STMT_CIDR_REMOVE] = { "cidr_remove",
+		"DELETE FROM api_key_cidr WHERE workspace_id = ?1 AND api_key_id = ?2 AND cidr = ?3" },
+	[STMT_KEY_TOUCH_UPDATED] = { "key_touch_updated",
+		"UPDATE api_key SET updated_at = ?3 WHERE workspace_id = ?1 AND id = ?2 AND revoked_at IS NULL" },
 	[STMT_REVEAL_DELETE_FOR_KEY] = { "reveal_delete_for_key",
 		"DELETE FROM secret_reveal WHERE workspace_id = ?1 AND api_key_id = ?2" },
 	[STMT_REVEAL_DELETE_STALE] = { "reveal_delete_stale",
@@ -167,7 +182,7 @@ static const struct {
 	"SELECT k.id, k.workspace_id, k.key_id, k.name, k.enabled, k.revoked_at IS NOT NULL, k.off_record, " \
 	"r.name, r.permissions, " \
 	"(SELECT " D("group_concat(c.cidr, ' ')", "string_agg(c.cidr, ' ')") " FROM api_key_cidr c WHERE c.api_key_id = k.id), " \
-	"k.expires_at, k.secret_hash <> ?1, k.previous_secret_until " \
+	"k.expires_at, k.secret_hash <> ?1, k.previous_secret_until, k.allowlist_enabled " \
 	"FROM api_key k JOIN role r ON r.id = k.role_id WHERE k.secret_hash = ?1 OR k.previous_secret_hash = ?1"
 	[STMT_KEY_FIND_BY_HASH] = { DIALECTS("key_find_by_hash", KEY_FIND_BY_HASH_SQL) },
 	/*

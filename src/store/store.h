@@ -62,6 +62,7 @@ struct store_key {
 	int64_t previous_secret_until;    /* 0: none; the previous secret works while now < this */
 	const char *note;       /* "" when none */
 	const char *created_by; /* e-mail, "command line", ...; "" when not known */
+	bool allowlist_enabled; /* the networks below are enforced; false: kept, but any address may use the key */
 	struct store_cidr *cidrs;
 	size_t cidr_count;
 };
@@ -294,6 +295,36 @@ enum store_status store_key_set_secret(struct store *store, int64_t workspace_id
 /* Drop the previous secret of a key that is not revoked (STORE_NOT_FOUND otherwise). */
 enum store_status store_key_end_overlap(struct store *store, int64_t workspace_id, const char *key_id, int64_t now);
 
+/*
+ * Inside a transaction, before reading key `key_id` to change it: wait until no other transaction
+ * is changing it, so that what is read stays true until this one ends (PostgreSQL: the key's row
+ * is locked until then; SQLite's write lock does this already). STORE_OK whether or not there is
+ * such a key: the read after it says.
+ */
+enum store_status store_key_lock(struct store *store, int64_t workspace_id, const char *key_id);
+
+/*
+ * Turn the allowlist of a key that is not revoked on or off (`enabled`); *changed false when it
+ * was so already, or there is no such key (the caller has read it first), and then nothing changed.
+ */
+enum store_status store_key_set_allowlist(struct store *store, int64_t workspace_id, const char *key_id, bool enabled,
+					  int64_t now, bool *changed);
+
+/*
+ * Add `network` (canonical text, label) after the last network of key row `api_key_id`, and move
+ * the key's updated_at to `now`. No check of duplicates or limits: the caller's (src/domain/allowlist.c).
+ * STORE_NOT_FOUND when the key is revoked or gone.
+ */
+enum store_status store_cidr_append(struct store *store, int64_t workspace_id, int64_t api_key_id,
+				    const struct store_cidr *network, int64_t now);
+
+/*
+ * Remove network `cidr` (its text as stored) from the allowlist of key row `api_key_id`, and move
+ * the key's updated_at to `now`. STORE_NOT_FOUND when the list holds no such network, or the key is revoked.
+ */
+enum store_status store_cidr_remove(struct store *store, int64_t workspace_id, int64_t api_key_id, const char *cidr,
+				    int64_t now);
+
 /* Calls of key row `api_key_id` (granted or refused) made with its previous secret since `since` (recorded usage only). */
 enum store_status store_key_previous_calls(struct store *store, int64_t workspace_id, int64_t api_key_id,
 					   int64_t since, int64_t *calls);
@@ -371,6 +402,7 @@ struct store_key_auth {
 	const char *permissions;
 	const char **cidrs; /* canonical texts */
 	size_t cidr_count;
+	bool allowlist_enabled; /* the cidrs are enforced; false: any address passes (they are kept) */
 	int64_t expires_at;     /* 0: never */
 	bool previous_secret;   /* the hash is the key's previous secret's, which works while now < previous_until */
 	int64_t previous_until;

@@ -44,6 +44,7 @@ enum store_status store_key_find_by_hash(struct store *store, struct arena *aren
 		key->expires_at = store_column_int(statement, 10);
 		key->previous_secret = store_column_int(statement, 11) != 0;
 		key->previous_until = key->previous_secret ? store_column_int(statement, 12) : 0;
+		key->allowlist_enabled = store_column_int(statement, 13) != 0;
 	}
 	store_query_reset(statement);
 	if (code == STORE_ROW)

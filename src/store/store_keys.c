@@ -215,6 +215,7 @@ static void read_key(struct arena *arena, struct store_query *statement, struct 
 	key->previous_secret_until = store_column_int(statement, 16);
 	key->note = store_column_text(arena, statement, 17);
 	key->created_by = store_column_text(arena, statement, 18);
+	key->allowlist_enabled = store_column_int(statement, 19) != 0;
 }
 
 static enum store_status read_cidrs(struct store *store, struct arena *arena, struct store_key *key)
@@ -363,6 +364,65 @@ enum store_status store_key_end_overlap(struct store *store, int64_t workspace_i
 	if (status == STORE_OK && store_changes(store) == 0)
 		return STORE_NOT_FOUND;
 	return status;
+}
+
+enum store_status store_key_lock(struct store *store, int64_t workspace_id, const char *key_id)
+{
+	struct store_query *statement = store_query(store, STMT_KEY_LOCK);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, key_id);
+	return store_run(store, STMT_KEY_LOCK);
+}
+
+enum store_status store_key_set_allowlist(struct store *store, int64_t workspace_id, const char *key_id, bool enabled,
+					  int64_t now, bool *changed)
+{
+	struct store_query *statement = store_query(store, STMT_KEY_SET_ALLOWLIST);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, key_id);
+	store_bind_int(statement, 3, enabled);
+	store_bind_int(statement, 4, now);
+	enum store_status status = store_run(store, STMT_KEY_SET_ALLOWLIST);
+	*changed = status == STORE_OK && store_changes(store) > 0;
+	return status;
+}
+
+/* Move the updated_at of key row `api_key_id` (not revoked) to `now`; STORE_NOT_FOUND when there is none. */
+static enum store_status touch_updated(struct store *store, int64_t workspace_id, int64_t api_key_id, int64_t now)
+{
+	struct store_query *statement = store_query(store, STMT_KEY_TOUCH_UPDATED);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, api_key_id);
+	store_bind_int(statement, 3, now);
+	enum store_status status = store_run(store, STMT_KEY_TOUCH_UPDATED);
+	if (status == STORE_OK && store_changes(store) == 0)
+		return STORE_NOT_FOUND;
+	return status;
+}
+
+enum store_status store_cidr_append(struct store *store, int64_t workspace_id, int64_t api_key_id,
+				    const struct store_cidr *network, int64_t now)
+{
+	struct store_query *statement = store_query(store, STMT_CIDR_APPEND);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, api_key_id);
+	store_bind_text(statement, 3, network->cidr);
+	store_bind_text(statement, 4, network->label ? network->label : "");
+	enum store_status status = store_run(store, STMT_CIDR_APPEND);
+	return status == STORE_OK ? touch_updated(store, workspace_id, api_key_id, now) : status;
+}
+
+enum store_status store_cidr_remove(struct store *store, int64_t workspace_id, int64_t api_key_id, const char *cidr,
+				    int64_t now)
+{
+	struct store_query *statement = store_query(store, STMT_CIDR_REMOVE);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, api_key_id);
+	store_bind_text(statement, 3, cidr);
+	enum store_status status = store_run(store, STMT_CIDR_REMOVE);
+	if (status == STORE_OK && store_changes(store) == 0)
+		return STORE_NOT_FOUND;
+	return status == STORE_OK ? touch_updated(store, workspace_id, api_key_id, now) : status;
 }
 
 /* Run `which` (its parameters bound) and read the integers of its one row into values[0..count-1]. */

@@ -38,9 +38,10 @@
 	X(API_KEY, api_key, "api_key",                                                                           \
 	  "id, workspace_id, key_id, name, name_folded, secret_hash, secret_hint, postback_url, off_record, "      \
 	  "enabled, role_id, created_at, updated_at, revoked_at, secret_set_at, note, note_folded, created_by, "   \
-	  "previous_secret_hash, previous_secret_hint, previous_secret_until, expires_at",                       \
-	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22",  \
-	  "iitttbttiiiiiiitttbtii", "id", "1 = 0")                                                               \
+	  "previous_secret_hash, previous_secret_hint, previous_secret_until, expires_at, allowlist_enabled",    \
+	  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, " \
+	  "?23",                                                                                                 \
+	  "iitttbttiiiiiiitttbtiii", "id", "1 = 0")                                                              \
 	X(API_KEY_CIDR, api_key_cidr, "api_key_cidr", "id, workspace_id, api_key_id, position, cidr, label",      \
 	  "?1, ?2, ?3, ?4, ?5, ?6", "iiiitt", "id", "1 = 0")                                                     \
 	X(API_KEY_LAST_USED, api_key_last_used, "api_key_last_used", "api_key_id, at", "?1, ?2", "ii",             \
@@ -117,12 +118,17 @@ enum store_statement {
 	STMT_KEY_REVOKE,
 	STMT_KEY_SET_SECRET,
 	STMT_KEY_END_OVERLAP,
+	STMT_KEY_LOCK,
+	STMT_KEY_SET_ALLOWLIST,
 	STMT_KEY_PREVIOUS_CALLS,
 	STMT_KEY_EXPIRY_COUNTS,
 	STMT_CIDR_INSERT,
 	STMT_CIDR_DELETE_FOR_KEY,
 	STMT_CIDR_LIST_FOR_KEY,
 	STMT_CIDR_LIST_FOR_KEY_RANGE,
+	STMT_CIDR_APPEND,
+	STMT_CIDR_REMOVE,
+	STMT_KEY_TOUCH_UPDATED,
 	STMT_REVEAL_DELETE_FOR_KEY,
 	STMT_REVEAL_DELETE_STALE,
 	STMT_REVEAL_INSERT,

@@ -115,6 +115,11 @@ WRITES = [
     ("POST", "/keys/{key}/disable", lambda t: [], {"viewer"}),
     ("POST", "/keys/{key}/regenerate", lambda t: [], {"viewer"}),
     ("POST", "/keys/{key}/end-overlap", lambda t: [], {"viewer"}),
+    ("POST", "/keys/{key}/allowlist/on", lambda t: [], {"viewer"}),
+    ("POST", "/keys/{key}/allowlist/off", lambda t: [], {"viewer"}),
+    ("POST", "/keys/{key}/allowlist/add", lambda t: [("cidr", "192.0.2.0/24"), ("label", "not for viewers")],
+     {"viewer"}),
+    ("POST", "/keys/{key}/allowlist/remove", lambda t: [("cidr", "192.0.2.0/24")], {"viewer"}),
     ("POST", "/keys/{key}/revoke", lambda t: [], {"viewer", "developer"}),
     ("POST", "/keys/{key}/secret", lambda t: [("copied", "1")], set()),  # closes the secret page: changes nothing
     ("POST", "/keys/find", lambda t: [("q", "billing")], set()),  # the list's filter form: changes nothing

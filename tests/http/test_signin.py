@@ -368,6 +368,10 @@ class ConsoleRequiresSignInTest(ServerTestCase):
             (f"/w/1/keys/{key_id}/regenerate", [("overlap", "1h")], True),
             (f"/w/1/keys/{key_id}/secret", [("copied", "1")], False),  # closes the secret page, changes nothing
             (f"/w/1/keys/{key_id}/end-overlap", [], True),  # the previous secret, kept for an hour, stops now
+            (f"/w/1/keys/{key_id}/allowlist/off", [], True),
+            (f"/w/1/keys/{key_id}/allowlist/on", [], True),
+            (f"/w/1/keys/{key_id}/allowlist/add", [("cidr", "192.0.2.0/24"), ("label", "with its token")], True),
+            (f"/w/1/keys/{key_id}/allowlist/remove", [("cidr", "192.0.2.0/24")], True),
             (f"/w/1/keys/{key_id}/revoke", [], True),
             ("/w/1/keys/find", [("q", "Made with")], False),  # a filter: redirects to the list, changes nothing
             ("/w/1/roles/new", [("name", "made-with-token")], True),

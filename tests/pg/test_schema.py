@@ -421,6 +421,8 @@ CHANGES = [
     ("updated_at alone", "UPDATE api_key SET updated_at = 105 WHERE key_id = 'key_a'", False),
     ("created_at alone", "UPDATE api_key SET created_at = 99 WHERE key_id = 'key_a'", False),
     ("off the record", "UPDATE api_key SET off_record = 1 WHERE key_id = 'key_a'", True),
+    ("the allowlist switched off", "UPDATE api_key SET allowlist_enabled = 0 WHERE key_id = 'key_a'", True),
+    ("the allowlist switched on", "UPDATE api_key SET allowlist_enabled = 1 WHERE key_id = 'key_a'", True),
     ("another role", "UPDATE api_key SET role_id = 2 WHERE key_id = 'key_a'", True),
     ("the workspace, set to the one it had", "UPDATE api_key SET workspace_id = workspace_id WHERE key_id = 'key_a'",
      True),

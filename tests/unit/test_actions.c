@@ -18,6 +18,7 @@
 #include "support.h"
 
 #include "core/alloc.h"
+#include "domain/allowlist.h"
 #include "domain/keys.h"
 #include "domain/members.h"
 #include "domain/roles.h"
@@ -228,6 +229,38 @@ static enum store_status revoke_key(struct fixture *fixture)
 			   existing_key_id, NOW);
 }
 
+/* The allowlist's actions (src/domain/allowlist.c), on the existing key. */
+static enum store_status switch_off(struct fixture *fixture)
+{
+	enum allowlist_outcome outcome;
+	enum store_status status = allowlist_switch(fixture->db->store, fixture->db->arena, &fixture->actor,
+						    STORE_DEFAULT_WORKSPACE, existing_key_id, false, NOW, &outcome);
+	if (status == STORE_OK)
+		assert_int_equal(outcome, ALLOWLIST_CHANGED);
+	return status;
+}
+
+static enum store_status add_network(struct fixture *fixture)
+{
+	static const struct store_cidr network = { "192.0.2.0/24", "lab" };
+	enum allowlist_outcome outcome;
+	enum store_status status = allowlist_add(fixture->db->store, fixture->db->arena, &fixture->actor,
+						 STORE_DEFAULT_WORKSPACE, existing_key_id, &network, NOW, &outcome);
+	if (status == STORE_OK)
+		assert_int_equal(outcome, ALLOWLIST_CHANGED);
+	return status;
+}
+
+static enum store_status remove_network(struct fixture *fixture)
+{
+	enum allowlist_outcome outcome;
+	enum store_status status = allowlist_remove(fixture->db->store, fixture->db->arena, &fixture->actor,
+						    STORE_DEFAULT_WORKSPACE, existing_key_id, "10.0.0.0/8", NOW, &outcome);
+	if (status == STORE_OK)
+		assert_int_equal(outcome, ALLOWLIST_CHANGED);
+	return status;
+}
+
 static void test_keys_revoke(void **state)
 {
 	struct fixture *fixture = *state;
@@ -241,6 +274,9 @@ static void test_keys_revoke(void **state)
 	assert_int_equal(disable_key(fixture), STORE_CONFLICT);
 	assert_int_equal(regenerate_key(fixture), STORE_CONFLICT);
 	assert_int_equal(update_key(fixture), STORE_CONFLICT);
+	assert_int_equal(switch_off(fixture), STORE_CONFLICT);
+	assert_int_equal(add_network(fixture), STORE_CONFLICT);
+	assert_int_equal(remove_network(fixture), STORE_CONFLICT);
 	assert_string_equal(before, test_db_dump(fixture->db));
 }
 
@@ -260,6 +296,32 @@ static void test_keys_regenerate_failure_keeps_the_old_secret(void **state)
 			 0);
 }
 
+/* ---- the allowlist: switched, a network added or removed (src/domain/allowlist.c) ----------------- */
+
+static void test_allowlist_switch(void **state)
+{
+	make_existing_key(*state);
+	static const struct test_write writes[] = { { "UPDATE", "api_key" }, { "UPDATE", "gate_state" },
+					       { "INSERT", "audit_event" } };
+	assert_all_or_nothing(*state, switch_off, writes, sizeof writes / sizeof writes[0], "key.allowlist_off");
+}
+
+static void test_allowlist_add(void **state)
+{
+	make_existing_key(*state);
+	static const struct test_write writes[] = { { "INSERT", "api_key_cidr" }, { "UPDATE", "gate_state" },
+					       { "UPDATE", "api_key" }, { "INSERT", "audit_event" } };
+	assert_all_or_nothing(*state, add_network, writes, sizeof writes / sizeof writes[0], "key.network_add");
+}
+
+static void test_allowlist_remove(void **state)
+{
+	make_existing_key(*state);
+	static const struct test_write writes[] = { { "DELETE", "api_key_cidr" }, { "UPDATE", "gate_state" },
+					       { "UPDATE", "api_key" }, { "INSERT", "audit_event" } };
+	assert_all_or_nothing(*state, remove_network, writes, sizeof writes / sizeof writes[0], "key.network_remove");
+}
+
 static void test_keys_unknown(void **state)
 {
 	struct fixture *fixture = *state;
@@ -269,6 +331,9 @@ static void test_keys_unknown(void **state)
 	assert_int_equal(revoke_key(fixture), STORE_NOT_FOUND);
 	assert_int_equal(regenerate_key(fixture), STORE_NOT_FOUND);
 	assert_int_equal(update_key(fixture), STORE_NOT_FOUND);
+	assert_int_equal(switch_off(fixture), STORE_NOT_FOUND);
+	assert_int_equal(add_network(fixture), STORE_NOT_FOUND);
+	assert_int_equal(remove_network(fixture), STORE_NOT_FOUND);
 	assert_string_equal(before, test_db_dump(fixture->db));
 }
 
@@ -479,6 +544,9 @@ int main(void)
 		TEST(test_keys_regenerate),
 		TEST(test_keys_revoke),
 		TEST(test_keys_regenerate_failure_keeps_the_old_secret),
+		TEST(test_allowlist_switch),
+		TEST(test_allowlist_add),
+		TEST(test_allowlist_remove),
 		TEST(test_keys_unknown),
 		TEST(test_roles),
 		TEST(test_members),

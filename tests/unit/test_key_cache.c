@@ -161,6 +161,15 @@ static void test_each_change_is_seen_on_the_next_lookup(void **state)
 	assert_int_equal(after(fixture, sql, &key), STORE_OK);
 	assert_false(key.enabled);
 
+	/* The allowlist's switch (014_allowlist.sql), off and on again, its networks kept. */
+	snprintf(sql, sizeof sql, "UPDATE api_key SET allowlist_enabled = 0 WHERE key_id = '%s'", fixture->key_id);
+	assert_int_equal(after(fixture, sql, &key), STORE_OK);
+	assert_false(key.allowlist_enabled);
+	assert_int_equal(key.cidr_count, 2);
+	snprintf(sql, sizeof sql, "UPDATE api_key SET allowlist_enabled = 1 WHERE key_id = '%s'", fixture->key_id);
+	assert_int_equal(after(fixture, sql, &key), STORE_OK);
+	assert_true(key.allowlist_enabled);
+
 	snprintf(sql, sizeof sql, "UPDATE api_key SET revoked_at = %lld WHERE key_id = '%s'", NOW, fixture->key_id);
 	assert_int_equal(after(fixture, sql, &key), STORE_OK);
 	assert_true(key.revoked);
