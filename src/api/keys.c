@@ -10,6 +10,7 @@
 #include "api/api_private.h"
 #include "core/alloc.h"
 #include "core/text.h"
+#include "domain/allowlist.h"
 #include "domain/insight.h"
 #include "domain/key_filter.h"
 #include "domain/key_input.h"
@@ -39,7 +40,8 @@ static json_t *key_json(const struct store_key *key, int64_t now)
 		json_array_append_new(networks, json_pack("{s:s, s:s}", "cidr", key->cidrs[i].cidr, "label",
 							  key->cidrs[i].label ? key->cidrs[i].label : ""));
 	int64_t overlap = key->previous_secret_until > now ? key->previous_secret_until : 0;
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
+	json_t *answer = json_pack(
+		"{s:s, s:s, s:s, s:s, s:b, s:b, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "key_id", key->key_id, "name", key->name, "role", key->role_name, "status",
 			 key_status(key, now), "enabled", key->enabled, "off_the_record", key->off_record,
 			 "postback_url", key->postback_url[0] ? json_string(key->postback_url) : json_null(), "note",
@@ -48,6 +50,8 @@ static json_t *key_json(const struct store_key *key, int64_t now)
 			 api_time(overlap), "created_at", api_time(key->created_at), "updated_at",
 			 api_time(key->updated_at), "last_used_at", api_time(key->last_used_at), "revoked_at",
 			 api_time(key->revoked_at), "expires_at", api_time(key->expires_at));
+	json_object_set_new(answer, "allowlist_enabled", json_boolean(key->allowlist_enabled));
+	return answer;
 }
 
 /* The key named by the path's {key_id}, with its networks, into *key; false with the error sent. */
@@ -98,26 +102,30 @@ static void send_change_refused(struct http_request *request, struct http_respon
 
 /* ---- reading a key's fields from JSON --------------------------------------------------------- */
 
-static const char *const key_members[] = { "name",    "role",    "networks", "postback_url", "off_the_record",
-					   "enabled", "note",    "expires_at" };
+/* The members a key's JSON may set; the last, allowlist_enabled, only on a change (PATCH). */
+static const char *const key_members[] = { "name",    "role", "networks",   "postback_url",     "off_the_record",
+					   "enabled", "note", "expires_at", "allowlist_enabled" };
 
 /*
  * A member of the wrong JSON type or an unknown one: the sentence for a 400, else NULL. `kinds`:
  * 's' string, 'S' string or null, 'b' boolean, 'a' array.
  */
-static const char *check_members(struct arena *arena, json_t *body)
+static const char *check_members(struct arena *arena, json_t *body, bool change)
 {
-	static const char kinds[] = { 's', 's', 'a', 'S', 'b', 'b', 's', 'S' };
+	static const char kinds[] = { 's', 's', 'a', 'S', 'b', 'b', 's', 'S', 'b' };
+	size_t known = sizeof key_members / sizeof key_members[0] - (change ? 0 : 1);
 	const char *name;
 	json_t *value;
 	json_object_foreach(body, name, value) {
 		size_t i = 0;
-		while (i < sizeof key_members / sizeof key_members[0] && strcmp(name, key_members[i]) != 0)
+		while (i < known && strcmp(name, key_members[i]) != 0)
 			i++;
-		if (i == sizeof key_members / sizeof key_members[0])
-			return arena_printf(arena, "\"%s\" is not a field of a key; the fields are name, role, networks, "
-					    "postback_url, off_the_record, enabled, note and expires_at",
-					    text_shorten(arena, name, 40));
+		if (i == known)
+			return arena_printf(arena, "\"%s\" is not a field of %s; the fields are name, role, networks, "
+					    "postback_url, off_the_record, enabled, note and expires_at%s",
+					    text_shorten(arena, name, 40), change ? "a key" : "a new key",
+					    change ? ", and allowlist_enabled" : " (a new key's allowlist is on: "
+										 "switch it with PATCH)");
 		bool fits = (kinds[i] == 's' && json_is_string(value)) || (kinds[i] == 'S' && (json_is_string(value) ||
 												json_is_null(value))) ||
 			    (kinds[i] == 'b' && json_is_boolean(value)) || (kinds[i] == 'a' && json_is_array(value));
@@ -378,7 +386,7 @@ void api_keys_create(struct app *app, struct http_request *request, struct http_
 	json_t *body = api_read_object(request, response, false);
 	if (body == NULL)
 		return;
-	const char *bad = check_members(request->arena, body);
+	const char *bad = check_members(request->arena, body, false);
 	if (bad != NULL) {
 		json_decref(body);
 		api_send_error(request, response, 400, "invalid_request", bad);
@@ -425,7 +433,7 @@ void api_keys_update(struct app *app, struct http_request *request, struct http_
 	json_t *body = api_read_object(request, response, false);
 	if (body == NULL)
 		return;
-	const char *bad = check_members(request->arena, body);
+	const char *bad = check_members(request->arena, body, true);
 	if (bad != NULL) {
 		json_decref(body);
 		api_send_error(request, response, 400, "invalid_request", bad);
@@ -443,14 +451,21 @@ void api_keys_update(struct app *app, struct http_request *request, struct http_
 	}
 	struct key_input input;
 	read_input(app, request, body, &key, &input);
+	json_t *allowlist = json_object_get(body, "allowlist_enabled");
+	bool switching = allowlist != NULL, enabled = json_is_true(allowlist);
 	json_decref(body);
 	const struct api_caller *caller = request->api_caller;
 	if (!key_input_check(request->arena, app->store, caller->workspace_id, &input)) {
 		send_invalid_fields(request, response, &input);
 		return;
 	}
-	enum store_status status = keys_update(app->store, request->arena, &caller->actor, caller->workspace_id,
-					       key.key_id, &input.fields, input.now, NULL);
+	/* The fields and the switch together, or neither. */
+	enum allowlist_outcome outcome;
+	enum store_status status =
+		switching ? allowlist_update_and_switch(app->store, request->arena, &caller->actor, caller->workspace_id,
+							key.key_id, &input.fields, enabled, input.now, &outcome)
+			  : keys_update(app->store, request->arena, &caller->actor, caller->workspace_id, key.key_id,
+					&input.fields, input.now, NULL);
 	if (status != STORE_OK) {
 		send_change_refused(request, response, status);
 		return;

@@ -6,7 +6,7 @@
  * Each action is one transaction with its audit line ("key.allowlist_on", "key.allowlist_off",
  * "key.network_add", "key.network_remove"), or, when it changes nothing (the switch was so
  * already, the network was listed already or is gone already), no write and no line at all. The
- * gatekeeper sees the change on its next request (the gate generation, 014_allowlist.sql).
+ * gatekeeper sees the change on its next request (the gate generation, 015_allowlist.sql).
  *
  * Statuses as keys.h: STORE_OK (see *outcome for what happened), STORE_NOT_FOUND (no such key in
  * the workspace), STORE_CONFLICT (the key is revoked: nothing more may change), else a store

@@ -49,6 +49,7 @@ function key(overrides = {}) {
     last_used_at: null,
     revoked_at: null,
     expires_at: null,
+    allowlist_enabled: true,
     ...overrides,
   };
 }
@@ -180,8 +181,10 @@ test("the key object: every member required, times in UTC with seconds, enums he
   fails(answer("GET", `/api/v1/keys/${KEY_ID}`, 200, { key: key({ postback_url: "" }) }), /\/key\/postback_url/);
   fails(answer("GET", `/api/v1/keys/${KEY_ID}`, 200, { key: key({ networks: [{ cidr: "10.0.0.0/8" }] }) }),
     /required property 'label'/);
-  fails(answer("GET", `/api/v1/keys/${KEY_ID}`, 200, { key: key({ allowlist_enabled: true }) }),
-    /additional properties.*allowlist_enabled/);
+  fails(answer("GET", `/api/v1/keys/${KEY_ID}`, 200, { key: key({ allowlist: true }) }),
+    /additional properties.*allowlist/);
+  fails(answer("GET", `/api/v1/keys/${KEY_ID}`, 200, { key: key({ allowlist_enabled: "yes" }) }),
+    /\/key\/allowlist_enabled must be boolean/);
   fails(answer("GET", `/api/v1/keys/${KEY_ID}`, 404, { error: { code: "not_found", message: "x" } }),
     /\/error\/code must be equal to one of/);
   fails(answer("POST", `/api/v1/keys/${KEY_ID}/roll`, 200, { key: key(), token: "kw_short" }), /\/token must match/);

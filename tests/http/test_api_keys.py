@@ -302,6 +302,32 @@ class ManagementApiTest(ServerTestCase):
         self.ok(self.call("PATCH", f"{KEYS}/{key['key_id']}", {"enabled": False}))
         self.assertEqual(self.verify(token)["code"], "disabled")
 
+    def test_the_allowlist_switch(self):
+        """allowlist_enabled turns the networks' enforcement off and on, keeping them; with other
+        members the change and the switch are saved together or not at all."""
+        key, token = self.create(name="Switch me", networks=[{"cidr": "192.0.2.0/24", "label": "far away"}])
+        self.assertTrue(key["allowlist_enabled"])
+        self.assertEqual(self.verify(token)["code"], "ip_not_allowed")
+        off = self.ok(self.call("PATCH", f"{KEYS}/{key['key_id']}", {"allowlist_enabled": False}))["key"]
+        self.assertEqual((off["allowlist_enabled"], off["networks"]), (False, key["networks"]))
+        self.assertTrue(self.verify(token)["valid"])
+        self.assertEqual(self.audit(key["key_id"])[-1][:2], ("key.allowlist_off", f"key {key_id_of(self.admin)}"))
+        lines = len(self.audit(key["key_id"]))
+        self.ok(self.call("PATCH", f"{KEYS}/{key['key_id']}", {"allowlist_enabled": False}))  # so already
+        self.assertEqual(len(self.audit(key["key_id"])), lines)
+        # A bad field with the switch: neither is saved.
+        self.error(self.call("PATCH", f"{KEYS}/{key['key_id']}", {"allowlist_enabled": True, "name": ""}), 422,
+                   "invalid_fields")
+        self.assertTrue(self.verify(token)["valid"])
+        both = self.ok(self.call("PATCH", f"{KEYS}/{key['key_id']}", {"allowlist_enabled": True, "name": "Fenced"}))
+        self.assertEqual((both["key"]["allowlist_enabled"], both["key"]["name"]), (True, "Fenced"))
+        self.assertEqual(self.verify(token)["code"], "ip_not_allowed")
+        self.assertEqual([line[0] for line in self.audit(key["key_id"])][-2:], ["key.update", "key.allowlist_on"])
+        # A new key's allowlist is on: the create takes no switch.
+        error = self.error(self.call("POST", KEYS, {"name": "No switch", "allowlist_enabled": False}), 400,
+                           "invalid_request")
+        self.assertIn("PATCH", error["message"])
+
     def test_patch_refusals_change_nothing(self):
         key, _ = self.create(name="Refuse my patch")
         before = self.server.key_row(key["key_id"])

@@ -344,7 +344,7 @@ static void test_an_edit_and_the_switch_are_saved_together_or_not_at_all(void **
 	/* Editing alone leaves the switch as it is. */
 	fields.name = "Renamed again";
 	assert_int_equal(keys_update(fixture->db->store, fixture->db->arena, &fixture->actor, STORE_DEFAULT_WORKSPACE,
-				     fixture->key_id, &fields, NOW),
+				     fixture->key_id, &fields, NOW, NULL),
 			 STORE_OK);
 	assert_int_equal(test_db_integer(fixture->db, "SELECT allowlist_enabled FROM api_key WHERE key_id = '%s'",
 					 fixture->key_id),

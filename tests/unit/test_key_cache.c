@@ -161,7 +161,7 @@ static void test_each_change_is_seen_on_the_next_lookup(void **state)
 	assert_int_equal(after(fixture, sql, &key), STORE_OK);
 	assert_false(key.enabled);
 
-	/* The allowlist's switch (014_allowlist.sql), off and on again, its networks kept. */
+	/* The allowlist's switch (015_allowlist.sql), off and on again, its networks kept. */
 	snprintf(sql, sizeof sql, "UPDATE api_key SET allowlist_enabled = 0 WHERE key_id = '%s'", fixture->key_id);
 	assert_int_equal(after(fixture, sql, &key), STORE_OK);
 	assert_false(key.allowlist_enabled);
