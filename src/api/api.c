@@ -31,7 +31,7 @@ enum api_need {
 	API_IDEMPOTENT = 0x100, /* takes an Idempotency-Key */
 };
 
-static const char *const permissions[API_NEED_COUNT] = {
+static const char *const route_permissions[API_NEED_COUNT] = {
 	[API_KEY_VIEW] = "api.key.view",     [API_KEY_CREATE] = "api.key.create", [API_KEY_UPDATE] = "api.key.update",
 	[API_KEY_DELETE] = "api.key.delete", [API_KEY_VERIFY] = "api.key.verify",
 };
@@ -90,7 +90,8 @@ void api_send_store_error(struct http_request *request, struct http_response *re
 			       "keyward could not read or write its database just now; nothing was changed. Try again");
 }
 
-json_t *api_read_object(struct http_request *request, struct http_response *response, bool optional)
+json_t *api_read_object(struct http_request *request, struct http_response *response, bool optional,
+			const char *example)
 {
 	switch (request->body_status) {
 	case HTTP_BODY_JSON:
@@ -98,7 +99,8 @@ json_t *api_read_object(struct http_request *request, struct http_response *resp
 	case HTTP_BODY_NONE:
 		if (optional)
 			return json_object();
-		api_send_error(request, response, 400, "invalid_request", "Send the request's fields as a JSON object");
+		api_send_error(request, response, 400, "invalid_request",
+			       arena_printf(request->arena, "Send a JSON object such as %s", example));
 		return NULL;
 	case HTTP_BODY_TOO_LARGE:
 		api_send_error(request, response, 413, "body_too_large", "The request body is larger than 64 KiB");
@@ -128,6 +130,20 @@ json_t *api_read_object(struct http_request *request, struct http_response *resp
 		return NULL;
 	}
 	return body;
+}
+
+json_t *api_permission_list(const char *permissions)
+{
+	json_t *array = json_array();
+	const char *cursor = permissions;
+	while (cursor != NULL && *cursor != '\0') {
+		cursor += strspn(cursor, " ");
+		size_t length = strcspn(cursor, " ");
+		if (length > 0)
+			json_array_append_new(array, json_stringn(cursor, length));
+		cursor += length;
+	}
+	return array;
 }
 
 json_t *api_time(int64_t unix_time)
@@ -267,7 +283,7 @@ void api_handle(struct app *app, struct http_request *request)
 			unsigned need = route->need & ~(unsigned)API_IDEMPOTENT;
 			struct api_caller caller;
 			if (need != API_OPEN) {
-				if (!authenticate(app, request, &response, permissions[need], &caller))
+				if (!authenticate(app, request, &response, route_permissions[need], &caller))
 					break;
 				request->api_caller = &caller;
 			}

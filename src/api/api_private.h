@@ -36,10 +36,15 @@ void api_send_store_error(struct http_request *request, struct http_response *re
 
 /*
  * The request's body as a JSON object (a new reference, for the caller to json_decref), or NULL
- * with the error sent: 413, 415, 400 invalid_json / invalid_request. With `optional`, no body at
- * all reads as an empty object.
+ * with the error sent: 413, 415, 400 invalid_json / invalid_request / incomplete_body. With
+ * `optional`, no body at all reads as an empty object; else the 400 shows `example`, a body
+ * such as this endpoint takes.
  */
-json_t *api_read_object(struct http_request *request, struct http_response *response, bool optional);
+json_t *api_read_object(struct http_request *request, struct http_response *response, bool optional,
+			const char *example);
+
+/* Space-separated `permissions` ("api.key.view api.key.create") as a JSON array of strings. */
+json_t *api_permission_list(const char *permissions);
 
 /* `unix_time` as RFC 3339 UTC ("2026-12-03T17:41:46Z"), or JSON null for 0. */
 json_t *api_time(int64_t unix_time);

@@ -383,7 +383,8 @@ void api_keys_get(struct app *app, struct http_request *request, struct http_res
 
 void api_keys_create(struct app *app, struct http_request *request, struct http_response *response)
 {
-	json_t *body = api_read_object(request, response, false);
+	json_t *body =
+		api_read_object(request, response, false, "{\"name\": \"Billing service\", \"role\": \"read-only\"}");
 	if (body == NULL)
 		return;
 	const char *bad = check_members(request->arena, body, false);
@@ -430,7 +431,7 @@ void api_keys_create(struct app *app, struct http_request *request, struct http_
 
 void api_keys_update(struct app *app, struct http_request *request, struct http_response *response)
 {
-	json_t *body = api_read_object(request, response, false);
+	json_t *body = api_read_object(request, response, false, "{\"name\": \"Billing service\"}");
 	if (body == NULL)
 		return;
 	const char *bad = check_members(request->arena, body, true);
@@ -475,7 +476,7 @@ void api_keys_update(struct app *app, struct http_request *request, struct http_
 
 void api_keys_roll(struct app *app, struct http_request *request, struct http_response *response)
 {
-	json_t *body = api_read_object(request, response, true);
+	json_t *body = api_read_object(request, response, true, NULL);
 	if (body == NULL)
 		return;
 	const char *name;

@@ -1,23 +1,6 @@
 /* roles.c: GET /api/v1/roles: the roles of the caller's workspace, which a key's "role" names. */
-#include <string.h>
-
 #include "api/api_private.h"
 #include "core/alloc.h"
-
-/* Space-separated `permissions` as a JSON array of strings. */
-static json_t *permission_list(const char *permissions)
-{
-	json_t *array = json_array();
-	const char *cursor = permissions;
-	while (cursor != NULL && *cursor != '\0') {
-		cursor += strspn(cursor, " ");
-		size_t length = strcspn(cursor, " ");
-		if (length > 0)
-			json_array_append_new(array, json_stringn(cursor, length));
-		cursor += length;
-	}
-	return array;
-}
 
 void api_roles_list(struct app *app, struct http_request *request, struct http_response *response)
 {
@@ -37,6 +20,6 @@ void api_roles_list(struct app *app, struct http_request *request, struct http_r
 	for (size_t i = 0; i < count; i++)
 		json_array_append_new(data, json_pack("{s:s, s:s, s:o}", "name", roles[i].name, "description",
 						      roles[i].description, "permissions",
-						      permission_list(roles[i].permissions)));
+						      api_permission_list(roles[i].permissions)));
 	api_send_json(request, response, 200, json_pack("{s:o}", "data", data));
 }

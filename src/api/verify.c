@@ -13,30 +13,6 @@
 
 #define VERIFY_FIELD_MAX 2048 /* bytes in "ip", "endpoint", "permission" */
 
-/* Refuse a body that is not a JSON object of the right size; true when refused. */
-static bool refuse_body(struct http_request *request, struct http_response *response)
-{
-	switch (request->body_status) {
-	case HTTP_BODY_JSON:
-		return false;
-	case HTTP_BODY_TOO_LARGE:
-		api_send_error(request, response, 413, "body_too_large", "The request body is larger than 64 KiB");
-		return true;
-	case HTTP_BODY_FORM:
-	case HTTP_BODY_WRONG_TYPE:
-		api_send_error(request, response, 415, "unsupported_media_type", "Send the request as application/json");
-		return true;
-	case HTTP_BODY_INCOMPLETE:
-		api_send_error(request, response, 400, "incomplete_body", "The request body arrived incomplete");
-		return true;
-	case HTTP_BODY_NONE:
-	default:
-		api_send_error(request, response, 400, "invalid_request",
-			       "Send a JSON object such as {\"key\": \"kw_...\", \"ip\": \"203.0.113.7\"}");
-		return true;
-	}
-}
-
 /*
  * Read optional string member `name` of `object` into *value (NULL when absent or null).
  * Returns an error sentence when present with another type or too long, else NULL.
@@ -61,41 +37,13 @@ static const char *string_member(struct arena *arena, json_t *object, const char
 	return NULL;
 }
 
-static json_t *permissions_array(const char *permissions)
-{
-	json_t *array = json_array();
-	const char *cursor = permissions;
-	while (cursor != NULL && *cursor != '\0') {
-		cursor += strspn(cursor, " ");
-		size_t length = strcspn(cursor, " ");
-		if (length > 0)
-			json_array_append_new(array, json_stringn(cursor, length));
-		cursor += length;
-	}
-	return array;
-}
-
 void api_keys_verify(struct app *app, struct http_request *request, struct http_response *response)
 {
 	/* The caller's key holds api.key.verify (api.c): it is told about the keys of its own workspace only. */
 	const struct api_caller *caller = request->api_caller;
-	if (refuse_body(request, response))
+	json_t *body = api_read_object(request, response, false, "{\"key\": \"kw_...\", \"ip\": \"203.0.113.7\"}");
+	if (body == NULL)
 		return;
-	json_error_t problem;
-	/* Any JSON value parses, so that a valid non-object is told apart from invalid JSON. */
-	json_t *body = json_loadb(request->body, request->body_length, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-				  &problem);
-	if (body == NULL) {
-		api_send_error(request, response, 400, "invalid_json",
-			       arena_printf(request->arena, "The body is not valid JSON: %s (line %d, column %d)",
-					    problem.text, problem.line, problem.column));
-		return;
-	}
-	if (!json_is_object(body)) {
-		json_decref(body);
-		api_send_error(request, response, 400, "invalid_request", "The body must be a JSON object");
-		return;
-	}
 	struct verify_request question = { 0 };
 	const char *error = string_member(request->arena, body, "key", &question.key, &question.key_length);
 	if (error == NULL)
@@ -129,7 +77,7 @@ void api_keys_verify(struct app *app, struct http_request *request, struct http_
 		json_object_set_new(answer, "key_id", json_string(result.key_id));
 		json_object_set_new(answer, "name", json_string(result.name));
 		json_object_set_new(answer, "role", json_string(result.role));
-		json_object_set_new(answer, "permissions", permissions_array(result.permissions));
+		json_object_set_new(answer, "permissions", api_permission_list(result.permissions));
 	} else {
 		json_object_set_new(answer, "key_id", json_null());
 		json_object_set_new(answer, "name", json_null());

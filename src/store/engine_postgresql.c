@@ -256,7 +256,7 @@ static bool reconnect(struct store *store)
 static bool repeatable(enum store_statement which)
 {
 	const char *text = postgresql_text(which);
-	return which == STMT_BEGIN || (text != NULL && strncmp(text, "SELECT ", 7) == 0);
+	return which == STMT_BEGIN || which == STMT_BEGIN_READ || (text != NULL && strncmp(text, "SELECT ", 7) == 0);
 }
 
 /*

@@ -79,6 +79,9 @@ static const struct {
 	const char *postgresql;
 } statement_table[STMT_COUNT] = {
 	[STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE", "BEGIN" },
+	/* A read in several statements that must see one state (store_read_begin): SQLite's snapshot
+	   starts at the first read and takes no lock; PostgreSQL's holds from the first statement. */
+	[STMT_BEGIN_READ] = { "begin_read", "BEGIN DEFERRED", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" },
 	[STMT_COMMIT] = { "commit", "COMMIT" },
 	[STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
 	[STMT_SAVEPOINT] = { "savepoint", "SAVEPOINT unit" },

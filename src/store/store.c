@@ -201,6 +201,17 @@ enum store_status store_transaction_begin(struct store *store)
 	return status;
 }
 
+enum store_status store_read_begin(struct store *store)
+{
+	if (store->depth > 0)
+		return store_transaction_begin(store);
+	store_query(store, STMT_BEGIN_READ);
+	enum store_status status = store_run(store, STMT_BEGIN_READ);
+	if (status == STORE_OK)
+		store->depth++;
+	return status;
+}
+
 enum store_status store_transaction_commit(struct store *store)
 {
 	if (store->depth == 0)

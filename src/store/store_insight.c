@@ -335,16 +335,13 @@ static enum store_status read_calls(struct store *store, enum store_statement wh
 	return store_status_from(code);
 }
 
-enum store_status store_usage_latest(struct store *store, struct arena *arena, int64_t workspace_id,
-				     int64_t api_key_row_id, const struct store_usage_slice *slice, int64_t since, size_t limit,
-				     struct store_usage_call **calls, size_t *count)
+/* store_usage_latest()'s reads, inside its snapshot. */
+static enum store_status latest_calls(struct store *store, struct arena *arena, int64_t workspace_id,
+				      int64_t api_key_row_id, const struct store_usage_slice *slice, int64_t since,
+				      size_t limit, struct store_usage_call *calls, size_t *count)
 {
-	if (limit > STORE_LATEST_MAX)
-		limit = STORE_LATEST_MAX;
-	*calls = arena_alloc(arena, (limit ? limit : 1) * sizeof **calls);
-	*count = 0;
 	bind_slice(store, STMT_USAGE_LATEST_TAIL, api_key_row_id, slice, since, limit);
-	enum store_status status = read_calls(store, STMT_USAGE_LATEST_TAIL, arena, *calls, count, limit);
+	enum store_status status = read_calls(store, STMT_USAGE_LATEST_TAIL, arena, calls, count, limit);
 	if (status != STORE_OK || *count >= limit)
 		return status;
 	int64_t hours[STORE_LATEST_HOURS];
@@ -363,9 +360,25 @@ enum store_status store_usage_latest(struct store *store, struct arena *arena, i
 		statement = bind_slice(store, STMT_USAGE_LATEST_HOUR, api_key_row_id, slice, since, limit - *count);
 		store_bind_int(statement, 7, workspace_id);
 		store_bind_int(statement, 8, hours[i]);
-		status = read_calls(store, STMT_USAGE_LATEST_HOUR, arena, *calls, count, limit);
+		status = read_calls(store, STMT_USAGE_LATEST_HOUR, arena, calls, count, limit);
 	}
 	return status;
+}
+
+enum store_status store_usage_latest(struct store *store, struct arena *arena, int64_t workspace_id,
+				     int64_t api_key_row_id, const struct store_usage_slice *slice, int64_t since, size_t limit,
+				     struct store_usage_call **calls, size_t *count)
+{
+	if (limit > STORE_LATEST_MAX)
+		limit = STORE_LATEST_MAX;
+	*calls = arena_alloc(arena, (limit ? limit : 1) * sizeof **calls);
+	*count = 0;
+	/* The raw tail and the rolled-up hours in one snapshot: a rollup between them would count twice. */
+	enum store_status status = store_read_begin(store);
+	if (status != STORE_OK)
+		return status;
+	status = latest_calls(store, arena, workspace_id, api_key_row_id, slice, since, limit, *calls, count);
+	return store_transaction_finish(store, status);
 }
 
 enum store_status store_usage_anonymous(struct store *store, int64_t workspace_id, int64_t api_key_row_id,

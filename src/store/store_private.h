@@ -101,6 +101,7 @@
 /* Every statement the program runs. Text is in statements.c's table, in this order. */
 enum store_statement {
 	STMT_BEGIN,
+	STMT_BEGIN_READ,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
 	STMT_SAVEPOINT,
@@ -257,6 +258,14 @@ enum store_statement {
 	STMT_COPY_SEQUENCES,
 	STMT_COUNT
 };
+
+/*
+ * A read made of several statements that must all see the same committed state (raw rows and
+ * their rollups, say: a rollup committed between two of them would count its rows twice). Ends
+ * with store_transaction_commit() or _finish(), like a transaction; inside one, it is a savepoint
+ * of it (the outer transaction's own view).
+ */
+enum store_status store_read_begin(struct store *store);
 
 /* What store_step() returns besides a failed store_status (which are all >= 0). */
 #define STORE_ROW (-1)  /* a row is ready to read */
