@@ -14,6 +14,7 @@
 
 #define KEYS_PAGE_SIZE 50
 #define KEYS_FILTER_MAX 100 /* characters in the Filter box */
+#define KEYS_CURSOR_MAX 64  /* bytes of a page's cursor (a key ID); a longer one is ignored */
 #define REVEAL_COOKIE "kw_reveal"
 
 static bool expired(const struct store_key *key, int64_t now)
@@ -110,7 +111,8 @@ struct list_query {
 	const char *q;      /* as typed, trimmed */
 	const char *status; /* "", enabled, disabled, revoked */
 	int64_t role_id;    /* 0 for any */
-	size_t page;        /* 1-based */
+	const char *before; /* the page's cursor: the key ID its keys are older than, or "" */
+	const char *after;  /* or newer than (a page back), or ""; a key ID of no key here is ignored */
 	const char *q_error;
 	bool holds_secret; /* q holds a token or a piece of one (see read_list_query) */
 };
@@ -125,7 +127,8 @@ static void read_list_query(struct http_request *request, const struct form *for
 	memset(query, 0, sizeof *query);
 	query->q = "";
 	query->status = "";
-	query->page = 1;
+	query->before = "";
+	query->after = "";
 	const struct form_pair *q = form_find(form, "q");
 	if (q != NULL && q->status != FORM_VALUE_OK)
 		query->q_error = form_value_status_message(q->status);
@@ -142,19 +145,23 @@ static void read_list_query(struct http_request *request, const struct form *for
 	form_get_choice(form, "status", statuses, sizeof statuses / sizeof statuses[0], &status);
 	query->status = statuses[status];
 	form_get_integer(form, "role", 1, INT64_MAX, &query->role_id);
-	int64_t page = 1;
-	form_get_integer(form, "page", 1, PAGE_NUMBER_MAX, &page);
-	query->page = (size_t)page;
+	const char *before = form_get(form, "before");
+	const char *after = form_get(form, "after");
+	if (after != NULL && strlen(after) <= KEYS_CURSOR_MAX)
+		query->after = after;
+	else if (before != NULL && strlen(before) <= KEYS_CURSOR_MAX)
+		query->before = before;
 }
 
-/* /keys?q=…&status=…&role=…&page=N with the filters kept. */
+/* /keys?q=…&status=…&role=… with the filters kept, and `cursor`=`key_id` (before or after) when not NULL. */
 static const char *list_url(struct app *app, struct http_request *request, const struct list_query *query,
-			    size_t page)
+			    const char *cursor, const char *key_id)
 {
 	struct arena *arena = request->arena;
-	char *url = arena_printf(arena, "/keys?q=%s&status=%s&role=%s&page=%zu", url_query_escape(arena, query->q),
-				 query->status, query->role_id ? arena_printf(arena, "%lld", (long long)query->role_id) : "",
-				 page);
+	char *url = arena_printf(arena, "/keys?q=%s&status=%s&role=%s", url_query_escape(arena, query->q), query->status,
+				 query->role_id ? arena_printf(arena, "%lld", (long long)query->role_id) : "");
+	if (cursor != NULL)
+		url = arena_printf(arena, "%s&%s=%s", url, cursor, url_query_escape(arena, key_id));
 	return page_ws_url(app, request, url);
 }
 
@@ -202,6 +209,39 @@ static void filter_text(struct arena *arena, const char *q, struct store_key_fil
 				      : "";
 }
 
+/*
+ * The page of keys `query` asks for, into *keys[*count] with *more as store_key_list() says. A
+ * cursor that names no key of this workspace (a mistyped or foreign address), or that leads past
+ * every key that matches (its keys were revoked meanwhile), gives the first page instead, quietly,
+ * and is cleared in *query.
+ */
+static enum store_status read_page(struct app *app, struct http_request *request, struct list_query *query,
+				   struct store_key_filter *filter, struct store_key **keys, size_t *count, bool *more)
+{
+	int64_t workspace_id = request->visit->workspace_id;
+	const char *cursor = query->after[0] != '\0' ? query->after : query->before;
+	if (cursor[0] != '\0') {
+		struct store_key at;
+		enum store_status status = store_key_get(app->store, request->arena, workspace_id, cursor, &at);
+		if (status != STORE_OK && status != STORE_NOT_FOUND)
+			return status;
+		if (status == STORE_OK) {
+			if (query->after[0] != '\0')
+				filter->after_id = at.id;
+			else
+				filter->before_id = at.id;
+			status = store_key_list(app->store, request->arena, workspace_id, filter, keys, count, more);
+			if (status != STORE_OK || *count > 0)
+				return status;
+		}
+		query->before = "";
+		query->after = "";
+		filter->before_id = 0;
+		filter->after_id = 0;
+	}
+	return store_key_list(app->store, request->arena, workspace_id, filter, keys, count, more);
+}
+
 /* The list with `query`'s filters; the query was read and checked (a secret in q never gets here). */
 static void render_list(struct app *app, struct http_request *request, struct http_response *response,
 			const struct list_query *given)
@@ -218,13 +258,13 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 		.now = page_now(),
 		.soon = page_now() + KEYS_EXPIRY_WARNING,
 		.limit = KEYS_PAGE_SIZE,
-		.offset = (query.page - 1) * KEYS_PAGE_SIZE,
 	};
 	filter_text(arena, query.q, &filter);
 	struct store_key *keys = NULL;
-	size_t count = 0, total = 0;
+	size_t count = 0;
+	bool more = false;
 	if (status == STORE_OK)
-		status = store_key_list(app->store, arena, request->visit->workspace_id, &filter, &keys, &count, &total);
+		status = read_page(app, request, &query, &filter, &keys, &count, &more);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -249,13 +289,13 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 
 	bool filtered = query.q[0] != '\0' || query.status[0] != '\0' || query.role_id != 0;
 	/* No active key and no filter: "none yet" only when no key was ever made; else say they were revoked. */
-	size_t revoked = 0;
-	if (total == 0 && !filtered) {
-		struct store_key_filter revoked_filter = { .state = STORE_FILTER_REVOKED, .limit = 1 };
+	bool any_revoked = false;
+	if (count == 0 && !filtered) {
+		struct store_key_filter revoked_filter = { .state = STORE_FILTER_REVOKED, .limit = 0 };
 		struct store_key *ignored = NULL;
 		size_t ignored_count = 0;
 		status = store_key_list(app->store, arena, request->visit->workspace_id, &revoked_filter, &ignored,
-					&ignored_count, &revoked);
+					&ignored_count, &any_revoked);
 		if (status != STORE_OK) {
 			page_store_error(app, request, response, status);
 			return;
@@ -263,15 +303,14 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 	}
 	view_set_bool(arena, data, "filtered", filtered);
 	view_set_bool(arena, data, "has_keys", count > 0);
-	view_set_bool(arena, data, "empty_all", total == 0 && !filtered && revoked == 0);
-	view_set_bool(arena, data, "empty_revoked", total == 0 && !filtered && revoked > 0);
-	view_set_bool(arena, data, "empty_filtered", count == 0 && (filtered || total > 0));
+	view_set_bool(arena, data, "empty_all", count == 0 && !filtered && !any_revoked);
+	view_set_bool(arena, data, "empty_revoked", count == 0 && !filtered && any_revoked);
+	view_set_bool(arena, data, "empty_filtered", count == 0 && filtered);
 	struct mustache_value *list = view_set(data, "keys", view_list(arena));
 	for (size_t i = 0; i < count; i++)
 		view_push(list, key_value(app, request, &keys[i]));
-	size_t pages = (total + KEYS_PAGE_SIZE - 1) / KEYS_PAGE_SIZE;
-	view_set_int(arena, data, "total", (int64_t)total);
-	view_set_bool(arena, data, "total_one", total == 1);
+	view_set_int(arena, data, "count", (int64_t)count);
+	view_set_bool(arena, data, "count_one", count == 1);
 	int64_t limit = 0, active = 0;
 	if (store_key_active_limit(app->store, request->visit->workspace_id, app->config->key_limit, &limit, &active) ==
 		    STORE_OK &&
@@ -281,17 +320,23 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 		view_set_int(arena, usage, "limit", limit);
 		view_set_bool(arena, usage, "full", active >= limit);
 	}
-	if (pages > 1) {
+	/*
+	 * Pages go from a key on (the cursor): Older from this page's last key, Newer from its first. No
+	 * count of every match (that would read them all): the first of several pages says "more than".
+	 */
+	bool newer_page = filter.after_id != 0;
+	bool has_older = newer_page ? count > 0 : more;
+	bool has_newer = newer_page ? more : filter.before_id != 0;
+	if (count > 0 && (has_older || has_newer)) {
 		struct mustache_value *pagination = view_set(data, "pagination", view_map(arena));
-		view_set_int(arena, pagination, "page", (int64_t)query.page);
-		view_set_int(arena, pagination, "pages", (int64_t)pages);
-		view_set_int(arena, pagination, "from", count ? (int64_t)filter.offset + 1 : 0);
-		view_set_int(arena, pagination, "to", (int64_t)(filter.offset + count));
-		if (query.page > 1)
-			view_set_string(arena, pagination, "prev_url",
-					list_url(app, request, &query, query.page - 1 < pages ? query.page - 1 : pages));
-		if (query.page < pages)
-			view_set_string(arena, pagination, "next_url", list_url(app, request, &query, query.page + 1));
+		view_set_bool(arena, pagination, "newest", !has_newer);
+		if (has_newer) {
+			view_set_string(arena, pagination, "newest_url", list_url(app, request, &query, NULL, NULL));
+			view_set_string(arena, pagination, "newer_url", list_url(app, request, &query, "after", keys[0].key_id));
+		}
+		if (has_older)
+			view_set_string(arena, pagination, "older_url",
+					list_url(app, request, &query, "before", keys[count - 1].key_id));
 	}
 	const char *notice = list_done_message(form_get(&request->query, "done"));
 	if (notice != NULL)
@@ -323,9 +368,10 @@ void page_keys_find(struct app *app, struct http_request *request, struct http_r
 {
 	struct list_query query;
 	read_list_query(request, &request->form, &query);
-	query.page = 1;
+	query.before = "";
+	query.after = "";
 	if (!query.holds_secret) {
-		http_response_redirect(response, list_url(app, request, &query, 1));
+		http_response_redirect(response, list_url(app, request, &query, NULL, NULL));
 		return;
 	}
 	enum token_status shape = TOKEN_OK;

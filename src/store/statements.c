@@ -11,20 +11,85 @@
 	"(SELECT u.at FROM api_key_last_used u WHERE u.api_key_id = k.id), k.revoked_at, k.expires_at, " \
 	"k.previous_secret_hint, k.previous_secret_until, k.note, k.created_by "
 
-/* ?2 the folded text, ?3 the state, ?4 the role, ?5 a key ID's part, ?6 a last 4, ?9 now, ?10 soon. */
-#define KEY_FILTER(D)                                                                            \
-	"WHERE k.workspace_id = ?1 "                                                             \
+/*
+ * The key lists (store_key_list()). Parameters: ?1 the workspace, ?2 the folded text (never '' in
+ * a search), ?3 the state (a CASE of the role and search lists), ?4 the role, ?5 a key ID's part,
+ * ?6 a last 4, ?7 the rows to read (a page and one), ?8 the row id every key is below, ?11 the one
+ * every key is above, ?9 now and ?10 soon (the expiry states).
+ *
+ * Each list reads rows in row id order from an index that holds only the keys it may show, and
+ * stops at ?7 rows: one statement a state (its partial index: SQLite is told which, PostgreSQL's
+ * planner finds it alone), one for a role (the role's keys in id order, the state checked on each),
+ * and one for a text of 3 characters or more, which the trigram index finds (SQLite's FTS5 table
+ * api_key_search, PostgreSQL's pg_trgm index api_key_search; 016_key_search.sql), in id order too.
+ * Each in two directions: newest first (the next page) and oldest first (a page back; the store
+ * turns it round).
+ */
+#define KEY_TEXT(D)                                                                              \
 	"AND (?2 = '' OR " D("instr", "strpos") "(k.name_folded, ?2) > 0 "                        \
 	"     OR " D("instr", "strpos") "(k.note_folded, ?2) > 0 "                               \
 	"     OR (?5 <> '' AND " D("instr", "strpos") "(lower(k.key_id), ?5) > 0) "              \
-	"     OR (?6 <> '' AND lower(k.secret_hint) = ?6)) "                                     \
+	"     OR (?6 <> '' AND lower(k.secret_hint) = ?6)) "
+/* ?N's text as a LIKE pattern that means just that text (and, in CONTAINING, anywhere in the value). */
+#define LIKE_LITERAL(N) "replace(replace(replace(" N ", '\\', '\\\\'), '%', '\\%'), '_', '\\_')"
+#define LIKE_CONTAINING(N) "'%' || " LIKE_LITERAL(N) " || '%'"
+/*
+ * KEY_TEXT for the search: on PostgreSQL in LIKE's words, which its trigram index answers (the same
+ * matches: the column's "C" collation compares bytes, as strpos() does); on SQLite the FTS5 table
+ * has found the rows already and KEY_TEXT checks each exactly.
+ */
+#define KEY_TEXT_INDEXED(D)                                                                      \
+	D(KEY_TEXT(D),                                                                               \
+	  "AND (k.name_folded LIKE " LIKE_CONTAINING("?2") " OR k.note_folded LIKE " LIKE_CONTAINING("?2") " " \
+	  "     OR (?5 <> '' AND lower(k.key_id) LIKE " LIKE_CONTAINING("?5") ") "                         \
+	  "     OR (?6 <> '' AND lower(k.secret_hint) LIKE " LIKE_LITERAL("?6") ")) ")
+/* The FTS5 query: the text as a phrase (a substring, to the trigram tokenizer), or the key ID's part, or the last 4. */
+#define FTS_PHRASE(N) "'\"' || replace(" N ", '\"', '\"\"') || '\"'"
+#define KEY_SEARCH_MATCH                                                                         \
+	FTS_PHRASE("?2") " || CASE WHEN ?5 <> '' THEN ' OR ' || " FTS_PHRASE("?5") " ELSE '' END "  \
+	"|| CASE WHEN ?6 <> '' THEN ' OR ' || " FTS_PHRASE("?6") " ELSE '' END"
+#define KEY_STATE                                                                                \
 	"AND CASE CAST(?3 AS INTEGER) WHEN 0 THEN k.revoked_at IS NULL "                         \
-	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled <> 0 "                       \
+	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled = 1 "                        \
 	"            WHEN 2 THEN k.revoked_at IS NULL AND k.enabled = 0 "                        \
 	"            WHEN 3 THEN k.revoked_at IS NOT NULL "                                      \
 	"            WHEN 4 THEN k.revoked_at IS NULL AND k.expires_at > ?9 AND k.expires_at <= ?10 " \
-	"            ELSE k.revoked_at IS NULL AND k.expires_at <= ?9 END "                      \
-	"AND (?4 = 0 OR k.role_id = ?4) "
+	"            ELSE k.revoked_at IS NULL AND k.expires_at <= ?9 END "
+/* One state's list: its rows from `index` (SQLite's words; PostgreSQL picks alone), in `order`. */
+#define KEY_LIST_STATE(D, order, index, state)                                                   \
+	"SELECT " KEY_COLUMNS "FROM api_key k" D(" INDEXED BY " index, "") " JOIN role r ON r.id = k.role_id " \
+	"WHERE k.workspace_id = ?1 AND " state " AND k.id < ?8 AND k.id > ?11 " KEY_TEXT(D)      \
+	"ORDER BY k.id " order " LIMIT ?7"
+#define KEY_LIST_ROLE(D, order)                                                                  \
+	"SELECT " KEY_COLUMNS "FROM api_key k" D(" INDEXED BY api_key_role", "") " JOIN role r ON r.id = k.role_id " \
+	"WHERE k.workspace_id = ?1 AND k.role_id = ?4 AND k.id < ?8 AND k.id > ?11 " KEY_STATE KEY_TEXT(D) \
+	"ORDER BY k.id " order " LIMIT ?7"
+/*
+ * The search. SQLite: the FTS5 table first (CROSS JOIN keeps it the outer loop), which hands its
+ * rowids (the keys' ids) over in order, so the LIMIT stops it. PostgreSQL: the planner weighs the
+ * trigram index (then a sort of what it found) against the id order (then the LIKE on each row).
+ */
+#define KEY_LIST_SEARCH(D, order)                                                                \
+	"SELECT " KEY_COLUMNS                                                                    \
+	D("FROM api_key_search s CROSS JOIN api_key k ON k.id = s.rowid ", "FROM api_key k ")      \
+	"JOIN role r ON r.id = k.role_id WHERE "                                                 \
+	D("api_key_search MATCH " KEY_SEARCH_MATCH " AND s.rowid < ?8 AND s.rowid > ?11 AND ", "") \
+	"k.workspace_id = ?1 AND k.id < ?8 AND k.id > ?11 AND (?4 = 0 OR k.role_id = ?4) " KEY_STATE \
+	KEY_TEXT_INDEXED(D) "ORDER BY " D("s.rowid ", "k.id ") order " LIMIT ?7"
+#define KEY_LIST_ACTIVE(D, order) KEY_LIST_STATE(D, order, "api_key_live", "k.revoked_at IS NULL")
+#define KEY_LIST_ENABLED(D, order) KEY_LIST_STATE(D, order, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 1")
+#define KEY_LIST_DISABLED(D, order) KEY_LIST_STATE(D, order, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 0")
+#define KEY_LIST_REVOKED(D, order) KEY_LIST_STATE(D, order, "api_key_revoked", "k.revoked_at IS NOT NULL")
+/* The keys expiring soon are few by nature: their range of the expiry index (013), then sorted. */
+#define KEY_LIST_EXPIRING(D, order) \
+	KEY_LIST_STATE(D, order, "api_key_expiry", "k.revoked_at IS NULL AND k.expires_at > ?9 AND k.expires_at <= ?10")
+/* Expired keys pile up: the keys with an expiry in id order, each one's expiry read from the index. */
+#define KEY_LIST_EXPIRED(D, order) \
+	KEY_LIST_STATE(D, order, "api_key_expired", "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at <= ?9")
+/* Both directions of a list, as two entries of the statement table. */
+#define KEY_LIST_ENTRIES(WHICH, name, LIST)                                                      \
+	[WHICH] = { name, LIST(SQLITE_WORDS, "DESC"), LIST(POSTGRESQL_WORDS, "DESC") },           \
+	[WHICH##_NEWER] = { name "_newer", LIST(SQLITE_WORDS, "ASC"), LIST(POSTGRESQL_WORDS, "ASC") },
 
 #define AUDIT_FILTER                                                                             \
 	"WHERE workspace_id = ?1 AND (?2 = '' OR actor_label = ?2) AND (?3 = '' OR action = ?3) "    \
@@ -101,13 +166,14 @@ static const struct {
 	[STMT_KEY_GET] = { "key_get",
 		"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id "
 		"WHERE k.workspace_id = ?1 AND k.key_id = ?2" },
-#define KEY_LIST_SQL(D) \
-	"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id " KEY_FILTER(D) \
-	"ORDER BY k.created_at DESC, k.id DESC LIMIT ?7 OFFSET ?8"
-	[STMT_KEY_LIST] = { DIALECTS("key_list", KEY_LIST_SQL) },
-#define KEY_COUNT_SQL(D) \
-	"SELECT count(*) FROM api_key k " KEY_FILTER(D)
-	[STMT_KEY_COUNT] = { DIALECTS("key_count", KEY_COUNT_SQL) },
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_ACTIVE, "key_list_active", KEY_LIST_ACTIVE)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_ENABLED, "key_list_enabled", KEY_LIST_ENABLED)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_DISABLED, "key_list_disabled", KEY_LIST_DISABLED)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_REVOKED, "key_list_revoked", KEY_LIST_REVOKED)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_EXPIRING, "key_list_expiring", KEY_LIST_EXPIRING)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_EXPIRED, "key_list_expired", KEY_LIST_EXPIRED)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_ROLE, "key_list_role", KEY_LIST_ROLE)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_SEARCH, "key_list_search", KEY_LIST_SEARCH)
 	[STMT_KEY_SET_ENABLED] = { "key_set_enabled",
 		"UPDATE api_key SET enabled = ?3, updated_at = ?4 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL" },

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/text.h"
 
 static void read_role(struct arena *arena, struct store_query *statement, struct store_role *role)
 {
@@ -254,39 +255,88 @@ enum store_status store_key_get(struct store *store, struct arena *arena, int64_
 	return read_cidrs(store, arena, key);
 }
 
-static void bind_filter(struct store_query *statement, int64_t workspace_id, const struct store_key_filter *filter)
+/* The text a trigram index can look up: 3 characters or more, UTF-8 (so that both sides cut it alike). */
+static bool searchable(const char *text)
 {
-	store_bind_int(statement, 1, workspace_id);
-	store_bind_text(statement, 2, filter->text_folded ? filter->text_folded : "");
-	store_bind_int(statement, 3, (int)filter->state);
-	store_bind_int(statement, 4, filter->role_id);
-	store_bind_text(statement, 5, filter->key_id_folded ? filter->key_id_folded : "");
-	store_bind_text(statement, 6, filter->hint_folded ? filter->hint_folded : "");
-	store_bind_int(statement, 9, filter->now);
-	store_bind_int(statement, 10, filter->soon);
+	size_t length = strlen(text);
+	return utf8_valid(text, length) && utf8_length(text, length) >= 3;
+}
+
+/* A part of the filter's text: "" when not given. */
+static const char *text_or_empty(const char *text)
+{
+	return text != NULL ? text : "";
+}
+
+/*
+ * The list statement for `filter` (newest first; +1 is its oldest-first twin). A text the trigram
+ * index can take (and its key ID part and last 4, when given) goes to the search; shorter text is
+ * checked on each row of the state's or the role's list, which a page stops reading once it is
+ * full: a text of 1 or 2 characters is held by most keys, so that costs about a page, and only a
+ * rare one reads further (as far as the workspace's keys in that state, at worst).
+ */
+static enum store_statement list_statement(const struct store_key_filter *filter)
+{
+	const char *text = text_or_empty(filter->text_folded);
+	const char *key_id = text_or_empty(filter->key_id_folded);
+	const char *hint = text_or_empty(filter->hint_folded);
+	if (text[0] != '\0' && searchable(text) && (key_id[0] == '\0' || searchable(key_id)) &&
+	    (hint[0] == '\0' || searchable(hint)))
+		return STMT_KEY_LIST_SEARCH;
+	if (filter->role_id != 0)
+		return STMT_KEY_LIST_ROLE;
+	switch (filter->state) {
+	case STORE_FILTER_ACTIVE:
+		break;
+	case STORE_FILTER_ENABLED:
+		return STMT_KEY_LIST_ENABLED;
+	case STORE_FILTER_DISABLED:
+		return STMT_KEY_LIST_DISABLED;
+	case STORE_FILTER_REVOKED:
+		return STMT_KEY_LIST_REVOKED;
+	case STORE_FILTER_EXPIRING:
+		return STMT_KEY_LIST_EXPIRING;
+	case STORE_FILTER_EXPIRED:
+		return STMT_KEY_LIST_EXPIRED;
+	}
+	return STMT_KEY_LIST_ACTIVE;
 }
 
 enum store_status store_key_list(struct store *store, struct arena *arena, int64_t workspace_id,
 				 const struct store_key_filter *filter, struct store_key **keys, size_t *count,
-				 size_t *total)
+				 bool *more)
 {
-	struct store_query *statement = store_query(store, STMT_KEY_COUNT);
-	bind_filter(statement, workspace_id, filter);
-	int code = store_step(store, STMT_KEY_COUNT);
-	*total = code == STORE_ROW ? (size_t)store_column_int(statement, 0) : 0;
-	store_query_reset(statement);
-	if (code != STORE_ROW)
-		return store_status_from(code);
-
-	statement = store_query(store, STMT_KEY_LIST);
-	bind_filter(statement, workspace_id, filter);
-	store_bind_int(statement, 7, (int64_t)filter->limit);
-	store_bind_int(statement, 8, (int64_t)filter->offset);
-	struct store_key *list = arena_alloc(arena, (filter->limit ? filter->limit : 1) * sizeof *list);
+	bool newer = filter->after_id != 0;
+	enum store_statement which = list_statement(filter);
+	if (newer)
+		which = (enum store_statement)(which + 1);
+	struct store_query *statement = store_query(store, which);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, text_or_empty(filter->text_folded));
+	store_bind_int(statement, 3, (int)filter->state);
+	store_bind_int(statement, 4, filter->role_id);
+	store_bind_text(statement, 5, text_or_empty(filter->key_id_folded));
+	store_bind_text(statement, 6, text_or_empty(filter->hint_folded));
+	store_bind_int(statement, 7, (int64_t)filter->limit + 1); /* one more says whether there are more */
+	store_bind_int(statement, 8, filter->before_id != 0 ? filter->before_id : INT64_MAX);
+	store_bind_int(statement, 9, filter->now);
+	store_bind_int(statement, 10, filter->soon);
+	store_bind_int(statement, 11, filter->after_id);
+	struct store_key *list = arena_alloc(arena, (filter->limit + 1) * sizeof *list);
 	size_t used = 0;
-	while (used < filter->limit && (code = store_step(store, STMT_KEY_LIST)) == STORE_ROW)
+	int code = STORE_DONE;
+	while (used <= filter->limit && (code = store_step(store, which)) == STORE_ROW)
 		read_key(arena, statement, &list[used++]);
 	store_query_reset(statement);
+	*more = used > filter->limit;
+	if (*more)
+		used = filter->limit;
+	if (newer) /* read oldest first: the page is turned round */
+		for (size_t i = 0; i < used / 2; i++) {
+			struct store_key swap = list[i];
+			list[i] = list[used - 1 - i];
+			list[used - 1 - i] = swap;
+		}
 	*keys = list;
 	*count = used;
 	return store_status_from(code);
