@@ -15,7 +15,8 @@
  * The key lists (store_key_list()). Parameters: ?1 the workspace, ?2 the folded text (never '' in
  * a search), ?3 the state (a CASE of the role and search lists), ?4 the role, ?5 a key ID's part,
  * ?6 a last 4, ?7 the rows to read (a page and one), ?8 the row id every key is below, ?11 the one
- * every key is above, ?9 now and ?10 soon (the expiry states).
+ * every key is above, ?9 now and ?10 soon (the expiry states), ?12 and ?13 what a search asks the
+ * trigram index for (KEY_SEARCH_MATCH).
  *
  * Each list reads rows in row id order from an index that holds only the keys it may show, and
  * stops at ?7 rows: one statement a state (its partial index: SQLite is told which, PostgreSQL's
@@ -34,19 +35,22 @@
 #define LIKE_LITERAL(N) "replace(replace(replace(" N ", '\\', '\\\\'), '%', '\\%'), '_', '\\_')"
 #define LIKE_CONTAINING(N) "'%' || " LIKE_LITERAL(N) " || '%'"
 /*
- * KEY_TEXT for the search: on PostgreSQL in LIKE's words, which its trigram index answers (the same
- * matches: the column's "C" collation compares bytes, as strpos() does); on SQLite the FTS5 table
- * has found the rows already and KEY_TEXT checks each exactly.
+ * What the search asks the trigram index: ?12 (the part of the text the store guessed rarest, see
+ * search_window() in store_keys.c), the key ID's part or the last 4; every key it finds is then
+ * checked against the whole text by KEY_TEXT. PostgreSQL's words are LIKE's, which its trigram
+ * index answers (the column's "C" collation compares bytes, as strpos() does); SQLite's are an FTS5
+ * query of phrases (a phrase of trigrams is a substring, to the trigram tokenizer), in any column
+ * (FTS5 keeps one list a trigram for all of them). ?13 is the part of the key ID's part the index
+ * is asked for, '' when that is the text (the console's filter): then ?12 finds every key that holds
+ * it (SQLite's phrase in any column; PostgreSQL's LIKE on the key ID, which ?12 is part of).
  */
-#define KEY_TEXT_INDEXED(D)                                                                      \
-	D(KEY_TEXT(D),                                                                               \
-	  "AND (k.name_folded LIKE " LIKE_CONTAINING("?2") " OR k.note_folded LIKE " LIKE_CONTAINING("?2") " " \
-	  "     OR (?5 <> '' AND lower(k.key_id) LIKE " LIKE_CONTAINING("?5") ") "                         \
-	  "     OR (?6 <> '' AND lower(k.secret_hint) LIKE " LIKE_LITERAL("?6") ")) ")
-/* The FTS5 query: the text as a phrase (a substring, to the trigram tokenizer), or the key ID's part, or the last 4. */
+#define KEY_SEARCH_INDEXED                                                                       \
+	"AND (k.name_folded LIKE " LIKE_CONTAINING("?12") " OR k.note_folded LIKE " LIKE_CONTAINING("?12") " " \
+	"     OR (?5 <> '' AND lower(k.key_id) LIKE " LIKE_CONTAINING("coalesce(nullif(?13, ''), ?12)") ") " \
+	"     OR (?6 <> '' AND lower(k.secret_hint) LIKE " LIKE_LITERAL("?6") ")) "
 #define FTS_PHRASE(N) "'\"' || replace(" N ", '\"', '\"\"') || '\"'"
 #define KEY_SEARCH_MATCH                                                                         \
-	FTS_PHRASE("?2") " || CASE WHEN ?5 <> '' THEN ' OR ' || " FTS_PHRASE("?5") " ELSE '' END "  \
+	FTS_PHRASE("?12") " || CASE WHEN ?13 <> '' THEN ' OR ' || " FTS_PHRASE("?13") " ELSE '' END " \
 	"|| CASE WHEN ?6 <> '' THEN ' OR ' || " FTS_PHRASE("?6") " ELSE '' END"
 #define KEY_STATE                                                                                \
 	"AND CASE CAST(?3 AS INTEGER) WHEN 0 THEN k.revoked_at IS NULL "                         \
@@ -56,40 +60,43 @@
 	"            WHEN 4 THEN k.revoked_at IS NULL AND k.expires_at > ?9 AND k.expires_at <= ?10 " \
 	"            ELSE k.revoked_at IS NULL AND k.expires_at <= ?9 END "
 /* One state's list: its rows from `index` (SQLite's words; PostgreSQL picks alone), in `order`. */
-#define KEY_LIST_STATE(D, order, index, state)                                                   \
+#define KEY_LIST_STATE(D, order, reverse, index, state)                                                   \
 	"SELECT " KEY_COLUMNS "FROM api_key k" D(" INDEXED BY " index, "") " JOIN role r ON r.id = k.role_id " \
 	"WHERE k.workspace_id = ?1 AND " state " AND k.id < ?8 AND k.id > ?11 " KEY_TEXT(D)      \
 	"ORDER BY k.id " order " LIMIT ?7"
-#define KEY_LIST_ROLE(D, order)                                                                  \
+#define KEY_LIST_ROLE(D, order, reverse)                                                                \
 	"SELECT " KEY_COLUMNS "FROM api_key k" D(" INDEXED BY api_key_role", "") " JOIN role r ON r.id = k.role_id " \
 	"WHERE k.workspace_id = ?1 AND k.role_id = ?4 AND k.id < ?8 AND k.id > ?11 " KEY_STATE KEY_TEXT(D) \
 	"ORDER BY k.id " order " LIMIT ?7"
 /*
  * The search. SQLite: the FTS5 table first (CROSS JOIN keeps it the outer loop), which hands its
- * rowids (the keys' ids) over in order, so the LIMIT stops it. PostgreSQL: the planner weighs the
- * trigram index (then a sort of what it found) against the id order (then the LIKE on each row).
+ * rowids over in order, so the LIMIT stops it; a rowid there is minus the key's id (016), so that
+ * newest first is its rowids ascending, which FTS5 reads several times faster than descending.
+ * PostgreSQL: the planner weighs the trigram index (then a sort of what it found) against the id
+ * order (then the LIKE on each row).
  */
-#define KEY_LIST_SEARCH(D, order)                                                                \
+#define KEY_LIST_SEARCH(D, order, reverse)                                                       \
 	"SELECT " KEY_COLUMNS                                                                    \
-	D("FROM api_key_search s CROSS JOIN api_key k ON k.id = s.rowid ", "FROM api_key k ")      \
+	D("FROM api_key_search s CROSS JOIN api_key k ON k.id = -s.rowid ", "FROM api_key k ")     \
 	"JOIN role r ON r.id = k.role_id WHERE "                                                 \
-	D("api_key_search MATCH " KEY_SEARCH_MATCH " AND s.rowid < ?8 AND s.rowid > ?11 AND ", "") \
+	D("api_key_search MATCH " KEY_SEARCH_MATCH " AND s.rowid > -?8 AND s.rowid < -?11 AND ", "") \
 	"k.workspace_id = ?1 AND k.id < ?8 AND k.id > ?11 AND (?4 = 0 OR k.role_id = ?4) " KEY_STATE \
-	KEY_TEXT_INDEXED(D) "ORDER BY " D("s.rowid ", "k.id ") order " LIMIT ?7"
-#define KEY_LIST_ACTIVE(D, order) KEY_LIST_STATE(D, order, "api_key_live", "k.revoked_at IS NULL")
-#define KEY_LIST_ENABLED(D, order) KEY_LIST_STATE(D, order, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 1")
-#define KEY_LIST_DISABLED(D, order) KEY_LIST_STATE(D, order, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 0")
-#define KEY_LIST_REVOKED(D, order) KEY_LIST_STATE(D, order, "api_key_revoked", "k.revoked_at IS NOT NULL")
-/* The keys expiring soon are few by nature: their range of the expiry index (013), then sorted. */
-#define KEY_LIST_EXPIRING(D, order) \
-	KEY_LIST_STATE(D, order, "api_key_expiry", "k.revoked_at IS NULL AND k.expires_at > ?9 AND k.expires_at <= ?10")
-/* Expired keys pile up: the keys with an expiry in id order, each one's expiry read from the index. */
-#define KEY_LIST_EXPIRED(D, order) \
-	KEY_LIST_STATE(D, order, "api_key_expired", "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at <= ?9")
-/* Both directions of a list, as two entries of the statement table. */
-#define KEY_LIST_ENTRIES(WHICH, name, LIST)                                                      \
-	[WHICH] = { name, LIST(SQLITE_WORDS, "DESC"), LIST(POSTGRESQL_WORDS, "DESC") },           \
-	[WHICH##_NEWER] = { name "_newer", LIST(SQLITE_WORDS, "ASC"), LIST(POSTGRESQL_WORDS, "ASC") },
+	D("", KEY_SEARCH_INDEXED) KEY_TEXT(D) "ORDER BY " D("s.rowid " reverse, "k.id " order) " LIMIT ?7"
+#define KEY_LIST_ACTIVE(D, order, reverse) KEY_LIST_STATE(D, order, reverse, "api_key_live", "k.revoked_at IS NULL")
+#define KEY_LIST_ENABLED(D, order, reverse) KEY_LIST_STATE(D, order, reverse, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 1")
+#define KEY_LIST_DISABLED(D, order, reverse) KEY_LIST_STATE(D, order, reverse, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 0")
+#define KEY_LIST_REVOKED(D, order, reverse) KEY_LIST_STATE(D, order, reverse, "api_key_revoked", "k.revoked_at IS NOT NULL")
+/* The keys with an expiry in id order, each one's expiry read from the index: a row only for a match. */
+#define KEY_LIST_EXPIRING(D, order, reverse)                                                     \
+	KEY_LIST_STATE(D, order, reverse, "api_key_expires",                                     \
+		       "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at > ?9 AND k.expires_at <= ?10")
+#define KEY_LIST_EXPIRED(D, order, reverse)                                                      \
+	KEY_LIST_STATE(D, order, reverse, "api_key_expires",                                     \
+		       "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at <= ?9")
+/* Both directions of a list, as two entries of the statement table: `order` of ids, `reverse` its opposite. */
+#define KEY_LIST_ENTRIES(WHICH, name, LIST, each_run)                                                    \
+	[WHICH] = { name, LIST(SQLITE_WORDS, "DESC", "ASC"), LIST(POSTGRESQL_WORDS, "DESC", "ASC"), each_run }, \
+	[WHICH##_NEWER] = { name "_newer", LIST(SQLITE_WORDS, "ASC", "DESC"), LIST(POSTGRESQL_WORDS, "ASC", "DESC"), each_run },
 
 #define AUDIT_FILTER                                                                             \
 	"WHERE workspace_id = ?1 AND (?2 = '' OR actor_label = ?2) AND (?3 = '' OR action = ?3) "    \
@@ -135,12 +142,14 @@
  * Every statement: its name (for messages), its SQL in SQLite's words with numbered parameters,
  * and, where PostgreSQL needs other words, PostgreSQL's (its parameters are the same ?N, which
  * engine_postgresql.c writes as $N). A PostgreSQL text of "" means the statement does not exist
- * there (what it does, the engine does otherwise).
+ * there (what it does, the engine does otherwise). `each_run`: PostgreSQL plans it for the values
+ * of each run instead of preparing it once (see store_statement_each_run()).
  */
 static const struct {
 	const char *name;
 	const char *sql;
 	const char *postgresql;
+	bool each_run;
 } statement_table[STMT_COUNT] = {
 	[STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE", "BEGIN" },
 	[STMT_COMMIT] = { "commit", "COMMIT" },
@@ -166,14 +175,26 @@ static const struct {
 	[STMT_KEY_GET] = { "key_get",
 		"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id "
 		"WHERE k.workspace_id = ?1 AND k.key_id = ?2" },
-	KEY_LIST_ENTRIES(STMT_KEY_LIST_ACTIVE, "key_list_active", KEY_LIST_ACTIVE)
-	KEY_LIST_ENTRIES(STMT_KEY_LIST_ENABLED, "key_list_enabled", KEY_LIST_ENABLED)
-	KEY_LIST_ENTRIES(STMT_KEY_LIST_DISABLED, "key_list_disabled", KEY_LIST_DISABLED)
-	KEY_LIST_ENTRIES(STMT_KEY_LIST_REVOKED, "key_list_revoked", KEY_LIST_REVOKED)
-	KEY_LIST_ENTRIES(STMT_KEY_LIST_EXPIRING, "key_list_expiring", KEY_LIST_EXPIRING)
-	KEY_LIST_ENTRIES(STMT_KEY_LIST_EXPIRED, "key_list_expired", KEY_LIST_EXPIRED)
-	KEY_LIST_ENTRIES(STMT_KEY_LIST_ROLE, "key_list_role", KEY_LIST_ROLE)
-	KEY_LIST_ENTRIES(STMT_KEY_LIST_SEARCH, "key_list_search", KEY_LIST_SEARCH)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_ACTIVE, "key_list_active", KEY_LIST_ACTIVE, false)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_ENABLED, "key_list_enabled", KEY_LIST_ENABLED, false)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_DISABLED, "key_list_disabled", KEY_LIST_DISABLED, false)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_REVOKED, "key_list_revoked", KEY_LIST_REVOKED, false)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_EXPIRING, "key_list_expiring", KEY_LIST_EXPIRING, false)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_EXPIRED, "key_list_expired", KEY_LIST_EXPIRED, false)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_ROLE, "key_list_role", KEY_LIST_ROLE, false)
+	/*
+	 * How the search is best read depends on its text: the trigram index for a rare one, the id
+	 * order for one most keys hold ("key"). A plan made once for any text (PostgreSQL settles on one
+	 * after five runs of a prepared statement) reads all 100,000 keys for either, so PostgreSQL plans
+	 * each run for its values; the parts of the text not given (?5, ?6 '') then drop out too.
+	 */
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_SEARCH, "key_list_search", KEY_LIST_SEARCH, true)
+	/* What the search index holds of the newest keys, from which a search guesses the rarest part of its text. */
+#define KEY_SEARCH_SAMPLE_SQL(D)                                                                 \
+	"SELECT name_folded, note_folded, lower(key_id), lower(secret_hint) FROM api_key"          \
+	D(" INDEXED BY api_key_live", "") " "                                                    \
+	"WHERE workspace_id = ?1 AND revoked_at IS NULL ORDER BY id DESC LIMIT ?2"
+	[STMT_KEY_SEARCH_SAMPLE] = { DIALECTS("key_search_sample", KEY_SEARCH_SAMPLE_SQL) },
 	[STMT_KEY_SET_ENABLED] = { "key_set_enabled",
 		"UPDATE api_key SET enabled = ?3, updated_at = ?4 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL" },
@@ -749,4 +770,9 @@ const char *store_statement_sql(enum store_statement which)
 const char *store_statement_postgresql(enum store_statement which)
 {
 	return statement_table[which].postgresql;
+}
+
+bool store_statement_each_run(enum store_statement which)
+{
+	return statement_table[which].each_run;
 }

@@ -269,6 +269,153 @@ static const char *text_or_empty(const char *text)
 }
 
 /*
+ * A search asks the trigram index for part of its text: the index answers a phrase by walking the
+ * list of every key that holds each of its trigrams, and a trigram most keys hold ("key", the words
+ * of a naming scheme) makes a long walk that rules out nothing (100,000 keys named "bench key
+ * 012345": 14 such walks for one name). So it asks for the SEARCH_WINDOW trigrams in a row that the
+ * newest SEARCH_SAMPLE keys of the workspace hold least (in any value the index holds: name, note,
+ * key ID, last 4), and the statement checks each key found against the whole text: the keys listed
+ * are the same whatever part was asked. A guess from the newest keys can be wrong (a word that only
+ * older keys hold): then more keys are checked.
+ */
+#define SEARCH_SAMPLE 128
+#define SEARCH_VALUES 4 /* a key's values in the sample (STMT_KEY_SEARCH_SAMPLE) */
+#define SEARCH_WINDOW 4 /* trigrams: 6 characters */
+
+/* A trigram of the text and how many sampled keys hold it. */
+struct trigram {
+	const char *at;
+	size_t length; /* bytes */
+	size_t first;  /* the first trigram of the text with these bytes: counts are kept there */
+	size_t keys;
+	size_t last_key; /* 1 + the sampled key that last counted it */
+};
+
+static uint32_t trigram_hash(const char *at, size_t length)
+{
+	uint32_t hash = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < length; i++)
+		hash = (hash ^ (unsigned char)at[i]) * 16777619u;
+	return hash;
+}
+
+/* Count, in trigrams[].keys, the sampled key `key` once for each trigram of the text that `value` holds. */
+static void count_trigrams(const char *value, size_t key, struct trigram *trigrams, const size_t *slots,
+			   size_t slot_count)
+{
+	size_t length = strlen(value);
+	for (size_t at = 0; at < length; at++) {
+		if (((unsigned char)value[at] & 0xc0) == 0x80)
+			continue;
+		size_t end = at, characters = 0;
+		while (characters < 3 && end < length) {
+			end++;
+			while (end < length && ((unsigned char)value[end] & 0xc0) == 0x80)
+				end++;
+			characters++;
+		}
+		if (characters < 3)
+			return;
+		for (size_t slot = trigram_hash(value + at, end - at) & (slot_count - 1); slots[slot] != 0;
+		     slot = (slot + 1) & (slot_count - 1)) {
+			struct trigram *known = &trigrams[slots[slot] - 1];
+			if (known->length == end - at && memcmp(known->at, value + at, end - at) == 0) {
+				if (known->last_key != key + 1) {
+					known->last_key = key + 1;
+					known->keys++;
+				}
+				break;
+			}
+		}
+	}
+}
+
+/*
+ * The part of `text` (UTF-8, 3 characters or more) a search asks the index for: its SEARCH_WINDOW
+ * consecutive trigrams that the sampled keys (values[count], SEARCH_VALUES a key) hold least, the
+ * later of equals; the whole text when it is that short. In `arena`.
+ */
+static const char *search_window(struct arena *arena, const char *text, const char *const *values, size_t count)
+{
+	size_t length = strlen(text);
+	size_t *starts = arena_alloc(arena, (length + 1) * sizeof *starts);
+	size_t characters = 0;
+	for (size_t at = 0; at < length; at++)
+		if (((unsigned char)text[at] & 0xc0) != 0x80)
+			starts[characters++] = at;
+	starts[characters] = length;
+	if (characters < SEARCH_WINDOW + 3 || count == 0)
+		return text;
+	size_t trigram_count = characters - 2;
+	struct trigram *trigrams = arena_alloc(arena, trigram_count * sizeof *trigrams);
+	size_t slot_count = 16;
+	while (slot_count < 2 * trigram_count)
+		slot_count *= 2;
+	size_t *slots = arena_alloc(arena, slot_count * sizeof *slots); /* 1 + a trigram, 0: empty */
+	memset(slots, 0, slot_count * sizeof *slots);
+	for (size_t i = 0; i < trigram_count; i++) {
+		struct trigram *trigram = &trigrams[i];
+		trigram->at = text + starts[i];
+		trigram->length = starts[i + 3] - starts[i];
+		trigram->first = i;
+		trigram->keys = 0;
+		trigram->last_key = 0;
+		size_t slot = trigram_hash(trigram->at, trigram->length) & (slot_count - 1);
+		for (; slots[slot] != 0; slot = (slot + 1) & (slot_count - 1)) {
+			const struct trigram *known = &trigrams[slots[slot] - 1];
+			if (known->length == trigram->length && memcmp(known->at, trigram->at, trigram->length) == 0)
+				break;
+		}
+		if (slots[slot] != 0)
+			trigram->first = slots[slot] - 1;
+		else
+			slots[slot] = i + 1;
+	}
+	for (size_t value = 0; value < count; value++)
+		count_trigrams(values[value], value / SEARCH_VALUES, trigrams, slots, slot_count);
+	size_t best = 0, best_score = SIZE_MAX;
+	for (size_t start = 0; start + SEARCH_WINDOW <= trigram_count; start++) {
+		size_t score = 0;
+		for (size_t i = start; i < start + SEARCH_WINDOW; i++)
+			score += trigrams[trigrams[i].first].keys;
+		if (score <= best_score) {
+			best_score = score;
+			best = start;
+		}
+	}
+	return arena_strndup(arena, text + starts[best], starts[best + SEARCH_WINDOW + 2] - starts[best]);
+}
+
+/*
+ * What a search of workspace `workspace_id` asks the index for (search_window()): *text_part of
+ * `text`, and *key_part of `key_id` ("" when the text's part finds the keys it would: it is the text).
+ */
+static enum store_status search_parts(struct store *store, struct arena *arena, int64_t workspace_id,
+				      const char *text, const char *key_id, const char **text_part, const char **key_part)
+{
+	*text_part = text;
+	*key_part = strcmp(key_id, text) == 0 ? "" : key_id;
+	if (utf8_length(text, strlen(text)) < SEARCH_WINDOW + 3 && utf8_length(key_id, strlen(key_id)) < SEARCH_WINDOW + 3)
+		return STORE_OK;
+	struct store_query *statement = store_query(store, STMT_KEY_SEARCH_SAMPLE);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_int(statement, 2, SEARCH_SAMPLE);
+	const char **values = arena_alloc(arena, SEARCH_VALUES * SEARCH_SAMPLE * sizeof *values);
+	size_t count = 0;
+	int code = STORE_DONE;
+	while (count < SEARCH_VALUES * SEARCH_SAMPLE && (code = store_step(store, STMT_KEY_SEARCH_SAMPLE)) == STORE_ROW)
+		for (int column = 0; column < SEARCH_VALUES; column++)
+			values[count++] = store_column_text(arena, statement, column);
+	store_query_reset(statement);
+	if (code != STORE_ROW && code != STORE_DONE)
+		return store_status_from(code);
+	*text_part = search_window(arena, text, values, count);
+	if ((*key_part)[0] != '\0')
+		*key_part = search_window(arena, key_id, values, count);
+	return STORE_OK;
+}
+
+/*
  * The list statement for `filter` (newest first; +1 is its oldest-first twin). A text the trigram
  * index can take (and its key ID part and last 4, when given) goes to the search; shorter text is
  * checked on each row of the state's or the role's list, which a page stops reading once it is
@@ -308,6 +455,13 @@ enum store_status store_key_list(struct store *store, struct arena *arena, int64
 {
 	bool newer = filter->after_id != 0;
 	enum store_statement which = list_statement(filter);
+	const char *text_part = "", *key_part = "";
+	if (which == STMT_KEY_LIST_SEARCH) {
+		enum store_status status = search_parts(store, arena, workspace_id, filter->text_folded,
+							text_or_empty(filter->key_id_folded), &text_part, &key_part);
+		if (status != STORE_OK)
+			return status;
+	}
 	if (newer)
 		which = (enum store_statement)(which + 1);
 	struct store_query *statement = store_query(store, which);
@@ -322,6 +476,8 @@ enum store_status store_key_list(struct store *store, struct arena *arena, int64
 	store_bind_int(statement, 9, filter->now);
 	store_bind_int(statement, 10, filter->soon);
 	store_bind_int(statement, 11, filter->after_id);
+	store_bind_text(statement, 12, text_part);
+	store_bind_text(statement, 13, key_part);
 	struct store_key *list = arena_alloc(arena, (filter->limit + 1) * sizeof *list);
 	size_t used = 0;
 	int code = STORE_DONE;

@@ -4,7 +4,7 @@
 CREATE INDEX api_key_live ON api_key (workspace_id, id) WHERE revoked_at IS NULL;
 CREATE INDEX api_key_state ON api_key (workspace_id, enabled, id) WHERE revoked_at IS NULL;
 CREATE INDEX api_key_revoked ON api_key (workspace_id, id) WHERE revoked_at IS NOT NULL;
-CREATE INDEX api_key_expired ON api_key (workspace_id, id, expires_at) WHERE expires_at IS NOT NULL AND revoked_at IS NULL;
+CREATE INDEX api_key_expires ON api_key (workspace_id, id, expires_at) WHERE expires_at IS NOT NULL AND revoked_at IS NULL;
 CREATE INDEX api_key_role ON api_key (workspace_id, role_id, id);
 
 -- pg_trgm ships with PostgreSQL (Debian's postgresql package) and is a trusted extension: the owner
