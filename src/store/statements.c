@@ -45,7 +45,8 @@
  * it (SQLite's phrase in any column; PostgreSQL's LIKE on the key ID, which ?12 is part of).
  */
 #define KEY_SEARCH_INDEXED                                                                       \
-	"AND (k.name_folded LIKE " LIKE_CONTAINING("?12") " OR k.note_folded LIKE " LIKE_CONTAINING("?12") " " \
+	"AND (k.name_folded LIKE " LIKE_CONTAINING("?12") " "                                     \
+	"     OR k.note_folded LIKE " LIKE_CONTAINING("?12") " "                                  \
 	"     OR (?5 <> '' AND lower(k.key_id) LIKE " LIKE_CONTAINING("coalesce(nullif(?13, ''), ?12)") ") " \
 	"     OR (?6 <> '' AND lower(k.secret_hint) LIKE " LIKE_LITERAL("?6") ")) "
 #define FTS_PHRASE(N) "'\"' || replace(" N ", '\"', '\"\"') || '\"'"
@@ -60,14 +61,16 @@
 	"            WHEN 4 THEN k.revoked_at IS NULL AND k.expires_at > ?9 AND k.expires_at <= ?10 " \
 	"            ELSE k.revoked_at IS NULL AND k.expires_at <= ?9 END "
 /* One state's list: its rows from `index` (SQLite's words; PostgreSQL picks alone), in `order`. */
-#define KEY_LIST_STATE(D, order, reverse, index, state)                                                   \
-	"SELECT " KEY_COLUMNS "FROM api_key k" D(" INDEXED BY " index, "") " JOIN role r ON r.id = k.role_id " \
+#define KEY_LIST_STATE(D, order, reverse, index, state)                                          \
+	"SELECT " KEY_COLUMNS "FROM api_key k" D(" INDEXED BY " index, "")                       \
+	" JOIN role r ON r.id = k.role_id "                                                      \
 	"WHERE k.workspace_id = ?1 AND " state " AND k.id < ?8 AND k.id > ?11 " KEY_TEXT(D)      \
 	"ORDER BY k.id " order " LIMIT ?7"
-#define KEY_LIST_ROLE(D, order, reverse)                                                                \
-	"SELECT " KEY_COLUMNS "FROM api_key k" D(" INDEXED BY api_key_role", "") " JOIN role r ON r.id = k.role_id " \
-	"WHERE k.workspace_id = ?1 AND k.role_id = ?4 AND k.id < ?8 AND k.id > ?11 " KEY_STATE KEY_TEXT(D) \
-	"ORDER BY k.id " order " LIMIT ?7"
+#define KEY_LIST_ROLE(D, order, reverse)                                                         \
+	"SELECT " KEY_COLUMNS "FROM api_key k" D(" INDEXED BY api_key_role", "")                 \
+	" JOIN role r ON r.id = k.role_id "                                                      \
+	"WHERE k.workspace_id = ?1 AND k.role_id = ?4 AND k.id < ?8 AND k.id > ?11 " KEY_STATE   \
+	KEY_TEXT(D) "ORDER BY k.id " order " LIMIT ?7"
 /*
  * The search. SQLite: the FTS5 table first (CROSS JOIN keeps it the outer loop), which hands its
  * rowids over in order, so the LIMIT stops it; a rowid there is minus the key's id (016), so that
@@ -80,23 +83,31 @@
 	D("FROM api_key_search s CROSS JOIN api_key k ON k.id = -s.rowid ", "FROM api_key k ")     \
 	"JOIN role r ON r.id = k.role_id WHERE "                                                 \
 	D("api_key_search MATCH " KEY_SEARCH_MATCH " AND s.rowid > -?8 AND s.rowid < -?11 AND ", "") \
-	"k.workspace_id = ?1 AND k.id < ?8 AND k.id > ?11 AND (?4 = 0 OR k.role_id = ?4) " KEY_STATE \
-	D("", KEY_SEARCH_INDEXED) KEY_TEXT(D) "ORDER BY " D("s.rowid " reverse, "k.id " order) " LIMIT ?7"
-#define KEY_LIST_ACTIVE(D, order, reverse) KEY_LIST_STATE(D, order, reverse, "api_key_live", "k.revoked_at IS NULL")
-#define KEY_LIST_ENABLED(D, order, reverse) KEY_LIST_STATE(D, order, reverse, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 1")
-#define KEY_LIST_DISABLED(D, order, reverse) KEY_LIST_STATE(D, order, reverse, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 0")
-#define KEY_LIST_REVOKED(D, order, reverse) KEY_LIST_STATE(D, order, reverse, "api_key_revoked", "k.revoked_at IS NOT NULL")
+	"k.workspace_id = ?1 AND k.id < ?8 AND k.id > ?11 AND (?4 = 0 OR k.role_id = ?4) "       \
+	KEY_STATE D("", KEY_SEARCH_INDEXED) KEY_TEXT(D)                                          \
+	"ORDER BY " D("s.rowid " reverse, "k.id " order) " LIMIT ?7"
+#define KEY_LIST_ACTIVE(D, order, reverse)                                                       \
+	KEY_LIST_STATE(D, order, reverse, "api_key_live", "k.revoked_at IS NULL")
+#define KEY_LIST_ENABLED(D, order, reverse)                                                      \
+	KEY_LIST_STATE(D, order, reverse, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 1")
+#define KEY_LIST_DISABLED(D, order, reverse)                                                     \
+	KEY_LIST_STATE(D, order, reverse, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 0")
+#define KEY_LIST_REVOKED(D, order, reverse)                                                      \
+	KEY_LIST_STATE(D, order, reverse, "api_key_revoked", "k.revoked_at IS NOT NULL")
 /* The keys with an expiry in id order, each one's expiry read from the index: a row only for a match. */
 #define KEY_LIST_EXPIRING(D, order, reverse)                                                     \
 	KEY_LIST_STATE(D, order, reverse, "api_key_expires",                                     \
-		       "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at > ?9 AND k.expires_at <= ?10")
+		       "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at > ?9 "  \
+		       "AND k.expires_at <= ?10")
 #define KEY_LIST_EXPIRED(D, order, reverse)                                                      \
 	KEY_LIST_STATE(D, order, reverse, "api_key_expires",                                     \
 		       "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at <= ?9")
-/* Both directions of a list, as two entries of the statement table: `order` of ids, `reverse` its opposite. */
-#define KEY_LIST_ENTRIES(WHICH, name, LIST, each_run)                                                    \
-	[WHICH] = { name, LIST(SQLITE_WORDS, "DESC", "ASC"), LIST(POSTGRESQL_WORDS, "DESC", "ASC"), each_run }, \
-	[WHICH##_NEWER] = { name "_newer", LIST(SQLITE_WORDS, "ASC", "DESC"), LIST(POSTGRESQL_WORDS, "ASC", "DESC"), each_run },
+/* Both directions of a list, two entries of the statement table: `order` of ids, `reverse` its opposite. */
+#define KEY_LIST_ENTRIES(WHICH, name, LIST, each_run)                                            \
+	[WHICH] = { name, LIST(SQLITE_WORDS, "DESC", "ASC"), LIST(POSTGRESQL_WORDS, "DESC", "ASC"), \
+		    each_run },                                                                  \
+	[WHICH##_NEWER] = { name "_newer", LIST(SQLITE_WORDS, "ASC", "DESC"),                    \
+			    LIST(POSTGRESQL_WORDS, "ASC", "DESC"), each_run },
 
 #define AUDIT_FILTER                                                                             \
 	"WHERE workspace_id = ?1 AND (?2 = '' OR actor_label = ?2) AND (?3 = '' OR action = ?3) "    \

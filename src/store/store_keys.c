@@ -391,19 +391,22 @@ static const char *search_window(struct arena *arena, const char *text, const ch
  * `text`, and *key_part of `key_id` ("" when the text's part finds the keys it would: it is the text).
  */
 static enum store_status search_parts(struct store *store, struct arena *arena, int64_t workspace_id,
-				      const char *text, const char *key_id, const char **text_part, const char **key_part)
+				      const char *text, const char *key_id, const char **text_part,
+				      const char **key_part)
 {
 	*text_part = text;
 	*key_part = strcmp(key_id, text) == 0 ? "" : key_id;
-	if (utf8_length(text, strlen(text)) < SEARCH_WINDOW + 3 && utf8_length(key_id, strlen(key_id)) < SEARCH_WINDOW + 3)
-		return STORE_OK;
+	if (utf8_length(text, strlen(text)) < SEARCH_WINDOW + 3 &&
+	    utf8_length(*key_part, strlen(*key_part)) < SEARCH_WINDOW + 3)
+		return STORE_OK; /* too short to cut */
 	struct store_query *statement = store_query(store, STMT_KEY_SEARCH_SAMPLE);
 	store_bind_int(statement, 1, workspace_id);
 	store_bind_int(statement, 2, SEARCH_SAMPLE);
 	const char **values = arena_alloc(arena, SEARCH_VALUES * SEARCH_SAMPLE * sizeof *values);
 	size_t count = 0;
 	int code = STORE_DONE;
-	while (count < SEARCH_VALUES * SEARCH_SAMPLE && (code = store_step(store, STMT_KEY_SEARCH_SAMPLE)) == STORE_ROW)
+	while (count < SEARCH_VALUES * SEARCH_SAMPLE &&
+	       (code = store_step(store, STMT_KEY_SEARCH_SAMPLE)) == STORE_ROW)
 		for (int column = 0; column < SEARCH_VALUES; column++)
 			values[count++] = store_column_text(arena, statement, column);
 	store_query_reset(statement);
