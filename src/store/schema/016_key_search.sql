@@ -29,34 +29,44 @@ CREATE INDEX api_key_role ON api_key (workspace_id, role_id, id);
 -- Its rowid is minus the key's id: the list wants the newest keys (the highest ids) first, and
 -- FTS5 reads its lists in ascending rowid order several times faster than in descending order
 -- (a name's phrase among 100,000 keys: 1 ms against 6 here).
-CREATE VIRTUAL TABLE api_key_search USING fts5(name, note, key_id, hint, content='', tokenize='trigram case_sensitive 1');
+--
+-- It serves every workspace of the file, so each key's workspace is in it too ("«7»": a phrase of
+-- «7» matches no other workspace's value), and a search asks for its workspace's keys AND its text:
+-- a small workspace's search does not walk through a large one's keys that hold its text.
+CREATE VIRTUAL TABLE api_key_search USING fts5(workspace, name, note, key_id, hint, content='',
+	tokenize='trigram case_sensitive 1');
 -- Leaves of 1,000 bytes instead of 4,050: the trigrams every key holds ("key", a name's common
 -- words) have long lists, which a phrase query skips through; smaller leaves let it skip closer to
 -- each row it looks for (a name among 100,000 "bench key 012345": 0.5 ms instead of 1.5 here).
 INSERT INTO api_key_search (api_key_search, rank) VALUES ('pgsz', 1000);
 
-INSERT INTO api_key_search (rowid, name, note, key_id, hint)
-	SELECT -id, name_folded, note_folded, lower(key_id), lower(secret_hint) FROM api_key;
+INSERT INTO api_key_search (rowid, workspace, name, note, key_id, hint)
+	SELECT -id, '«' || workspace_id || '»', name_folded, note_folded, lower(key_id), lower(secret_hint) FROM api_key;
 -- One b-tree instead of the several a bulk load leaves (a query reads each): 100,000 keys, 1 s.
 INSERT INTO api_key_search (api_key_search) VALUES ('optimize');
 
 -- A contentless table forgets a row by being told its values: the old ones, from the row itself.
 CREATE TRIGGER api_key_search_insert AFTER INSERT ON api_key
 BEGIN
-	INSERT INTO api_key_search (rowid, name, note, key_id, hint)
-		VALUES (-new.id, new.name_folded, new.note_folded, lower(new.key_id), lower(new.secret_hint));
+	INSERT INTO api_key_search (rowid, workspace, name, note, key_id, hint)
+		VALUES (-new.id, '«' || new.workspace_id || '»', new.name_folded, new.note_folded, lower(new.key_id),
+			lower(new.secret_hint));
 END;
-CREATE TRIGGER api_key_search_update AFTER UPDATE OF name_folded, note_folded, key_id, secret_hint ON api_key
+CREATE TRIGGER api_key_search_update AFTER UPDATE OF workspace_id, name_folded, note_folded, key_id, secret_hint
+ON api_key
 BEGIN
-	INSERT INTO api_key_search (api_key_search, rowid, name, note, key_id, hint)
-		VALUES ('delete', -old.id, old.name_folded, old.note_folded, lower(old.key_id), lower(old.secret_hint));
-	INSERT INTO api_key_search (rowid, name, note, key_id, hint)
-		VALUES (-new.id, new.name_folded, new.note_folded, lower(new.key_id), lower(new.secret_hint));
+	INSERT INTO api_key_search (api_key_search, rowid, workspace, name, note, key_id, hint)
+		VALUES ('delete', -old.id, '«' || old.workspace_id || '»', old.name_folded, old.note_folded,
+			lower(old.key_id), lower(old.secret_hint));
+	INSERT INTO api_key_search (rowid, workspace, name, note, key_id, hint)
+		VALUES (-new.id, '«' || new.workspace_id || '»', new.name_folded, new.note_folded, lower(new.key_id),
+			lower(new.secret_hint));
 END;
 CREATE TRIGGER api_key_search_delete AFTER DELETE ON api_key
 BEGIN
-	INSERT INTO api_key_search (api_key_search, rowid, name, note, key_id, hint)
-		VALUES ('delete', -old.id, old.name_folded, old.note_folded, lower(old.key_id), lower(old.secret_hint));
+	INSERT INTO api_key_search (api_key_search, rowid, workspace, name, note, key_id, hint)
+		VALUES ('delete', -old.id, '«' || old.workspace_id || '»', old.name_folded, old.note_folded,
+			lower(old.key_id), lower(old.secret_hint));
 END;
 
 PRAGMA user_version = 16;
