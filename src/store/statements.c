@@ -205,11 +205,12 @@ static const struct {
 	KEY_LIST_ENTRIES(STMT_KEY_LIST_EXPIRED, "key_list_expired", KEY_LIST_EXPIRED, true)
 	KEY_LIST_ENTRIES(STMT_KEY_LIST_ROLE, "key_list_role", KEY_LIST_ROLE, true)
 	KEY_LIST_ENTRIES(STMT_KEY_LIST_SEARCH, "key_list_search", KEY_LIST_SEARCH, true)
-	/* What the search index holds of the newest keys, from which a search guesses the rarest part of its text. */
-#define KEY_SEARCH_SAMPLE_SQL(D)                                                                 \
-	"SELECT name_folded, note_folded, lower(key_id), lower(secret_hint) FROM api_key"          \
-	D(" INDEXED BY api_key_live", "") " "                                                    \
-	"WHERE workspace_id = ?1 AND revoked_at IS NULL ORDER BY id DESC LIMIT ?2"
+	/* What the search index holds of the ?2 newest and ?2 oldest keys: a search guesses from it. */
+#define KEY_SEARCH_SAMPLE_END(D, order)                                                          \
+	"SELECT * FROM (SELECT name_folded, note_folded, lower(key_id), lower(secret_hint) "      \
+	"FROM api_key" D(" INDEXED BY api_key_live", "") " WHERE workspace_id = ?1 "              \
+	"AND revoked_at IS NULL ORDER BY id " order " LIMIT ?2) AS " order "_end"
+#define KEY_SEARCH_SAMPLE_SQL(D) KEY_SEARCH_SAMPLE_END(D, "DESC") " UNION ALL " KEY_SEARCH_SAMPLE_END(D, "ASC")
 	[STMT_KEY_SEARCH_SAMPLE] = { DIALECTS("key_search_sample", KEY_SEARCH_SAMPLE_SQL) },
 	[STMT_KEY_SET_ENABLED] = { "key_set_enabled",
 		"UPDATE api_key SET enabled = ?3, updated_at = ?4 "

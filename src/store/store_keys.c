@@ -272,13 +272,13 @@ static const char *text_or_empty(const char *text)
  * A search asks the trigram index for part of its text: the index answers a phrase by walking the
  * list of every key that holds each of its trigrams, and a trigram most keys hold ("key", the words
  * of a naming scheme) makes a long walk that rules out nothing (100,000 keys named "bench key
- * 012345": 14 such walks for one name). So it asks for the SEARCH_WINDOW trigrams in a row that the
- * newest SEARCH_SAMPLE keys of the workspace hold least (in any value the index holds: name, note,
- * key ID, last 4), and the statement checks each key found against the whole text: the keys listed
- * are the same whatever part was asked. A guess from the newest keys can be wrong (a word that only
- * older keys hold): then more keys are checked.
+ * 012345": 14 such walks for one name). So it asks for the SEARCH_WINDOW trigrams in a row that
+ * the fewest of the workspace's newest and oldest keys would hold (SEARCH_SAMPLE of each, in any
+ * value the index holds: name, note, key ID, last 4), and the statement checks each key found
+ * against the whole text: the keys listed are the same whatever part was asked. A guess from a
+ * sample can be wrong (a word that only the keys between hold): then more keys are checked.
  */
-#define SEARCH_SAMPLE 128
+#define SEARCH_SAMPLE 64 /* keys at each end of the workspace */
 #define SEARCH_VALUES 4 /* a key's values in the sample (STMT_KEY_SEARCH_SAMPLE) */
 #define SEARCH_WINDOW 4 /* trigrams: 6 characters */
 
@@ -332,8 +332,8 @@ static void count_trigrams(const char *value, size_t key, struct trigram *trigra
 
 /*
  * The part of `text` (UTF-8, 3 characters or more) a search asks the index for: its SEARCH_WINDOW
- * consecutive trigrams that the sampled keys (values[count], SEARCH_VALUES a key) hold least, the
- * later of equals; the whole text when it is that short. In `arena`.
+ * consecutive trigrams that the fewest sampled keys (values[count], SEARCH_VALUES a key) would
+ * hold, the later of equals; the whole text when it is that short. In `arena`.
  */
 static const char *search_window(struct arena *arena, const char *text, const char *const *values, size_t count)
 {
@@ -373,14 +373,35 @@ static const char *search_window(struct arena *arena, const char *text, const ch
 	}
 	for (size_t value = 0; value < count; value++)
 		count_trigrams(values[value], value / SEARCH_VALUES, trigrams, slots, slot_count);
-	size_t best = 0, best_score = SIZE_MAX;
+	/*
+	 * A window's share of the keys, guessed as if its trigrams came independently: the product of
+	 * (keys holding it + 1) / (keys sampled + 1) over its different trigrams ("000000" is one,
+	 * and no rarer for being four). Kept as the product of the numerators and their number, and
+	 * compared crosswise: a / s^k < b / s^j when a * s^j < b * s^k (at most 129^8: 64 bits hold it).
+	 */
+	uint64_t sampled = count / SEARCH_VALUES + 1;
+	uint64_t powers[SEARCH_WINDOW + 1] = { 1 };
+	for (size_t i = 1; i <= SEARCH_WINDOW; i++)
+		powers[i] = powers[i - 1] * sampled;
+	size_t best = 0, best_terms = 0;
+	uint64_t best_product = 0;
 	for (size_t start = 0; start + SEARCH_WINDOW <= trigram_count; start++) {
-		size_t score = 0;
-		for (size_t i = start; i < start + SEARCH_WINDOW; i++)
-			score += trigrams[trigrams[i].first].keys;
-		if (score <= best_score) {
-			best_score = score;
+		uint64_t product = 1;
+		size_t terms = 0;
+		for (size_t i = start; i < start + SEARCH_WINDOW; i++) {
+			size_t first = trigrams[i].first;
+			bool repeated = false;
+			for (size_t j = start; j < i && !repeated; j++)
+				repeated = trigrams[j].first == first;
+			if (!repeated) {
+				product *= (uint64_t)trigrams[first].keys + 1;
+				terms++;
+			}
+		}
+		if (best_terms == 0 || product * powers[best_terms] <= best_product * powers[terms]) {
 			best = start;
+			best_terms = terms;
+			best_product = product;
 		}
 	}
 	return arena_strndup(arena, text + starts[best], starts[best + SEARCH_WINDOW + 2] - starts[best]);
@@ -402,10 +423,10 @@ static enum store_status search_parts(struct store *store, struct arena *arena, 
 	struct store_query *statement = store_query(store, STMT_KEY_SEARCH_SAMPLE);
 	store_bind_int(statement, 1, workspace_id);
 	store_bind_int(statement, 2, SEARCH_SAMPLE);
-	const char **values = arena_alloc(arena, SEARCH_VALUES * SEARCH_SAMPLE * sizeof *values);
+	const char **values = arena_alloc(arena, 2 * SEARCH_VALUES * SEARCH_SAMPLE * sizeof *values);
 	size_t count = 0;
 	int code = STORE_DONE;
-	while (count < SEARCH_VALUES * SEARCH_SAMPLE &&
+	while (count < 2 * SEARCH_VALUES * SEARCH_SAMPLE &&
 	       (code = store_step(store, STMT_KEY_SEARCH_SAMPLE)) == STORE_ROW)
 		for (int column = 0; column < SEARCH_VALUES; column++)
 			values[count++] = store_column_text(arena, statement, column);
