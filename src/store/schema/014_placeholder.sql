@@ -1,2 +1,0 @@
--- 014_placeholder.sql: stands for a teammate's migration 014 on this branch only; the lead drops it at merge.
-PRAGMA user_version = 14;
