@@ -250,7 +250,8 @@ fuzz: deps-test $(FUZZ_TARGETS:%=build/fuzz/%)
 # The release build against a trivial FastCGI authorizer, both behind lighttpd, driven by wrk
 # (tests/bench/bench.py says what it measures and which BENCH_* settings it takes).
 # BENCH_ENGINE=postgresql: keyward on a throwaway PostgreSQL cluster (tests/pg/pgtest.py) instead
-# of an SQLite file, in bench.py, instructions.py and refusals.py; insight.py measures SQLite only.
+# of an SQLite file, in bench.py, instructions.py, refusals.py and key_list.py (the key list with
+# 100 and 100,000 keys); insight.py measures SQLite only.
 build/bench/seed: tests/bench/seed.c $(OBJECTS)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
@@ -267,6 +268,7 @@ bench: deps-bench
 	@python3 tests/bench/instructions.py
 	@python3 tests/bench/refusals.py
 	@python3 tests/bench/insight.py
+	@python3 tests/bench/key_list.py
 
 # ---- dependencies (Debian) ---------------------------------------------------------------------
 deps:

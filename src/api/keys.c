@@ -348,18 +348,16 @@ void api_keys_list(struct app *app, struct http_request *request, struct http_re
 		return;
 	}
 
-	filter.limit = (size_t)limit + 1; /* one more says whether there is a next page */
+	filter.limit = (size_t)limit;
 	struct store_key *keys = NULL;
-	size_t count = 0, total = 0;
+	size_t count = 0;
+	bool more = false;
 	enum store_status status =
-		store_key_list(app->store, arena, request->api_caller->workspace_id, &filter, &keys, &count, &total);
+		store_key_list(app->store, arena, request->api_caller->workspace_id, &filter, &keys, &count, &more);
 	if (status != STORE_OK) {
 		api_send_store_error(request, response, status);
 		return;
 	}
-	bool more = count > (size_t)limit;
-	if (more)
-		count = (size_t)limit;
 	json_t *data = json_array();
 	for (size_t i = 0; i < count; i++) {
 		/* The list reads no networks: each key's come from its own read, as GET /keys/{key_id} gives them. */

@@ -140,11 +140,12 @@ int cli_key_list(const struct config *config, const struct cli_args *args)
 	struct arena *arena = arena_new();
 	struct store_key_filter filter = { .state = STORE_FILTER_ACTIVE, .limit = 500 };
 	struct store_key *keys = NULL;
-	size_t count = 0, total = 0;
+	size_t count = 0;
+	bool more = false;
 	int status = 0;
 	printf("%-20s  %-8s  %-10s  %s\n", "KEY ID", "STATE", "ROLE", "NAME");
-	do {
-		enum store_status read = store_key_list(store, arena, workspace_id, &filter, &keys, &count, &total);
+	do { /* a page at a time, each from the last key of the one before */
+		enum store_status read = store_key_list(store, arena, workspace_id, &filter, &keys, &count, &more);
 		if (read != STORE_OK) {
 			status = cli_store_fail(config, read, "could not read the keys");
 			break;
@@ -152,9 +153,10 @@ int cli_key_list(const struct config *config, const struct cli_args *args)
 		for (size_t i = 0; i < count; i++)
 			printf("%-20s  %-8s  %-10s  %s\n", keys[i].key_id, keys[i].enabled ? "enabled" : "disabled",
 			       keys[i].role_name, keys[i].name);
-		filter.offset += count;
+		if (count > 0)
+			filter.before_id = keys[count - 1].id;
 		arena_reset(arena);
-	} while (count == filter.limit);
+	} while (more && count > 0);
 	arena_free(arena);
 	store_close(store);
 	return status;

@@ -7,13 +7,15 @@
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/text.h"
+#include "domain/key_filter.h"
 #include "domain/keys.h"
 #include "http/url.h"
 #include "pages/pages_private.h"
 #include "view/view.h"
 
 #define KEYS_PAGE_SIZE 50
-#define KEYS_FILTER_MAX 100 /* characters in the Filter box */
+#define KEYS_FILTER_MAX KEY_FILTER_TEXT_MAX /* characters in the Filter box */
+#define KEYS_CURSOR_MAX 64  /* bytes of a page's cursor (a key ID); a longer one is ignored */
 #define REVEAL_COOKIE "kw_reveal"
 
 static bool expired(const struct store_key *key, int64_t now)
@@ -116,7 +118,8 @@ struct list_query {
 	const char *q;      /* as typed, trimmed */
 	const char *status; /* "", enabled, disabled, revoked */
 	int64_t role_id;    /* 0 for any */
-	size_t page;        /* 1-based */
+	const char *before; /* the page's cursor: the key ID its keys are older than, or "" */
+	const char *after;  /* or newer than (a page back), or ""; a key ID of no key here is ignored */
 	const char *q_error;
 	bool holds_secret; /* q holds a token or a piece of one (see read_list_query) */
 };
@@ -131,7 +134,8 @@ static void read_list_query(struct http_request *request, const struct form *for
 	memset(query, 0, sizeof *query);
 	query->q = "";
 	query->status = "";
-	query->page = 1;
+	query->before = "";
+	query->after = "";
 	const struct form_pair *q = form_find(form, "q");
 	if (q != NULL && q->status != FORM_VALUE_OK)
 		query->q_error = form_value_status_message(q->status);
@@ -148,20 +152,34 @@ static void read_list_query(struct http_request *request, const struct form *for
 	form_get_choice(form, "status", statuses, sizeof statuses / sizeof statuses[0], &status);
 	query->status = statuses[status];
 	form_get_integer(form, "role", 1, INT64_MAX, &query->role_id);
-	int64_t page = 1;
-	form_get_integer(form, "page", 1, PAGE_NUMBER_MAX, &page);
-	query->page = (size_t)page;
+	const char *before = form_get(form, "before");
+	const char *after = form_get(form, "after");
+	if (after != NULL && strlen(after) <= KEYS_CURSOR_MAX)
+		query->after = after;
+	else if (before != NULL && strlen(before) <= KEYS_CURSOR_MAX)
+		query->before = before;
 }
 
-/* /keys?q=…&status=…&role=…&page=N with the filters kept. */
+/* /keys?q=…&status=…&role=… with the filters kept, and `cursor`=`key_id` (before or after) when not NULL. */
 static const char *list_url(struct app *app, struct http_request *request, const struct list_query *query,
-			    size_t page)
+			    const char *cursor, const char *key_id)
 {
 	struct arena *arena = request->arena;
-	char *url = arena_printf(arena, "/keys?q=%s&status=%s&role=%s&page=%zu", url_query_escape(arena, query->q),
-				 query->status, query->role_id ? arena_printf(arena, "%lld", (long long)query->role_id) : "",
-				 page);
+	char *url = arena_printf(arena, "/keys?q=%s&status=%s&role=%s", url_query_escape(arena, query->q), query->status,
+				 query->role_id ? arena_printf(arena, "%lld", (long long)query->role_id) : "");
+	if (cursor != NULL)
+		url = arena_printf(arena, "%s&%s=%s", url, cursor, url_query_escape(arena, key_id));
 	return page_ws_url(app, request, url);
+}
+
+/* The list's address for the page `query` shows: its filters and its cursor, if any. */
+static const char *list_page_url(struct app *app, struct http_request *request, const struct list_query *query)
+{
+	if (query->before[0] != '\0')
+		return list_url(app, request, query, "before", query->before);
+	if (query->after[0] != '\0')
+		return list_url(app, request, query, "after", query->after);
+	return list_url(app, request, query, NULL, NULL);
 }
 
 static void add_option(struct arena *arena, struct mustache_value *list, const char *value, const char *label,
@@ -173,39 +191,37 @@ static void add_option(struct arena *arena, struct mustache_value *list, const c
 	view_set_bool(arena, option, "selected", selected);
 }
 
-static enum store_key_filter_state filter_state(const char *status)
-{
-	if (strcmp(status, "enabled") == 0)
-		return STORE_FILTER_ENABLED;
-	if (strcmp(status, "disabled") == 0)
-		return STORE_FILTER_DISABLED;
-	if (strcmp(status, "revoked") == 0)
-		return STORE_FILTER_REVOKED;
-	if (strcmp(status, "expiring") == 0)
-		return STORE_FILTER_EXPIRING;
-	if (strcmp(status, "expired") == 0)
-		return STORE_FILTER_EXPIRED;
-	return STORE_FILTER_ACTIVE;
-}
-
 /*
- * The filter's text as the store matches it: the name or note holding it (case-folded), the key ID
- * holding it once it has 4 characters or more (fewer would match most random key IDs), and the
- * secret's last 4 characters when it is just those (as the key page shows them, "…" before or not).
+ * The page of keys `query` asks for, into *keys[*count] with *more as store_key_list() says. A
+ * cursor that names no key of this workspace (a mistyped or foreign address), or that leads past
+ * every key that matches (its keys were revoked meanwhile), gives the first page instead, quietly,
+ * and is cleared in *query.
  */
-static void filter_text(struct arena *arena, const char *q, struct store_key_filter *filter)
+static enum store_status read_page(struct app *app, struct http_request *request, struct list_query *query,
+				   struct store_key_filter *filter, struct store_key **keys, size_t *count, bool *more)
 {
-	const char *folded = text_fold(arena, q);
-	filter->text_folded = folded;
-	filter->key_id_folded = utf8_length(folded, strlen(folded)) >= 4 ? folded : "";
-	const char *hint = folded;
-	if (strncmp(hint, "…", strlen("…")) == 0)
-		hint += strlen("…");
-	else
-		hint += strspn(hint, ".");
-	filter->hint_folded = strlen(hint) == TOKEN_HINT_LENGTH && utf8_length(hint, strlen(hint)) == TOKEN_HINT_LENGTH
-				      ? hint
-				      : "";
+	int64_t workspace_id = request->visit->workspace_id;
+	const char *cursor = query->after[0] != '\0' ? query->after : query->before;
+	if (cursor[0] != '\0') {
+		struct store_key at;
+		enum store_status status = store_key_get(app->store, request->arena, workspace_id, cursor, &at);
+		if (status != STORE_OK && status != STORE_NOT_FOUND)
+			return status;
+		if (status == STORE_OK) {
+			if (query->after[0] != '\0')
+				filter->after_id = at.id;
+			else
+				filter->before_id = at.id;
+			status = store_key_list(app->store, request->arena, workspace_id, filter, keys, count, more);
+			if (status != STORE_OK || *count > 0)
+				return status;
+		}
+		query->before = "";
+		query->after = "";
+		filter->before_id = 0;
+		filter->after_id = 0;
+	}
+	return store_key_list(app->store, request->arena, workspace_id, filter, keys, count, more);
 }
 
 /* The list with `query`'s filters; the query was read and checked (a secret in q never gets here). */
@@ -219,18 +235,18 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 	size_t role_count = 0;
 	enum store_status status = store_role_list(app->store, arena, request->visit->workspace_id, &roles, &role_count);
 	struct store_key_filter filter = {
-		.state = filter_state(query.status),
 		.role_id = query.role_id,
 		.now = page_now(),
 		.soon = page_now() + KEYS_EXPIRY_WARNING,
 		.limit = KEYS_PAGE_SIZE,
-		.offset = (query.page - 1) * KEYS_PAGE_SIZE,
 	};
-	filter_text(arena, query.q, &filter);
+	key_filter_state(query.status, &filter.state); /* read_list_query() took only known names */
+	key_filter_text(arena, query.q, &filter);
 	struct store_key *keys = NULL;
-	size_t count = 0, total = 0;
+	size_t count = 0;
+	bool more = false;
 	if (status == STORE_OK)
-		status = store_key_list(app->store, arena, request->visit->workspace_id, &filter, &keys, &count, &total);
+		status = read_page(app, request, &query, &filter, &keys, &count, &more);
 	if (status != STORE_OK) {
 		page_store_error(app, request, response, status);
 		return;
@@ -255,13 +271,13 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 
 	bool filtered = query.q[0] != '\0' || query.status[0] != '\0' || query.role_id != 0;
 	/* No active key and no filter: "none yet" only when no key was ever made; else say they were revoked. */
-	size_t revoked = 0;
-	if (total == 0 && !filtered) {
-		struct store_key_filter revoked_filter = { .state = STORE_FILTER_REVOKED, .limit = 1 };
+	bool any_revoked = false;
+	if (count == 0 && !filtered) {
+		struct store_key_filter revoked_filter = { .state = STORE_FILTER_REVOKED, .limit = 0 };
 		struct store_key *ignored = NULL;
 		size_t ignored_count = 0;
 		status = store_key_list(app->store, arena, request->visit->workspace_id, &revoked_filter, &ignored,
-					&ignored_count, &revoked);
+					&ignored_count, &any_revoked);
 		if (status != STORE_OK) {
 			page_store_error(app, request, response, status);
 			return;
@@ -269,17 +285,16 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 	}
 	view_set_bool(arena, data, "filtered", filtered);
 	view_set_bool(arena, data, "has_keys", count > 0);
-	view_set_bool(arena, data, "empty_all", total == 0 && !filtered && revoked == 0);
-	view_set_bool(arena, data, "empty_revoked", total == 0 && !filtered && revoked > 0);
-	view_set_bool(arena, data, "empty_filtered", count == 0 && (filtered || total > 0));
+	view_set_bool(arena, data, "empty_all", count == 0 && !filtered && !any_revoked);
+	view_set_bool(arena, data, "empty_revoked", count == 0 && !filtered && any_revoked);
+	view_set_bool(arena, data, "empty_filtered", count == 0 && filtered);
 	struct mustache_value *list = view_set(data, "keys", view_list(arena));
 	for (size_t i = 0; i < count; i++)
 		view_set_bool(arena, view_push(list, key_value(app, request, &keys[i])), "selected",
 			      page_keys_bulk_selected(request, keys[i].key_id));
-	page_keys_bulk_list(app, request, data, &query, list_url(app, request, &query, query.page));
-	size_t pages = (total + KEYS_PAGE_SIZE - 1) / KEYS_PAGE_SIZE;
-	view_set_int(arena, data, "total", (int64_t)total);
-	view_set_bool(arena, data, "total_one", total == 1);
+	page_keys_bulk_list(app, request, data, &query, list_page_url(app, request, &query));
+	view_set_int(arena, data, "count", (int64_t)count);
+	view_set_bool(arena, data, "count_one", count == 1);
 	int64_t limit = 0, active = 0;
 	if (store_key_active_limit(app->store, request->visit->workspace_id, app->config->key_limit, &limit, &active) ==
 		    STORE_OK &&
@@ -289,17 +304,23 @@ static void render_list(struct app *app, struct http_request *request, struct ht
 		view_set_int(arena, usage, "limit", limit);
 		view_set_bool(arena, usage, "full", active >= limit);
 	}
-	if (pages > 1) {
+	/*
+	 * Pages go from a key on (the cursor): Older from this page's last key, Newer from its first. No
+	 * count of every match (that would read them all): the first of several pages says "more than".
+	 */
+	bool newer_page = filter.after_id != 0;
+	bool has_older = newer_page ? count > 0 : more;
+	bool has_newer = newer_page ? more : filter.before_id != 0;
+	if (count > 0 && (has_older || has_newer)) {
 		struct mustache_value *pagination = view_set(data, "pagination", view_map(arena));
-		view_set_int(arena, pagination, "page", (int64_t)query.page);
-		view_set_int(arena, pagination, "pages", (int64_t)pages);
-		view_set_int(arena, pagination, "from", count ? (int64_t)filter.offset + 1 : 0);
-		view_set_int(arena, pagination, "to", (int64_t)(filter.offset + count));
-		if (query.page > 1)
-			view_set_string(arena, pagination, "prev_url",
-					list_url(app, request, &query, query.page - 1 < pages ? query.page - 1 : pages));
-		if (query.page < pages)
-			view_set_string(arena, pagination, "next_url", list_url(app, request, &query, query.page + 1));
+		view_set_bool(arena, pagination, "newest", !has_newer);
+		if (has_newer) {
+			view_set_string(arena, pagination, "newest_url", list_url(app, request, &query, NULL, NULL));
+			view_set_string(arena, pagination, "newer_url", list_url(app, request, &query, "after", keys[0].key_id));
+		}
+		if (has_older)
+			view_set_string(arena, pagination, "older_url",
+					list_url(app, request, &query, "before", keys[count - 1].key_id));
 	}
 	const char *notice = list_done_message(form_get(&request->query, "done"));
 	if (notice == NULL)
@@ -333,9 +354,10 @@ void page_keys_find(struct app *app, struct http_request *request, struct http_r
 {
 	struct list_query query;
 	read_list_query(request, &request->form, &query);
-	query.page = 1;
+	query.before = "";
+	query.after = "";
 	if (!query.holds_secret) {
-		http_response_redirect(response, list_url(app, request, &query, 1));
+		http_response_redirect(response, list_url(app, request, &query, NULL, NULL));
 		return;
 	}
 	enum token_status shape = TOKEN_OK;
@@ -691,7 +713,7 @@ const struct list_query *page_keys_list_query(struct http_request *request, cons
 const char *page_keys_list_address(struct app *app, struct http_request *request, const struct list_query *query,
 				   const char *extra)
 {
-	return arena_printf(request->arena, "%s%s", list_url(app, request, query, query->page), extra);
+	return arena_printf(request->arena, "%s%s", list_page_url(app, request, query), extra);
 }
 
 const char *page_keys_export_address(struct app *app, struct http_request *request, const struct list_query *query)
@@ -707,11 +729,11 @@ void page_keys_list_filter(struct arena *arena, const struct list_query *query, 
 			   struct store_key_filter *filter)
 {
 	memset(filter, 0, sizeof *filter);
-	filter->state = filter_state(query->status);
+	key_filter_state(query->status, &filter->state);
 	filter->role_id = query->role_id;
 	filter->now = now;
 	filter->soon = now + KEYS_EXPIRY_WARNING;
-	filter_text(arena, query->q, filter);
+	key_filter_text(arena, query->q, filter);
 }
 
 const char *page_key_state(const struct store_key *key, int64_t now)

@@ -394,12 +394,6 @@ static void export_row(struct arena *arena, struct buf *out, const struct store_
 	csv_row(out, cells, EXPORT_COLUMN_COUNT);
 }
 
-/* Whether `key` comes after `last` in the list's order (newest first: created_at, then id, descending). */
-static bool comes_after(const struct store_key *last, const struct store_key *key)
-{
-	return key->created_at < last->created_at || (key->created_at == last->created_at && key->id < last->id);
-}
-
 /*
  * GET /keys.csv?q=…&status=…&role=…: every key the list's filters match, all pages, as CSV: no
  * secret, not even its last 4 characters. Read from the store a page at a time and sent as it
@@ -422,9 +416,10 @@ void page_keys_export(struct app *app, struct http_request *request, struct http
 	filter.limit = EXPORT_PAGE;
 	struct arena *rows = arena_new();
 	struct store_key *keys = NULL;
-	size_t count = 0, total = 0;
+	size_t count = 0;
+	bool more = false;
 	enum store_status status =
-		store_key_list(app->store, rows, request->visit->workspace_id, &filter, &keys, &count, &total);
+		store_key_list(app->store, rows, request->visit->workspace_id, &filter, &keys, &count, &more);
 	if (status != STORE_OK) {
 		arena_free(rows);
 		page_store_error(app, request, response, status);
@@ -446,27 +441,21 @@ void page_keys_export(struct app *app, struct http_request *request, struct http
 	}
 	struct buf out = BUF_INIT;
 	csv_row(&out, export_columns, EXPORT_COLUMN_COUNT);
-	struct store_key last = { 0 };
-	bool written = false;
+	/* Page after page from the last key written (the list's cursor): each key once, whatever changes meanwhile. */
 	for (;;) {
 		status = store_key_list_cidrs(app->store, rows, keys, count);
 		for (size_t i = 0; i < count && status == STORE_OK; i++) {
-			if (written && !comes_after(&last, &keys[i]))
-				continue;
 			export_row(rows, &out, &keys[i], now);
-			last.created_at = keys[i].created_at;
-			last.id = keys[i].id;
-			written = true;
 			if (out.length >= EXPORT_FLUSH) {
 				http_response_stream(response, request, out.data, out.length);
 				buf_clear(&out);
 			}
 		}
-		if (status != STORE_OK || count < filter.limit)
+		if (status != STORE_OK || !more || count == 0)
 			break;
-		filter.offset += count;
+		filter.before_id = keys[count - 1].id;
 		arena_reset(rows);
-		status = store_key_list(app->store, rows, request->visit->workspace_id, &filter, &keys, &count, &total);
+		status = store_key_list(app->store, rows, request->visit->workspace_id, &filter, &keys, &count, &more);
 	}
 	if (status != STORE_OK) {
 		fprintf(stderr, "keyward: the key export of workspace %lld stopped early: the database failed\n",

@@ -50,6 +50,11 @@ extern const struct store_engine store_engine_postgresql;
 /* The SQL of statement `which` in SQLite's words, and in PostgreSQL's (NULL: the same words). */
 const char *store_statement_sql(enum store_statement which);
 const char *store_statement_postgresql(enum store_statement which);
+/*
+ * True for a statement whose best plan depends on its values: PostgreSQL plans it at each run for
+ * the values bound (sent unprepared) instead of preparing it once. SQLite's plans never change.
+ */
+bool store_statement_each_run(enum store_statement which);
 
 /* A new store of `engine` on `connection`, its queries not yet prepared. */
 struct store *store_new(const struct store_engine *engine, void *connection, const char *where);

@@ -114,6 +114,30 @@ static Oid parameter_type(enum store_param_kind kind, bool used)
 }
 
 /*
+ * The text of statement `which` with $N parameters into sql[sql_size], and the types of its
+ * parameters into types[] (as prepare_one() says); returns how many parameters it takes, or -1
+ * with error[] saying why (no such statement here, or too long).
+ */
+static int statement_text(enum store_statement which, const struct store_param *params, int param_count, char *sql,
+			  size_t sql_size, Oid types[STORE_PARAMS_MAX], char *error, size_t error_size)
+{
+	const char *text = postgresql_text(which);
+	bool used[STORE_PARAMS_MAX + 1] = { false };
+	if (text == NULL || !dollar_parameters(text, sql, sql_size, used)) {
+		snprintf(error, error_size, "statement %s %s", store_statement_name(which),
+			 text == NULL ? "does not exist on PostgreSQL" : "is too long");
+		return -1;
+	}
+	int count = 0;
+	for (int i = 1; i <= STORE_PARAMS_MAX; i++)
+		if (used[i] || i <= param_count)
+			count = i;
+	for (int i = 1; i <= count; i++)
+		types[i - 1] = parameter_type(i <= param_count ? params[i - 1].kind : STORE_PARAM_NULL, used[i]);
+	return count;
+}
+
+/*
  * Prepare statement `which` as `name` on `connection`. A parameter's type is what `params` (the
  * first values bound to it, when not NULL) say it is: integers bigint, text text, blobs bytea,
  * for PostgreSQL would take ?2 in "?2 / 1000" for a 32-bit integer; the rest it infers, and a
@@ -123,21 +147,11 @@ static Oid parameter_type(enum store_param_kind kind, bool used)
 static bool prepare_one(PGconn *connection, enum store_statement which, const char *name,
 			const struct store_param *params, int param_count, char *error, size_t error_size)
 {
-	const char *text = postgresql_text(which);
 	char sql[8192];
-	bool used[STORE_PARAMS_MAX + 1] = { false };
-	if (text == NULL || !dollar_parameters(text, sql, sizeof sql, used)) {
-		snprintf(error, error_size, "statement %s %s", store_statement_name(which),
-			 text == NULL ? "does not exist on PostgreSQL" : "is too long");
-		return false;
-	}
 	Oid types[STORE_PARAMS_MAX];
-	int count = 0;
-	for (int i = 1; i <= STORE_PARAMS_MAX; i++)
-		if (used[i] || i <= param_count)
-			count = i;
-	for (int i = 1; i <= count; i++)
-		types[i - 1] = parameter_type(i <= param_count ? params[i - 1].kind : STORE_PARAM_NULL, used[i]);
+	int count = statement_text(which, params, param_count, sql, sizeof sql, types, error, error_size);
+	if (count < 0)
+		return false;
 	PGresult *result = PQprepare(connection, name, sql, count, types);
 	bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
 	PQclear(result);
@@ -277,7 +291,8 @@ static PGresult *execute(struct store *store, struct store_query *query, bool qu
 		*status = STORE_ERROR;
 		return NULL;
 	}
-	if (query->prepared == NULL) {
+	bool each_run = store_statement_each_run(query->which);
+	if (query->prepared == NULL && !each_run) {
 		char error[1024];
 		if (!prepare_one(connection, query->which, store_statement_name(query->which), query->params,
 				 query->param_count, error, sizeof error)) {
@@ -308,8 +323,27 @@ static PGresult *execute(struct store *store, struct store_query *query, bool qu
 			formats[i] = 1;
 		}
 	}
-	PGresult *result = PQexecPrepared(connection, store_statement_name(query->which), query->param_count, values,
-					  lengths, formats, 0);
+	PGresult *result = NULL;
+	if (each_run) { /* sent with its values, so that they are planned for (store_statement_each_run()) */
+		char sql[8192], error[1024];
+		Oid types[STORE_PARAMS_MAX];
+		int count = statement_text(query->which, query->params, query->param_count, sql, sizeof sql, types, error,
+					   sizeof error);
+		if (count < 0) {
+			fprintf(stderr, "keyward: store: %s\n", error);
+			*status = STORE_ERROR;
+			return NULL;
+		}
+		for (int i = query->param_count; i < count; i++) { /* left out of the statement's binds: NULL */
+			values[i] = NULL;
+			lengths[i] = 0;
+			formats[i] = 0;
+		}
+		result = PQexecParams(connection, sql, count, types, values, lengths, formats, 0);
+	} else {
+		result = PQexecPrepared(connection, store_statement_name(query->which), query->param_count, values,
+					lengths, formats, 0);
+	}
 	ExecStatusType outcome = result == NULL ? PGRES_FATAL_ERROR : PQresultStatus(result);
 	if (outcome == PGRES_TUPLES_OK || outcome == PGRES_COMMAND_OK)
 		return result;

@@ -11,21 +11,105 @@
 	"(SELECT u.at FROM api_key_last_used u WHERE u.api_key_id = k.id), k.revoked_at, k.expires_at, " \
 	"k.previous_secret_hint, k.previous_secret_until, k.note, k.created_by, k.allowlist_enabled "
 
-/* ?2 the folded text, ?3 the state, ?4 the role, ?5 a key ID's part, ?6 a last 4, ?9 now, ?10 soon. */
-#define KEY_FILTER(D)                                                                            \
-	"WHERE k.workspace_id = ?1 "                                                             \
+/*
+ * The key lists (store_key_list()). Parameters: ?1 the workspace, ?2 the folded text (never '' in
+ * a search), ?3 the state (a CASE of the role and search lists), ?4 the role, ?5 a key ID's part,
+ * ?6 a last 4, ?7 the rows to read (a page and one), ?8 the row id every key is below, ?11 the one
+ * every key is above, ?9 now and ?10 soon (the expiry states), ?12 and ?13 what a search asks the
+ * trigram index for (KEY_SEARCH_MATCH).
+ *
+ * Each list reads rows in row id order from an index that holds only the keys it may show, and
+ * stops at ?7 rows: one statement a state (its partial index: SQLite is told which, PostgreSQL's
+ * planner finds it for the workspace asked about), one for a role (the role's keys in id order,
+ * the state checked on each), and one for a text of 3 characters or more, which the trigram index
+ * finds (SQLite's FTS5 table api_key_search, PostgreSQL's pg_trgm index api_key_search;
+ * 016_key_search.sql), in id order too. Each in two directions: newest first (the next page) and
+ * oldest first (a page back; the store turns it round).
+ */
+#define KEY_TEXT(D)                                                                              \
 	"AND (?2 = '' OR " D("instr", "strpos") "(k.name_folded, ?2) > 0 "                        \
 	"     OR " D("instr", "strpos") "(k.note_folded, ?2) > 0 "                               \
 	"     OR (?5 <> '' AND " D("instr", "strpos") "(lower(k.key_id), ?5) > 0) "              \
-	"     OR (?6 <> '' AND lower(k.secret_hint) = ?6)) "                                     \
+	"     OR (?6 <> '' AND lower(k.secret_hint) = ?6)) "
+/* ?N's text as a LIKE pattern that means just that text (and, in CONTAINING, anywhere in the value). */
+#define LIKE_LITERAL(N) "replace(replace(replace(" N ", '\\', '\\\\'), '%', '\\%'), '_', '\\_')"
+#define LIKE_CONTAINING(N) "'%' || " LIKE_LITERAL(N) " || '%'"
+/*
+ * What the search asks the trigram index: ?12 (the part of the text the store guessed rarest, see
+ * search_window() in store_keys.c), the key ID's part or the last 4; every key it finds is then
+ * checked against the whole text by KEY_TEXT. PostgreSQL's words are LIKE's, which its trigram
+ * index answers (the column's "C" collation compares bytes, as strpos() does); SQLite's are an FTS5
+ * query of phrases (a phrase of trigrams is a substring, to the trigram tokenizer), in any column
+ * (FTS5 keeps one list a trigram for all of them). ?13 is the part of the key ID's part the index
+ * is asked for, '' when that is the text (the console's filter): then ?12 finds every key that holds
+ * it (SQLite's phrase in any column; PostgreSQL's LIKE on the key ID, which ?12 is part of).
+ */
+#define KEY_SEARCH_INDEXED                                                                       \
+	"AND (k.name_folded LIKE " LIKE_CONTAINING("?12") " "                                     \
+	"     OR k.note_folded LIKE " LIKE_CONTAINING("?12") " "                                  \
+	"     OR (?5 <> '' AND lower(k.key_id) LIKE " LIKE_CONTAINING("coalesce(nullif(?13, ''), ?12)") ") " \
+	"     OR (?6 <> '' AND lower(k.secret_hint) LIKE " LIKE_LITERAL("?6") ")) "
+#define FTS_PHRASE(N) "'\"' || replace(" N ", '\"', '\"\"') || '\"'"
+/* The workspace's keys (016 writes its id «1» in the column workspace) AND the parts asked for. */
+#define KEY_SEARCH_MATCH                                                                         \
+	"'workspace : \"«' || ?1 || '»\" AND (' || " FTS_PHRASE("?12") " "                        \
+	"|| CASE WHEN ?13 <> '' THEN ' OR ' || " FTS_PHRASE("?13") " ELSE '' END "                 \
+	"|| CASE WHEN ?6 <> '' THEN ' OR ' || " FTS_PHRASE("?6") " ELSE '' END || ')'"
+#define KEY_STATE                                                                                \
 	"AND CASE CAST(?3 AS INTEGER) WHEN 0 THEN k.revoked_at IS NULL "                         \
-	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled <> 0 "                       \
+	"            WHEN 1 THEN k.revoked_at IS NULL AND k.enabled = 1 "                        \
 	"            WHEN 2 THEN k.revoked_at IS NULL AND k.enabled = 0 "                        \
 	"            WHEN 3 THEN k.revoked_at IS NOT NULL "                                      \
 	"            WHEN 4 THEN k.revoked_at IS NULL AND k.expires_at > ?9 AND k.expires_at <= ?10 " \
-	"            ELSE k.revoked_at IS NULL AND k.expires_at <= ?9 END "                      \
-	"AND (?4 = 0 OR k.role_id = ?4) "                                                        \
-	"AND (?11 = 0 OR k.id < ?11) "
+	"            ELSE k.revoked_at IS NULL AND k.expires_at <= ?9 END "
+/* One state's list: its rows from `index` (SQLite's words; PostgreSQL picks alone), in `order`. */
+#define KEY_LIST_STATE(D, order, reverse, index, state)                                          \
+	"SELECT " KEY_COLUMNS "FROM api_key k" D(" INDEXED BY " index, "")                       \
+	" JOIN role r ON r.id = k.role_id "                                                      \
+	"WHERE k.workspace_id = ?1 AND " state " AND k.id < ?8 AND k.id > ?11 " KEY_TEXT(D)      \
+	"ORDER BY k.id " order " LIMIT ?7"
+#define KEY_LIST_ROLE(D, order, reverse)                                                         \
+	"SELECT " KEY_COLUMNS "FROM api_key k" D(" INDEXED BY api_key_role", "")                 \
+	" JOIN role r ON r.id = k.role_id "                                                      \
+	"WHERE k.workspace_id = ?1 AND k.role_id = ?4 AND k.id < ?8 AND k.id > ?11 " KEY_STATE   \
+	KEY_TEXT(D) "ORDER BY k.id " order " LIMIT ?7"
+/*
+ * The search. SQLite: the FTS5 table first (CROSS JOIN keeps it the outer loop), which hands its
+ * rowids over in order, so the LIMIT stops it; a rowid there is minus the key's id (016), so that
+ * newest first is its rowids ascending, which FTS5 reads several times faster than descending.
+ * PostgreSQL: the planner weighs the trigram index (then a sort of what it found) against the id
+ * order (then the LIKE on each row).
+ */
+#define KEY_LIST_SEARCH(D, order, reverse)                                                       \
+	"SELECT " KEY_COLUMNS                                                                    \
+	D("FROM api_key_search s CROSS JOIN api_key k ON k.id = -s.rowid ", "FROM api_key k ")     \
+	"JOIN role r ON r.id = k.role_id WHERE "                                                 \
+	D("api_key_search MATCH " KEY_SEARCH_MATCH " AND s.rowid > -?8 AND s.rowid < -?11 AND ", "") \
+	"k.workspace_id = ?1 AND k.id < ?8 AND k.id > ?11 AND (?4 = 0 OR k.role_id = ?4) "       \
+	KEY_STATE D("", KEY_SEARCH_INDEXED) KEY_TEXT(D)                                          \
+	"ORDER BY " D("s.rowid " reverse, "k.id " order) " LIMIT ?7"
+#define KEY_LIST_ACTIVE(D, order, reverse)                                                       \
+	KEY_LIST_STATE(D, order, reverse, "api_key_live", "k.revoked_at IS NULL")
+#define KEY_LIST_ENABLED(D, order, reverse)                                                      \
+	KEY_LIST_STATE(D, order, reverse, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 1")
+#define KEY_LIST_DISABLED(D, order, reverse)                                                     \
+	KEY_LIST_STATE(D, order, reverse, "api_key_state", "k.revoked_at IS NULL AND k.enabled = 0")
+#define KEY_LIST_REVOKED(D, order, reverse)                                                      \
+	KEY_LIST_STATE(D, order, reverse, "api_key_revoked", "k.revoked_at IS NOT NULL")
+/* The keys with an expiry in id order, each one's expiry read from the index: a row only for a match. */
+#define KEY_LIST_EXPIRING(D, order, reverse)                                                     \
+	KEY_LIST_STATE(D, order, reverse, "api_key_expires",                                     \
+		       "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at > ?9 "  \
+		       "AND k.expires_at <= ?10")
+#define KEY_LIST_EXPIRED(D, order, reverse)                                                      \
+	KEY_LIST_STATE(D, order, reverse, "api_key_expires",                                     \
+		       "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at <= ?9")
+/* Both directions of a list, two entries of the statement table: `order` of ids, `reverse` its opposite. */
+#define KEY_LIST_ENTRIES(WHICH, name, LIST, each_run)                                            \
+	[WHICH] = { name, LIST(SQLITE_WORDS, "DESC", "ASC"), LIST(POSTGRESQL_WORDS, "DESC", "ASC"), \
+		    each_run },                                                                  \
+	[WHICH##_NEWER] = { name "_newer", LIST(SQLITE_WORDS, "ASC", "DESC"),                    \
+			    LIST(POSTGRESQL_WORDS, "ASC", "DESC"), each_run },
 
 #define AUDIT_FILTER                                                                             \
 	"WHERE workspace_id = ?1 AND (?2 = '' OR actor_label = ?2) AND (?3 = '' OR action = ?3) "    \
@@ -71,12 +155,14 @@
  * Every statement: its name (for messages), its SQL in SQLite's words with numbered parameters,
  * and, where PostgreSQL needs other words, PostgreSQL's (its parameters are the same ?N, which
  * engine_postgresql.c writes as $N). A PostgreSQL text of "" means the statement does not exist
- * there (what it does, the engine does otherwise).
+ * there (what it does, the engine does otherwise). `each_run`: PostgreSQL plans it for the values
+ * of each run instead of preparing it once (see store_statement_each_run()).
  */
 static const struct {
 	const char *name;
 	const char *sql;
 	const char *postgresql;
+	bool each_run;
 } statement_table[STMT_COUNT] = {
 	[STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE", "BEGIN" },
 	/* A read in several statements that must see one state (store_read_begin): SQLite's snapshot
@@ -105,13 +191,30 @@ static const struct {
 	[STMT_KEY_GET] = { "key_get",
 		"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id "
 		"WHERE k.workspace_id = ?1 AND k.key_id = ?2" },
-#define KEY_LIST_SQL(D) \
-	"SELECT " KEY_COLUMNS "FROM api_key k JOIN role r ON r.id = k.role_id " KEY_FILTER(D) \
-	"ORDER BY k.created_at DESC, k.id DESC LIMIT ?7 OFFSET ?8"
-	[STMT_KEY_LIST] = { DIALECTS("key_list", KEY_LIST_SQL) },
-#define KEY_COUNT_SQL(D) \
-	"SELECT count(*) FROM api_key k " KEY_FILTER(D)
-	[STMT_KEY_COUNT] = { DIALECTS("key_count", KEY_COUNT_SQL) },
+	/*
+	 * How a list is best read depends on its values, so PostgreSQL plans each run for them (a
+	 * prepared statement settles on one plan for any values after five runs). A search: the
+	 * trigram index for a rare text, the id order for one most keys hold ("key"); a plan for any
+	 * text read all 100,000 keys for either, and a part not given (?5, ?6 '') drops out only when
+	 * planned for. A state or a role: a plan for any workspace read the primary key backwards,
+	 * fine for a workspace that holds most keys, and 100,000 keys of another one deep for one of
+	 * 100 made before them (31 ms); planned for the workspace, its partial index (0.2 ms).
+	 */
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_ACTIVE, "key_list_active", KEY_LIST_ACTIVE, true)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_ENABLED, "key_list_enabled", KEY_LIST_ENABLED, true)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_DISABLED, "key_list_disabled", KEY_LIST_DISABLED, true)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_REVOKED, "key_list_revoked", KEY_LIST_REVOKED, true)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_EXPIRING, "key_list_expiring", KEY_LIST_EXPIRING, true)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_EXPIRED, "key_list_expired", KEY_LIST_EXPIRED, true)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_ROLE, "key_list_role", KEY_LIST_ROLE, true)
+	KEY_LIST_ENTRIES(STMT_KEY_LIST_SEARCH, "key_list_search", KEY_LIST_SEARCH, true)
+	/* What the search index holds of the ?2 newest and ?2 oldest keys: a search guesses from it. */
+#define KEY_SEARCH_SAMPLE_END(D, order)                                                          \
+	"SELECT * FROM (SELECT name_folded, note_folded, lower(key_id), lower(secret_hint) "      \
+	"FROM api_key" D(" INDEXED BY api_key_live", "") " WHERE workspace_id = ?1 "              \
+	"AND revoked_at IS NULL ORDER BY id " order " LIMIT ?2) AS " order "_end"
+#define KEY_SEARCH_SAMPLE_SQL(D) KEY_SEARCH_SAMPLE_END(D, "DESC") " UNION ALL " KEY_SEARCH_SAMPLE_END(D, "ASC")
+	[STMT_KEY_SEARCH_SAMPLE] = { DIALECTS("key_search_sample", KEY_SEARCH_SAMPLE_SQL) },
 	[STMT_KEY_SET_ENABLED] = { "key_set_enabled",
 		"UPDATE api_key SET enabled = ?3, updated_at = ?4 "
 		"WHERE workspace_id = ?1 AND key_id = ?2 AND revoked_at IS NULL" },
@@ -715,4 +818,9 @@ const char *store_statement_sql(enum store_statement which)
 const char *store_statement_postgresql(enum store_statement which)
 {
 	return statement_table[which].postgresql;
+}
+
+bool store_statement_each_run(enum store_statement which)
+{
+	return statement_table[which].each_run;
 }

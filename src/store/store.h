@@ -104,9 +104,9 @@ struct store_key_filter {
 	int64_t role_id;                /* 0 for any */
 	int64_t now;                    /* the moment EXPIRING and EXPIRED are judged at */
 	int64_t soon;                   /* EXPIRING: expires no later than this */
-	int64_t before_id;              /* 0: from the newest; else only keys whose row id is below it */
 	size_t limit;
-	size_t offset;
+	int64_t before_id;  /* 0: from the newest; else only keys whose row id < before_id */
+	int64_t after_id;   /* 0: none; else only keys whose row id > after_id (see store_key_list()) */
 };
 
 /*
@@ -263,10 +263,18 @@ enum store_status store_key_update(struct store *store, int64_t workspace_id, co
 enum store_status store_key_get(struct store *store, struct arena *arena, int64_t workspace_id, const char *key_id,
 				struct store_key *key);
 
-/* A page of keys (without CIDRs), newest (highest row id) first, and the total count that matches the filter. */
+/*
+ * A page of at most filter->limit keys (without CIDRs) that match the filter, newest first (by row
+ * id, which grows with time), in *keys[*count] (the arena's). *more is true when more keys match
+ * past the last one returned: the next page is the one with before_id = the last key's id.
+ * With after_id set, the page is the `limit` matching keys just newer than after_id (a page back
+ * towards the newest), still newest first, and *more says whether keys newer than its first match.
+ * Each page reads about as many rows as it returns, whatever the size of the workspace (indexes by
+ * state and role, and a trigram index for text of 3 characters or more); no count of all matches.
+ */
 enum store_status store_key_list(struct store *store, struct arena *arena, int64_t workspace_id,
 				 const struct store_key_filter *filter, struct store_key **keys, size_t *count,
-				 size_t *total);
+				 bool *more);
 
 /*
  * The networks of keys[0..count-1] (rows of one store_key_list() page, of one workspace, which
@@ -809,7 +817,6 @@ struct store_audit_filter {
 	const char *actor_label; /* "" or NULL: anyone */
 	const char *action;      /* "" or NULL: any */
 	const char *target_id;   /* "" or NULL: any */
-	int64_t before_id;              /* 0: from the newest; else only keys whose row id is below it */
 	size_t limit;
 	size_t offset;
 };

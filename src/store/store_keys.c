@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/text.h"
 
 static void read_role(struct arena *arena, struct store_query *statement, struct store_role *role)
 {
@@ -256,40 +257,268 @@ enum store_status store_key_get(struct store *store, struct arena *arena, int64_
 	return read_cidrs(store, arena, key);
 }
 
-static void bind_filter(struct store_query *statement, int64_t workspace_id, const struct store_key_filter *filter)
+/* The text a trigram index can look up: 3 characters or more, UTF-8 (so that both sides cut it alike). */
+static bool searchable(const char *text)
 {
+	size_t length = strlen(text);
+	return utf8_valid(text, length) && utf8_length(text, length) >= 3;
+}
+
+/* A part of the filter's text: "" when not given. */
+static const char *text_or_empty(const char *text)
+{
+	return text != NULL ? text : "";
+}
+
+/*
+ * A search asks the trigram index for part of its text: the index answers a phrase by walking the
+ * list of every key that holds each of its trigrams, and a trigram most keys hold ("key", the words
+ * of a naming scheme) makes a long walk that rules out nothing (100,000 keys named "bench key
+ * 012345": 14 such walks for one name). So it asks for the SEARCH_WINDOW trigrams in a row that
+ * the fewest of the workspace's newest and oldest keys would hold (SEARCH_SAMPLE of each, in any
+ * value the index holds: name, note, key ID, last 4), and the statement checks each key found
+ * against the whole text: the keys listed are the same whatever part was asked. A guess from a
+ * sample can be wrong (a word that only the keys between hold): then more keys are checked.
+ */
+#define SEARCH_SAMPLE 64 /* keys at each end of the workspace */
+#define SEARCH_VALUES 4 /* a key's values in the sample (STMT_KEY_SEARCH_SAMPLE) */
+#define SEARCH_WINDOW 4 /* trigrams: 6 characters */
+
+/* A trigram of the text and how many sampled keys hold it. */
+struct trigram {
+	const char *at;
+	size_t length; /* bytes */
+	size_t first;  /* the first trigram of the text with these bytes: counts are kept there */
+	size_t keys;
+	size_t last_key; /* 1 + the sampled key that last counted it */
+};
+
+static uint32_t trigram_hash(const char *at, size_t length)
+{
+	uint32_t hash = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < length; i++)
+		hash = (hash ^ (unsigned char)at[i]) * 16777619u;
+	return hash;
+}
+
+/* Count, in trigrams[].keys, the sampled key `key` once for each trigram of the text that `value` holds. */
+static void count_trigrams(const char *value, size_t key, struct trigram *trigrams, const size_t *slots,
+			   size_t slot_count)
+{
+	size_t length = strlen(value);
+	for (size_t at = 0; at < length; at++) {
+		if (((unsigned char)value[at] & 0xc0) == 0x80)
+			continue;
+		size_t end = at, characters = 0;
+		while (characters < 3 && end < length) {
+			end++;
+			while (end < length && ((unsigned char)value[end] & 0xc0) == 0x80)
+				end++;
+			characters++;
+		}
+		if (characters < 3)
+			return;
+		for (size_t slot = trigram_hash(value + at, end - at) & (slot_count - 1); slots[slot] != 0;
+		     slot = (slot + 1) & (slot_count - 1)) {
+			struct trigram *known = &trigrams[slots[slot] - 1];
+			if (known->length == end - at && memcmp(known->at, value + at, end - at) == 0) {
+				if (known->last_key != key + 1) {
+					known->last_key = key + 1;
+					known->keys++;
+				}
+				break;
+			}
+		}
+	}
+}
+
+/*
+ * The part of `text` (UTF-8, 3 characters or more) a search asks the index for: its SEARCH_WINDOW
+ * consecutive trigrams that the fewest sampled keys (values[count], SEARCH_VALUES a key) would
+ * hold, the later of equals; the whole text when it is that short. In `arena`.
+ */
+static const char *search_window(struct arena *arena, const char *text, const char *const *values, size_t count)
+{
+	size_t length = strlen(text);
+	size_t *starts = arena_alloc(arena, (length + 1) * sizeof *starts);
+	size_t characters = 0;
+	for (size_t at = 0; at < length; at++)
+		if (((unsigned char)text[at] & 0xc0) != 0x80)
+			starts[characters++] = at;
+	starts[characters] = length;
+	if (characters < SEARCH_WINDOW + 3 || count == 0)
+		return text;
+	size_t trigram_count = characters - 2;
+	struct trigram *trigrams = arena_alloc(arena, trigram_count * sizeof *trigrams);
+	size_t slot_count = 16;
+	while (slot_count < 2 * trigram_count)
+		slot_count *= 2;
+	size_t *slots = arena_alloc(arena, slot_count * sizeof *slots); /* 1 + a trigram, 0: empty */
+	memset(slots, 0, slot_count * sizeof *slots);
+	for (size_t i = 0; i < trigram_count; i++) {
+		struct trigram *trigram = &trigrams[i];
+		trigram->at = text + starts[i];
+		trigram->length = starts[i + 3] - starts[i];
+		trigram->first = i;
+		trigram->keys = 0;
+		trigram->last_key = 0;
+		size_t slot = trigram_hash(trigram->at, trigram->length) & (slot_count - 1);
+		for (; slots[slot] != 0; slot = (slot + 1) & (slot_count - 1)) {
+			const struct trigram *known = &trigrams[slots[slot] - 1];
+			if (known->length == trigram->length && memcmp(known->at, trigram->at, trigram->length) == 0)
+				break;
+		}
+		if (slots[slot] != 0)
+			trigram->first = slots[slot] - 1;
+		else
+			slots[slot] = i + 1;
+	}
+	for (size_t value = 0; value < count; value++)
+		count_trigrams(values[value], value / SEARCH_VALUES, trigrams, slots, slot_count);
+	/*
+	 * A window's share of the keys, guessed as if its trigrams came independently: the product of
+	 * (keys holding it + 1) / (keys sampled + 1) over its different trigrams ("000000" is one,
+	 * and no rarer for being four). Kept as the product of the numerators and their number, and
+	 * compared crosswise: a / s^k < b / s^j when a * s^j < b * s^k (at most 129^8: 64 bits hold it).
+	 */
+	uint64_t sampled = count / SEARCH_VALUES + 1;
+	uint64_t powers[SEARCH_WINDOW + 1] = { 1 };
+	for (size_t i = 1; i <= SEARCH_WINDOW; i++)
+		powers[i] = powers[i - 1] * sampled;
+	size_t best = 0, best_terms = 0;
+	uint64_t best_product = 0;
+	for (size_t start = 0; start + SEARCH_WINDOW <= trigram_count; start++) {
+		uint64_t product = 1;
+		size_t terms = 0;
+		for (size_t i = start; i < start + SEARCH_WINDOW; i++) {
+			size_t first = trigrams[i].first;
+			bool repeated = false;
+			for (size_t j = start; j < i && !repeated; j++)
+				repeated = trigrams[j].first == first;
+			if (!repeated) {
+				product *= (uint64_t)trigrams[first].keys + 1;
+				terms++;
+			}
+		}
+		if (best_terms == 0 || product * powers[best_terms] <= best_product * powers[terms]) {
+			best = start;
+			best_terms = terms;
+			best_product = product;
+		}
+	}
+	return arena_strndup(arena, text + starts[best], starts[best + SEARCH_WINDOW + 2] - starts[best]);
+}
+
+/*
+ * What a search of workspace `workspace_id` asks the index for (search_window()): *text_part of
+ * `text`, and *key_part of `key_id` ("" when the text's part finds the keys it would: it is the text).
+ */
+static enum store_status search_parts(struct store *store, struct arena *arena, int64_t workspace_id,
+				      const char *text, const char *key_id, const char **text_part,
+				      const char **key_part)
+{
+	*text_part = text;
+	*key_part = strcmp(key_id, text) == 0 ? "" : key_id;
+	if (utf8_length(text, strlen(text)) < SEARCH_WINDOW + 3 &&
+	    utf8_length(*key_part, strlen(*key_part)) < SEARCH_WINDOW + 3)
+		return STORE_OK; /* too short to cut */
+	struct store_query *statement = store_query(store, STMT_KEY_SEARCH_SAMPLE);
 	store_bind_int(statement, 1, workspace_id);
-	store_bind_text(statement, 2, filter->text_folded ? filter->text_folded : "");
-	store_bind_int(statement, 3, (int)filter->state);
-	store_bind_int(statement, 4, filter->role_id);
-	store_bind_text(statement, 5, filter->key_id_folded ? filter->key_id_folded : "");
-	store_bind_text(statement, 6, filter->hint_folded ? filter->hint_folded : "");
-	store_bind_int(statement, 9, filter->now);
-	store_bind_int(statement, 10, filter->soon);
-	store_bind_int(statement, 11, filter->before_id);
+	store_bind_int(statement, 2, SEARCH_SAMPLE);
+	const char **values = arena_alloc(arena, 2 * SEARCH_VALUES * SEARCH_SAMPLE * sizeof *values);
+	size_t count = 0;
+	int code = STORE_DONE;
+	while (count < 2 * SEARCH_VALUES * SEARCH_SAMPLE &&
+	       (code = store_step(store, STMT_KEY_SEARCH_SAMPLE)) == STORE_ROW)
+		for (int column = 0; column < SEARCH_VALUES; column++)
+			values[count++] = store_column_text(arena, statement, column);
+	store_query_reset(statement);
+	if (code != STORE_ROW && code != STORE_DONE)
+		return store_status_from(code);
+	*text_part = search_window(arena, text, values, count);
+	if ((*key_part)[0] != '\0')
+		*key_part = search_window(arena, key_id, values, count);
+	return STORE_OK;
+}
+
+/*
+ * The list statement for `filter` (newest first; +1 is its oldest-first twin). A text the trigram
+ * index can take (and its key ID part and last 4, when given) goes to the search; shorter text is
+ * checked on each row of the state's or the role's list, which a page stops reading once it is
+ * full: a text of 1 or 2 characters is held by most keys, so that costs about a page, and only a
+ * rare one reads further (as far as the workspace's keys in that state, at worst).
+ */
+static enum store_statement list_statement(const struct store_key_filter *filter)
+{
+	const char *text = text_or_empty(filter->text_folded);
+	const char *key_id = text_or_empty(filter->key_id_folded);
+	const char *hint = text_or_empty(filter->hint_folded);
+	if (text[0] != '\0' && searchable(text) && (key_id[0] == '\0' || searchable(key_id)) &&
+	    (hint[0] == '\0' || searchable(hint)))
+		return STMT_KEY_LIST_SEARCH;
+	if (filter->role_id != 0)
+		return STMT_KEY_LIST_ROLE;
+	switch (filter->state) {
+	case STORE_FILTER_ACTIVE:
+		break;
+	case STORE_FILTER_ENABLED:
+		return STMT_KEY_LIST_ENABLED;
+	case STORE_FILTER_DISABLED:
+		return STMT_KEY_LIST_DISABLED;
+	case STORE_FILTER_REVOKED:
+		return STMT_KEY_LIST_REVOKED;
+	case STORE_FILTER_EXPIRING:
+		return STMT_KEY_LIST_EXPIRING;
+	case STORE_FILTER_EXPIRED:
+		return STMT_KEY_LIST_EXPIRED;
+	}
+	return STMT_KEY_LIST_ACTIVE;
 }
 
 enum store_status store_key_list(struct store *store, struct arena *arena, int64_t workspace_id,
 				 const struct store_key_filter *filter, struct store_key **keys, size_t *count,
-				 size_t *total)
+				 bool *more)
 {
-	struct store_query *statement = store_query(store, STMT_KEY_COUNT);
-	bind_filter(statement, workspace_id, filter);
-	int code = store_step(store, STMT_KEY_COUNT);
-	*total = code == STORE_ROW ? (size_t)store_column_int(statement, 0) : 0;
-	store_query_reset(statement);
-	if (code != STORE_ROW)
-		return store_status_from(code);
-
-	statement = store_query(store, STMT_KEY_LIST);
-	bind_filter(statement, workspace_id, filter);
-	store_bind_int(statement, 7, (int64_t)filter->limit);
-	store_bind_int(statement, 8, (int64_t)filter->offset);
-	struct store_key *list = arena_alloc(arena, (filter->limit ? filter->limit : 1) * sizeof *list);
+	bool newer = filter->after_id != 0;
+	enum store_statement which = list_statement(filter);
+	const char *text_part = "", *key_part = "";
+	if (which == STMT_KEY_LIST_SEARCH) {
+		enum store_status status = search_parts(store, arena, workspace_id, filter->text_folded,
+							text_or_empty(filter->key_id_folded), &text_part, &key_part);
+		if (status != STORE_OK)
+			return status;
+	}
+	if (newer)
+		which = (enum store_statement)(which + 1);
+	struct store_query *statement = store_query(store, which);
+	store_bind_int(statement, 1, workspace_id);
+	store_bind_text(statement, 2, text_or_empty(filter->text_folded));
+	store_bind_int(statement, 3, (int)filter->state);
+	store_bind_int(statement, 4, filter->role_id);
+	store_bind_text(statement, 5, text_or_empty(filter->key_id_folded));
+	store_bind_text(statement, 6, text_or_empty(filter->hint_folded));
+	store_bind_int(statement, 7, (int64_t)filter->limit + 1); /* one more says whether there are more */
+	store_bind_int(statement, 8, filter->before_id != 0 ? filter->before_id : INT64_MAX);
+	store_bind_int(statement, 9, filter->now);
+	store_bind_int(statement, 10, filter->soon);
+	store_bind_int(statement, 11, filter->after_id);
+	store_bind_text(statement, 12, text_part);
+	store_bind_text(statement, 13, key_part);
+	struct store_key *list = arena_alloc(arena, (filter->limit + 1) * sizeof *list);
 	size_t used = 0;
-	while (used < filter->limit && (code = store_step(store, STMT_KEY_LIST)) == STORE_ROW)
+	int code = STORE_DONE;
+	while (used <= filter->limit && (code = store_step(store, which)) == STORE_ROW)
 		read_key(arena, statement, &list[used++]);
 	store_query_reset(statement);
+	*more = used > filter->limit;
+	if (*more)
+		used = filter->limit;
+	if (newer) /* read oldest first: the page is turned round */
+		for (size_t i = 0; i < used / 2; i++) {
+			struct store_key swap = list[i];
+			list[i] = list[used - 1 - i];
+			list[used - 1 - i] = swap;
+		}
 	*keys = list;
 	*count = used;
 	return store_status_from(code);

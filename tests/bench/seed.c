@@ -2,17 +2,19 @@
  * seed.c: fill a fresh keyward database with many keys for `make bench`, through keyward's own
  * store and domain code (the same keys_create() the console and the command line use).
  *
- *   seed DATABASE COUNT OUTDIR
+ *   seed DATABASE COUNT OUTDIR [--notes]
  *
  * Makes COUNT keys (enabled, read-only, no allowlist) plus the special ones below, and writes the
  * tokens the benchmark sends, one per line, into OUTDIR:
  *   grant.txt     the token of one enabled key (the first of grant_many.txt)
- *   grant_many.txt  tokens of GRANT_SAMPLE enabled keys spread evenly over the COUNT keys
+ *   grant_many.txt  tokens of GRANT_SAMPLE enabled keys spread evenly over the COUNT keys (all of
+ *                 them when COUNT is smaller: tests/bench/key_list.py seeds 100)
  *   unknown.txt   tokens with the right shape and checksum whose keys are not in the database
  *   checksum.txt  tokens of real keys with one secret character changed: the checksum fails
  *   wrong_ip.txt  the token of a key whose allowlist (10.0.0.0/8) excludes 127.0.0.1
  *   disabled.txt  the token of a disabled key
- * The database and its server key (DATABASE.key, or KEYWARD_KEY_FILE) must not exist yet: this is for
+ * With --notes, every third key has a note ("runs on host-17, ask team 5"), as a workspace whose
+ * keys say where they run (tests/bench/key_list.py). The database and its server key (DATABASE.key, or KEYWARD_KEY_FILE) must not exist yet: this is for
  * benchmarks only. DATABASE may be a postgresql:// URI of a database that holds no keys yet (bench.py
  * makes one from tests/pg/pgtest.py's template): the keys go in through the same store API, in one
  * transaction on either engine.
@@ -84,15 +86,16 @@ static void break_checksum(const char *token, char broken[TOKEN_MAX_LENGTH + 1])
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: seed DATABASE COUNT OUTDIR\n");
+	bool notes = argc == 5 && strcmp(argv[4], "--notes") == 0;
+	if (argc != 4 && !notes) {
+		fprintf(stderr, "usage: seed DATABASE COUNT OUTDIR [--notes]\n");
 		return 2;
 	}
 	const char *database = argv[1];
 	long count = strtol(argv[2], NULL, 10);
 	const char *folder = argv[3];
-	if (count < GRANT_SAMPLE) {
-		fprintf(stderr, "seed: COUNT must be at least %d\n", GRANT_SAMPLE);
+	if (count < 1) {
+		fprintf(stderr, "seed: COUNT must be at least 1\n");
 		return 2;
 	}
 	struct stat info;
@@ -130,15 +133,19 @@ int main(int argc, char **argv)
 	char token[TOKEN_MAX_LENGTH + 1];
 	char broken[TOKEN_MAX_LENGTH + 1];
 	char name[64];
+	char note[64];
 	struct store_key_fields fields = { .name = name, .name_folded = name, .postback_url = "", .enabled = true,
-					   .role_id = role.id };
-	long every = count / GRANT_SAMPLE;
+					   .role_id = role.id, .note = note, .note_folded = note };
+	long every = count > GRANT_SAMPLE ? count / GRANT_SAMPLE : 1;
 	if (store_transaction_begin(store) != STORE_OK) {
 		fprintf(stderr, "seed: cannot start the bulk load\n");
 		return 1;
 	}
 	for (long i = 0; i < count; i++) {
 		snprintf(name, sizeof name, "bench key %06ld", i);
+		note[0] = '\0';
+		if (notes && i % 3 == 0)
+			snprintf(note, sizeof note, "runs on host-%ld, ask team %ld", i % 997, i % 31);
 		create_key(store, &config, &fields, now, token);
 		if (i % every == 0 && i / every < GRANT_SAMPLE) {
 			if (i == 0)
@@ -150,6 +157,7 @@ int main(int argc, char **argv)
 	}
 
 	struct store_cidr office = { "10.0.0.0/8", "office" };
+	note[0] = '\0';
 	struct store_key_fields elsewhere = fields;
 	elsewhere.cidrs = &office;
 	elsewhere.cidr_count = 1;

@@ -361,10 +361,10 @@ class ServingTest(unittest.TestCase):
         with sqlite3.connect(database) as connection:
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         # The pages the console's key list and the gatekeeper's lookup read, and no start does: the
-        # index of keys by workspace and date, and the one of secret hashes.
+        # index of active keys by workspace and id, and the one of secret hashes.
         damage_page(database, root_page_of_index_on(database, "api_key", "secret_hash"))
         with sqlite3.connect(database) as connection:
-            list_index = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = 'api_key_list'").fetchone()
+            list_index = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = 'api_key_live'").fetchone()
         damage_page(database, list_index[0])
         start_lighttpd(self.server)
 
