@@ -21,6 +21,7 @@
 
 #include "core/alloc.h"
 #include "core/text.h"
+#include "domain/key_filter.h"
 #include "store/engine.h" /* store_statement_sql(): the plans of the list statements */
 #include "store/store.h"
 
@@ -289,18 +290,10 @@ static void assert_same_ids(const int64_t *got, size_t got_count, const int64_t 
 	}
 }
 
-/* The filter's text parts as the console's Filter box makes them (src/pages/keys.c, filter_text()). */
+/* The filter's text parts as the console's Filter box and the API's q make them (domain/key_filter.c). */
 static void console_text(struct arena *arena, const char *typed, struct store_key_filter *filter)
 {
-	const char *folded = text_fold(arena, typed);
-	filter->text_folded = folded;
-	filter->key_id_folded = utf8_length(folded, strlen(folded)) >= 4 ? folded : "";
-	const char *hint = folded;
-	if (strncmp(hint, "…", strlen("…")) == 0)
-		hint += strlen("…");
-	else
-		hint += strspn(hint, ".");
-	filter->hint_folded = strlen(hint) == 4 && utf8_length(hint, 4) == 4 ? hint : "";
+	key_filter_text(arena, typed, filter);
 }
 
 /* Add every piece of `text` of 1 to 5 characters (whole UTF-8 sequences) to texts[]. */
