@@ -74,6 +74,32 @@ static int refuse(const struct config *config, struct arena *arena, enum store_s
 	return cli_store_fail(config, status, what);
 }
 
+/* What a command on one key works with: its --workspace and --key-id, the database, an arena. */
+struct key_command {
+	int64_t workspace_id;
+	const char *key_id;
+	struct store *store;
+	struct arena *arena;
+};
+
+/* Open the database for a command on one key; false (the reason said) when it cannot be opened. */
+static bool key_command_open(const struct config *config, const struct cli_args *args, struct key_command *c)
+{
+	c->workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
+	c->key_id = cli_text(args, "key-id");
+	c->store = cli_open_store(config);
+	c->arena = c->store != NULL ? arena_new() : NULL;
+	return c->store != NULL;
+}
+
+/* Close what key_command_open() opened, and return `status`. */
+static int key_command_close(struct key_command *c, int status)
+{
+	store_close(c->store);
+	arena_free(c->arena);
+	return status;
+}
+
 int cli_key_create(const struct config *config, const struct cli_args *args)
 {
 	struct arena *arena = arena_new();
@@ -168,17 +194,15 @@ int cli_key_roll(const struct config *config, const struct cli_args *args)
 	const struct keys_overlap *overlap = keys_overlap_find(overlap_name);
 	if (overlap == NULL)
 		return cli_usage(args, "--overlap is one of 0, 1h, 24h and 7d");
-	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
-	const char *key_id = cli_text(args, "key-id");
-	struct store *store = cli_open_store(config);
-	if (store == NULL)
+	struct key_command c;
+	if (!key_command_open(config, args, &c))
 		return CLI_FAILED;
-	struct arena *arena = arena_new();
 	struct keys_secret secret;
 	int64_t now = (int64_t)time(NULL);
 	int status = CLI_FAILED;
 	enum store_status saved =
-		keys_regenerate(store, config, arena, &cli_actor, workspace_id, key_id, now, overlap->seconds, false, &secret);
+		keys_regenerate(c.store, config, c.arena, &cli_actor, c.workspace_id, c.key_id, now, overlap->seconds, false,
+				&secret);
 	if (saved == STORE_OK) {
 		char until[TEXT_TIME_MAX];
 		text_utc_time(until, now + overlap->seconds);
@@ -191,12 +215,10 @@ int cli_key_roll(const struct config *config, const struct cli_args *args)
 		printf("%s\n", secret.token);
 		status = 0;
 	} else {
-		refuse(config, arena, saved, workspace_id, key_id, "could not roll the key; nothing was changed");
+		refuse(config, c.arena, saved, c.workspace_id, c.key_id, "could not roll the key; nothing was changed");
 	}
 	keys_secret_wipe(&secret);
-	store_close(store);
-	arena_free(arena);
-	return status;
+	return key_command_close(&c, status);
 }
 
 /* "2027-01-31 18:00 UTC", or `none` when `unix_time` is 0. */
@@ -234,39 +256,35 @@ static const char *key_state(const struct store_key *key, int64_t now)
  * Read key `key_id` of the workspace into *key (strings in `arena`). CLI_OK, or CLI_FAILED after
  * saying why (no such key: "nothing was changed" unless `reading`).
  */
-static int load_key(const struct config *config, struct store *store, struct arena *arena, int64_t workspace_id,
-		    const char *key_id, bool reading, struct store_key *key)
+static int load_key(const struct config *config, const struct key_command *c, bool reading, struct store_key *key)
 {
-	enum store_status read = store_key_get(store, arena, workspace_id, key_id, key);
+	enum store_status read = store_key_get(c->store, c->arena, c->workspace_id, c->key_id, key);
 	if (read == STORE_NOT_FOUND && reading)
-		return cli_fail(arena_printf(arena, "workspace %lld has no key %s", (long long)workspace_id, key_id));
+		return cli_fail(arena_printf(c->arena, "workspace %lld has no key %s", (long long)c->workspace_id, c->key_id));
 	if (read != STORE_OK)
-		return refuse(config, arena, read, workspace_id, key_id, "could not read the key");
+		return refuse(config, c->arena, read, c->workspace_id, c->key_id, "could not read the key");
 	return CLI_OK;
 }
 
 int cli_key_show(const struct config *config, const struct cli_args *args)
 {
-	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
-	const char *key_id = cli_text(args, "key-id");
-	struct store *store = cli_open_store(config);
-	if (store == NULL)
+	struct key_command c;
+	if (!key_command_open(config, args, &c))
 		return CLI_FAILED;
-	struct arena *arena = arena_new();
 	struct store_key key;
 	int64_t now = (int64_t)time(NULL);
-	int status = load_key(config, store, arena, workspace_id, key_id, true, &key);
+	int status = load_key(config, &c, true, &key);
 	if (status == CLI_OK) {
 		printf("name:          %s\n", key.name);
 		printf("key ID:        %s\n", key.key_id);
 		printf("state:         %s\n", key_state(&key, now));
 		if (key.revoked_at != 0)
-			printf("revoked at:    %s\n", time_or(arena, key.revoked_at, ""));
+			printf("revoked at:    %s\n", time_or(c.arena, key.revoked_at, ""));
 		printf("role:          %s\n", key.role_name);
 		printf("secret:        …%s (only its last 4 characters are kept in clear)\n", key.secret_hint);
 		if (key.previous_secret_until > now)
 			printf("previous:      …%s works until %s\n", key.previous_secret_hint,
-			       time_or(arena, key.previous_secret_until, ""));
+			       time_or(c.arena, key.previous_secret_until, ""));
 		if (key.allowlist_enabled)
 			printf("allowlist:     on%s\n", key.cidr_count ? ": only these networks may use the key" : "");
 		else
@@ -279,26 +297,24 @@ int cli_key_show(const struct config *config, const struct cli_args *args)
 			       key.cidrs[i].label);
 		printf("POSTback URL:  %s\n", key.postback_url[0] ? key.postback_url : "none");
 		printf("record:        %s\n", key.off_record ? "off the record (an hourly count only)" : "recorded");
-		printf("expires:       %s\n", time_or(arena, key.expires_at, "never"));
-		printf("created:       %s by %s\n", time_or(arena, key.created_at, ""),
+		printf("expires:       %s\n", time_or(c.arena, key.expires_at, "never"));
+		printf("created:       %s by %s\n", time_or(c.arena, key.created_at, ""),
 		       key.created_by[0] ? key.created_by : "(not known)");
-		printf("last used:     %s\n", time_or(arena, key.last_used_at, "never"));
+		printf("last used:     %s\n", time_or(c.arena, key.last_used_at, "never"));
 		if (key.note[0] == '\0') {
 			printf("note:          none\n");
 		} else {
 			/* Each line of the note indented under the first. */
 			printf("note:          ");
-			for (const char *c = key.note; *c != '\0'; c++)
-				if (*c == '\n')
+			for (const char *ch = key.note; *ch != '\0'; ch++)
+				if (*ch == '\n')
 					fputs("\n               ", stdout);
 				else
-					putchar(*c);
+					putchar(*ch);
 			putchar('\n');
 		}
 	}
-	store_close(store);
-	arena_free(arena);
-	return status;
+	return key_command_close(&c, status);
 }
 
 /* True when `key edit` was given an option that changes more than the allowlist's switch. */
@@ -461,58 +477,48 @@ static int edit_fields(const struct config *config, struct store *store, struct 
  */
 int cli_key_edit(const struct config *config, const struct cli_args *args)
 {
-	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
-	const char *key_id = cli_text(args, "key-id");
-	struct store *store = cli_open_store(config);
-	if (store == NULL)
+	struct key_command c;
+	if (!key_command_open(config, args, &c))
 		return CLI_FAILED;
-	struct arena *arena = arena_new();
 	struct store_key key;
-	int status = load_key(config, store, arena, workspace_id, key_id, false, &key);
+	int status = load_key(config, &c, false, &key);
 	if (status == CLI_OK && key.revoked_at != 0)
-		status = refuse(config, arena, STORE_CONFLICT, workspace_id, key_id, "");
+		status = refuse(config, c.arena, STORE_CONFLICT, c.workspace_id, c.key_id, "");
 	const char *allowlist = cli_text(args, "allowlist");
 	bool switching = allowlist != NULL, enabled = switching && strcmp(allowlist, "on") == 0;
 	if (status == CLI_OK && switching && !edits_fields(args)) {
-		status = switch_allowlist(config, store, arena, workspace_id, &key, enabled);
+		status = switch_allowlist(config, c.store, c.arena, c.workspace_id, &key, enabled);
 	} else if (status == CLI_OK) {
-		status = edit_fields(config, store, arena, args, workspace_id, &key, switching, enabled);
+		status = edit_fields(config, c.store, c.arena, args, c.workspace_id, &key, switching, enabled);
 	}
-	store_close(store);
-	arena_free(arena);
-	return status;
+	return key_command_close(&c, status);
 }
 
 /* `key enable`, `key disable`: keys_set_enabled, saying whether the key was so already. */
 static int set_enabled(const struct config *config, const struct cli_args *args, bool enabled)
 {
-	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
-	const char *key_id = cli_text(args, "key-id");
-	struct store *store = cli_open_store(config);
-	if (store == NULL)
+	struct key_command c;
+	if (!key_command_open(config, args, &c))
 		return CLI_FAILED;
-	struct arena *arena = arena_new();
 	struct store_key key;
-	int status = load_key(config, store, arena, workspace_id, key_id, false, &key);
+	int status = load_key(config, &c, false, &key);
 	if (status == CLI_OK) {
 		enum store_status saved =
-			keys_set_enabled(store, arena, &cli_actor, workspace_id, key_id, enabled, (int64_t)time(NULL));
+			keys_set_enabled(c.store, c.arena, &cli_actor, c.workspace_id, c.key_id, enabled, (int64_t)time(NULL));
 		if (saved != STORE_OK)
-			status = refuse(config, arena, saved, workspace_id, key_id,
+			status = refuse(config, c.arena, saved, c.workspace_id, c.key_id,
 					"could not change the key; nothing was changed");
 		else if (key.enabled == enabled)
-			fprintf(stderr, "keyward: %s was %s already; nothing was changed\n", key_id,
+			fprintf(stderr, "keyward: %s was %s already; nothing was changed\n", c.key_id,
 				enabled ? "enabled" : "disabled");
 		else if (enabled)
-			fprintf(stderr, "keyward: enabled %s: it works again%s\n", key_id,
+			fprintf(stderr, "keyward: enabled %s: it works again%s\n", c.key_id,
 				key.expires_at != 0 && key.expires_at <= (int64_t)time(NULL) ? " once it no longer is expired"
 											: "");
 		else
-			fprintf(stderr, "keyward: disabled %s: it no longer works until enabled again\n", key_id);
+			fprintf(stderr, "keyward: disabled %s: it no longer works until enabled again\n", c.key_id);
 	}
-	store_close(store);
-	arena_free(arena);
-	return status;
+	return key_command_close(&c, status);
 }
 
 int cli_key_enable(const struct config *config, const struct cli_args *args)
@@ -527,19 +533,14 @@ int cli_key_disable(const struct config *config, const struct cli_args *args)
 
 int cli_key_revoke(const struct config *config, const struct cli_args *args)
 {
-	int64_t workspace_id = cli_number(args, "workspace", STORE_DEFAULT_WORKSPACE);
-	const char *key_id = cli_text(args, "key-id");
-	struct store *store = cli_open_store(config);
-	if (store == NULL)
+	struct key_command c;
+	if (!key_command_open(config, args, &c))
 		return CLI_FAILED;
-	struct arena *arena = arena_new();
 	int status = CLI_OK;
-	enum store_status saved = keys_revoke(store, arena, &cli_actor, workspace_id, key_id, (int64_t)time(NULL));
+	enum store_status saved = keys_revoke(c.store, c.arena, &cli_actor, c.workspace_id, c.key_id, (int64_t)time(NULL));
 	if (saved == STORE_OK)
-		fprintf(stderr, "keyward: revoked %s: it no longer works, for good\n", key_id);
+		fprintf(stderr, "keyward: revoked %s: it no longer works, for good\n", c.key_id);
 	else
-		status = refuse(config, arena, saved, workspace_id, key_id, "could not revoke the key; nothing was changed");
-	store_close(store);
-	arena_free(arena);
-	return status;
+		status = refuse(config, c.arena, saved, c.workspace_id, c.key_id, "could not revoke the key; nothing was changed");
+	return key_command_close(&c, status);
 }
