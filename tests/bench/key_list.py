@@ -25,7 +25,6 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -35,6 +34,8 @@ import time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "http"))
+from harness import free_port, wait_for_port  # noqa: E402
 BIN = os.path.join(ROOT, "build", "keyward")
 SEED = os.path.join(ROOT, "build", "bench", "seed")
 ENGINE = os.environ.get("BENCH_ENGINE") or "sqlite"
@@ -120,7 +121,8 @@ class Site:
         self.port = free_port()
         subprocess.run([os.path.join(ROOT, "www", "run-lighttpd.sh")], check=True, stdout=subprocess.DEVNULL,
                        env=dict(self.env, PORT=str(self.port), VARDIR=self.folder, BIN=BIN, DETACH="1"))
-        wait_for(self.port)
+        if not wait_for_port(self.port):
+            sys.exit("key_list.py: lighttpd did not start")
         response, _, _ = request(self.port, "/signin", body={"email": EMAIL, "password": PASSWORD})
         self.cookie = response.getheader("Set-Cookie").split(";", 1)[0]
 
@@ -190,23 +192,6 @@ def server_ms(site, path):
     if not timing:
         sys.exit(f"key_list.py: {path} had no Server-Timing header")
     return float(timing.group(1)), len(re.findall(rb"<code>key_", data))
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(port):
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit("key_list.py: lighttpd did not start")
 
 
 def measure(sites):
